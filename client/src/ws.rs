@@ -1,0 +1,421 @@
+//! The reactive WebSocket: the one place that touches the browser's
+//! `WebSocket`.
+//!
+//! [`use_websocket`] opens a socket and returns a [`Socket`]: its
+//! `ready_state` and received `messages` as signals, and typed `send`,
+//! `open` and `close`. The browser's `onopen`, `onmessage`, `onerror` and
+//! `onclose` are wired to those signals and to optional callbacks. When the
+//! component that called it goes away, the handlers are detached and the
+//! socket closed, so no event ever reaches a dropped closure.
+//!
+//! Messages are typed by a [`Codec`]: [`ChatCodec`] speaks Natter's protocol,
+//! [`TextCodec`] passes text through (the echo page).
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use natter_shared::{ClientMsg, ServerMsg, decode_server};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+
+/// The browser's `WebSocket.readyState`, 0 to 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadyState {
+    Connecting,
+    Open,
+    Closing,
+    Closed,
+}
+
+impl ReadyState {
+    pub fn from_code(code: u16) -> Self {
+        match code {
+            0 => ReadyState::Connecting,
+            1 => ReadyState::Open,
+            2 => ReadyState::Closing,
+            _ => ReadyState::Closed,
+        }
+    }
+
+    /// The number the browser API uses.
+    pub fn code(self) -> u16 {
+        match self {
+            ReadyState::Connecting => WebSocket::CONNECTING,
+            ReadyState::Open => WebSocket::OPEN,
+            ReadyState::Closing => WebSocket::CLOSING,
+            ReadyState::Closed => WebSocket::CLOSED,
+        }
+    }
+
+    /// The constant's name in the browser API, e.g. `OPEN`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReadyState::Connecting => "CONNECTING",
+            ReadyState::Open => "OPEN",
+            ReadyState::Closing => "CLOSING",
+            ReadyState::Closed => "CLOSED",
+        }
+    }
+
+    /// Lower-case form for `data-state` attributes and CSS.
+    pub fn attr(self) -> &'static str {
+        match self {
+            ReadyState::Connecting => "connecting",
+            ReadyState::Open => "open",
+            ReadyState::Closing => "closing",
+            ReadyState::Closed => "closed",
+        }
+    }
+}
+
+/// Turns frames into typed messages and back.
+pub trait Codec: 'static {
+    type Incoming: Clone + Send + Sync + 'static;
+    type Outgoing;
+    fn encode(msg: &Self::Outgoing) -> String;
+    fn decode(frame: &str) -> Result<Self::Incoming, String>;
+    fn decode_binary(frame: &[u8]) -> Result<Self::Incoming, String> {
+        Err(format!("unexpected binary frame of {} bytes", frame.len()))
+    }
+}
+
+/// Natter's chat protocol (`/ws`).
+pub struct ChatCodec;
+
+impl Codec for ChatCodec {
+    type Incoming = ServerMsg;
+    type Outgoing = ClientMsg;
+    fn encode(msg: &ClientMsg) -> String {
+        msg.to_json()
+    }
+    fn decode(frame: &str) -> Result<ServerMsg, String> {
+        decode_server(frame).map_err(|e| e.to_string())
+    }
+}
+
+/// Plain text both ways (`/ws/echo`).
+pub struct TextCodec;
+
+impl Codec for TextCodec {
+    type Incoming = String;
+    type Outgoing = String;
+    fn encode(msg: &String) -> String {
+        msg.clone()
+    }
+    fn decode(frame: &str) -> Result<String, String> {
+        Ok(frame.to_owned())
+    }
+}
+
+/// What the browser reported when the socket closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseInfo {
+    pub code: u16,
+    pub reason: String,
+    pub was_clean: bool,
+}
+
+/// Callbacks beside the signals, for pages that log every event.
+pub struct SocketOptions<C: Codec> {
+    /// Connect at once (otherwise call [`Socket::open`]).
+    pub immediate: bool,
+    /// How many received messages `messages` keeps; older ones are dropped.
+    pub keep: usize,
+    pub on_open: Option<Rc<dyn Fn()>>,
+    pub on_message: Option<Rc<dyn Fn(&C::Incoming)>>,
+    /// A connection error, or a frame the codec could not decode.
+    pub on_error: Option<Rc<dyn Fn(String)>>,
+    pub on_close: Option<Rc<dyn Fn(&CloseInfo)>>,
+}
+
+impl<C: Codec> Clone for SocketOptions<C> {
+    fn clone(&self) -> Self {
+        SocketOptions {
+            immediate: self.immediate,
+            keep: self.keep,
+            on_open: self.on_open.clone(),
+            on_message: self.on_message.clone(),
+            on_error: self.on_error.clone(),
+            on_close: self.on_close.clone(),
+        }
+    }
+}
+
+impl<C: Codec> Default for SocketOptions<C> {
+    fn default() -> Self {
+        SocketOptions {
+            immediate: true,
+            keep: 1000,
+            on_open: None,
+            on_message: None,
+            on_error: None,
+            on_close: None,
+        }
+    }
+}
+
+/// A reactive WebSocket. Cheap to copy into closures.
+pub struct Socket<C: Codec> {
+    pub ready_state: ReadSignal<ReadyState>,
+    /// The latest messages received (at most `keep`), oldest first, across
+    /// reconnects.
+    pub messages: ReadSignal<Vec<C::Incoming>>,
+    /// How many messages have been received in all; with `messages`, tells
+    /// a reader which ones it has not seen yet.
+    pub received: ReadSignal<usize>,
+    /// How the last connection closed, if one has.
+    pub last_close: ReadSignal<Option<CloseInfo>>,
+    conn: StoredValue<Connection<C>, LocalStorage>,
+}
+
+impl<C: Codec> Clone for Socket<C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<C: Codec> Copy for Socket<C> {}
+
+struct Connection<C: Codec> {
+    url: String,
+    options: SocketOptions<C>,
+    writers: Writers<C>,
+    live: Option<Live>,
+}
+
+struct Writers<C: Codec> {
+    state: WriteSignal<ReadyState>,
+    messages: WriteSignal<Vec<C::Incoming>>,
+    received: WriteSignal<usize>,
+    last_close: WriteSignal<Option<CloseInfo>>,
+}
+
+impl<C: Codec> Clone for Writers<C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<C: Codec> Copy for Writers<C> {}
+
+/// An open browser socket and the closures its handlers point to.
+struct Live {
+    ws: WebSocket,
+    _on_open: Closure<dyn FnMut(Event)>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(Event)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        // Detach first: the closures die with `self`, and the browser must
+        // not call them afterwards.
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onerror(None);
+        self.ws.set_onclose(None);
+        if self.ws.ready_state() < WebSocket::CLOSING {
+            let _ = self.ws.close();
+        }
+    }
+}
+
+/// Opens a reactive WebSocket to `url` (`ws://` or `wss://`).
+pub fn use_websocket<C: Codec>(url: impl Into<String>, options: SocketOptions<C>) -> Socket<C> {
+    let (ready_state, state) = signal(ReadyState::Closed);
+    let (messages, set_messages) = signal(Vec::new());
+    let (received, set_received) = signal(0);
+    let (last_close, set_last_close) = signal(None);
+    let immediate = options.immediate;
+    let conn = StoredValue::new_local(Connection {
+        url: url.into(),
+        options,
+        writers: Writers {
+            state,
+            messages: set_messages,
+            received: set_received,
+            last_close: set_last_close,
+        },
+        live: None,
+    });
+    let socket = Socket {
+        ready_state,
+        messages,
+        received,
+        last_close,
+        conn,
+    };
+    if immediate {
+        socket.open();
+    }
+    on_cleanup(move || {
+        conn.try_update_value(|c| c.live = None);
+    });
+    socket
+}
+
+impl<C: Codec> Socket<C> {
+    /// Connects (again), replacing any current connection.
+    pub fn open(&self) {
+        // Drop the old connection (detaching its handlers) and connect with
+        // nothing borrowed, so a callback may call back into this socket.
+        let (url, options, writers) = self.conn.with_value(|c| (c.url.clone(), c.options.clone(), c.writers));
+        self.conn.update_value(|c| c.live = None);
+        let next = connect(&url, &options, writers);
+        self.conn.update_value(|c| c.live = next);
+    }
+
+    /// Connects to another address from now on.
+    pub fn set_url(&self, url: impl Into<String>) {
+        let url = url.into();
+        self.conn.update_value(|c| c.url = url);
+    }
+
+    /// Sends `msg` if the socket is open; returns whether it was handed to
+    /// the browser.
+    pub fn send(&self, msg: &C::Outgoing) -> bool {
+        self.conn.with_value(|c| match &c.live {
+            Some(live) if live.ws.ready_state() == WebSocket::OPEN => {
+                live.ws.send_with_str(&C::encode(msg)).is_ok()
+            }
+            _ => false,
+        })
+    }
+
+    /// Starts the closing handshake (code 1000).
+    pub fn close(&self) {
+        let closing = self.conn.with_value(|c| {
+            c.live.as_ref().is_some_and(|live| {
+                matches!(
+                    ReadyState::from_code(live.ws.ready_state()),
+                    ReadyState::Connecting | ReadyState::Open
+                ) && live.ws.close_with_code_and_reason(1000, "bye").is_ok()
+            })
+        });
+        if closing {
+            let state = self.conn.with_value(|c| c.writers.state);
+            state.set(ReadyState::Closing);
+        }
+    }
+}
+
+fn connect<C: Codec>(url: &str, options: &SocketOptions<C>, w: Writers<C>) -> Option<Live> {
+    let ws = match WebSocket::new(url) {
+        Ok(ws) => ws,
+        Err(err) => {
+            let why = err
+                .dyn_ref::<js_sys::Error>()
+                .map(|e| String::from(e.message()))
+                .unwrap_or_else(|| format!("cannot connect to {url}"));
+            w.state.set(ReadyState::Closed);
+            if let Some(cb) = &options.on_error {
+                cb(why);
+            }
+            return None;
+        }
+    };
+    ws.set_binary_type(BinaryType::Arraybuffer);
+    w.state.set(ReadyState::Connecting);
+
+    let on_open = {
+        let cb = options.on_open.clone();
+        Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+            w.state.set(ReadyState::Open);
+            if let Some(cb) = &cb {
+                cb();
+            }
+        })
+    };
+    let on_message = {
+        let cb = options.on_message.clone();
+        let on_error = options.on_error.clone();
+        let keep = options.keep.max(1);
+        Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            let data = ev.data();
+            let decoded = match data.as_string() {
+                Some(text) => C::decode(&text),
+                None => C::decode_binary(&js_sys::Uint8Array::new(&data).to_vec()),
+            };
+            match decoded {
+                Ok(msg) => {
+                    if let Some(cb) = &cb {
+                        cb(&msg);
+                    }
+                    w.messages.update(|all| {
+                        all.push(msg);
+                        if all.len() > keep {
+                            all.drain(..all.len() - keep);
+                        }
+                    });
+                    w.received.update(|n| *n += 1);
+                }
+                Err(why) => {
+                    web_sys::console::warn_1(&format!("ignored a frame: {why}").into());
+                    if let Some(cb) = &on_error {
+                        cb(why);
+                    }
+                }
+            }
+        })
+    };
+    let on_error = {
+        let cb = options.on_error.clone();
+        Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+            // Browsers deliberately say nothing more about the cause.
+            if let Some(cb) = &cb {
+                cb("the connection failed".into());
+            }
+        })
+    };
+    let on_close = {
+        let cb = options.on_close.clone();
+        Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
+            let info = CloseInfo {
+                code: ev.code(),
+                reason: ev.reason(),
+                was_clean: ev.was_clean(),
+            };
+            w.state.set(ReadyState::Closed);
+            if let Some(cb) = &cb {
+                cb(&info);
+            }
+            w.last_close.set(Some(info));
+        })
+    };
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    Some(Live {
+        ws,
+        _on_open: on_open,
+        _on_message: on_message,
+        _on_error: on_error,
+        _on_close: on_close,
+    })
+}
+
+/// `ws://` or `wss://` URL for `path` on the server that served the page.
+pub fn url_for(path: &str) -> String {
+    let location = window().location();
+    let scheme = match location.protocol().as_deref() {
+        Ok("https:") => "wss:",
+        _ => "ws:",
+    };
+    let host = location.host().unwrap_or_default();
+    format!("{scheme}//{host}{path}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_state_codes_match_the_browser_api() {
+        for code in 0..4 {
+            assert_eq!(ReadyState::from_code(code).code(), code);
+        }
+        assert_eq!(ReadyState::from_code(1).name(), "OPEN");
+        assert_eq!(ReadyState::from_code(3).attr(), "closed");
+    }
+}

@@ -1,0 +1,67 @@
+//! Natter's server as a library, so that tests run the real thing.
+//!
+//! A guided tour, in the order a request travels:
+//! - [`config`]: every setting, as command-line flags and `NATTER_*` variables.
+//! - [`app`]: the router — which path goes where — and the shared state.
+//! - [`assets`]: the web client bundle, embedded in release builds.
+//! - [`ws`]: one chat session per `/ws` socket: decode, hand to the hub, write.
+//! - [`hub`]: the room: names, sequence numbers, fan-out. Knows no sockets.
+//! - [`echo`]: the `/ws/echo` route.
+//! - [`shutdown`]: signals and the drain of live sessions.
+//!
+//! [`run`] ties them together on a listener the caller has bound, which is
+//! how tests start a server on `127.0.0.1:0`.
+
+pub mod app;
+pub mod assets;
+pub mod config;
+pub mod echo;
+pub mod hub;
+pub mod limits;
+pub mod shutdown;
+pub mod ws;
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+
+pub use config::Config;
+pub use shutdown::shutdown_signal;
+
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot read the listener's address: {0}")]
+    LocalAddr(#[source] std::io::Error),
+    #[error("the HTTP server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Serves Natter on `listener` until `shutdown` completes, then closes every
+/// WebSocket with code 1001 and waits (up to the configured grace period) for
+/// the sessions to end.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
+    let drain = shutdown::Drain::new();
+    let state = app::AppState::new(&config, drain.clone());
+    let router = app::router(state);
+
+    tracing::info!(%addr, "Natter is listening on http://{addr}");
+    let stop = drain.clone();
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing every connection");
+            stop.begin();
+        })
+        .await
+        .map_err(ServeError::Serve)?;
+
+    drain.wait(config.shutdown_grace()).await;
+    tracing::info!("stopped");
+    Ok(())
+}

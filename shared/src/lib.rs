@@ -1,0 +1,20 @@
+//! Natter's wire protocol, shared by the server and the wasm client.
+//!
+//! Every WebSocket message on `/ws` is one JSON text frame holding one
+//! [`ClientMsg`] (browser → server) or [`ServerMsg`] (server → browser),
+//! tagged by its `"type"` field. Values that carry rules (a nickname, the
+//! text of a chat message) are newtypes that validate on construction *and*
+//! on deserialization, so an invalid value cannot exist past the decoder.
+//!
+//! This crate does no I/O and builds for both native targets and
+//! `wasm32-unknown-unknown`. `docs/PROTOCOL.md` describes every message; a
+//! test keeps that document and these types in agreement.
+
+mod protocol;
+mod values;
+
+pub use protocol::{
+    ClientMsg, DecodeError, ErrorCode, Seq, ServerMsg, UnixMillis, close_code, decode_client,
+    decode_server,
+};
+pub use values::{MAX_NICK_CHARS, MAX_TEXT_CHARS, MessageText, Nick, ValueError};

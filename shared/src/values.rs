@@ -1,0 +1,260 @@
+//! Validated values that travel in messages: [`Nick`] and [`MessageText`].
+//!
+//! Validation lives in `TryFrom<String>`, which serde also uses, so a value
+//! that breaks a rule is refused at the edge with a sentence saying which rule.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Longest nickname, counted in Unicode scalar values (not bytes), so that a
+/// Chinese name gets the same room as a Latin one.
+pub const MAX_NICK_CHARS: usize = 32;
+
+/// Longest chat message, counted in Unicode scalar values.
+pub const MAX_TEXT_CHARS: usize = 4000;
+
+/// Why a value was refused. The `Display` text is shown to the sender.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("{what} must not be empty")]
+    Empty { what: &'static str },
+    #[error("{what} is {len} characters long; the limit is {max}")]
+    TooLong {
+        what: &'static str,
+        len: usize,
+        max: usize,
+    },
+    #[error("{what} contains the control character U+{code:04X}")]
+    Control { what: &'static str, code: u32 },
+    #[error("{what} contains the invisible formatting character U+{code:04X}")]
+    Invisible { what: &'static str, code: u32 },
+}
+
+/// A display name: trimmed, 1 to [`MAX_NICK_CHARS`] characters of any script,
+/// with no control characters and no invisible formatting characters (which
+/// would let two different-looking-identical names exist, or reorder text
+/// around the name).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Nick(String);
+
+impl Nick {
+    /// The default name of the `n`-th arrival: `user1`, `user2`, …
+    pub fn numbered(n: u64) -> Self {
+        Nick(format!("user{n}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Nick {
+    type Error = ValueError;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        const WHAT: &str = "nickname";
+        let trimmed = raw.trim();
+        check_length(WHAT, trimmed, MAX_NICK_CHARS)?;
+        for c in trimmed.chars() {
+            if c.is_control() {
+                return Err(ValueError::Control {
+                    what: WHAT,
+                    code: c.into(),
+                });
+            }
+            if is_invisible_format(c) {
+                return Err(ValueError::Invisible {
+                    what: WHAT,
+                    code: c.into(),
+                });
+            }
+        }
+        Ok(Nick(if trimmed.len() == raw.len() {
+            raw
+        } else {
+            trimmed.to_owned()
+        }))
+    }
+}
+
+/// The text of one chat message: 1 to [`MAX_TEXT_CHARS`] characters, not
+/// only white space, no control characters other than line feed and tab.
+///
+/// The text is kept exactly as sent (no trimming), because leading spaces and
+/// blank lines can matter to the writer (code, poems, ASCII art).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MessageText(String);
+
+impl MessageText {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for MessageText {
+    type Error = ValueError;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        const WHAT: &str = "message";
+        check_length(WHAT, raw.trim(), usize::MAX)?;
+        check_length(WHAT, &raw, MAX_TEXT_CHARS)?;
+        if let Some(c) = raw.chars().find(|&c| c.is_control() && c != '\n' && c != '\t') {
+            return Err(ValueError::Control {
+                what: WHAT,
+                code: c.into(),
+            });
+        }
+        Ok(MessageText(raw))
+    }
+}
+
+macro_rules! string_newtype_impls {
+    ($($ty:ident),*) => {$(
+        impl TryFrom<&str> for $ty {
+            type Error = ValueError;
+            fn try_from(raw: &str) -> Result<Self, Self::Error> {
+                Self::try_from(raw.to_owned())
+            }
+        }
+        impl From<$ty> for String {
+            fn from(value: $ty) -> String {
+                value.0
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    )*};
+}
+string_newtype_impls!(Nick, MessageText);
+
+fn check_length(what: &'static str, s: &str, max: usize) -> Result<(), ValueError> {
+    if s.is_empty() {
+        return Err(ValueError::Empty { what });
+    }
+    let len = s.chars().count();
+    if len > max {
+        return Err(ValueError::TooLong { what, len, max });
+    }
+    Ok(())
+}
+
+/// Unicode format characters (general category Cf) that render as nothing:
+/// zero-width spaces and joiners, bidirectional controls, the BOM, the soft
+/// hyphen and tag characters. Kept as explicit ranges so the wasm client does
+/// not carry a Unicode table for one check.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nick(s: &str) -> Result<Nick, ValueError> {
+        Nick::try_from(s)
+    }
+
+    fn text(s: &str) -> Result<MessageText, ValueError> {
+        MessageText::try_from(s)
+    }
+
+    #[test]
+    fn nick_accepts_any_script_and_trims() {
+        for ok in ["user1", "张伟", "Zoë", "Ólafur Arnalds", "😀 smile", "علي"] {
+            assert_eq!(nick(ok).expect(ok).as_str(), ok);
+        }
+        assert_eq!(nick("  李雷 \t").unwrap().as_str(), "李雷");
+    }
+
+    #[test]
+    fn nick_length_counts_characters_not_bytes() {
+        let max_cjk = "字".repeat(MAX_NICK_CHARS);
+        assert!(nick(&max_cjk).is_ok(), "32 CJK characters are 96 bytes");
+        let too_long = "a".repeat(MAX_NICK_CHARS + 1);
+        assert_eq!(
+            nick(&too_long),
+            Err(ValueError::TooLong {
+                what: "nickname",
+                len: 33,
+                max: 32
+            })
+        );
+    }
+
+    #[test]
+    fn nick_refuses_blank_control_and_invisible() {
+        assert_eq!(nick("   "), Err(ValueError::Empty { what: "nickname" }));
+        assert_eq!(nick(""), Err(ValueError::Empty { what: "nickname" }));
+        assert!(matches!(nick("a\u{7}b"), Err(ValueError::Control { code: 7, .. })));
+        assert!(matches!(nick("a\nb"), Err(ValueError::Control { .. })));
+        for invisible in ['\u{200B}', '\u{200D}', '\u{202E}', '\u{2066}', '\u{FEFF}', '\u{E0041}'] {
+            let name = format!("ad{invisible}min");
+            assert!(
+                matches!(nick(&name), Err(ValueError::Invisible { .. })),
+                "U+{:04X} must be refused",
+                invisible as u32
+            );
+        }
+    }
+
+    #[test]
+    fn numbered_nicks_follow_the_original_pattern() {
+        assert_eq!(Nick::numbered(1).as_str(), "user1");
+        assert_eq!(Nick::numbered(42).as_str(), "user42");
+    }
+
+    #[test]
+    fn text_is_kept_exactly_as_sent() {
+        let poem = "  indented\n\tand tabbed  ";
+        assert_eq!(text(poem).unwrap().as_str(), poem);
+        let family = "👨\u{200D}👩\u{200D}👧 family";
+        assert_eq!(text(family).unwrap().as_str(), family, "ZWJ emoji are fine in text");
+    }
+
+    #[test]
+    fn text_refuses_blank_oversized_and_control() {
+        assert_eq!(text(" \n\t "), Err(ValueError::Empty { what: "message" }));
+        assert!(text(&"好".repeat(MAX_TEXT_CHARS)).is_ok());
+        assert!(matches!(
+            text(&"x".repeat(MAX_TEXT_CHARS + 1)),
+            Err(ValueError::TooLong { len: 4001, .. })
+        ));
+        assert!(matches!(text("bell\u{7}"), Err(ValueError::Control { code: 7, .. })));
+        assert!(matches!(text("cr\r\n"), Err(ValueError::Control { code: 13, .. })));
+    }
+
+    #[test]
+    fn errors_read_as_sentences() {
+        assert_eq!(
+            text(&"x".repeat(4001)).unwrap_err().to_string(),
+            "message is 4001 characters long; the limit is 4000"
+        );
+        assert_eq!(
+            nick("a\u{200B}").unwrap_err().to_string(),
+            "nickname contains the invisible formatting character U+200B"
+        );
+    }
+}
