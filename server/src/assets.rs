@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Response};
 use rust_embed::{Embed, EmbeddedFile};
 
 #[derive(Embed)]
-#[folder = "$CARGO_MANIFEST_DIR/../dist"]
+#[folder = "../dist"]
 #[allow_missing = true]
 struct Bundle;
 
@@ -51,7 +51,13 @@ fn file_response(file: EmbeddedFile, cache: &'static str, request: &HeaderMap) -
     {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
-    let mime = HeaderValue::from_str(file.metadata.mimetype())
+    let mime = file.metadata.mimetype();
+    let mime = if mime.starts_with("text/") && !mime.contains("charset") {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_owned()
+    };
+    let mime = HeaderValue::from_str(&mime)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     (headers, [(header::CONTENT_TYPE, mime)], file.data).into_response()
 }
