@@ -1,0 +1,141 @@
+//! Test helpers: a real server on `127.0.0.1:0` and a real WebSocket client.
+//!
+//! Every wait is bounded by [`WAIT`], so a broken server fails a test
+//! instead of hanging it.
+
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use natter_server::{Config, ServeError, run};
+use natter_shared::{ServerMsg, decode_server};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+/// Longest any single expected event may take.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), ServeError>>,
+}
+
+pub async fn spawn_app() -> TestServer {
+    spawn_app_with(Config::default()).await
+}
+
+pub async fn spawn_app_with(config: Config) -> TestServer {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(run(config, listener, async {
+        let _ = stopped.await;
+    }));
+    TestServer {
+        addr,
+        stop: Some(stop),
+        task,
+    }
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    pub async fn connect(&self, path: &str) -> Ws {
+        let (ws, _) = tokio::time::timeout(WAIT, connect_async(self.ws_url(path)))
+            .await
+            .expect("handshake in time")
+            .expect("handshake");
+        ws
+    }
+
+    /// Connects to the chat and reads the `welcome`; returns the given name.
+    pub async fn join(&self) -> (Ws, String) {
+        let mut ws = self.connect("/ws").await;
+        match next_msg(&mut ws).await {
+            ServerMsg::Welcome { nick } => (ws, nick.to_string()),
+            other => panic!("expected welcome, got {other:?}"),
+        }
+    }
+
+    /// Triggers shutdown and waits for `run` to return.
+    pub async fn stop(mut self) -> Result<(), ServeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(WAIT, &mut self.task)
+            .await
+            .expect("server stops in time")
+            .expect("server task did not panic")
+    }
+}
+
+/// The next data frame, skipping pings and pongs.
+pub async fn next_frame(ws: &mut Ws) -> Message {
+    loop {
+        let msg = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("a frame in time")
+            .expect("stream still open")
+            .expect("no read error");
+        if !matches!(msg, Message::Ping(_) | Message::Pong(_)) {
+            return msg;
+        }
+    }
+}
+
+/// The next chat message, decoded.
+pub async fn next_msg(ws: &mut Ws) -> ServerMsg {
+    match next_frame(ws).await {
+        Message::Text(text) => decode_server(&text).unwrap_or_else(|e| panic!("{text}: {e}")),
+        other => panic!("expected a text frame, got {other:?}"),
+    }
+}
+
+/// Reads messages until one matches `want`; returns everything read.
+pub async fn read_until(ws: &mut Ws, want: impl Fn(&ServerMsg) -> bool) -> Vec<ServerMsg> {
+    let mut seen = Vec::new();
+    loop {
+        let msg = next_msg(ws).await;
+        let done = want(&msg);
+        seen.push(msg);
+        if done {
+            return seen;
+        }
+    }
+}
+
+/// Reads until the server's close frame; returns it.
+pub async fn expect_close(ws: &mut Ws) -> CloseFrame {
+    loop {
+        match next_frame(ws).await {
+            Message::Close(Some(frame)) => return frame,
+            Message::Close(None) => panic!("close frame without a code"),
+            _ => {}
+        }
+    }
+}
+
+pub async fn say(ws: &mut Ws, text: &str) {
+    let frame = serde_json::json!({ "type": "say", "text": text }).to_string();
+    ws.send(Message::text(frame)).await.expect("send");
+}
+
+pub async fn send_raw(ws: &mut Ws, frame: Message) {
+    ws.send(frame).await.expect("send");
+}

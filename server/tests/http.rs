@@ -1,0 +1,94 @@
+//! Plain HTTP routes: health, page paths, assets, methods.
+
+mod common;
+
+use common::spawn_app;
+use reqwest::StatusCode;
+use reqwest::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let server = spawn_app().await;
+    let res = client().get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.text().await.unwrap(), "ok");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_page_path_gets_the_same_page_and_missing_files_404() {
+    let server = spawn_app().await;
+    let http = client();
+    let root = http.get(server.url("/")).send().await.unwrap();
+    let status = root.status();
+    assert!(
+        status == StatusCode::OK || status == StatusCode::SERVICE_UNAVAILABLE,
+        "the page, or the page saying the bundle is not built: {status}"
+    );
+    assert!(root.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    let root_body = root.text().await.unwrap();
+    for path in ["/echo", "/some/deep/page"] {
+        let res = http.get(server.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), status, "{path}");
+        assert_eq!(res.text().await.unwrap(), root_body, "{path}");
+    }
+    let missing = http.get(server.url("/missing-0123456789abcdef.js")).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    let post = http.post(server.url("/")).send().await.unwrap();
+    assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+    server.stop().await.unwrap();
+}
+
+/// Needs the built bundle (`trunk build`); `cargo xtask test` builds it
+/// first and sets `NATTER_REQUIRE_BUNDLE=1` so that it cannot be skipped.
+#[tokio::test]
+async fn bundle_files_are_typed_compressed_and_cached() {
+    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist");
+    let wasm = std::fs::read_dir(&dist).ok().and_then(|dir| {
+        dir.filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|name| name.ends_with("_bg.wasm"))
+    });
+    let Some(wasm) = wasm else {
+        assert!(
+            std::env::var_os("NATTER_REQUIRE_BUNDLE").is_none(),
+            "NATTER_REQUIRE_BUNDLE is set but {} holds no bundle",
+            dist.display()
+        );
+        eprintln!("SKIPPED bundle_files_are_typed_compressed_and_cached: no bundle in dist/ (run trunk build)");
+        return;
+    };
+    let server = spawn_app().await;
+    let http = client();
+    for encoding in ["br", "gzip"] {
+        let res = http
+            .get(server.url(&format!("/{wasm}")))
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()[CONTENT_TYPE], "application/wasm");
+        assert_eq!(res.headers()[CONTENT_ENCODING], encoding);
+        assert_eq!(res.headers()[CACHE_CONTROL], "public, max-age=31536000, immutable");
+    }
+    let index = http.get(server.url("/")).send().await.unwrap();
+    assert_eq!(index.status(), StatusCode::OK);
+    assert_eq!(index.headers()[CACHE_CONTROL], "no-cache");
+    let etag = index.headers()[ETAG].clone();
+    let again = http
+        .get(server.url("/"))
+        .header(IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    server.stop().await.unwrap();
+}
