@@ -133,7 +133,9 @@ mod tests {
     #[test]
     fn reads_like_the_original() {
         let mut s = ChatState::default();
-        s.apply(ServerMsg::Welcome { nick: nick("user2") });
+        s.apply(ServerMsg::Welcome {
+            nick: nick("user2"),
+        });
         s.apply(joined(2, "user2"));
         s.apply(said(3, "user1", "hi"));
         s.apply(ServerMsg::Left {
@@ -141,13 +143,18 @@ mod tests {
             at: UnixMillis(4),
             nick: nick("user1"),
         });
-        assert_eq!(texts(&s), ["user2 comes in", "user1 says: hi", "user1 left"]);
+        assert_eq!(
+            texts(&s),
+            ["user2 comes in", "user1 says: hi", "user1 left"]
+        );
     }
 
     #[test]
     fn marks_own_lines() {
         let mut s = ChatState::default();
-        s.apply(ServerMsg::Welcome { nick: nick("user2") });
+        s.apply(ServerMsg::Welcome {
+            nick: nick("user2"),
+        });
         s.apply(joined(1, "user2"));
         s.apply(said(2, "user2", "mine"));
         s.apply(said(3, "user1", "theirs"));
@@ -159,7 +166,9 @@ mod tests {
     #[test]
     fn drops_events_already_shown() {
         let mut s = ChatState::default();
-        s.apply(ServerMsg::Welcome { nick: nick("user1") });
+        s.apply(ServerMsg::Welcome {
+            nick: nick("user1"),
+        });
         s.apply(said(5, "user1", "a"));
         s.apply(said(5, "user1", "a"));
         s.apply(said(4, "user1", "old"));
@@ -170,9 +179,13 @@ mod tests {
     #[test]
     fn a_new_welcome_restarts_numbering() {
         let mut s = ChatState::default();
-        s.apply(ServerMsg::Welcome { nick: nick("user1") });
+        s.apply(ServerMsg::Welcome {
+            nick: nick("user1"),
+        });
         s.apply(said(9, "user1", "before restart"));
-        s.apply(ServerMsg::Welcome { nick: nick("user1") });
+        s.apply(ServerMsg::Welcome {
+            nick: nick("user1"),
+        });
         s.apply(joined(1, "user1"));
         assert_eq!(texts(&s), ["user1 says: before restart", "user1 comes in"]);
         let keys: Vec<u64> = s.lines.iter().map(|l| l.key).collect();
@@ -193,7 +206,9 @@ mod tests {
     #[test]
     fn keeps_at_most_max_lines() {
         let mut s = ChatState::default();
-        s.apply(ServerMsg::Welcome { nick: nick("user1") });
+        s.apply(ServerMsg::Welcome {
+            nick: nick("user1"),
+        });
         for seq in 1..=(MAX_LINES as u64 + 10) {
             s.apply(said(seq, "user1", "x"));
         }

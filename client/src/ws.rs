@@ -259,7 +259,9 @@ impl<C: Codec> Socket<C> {
     pub fn open(&self) {
         // Drop the old connection (detaching its handlers) and connect with
         // nothing borrowed, so a callback may call back into this socket.
-        let (url, options, writers) = self.conn.with_value(|c| (c.url.clone(), c.options.clone(), c.writers));
+        let (url, options, writers) = self
+            .conn
+            .with_value(|c| (c.url.clone(), c.options.clone(), c.writers));
         self.conn.update_value(|c| c.live = None);
         let next = connect(&url, &options, writers);
         self.conn.update_value(|c| c.live = next);

@@ -26,7 +26,11 @@ const REVALIDATE: &str = "no-cache";
 pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     if let Some(file) = Bundle::get(path).filter(|_| !path.is_empty()) {
-        let cache = if is_hashed(path) { IMMUTABLE } else { REVALIDATE };
+        let cache = if is_hashed(path) {
+            IMMUTABLE
+        } else {
+            REVALIDATE
+        };
         return file_response(file, cache, &headers);
     }
     if has_extension(path) {
@@ -67,13 +71,14 @@ fn is_hashed(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     let stem = file.split('.').next().unwrap_or(file);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-').is_some_and(|(_, hash)| {
-        hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
-    })
+    stem.rsplit_once('-')
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn has_extension(path: &str) -> bool {
-    path.rsplit('/').next().is_some_and(|file| file.contains('.'))
+    path.rsplit('/')
+        .next()
+        .is_some_and(|file| file.contains('.'))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -9,7 +9,7 @@ use natter_shared::close_code;
 
 use crate::app::AppState;
 use crate::limits;
-use crate::ws::{close, protocol_violation};
+use crate::ws::{End, finish, protocol_violation};
 
 /// `GET /ws/echo`: upgrade, then echo.
 pub async fn echo(upgrade: WebSocketUpgrade, State(app): State<AppState>) -> Response {
@@ -26,25 +26,21 @@ async fn session(socket: WebSocket, app: AppState) {
     let end = loop {
         tokio::select! {
             () = app.drain.closing() => {
-                break Some((close_code::GOING_AWAY, "server shutting down"));
+                break End::Close(close_code::GOING_AWAY, "server shutting down");
             }
             incoming = rx.next() => {
                 let reply = match incoming {
                     Some(Ok(msg @ (Message::Text(_) | Message::Binary(_)))) => msg,
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(_))) | None => break None,
-                    Some(Err(err)) => match protocol_violation(&err) {
-                        crate::ws::End::Close(code, reason) => break Some((code, reason)),
-                        crate::ws::End::PeerGone => break None,
-                    },
+                    Some(Ok(Message::Close(_))) => break End::PeerClosed,
+                    None => break End::PeerGone,
+                    Some(Err(err)) => break protocol_violation(&err),
                 };
                 if tx.send(reply).await.is_err() {
-                    break None;
+                    break End::PeerGone;
                 }
             }
         }
     };
-    if let Some((code, reason)) = end {
-        close(tx, rx, code, reason).await;
-    }
+    finish(tx, rx, end).await;
 }

@@ -232,10 +232,18 @@ mod tests {
         assert_eq!(a.nick().as_str(), "user1");
         assert_eq!(b.nick().as_str(), "user2");
         assert!(matches!(next(&mut b), ServerMsg::Welcome { nick } if nick.as_str() == "user2"));
-        assert!(matches!(next(&mut b), ServerMsg::Joined { nick, seq: Seq(2), .. } if nick.as_str() == "user2"));
+        assert!(
+            matches!(next(&mut b), ServerMsg::Joined { nick, seq: Seq(2), .. } if nick.as_str() == "user2")
+        );
         assert!(matches!(next(&mut a), ServerMsg::Welcome { .. }));
-        assert!(matches!(next(&mut a), ServerMsg::Joined { seq: Seq(1), .. }));
-        assert!(matches!(next(&mut a), ServerMsg::Joined { seq: Seq(2), .. }));
+        assert!(matches!(
+            next(&mut a),
+            ServerMsg::Joined { seq: Seq(1), .. }
+        ));
+        assert!(matches!(
+            next(&mut a),
+            ServerMsg::Joined { seq: Seq(2), .. }
+        ));
     }
 
     #[test]
@@ -255,7 +263,11 @@ mod tests {
         drop(members.remove(0));
         let logs: Vec<Vec<String>> = members
             .iter_mut()
-            .map(|m| std::iter::from_fn(|| m.try_recv()).map(|b| b.to_string()).collect())
+            .map(|m| {
+                std::iter::from_fn(|| m.try_recv())
+                    .map(|b| b.to_string())
+                    .collect()
+            })
             .collect();
         // Member 2 arrived after member 1's welcome and join; compare the tail.
         let tail = |log: &[String]| log.iter().rev().take(4).cloned().collect::<Vec<_>>();
@@ -276,7 +288,9 @@ mod tests {
         drop(go);
         assert_eq!(hub.len(), 1);
         let last = std::iter::from_fn(|| stay.try_recv()).last().unwrap();
-        assert!(matches!(decode_server(&last).unwrap(), ServerMsg::Left { nick, .. } if nick.as_str() == "user2"));
+        assert!(
+            matches!(decode_server(&last).unwrap(), ServerMsg::Left { nick, .. } if nick.as_str() == "user2")
+        );
     }
 
     #[test]

@@ -26,8 +26,10 @@ pub async fn chat(upgrade: WebSocketUpgrade, State(app): State<AppState>) -> Res
 
 /// How a session ended, for the close frame and the log.
 pub(crate) enum End {
-    /// The browser closed or vanished; there is nobody to tell.
+    /// The browser vanished; there is nobody to tell.
     PeerGone,
+    /// The browser started the closing handshake; our reply is queued.
+    PeerClosed,
     /// We close with this code and reason.
     Close(u16, &'static str),
 }
@@ -68,7 +70,8 @@ async fn session(socket: WebSocket, app: AppState) {
                 }
                 // tungstenite answers pings by itself.
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_))) | None => break End::PeerGone,
+                Some(Ok(Message::Close(_))) => break End::PeerClosed,
+                None => break End::PeerGone,
                 Some(Err(err)) => break protocol_violation(&err),
             },
         }
@@ -77,8 +80,23 @@ async fn session(socket: WebSocket, app: AppState) {
     tracing::debug!(member = member.id(), nick = %member.nick(), "session over");
     // Leave the room before the goodbye, so the others are told at once.
     drop(member);
-    if let End::Close(code, reason) = end {
-        close(tx, rx, code, reason).await;
+    finish(tx, rx, end).await;
+}
+
+/// Completes the closing handshake the way `end` calls for.
+pub(crate) async fn finish<S, R>(mut tx: S, rx: R, end: End)
+where
+    S: futures_util::Sink<Message, Error = axum::Error> + Unpin,
+    R: futures_util::Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    match end {
+        End::PeerGone => {}
+        // tungstenite queued the echo of the browser's close frame; send
+        // it, or the browser sees an abnormal closure (1006).
+        End::PeerClosed => {
+            let _ = tokio::time::timeout(limits::CLOSE_REPLY_WAIT, tx.close()).await;
+        }
+        End::Close(code, reason) => close(tx, rx, code, reason).await,
     }
 }
 
@@ -126,7 +144,7 @@ pub(crate) fn protocol_violation(err: &axum::Error) -> End {
 
 /// Sends a close frame and waits briefly for the browser's reply, so the
 /// close handshake completes as RFC 6455 asks.
-pub(crate) async fn close<S, R>(mut tx: S, mut rx: R, code: u16, reason: &'static str)
+async fn close<S, R>(mut tx: S, mut rx: R, code: u16, reason: &'static str)
 where
     S: futures_util::Sink<Message, Error = axum::Error> + Unpin,
     R: futures_util::Stream<Item = Result<Message, axum::Error>> + Unpin,
@@ -138,8 +156,12 @@ where
     if tx.send(Message::Close(Some(frame))).await.is_err() {
         return;
     }
-    let reply = async { while let Some(Ok(msg)) = rx.next().await {
-        if matches!(msg, Message::Close(_)) { break; }
-    } };
+    let reply = async {
+        while let Some(Ok(msg)) = rx.next().await {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+        }
+    };
     let _ = tokio::time::timeout(limits::CLOSE_REPLY_WAIT, reply).await;
 }

@@ -51,7 +51,11 @@ async fn messages_reach_everyone_in_one_order() {
     // Wait until the last arrival has been announced to everyone, so all
     // three logs start at the same point.
     for ws in &mut clients {
-        read_until(ws, |m| matches!(m, ServerMsg::Joined { nick, .. } if nick.as_str() == "user3")).await;
+        read_until(
+            ws,
+            |m| matches!(m, ServerMsg::Joined { nick, .. } if nick.as_str() == "user3"),
+        )
+        .await;
     }
     // All three talk at once.
     for (i, ws) in clients.iter_mut().enumerate() {
@@ -72,7 +76,10 @@ async fn messages_reach_everyone_in_one_order() {
     assert_eq!(logs[0], logs[1]);
     assert_eq!(logs[1], logs[2]);
     let seqs: Vec<u64> = logs[0].iter().map(|m| m.seq().unwrap().0).collect();
-    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "gap-free: {seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[1] == w[0] + 1),
+        "gap-free: {seqs:?}"
+    );
     // Each sender's own messages keep the order it sent them in.
     for i in 0..3 {
         let mine: Vec<&str> = logs[0]
@@ -95,7 +102,9 @@ async fn a_disconnect_is_announced_to_the_others() {
     c.close(None).await.unwrap();
     for ws in [&mut a, &mut b] {
         let seen = read_until(ws, |m| matches!(m, ServerMsg::Left { .. })).await;
-        assert!(matches!(seen.last(), Some(ServerMsg::Left { nick, .. }) if nick.as_str() == "user3"));
+        assert!(
+            matches!(seen.last(), Some(ServerMsg::Left { nick, .. }) if nick.as_str() == "user3")
+        );
     }
     // A connection that just vanishes (no close frame) is announced too.
     drop(b);
@@ -109,19 +118,35 @@ async fn bad_input_is_answered_to_the_sender_alone() {
     let server = spawn_app().await;
     let (mut bad, _) = server.join().await;
     let (mut other, _) = server.join().await;
-    read_until(&mut bad, |m| matches!(m, ServerMsg::Joined { nick, .. } if nick.as_str() == "user2")).await;
+    read_until(
+        &mut bad,
+        |m| matches!(m, ServerMsg::Joined { nick, .. } if nick.as_str() == "user2"),
+    )
+    .await;
     next_msg(&mut other).await; // its own joined
 
     let cases: [(Message, ErrorCode); 6] = [
         (Message::text("not json"), ErrorCode::MalformedJson),
-        (Message::text(r#"{"type":"shout","text":"hi"}"#), ErrorCode::InvalidMessage),
-        (Message::text(r#"{"type":"say"}"#), ErrorCode::InvalidMessage),
-        (Message::text(r#"{"type":"say","text":"   "}"#), ErrorCode::InvalidMessage),
+        (
+            Message::text(r#"{"type":"shout","text":"hi"}"#),
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            Message::text(r#"{"type":"say"}"#),
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            Message::text(r#"{"type":"say","text":"   "}"#),
+            ErrorCode::InvalidMessage,
+        ),
         (
             Message::text(format!(r#"{{"type":"say","text":"{}"}}"#, "x".repeat(4001))),
             ErrorCode::InvalidMessage,
         ),
-        (Message::binary(vec![1, 2, 3]), ErrorCode::BinaryNotSupported),
+        (
+            Message::binary(vec![1, 2, 3]),
+            ErrorCode::BinaryNotSupported,
+        ),
     ];
     for (frame, want) in cases {
         send_raw(&mut bad, frame).await;
@@ -166,8 +191,14 @@ async fn shutdown_closes_every_socket_with_1001() {
     let (mut a, _) = server.join().await;
     let mut echo = server.connect("/ws/echo").await;
     let stopping = tokio::spawn(server.stop());
-    assert_eq!(u16::from(expect_close(&mut a).await.code), close_code::GOING_AWAY);
-    assert_eq!(u16::from(expect_close(&mut echo).await.code), close_code::GOING_AWAY);
+    assert_eq!(
+        u16::from(expect_close(&mut a).await.code),
+        close_code::GOING_AWAY
+    );
+    assert_eq!(
+        u16::from(expect_close(&mut echo).await.code),
+        close_code::GOING_AWAY
+    );
     stopping.await.unwrap().unwrap();
 }
 
@@ -193,10 +224,16 @@ async fn a_client_that_stops_reading_is_let_go_without_slowing_the_others() {
         if let ServerMsg::Left { nick, .. } = msg {
             break nick;
         }
-        assert!(matches!(msg, ServerMsg::Said { .. } | ServerMsg::Joined { .. }));
+        assert!(matches!(
+            msg,
+            ServerMsg::Said { .. } | ServerMsg::Joined { .. }
+        ));
     };
     assert_eq!(left.as_str(), stalled_name);
     // The stalled client finds the slow-consumer close after its backlog.
-    assert_eq!(u16::from(expect_close(&mut stalled).await.code), close_code::SLOW_CONSUMER);
+    assert_eq!(
+        u16::from(expect_close(&mut stalled).await.code),
+        close_code::SLOW_CONSUMER
+    );
     server.stop().await.unwrap();
 }

@@ -2,8 +2,11 @@
 
 mod common;
 
-use common::{expect_close, next_frame, send_raw, spawn_app};
+use common::{Ws, expect_close, next_frame, send_raw, spawn_app};
+use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 #[tokio::test]
 async fn echoes_text_and_binary_byte_for_byte() {
@@ -35,5 +38,22 @@ async fn a_frame_over_the_limit_closes_with_1009() {
     let mut next = server.connect("/ws/echo").await;
     send_raw(&mut next, Message::text("again")).await;
     assert_eq!(next_frame(&mut next).await, Message::text("again"));
+    server.stop().await.unwrap();
+}
+
+/// A client that closes with 1000 gets the server's close reply, on both
+/// routes: without it browsers report an abnormal closure (1006).
+#[tokio::test]
+async fn a_client_close_is_answered_on_both_routes() {
+    let server = spawn_app().await;
+    for path in ["/ws", "/ws/echo"] {
+        let mut ws: Ws = server.connect(path).await;
+        let frame = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "bye".into(),
+        };
+        ws.send(Message::Close(Some(frame))).await.unwrap();
+        assert_eq!(u16::from(expect_close(&mut ws).await.code), 1000, "{path}");
+    }
     server.stop().await.unwrap();
 }

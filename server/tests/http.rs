@@ -32,14 +32,23 @@ async fn every_page_path_gets_the_same_page_and_missing_files_404() {
         status == StatusCode::OK || status == StatusCode::SERVICE_UNAVAILABLE,
         "the page, or the page saying the bundle is not built: {status}"
     );
-    assert!(root.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        root.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let root_body = root.text().await.unwrap();
     for path in ["/echo", "/some/deep/page"] {
         let res = http.get(server.url(path)).send().await.unwrap();
         assert_eq!(res.status(), status, "{path}");
         assert_eq!(res.text().await.unwrap(), root_body, "{path}");
     }
-    let missing = http.get(server.url("/missing-0123456789abcdef.js")).send().await.unwrap();
+    let missing = http
+        .get(server.url("/missing-0123456789abcdef.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let post = http.post(server.url("/")).send().await.unwrap();
     assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
@@ -62,7 +71,9 @@ async fn bundle_files_are_typed_compressed_and_cached() {
             "NATTER_REQUIRE_BUNDLE is set but {} holds no bundle",
             dist.display()
         );
-        eprintln!("SKIPPED bundle_files_are_typed_compressed_and_cached: no bundle in dist/ (run trunk build)");
+        eprintln!(
+            "SKIPPED bundle_files_are_typed_compressed_and_cached: no bundle in dist/ (run trunk build)"
+        );
         return;
     };
     let server = spawn_app().await;
@@ -77,7 +88,10 @@ async fn bundle_files_are_typed_compressed_and_cached() {
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers()[CONTENT_TYPE], "application/wasm");
         assert_eq!(res.headers()[CONTENT_ENCODING], encoding);
-        assert_eq!(res.headers()[CACHE_CONTROL], "public, max-age=31536000, immutable");
+        assert_eq!(
+            res.headers()[CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
     }
     let index = http.get(server.url("/")).send().await.unwrap();
     assert_eq!(index.status(), StatusCode::OK);

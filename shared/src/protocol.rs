@@ -180,7 +180,9 @@ mod tests {
     fn one_of_each_server_msg() -> Vec<ServerMsg> {
         let at = UnixMillis(1_764_000_000_000);
         vec![
-            ServerMsg::Welcome { nick: nick("user1") },
+            ServerMsg::Welcome {
+                nick: nick("user1"),
+            },
             ServerMsg::Joined {
                 seq: Seq(1),
                 at,
@@ -228,7 +230,10 @@ mod tests {
             (r#"{"type":"say"}"#, ErrorCode::InvalidMessage),
             (r#"{"text":"x"}"#, ErrorCode::InvalidMessage),
             (r#"{"type":"say","text":""}"#, ErrorCode::InvalidMessage),
-            (r#"{"type":"say","text":"x","extra":1}"#, ErrorCode::InvalidMessage),
+            (
+                r#"{"type":"say","text":"x","extra":1}"#,
+                ErrorCode::InvalidMessage,
+            ),
             (r#"{"type":"say","text":42}"#, ErrorCode::InvalidMessage),
             ("[1,2]", ErrorCode::InvalidMessage),
         ];
@@ -241,7 +246,10 @@ mod tests {
     #[test]
     fn validation_reason_reaches_the_error_text() {
         let err = decode_client(r#"{"type":"say","text":"   "}"#).unwrap_err();
-        assert!(err.to_string().contains("message must not be empty"), "{err}");
+        assert!(
+            err.to_string().contains("message must not be empty"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -101,7 +101,10 @@ impl TryFrom<String> for MessageText {
         const WHAT: &str = "message";
         check_length(WHAT, raw.trim(), usize::MAX)?;
         check_length(WHAT, &raw, MAX_TEXT_CHARS)?;
-        if let Some(c) = raw.chars().find(|&c| c.is_control() && c != '\n' && c != '\t') {
+        if let Some(c) = raw
+            .chars()
+            .find(|&c| c.is_control() && c != '\n' && c != '\t')
+        {
             return Err(ValueError::Control {
                 what: WHAT,
                 code: c.into(),
@@ -208,9 +211,19 @@ mod tests {
     fn nick_refuses_blank_control_and_invisible() {
         assert_eq!(nick("   "), Err(ValueError::Empty { what: "nickname" }));
         assert_eq!(nick(""), Err(ValueError::Empty { what: "nickname" }));
-        assert!(matches!(nick("a\u{7}b"), Err(ValueError::Control { code: 7, .. })));
+        assert!(matches!(
+            nick("a\u{7}b"),
+            Err(ValueError::Control { code: 7, .. })
+        ));
         assert!(matches!(nick("a\nb"), Err(ValueError::Control { .. })));
-        for invisible in ['\u{200B}', '\u{200D}', '\u{202E}', '\u{2066}', '\u{FEFF}', '\u{E0041}'] {
+        for invisible in [
+            '\u{200B}',
+            '\u{200D}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{FEFF}',
+            '\u{E0041}',
+        ] {
             let name = format!("ad{invisible}min");
             assert!(
                 matches!(nick(&name), Err(ValueError::Invisible { .. })),
@@ -231,7 +244,11 @@ mod tests {
         let poem = "  indented\n\tand tabbed  ";
         assert_eq!(text(poem).unwrap().as_str(), poem);
         let family = "👨\u{200D}👩\u{200D}👧 family";
-        assert_eq!(text(family).unwrap().as_str(), family, "ZWJ emoji are fine in text");
+        assert_eq!(
+            text(family).unwrap().as_str(),
+            family,
+            "ZWJ emoji are fine in text"
+        );
     }
 
     #[test]
@@ -242,8 +259,14 @@ mod tests {
             text(&"x".repeat(MAX_TEXT_CHARS + 1)),
             Err(ValueError::TooLong { len: 4001, .. })
         ));
-        assert!(matches!(text("bell\u{7}"), Err(ValueError::Control { code: 7, .. })));
-        assert!(matches!(text("cr\r\n"), Err(ValueError::Control { code: 13, .. })));
+        assert!(matches!(
+            text("bell\u{7}"),
+            Err(ValueError::Control { code: 7, .. })
+        ));
+        assert!(matches!(
+            text("cr\r\n"),
+            Err(ValueError::Control { code: 13, .. })
+        ));
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub fn ChatPage() -> impl IntoView {
         applied.set_value(total);
     });
     view! {
-        <section class="chat" aria-label="Chat room">
+        <section class="chat-page" aria-label="Chat room">
             <Status socket=socket chat=chat/>
             <MessageList chat=chat/>
             <Composer socket=socket/>

@@ -18,13 +18,25 @@ struct Entry {
 
 /// Rows of the API crib sheet: member, what it does.
 const API: &[(&str, &str)] = &[
-    ("new WebSocket(url)", "opens a connection; readyState starts at CONNECTING"),
-    ("send(data)", "queues a text or binary message for the server"),
+    (
+        "new WebSocket(url)",
+        "opens a connection; readyState starts at CONNECTING",
+    ),
+    (
+        "send(data)",
+        "queues a text or binary message for the server",
+    ),
     ("close(code, reason)", "starts the closing handshake"),
     ("onopen", "fires once the connection is OPEN"),
     ("onmessage", "fires for every message; event.data holds it"),
-    ("onerror", "fires when the connection fails; the browser gives no detail"),
-    ("onclose", "fires last, with event.code, event.reason and event.wasClean"),
+    (
+        "onerror",
+        "fires when the connection fails; the browser gives no detail",
+    ),
+    (
+        "onclose",
+        "fires last, with event.code, event.reason and event.wasClean",
+    ),
 ];
 
 #[component]
@@ -41,13 +53,22 @@ pub fn EchoPage() -> impl IntoView {
         on_message: Some(Rc::new(move |msg: &String| {
             push("received", format!("RECEIVED: {msg}"));
         })),
-        on_error: Some(Rc::new(move |why: String| push("error", format!("ERROR: {why}")))),
+        on_error: Some(Rc::new(move |why: String| {
+            push("error", format!("ERROR: {why}"))
+        })),
         on_close: Some(Rc::new(move |info: &CloseInfo| {
-            let reason = if info.reason.is_empty() { "none" } else { &info.reason };
+            let reason = if info.reason.is_empty() {
+                "none"
+            } else {
+                &info.reason
+            };
             let clean = if info.was_clean { "clean" } else { "not clean" };
             push(
                 "closed",
-                format!("DISCONNECTED: code {}, reason: {reason}, {clean}", info.code),
+                format!(
+                    "DISCONNECTED: code {}, reason: {reason}, {clean}",
+                    info.code
+                ),
             );
         })),
         ..SocketOptions::default()
@@ -66,7 +87,10 @@ pub fn EchoPage() -> impl IntoView {
         if socket.send(&text) {
             push("sent", format!("SENT: {text}"));
         } else {
-            push("error", "ERROR: the socket is not open; connect first".into());
+            push(
+                "error",
+                "ERROR: the socket is not open; connect first".into(),
+            );
         }
     };
     let on_keydown = move |ev: KeyboardEvent| {

@@ -1,0 +1,383 @@
+//! End-to-end in real headless Chromium, driven through chromedriver: two
+//! people chatting, safe rendering, the composer's keyboard rules, and the
+//! echo page. Screenshots land in `target/screenshots/`.
+//!
+//! Needs Chromium, chromedriver and the built bundle. Without them each test
+//! says it was skipped, unless `NATTER_REQUIRE_BROWSER=1` (set by
+//! `cargo xtask test`) turns that into a failure.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use common::spawn_app;
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const XSS: &str = r#"<img src=x onerror="window.__pwned=1">"#;
+
+#[tokio::test]
+async fn two_people_chat_in_real_browsers() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    let alice = driver.session().await;
+    let bob = driver.session().await;
+
+    alice.goto(&server.url("/")).await.unwrap();
+    wait_for(
+        &alice,
+        "[data-testid=status][data-state=open]",
+        "Connected as user1",
+    )
+    .await;
+    bob.goto(&server.url("/")).await.unwrap();
+    wait_for(
+        &bob,
+        "[data-testid=status][data-state=open]",
+        "Connected as user2",
+    )
+    .await;
+
+    // Each sees the other's arrival.
+    wait_for(&alice, "[data-testid=message]", "user2 comes in").await;
+    wait_for(&bob, "[data-testid=message]", "user2 comes in").await;
+
+    // A message typed in one, sent with Enter, appears in both.
+    type_into(
+        &alice,
+        "[data-testid=message-input]",
+        &format!("hello from alice{}", enter()),
+    )
+    .await;
+    wait_for(
+        &alice,
+        "[data-testid=message].own",
+        "user1 says: hello from alice",
+    )
+    .await;
+    wait_for(
+        &bob,
+        "[data-testid=message]:not(.own)",
+        "user1 says: hello from alice",
+    )
+    .await;
+    let input = alice
+        .find(Locator::Css("[data-testid=message-input]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        input.prop("value").await.unwrap().as_deref(),
+        Some(""),
+        "sent text is cleared"
+    );
+
+    // The send button works too, and markup arrives as literal text.
+    type_into(&bob, "[data-testid=message-input]", XSS).await;
+    bob.find(Locator::Css("[data-testid=send-button]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for browser in [&alice, &bob] {
+        wait_for(
+            browser,
+            "[data-testid=message]",
+            &format!("user2 says: {XSS}"),
+        )
+        .await;
+        let inert = browser
+            .execute(
+                "return window.__pwned === undefined \
+                 && document.querySelectorAll('[data-testid=message-list] img').length === 0",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            inert,
+            Value::Bool(true),
+            "the payload ran or injected an element"
+        );
+    }
+
+    save_screenshot(&alice, "chat").await;
+    alice.set_window_size(360, 740).await.unwrap();
+    save_screenshot(&alice, "chat-360px").await;
+
+    // Closing one browser shows its departure in the other.
+    bob.close().await.unwrap();
+    wait_for(&alice, "[data-testid=message]", "user2 left").await;
+    alice.close().await.unwrap();
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_composer_sends_on_enter_but_not_while_composing_or_empty() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    let page = driver.session().await;
+    page.goto(&server.url("/")).await.unwrap();
+    wait_for(&page, "[data-testid=status][data-state=open]", "").await;
+
+    // Enter on an empty (or blank) input sends nothing.
+    type_into(
+        &page,
+        "[data-testid=message-input]",
+        &format!("   {}", enter()),
+    )
+    .await;
+    // Enter that confirms an input-method composition must not send.
+    let kept = page
+        .execute(
+            "const input = document.querySelector('[data-testid=message-input]');
+             input.value = '你好'; input.dispatchEvent(new Event('input', {bubbles: true}));
+             input.dispatchEvent(new KeyboardEvent('keydown',
+                 {key: 'Enter', isComposing: true, bubbles: true, cancelable: true}));
+             return input.value;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        kept,
+        json!("你好"),
+        "composing Enter left the text in place"
+    );
+    // A plain Enter now sends it, once.
+    type_into(&page, "[data-testid=message-input]", &enter()).await;
+    wait_for(&page, "[data-testid=message]", "user1 says: 你好").await;
+    let said = page
+        .execute(
+            "return [...document.querySelectorAll('[data-testid=message]')]
+                 .filter(e => e.innerText.includes(' says: ')).length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        said,
+        json!(1),
+        "neither the blank nor the composing Enter sent anything"
+    );
+    page.close().await.unwrap();
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_echo_page_shows_ready_state_and_echoes() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    let page = driver.session().await;
+    page.goto(&server.url("/echo")).await.unwrap();
+    wait_for(
+        &page,
+        "[data-testid=ready-state][data-state=open]",
+        "OPEN (1)",
+    )
+    .await;
+    wait_for(&page, "[data-testid=echo-log]", "CONNECTED").await;
+
+    let input = page
+        .find(Locator::Css("[data-testid=echo-input]"))
+        .await
+        .unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("ping 你好 🌍").await.unwrap();
+    page.find(Locator::Css("[data-testid=echo-send]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&page, "[data-testid=echo-log]", "SENT: ping 你好 🌍").await;
+    wait_for(&page, "[data-testid=echo-log]", "RECEIVED: ping 你好 🌍").await;
+    save_screenshot(&page, "echo").await;
+
+    page.find(Locator::Css("[data-testid=echo-disconnect]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &page,
+        "[data-testid=ready-state][data-state=closed]",
+        "CLOSED (3)",
+    )
+    .await;
+    wait_for(&page, "[data-testid=echo-log]", "DISCONNECTED: code 1000").await;
+
+    page.find(Locator::Css("[data-testid=echo-connect]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(
+        &page,
+        "[data-testid=ready-state][data-state=open]",
+        "OPEN (1)",
+    )
+    .await;
+    page.close().await.unwrap();
+    server.stop().await.unwrap();
+}
+
+// --- helpers -------------------------------------------------------------
+
+/// A chromedriver process on a port of its choosing.
+struct Driver {
+    url: String,
+    _process: Child,
+    profiles: tempfile::TempDir,
+}
+
+impl Driver {
+    /// Starts chromedriver, or explains why the browser tests are skipped.
+    async fn start() -> Option<Driver> {
+        let required = std::env::var_os("NATTER_REQUIRE_BROWSER").is_some();
+        let chromedriver = tool("CHROMEDRIVER", "/usr/bin/chromedriver");
+        let chromium = tool("CHROMIUM", "/usr/bin/chromium");
+        let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/index.html");
+        let missing: Vec<String> = [
+            (&chromedriver, "chromedriver"),
+            (&chromium, "chromium"),
+            (&bundle, "the client bundle (trunk build)"),
+        ]
+        .iter()
+        .filter(|(path, _)| !path.exists())
+        .map(|(path, what)| format!("{what} at {}", path.display()))
+        .collect();
+        if !missing.is_empty() {
+            let why = missing.join(", ");
+            assert!(
+                !required,
+                "NATTER_REQUIRE_BROWSER is set but these are missing: {why}"
+            );
+            eprintln!(
+                "SKIPPED browser test: missing {why}; `cargo xtask test` installs and builds them"
+            );
+            return None;
+        }
+        let mut process = Command::new(&chromedriver)
+            .arg("--port=0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver starts");
+        let stdout = process.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = async {
+            while let Some(line) = lines.next_line().await.expect("read chromedriver output") {
+                if let Some(port) = line.split("started successfully on port ").nth(1) {
+                    return port.trim_end_matches('.').to_owned();
+                }
+            }
+            panic!("chromedriver exited before it was ready");
+        };
+        let port = tokio::time::timeout(common::WAIT, ready)
+            .await
+            .expect("chromedriver ready in time");
+        // Keep draining its output so it never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Some(Driver {
+            url: format!("http://127.0.0.1:{port}"),
+            _process: process,
+            profiles: tempfile::tempdir().expect("temp dir"),
+        })
+    }
+
+    /// A new browser with a fresh profile.
+    async fn session(&self) -> Client {
+        let profile = tempfile::tempdir_in(self.profiles.path())
+            .expect("profile dir")
+            .keep();
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=900,600",
+            &format!("--user-data-dir={}", profile.display()),
+        ];
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({ "binary": tool("CHROMIUM", "/usr/bin/chromium"), "args": args }),
+        );
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a browser session")
+    }
+}
+
+fn tool(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from)
+}
+
+fn enter() -> String {
+    char::from(Key::Enter).to_string()
+}
+
+async fn type_into(page: &Client, selector: &str, keys: &str) {
+    let input = page.find(Locator::Css(selector)).await.unwrap();
+    input.send_keys(keys).await.unwrap();
+}
+
+/// Waits, inside the page, until an element matching `selector` shows
+/// `text` (a MutationObserver, not polling); fails after 10 s.
+async fn wait_for(page: &Client, selector: &str, text: &str) {
+    let script = "
+        const [selector, text, done] = arguments;
+        const found = () => [...document.querySelectorAll(selector)]
+            .some(e => e.innerText.includes(text));
+        if (found()) return done(true);
+        const timer = setTimeout(() => { observer.disconnect(); done(false); }, 10000);
+        const observer = new MutationObserver(() => {
+            if (found()) { observer.disconnect(); clearTimeout(timer); done(true); }
+        });
+        observer.observe(document.documentElement,
+            { subtree: true, childList: true, characterData: true, attributes: true });";
+    let found = page
+        .execute_async(script, vec![json!(selector), json!(text)])
+        .await
+        .expect("wait script runs");
+    if found != Value::Bool(true) {
+        let shown = page
+            .execute("return document.querySelector('main').outerHTML", vec![])
+            .await
+            .unwrap_or_default();
+        panic!("no {selector} showing {text:?} within 10 s; the page holds:\n{shown}");
+    }
+}
+
+async fn save_screenshot(page: &Client, name: &str) {
+    let png = page.screenshot().await.expect("screenshot");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    std::fs::write(dir.join(format!("{name}.png")), &png).expect("write screenshot");
+    if std::env::var_os("NATTER_UPDATE_SCREENSHOTS").is_some() {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        std::fs::create_dir_all(&docs).expect("docs screenshot dir");
+        std::fs::write(docs.join(format!("{name}.png")), &png).expect("write docs screenshot");
+    }
+}
