@@ -14,3 +14,27 @@ fn main() {
     }));
     leptos::mount::mount_to_body(app::App);
 }
+
+#[cfg(test)]
+mod tidy {
+    /// Everything people type is rendered as text. Leptos escapes text
+    /// nodes; raw HTML only enters through `inner_html`, so the client must
+    /// never use it.
+    #[test]
+    fn the_client_never_renders_raw_html() {
+        let needle = ["inner", "_html"].concat();
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut stack = vec![src];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    assert!(!text.contains(&needle), "{} uses {needle}", path.display());
+                }
+            }
+        }
+    }
+}

@@ -116,6 +116,9 @@ pub struct CloseInfo {
     pub was_clean: bool,
 }
 
+/// An optional callback that borrows what it is given.
+pub type Handler<T> = Option<Rc<dyn Fn(&T)>>;
+
 /// Callbacks beside the signals, for pages that log every event.
 pub struct SocketOptions<C: Codec> {
     /// Connect at once (otherwise call [`Socket::open`]).
@@ -123,10 +126,10 @@ pub struct SocketOptions<C: Codec> {
     /// How many received messages `messages` keeps; older ones are dropped.
     pub keep: usize,
     pub on_open: Option<Rc<dyn Fn()>>,
-    pub on_message: Option<Rc<dyn Fn(&C::Incoming)>>,
+    pub on_message: Handler<C::Incoming>,
     /// A connection error, or a frame the codec could not decode.
     pub on_error: Option<Rc<dyn Fn(String)>>,
-    pub on_close: Option<Rc<dyn Fn(&CloseInfo)>>,
+    pub on_close: Handler<CloseInfo>,
 }
 
 impl<C: Codec> Clone for SocketOptions<C> {

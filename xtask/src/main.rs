@@ -1,1 +1,185 @@
-fn main() {}
+//! Developer commands, so that developers and CI run the same steps:
+//!
+//! - `cargo xtask run [-- SERVER ARGS]`: set up, build everything in
+//!   release mode, and run Natter (default http://127.0.0.1:8080).
+//! - `cargo xtask test`: set up (Chromium included), then formatting,
+//!   lints, the wasm build and every test, browser tests included.
+//! - `cargo xtask dist`: build the single release binary.
+//! - `cargo xtask setup`: only install the missing tools.
+//!
+//! Set-up installs only what is missing, from crates.io, npm and Debian's
+//! packages; see `tools.rs`.
+
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Natter's developer commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Build the client and server in release mode and run the server.
+    Run {
+        /// Arguments for the server, e.g. `-- --bind 0.0.0.0:8080`.
+        #[arg(last = true)]
+        server_args: Vec<String>,
+    },
+    /// Check formatting and lints, build the client, run every test.
+    Test,
+    /// Build the release binary with the client embedded.
+    Dist,
+    /// Install the missing tools (Chromium too, for the browser tests).
+    Setup,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let root = project_root();
+    std::env::set_current_dir(&root).context("cannot enter the project root")?;
+    match cli.command {
+        Task::Run { server_args } => run(&root, &server_args),
+        Task::Test => test(&root),
+        Task::Dist => dist(&root).map(|_| ()),
+        Task::Setup => {
+            tools::ensure_build_tools(&root)?;
+            tools::ensure_browser()
+        }
+    }
+}
+
+fn run(root: &Path, server_args: &[String]) -> Result<()> {
+    let binary = dist(root)?;
+    step("starting Natter (Ctrl-C stops it)");
+    let mut server = Command::new(&binary);
+    server.args(server_args);
+    exec(server)
+}
+
+fn test(root: &Path) -> Result<()> {
+    let env = tools::ensure_build_tools(root)?;
+    tools::ensure_browser()?;
+    step("formatting");
+    cargo(&["fmt", "--all", "--", "--check"])
+        .run()
+        .context("run `cargo fmt --all` to fix the formatting")?;
+    step("lints (native)");
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])
+    .run()?;
+    step("lints (wasm client)");
+    cargo(&[
+        "clippy",
+        "-p",
+        "natter-client",
+        "--target",
+        tools::WASM_TARGET,
+        "--",
+        "-D",
+        "warnings",
+    ])
+    .run()?;
+    build_client(&env)?;
+    step("tests: unit, integration and browser");
+    cargo(&["test", "--workspace"])
+        .env("NATTER_REQUIRE_BROWSER", "1")
+        .env("NATTER_REQUIRE_BUNDLE", "1")
+        .run()?;
+    step("all checks passed");
+    Ok(())
+}
+
+/// Builds the client bundle, then the server that embeds it.
+fn dist(root: &Path) -> Result<PathBuf> {
+    let env = tools::ensure_build_tools(root)?;
+    build_client(&env)?;
+    step("building the server (release)");
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        "natter-server",
+        "--bin",
+        "natter",
+    ])
+    .run()?;
+    let binary = root.join("target/release/natter");
+    if !binary.exists() {
+        bail!("the build did not produce {}", binary.display());
+    }
+    eprintln!("    {}", binary.display());
+    Ok(binary)
+}
+
+fn build_client(env: &tools::BuildEnv) -> Result<()> {
+    step("building the client (trunk, release)");
+    let mut trunk = Command::new(&env.trunk);
+    trunk
+        .args(["build", "--release", "--cargo-profile", "wasm-release"])
+        .env("PATH", &env.path)
+        .env("TRUNK_SKIP_VERSION_CHECK", "true");
+    trunk.run()
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the project root")
+        .to_path_buf()
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.args(args);
+    cmd
+}
+
+fn step(what: &str) {
+    eprintln!("==> {what}");
+}
+
+/// Runs a command to completion, failing unless it succeeds.
+trait Run {
+    fn run(&mut self) -> Result<()>;
+}
+
+impl Run for Command {
+    fn run(&mut self) -> Result<()> {
+        let status = self
+            .status()
+            .with_context(|| format!("cannot start {:?}", self.get_program()))?;
+        if !status.success() {
+            bail!("{:?} failed ({status})", self.get_program());
+        }
+        Ok(())
+    }
+}
+
+/// Replaces this process with `cmd` where the platform allows, so signals
+/// (Ctrl-C, SIGTERM) reach the server directly.
+fn exec(mut cmd: Command) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        let err = cmd.exec();
+        Err(err).with_context(|| format!("cannot start {:?}", cmd.get_program()))
+    }
+    #[cfg(not(unix))]
+    {
+        cmd.run()
+    }
+}

@@ -76,10 +76,10 @@ fn MessageList(chat: RwSignal<ChatState>) -> impl IntoView {
     };
     Effect::new(move |_| {
         chat.with(|c| c.lines.last().map(|l| l.key));
-        if let Some(el) = list.get() {
-            if stick.get_value() {
-                request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
-            }
+        if let Some(el) = list.get()
+            && stick.get_value()
+        {
+            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
         }
     });
     view! {

@@ -1,0 +1,212 @@
+//! Finding and installing the tools the build and tests need, and only the
+//! missing ones:
+//!
+//! | tool | from | why this way |
+//! |---|---|---|
+//! | `wasm32-unknown-unknown` | rustup | the client's target |
+//! | trunk | crates.io | builds the client bundle |
+//! | wasm-bindgen CLI | crates.io, the version in `Cargo.lock` | trunk would otherwise try to download it |
+//! | wasm-opt | npm's `binaryen`, under `target/tools` | Debian's binaryen is too old and breaks the bundle |
+//! | Chromium, chromedriver | Debian's packages | the browser tests |
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{Run, cargo, step};
+
+pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
+const TRUNK_VERSION: &str = "0.21.14";
+const BINARYEN_VERSION: &str = "132";
+
+/// What a trunk build needs: trunk itself and a PATH on which trunk finds
+/// the pinned wasm-bindgen and wasm-opt.
+pub struct BuildEnv {
+    pub trunk: PathBuf,
+    pub path: OsString,
+}
+
+pub fn ensure_build_tools(root: &Path) -> Result<BuildEnv> {
+    ensure_wasm_target()?;
+    let bindgen_version = locked_version(root, "wasm-bindgen")?;
+    check_trunk_pins(root, &bindgen_version)?;
+
+    let trunk = match find_tool("trunk", &format!("trunk {TRUNK_VERSION}")) {
+        Some(found) => found,
+        None => {
+            step(&format!(
+                "installing trunk {TRUNK_VERSION} (once; takes minutes)"
+            ));
+            cargo(&["install", "--locked", "trunk", "--version", TRUNK_VERSION]).run()?;
+            find_tool("trunk", &format!("trunk {TRUNK_VERSION}"))
+                .context("trunk was installed but cannot be found")?
+        }
+    };
+    let bindgen = match find_tool("wasm-bindgen", &format!("wasm-bindgen {bindgen_version}")) {
+        Some(found) => found,
+        None => {
+            step(&format!(
+                "installing wasm-bindgen-cli {bindgen_version} (once)"
+            ));
+            // Not --locked: its own lockfile can name versions the registry
+            // mirror does not have yet.
+            cargo(&["install", "wasm-bindgen-cli", "--version", &bindgen_version]).run()?;
+            find_tool("wasm-bindgen", &format!("wasm-bindgen {bindgen_version}"))
+                .context("wasm-bindgen was installed but cannot be found")?
+        }
+    };
+    let wasm_opt_dir = ensure_wasm_opt(root)?;
+
+    let mut dirs = vec![wasm_opt_dir, parent(&bindgen), parent(&trunk)];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    let path = std::env::join_paths(dirs).context("a tool path holds a ':'")?;
+    Ok(BuildEnv { trunk, path })
+}
+
+/// Chromium and chromedriver for the browser tests, from Debian's packages.
+pub fn ensure_browser() -> Result<()> {
+    let needed = ["/usr/bin/chromium", "/usr/bin/chromedriver"];
+    if std::env::var_os("CHROMIUM").is_some() && std::env::var_os("CHROMEDRIVER").is_some() {
+        return Ok(());
+    }
+    if needed.iter().all(|p| Path::new(p).exists()) {
+        return Ok(());
+    }
+    if Command::new("apt-get").arg("--version").output().is_err() {
+        bail!(
+            "the browser tests need Chromium and chromedriver: install them, or set CHROMIUM \
+             and CHROMEDRIVER to their paths"
+        );
+    }
+    step("installing chromium and chromium-driver (Debian packages)");
+    let sudo = !is_root();
+    let apt = |args: &[&str]| {
+        let mut cmd = if sudo {
+            let mut c = Command::new("sudo");
+            c.arg("apt-get");
+            c
+        } else {
+            Command::new("apt-get")
+        };
+        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+        cmd
+    };
+    apt(&["update"]).run()?;
+    apt(&["install", "-y", "chromium", "chromium-driver"])
+        .run()
+        .context("installing Chromium failed; install chromium and chromium-driver by hand")
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup is needed to add the wasm32 target")?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|t| t.trim() == WASM_TARGET)
+    {
+        return Ok(());
+    }
+    step(&format!("adding the {WASM_TARGET} target"));
+    Command::new("rustup")
+        .args(["target", "add", WASM_TARGET])
+        .run()
+}
+
+/// npm's binaryen in `target/tools/binaryen`; returns the folder of its
+/// `wasm-opt`.
+fn ensure_wasm_opt(root: &Path) -> Result<PathBuf> {
+    let prefix = root.join("target/tools/binaryen");
+    let bin = prefix.join("node_modules/.bin");
+    let want = format!("version_{BINARYEN_VERSION}");
+    if version_of(&bin.join("wasm-opt")).is_some_and(|v| v.contains(&want)) {
+        return Ok(bin);
+    }
+    step(&format!(
+        "installing wasm-opt (npm binaryen@{BINARYEN_VERSION})"
+    ));
+    std::fs::create_dir_all(&prefix).context("cannot create target/tools")?;
+    Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(&prefix)
+        .arg(format!("binaryen@{BINARYEN_VERSION}.0.0"))
+        .run()
+        .context("npm is needed for wasm-opt (e.g. `apt-get install nodejs npm`)")?;
+    Ok(bin)
+}
+
+/// A tool on PATH or in cargo's bin folder whose `--version` starts with
+/// `want`.
+fn find_tool(name: &str, want: &str) -> Option<PathBuf> {
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|home| home.join("bin").join(name));
+    let on_path = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join(name))
+        .collect::<Vec<_>>();
+    on_path
+        .into_iter()
+        .chain(cargo_bin)
+        .find(|candidate| version_of(candidate).is_some_and(|v| v.trim().starts_with(want)))
+}
+
+fn version_of(program: &Path) -> Option<String> {
+    let out = Command::new(program).arg("--version").output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The version of `package` that `Cargo.lock` pins.
+pub fn locked_version(root: &Path, package: &str) -> Result<String> {
+    let lock =
+        std::fs::read_to_string(root.join("Cargo.lock")).context("cannot read Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == format!("name = \"{package}\"")
+            && let Some(version) = lines
+                .next()
+                .and_then(|l| l.strip_prefix("version = \""))
+                .and_then(|l| l.strip_suffix('"'))
+        {
+            return Ok(version.to_owned());
+        }
+    }
+    bail!("Cargo.lock does not pin {package}")
+}
+
+/// Trunk.toml must pin the same wasm-bindgen as Cargo.lock, or trunk tries
+/// to download one.
+fn check_trunk_pins(root: &Path, bindgen_version: &str) -> Result<()> {
+    let trunk_toml =
+        std::fs::read_to_string(root.join("Trunk.toml")).context("cannot read Trunk.toml")?;
+    let pinned = trunk_toml
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("wasm_bindgen = \""))
+        .and_then(|l| l.strip_suffix('"'));
+    match pinned {
+        Some(v) if v == bindgen_version => Ok(()),
+        Some(v) => bail!(
+            "Trunk.toml pins wasm-bindgen {v} but Cargo.lock has {bindgen_version}: \
+             set [tools] wasm_bindgen = \"{bindgen_version}\""
+        ),
+        None => bail!("Trunk.toml must pin [tools] wasm_bindgen = \"{bindgen_version}\""),
+    }
+}
+
+fn parent(tool: &Path) -> PathBuf {
+    tool.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
