@@ -14,7 +14,7 @@ use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::config::Config;
+use crate::config::{Config, Timing};
 use crate::hub::Hub;
 use crate::shutdown::Drain;
 
@@ -23,6 +23,7 @@ use crate::shutdown::Drain;
 pub struct AppState {
     pub hub: Arc<Hub>,
     pub drain: Drain,
+    pub timing: Timing,
 }
 
 impl AppState {
@@ -31,6 +32,7 @@ impl AppState {
         AppState {
             hub: Hub::new(capacity),
             drain,
+            timing: config.timing(),
         }
     }
 }

@@ -43,15 +43,19 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
 }
 
 fn file_response(file: EmbeddedFile, cache: &'static str, request: &HeaderMap) -> Response {
-    let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..16]));
-    let etag = HeaderValue::from_str(&etag).expect("hex digits are a valid header value");
+    let tag = hex(&file.metadata.sha256_hash()[..16]);
+    // Weak: the compression layer may send the same file in several
+    // encodings, which a strong tag would claim are identical bytes.
+    let etag = HeaderValue::from_str(&format!("W/\"{tag}\""))
+        .expect("hex digits are a valid header value");
     let headers = [
-        (header::ETAG, etag.clone()),
+        (header::ETAG, etag),
         (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
     ];
     if request
         .get(header::IF_NONE_MATCH)
-        .is_some_and(|tags| tags.as_bytes() == etag.as_bytes() || tags == "*")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| matches_etag(tags, &tag))
     {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
@@ -66,13 +70,23 @@ fn file_response(file: EmbeddedFile, cache: &'static str, request: &HeaderMap) -
     (headers, [(header::CONTENT_TYPE, mime)], file.data).into_response()
 }
 
-/// trunk names built files `name-<16 hex digits>.ext`.
+/// trunk names built files `name-<hash>.ext`, the hash a 64-bit number in
+/// hex without leading zeros: up to 16 digits, fewer than 8 only once in
+/// four billion builds. Shorter hex-looking words ("face") do not count.
 fn is_hashed(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or(path);
     let stem = file.split('.').next().unwrap_or(file);
     let stem = stem.strip_suffix("_bg").unwrap_or(stem);
-    stem.rsplit_once('-')
-        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+    stem.rsplit_once('-').is_some_and(|(_, hash)| {
+        (8..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// Weak comparison of an `If-None-Match` list against our tag (RFC 9110).
+fn matches_etag(if_none_match: &str, tag: &str) -> bool {
+    if_none_match.split(',').map(str::trim).any(|candidate| {
+        candidate == "*" || candidate.trim_start_matches("W/").trim_matches('"') == tag
+    })
 }
 
 fn has_extension(path: &str) -> bool {
@@ -102,9 +116,23 @@ mod tests {
         assert!(is_hashed("natter-client-1a2b3c4d5e6f7a8b_bg.wasm"));
         assert!(is_hashed("natter-client-1a2b3c4d5e6f7a8b.js"));
         assert!(is_hashed("style-0123456789abcdef.css"));
+        assert!(
+            is_hashed("style-123456789abcdef.css"),
+            "leading zero dropped"
+        );
+        assert!(!is_hashed("about-face.svg"), "a short hex word is no hash");
         assert!(!is_hashed("index.html"));
         assert!(!is_hashed("natter-client.js"));
         assert!(!is_hashed("logo-notahexhashvalue.svg"));
+    }
+
+    #[test]
+    fn etags_compare_weakly_and_in_lists() {
+        assert!(matches_etag("W/\"abc\"", "abc"));
+        assert!(matches_etag("\"abc\"", "abc"));
+        assert!(matches_etag("\"x\", W/\"abc\"", "abc"));
+        assert!(matches_etag("*", "abc"));
+        assert!(!matches_etag("W/\"abd\"", "abc"));
     }
 
     #[test]

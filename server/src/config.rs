@@ -30,11 +30,66 @@ pub struct Config {
     #[arg(long, env = "NATTER_QUEUE_CAPACITY", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(2..))]
     pub queue_capacity: u32,
+
+    /// Seconds between WebSocket pings to each connection. Browsers answer
+    /// pings by themselves; the answers prove the connection is alive.
+    #[arg(long, env = "NATTER_PING_INTERVAL_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub ping_interval_secs: u64,
+
+    /// Seconds without hearing anything from a connection (not even a pong)
+    /// before it is dropped as dead. Must exceed the ping interval.
+    #[arg(long, env = "NATTER_IDLE_TIMEOUT_SECS", default_value_t = 75,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_secs: u64,
+
+    /// Seconds a write to one connection may take before the connection is
+    /// let go as a slow consumer (close code 4008).
+    #[arg(long, env = "NATTER_WRITE_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub write_timeout_secs: u64,
+}
+
+/// A setting that contradicts another.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "--idle-timeout-secs ({idle}) must be longer than --ping-interval-secs ({ping}), \
+         or live connections would be dropped between two pings"
+    )]
+    IdleNotAfterPing { idle: u64, ping: u64 },
+}
+
+/// How long connections may stay silent or stuck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    pub ping_every: Duration,
+    pub idle_timeout: Duration,
+    pub write_timeout: Duration,
 }
 
 impl Config {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+
+    /// Checks the settings against each other.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if self.idle_timeout_secs <= self.ping_interval_secs {
+            return Err(ConfigError::IdleNotAfterPing {
+                idle: self.idle_timeout_secs,
+                ping: self.ping_interval_secs,
+            });
+        }
+        Ok(())
+    }
+
+    pub fn timing(&self) -> Timing {
+        Timing {
+            ping_every: Duration::from_secs(self.ping_interval_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            write_timeout: Duration::from_secs(self.write_timeout_secs),
+        }
     }
 }
 
@@ -46,6 +101,9 @@ impl Default for Config {
             log: "info".into(),
             shutdown_grace_secs: 5,
             queue_capacity: 256,
+            ping_interval_secs: 30,
+            idle_timeout_secs: 75,
+            write_timeout_secs: 10,
         }
     }
 }
@@ -64,6 +122,21 @@ mod tests {
         }
         assert_eq!(parsed.queue_capacity, default.queue_capacity);
         assert_eq!(parsed.shutdown_grace_secs, default.shutdown_grace_secs);
+        assert_eq!(parsed.timing(), default.timing());
+        assert_eq!(default.check(), Ok(()));
+    }
+
+    #[test]
+    fn idle_timeout_must_outlast_the_ping_interval() {
+        let config = Config {
+            ping_interval_secs: 30,
+            idle_timeout_secs: 30,
+            ..Config::default()
+        };
+        assert_eq!(
+            config.check(),
+            Err(ConfigError::IdleNotAfterPing { idle: 30, ping: 30 })
+        );
     }
 
     #[test]

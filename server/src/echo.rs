@@ -2,45 +2,53 @@
 //! original echo test's server, usable by any WebSocket client.
 
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::response::Response;
-use futures_util::{SinkExt, StreamExt};
-use natter_shared::close_code;
+use futures_util::StreamExt;
 
 use crate::app::AppState;
+use crate::config::Timing;
 use crate::limits;
-use crate::ws::{End, finish, protocol_violation};
+use crate::shutdown::Drain;
+use crate::socket::{self, End, Heartbeat, Rx, Tx};
 
 /// `GET /ws/echo`: upgrade, then echo.
 pub async fn echo(upgrade: WebSocketUpgrade, State(app): State<AppState>) -> Response {
-    upgrade
-        .max_message_size(limits::ECHO_MAX_MESSAGE_BYTES)
-        .max_frame_size(limits::ECHO_MAX_MESSAGE_BYTES)
-        .read_buffer_size(limits::READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| session(socket, app))
+    let live = app.drain.session();
+    socket::configure(upgrade, limits::ECHO_MAX_MESSAGE_BYTES).on_upgrade(move |ws| async move {
+        let _live = live;
+        let (mut tx, mut rx) = ws.split();
+        let end = if app.drain.is_closing() {
+            End::going_away()
+        } else {
+            drive(&mut tx, &mut rx, &app.drain, &app.timing).await
+        };
+        socket::finish(tx, rx, end).await;
+    })
 }
 
-async fn session(socket: WebSocket, app: AppState) {
-    let _live = app.drain.session();
-    let (mut tx, mut rx) = socket.split();
-    let end = loop {
-        tokio::select! {
-            () = app.drain.closing() => {
-                break End::Close(close_code::GOING_AWAY, "server shutting down");
-            }
+async fn drive(tx: &mut impl Tx, rx: &mut impl Rx, drain: &Drain, timing: &Timing) -> End {
+    let mut heartbeat = Heartbeat::new(timing);
+    loop {
+        let step = tokio::select! {
+            () = drain.closing() => return End::going_away(),
+            beat = heartbeat.tick() => Heartbeat::beat(beat, tx, timing).await,
             incoming = rx.next() => {
-                let reply = match incoming {
-                    Some(Ok(msg @ (Message::Text(_) | Message::Binary(_)))) => msg,
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(_))) => break End::PeerClosed,
-                    None => break End::PeerGone,
-                    Some(Err(err)) => break protocol_violation(&err),
-                };
-                if tx.send(reply).await.is_err() {
-                    break End::PeerGone;
+                heartbeat.heard();
+                match incoming {
+                    Some(Ok(msg @ (Message::Text(_) | Message::Binary(_)))) => tokio::select! {
+                        () = drain.closing() => return End::going_away(),
+                        sent = socket::send(tx, msg, timing) => sent,
+                    },
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
+                    Some(Ok(Message::Close(_))) => Err(End::PeerClosed),
+                    None => Err(End::PeerGone),
+                    Some(Err(err)) => Err(socket::read_error(&err)),
                 }
             }
+        };
+        if let Err(end) = step {
+            return end;
         }
-    };
-    finish(tx, rx, end).await;
+    }
 }

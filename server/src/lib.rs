@@ -7,6 +7,9 @@
 //! - [`ws`]: one chat session per `/ws` socket: decode, hand to the hub, write.
 //! - [`hub`]: the room: names, sequence numbers, fan-out. Knows no sockets.
 //! - [`echo`]: the `/ws/echo` route.
+//! - [`socket`]: what every socket session shares: bounded writes,
+//!   heartbeats, close codes and the closing handshake.
+//! - [`limits`]: sizes of frames and buffers.
 //! - [`shutdown`]: signals and the drain of live sessions.
 //!
 //! [`run`] ties them together on a listener the caller has bound, which is
@@ -19,6 +22,7 @@ pub mod echo;
 pub mod hub;
 pub mod limits;
 pub mod shutdown;
+pub mod socket;
 pub mod ws;
 
 use std::future::Future;
@@ -31,6 +35,8 @@ pub use shutdown::shutdown_signal;
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    #[error("invalid configuration: {0}")]
+    Config(#[from] config::ConfigError),
     #[error("cannot read the listener's address: {0}")]
     LocalAddr(#[source] std::io::Error),
     #[error("the HTTP server failed: {0}")]
@@ -45,6 +51,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    config.check()?;
     let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
     let drain = shutdown::Drain::new();
     let state = app::AppState::new(&config, drain.clone());

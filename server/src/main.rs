@@ -1,6 +1,8 @@
 //! The `natter` binary: parse the configuration, start logging, listen, and
 //! serve until SIGINT or SIGTERM. Everything else lives in the library.
 
+use std::io::IsTerminal;
+
 use anyhow::Context;
 use clap::Parser;
 use natter_server::{Config, run, shutdown_signal};
@@ -12,7 +14,10 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     let filter = EnvFilter::try_new(&config.log)
         .with_context(|| format!("invalid --log filter {:?}", config.log))?;
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
+        .init();
 
     let listener = TcpListener::bind(config.bind)
         .await

@@ -61,6 +61,11 @@ impl Drain {
         self.closing.cancelled()
     }
 
+    /// Whether the server has started shutting down.
+    pub fn is_closing(&self) -> bool {
+        self.closing.is_cancelled()
+    }
+
     /// Tells every session to close.
     pub fn begin(&self) {
         self.closing.cancel();

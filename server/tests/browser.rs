@@ -128,47 +128,83 @@ async fn the_composer_sends_on_enter_but_not_while_composing_or_empty() {
     page.goto(&server.url("/")).await.unwrap();
     wait_for(&page, "[data-testid=status][data-state=open]", "").await;
 
-    // Enter on an empty (or blank) input sends nothing.
+    // Record every frame the page hands to its WebSocket. Key handlers run
+    // synchronously, so after each key the record is complete.
+    page.execute(
+        "window.__sent = [];
+         const send = WebSocket.prototype.send;
+         WebSocket.prototype.send = function (data) {
+             window.__sent.push(data);
+             return send.call(this, data);
+         };",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let sent = || async { page.execute("return window.__sent", vec![]).await.unwrap() };
+
+    // Enter on a blank input sends nothing.
     type_into(
         &page,
         "[data-testid=message-input]",
         &format!("   {}", enter()),
     )
     .await;
-    // Enter that confirms an input-method composition must not send.
-    let kept = page
-        .execute(
-            "const input = document.querySelector('[data-testid=message-input]');
-             input.value = '你好'; input.dispatchEvent(new Event('input', {bubbles: true}));
-             input.dispatchEvent(new KeyboardEvent('keydown',
-                 {key: 'Enter', isComposing: true, bubbles: true, cancelable: true}));
-             return input.value;",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        kept,
-        json!("你好"),
-        "composing Enter left the text in place"
-    );
-    // A plain Enter now sends it, once.
+    assert_eq!(sent().await, json!([]), "a blank message was sent");
+
+    // Enter that confirms an input-method composition sends nothing either.
+    page.execute(
+        "const input = document.querySelector('[data-testid=message-input]');
+         input.value = '你好';
+         input.dispatchEvent(new Event('input', {bubbles: true}));
+         input.dispatchEvent(new KeyboardEvent('keydown',
+             {key: 'Enter', isComposing: true, bubbles: true, cancelable: true}));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent().await, json!([]), "a composing Enter sent the text");
+
+    // A plain Enter sends it, once, and it comes back from the server.
     type_into(&page, "[data-testid=message-input]", &enter()).await;
+    assert_eq!(sent().await, json!([r#"{"type":"say","text":"你好"}"#]));
     wait_for(&page, "[data-testid=message]", "user1 says: 你好").await;
-    let said = page
-        .execute(
-            "return [...document.querySelectorAll('[data-testid=message]')]
-                 .filter(e => e.innerText.includes(' says: ')).length",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        said,
-        json!(1),
-        "neither the blank nor the composing Enter sent anything"
-    );
     page.close().await.unwrap();
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_page_follows_the_dark_colour_preference() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    let brightness = "const [r, g, b] = getComputedStyle(document.body).backgroundColor
+                           .match(/\\d+/g).map(Number);
+                       return (r + g + b) / 3;";
+    for (dark, args) in [
+        (false, &[][..]),
+        (true, &["--blink-settings=preferredColorScheme=0"][..]),
+    ] {
+        let page = driver.session_with(args).await;
+        page.goto(&server.url("/")).await.unwrap();
+        wait_for(&page, "[data-testid=status][data-state=open]", "").await;
+        let level = page
+            .execute(brightness, vec![])
+            .await
+            .unwrap()
+            .as_f64()
+            .unwrap();
+        assert_eq!(
+            level < 80.0,
+            dark,
+            "background brightness {level} (dark preferred: {dark})"
+        );
+        if dark {
+            save_screenshot(&page, "chat-dark").await;
+        }
+        page.close().await.unwrap();
+    }
     server.stop().await.unwrap();
 }
 
@@ -301,6 +337,11 @@ impl Driver {
 
     /// A new browser with a fresh profile.
     async fn session(&self) -> Client {
+        self.session_with(&[]).await
+    }
+
+    /// A new browser with a fresh profile and extra Chromium flags.
+    async fn session_with(&self, extra: &[&str]) -> Client {
         let profile = tempfile::tempdir_in(self.profiles.path())
             .expect("profile dir")
             .keep();
@@ -317,6 +358,7 @@ impl Driver {
             "--window-size=900,600",
             &format!("--user-data-dir={}", profile.display()),
         ];
+        let args: Vec<&str> = args.iter().copied().chain(extra.iter().copied()).collect();
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),

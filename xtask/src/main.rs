@@ -1,6 +1,6 @@
 //! Developer commands, so that developers and CI run the same steps:
 //!
-//! - `cargo xtask run [-- SERVER ARGS]`: set up, build everything in
+//! - `cargo xtask run [SERVER FLAGS]`: set up, build everything in
 //!   release mode, and run Natter (default http://127.0.0.1:8080).
 //! - `cargo xtask test`: set up (Chromium included), then formatting,
 //!   lints, the wasm build and every test, browser tests included.
@@ -29,8 +29,9 @@ struct Cli {
 enum Task {
     /// Build the client and server in release mode and run the server.
     Run {
-        /// Arguments for the server, e.g. `-- --bind 0.0.0.0:8080`.
-        #[arg(last = true)]
+        /// Flags for the server, passed as they are, e.g. `--bind 0.0.0.0:8080`
+        /// (see `natter --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         server_args: Vec<String>,
     },
     /// Check formatting and lints, build the client, run every test.

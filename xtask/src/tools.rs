@@ -76,29 +76,36 @@ pub fn ensure_browser() -> Result<()> {
     if needed.iter().all(|p| Path::new(p).exists()) {
         return Ok(());
     }
+    step("installing chromium and chromium-driver (Debian packages)");
+    apt_install(&["chromium", "chromium-driver"]).context(
+        "the browser tests need Chromium and chromedriver: install them, or set CHROMIUM \
+         and CHROMEDRIVER to their paths",
+    )
+}
+
+/// Installs Debian packages, through sudo when not root.
+fn apt_install(packages: &[&str]) -> Result<()> {
     if Command::new("apt-get").arg("--version").output().is_err() {
+        bail!("apt-get is not available to install {}", packages.join(" "));
+    }
+    let sudo = !is_root();
+    if sudo && Command::new("sudo").arg("--version").output().is_err() {
         bail!(
-            "the browser tests need Chromium and chromedriver: install them, or set CHROMIUM \
-             and CHROMEDRIVER to their paths"
+            "installing {} needs root, and sudo is not available",
+            packages.join(" ")
         );
     }
-    step("installing chromium and chromium-driver (Debian packages)");
-    let sudo = !is_root();
     let apt = |args: &[&str]| {
-        let mut cmd = if sudo {
-            let mut c = Command::new("sudo");
-            c.arg("apt-get");
-            c
-        } else {
-            Command::new("apt-get")
-        };
+        let mut cmd = Command::new(if sudo { "sudo" } else { "apt-get" });
+        if sudo {
+            cmd.arg("apt-get");
+        }
         cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
         cmd
     };
     apt(&["update"]).run()?;
-    apt(&["install", "-y", "chromium", "chromium-driver"])
-        .run()
-        .context("installing Chromium failed; install chromium and chromium-driver by hand")
+    let mut install = apt(&["install", "-y"]);
+    install.args(packages).run()
 }
 
 fn ensure_wasm_target() -> Result<()> {
@@ -127,6 +134,11 @@ fn ensure_wasm_opt(root: &Path) -> Result<PathBuf> {
     if version_of(&bin.join("wasm-opt")).is_some_and(|v| v.contains(&want)) {
         return Ok(bin);
     }
+    if Command::new("npm").arg("--version").output().is_err() {
+        step("installing nodejs and npm (Debian packages), for wasm-opt");
+        apt_install(&["nodejs", "npm"])
+            .context("wasm-opt comes from npm: install Node.js and npm")?;
+    }
     step(&format!(
         "installing wasm-opt (npm binaryen@{BINARYEN_VERSION})"
     ));
@@ -136,7 +148,7 @@ fn ensure_wasm_opt(root: &Path) -> Result<PathBuf> {
         .arg(&prefix)
         .arg(format!("binaryen@{BINARYEN_VERSION}.0.0"))
         .run()
-        .context("npm is needed for wasm-opt (e.g. `apt-get install nodejs npm`)")?;
+        .context("npm could not install binaryen")?;
     Ok(bin)
 }
 

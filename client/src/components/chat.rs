@@ -3,7 +3,7 @@
 use leptos::ev::KeyboardEvent;
 use leptos::html::Ol;
 use leptos::prelude::*;
-use natter_shared::{ClientMsg, MAX_TEXT_CHARS, MessageText};
+use natter_shared::{ClientMsg, MessageText};
 
 use crate::components::local_time;
 use crate::state::{ChatState, Line, LineKind};
@@ -165,7 +165,6 @@ fn Composer(socket: Socket<ChatCodec>) -> impl IntoView {
         <div class="composer">
             <input type="text" data-testid="message-input" aria-label="Message"
                 placeholder="Say something…" autocomplete="off" enterkeyhint="send"
-                maxlength=MAX_TEXT_CHARS.to_string()
                 prop:value=move || draft.get()
                 on:input=move |ev| draft.set(event_target_value(&ev))
                 on:keydown=on_keydown/>

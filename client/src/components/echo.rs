@@ -116,7 +116,7 @@ pub fn EchoPage() -> impl IntoView {
                     "Connect"
                 </button>
                 <button type="button" data-testid="echo-disconnect" on:click=move |_| socket.close()
-                    disabled=move || state.get() != ReadyState::Open>
+                    disabled=move || !matches!(state.get(), ReadyState::Connecting | ReadyState::Open)>
                     "Disconnect"
                 </button>
             </div>

@@ -1,0 +1,167 @@
+//! What every WebSocket session needs, whatever it says: limits on the
+//! upgrade, writes that cannot hang, a heartbeat that notices dead peers,
+//! read errors mapped to close codes, and a proper closing handshake.
+//!
+//! Sessions are written against the [`Tx`] and [`Rx`] traits rather than
+//! axum's socket, so tests drive them with in-memory sinks and streams.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use natter_shared::close_code;
+use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at, timeout};
+
+use crate::config::Timing;
+use crate::limits;
+
+/// The sending half of a socket.
+pub trait Tx: Sink<Message, Error = axum::Error> + Unpin + Send {}
+impl<T: Sink<Message, Error = axum::Error> + Unpin + Send> Tx for T {}
+
+/// The receiving half of a socket.
+pub trait Rx: Stream<Item = Result<Message, axum::Error>> + Unpin + Send {}
+impl<T: Stream<Item = Result<Message, axum::Error>> + Unpin + Send> Rx for T {}
+
+/// How a session ended, which decides how the socket is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The peer vanished or stopped answering; there is nobody to tell.
+    PeerGone,
+    /// The peer started the closing handshake; our reply is queued.
+    PeerClosed,
+    /// We close with this code and reason.
+    Close(u16, &'static str),
+}
+
+impl End {
+    pub fn going_away() -> End {
+        End::Close(close_code::GOING_AWAY, "server shutting down")
+    }
+
+    pub fn slow_consumer() -> End {
+        End::Close(close_code::SLOW_CONSUMER, "too slow to keep up")
+    }
+}
+
+/// Applies a route's message limit and Natter's small read buffer.
+pub fn configure(upgrade: WebSocketUpgrade, max_message_bytes: usize) -> WebSocketUpgrade {
+    upgrade
+        .max_message_size(max_message_bytes)
+        .max_frame_size(max_message_bytes)
+        .read_buffer_size(limits::READ_BUFFER_BYTES)
+}
+
+/// Sends one message, giving up after the write timeout: a peer that does
+/// not read must not hold its session forever.
+pub async fn send(tx: &mut impl Tx, msg: Message, timing: &Timing) -> Result<(), End> {
+    settle(timeout(timing.write_timeout, tx.send(msg)).await)
+}
+
+/// Turns a timed write's outcome into the session's fate.
+pub fn settle(
+    written: Result<Result<(), axum::Error>, tokio::time::error::Elapsed>,
+) -> Result<(), End> {
+    match written {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(End::PeerGone),
+        Err(_) => Err(End::slow_consumer()),
+    }
+}
+
+/// Pings on a schedule and notices a peer that has gone silent.
+pub struct Heartbeat {
+    ping: Interval,
+    last_heard: Instant,
+    idle_timeout: Duration,
+}
+
+/// What the heartbeat asks for when it ticks.
+pub enum Beat {
+    Ping,
+    Dead,
+}
+
+impl Heartbeat {
+    pub fn new(timing: &Timing) -> Self {
+        let now = Instant::now();
+        let mut ping = interval_at(now + timing.ping_every, timing.ping_every);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Heartbeat {
+            ping,
+            last_heard: now,
+            idle_timeout: timing.idle_timeout,
+        }
+    }
+
+    /// Anything from the peer, a pong included, proves it is alive.
+    pub fn heard(&mut self) {
+        self.last_heard = Instant::now();
+    }
+
+    /// Waits for the next beat. Cancel-safe.
+    pub async fn tick(&mut self) -> Beat {
+        self.ping.tick().await;
+        if self.last_heard.elapsed() >= self.idle_timeout {
+            Beat::Dead
+        } else {
+            Beat::Ping
+        }
+    }
+
+    /// Acts on a beat: ping a live peer, give up on a dead one.
+    pub async fn beat(beat: Beat, tx: &mut impl Tx, timing: &Timing) -> Result<(), End> {
+        match beat {
+            Beat::Ping => send(tx, Message::Ping(Default::default()), timing).await,
+            Beat::Dead => {
+                tracing::debug!("peer silent past the idle timeout");
+                Err(End::PeerGone)
+            }
+        }
+    }
+}
+
+/// Maps a read error to the close code RFC 6455 prescribes for it.
+pub fn read_error(err: &axum::Error) -> End {
+    use std::error::Error as _;
+    use tungstenite::Error as WsError;
+    tracing::debug!(cause = %err, "WebSocket read failed");
+    // axum wraps tungstenite's error; it is the source.
+    match err.source().and_then(|e| e.downcast_ref::<WsError>()) {
+        Some(WsError::Capacity(_)) => End::Close(1009, "message too big"),
+        Some(WsError::Utf8(_)) => End::Close(1007, "invalid UTF-8 in a text message"),
+        Some(WsError::Protocol(_) | WsError::AttackAttempt) => {
+            End::Close(1002, "WebSocket protocol error")
+        }
+        _ => End::PeerGone,
+    }
+}
+
+/// Completes the closing handshake the way `end` calls for, in bounded time.
+pub async fn finish(mut tx: impl Tx, mut rx: impl Rx, end: End) {
+    match end {
+        End::PeerGone => {}
+        // tungstenite queued the echo of the peer's close frame; send it, or
+        // a browser sees an abnormal closure (1006).
+        End::PeerClosed => {
+            let _ = timeout(limits::CLOSE_REPLY_WAIT, tx.close()).await;
+        }
+        End::Close(code, reason) => {
+            let frame = CloseFrame {
+                code,
+                reason: Utf8Bytes::from_static(reason),
+            };
+            let goodbye = async {
+                tx.send(Message::Close(Some(frame))).await.ok()?;
+                // Wait for the peer's reply, as RFC 6455 asks.
+                while let Some(Ok(msg)) = rx.next().await {
+                    if matches!(msg, Message::Close(_)) {
+                        break;
+                    }
+                }
+                Some(())
+            };
+            let _ = timeout(limits::CLOSE_REPLY_WAIT, goodbye).await;
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The real `natter` binary as an operator runs it: it says where it
+//! listens, and SIGTERM or SIGINT close every socket with 1001 before it
+//! exits successfully.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::{WAIT, expect_close, next_msg};
+use natter_shared::{ServerMsg, close_code};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio_tungstenite::connect_async;
+
+#[tokio::test]
+async fn sigterm_closes_sockets_with_1001_then_exits_cleanly() {
+    stops_cleanly_on("TERM").await;
+}
+
+#[tokio::test]
+async fn sigint_closes_sockets_with_1001_then_exits_cleanly() {
+    stops_cleanly_on("INT").await;
+}
+
+#[tokio::test]
+async fn help_lists_every_setting_with_its_variable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_natter"))
+        .arg("--help")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for var in [
+        "NATTER_BIND",
+        "NATTER_LOG",
+        "NATTER_SHUTDOWN_GRACE_SECS",
+        "NATTER_QUEUE_CAPACITY",
+    ] {
+        assert!(help.contains(var), "--help does not mention {var}:\n{help}");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_flag_is_refused_with_a_reason() {
+    let out = Command::new(env!("CARGO_BIN_EXE_natter"))
+        .args(["--bind", "not-an-address"])
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("--bind"), "{err}");
+}
+
+async fn stops_cleanly_on(signal: &str) {
+    let (mut server, addr) = start().await;
+    let (mut ws, _) = connect_async(format!("ws://{addr}/ws")).await.unwrap();
+    assert!(matches!(next_msg(&mut ws).await, ServerMsg::Welcome { .. }));
+
+    let pid = server.id().expect("running").to_string();
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(sent.success());
+
+    assert_eq!(
+        u16::from(expect_close(&mut ws).await.code),
+        close_code::GOING_AWAY
+    );
+    drop(ws);
+    let status = tokio::time::timeout(WAIT, server.wait())
+        .await
+        .expect("exits in time")
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+}
+
+/// Starts the binary on a free port; returns it and the address it printed.
+async fn start() -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_natter"))
+        .args(["--bind", "127.0.0.1:0", "--log", "info"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = tokio::time::timeout(WAIT, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_owned();
+            }
+        }
+        panic!("the server exited without saying where it listens");
+    })
+    .await
+    .expect("the address is printed in time");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, addr)
+}
