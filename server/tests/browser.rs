@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use common::spawn_app;
+use common::{TestServer, spawn_app};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -19,6 +19,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 const XSS: &str = r#"<img src=x onerror="window.__pwned=1">"#;
+const INPUT: &str = "[data-testid=message-input]";
+const STATUS_OPEN: &str = "[data-testid=status][data-state=open]";
+const READY_OPEN: &str = "[data-testid=ready-state][data-state=open]";
 
 #[tokio::test]
 async fn two_people_chat_in_real_browsers() {
@@ -26,35 +29,17 @@ async fn two_people_chat_in_real_browsers() {
         return;
     };
     let server = spawn_app().await;
-    let alice = driver.session().await;
-    let bob = driver.session().await;
-
-    alice.goto(&server.url("/")).await.unwrap();
-    wait_for(
-        &alice,
-        "[data-testid=status][data-state=open]",
-        "Connected as user1",
-    )
-    .await;
-    bob.goto(&server.url("/")).await.unwrap();
-    wait_for(
-        &bob,
-        "[data-testid=status][data-state=open]",
-        "Connected as user2",
-    )
-    .await;
+    let alice = open(&driver, &server, "/", &[]).await;
+    wait_for(&alice, STATUS_OPEN, "Connected as user1").await;
+    let bob = open(&driver, &server, "/", &[]).await;
+    wait_for(&bob, STATUS_OPEN, "Connected as user2").await;
 
     // Each sees the other's arrival.
     wait_for(&alice, "[data-testid=message]", "user2 comes in").await;
     wait_for(&bob, "[data-testid=message]", "user2 comes in").await;
 
     // A message typed in one, sent with Enter, appears in both.
-    type_into(
-        &alice,
-        "[data-testid=message-input]",
-        &format!("hello from alice{}", enter()),
-    )
-    .await;
+    type_into(&alice, INPUT, &format!("hello from alice{}", enter())).await;
     wait_for(
         &alice,
         "[data-testid=message].own",
@@ -67,10 +52,7 @@ async fn two_people_chat_in_real_browsers() {
         "user1 says: hello from alice",
     )
     .await;
-    let input = alice
-        .find(Locator::Css("[data-testid=message-input]"))
-        .await
-        .unwrap();
+    let input = alice.find(Locator::Css(INPUT)).await.unwrap();
     assert_eq!(
         input.prop("value").await.unwrap().as_deref(),
         Some(""),
@@ -78,13 +60,8 @@ async fn two_people_chat_in_real_browsers() {
     );
 
     // The send button works too, and markup arrives as literal text.
-    type_into(&bob, "[data-testid=message-input]", XSS).await;
-    bob.find(Locator::Css("[data-testid=send-button]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&bob, INPUT, XSS).await;
+    click(&bob, "[data-testid=send-button]").await;
     for browser in [&alice, &bob] {
         wait_for(
             browser,
@@ -124,9 +101,7 @@ async fn the_composer_sends_on_enter_but_not_while_composing_or_empty() {
         return;
     };
     let server = spawn_app().await;
-    let page = driver.session().await;
-    page.goto(&server.url("/")).await.unwrap();
-    wait_for(&page, "[data-testid=status][data-state=open]", "").await;
+    let page = open(&driver, &server, "/", &[]).await;
 
     // Record every frame the page hands to its WebSocket. Key handlers run
     // synchronously, so after each key the record is complete.
@@ -144,12 +119,7 @@ async fn the_composer_sends_on_enter_but_not_while_composing_or_empty() {
     let sent = || async { page.execute("return window.__sent", vec![]).await.unwrap() };
 
     // Enter on a blank input sends nothing.
-    type_into(
-        &page,
-        "[data-testid=message-input]",
-        &format!("   {}", enter()),
-    )
-    .await;
+    type_into(&page, INPUT, &format!("   {}", enter())).await;
     assert_eq!(sent().await, json!([]), "a blank message was sent");
 
     // Enter that confirms an input-method composition sends nothing either.
@@ -166,7 +136,7 @@ async fn the_composer_sends_on_enter_but_not_while_composing_or_empty() {
     assert_eq!(sent().await, json!([]), "a composing Enter sent the text");
 
     // A plain Enter sends it, once, and it comes back from the server.
-    type_into(&page, "[data-testid=message-input]", &enter()).await;
+    type_into(&page, INPUT, &enter()).await;
     assert_eq!(sent().await, json!([r#"{"type":"say","text":"你好"}"#]));
     wait_for(&page, "[data-testid=message]", "user1 says: 你好").await;
     page.close().await.unwrap();
@@ -180,15 +150,14 @@ async fn the_page_follows_the_dark_colour_preference() {
     };
     let server = spawn_app().await;
     let brightness = "const [r, g, b] = getComputedStyle(document.body).backgroundColor
-                           .match(/\\d+/g).map(Number);
-                       return (r + g + b) / 3;";
-    for (dark, args) in [
-        (false, &[][..]),
-        (true, &["--blink-settings=preferredColorScheme=0"][..]),
-    ] {
-        let page = driver.session_with(args).await;
-        page.goto(&server.url("/")).await.unwrap();
-        wait_for(&page, "[data-testid=status][data-state=open]", "").await;
+                          .match(/\\d+/g).map(Number);
+                      return (r + g + b) / 3;";
+    let schemes: [(bool, &[&str]); 2] = [
+        (false, &[]),
+        (true, &["--blink-settings=preferredColorScheme=0"]),
+    ];
+    for (dark, flags) in schemes {
+        let page = open(&driver, &server, "/", flags).await;
         let level = page
             .execute(brightness, vec![])
             .await
@@ -214,14 +183,8 @@ async fn the_echo_page_shows_ready_state_and_echoes() {
         return;
     };
     let server = spawn_app().await;
-    let page = driver.session().await;
-    page.goto(&server.url("/echo")).await.unwrap();
-    wait_for(
-        &page,
-        "[data-testid=ready-state][data-state=open]",
-        "OPEN (1)",
-    )
-    .await;
+    let page = open(&driver, &server, "/echo", &[]).await;
+    wait_for(&page, READY_OPEN, "OPEN (1)").await;
     wait_for(&page, "[data-testid=echo-log]", "CONNECTED").await;
 
     let input = page
@@ -230,22 +193,12 @@ async fn the_echo_page_shows_ready_state_and_echoes() {
         .unwrap();
     input.clear().await.unwrap();
     input.send_keys("ping 你好 🌍").await.unwrap();
-    page.find(Locator::Css("[data-testid=echo-send]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&page, "[data-testid=echo-send]").await;
     wait_for(&page, "[data-testid=echo-log]", "SENT: ping 你好 🌍").await;
     wait_for(&page, "[data-testid=echo-log]", "RECEIVED: ping 你好 🌍").await;
     save_screenshot(&page, "echo").await;
 
-    page.find(Locator::Css("[data-testid=echo-disconnect]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&page, "[data-testid=echo-disconnect]").await;
     wait_for(
         &page,
         "[data-testid=ready-state][data-state=closed]",
@@ -254,18 +207,8 @@ async fn the_echo_page_shows_ready_state_and_echoes() {
     .await;
     wait_for(&page, "[data-testid=echo-log]", "DISCONNECTED: code 1000").await;
 
-    page.find(Locator::Css("[data-testid=echo-connect]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_for(
-        &page,
-        "[data-testid=ready-state][data-state=open]",
-        "OPEN (1)",
-    )
-    .await;
+    click(&page, "[data-testid=echo-connect]").await;
+    wait_for(&page, READY_OPEN, "OPEN (1)").await;
     page.close().await.unwrap();
     server.stop().await.unwrap();
 }
@@ -335,11 +278,6 @@ impl Driver {
         })
     }
 
-    /// A new browser with a fresh profile.
-    async fn session(&self) -> Client {
-        self.session_with(&[]).await
-    }
-
     /// A new browser with a fresh profile and extra Chromium flags.
     async fn session_with(&self, extra: &[&str]) -> Client {
         let profile = tempfile::tempdir_in(self.profiles.path())
@@ -374,6 +312,29 @@ impl Driver {
 
 fn tool(var: &str, default: &str) -> PathBuf {
     std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from)
+}
+
+/// Opens `path` in a new browser (with extra Chromium `flags`) and waits
+/// until the page's socket is open.
+async fn open(driver: &Driver, server: &TestServer, path: &str, flags: &[&str]) -> Client {
+    let page = driver.session_with(flags).await;
+    page.goto(&server.url(path)).await.unwrap();
+    let ready = if path == "/echo" {
+        READY_OPEN
+    } else {
+        STATUS_OPEN
+    };
+    wait_for(&page, ready, "").await;
+    page
+}
+
+async fn click(page: &Client, selector: &str) {
+    page.find(Locator::Css(selector))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 fn enter() -> String {
