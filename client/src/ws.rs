@@ -424,3 +424,70 @@ mod tests {
         assert_eq!(ReadyState::from_code(3).attr(), "closed");
     }
 }
+
+/// Run in headless Chromium by `cargo xtask test` (wasm-bindgen-test).
+#[cfg(all(test, target_arch = "wasm32"))]
+mod in_browser {
+    use leptos::prelude::*;
+    use wasm_bindgen::JsValue;
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use super::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    fn eval(js: &str) -> JsValue {
+        js_sys::eval(js).expect("script runs")
+    }
+
+    /// Makes the page record, in `window.__sockets`, every WebSocket created
+    /// from now on.
+    fn track_sockets() {
+        eval(
+            "if (!window.__NativeWebSocket) {
+                 window.__NativeWebSocket = window.WebSocket;
+                 window.WebSocket = class extends window.__NativeWebSocket {
+                     constructor(...args) { super(...args); window.__sockets.push(this); }
+                 };
+             }
+             window.__sockets = [];",
+        );
+    }
+
+    /// The hook wires all four handlers, and disposing the component that
+    /// owns it detaches every one and closes the socket.
+    #[wasm_bindgen_test]
+    fn cleanup_detaches_every_handler_and_closes_the_socket() {
+        track_sockets();
+        let owner = Owner::new();
+        let socket = owner
+            .with(|| use_websocket::<TextCodec>("ws://127.0.0.1:9/", SocketOptions::default()));
+        assert_eq!(socket.ready_state.get_untracked(), ReadyState::Connecting);
+        let wired = "const s = window.__sockets[0];
+                     [s.onopen, s.onmessage, s.onerror, s.onclose].every(h => h !== null)";
+        assert_eq!(eval(wired), JsValue::TRUE);
+
+        owner.cleanup();
+
+        let released = "const s = window.__sockets[0];
+                        [s.onopen, s.onmessage, s.onerror, s.onclose].every(h => h === null)
+                            && s.readyState >= WebSocket.CLOSING";
+        assert_eq!(eval(released), JsValue::TRUE);
+        assert_eq!(eval("window.__sockets.length"), JsValue::from(1));
+    }
+
+    /// Reconnecting replaces the socket and releases the old one.
+    #[wasm_bindgen_test]
+    fn open_again_releases_the_previous_socket() {
+        track_sockets();
+        let owner = Owner::new();
+        let socket = owner
+            .with(|| use_websocket::<TextCodec>("ws://127.0.0.1:9/", SocketOptions::default()));
+        socket.open();
+        let swapped = "const [old, now] = window.__sockets;
+                       old.onmessage === null && old.readyState >= WebSocket.CLOSING
+                           && now.onmessage !== null";
+        assert_eq!(eval(swapped), JsValue::TRUE);
+        owner.cleanup();
+    }
+}

@@ -3,7 +3,8 @@
 //! - `cargo xtask run [SERVER FLAGS]`: set up, build everything in
 //!   release mode, and run Natter (default http://127.0.0.1:8080).
 //! - `cargo xtask test`: set up (Chromium included), then formatting,
-//!   lints, the wasm build and every test, browser tests included.
+//!   lints, the client's tests in headless Chromium, the wasm build and
+//!   every native test, browser tests included.
 //! - `cargo xtask dist`: build the single release binary.
 //! - `cargo xtask setup`: only install the missing tools.
 //!
@@ -89,10 +90,26 @@ fn test(root: &Path) -> Result<()> {
         "natter-client",
         "--target",
         tools::WASM_TARGET,
+        "--all-targets",
         "--",
         "-D",
         "warnings",
     ])
+    .run()?;
+    step("client tests in headless Chromium (wasm-bindgen-test)");
+    cargo(&[
+        "test",
+        "-p",
+        "natter-client",
+        "--target",
+        tools::WASM_TARGET,
+    ])
+    .env(
+        "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+        &env.wasm_test_runner,
+    )
+    .env("CHROMEDRIVER", tools::chromedriver())
+    .env("PATH", &env.path)
     .run()?;
     build_client(&env)?;
     step("tests: unit, integration and browser");

@@ -25,6 +25,8 @@ const BINARYEN_VERSION: &str = "132";
 /// the pinned wasm-bindgen and wasm-opt.
 pub struct BuildEnv {
     pub trunk: PathBuf,
+    /// Runs wasm tests in a headless browser; installed with wasm-bindgen.
+    pub wasm_test_runner: PathBuf,
     pub path: OsString,
 }
 
@@ -59,12 +61,22 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildEnv> {
     };
     let wasm_opt_dir = ensure_wasm_opt(root)?;
 
+    let wasm_test_runner = parent(&bindgen).join("wasm-bindgen-test-runner");
     let mut dirs = vec![wasm_opt_dir, parent(&bindgen), parent(&trunk)];
     dirs.extend(std::env::split_paths(
         &std::env::var_os("PATH").unwrap_or_default(),
     ));
     let path = std::env::join_paths(dirs).context("a tool path holds a ':'")?;
-    Ok(BuildEnv { trunk, path })
+    Ok(BuildEnv {
+        trunk,
+        wasm_test_runner,
+        path,
+    })
+}
+
+/// chromedriver: `CHROMEDRIVER`, or Debian's.
+pub fn chromedriver() -> PathBuf {
+    std::env::var_os("CHROMEDRIVER").map_or_else(|| "/usr/bin/chromedriver".into(), PathBuf::from)
 }
 
 /// Chromium and chromedriver for the browser tests, from Debian's packages.
