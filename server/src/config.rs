@@ -22,7 +22,8 @@ pub struct Config {
 
     /// Seconds to wait at shutdown for open connections to close after they
     /// have been told to.
-    #[arg(long, env = "NATTER_SHUTDOWN_GRACE_SECS", default_value_t = 5)]
+    #[arg(long, env = "NATTER_SHUTDOWN_GRACE_SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_SECS))]
     pub shutdown_grace_secs: u64,
 
     /// How many outgoing messages may wait for one slow connection before it
@@ -34,28 +35,32 @@ pub struct Config {
     /// Seconds between WebSocket pings to each connection. Browsers answer
     /// pings by themselves; the answers prove the connection is alive.
     #[arg(long, env = "NATTER_PING_INTERVAL_SECS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
     pub ping_interval_secs: u64,
 
     /// Seconds without hearing anything from a connection (not even a pong)
-    /// before it is dropped as dead. Must exceed the ping interval.
+    /// before it is dropped as dead. Must exceed twice the ping interval.
     #[arg(long, env = "NATTER_IDLE_TIMEOUT_SECS", default_value_t = 75,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
     pub idle_timeout_secs: u64,
 
     /// Seconds a write to one connection may take before the connection is
     /// let go as a slow consumer (close code 4008).
     #[arg(long, env = "NATTER_WRITE_TIMEOUT_SECS", default_value_t = 10,
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
     pub write_timeout_secs: u64,
 }
+
+/// The longest any time setting may be: a day. Longer ones are mistakes,
+/// and would overflow the clock arithmetic.
+const MAX_SECS: u64 = 86_400;
 
 /// A setting that contradicts another.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     #[error(
-        "--idle-timeout-secs ({idle}) must be longer than --ping-interval-secs ({ping}), \
-         or live connections would be dropped between two pings"
+        "--idle-timeout-secs ({idle}) must be more than twice --ping-interval-secs ({ping}), \
+         or a live connection whose answer is read late could be taken for dead"
     )]
     IdleNotAfterPing { idle: u64, ping: u64 },
 }
@@ -75,7 +80,9 @@ impl Config {
 
     /// Checks the settings against each other.
     pub fn check(&self) -> Result<(), ConfigError> {
-        if self.idle_timeout_secs <= self.ping_interval_secs {
+        // A pong is read at most one ping interval after the check that
+        // follows its ping, so silence up to two intervals is normal.
+        if self.idle_timeout_secs <= 2 * self.ping_interval_secs {
             return Err(ConfigError::IdleNotAfterPing {
                 idle: self.idle_timeout_secs,
                 ping: self.ping_interval_secs,
@@ -130,13 +137,19 @@ mod tests {
     fn idle_timeout_must_outlast_the_ping_interval() {
         let config = Config {
             ping_interval_secs: 30,
-            idle_timeout_secs: 30,
+            idle_timeout_secs: 60,
             ..Config::default()
         };
         assert_eq!(
             config.check(),
-            Err(ConfigError::IdleNotAfterPing { idle: 30, ping: 30 })
+            Err(ConfigError::IdleNotAfterPing { idle: 60, ping: 30 })
         );
+        let config = Config {
+            idle_timeout_secs: 61,
+            ..config
+        };
+        assert_eq!(config.check(), Ok(()));
+        assert!(Config::try_parse_from(["natter", "--ping-interval-secs", "86401"]).is_err());
     }
 
     #[test]

@@ -32,14 +32,13 @@ async fn drive(tx: &mut impl Tx, rx: &mut impl Rx, drain: &Drain, timing: &Timin
     loop {
         let step = tokio::select! {
             () = drain.closing() => return End::going_away(),
-            beat = heartbeat.tick() => Heartbeat::beat(beat, tx, timing).await,
+            beat = heartbeat.tick() => Heartbeat::beat(beat, tx, drain, timing).await,
             incoming = rx.next() => {
                 heartbeat.heard();
                 match incoming {
-                    Some(Ok(msg @ (Message::Text(_) | Message::Binary(_)))) => tokio::select! {
-                        () = drain.closing() => return End::going_away(),
-                        sent = socket::send(tx, msg, timing) => sent,
-                    },
+                    Some(Ok(msg @ (Message::Text(_) | Message::Binary(_)))) => {
+                        socket::send(tx, msg, drain, timing).await
+                    }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
                     Some(Ok(Message::Close(_))) => Err(End::PeerClosed),
                     None => Err(End::PeerGone),

@@ -25,9 +25,10 @@ pub mod shutdown;
 pub mod socket;
 pub mod ws;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 
 pub use config::Config;
 pub use shutdown::shutdown_signal;
@@ -59,16 +60,32 @@ pub async fn run(
 
     tracing::info!(%addr, "Natter is listening on http://{addr}");
     let stop = drain.clone();
-    axum::serve(listener, router)
+    let serving = axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: closing every connection");
             stop.begin();
         })
-        .await
-        .map_err(ServeError::Serve)?;
+        .into_future();
+    tokio::pin!(serving);
 
-    drain.wait(config.shutdown_grace()).await;
+    // Shutdown is bounded as a whole: plain HTTP connections (axum waits for
+    // each, however slow its client) and WebSocket sessions share one
+    // deadline, `grace` after the signal.
+    let finished = tokio::select! {
+        served = &mut serving => Some(served),
+        () = drain.closing() => None,
+    };
+    let deadline = Instant::now() + config.shutdown_grace();
+    let finished = match finished {
+        Some(served) => Some(served),
+        None => tokio::time::timeout_at(deadline, &mut serving).await.ok(),
+    };
+    match finished {
+        Some(served) => served.map_err(ServeError::Serve)?,
+        None => tracing::warn!("HTTP connections still open after the grace period; leaving them"),
+    }
+    drain.wait_until(deadline).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -4,8 +4,7 @@
 //! axum's graceful shutdown waits for HTTP connections, but an upgraded
 //! WebSocket has left hyper's hands, so sessions are tracked here.
 
-use std::time::Duration;
-
+use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use tokio_util::task::{TaskTracker, task_tracker::TaskTrackerToken};
 
@@ -71,11 +70,11 @@ impl Drain {
         self.closing.cancel();
     }
 
-    /// Waits for every session to end, at most `grace`.
-    pub async fn wait(&self, grace: Duration) {
+    /// Tells every session to close and waits for them, until `deadline`.
+    pub async fn wait_until(&self, deadline: Instant) {
         self.begin();
         self.sessions.close();
-        if tokio::time::timeout(grace, self.sessions.wait())
+        if tokio::time::timeout_at(deadline, self.sessions.wait())
             .await
             .is_err()
         {

@@ -14,6 +14,7 @@ use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at, timeout};
 
 use crate::config::Timing;
 use crate::limits;
+use crate::shutdown::Drain;
 
 /// The sending half of a socket.
 pub trait Tx: Sink<Message, Error = axum::Error> + Unpin + Send {}
@@ -52,21 +53,32 @@ pub fn configure(upgrade: WebSocketUpgrade, max_message_bytes: usize) -> WebSock
         .read_buffer_size(limits::READ_BUFFER_BYTES)
 }
 
-/// Sends one message, giving up after the write timeout: a peer that does
-/// not read must not hold its session forever.
-pub async fn send(tx: &mut impl Tx, msg: Message, timing: &Timing) -> Result<(), End> {
-    settle(timeout(timing.write_timeout, tx.send(msg)).await)
+/// Runs one write, however long it may block, within limits: a peer that
+/// does not read is let go after the write timeout, and shutdown interrupts
+/// the wait at once. Every write a session makes goes through here.
+pub async fn bounded(
+    write: impl Future<Output = Result<(), axum::Error>>,
+    drain: &Drain,
+    timing: &Timing,
+) -> Result<(), End> {
+    tokio::select! {
+        () = drain.closing() => Err(End::going_away()),
+        written = timeout(timing.write_timeout, write) => match written {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::PeerGone),
+            Err(_) => Err(End::slow_consumer()),
+        },
+    }
 }
 
-/// Turns a timed write's outcome into the session's fate.
-pub fn settle(
-    written: Result<Result<(), axum::Error>, tokio::time::error::Elapsed>,
+/// Sends one message through [`bounded`].
+pub async fn send(
+    tx: &mut impl Tx,
+    msg: Message,
+    drain: &Drain,
+    timing: &Timing,
 ) -> Result<(), End> {
-    match written {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(End::PeerGone),
-        Err(_) => Err(End::slow_consumer()),
-    }
+    bounded(tx.send(msg), drain, timing).await
 }
 
 /// Pings on a schedule and notices a peer that has gone silent.
@@ -110,9 +122,14 @@ impl Heartbeat {
     }
 
     /// Acts on a beat: ping a live peer, give up on a dead one.
-    pub async fn beat(beat: Beat, tx: &mut impl Tx, timing: &Timing) -> Result<(), End> {
+    pub async fn beat(
+        beat: Beat,
+        tx: &mut impl Tx,
+        drain: &Drain,
+        timing: &Timing,
+    ) -> Result<(), End> {
         match beat {
-            Beat::Ping => send(tx, Message::Ping(Default::default()), timing).await,
+            Beat::Ping => send(tx, Message::Ping(Default::default()), drain, timing).await,
             Beat::Dead => {
                 tracing::debug!("peer silent past the idle timeout");
                 Err(End::PeerGone)

@@ -11,7 +11,6 @@ use axum::extract::ws::{Message, Utf8Bytes, WebSocketUpgrade};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use natter_shared::{ClientMsg, ErrorCode, ServerMsg, decode_client};
-use tokio::time::timeout;
 
 use crate::app::AppState;
 use crate::config::Timing;
@@ -54,20 +53,15 @@ pub(crate) async fn drive(
     loop {
         let step = tokio::select! {
             () = drain.closing() => return End::going_away(),
-            beat = heartbeat.tick() => Heartbeat::beat(beat, tx, timing).await,
+            beat = heartbeat.tick() => Heartbeat::beat(beat, tx, drain, timing).await,
             queued = member.recv() => {
                 // `None`: the hub let this member go because its queue was full.
                 let Some(first) = queued else { return End::slow_consumer() };
-                tokio::select! {
-                    () = drain.closing() => return End::going_away(),
-                    written = timeout(timing.write_timeout, write_batch(tx, member, first)) => {
-                        socket::settle(written)
-                    }
-                }
+                socket::bounded(write_batch(tx, member, first), drain, timing).await
             }
             incoming = rx.next() => {
                 heartbeat.heard();
-                handle(incoming, tx, member, timing).await
+                handle(incoming, tx, member, drain, timing).await
             }
         };
         if let Err(end) = step {
@@ -80,6 +74,7 @@ async fn handle(
     incoming: Option<Result<Message, axum::Error>>,
     tx: &mut impl Tx,
     member: &Membership,
+    drain: &Drain,
     timing: &Timing,
 ) -> Result<(), End> {
     match incoming {
@@ -90,12 +85,20 @@ async fn handle(
             }
             Err(err) => {
                 tracing::debug!(member = member.id(), cause = %err, "refused a message");
-                reply_error(tx, err.code(), err.to_string(), timing).await
+                let msg = ServerMsg::Error {
+                    code: err.code(),
+                    message: err.to_string(),
+                };
+                reply(tx, &msg, drain, timing).await
             }
         },
         Some(Ok(Message::Binary(_))) => {
-            let why = "this route speaks JSON text frames only; binary frames are ignored";
-            reply_error(tx, ErrorCode::BinaryNotSupported, why.into(), timing).await
+            let msg = ServerMsg::Error {
+                code: ErrorCode::BinaryNotSupported,
+                message: "this route speaks JSON text frames only; binary frames are ignored"
+                    .into(),
+            };
+            reply(tx, &msg, drain, timing).await
         }
         // tungstenite answers pings by itself; a pong only proves liveness.
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
@@ -120,24 +123,26 @@ async fn write_batch(
     tx.flush().await
 }
 
-async fn reply_error(
+/// Answers the sender alone.
+async fn reply(
     tx: &mut impl Tx,
-    code: ErrorCode,
-    message: String,
+    msg: &ServerMsg,
+    drain: &Drain,
     timing: &Timing,
 ) -> Result<(), End> {
-    let msg = ServerMsg::Error { code, message };
-    socket::send(tx, Message::Text(msg.to_json().into()), timing).await
+    socket::send(tx, Message::Text(msg.to_json().into()), drain, timing).await
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
     use futures_util::{sink, stream};
     use natter_shared::close_code;
     use tokio::sync::mpsc;
-    use tokio::time::Instant;
+    use tokio::time::{Instant, timeout};
 
     use super::*;
     use crate::config::Config;
@@ -157,7 +162,7 @@ mod tests {
         (Box::pin(tx), sent)
     }
 
-    /// A sink whose first write never completes: a peer that stopped reading.
+    /// A sink whose writes never complete: a peer that stopped reading.
     fn stuck() -> impl Tx {
         Box::pin(sink::unfold((), |(), _: Message| {
             std::future::pending::<Result<(), axum::Error>>()
@@ -167,6 +172,13 @@ mod tests {
     /// A peer that says nothing at all.
     fn silent() -> impl Rx {
         stream::pending()
+    }
+
+    /// A member whose welcome and join have already been written.
+    fn quiet_member(hub: &Arc<Hub>) -> Membership {
+        let mut member = hub.join();
+        while member.try_recv().is_some() {}
+        member
     }
 
     #[tokio::test(start_paused = true)]
@@ -189,24 +201,44 @@ mod tests {
         assert_eq!(started.elapsed(), timing().write_timeout);
     }
 
+    /// Shutdown must not wait out the write timeout, whichever write hangs:
+    /// queued room events, an error reply, or a ping.
     #[tokio::test(start_paused = true)]
-    async fn shutdown_interrupts_a_write_that_hangs() {
-        let hub = Hub::new(8);
-        let drain = Drain::new();
-        let mut member = hub.join();
-        let closer = drain.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            closer.begin();
-        });
-        let started = Instant::now();
-        let end = drive(&mut stuck(), &mut silent(), &mut member, &drain, &timing()).await;
-        assert_eq!(end, End::going_away());
-        assert_eq!(
-            started.elapsed(),
-            Duration::from_secs(1),
-            "not the write timeout"
-        );
+    async fn shutdown_interrupts_any_write_that_hangs() {
+        let t = timing();
+        let bad_frame = || stream::iter([Ok(Message::text("not json"))]).chain(stream::pending());
+        for (path, queued, mut rx, hangs_from) in [
+            (
+                "queued events",
+                true,
+                Box::pin(silent()) as std::pin::Pin<Box<dyn Rx>>,
+                Duration::ZERO,
+            ),
+            ("error reply", false, Box::pin(bad_frame()), Duration::ZERO),
+            ("ping", false, Box::pin(silent()), t.ping_every),
+        ] {
+            let hub = Hub::new(8);
+            let drain = Drain::new();
+            let mut member = if queued {
+                hub.join()
+            } else {
+                quiet_member(&hub)
+            };
+            let closer = drain.clone();
+            let shutdown_at = hangs_from + Duration::from_secs(1);
+            tokio::spawn(async move {
+                tokio::time::sleep(shutdown_at).await;
+                closer.begin();
+            });
+            let started = Instant::now();
+            let end = drive(&mut stuck(), &mut rx, &mut member, &drain, &t).await;
+            assert_eq!(end, End::going_away(), "{path}");
+            assert_eq!(
+                started.elapsed(),
+                shutdown_at,
+                "{path}: not the write timeout"
+            );
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -237,21 +269,45 @@ mod tests {
         assert!(pings >= 2, "pinged {pings} times");
     }
 
+    /// A peer that answers every ping (a second late) is kept, even with the
+    /// shortest idle timeout the configuration allows.
     #[tokio::test(start_paused = true)]
-    async fn a_peer_that_answers_pings_stays() {
+    async fn a_peer_that_answers_each_ping_stays() {
+        let config = Config {
+            ping_interval_secs: 30,
+            idle_timeout_secs: 61,
+            ..Config::default()
+        };
+        config.check().expect("the tightest valid setting");
+        let t = config.timing();
         let hub = Hub::new(8);
         let mut member = hub.join();
-        let (mut tx, _sent) = recording();
-        let every = timing().ping_every;
-        let mut pongs = Box::pin(stream::unfold((), move |()| async move {
-            tokio::time::sleep(every).await;
-            Some((Ok(Message::Pong(Default::default())), ()))
+        let (mut tx, sent) = recording();
+        let pings = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&pings);
+        // Reads what the session sent; answers each ping with a pong.
+        let mut peer = Box::pin(stream::unfold(sent, move |mut sent| {
+            let counted = Arc::clone(&counted);
+            async move {
+                loop {
+                    if let Message::Ping(_) = sent.recv().await? {
+                        counted.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        return Some((Ok(Message::Pong(Default::default())), sent));
+                    }
+                }
+            }
         }));
-        let still_running = timeout(
-            timing().idle_timeout * 10,
-            drive(&mut tx, &mut pongs, &mut member, &Drain::new(), &timing()),
+        let run_for = t.ping_every * 20;
+        let ended = timeout(
+            run_for,
+            drive(&mut tx, &mut peer, &mut member, &Drain::new(), &t),
         )
         .await;
-        assert!(still_running.is_err(), "ended: {still_running:?}");
+        assert!(ended.is_err(), "a live peer was dropped: {ended:?}");
+        assert!(
+            pings.load(Ordering::Relaxed) >= 19,
+            "the heartbeat did not ping"
+        );
     }
 }

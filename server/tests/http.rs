@@ -106,3 +106,27 @@ async fn bundle_files_are_typed_compressed_and_cached() {
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     server.stop().await.unwrap();
 }
+
+/// A client that sends half a request and stalls must not hold shutdown
+/// past the grace period.
+#[tokio::test]
+async fn a_stalled_http_client_does_not_block_shutdown() {
+    use tokio::io::AsyncWriteExt;
+    let config = natter_server::Config {
+        shutdown_grace_secs: 1,
+        ..natter_server::Config::default()
+    };
+    let server = common::spawn_app_with(config).await;
+    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stalled
+        .write_all(b"GET / HTTP/1.1\r\nHost: natter\r\n")
+        .await
+        .unwrap();
+    // A whole request on another connection proves the first was accepted
+    // and is being read before shutdown starts.
+    let res = client().get(server.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // `stop` fails the test if the server has not stopped within its wait.
+    server.stop().await.unwrap();
+    drop(stalled);
+}
