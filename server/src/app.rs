@@ -14,26 +14,41 @@ use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
+use natter_shared::RoomName;
+use tokio::task::JoinHandle;
+
 use crate::config::{Config, Timing};
-use crate::hub::Hub;
+use crate::hub::{Hub, now};
+use crate::scribe::Scribe;
 use crate::shutdown::Drain;
+use crate::store::{Store, StoreError};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub hub: Arc<Hub>,
+    pub store: Store,
+    pub scribe: Scribe,
     pub drain: Drain,
     pub timing: Timing,
 }
 
 impl AppState {
-    pub fn new(config: &Config, drain: Drain) -> Self {
-        let capacity = usize::try_from(config.queue_capacity).unwrap_or(usize::MAX);
-        AppState {
-            hub: Hub::new(capacity),
+    /// Opens the store (making sure the lobby exists), loads the rooms into
+    /// a new hub and starts the writer; returns the writer's task too.
+    pub async fn open(config: &Config, drain: Drain) -> Result<(Self, JoinHandle<()>), StoreError> {
+        let store = Store::open(&config.database_url).await?;
+        store.create_room(&RoomName::lobby(), now()).await?;
+        let hub = Hub::new(config.hub_limits(), store.rooms().await?);
+        let (scribe, writer) = Scribe::spawn(store.clone(), Arc::clone(&hub));
+        let state = AppState {
+            hub,
+            store,
+            scribe,
             drain,
             timing: config.timing(),
-        }
+        };
+        Ok((state, writer))
     }
 }
 

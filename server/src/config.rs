@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::hub::HubLimits;
+
 /// Natter: a self-hosted real-time chat.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "natter", version, about)]
@@ -19,6 +21,22 @@ pub struct Config {
     /// debug, trace), optionally per module, e.g. `info,natter_server=debug`.
     #[arg(long, env = "NATTER_LOG", default_value = "info")]
     pub log: String,
+
+    /// Where history is stored: a SQLite file path (created if missing) or
+    /// a `sqlite:` URL.
+    #[arg(long, env = "NATTER_DATABASE_URL", default_value = "natter.db")]
+    pub database_url: String,
+
+    /// How many rooms the server holds at most; joining a new room beyond
+    /// this is refused.
+    #[arg(long, env = "NATTER_MAX_ROOMS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_rooms: u32,
+
+    /// How many rooms one connection may be in at once.
+    #[arg(long, env = "NATTER_MAX_JOINED", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_joined: u32,
 
     /// Seconds to wait at shutdown for open connections to close after they
     /// have been told to.
@@ -91,6 +109,15 @@ impl Config {
         Ok(())
     }
 
+    pub fn hub_limits(&self) -> HubLimits {
+        let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+        HubLimits {
+            queue_capacity: size(self.queue_capacity),
+            max_rooms: size(self.max_rooms),
+            max_joined: size(self.max_joined),
+        }
+    }
+
     pub fn timing(&self) -> Timing {
         Timing {
             ping_every: Duration::from_secs(self.ping_interval_secs),
@@ -106,6 +133,9 @@ impl Default for Config {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log: "info".into(),
+            database_url: "natter.db".into(),
+            max_rooms: 1000,
+            max_joined: 20,
             shutdown_grace_secs: 5,
             queue_capacity: 256,
             ping_interval_secs: 30,
@@ -128,6 +158,11 @@ mod tests {
             assert_eq!(parsed.bind, default.bind);
         }
         assert_eq!(parsed.queue_capacity, default.queue_capacity);
+        assert_eq!(parsed.max_rooms, default.max_rooms);
+        assert_eq!(parsed.max_joined, default.max_joined);
+        if std::env::var_os("NATTER_DATABASE_URL").is_none() {
+            assert_eq!(parsed.database_url, default.database_url);
+        }
         assert_eq!(parsed.shutdown_grace_secs, default.shutdown_grace_secs);
         assert_eq!(parsed.timing(), default.timing());
         assert_eq!(default.check(), Ok(()));

@@ -1,126 +1,419 @@
-//! The chat room: who is here, what their names are, and the order of events.
+//! Who is online, in which rooms, under which names, and the fan-out of
+//! every room event to the room's members.
 //!
-//! One mutex guards the room. Every event is numbered and pushed to every
-//! member's queue while the lock is held, which is what gives all members the
-//! same order. The lock is never held across an `.await`: pushing is
-//! `try_send` into a bounded queue, and a member whose queue is full is let go
-//! (its session closes with [`close_code::SLOW_CONSUMER`]) instead of making
+//! One mutex guards it all. Every event is pushed to every member's queue
+//! while the lock is held, which is what gives all members of a room the same
+//! order. The lock is never held across an `.await`: pushing is `try_send`
+//! into a bounded queue, and a connection whose queue is full is let go (its
+//! session closes with [`close_code::SLOW_CONSUMER`]) instead of making
 //! everyone wait. Each event is serialised once and the bytes are shared by
 //! every queue.
 //!
-//! The hub knows nothing of HTTP or sockets; [`Utf8Bytes`] is only the
+//! Messages reach the hub from [`crate::scribe`] after they are stored
+//! ([`Hub::publish`]); presence, renames and typing are decided here.
+//! The hub knows nothing of HTTP, sockets or SQL; [`Utf8Bytes`] is only the
 //! cheaply clonable text type the socket writer takes.
 //!
 //! [`close_code::SLOW_CONSUMER`]: natter_shared::close_code::SLOW_CONSUMER
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::Utf8Bytes;
-use natter_shared::{MessageText, Nick, Seq, ServerMsg, UnixMillis};
-use tokio::sync::mpsc;
+use natter_shared::{ErrorCode, Nick, Posted, RoomInfo, RoomName, Seq, ServerMsg, UnixMillis};
+use tokio::sync::{mpsc, watch};
+
+use crate::store::{RoomId, RoomRow};
 
 /// Identifies one connection for as long as the server runs.
-pub type MemberId = u64;
+pub type ConnId = u64;
 
-/// The room every `/ws` connection joins.
+/// Limits the hub enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct HubLimits {
+    /// Frames that may wait for one connection.
+    pub queue_capacity: usize,
+    /// Rooms the server holds at most.
+    pub max_rooms: usize,
+    /// Rooms one connection may be in at once.
+    pub max_joined: usize,
+}
+
+/// Why the hub refused a request. The `Display` text goes to the sender.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("someone online is already called {0}")]
+    NickTaken(Nick),
+    #[error("this server holds {0} rooms, its limit; join an existing room")]
+    TooManyRooms(usize),
+    #[error("you are in {0} rooms, the limit for one connection; leave one first")]
+    TooManyJoined(usize),
+    #[error("you are not in the room {0}; join it first")]
+    NotInRoom(RoomName),
+}
+
+impl Refusal {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Refusal::NickTaken(_) => ErrorCode::NickTaken,
+            Refusal::TooManyRooms(_) => ErrorCode::TooManyRooms,
+            Refusal::TooManyJoined(_) => ErrorCode::TooManyJoined,
+            Refusal::NotInRoom(_) => ErrorCode::NotInRoom,
+        }
+    }
+}
+
+/// A connection's place in one room, as [`Connection::member`] finds it.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub room: RoomId,
+    /// The room's name as created (the request may differ in case).
+    pub name: RoomName,
+    pub nick: Nick,
+}
+
+/// The result of [`Connection::enter`].
+#[derive(Debug)]
+pub enum Entry {
+    /// In the room: send `entered` (this frame), then the history up to
+    /// `latest`; every later event of the room is in the queue.
+    Entered {
+        room: RoomId,
+        entered: ServerMsg,
+        latest: Seq,
+    },
+    /// No such room yet: create it (see [`Hub::reserve_room`]) and retry.
+    Missing,
+}
+
 pub struct Hub {
     state: Mutex<State>,
-    queue_capacity: usize,
+    limits: HubLimits,
+    rooms_changed: watch::Sender<()>,
 }
 
 #[derive(Default)]
 struct State {
     /// Connections ever accepted; the next one is `arrivals + 1`.
     arrivals: u64,
-    last_seq: u64,
-    members: HashMap<MemberId, Member>,
+    conns: HashMap<ConnId, Conn>,
+    /// Online names by [`Nick::key`].
+    nicks: HashMap<String, ConnId>,
+    /// Rooms by [`RoomName::key`].
+    rooms: HashMap<String, Room>,
+    keys: HashMap<RoomId, String>,
+    /// Rooms being created right now, counted against the limit.
+    creating: usize,
+    /// The `rooms` frame, built once per change.
+    room_list: Option<Utf8Bytes>,
 }
 
-struct Member {
+struct Conn {
     nick: Nick,
     queue: mpsc::Sender<Utf8Bytes>,
+    /// Keys of the rooms this connection is in.
+    rooms: BTreeSet<String>,
 }
 
-/// A connection's place in the room. Dropping it leaves the room, so a
-/// `left` event follows every `joined` even if the session ends by a panic.
-pub struct Membership {
-    id: MemberId,
-    nick: Nick,
+struct Room {
+    id: RoomId,
+    name: RoomName,
+    /// The newest published sequence number.
+    latest: u64,
+    /// In order of arrival.
+    members: BTreeSet<ConnId>,
+}
+
+/// A connection's place in the hub. Dropping it leaves every room, so a
+/// `left` follows every `joined` even if the session ends by a panic.
+pub struct Connection {
+    id: ConnId,
     queue: mpsc::Receiver<Utf8Bytes>,
     hub: Arc<Hub>,
 }
 
+/// A room creation in progress, counted against the room limit until it is
+/// added with [`Hub::add_room`] or dropped.
+pub struct Reservation {
+    hub: Arc<Hub>,
+    added: bool,
+}
+
 impl Hub {
-    /// `queue_capacity` is how many frames may wait for one member.
-    pub fn new(queue_capacity: usize) -> Arc<Self> {
+    /// A hub holding `rooms`, the rooms already stored.
+    pub fn new(limits: HubLimits, rooms: Vec<RoomRow>) -> Arc<Self> {
+        let mut state = State::default();
+        for row in rooms {
+            state.add_room(row);
+        }
+        let (rooms_changed, _) = watch::channel(());
         Arc::new(Hub {
-            state: Mutex::new(State::default()),
-            queue_capacity: queue_capacity.max(2),
+            state: Mutex::new(state),
+            limits: HubLimits {
+                queue_capacity: limits.queue_capacity.max(4),
+                ..limits
+            },
+            rooms_changed,
         })
     }
 
-    /// Admits a new connection as `user<N>`: queues its `welcome`, then
-    /// announces its `joined` to everyone, itself included.
-    pub fn join(self: &Arc<Self>) -> Membership {
-        let (tx, rx) = mpsc::channel(self.queue_capacity);
+    /// Admits a new connection as `user<N>` and queues its `welcome`. It is
+    /// in no room yet.
+    pub fn connect(self: &Arc<Self>) -> Connection {
+        let (tx, rx) = mpsc::channel(self.limits.queue_capacity);
         let mut state = self.lock();
         state.arrivals += 1;
         let id = state.arrivals;
-        let nick = Nick::numbered(id);
+        let mut nick = Nick::numbered(id);
+        // Someone may have picked `userN` by hand; numbers are plenty.
+        while state.nicks.contains_key(&nick.key()) {
+            state.arrivals += 1;
+            nick = Nick::numbered(state.arrivals);
+        }
         tx.try_send(frame(&ServerMsg::Welcome { nick: nick.clone() }))
             .expect("a new queue has room for the welcome");
-        state.members.insert(
+        state.nicks.insert(nick.key(), id);
+        state.conns.insert(
             id,
-            Member {
+            Conn {
                 nick: nick.clone(),
                 queue: tx,
+                rooms: BTreeSet::new(),
             },
         );
-        state.announce(|seq, at| ServerMsg::Joined {
-            seq,
-            at,
-            nick: nick.clone(),
-        });
         drop(state);
-        tracing::debug!(member = id, %nick, "joined");
-        Membership {
+        tracing::debug!(conn = id, %nick, "connected");
+        Connection {
             id,
-            nick,
             queue: rx,
             hub: Arc::clone(self),
         }
     }
 
-    /// How many connections are in the room.
-    pub fn len(&self) -> usize {
-        self.lock().members.len()
+    /// Connections online.
+    pub fn online(&self) -> usize {
+        self.lock().conns.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// Rooms held.
+    pub fn room_count(&self) -> usize {
+        self.lock().rooms.len()
     }
 
-    fn say(&self, id: MemberId, text: MessageText) {
+    /// Delivers a stored message to its room.
+    pub fn publish(&self, room: RoomId, posted: Posted) {
         let mut state = self.lock();
-        // A member let go as a slow consumer may still have a message in
-        // flight; it is no longer in the room, so it is not heard.
-        let Some(nick) = state.members.get(&id).map(|m| m.nick.clone()) else {
+        let Some(key) = state.keys.get(&room).cloned() else {
             return;
         };
-        state.announce(|seq, at| ServerMsg::Said {
-            seq,
-            at,
-            nick: nick.clone(),
-            text: text.clone(),
-        });
+        let Some(r) = state.rooms.get_mut(&key) else {
+            return;
+        };
+        debug_assert_eq!(posted.seq.0, r.latest + 1, "published out of order");
+        r.latest = posted.seq.0;
+        let msg = ServerMsg::Said {
+            room: r.name.clone(),
+            seq: posted.seq,
+            at: posted.at,
+            nick: posted.nick,
+            text: posted.text,
+        };
+        let gone = state.push(&key, &msg, None);
+        self.let_go(&mut state, gone);
     }
 
-    fn leave(&self, id: MemberId) {
+    /// Counts a room about to be created against the limit.
+    pub fn reserve_room(self: &Arc<Self>) -> Result<Reservation, Refusal> {
         let mut state = self.lock();
-        if let Some(member) = state.members.remove(&id) {
-            state.announce_departures(vec![member.nick]);
+        if state.rooms.len() + state.creating >= self.limits.max_rooms {
+            return Err(Refusal::TooManyRooms(self.limits.max_rooms));
+        }
+        state.creating += 1;
+        Ok(Reservation {
+            hub: Arc::clone(self),
+            added: false,
+        })
+    }
+
+    /// Adds a room the store has created.
+    pub fn add_room(&self, row: RoomRow, mut reservation: Reservation) {
+        let mut state = self.lock();
+        state.creating -= 1;
+        reservation.added = true;
+        if state.add_room(row) {
+            self.room_list_changed(&mut state);
+        }
+    }
+
+    /// Wakes whenever the room list or an online count changes.
+    pub fn watch_rooms(&self) -> watch::Receiver<()> {
+        self.rooms_changed.subscribe()
+    }
+
+    /// The `rooms` message: every room and its online count, by name.
+    pub fn room_list(&self) -> Utf8Bytes {
+        let mut state = self.lock();
+        if let Some(list) = &state.room_list {
+            return list.clone();
+        }
+        let mut rooms: Vec<RoomInfo> = state
+            .rooms
+            .values()
+            .map(|r| RoomInfo {
+                name: r.name.clone(),
+                online: u32::try_from(r.members.len()).unwrap_or(u32::MAX),
+            })
+            .collect();
+        rooms.sort_by_key(|r| r.name.key());
+        let list = frame(&ServerMsg::Rooms { rooms });
+        state.room_list = Some(list.clone());
+        list
+    }
+
+    fn room_list_changed(&self, state: &mut State) {
+        state.room_list = None;
+        self.rooms_changed.send_replace(());
+    }
+
+    fn rename(&self, id: ConnId, nick: Nick) -> Result<(), Refusal> {
+        let mut state = self.lock();
+        let key = nick.key();
+        if state.nicks.get(&key).is_some_and(|&holder| holder != id) {
+            return Err(Refusal::NickTaken(nick));
+        }
+        let Some(conn) = state.conns.get_mut(&id) else {
+            return Ok(());
+        };
+        let from = std::mem::replace(&mut conn.nick, nick.clone());
+        let rooms: Vec<String> = conn.rooms.iter().cloned().collect();
+        let queue = conn.queue.clone();
+        state.nicks.remove(&from.key());
+        state.nicks.insert(key, id);
+        let mut gone = Vec::new();
+        if queue
+            .try_send(frame(&ServerMsg::NickChanged { nick: nick.clone() }))
+            .is_err()
+        {
+            gone.push(id);
+        }
+        if from != nick {
+            let at = now();
+            for room in rooms {
+                let name = state.rooms[&room].name.clone();
+                let msg = ServerMsg::Renamed {
+                    room: name,
+                    at,
+                    from: from.clone(),
+                    to: nick.clone(),
+                };
+                gone.extend(state.push(&room, &msg, None));
+            }
+        }
+        self.let_go(&mut state, gone);
+        Ok(())
+    }
+
+    fn enter(&self, id: ConnId, name: &RoomName) -> Result<Entry, Refusal> {
+        let mut state = self.lock();
+        let key = name.key();
+        let Some(room) = state.rooms.get(&key) else {
+            return Ok(Entry::Missing);
+        };
+        let (room_id, latest, name) = (room.id, room.latest, room.name.clone());
+        let Some(conn) = state.conns.get(&id) else {
+            return Ok(Entry::Missing);
+        };
+        let already = conn.rooms.contains(&key);
+        if !already && conn.rooms.len() >= self.limits.max_joined {
+            return Err(Refusal::TooManyJoined(self.limits.max_joined));
+        }
+        let nick = conn.nick.clone();
+        if !already {
+            state.conns.get_mut(&id).expect("checked above").rooms.insert(key.clone());
+            state.rooms.get_mut(&key).expect("checked above").members.insert(id);
+            let joined = ServerMsg::Joined {
+                room: name.clone(),
+                at: now(),
+                nick,
+            };
+            let gone = state.push(&key, &joined, None);
+            self.let_go(&mut state, gone);
+            self.room_list_changed(&mut state);
+        }
+        let online = state.rooms[&key]
+            .members
+            .iter()
+            .filter_map(|m| state.conns.get(m).map(|c| c.nick.clone()))
+            .collect();
+        Ok(Entry::Entered {
+            room: room_id,
+            entered: ServerMsg::Entered {
+                room: name,
+                online,
+                latest: (latest > 0).then_some(Seq(latest)),
+            },
+            latest: Seq(latest),
+        })
+    }
+
+    fn leave(&self, id: ConnId, name: &RoomName) -> Result<(), Refusal> {
+        let mut state = self.lock();
+        let key = name.key();
+        let member = state.conns.get_mut(&id).is_some_and(|c| c.rooms.remove(&key));
+        if !member {
+            return Err(Refusal::NotInRoom(name.clone()));
+        }
+        let gone = state.leave_room(id, &key);
+        self.let_go(&mut state, gone);
+        self.room_list_changed(&mut state);
+        Ok(())
+    }
+
+    fn member(&self, id: ConnId, name: &RoomName) -> Result<Member, Refusal> {
+        let state = self.lock();
+        let key = name.key();
+        state
+            .conns
+            .get(&id)
+            .filter(|c| c.rooms.contains(&key))
+            .and_then(|c| {
+                let room = state.rooms.get(&key)?;
+                Some(Member {
+                    room: room.id,
+                    name: room.name.clone(),
+                    nick: c.nick.clone(),
+                })
+            })
+            .ok_or_else(|| Refusal::NotInRoom(name.clone()))
+    }
+
+    fn typing(&self, id: ConnId, name: &RoomName) -> Result<(), Refusal> {
+        let mut state = self.lock();
+        let key = name.key();
+        let conn = state
+            .conns
+            .get(&id)
+            .filter(|c| c.rooms.contains(&key))
+            .ok_or_else(|| Refusal::NotInRoom(name.clone()))?;
+        let msg = ServerMsg::Typing {
+            room: state.rooms[&key].name.clone(),
+            nick: conn.nick.clone(),
+        };
+        let gone = state.push(&key, &msg, Some(id));
+        self.let_go(&mut state, gone);
+        Ok(())
+    }
+
+    fn disconnect(&self, id: ConnId) {
+        let mut state = self.lock();
+        self.let_go(&mut state, vec![id]);
+    }
+
+    /// Lets go of `gone` (see [`State::let_go`]) and tells room watchers.
+    fn let_go(&self, state: &mut State, gone: Vec<ConnId>) {
+        if state.let_go(gone) {
+            self.room_list_changed(state);
         }
     }
 
@@ -132,56 +425,135 @@ impl Hub {
 }
 
 impl State {
-    /// Numbers one event and queues it for every member. Members whose queue
-    /// is full are let go, and their departure is announced in turn.
-    fn announce(&mut self, event: impl FnOnce(Seq, UnixMillis) -> ServerMsg) {
-        let gone = self.publish(event);
-        self.announce_departures(gone);
-    }
-
-    fn announce_departures(&mut self, mut gone: Vec<Nick>) {
-        while let Some(nick) = gone.pop() {
-            tracing::debug!(%nick, "left");
-            gone.extend(self.publish(|seq, at| ServerMsg::Left { seq, at, nick }));
+    /// Adds a stored room unless a room of that name is held; returns
+    /// whether it was added.
+    fn add_room(&mut self, row: RoomRow) -> bool {
+        let key = row.name.key();
+        if self.rooms.contains_key(&key) {
+            return false;
         }
+        self.keys.insert(row.id, key.clone());
+        self.rooms.insert(
+            key,
+            Room {
+                id: row.id,
+                name: row.name,
+                latest: row.last_seq,
+                members: BTreeSet::new(),
+            },
+        );
+        true
     }
 
-    /// Queues one event for everyone; returns the names of members let go.
-    fn publish(&mut self, event: impl FnOnce(Seq, UnixMillis) -> ServerMsg) -> Vec<Nick> {
-        self.last_seq += 1;
-        let bytes = frame(&event(Seq(self.last_seq), now()));
-        let mut slow = Vec::new();
-        for (&id, member) in &self.members {
-            if member.queue.try_send(bytes.clone()).is_err() {
-                slow.push(id);
+    /// Takes `id` out of the room and announces it; returns connections let
+    /// go on the way.
+    fn leave_room(&mut self, id: ConnId, key: &str) -> Vec<ConnId> {
+        let Some(nick) = self.conns.get(&id).map(|c| c.nick.clone()) else {
+            return Vec::new();
+        };
+        self.leave_room_as(id, key, &nick)
+    }
+
+    fn leave_room_as(&mut self, id: ConnId, key: &str, nick: &Nick) -> Vec<ConnId> {
+        let Some(room) = self.rooms.get_mut(key) else {
+            return Vec::new();
+        };
+        if !room.members.remove(&id) {
+            return Vec::new();
+        }
+        let msg = ServerMsg::Left {
+            room: room.name.clone(),
+            at: now(),
+            nick: nick.clone(),
+        };
+        // The leaver hears its own `left` too, when it is still connected.
+        let mut gone = self.push(key, &msg, None);
+        if let Some(conn) = self.conns.get(&id)
+            && conn.queue.try_send(frame(&msg)).is_err()
+        {
+            gone.push(id);
+        }
+        gone
+    }
+
+    /// Queues `msg` for every member of the room but `except`; returns the
+    /// members whose queues are full.
+    fn push(&self, key: &str, msg: &ServerMsg, except: Option<ConnId>) -> Vec<ConnId> {
+        let Some(room) = self.rooms.get(key) else {
+            return Vec::new();
+        };
+        let bytes = frame(msg);
+        room.members
+            .iter()
+            .filter(|&&m| Some(m) != except)
+            .filter(|m| {
+                self.conns
+                    .get(m)
+                    .is_some_and(|c| c.queue.try_send(bytes.clone()).is_err())
+            })
+            .copied()
+            .collect()
+    }
+
+    /// Removes connections (whose queues are full, or which ended) and
+    /// announces each departure in each of its rooms; departures that
+    /// overflow further queues are handled in turn. Returns whether anyone
+    /// was removed.
+    fn let_go(&mut self, mut gone: Vec<ConnId>) -> bool {
+        let mut changed = false;
+        while let Some(id) = gone.pop() {
+            let Some(conn) = self.conns.remove(&id) else {
+                continue;
+            };
+            changed = true;
+            if self.nicks.get(&conn.nick.key()) == Some(&id) {
+                self.nicks.remove(&conn.nick.key());
+            }
+            tracing::debug!(conn = id, nick = %conn.nick, "left");
+            for key in &conn.rooms {
+                gone.extend(self.leave_room_as(id, key, &conn.nick));
             }
         }
-        slow.into_iter()
-            .filter_map(|id| self.members.remove(&id))
-            .map(|member| {
-                tracing::info!(nick = %member.nick, "slow consumer let go");
-                member.nick
-            })
-            .collect()
+        changed
     }
 }
 
-impl Membership {
-    pub fn id(&self) -> MemberId {
+impl Connection {
+    pub fn id(&self) -> ConnId {
         self.id
     }
 
-    pub fn nick(&self) -> &Nick {
-        &self.nick
+    /// This connection's name now.
+    pub fn nick(&self) -> Option<Nick> {
+        self.hub.lock().conns.get(&self.id).map(|c| c.nick.clone())
     }
 
-    /// Says `text` to the room.
-    pub fn say(&self, text: MessageText) {
-        self.hub.say(self.id, text);
+    /// Takes a new name; the answer and the `renamed` events are queued.
+    pub fn rename(&self, nick: Nick) -> Result<(), Refusal> {
+        self.hub.rename(self.id, nick)
     }
 
-    /// The next frame for this connection. `None` means the hub let this
-    /// member go because its queue was full: close as a slow consumer.
+    /// Enters a room (see [`Entry`]).
+    pub fn enter(&self, room: &RoomName) -> Result<Entry, Refusal> {
+        self.hub.enter(self.id, room)
+    }
+
+    pub fn leave(&self, room: &RoomName) -> Result<(), Refusal> {
+        self.hub.leave(self.id, room)
+    }
+
+    /// The room and this connection's current name, if it is in the room.
+    pub fn member(&self, room: &RoomName) -> Result<Member, Refusal> {
+        self.hub.member(self.id, room)
+    }
+
+    /// Tells the others in the room that this connection is typing.
+    pub fn typing(&self, room: &RoomName) -> Result<(), Refusal> {
+        self.hub.typing(self.id, room)
+    }
+
+    /// The next frame for this connection. `None` means the hub let it go
+    /// because its queue was full: close as a slow consumer.
     pub async fn recv(&mut self) -> Option<Utf8Bytes> {
         self.queue.recv().await
     }
@@ -192,9 +564,17 @@ impl Membership {
     }
 }
 
-impl Drop for Membership {
+impl Drop for Connection {
     fn drop(&mut self) {
-        self.hub.leave(self.id);
+        self.hub.disconnect(self.id);
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if !self.added {
+            self.hub.lock().creating -= 1;
+        }
     }
 }
 
@@ -202,7 +582,8 @@ fn frame(msg: &ServerMsg) -> Utf8Bytes {
     Utf8Bytes::from(msg.to_json())
 }
 
-fn now() -> UnixMillis {
+/// The server's clock, as the protocol carries it.
+pub fn now() -> UnixMillis {
     let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -211,104 +592,255 @@ fn now() -> UnixMillis {
 
 #[cfg(test)]
 mod tests {
-    use natter_shared::decode_server;
+    use natter_shared::{MessageText, decode_server};
 
     use super::*;
 
-    fn next(m: &mut Membership) -> ServerMsg {
-        let bytes = m.try_recv().expect("a frame is waiting");
-        decode_server(bytes.as_str()).unwrap()
-    }
-
-    fn text(s: &str) -> MessageText {
-        MessageText::try_from(s).unwrap()
-    }
-
-    #[test]
-    fn arrivals_are_named_in_order_and_welcomed_first() {
-        let hub = Hub::new(16);
-        let mut a = hub.join();
-        let mut b = hub.join();
-        assert_eq!(a.nick().as_str(), "user1");
-        assert_eq!(b.nick().as_str(), "user2");
-        assert!(matches!(next(&mut b), ServerMsg::Welcome { nick } if nick.as_str() == "user2"));
-        assert!(
-            matches!(next(&mut b), ServerMsg::Joined { nick, seq: Seq(2), .. } if nick.as_str() == "user2")
-        );
-        assert!(matches!(next(&mut a), ServerMsg::Welcome { .. }));
-        assert!(matches!(
-            next(&mut a),
-            ServerMsg::Joined { seq: Seq(1), .. }
-        ));
-        assert!(matches!(
-            next(&mut a),
-            ServerMsg::Joined { seq: Seq(2), .. }
-        ));
-    }
-
-    #[test]
-    fn names_are_not_reused_after_leaving() {
-        let hub = Hub::new(16);
-        drop(hub.join());
-        assert_eq!(hub.join().nick().as_str(), "user2");
-    }
-
-    #[test]
-    fn everyone_sees_the_same_numbered_order() {
-        let hub = Hub::new(64);
-        let mut members: Vec<_> = (0..3).map(|_| hub.join()).collect();
-        for (i, m) in members.iter().enumerate() {
-            m.say(text(&format!("from {i}")));
+    fn limits(queue_capacity: usize) -> HubLimits {
+        HubLimits {
+            queue_capacity,
+            max_rooms: 3,
+            max_joined: 2,
         }
-        drop(members.remove(0));
-        let logs: Vec<Vec<String>> = members
-            .iter_mut()
-            .map(|m| {
-                std::iter::from_fn(|| m.try_recv())
-                    .map(|b| b.to_string())
-                    .collect()
+    }
+
+    fn row(id: RoomId, name: &str, last_seq: u64) -> RoomRow {
+        RoomRow {
+            id,
+            name: room(name),
+            last_seq,
+        }
+    }
+
+    fn hub(queue_capacity: usize) -> Arc<Hub> {
+        Hub::new(
+            limits(queue_capacity),
+            vec![row(1, "lobby", 0), row(2, "Rust", 7)],
+        )
+    }
+
+    fn room(s: &str) -> RoomName {
+        RoomName::try_from(s).unwrap()
+    }
+
+    fn nick(s: &str) -> Nick {
+        Nick::try_from(s).unwrap()
+    }
+
+    fn drain(c: &mut Connection) -> Vec<ServerMsg> {
+        std::iter::from_fn(|| c.try_recv())
+            .map(|b| decode_server(&b).unwrap())
+            .collect()
+    }
+
+    fn enter(c: &Connection, name: &str) -> ServerMsg {
+        match c.enter(&room(name)).unwrap() {
+            Entry::Entered { entered, .. } => entered,
+            Entry::Missing => panic!("{name} is missing"),
+        }
+    }
+
+    fn posted(seq: u64, who: &str, text: &str) -> Posted {
+        Posted {
+            seq: Seq(seq),
+            at: UnixMillis(seq),
+            nick: nick(who),
+            text: MessageText::try_from(text).unwrap(),
+        }
+    }
+
+    #[test]
+    fn arrivals_are_numbered_and_welcomed_into_no_room() {
+        let hub = hub(16);
+        let mut a = hub.connect();
+        let mut b = hub.connect();
+        assert_eq!(a.nick().unwrap().as_str(), "user1");
+        assert_eq!(drain(&mut b), [ServerMsg::Welcome { nick: nick("user2") }]);
+        assert_eq!(drain(&mut a).len(), 1, "no room events before a join");
+    }
+
+    #[test]
+    fn names_are_unique_ignoring_case_and_renames_are_announced() {
+        let hub = hub(16);
+        let mut a = hub.connect();
+        let mut b = hub.connect();
+        enter(&a, "lobby");
+        enter(&b, "lobby");
+        drain(&mut a);
+        drain(&mut b);
+        a.rename(nick("Ada")).unwrap();
+        assert_eq!(
+            b.rename(nick("ADA")),
+            Err(Refusal::NickTaken(nick("ADA")))
+        );
+        let seen = drain(&mut b);
+        assert!(
+            matches!(&seen[..], [ServerMsg::Renamed { from, to, .. }] if from.as_str() == "user1" && to.as_str() == "Ada"),
+            "{seen:?}"
+        );
+        let mine = drain(&mut a);
+        assert!(matches!(&mine[0], ServerMsg::NickChanged { nick } if nick.as_str() == "Ada"));
+        // Changing only the case of one's own name is allowed.
+        a.rename(nick("ada")).unwrap();
+        // A name is free again once its holder leaves.
+        drop(a);
+        b.rename(nick("Ada")).unwrap();
+        // And a hand-picked `userN` is skipped by numbering.
+        b.rename(nick("user3")).unwrap();
+        assert_eq!(hub.connect().nick().unwrap().as_str(), "user4");
+    }
+
+    #[test]
+    fn entering_reports_presence_and_the_newest_seq() {
+        let hub = hub(16);
+        let mut a = hub.connect();
+        let b = hub.connect();
+        enter(&a, "rust");
+        drain(&mut a);
+        let entered = enter(&b, "RUST");
+        assert_eq!(
+            entered,
+            ServerMsg::Entered {
+                room: room("Rust"),
+                online: vec![nick("user1"), nick("user2")],
+                latest: Some(Seq(7)),
+            }
+        );
+        assert!(
+            matches!(&drain(&mut a)[..], [ServerMsg::Joined { nick, room, .. }] if nick.as_str() == "user2" && room.as_str() == "Rust")
+        );
+        // Entering again changes nothing and announces nothing.
+        enter(&b, "rust");
+        assert!(drain(&mut a).is_empty());
+        assert!(matches!(b.enter(&room("new")), Ok(Entry::Missing)));
+    }
+
+    #[test]
+    fn rooms_have_their_own_members() {
+        let hub = hub(16);
+        let mut a = hub.connect();
+        let mut b = hub.connect();
+        enter(&a, "lobby");
+        enter(&b, "rust");
+        drain(&mut a);
+        drain(&mut b);
+        hub.publish(2, posted(8, "user2", "only rust"));
+        assert!(drain(&mut a).is_empty());
+        assert!(matches!(&drain(&mut b)[..], [ServerMsg::Said { seq: Seq(8), .. }]));
+        b.typing(&room("rust")).unwrap();
+        assert!(drain(&mut b).is_empty(), "typing is not echoed");
+        assert_eq!(
+            a.typing(&room("rust")),
+            Err(Refusal::NotInRoom(room("rust")))
+        );
+        assert!(a.member(&room("rust")).is_err());
+        assert_eq!(b.member(&room("RUST")).unwrap().room, 2);
+    }
+
+    #[test]
+    fn limits_on_rooms_are_enforced() {
+        let hub = hub(16);
+        let a = hub.connect();
+        enter(&a, "lobby");
+        enter(&a, "rust");
+        assert_eq!(
+            a.enter(&room("lobby")).map(|_| ()),
+            Ok(()),
+            "re-entering is not a new room"
+        );
+        let reservation = hub.reserve_room().unwrap();
+        assert!(matches!(hub.reserve_room(), Err(Refusal::TooManyRooms(3))));
+        drop(reservation);
+        let reservation = hub.reserve_room().unwrap();
+        hub.add_room(row(3, "third", 0), reservation);
+        assert!(matches!(hub.reserve_room(), Err(Refusal::TooManyRooms(3))));
+        assert!(matches!(
+            a.enter(&room("third")),
+            Err(Refusal::TooManyJoined(2))
+        ));
+        a.leave(&room("lobby")).unwrap();
+        enter(&a, "third");
+        assert_eq!(hub.room_count(), 3);
+    }
+
+    #[test]
+    fn leaving_and_disconnecting_announce_departures_per_room() {
+        let hub = hub(16);
+        let mut stay = hub.connect();
+        let go = hub.connect();
+        for c in [&stay, &go] {
+            enter(c, "lobby");
+            enter(c, "rust");
+        }
+        drain(&mut stay);
+        drop(go);
+        let seen = drain(&mut stay);
+        let rooms: Vec<&str> = seen
+            .iter()
+            .map(|m| match m {
+                ServerMsg::Left { room, nick, .. } if nick.as_str() == "user2" => room.as_str(),
+                other => panic!("{other:?}"),
             })
             .collect();
-        // Member 2 arrived after member 1's welcome and join; compare the tail.
-        let tail = |log: &[String]| log.iter().rev().take(4).cloned().collect::<Vec<_>>();
-        assert_eq!(tail(&logs[0]), tail(&logs[1]));
-        let seqs: Vec<u64> = logs[1]
-            .iter()
-            .filter_map(|f| decode_server(f).unwrap().seq())
-            .map(|s| s.0)
-            .collect();
-        assert_eq!(seqs, vec![3, 4, 5, 6, 7], "numbers go up by one");
-    }
-
-    #[test]
-    fn dropping_a_membership_announces_the_departure() {
-        let hub = Hub::new(16);
-        let mut stay = hub.join();
-        let go = hub.join();
-        drop(go);
-        assert_eq!(hub.len(), 1);
-        let last = std::iter::from_fn(|| stay.try_recv()).last().unwrap();
+        assert_eq!(rooms.len(), 2);
+        assert!(rooms.contains(&"lobby") && rooms.contains(&"Rust"));
+        assert_eq!(hub.online(), 1);
+        stay.leave(&room("lobby")).unwrap();
         assert!(
-            matches!(decode_server(&last).unwrap(), ServerMsg::Left { nick, .. } if nick.as_str() == "user2")
+            matches!(&drain(&mut stay)[..], [ServerMsg::Left { .. }]),
+            "the leaver hears its own departure"
         );
+        assert!(stay.leave(&room("lobby")).is_err());
     }
 
     #[test]
-    fn a_full_queue_lets_only_that_member_go() {
-        let hub = Hub::new(4);
-        let mut reader = hub.join();
-        let mut stalled = hub.join();
-        for i in 0..10 {
-            reader.say(text(&format!("m{i}")));
-            while reader.try_recv().is_some() {}
+    fn a_full_queue_lets_only_that_connection_go() {
+        let hub = hub(4);
+        let mut reader = hub.connect();
+        let mut stalled = hub.connect();
+        enter(&reader, "lobby");
+        enter(&stalled, "lobby");
+        drain(&mut reader);
+        for seq in 1..=10 {
+            hub.publish(1, posted(seq, "user1", "m"));
+            drain(&mut reader);
         }
-        assert_eq!(hub.len(), 1, "the stalled member was let go");
+        assert_eq!(hub.online(), 1, "the stalled connection was let go");
         // It still gets what was queued, then the end of its queue.
         assert!(std::iter::from_fn(|| stalled.try_recv()).count() <= 4);
         assert!(stalled.queue.try_recv().is_err());
         drop(stalled);
-        assert_eq!(hub.len(), 1, "leaving twice changes nothing");
-        reader.say(text("still here"));
-        assert!(matches!(next(&mut reader), ServerMsg::Said { .. }));
+        assert_eq!(hub.online(), 1, "leaving twice changes nothing");
+        hub.publish(1, posted(11, "user1", "still here"));
+        assert!(matches!(&drain(&mut reader)[..], [ServerMsg::Said { seq: Seq(11), .. }]));
+    }
+
+    #[test]
+    fn the_room_list_counts_who_is_online() {
+        let hub = hub(16);
+        let mut watch = hub.watch_rooms();
+        let a = hub.connect();
+        enter(&a, "rust");
+        assert!(watch.has_changed().unwrap());
+        let list = decode_server(&hub.room_list()).unwrap();
+        assert_eq!(
+            list,
+            ServerMsg::Rooms {
+                rooms: vec![
+                    RoomInfo {
+                        name: room("lobby"),
+                        online: 0
+                    },
+                    RoomInfo {
+                        name: room("Rust"),
+                        online: 1
+                    },
+                ]
+            }
+        );
+        watch.mark_unchanged();
+        drop(a);
+        assert!(watch.has_changed().unwrap());
+        assert!(hub.room_list().as_str().contains(r#""online":0}]"#));
     }
 }

@@ -4,8 +4,12 @@
 //! - [`config`]: every setting, as command-line flags and `NATTER_*` variables.
 //! - [`app`]: the router — which path goes where — and the shared state.
 //! - [`assets`]: the web client bundle, embedded in release builds.
-//! - [`ws`]: one chat session per `/ws` socket: decode, hand to the hub, write.
-//! - [`hub`]: the room: names, sequence numbers, fan-out. Knows no sockets.
+//! - [`ws`]: one chat session per `/ws` socket: decode, act, write.
+//! - [`hub`]: who is online, names, rooms, presence, typing and the fan-out.
+//!   Knows no sockets and no SQL.
+//! - [`scribe`]: the single writer that numbers, stores and then publishes
+//!   every chat message.
+//! - [`store`]: history in SQLite: rooms, messages, pages.
 //! - [`echo`]: the `/ws/echo` route.
 //! - [`socket`]: what every socket session shares: bounded writes,
 //!   heartbeats, close codes and the closing handshake.
@@ -21,8 +25,10 @@ pub mod config;
 pub mod echo;
 pub mod hub;
 pub mod limits;
+pub mod scribe;
 pub mod shutdown;
 pub mod socket;
+pub mod store;
 pub mod ws;
 
 use std::future::{Future, IntoFuture};
@@ -33,11 +39,17 @@ use tokio::time::Instant;
 pub use config::Config;
 pub use shutdown::shutdown_signal;
 
+/// How long past the shutdown deadline the writer may take to store what
+/// sessions posted before they ended.
+const WRITER_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("invalid configuration: {0}")]
     Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
     #[error("cannot read the listener's address: {0}")]
     LocalAddr(#[source] std::io::Error),
     #[error("the HTTP server failed: {0}")]
@@ -55,7 +67,8 @@ pub async fn run(
     config.check()?;
     let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
     let drain = shutdown::Drain::new();
-    let state = app::AppState::new(&config, drain.clone());
+    let (state, writer) = app::AppState::open(&config, drain.clone()).await?;
+    let (store, scribe) = (state.store.clone(), state.scribe.clone());
     let router = app::router(state);
 
     tracing::info!(%addr, "Natter is listening on http://{addr}");
@@ -86,6 +99,13 @@ pub async fn run(
         None => tracing::warn!("HTTP connections still open after the grace period; leaving them"),
     }
     drain.wait_until(deadline).await;
+    // Every session is over (or given up on): store what was posted, then
+    // close the database.
+    scribe.stop().await;
+    if tokio::time::timeout_at(deadline + WRITER_GRACE, writer).await.is_err() {
+        tracing::warn!("the writer did not finish in time");
+    }
+    store.close().await;
     tracing::info!("stopped");
     Ok(())
 }

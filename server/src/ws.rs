@@ -1,23 +1,37 @@
 //! One chat session per `/ws` socket.
 //!
-//! A single task owns the socket and waits on four things at once: the
+//! A single task owns the socket and waits on several things at once: the
 //! server shutting down, the heartbeat, frames the hub queued for this
-//! member, and frames from the browser. Queued frames are written in batches
-//! (feed several, flush once). Bad input is answered with an `error` message
-//! to the sender alone; the session and the room carry on.
+//! connection, changes to the room list (once asked to watch it), and frames
+//! from the browser. Queued frames are written in batches (feed several,
+//! flush once). Each request is carried out by [`Session::act`]; a refused
+//! one is answered with an `error` to the sender alone, and the session, the
+//! rooms and everyone else carry on.
+
+use std::collections::HashMap;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocketUpgrade};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use natter_shared::{ClientMsg, ErrorCode, ServerMsg, decode_client};
+use natter_shared::{ClientMsg, ErrorCode, PAGE_SIZE, RoomName, Seq, ServerMsg, decode_client};
+use tokio::sync::watch;
+use tokio::time::Instant;
 
 use crate::app::AppState;
-use crate::config::Timing;
-use crate::hub::Membership;
+use crate::hub::{Connection, Entry, Refusal, now};
 use crate::limits;
-use crate::shutdown::Drain;
+use crate::scribe::NotStored;
 use crate::socket::{self, End, Heartbeat, Rx, Tx};
+use crate::store::StoreError;
+
+/// A connection's `typing` signals are passed on at most this often per
+/// room; clients send one every few seconds while someone types.
+const TYPING_MIN_GAP: Duration = Duration::from_secs(2);
+
+/// The room list is sent at most this often to a watching connection.
+const ROOM_LIST_MIN_GAP: Duration = Duration::from_secs(1);
 
 /// `GET /ws`: upgrade, then run the session.
 pub async fn chat(upgrade: WebSocketUpgrade, State(app): State<AppState>) -> Response {
@@ -30,10 +44,10 @@ pub async fn chat(upgrade: WebSocketUpgrade, State(app): State<AppState>) -> Res
         let end = if app.drain.is_closing() {
             End::going_away()
         } else {
-            let mut member = app.hub.join();
-            let end = drive(&mut tx, &mut rx, &mut member, &app.drain, &app.timing).await;
-            tracing::debug!(member = member.id(), nick = %member.nick(), ?end, "session over");
-            // `member` drops here: the room hears of the departure before
+            let mut session = Session::new(app.hub.connect());
+            let end = drive(&mut tx, &mut rx, &mut session, &app).await;
+            tracing::debug!(conn = session.conn.id(), ?end, "session over");
+            // The session drops here: its rooms hear of the departure before
             // the goodbye below, which may take a while.
             end
         };
@@ -41,27 +55,186 @@ pub async fn chat(upgrade: WebSocketUpgrade, State(app): State<AppState>) -> Res
     })
 }
 
-/// Runs one member's session until it ends; returns how.
+/// One connection's state beyond what the hub keeps.
+pub(crate) struct Session {
+    conn: Connection,
+    /// Set once the client asked to watch the room list.
+    rooms: Option<watch::Receiver<()>>,
+    /// The room list changed and has not been sent since.
+    rooms_due: bool,
+    /// When the room list may be sent next.
+    rooms_next: Instant,
+    /// When each room (by key) last passed on this connection's typing.
+    typing: HashMap<String, Instant>,
+}
+
+/// Why a request was not carried out.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("the message could not be stored; nothing was sent, try again")]
+    NotStored(#[from] NotStored),
+    #[error("history is unavailable right now; try again")]
+    Store(#[from] StoreError),
+}
+
+impl Failure {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Failure::Refused(refusal) => refusal.code(),
+            Failure::NotStored(_) | Failure::Store(_) => ErrorCode::StorageFailed,
+        }
+    }
+}
+
+impl Session {
+    pub(crate) fn new(conn: Connection) -> Self {
+        Session {
+            conn,
+            rooms: None,
+            rooms_due: false,
+            rooms_next: Instant::now(),
+            typing: HashMap::new(),
+        }
+    }
+
+    /// Carries out one request; returns the frames that answer it directly.
+    /// Events for rooms (`joined`, `said`, …) reach the queue through the
+    /// hub instead.
+    async fn act(&mut self, msg: ClientMsg, app: &AppState) -> Result<Vec<Utf8Bytes>, Failure> {
+        match msg {
+            ClientMsg::Nick { nick } => self.conn.rename(nick)?,
+            ClientMsg::Join { room } => return self.join(&room, app).await,
+            ClientMsg::Leave { room } => {
+                self.conn.leave(&room)?;
+                self.typing.remove(&room.key());
+            }
+            ClientMsg::Say { room, text } => {
+                let member = self.conn.member(&room)?;
+                app.scribe.post(member.room, member.nick, text).await?;
+                // Saying something ends "is typing"; let the next one through.
+                self.typing.remove(&room.key());
+            }
+            ClientMsg::History { room, before } => {
+                let member = self.conn.member(&room)?;
+                return Ok(vec![page(app, member.room, member.name, before).await?]);
+            }
+            ClientMsg::Typing { room } => {
+                let member = self.conn.member(&room)?;
+                let now = Instant::now();
+                let last = self.typing.insert(member.name.key(), now);
+                if last.is_none_or(|last| now - last >= TYPING_MIN_GAP) {
+                    self.conn.typing(&room)?;
+                } else if let Some(last) = last {
+                    // Too soon: keep the earlier time so the gap still counts
+                    // from the signal that was passed on.
+                    self.typing.insert(member.name.key(), last);
+                }
+            }
+            ClientMsg::WatchRooms => {
+                let mut watch = app.hub.watch_rooms();
+                watch.mark_unchanged();
+                self.rooms = Some(watch);
+                self.rooms_due = false;
+                self.rooms_next = Instant::now() + ROOM_LIST_MIN_GAP;
+                return Ok(vec![app.hub.room_list()]);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// Enters `room`, creating it first if needed; answers `entered` and the
+    /// latest page of history.
+    async fn join(&mut self, room: &RoomName, app: &AppState) -> Result<Vec<Utf8Bytes>, Failure> {
+        for _ in 0..2 {
+            match self.conn.enter(room)? {
+                Entry::Entered {
+                    room: id,
+                    entered,
+                    latest,
+                } => {
+                    let name = entered.room().cloned().unwrap_or_else(|| room.clone());
+                    let history = page(app, id, name, Seq(latest.0 + 1)).await?;
+                    return Ok(vec![entered.to_json().into(), history]);
+                }
+                Entry::Missing => {
+                    let reservation = app.hub.reserve_room()?;
+                    let row = app.store.create_room(room, now()).await?;
+                    tracing::info!(room = %row.name, "room created");
+                    app.hub.add_room(row, reservation);
+                }
+            }
+        }
+        // Created, then gone again: rooms are never removed, so this cannot
+        // happen; answer as a storage problem rather than loop.
+        Err(Failure::NotStored(NotStored))
+    }
+
+    /// Sends the room list if it is due.
+    fn room_list(&mut self, app: &AppState) -> Utf8Bytes {
+        self.rooms_due = false;
+        self.rooms_next = Instant::now() + ROOM_LIST_MIN_GAP;
+        app.hub.room_list()
+    }
+}
+
+/// A `history` message: the page of `room` before `before`.
+async fn page(
+    app: &AppState,
+    room: crate::store::RoomId,
+    name: RoomName,
+    before: Seq,
+) -> Result<Utf8Bytes, StoreError> {
+    let (messages, more) = app.store.page(room, before, PAGE_SIZE).await?;
+    let msg = ServerMsg::History {
+        room: name,
+        messages,
+        more,
+    };
+    Ok(msg.to_json().into())
+}
+
+/// Resolves when the watched room list changes; never, when not watching.
+async fn room_list_changed(watch: &mut Option<watch::Receiver<()>>) {
+    if let Some(rx) = watch
+        && rx.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
+
+}
+
+/// Runs one session until it ends; returns how.
 pub(crate) async fn drive(
     tx: &mut impl Tx,
     rx: &mut impl Rx,
-    member: &mut Membership,
-    drain: &Drain,
-    timing: &Timing,
+    session: &mut Session,
+    app: &AppState,
 ) -> End {
+    let (drain, timing) = (&app.drain, &app.timing);
     let mut heartbeat = Heartbeat::new(timing);
     loop {
         let step = tokio::select! {
             () = drain.closing() => return End::going_away(),
             beat = heartbeat.tick() => Heartbeat::beat(beat, tx, drain, timing).await,
-            queued = member.recv() => {
-                // `None`: the hub let this member go because its queue was full.
+            queued = session.conn.recv() => {
+                // `None`: the hub let this connection go: its queue was full.
                 let Some(first) = queued else { return End::slow_consumer() };
-                socket::bounded(write_batch(tx, member, first), drain, timing).await
+                socket::bounded(write_batch(tx, &mut session.conn, first), drain, timing).await
+            }
+            () = room_list_changed(&mut session.rooms) => {
+                session.rooms_due = true;
+                Ok(())
+            }
+            () = tokio::time::sleep_until(session.rooms_next), if session.rooms_due => {
+                let list = session.room_list(app);
+                write(tx, vec![list], app).await
             }
             incoming = rx.next() => {
                 heartbeat.heard();
-                handle(incoming, tx, member, drain, timing).await
+                handle(incoming, tx, session, app).await
             }
         };
         if let Err(end) = step {
@@ -73,64 +246,77 @@ pub(crate) async fn drive(
 async fn handle(
     incoming: Option<Result<Message, axum::Error>>,
     tx: &mut impl Tx,
-    member: &Membership,
-    drain: &Drain,
-    timing: &Timing,
+    session: &mut Session,
+    app: &AppState,
 ) -> Result<(), End> {
-    match incoming {
-        Some(Ok(Message::Text(text))) => match decode_client(&text) {
-            Ok(ClientMsg::Say { text }) => {
-                member.say(text);
-                Ok(())
-            }
-            Err(err) => {
-                tracing::debug!(member = member.id(), cause = %err, "refused a message");
-                let msg = ServerMsg::Error {
-                    code: err.code(),
-                    message: err.to_string(),
-                };
-                reply(tx, &msg, drain, timing).await
-            }
-        },
+    let text = match incoming {
+        Some(Ok(Message::Text(text))) => text,
         Some(Ok(Message::Binary(_))) => {
-            let msg = ServerMsg::Error {
-                code: ErrorCode::BinaryNotSupported,
-                message: "this route speaks JSON text frames only; binary frames are ignored"
-                    .into(),
-            };
-            reply(tx, &msg, drain, timing).await
+            let msg = ServerMsg::error(
+                ErrorCode::BinaryNotSupported,
+                "this route speaks JSON text frames only; binary frames are ignored",
+                None,
+            );
+            return write(tx, vec![msg.to_json().into()], app).await;
         }
         // tungstenite answers pings by itself; a pong only proves liveness.
-        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
-        Some(Ok(Message::Close(_))) => Err(End::PeerClosed),
-        None => Err(End::PeerGone),
-        Some(Err(err)) => Err(socket::read_error(&err)),
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Ok(()),
+        Some(Ok(Message::Close(_))) => return Err(End::PeerClosed),
+        None => return Err(End::PeerGone),
+        Some(Err(err)) => return Err(socket::read_error(&err)),
+    };
+    let msg = match decode_client(&text) {
+        Ok(msg) => msg,
+        Err(err) => {
+            tracing::debug!(conn = session.conn.id(), cause = %err, "refused a message");
+            let msg = ServerMsg::error(err.code(), err.to_string(), None);
+            return write(tx, vec![msg.to_json().into()], app).await;
+        }
+    };
+    let request = msg.clone();
+    // Storage may be slow; shutdown must not wait for it.
+    let answer = tokio::select! {
+        () = app.drain.closing() => return Err(End::going_away()),
+        answer = session.act(msg, app) => answer,
+    };
+    let frames = answer.unwrap_or_else(|failure| {
+        tracing::debug!(conn = session.conn.id(), request = request.type_name(), %failure, "refused");
+        if let Failure::Store(err) = &failure {
+            tracing::error!(%err, "reading history failed");
+        }
+        let msg = ServerMsg::error(failure.code(), failure.to_string(), Some(&request));
+        vec![msg.to_json().into()]
+    });
+    write(tx, frames, app).await
+}
+
+/// Writes frames that answer the sender alone, with one flush.
+async fn write(tx: &mut impl Tx, frames: Vec<Utf8Bytes>, app: &AppState) -> Result<(), End> {
+    if frames.is_empty() {
+        return Ok(());
     }
+    let all = async {
+        for frame in frames {
+            tx.feed(Message::Text(frame)).await?;
+        }
+        tx.flush().await
+    };
+    socket::bounded(all, &app.drain, &app.timing).await
 }
 
 /// Writes `first` and whatever else is already queued (up to a batch), then
 /// flushes once: one write syscall for many frames.
 async fn write_batch(
     tx: &mut impl Tx,
-    member: &mut Membership,
+    conn: &mut Connection,
     first: Utf8Bytes,
 ) -> Result<(), axum::Error> {
     tx.feed(Message::Text(first)).await?;
     for _ in 1..limits::WRITE_BATCH_FRAMES {
-        let Some(next) = member.try_recv() else { break };
+        let Some(next) = conn.try_recv() else { break };
         tx.feed(Message::Text(next)).await?;
     }
     tx.flush().await
-}
-
-/// Answers the sender alone.
-async fn reply(
-    tx: &mut impl Tx,
-    msg: &ServerMsg,
-    drain: &Drain,
-    timing: &Timing,
-) -> Result<(), End> {
-    socket::send(tx, Message::Text(msg.to_json().into()), drain, timing).await
 }
 
 #[cfg(test)]
@@ -145,11 +331,37 @@ mod tests {
     use tokio::time::{Instant, timeout};
 
     use super::*;
-    use crate::config::Config;
-    use crate::hub::Hub;
+    use crate::config::{Config, Timing};
+    use crate::shutdown::Drain;
 
     fn timing() -> Timing {
         Config::default().timing()
+    }
+
+    /// A server's state on a fresh database, then the clock paused: the
+    /// store is opened on real time, the session runs on paused time.
+    async fn app_with(config: Config, drain: Drain) -> (AppState, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            database_url: dir.path().join("test.db").display().to_string(),
+            ..config
+        };
+        let (app, _writer) = AppState::open(&config, drain).await.unwrap();
+        tokio::time::pause();
+        (app, dir)
+    }
+
+    /// The paused clock starts between two of the timer's millisecond
+    /// ticks, so a sleep may end up to one millisecond late.
+    fn assert_close(elapsed: Duration, expected: Duration) {
+        assert!(
+            elapsed >= expected && elapsed <= expected + Duration::from_millis(1),
+            "took {elapsed:?}, expected {expected:?}"
+        );
+    }
+
+    async fn app(drain: &Drain) -> (AppState, tempfile::TempDir) {
+        app_with(Config::default(), drain.clone()).await
     }
 
     /// A sink that records what the session sends.
@@ -174,36 +386,31 @@ mod tests {
         stream::pending()
     }
 
-    /// A member whose welcome and join have already been written.
-    fn quiet_member(hub: &Arc<Hub>) -> Membership {
-        let mut member = hub.join();
-        while member.try_recv().is_some() {}
-        member
+    /// A session whose welcome has already been written.
+    fn quiet_session(app: &AppState) -> Session {
+        let mut conn = app.hub.connect();
+        while conn.try_recv().is_some() {}
+        Session::new(conn)
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_write_that_hangs_ends_the_session_as_a_slow_consumer() {
-        let hub = Hub::new(8);
-        let mut member = hub.join(); // its welcome is waiting to be written
+        let drain = Drain::new();
+        let (app, _dir) = app(&drain).await;
+        // Its welcome is waiting to be written.
+        let mut session = Session::new(app.hub.connect());
         let started = Instant::now();
-        let end = drive(
-            &mut stuck(),
-            &mut silent(),
-            &mut member,
-            &Drain::new(),
-            &timing(),
-        )
-        .await;
+        let end = drive(&mut stuck(), &mut silent(), &mut session, &app).await;
         assert_eq!(
             end,
             End::Close(close_code::SLOW_CONSUMER, "too slow to keep up")
         );
-        assert_eq!(started.elapsed(), timing().write_timeout);
+        assert_close(started.elapsed(), timing().write_timeout);
     }
 
     /// Shutdown must not wait out the write timeout, whichever write hangs:
     /// queued room events, an error reply, or a ping.
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn shutdown_interrupts_any_write_that_hangs() {
         let t = timing();
         let bad_frame = || stream::iter([Ok(Message::text("not json"))]).chain(stream::pending());
@@ -217,12 +424,12 @@ mod tests {
             ("error reply", false, Box::pin(bad_frame()), Duration::ZERO),
             ("ping", false, Box::pin(silent()), t.ping_every),
         ] {
-            let hub = Hub::new(8);
             let drain = Drain::new();
-            let mut member = if queued {
-                hub.join()
+            let (app, _dir) = app(&drain).await;
+            let mut session = if queued {
+                Session::new(app.hub.connect())
             } else {
-                quiet_member(&hub)
+                quiet_session(&app)
             };
             let closer = drain.clone();
             let shutdown_at = hangs_from + Duration::from_secs(1);
@@ -231,30 +438,21 @@ mod tests {
                 closer.begin();
             });
             let started = Instant::now();
-            let end = drive(&mut stuck(), &mut rx, &mut member, &drain, &t).await;
+            let end = drive(&mut stuck(), &mut rx, &mut session, &app).await;
             assert_eq!(end, End::going_away(), "{path}");
-            assert_eq!(
-                started.elapsed(),
-                shutdown_at,
-                "{path}: not the write timeout"
-            );
+            assert_close(started.elapsed(), shutdown_at);
+            tokio::time::resume();
         }
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_silent_peer_is_pinged_then_dropped() {
-        let hub = Hub::new(8);
-        let mut member = hub.join();
+        let drain = Drain::new();
+        let (app, _dir) = app(&drain).await;
+        let mut session = Session::new(app.hub.connect());
         let (mut tx, mut sent) = recording();
         let started = Instant::now();
-        let end = drive(
-            &mut tx,
-            &mut silent(),
-            &mut member,
-            &Drain::new(),
-            &timing(),
-        )
-        .await;
+        let end = drive(&mut tx, &mut silent(), &mut session, &app).await;
         assert_eq!(end, End::PeerGone);
         let waited = started.elapsed();
         let t = timing();
@@ -271,7 +469,7 @@ mod tests {
 
     /// A peer that answers every ping (a second late) is kept, even with the
     /// shortest idle timeout the configuration allows.
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_peer_that_answers_each_ping_stays() {
         let config = Config {
             ping_interval_secs: 30,
@@ -280,8 +478,8 @@ mod tests {
         };
         config.check().expect("the tightest valid setting");
         let t = config.timing();
-        let hub = Hub::new(8);
-        let mut member = hub.join();
+        let (app, _dir) = app_with(config, Drain::new()).await;
+        let mut session = Session::new(app.hub.connect());
         let (mut tx, sent) = recording();
         let pings = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&pings);
@@ -299,11 +497,7 @@ mod tests {
             }
         }));
         let run_for = t.ping_every * 20;
-        let ended = timeout(
-            run_for,
-            drive(&mut tx, &mut peer, &mut member, &Drain::new(), &t),
-        )
-        .await;
+        let ended = timeout(run_for, drive(&mut tx, &mut peer, &mut session, &app)).await;
         assert!(ended.is_err(), "a live peer was dropped: {ended:?}");
         assert!(
             pings.load(Ordering::Relaxed) >= 19,

@@ -2,8 +2,8 @@
 //!
 //! Every WebSocket message on `/ws` is one JSON text frame holding one
 //! [`ClientMsg`] (browser → server) or [`ServerMsg`] (server → browser),
-//! tagged by its `"type"` field. Values that carry rules (a nickname, the
-//! text of a chat message) are newtypes that validate on construction *and*
+//! tagged by its `"type"` field. Values that carry rules (a nickname, a room
+//! name, the text of a chat message) are newtypes that validate on construction *and*
 //! on deserialization, so an invalid value cannot exist past the decoder.
 //!
 //! This crate does no I/O and builds for both native targets and
@@ -14,7 +14,10 @@ mod protocol;
 mod values;
 
 pub use protocol::{
-    ClientMsg, DecodeError, ErrorCode, Seq, ServerMsg, UnixMillis, close_code, decode_client,
-    decode_server,
+    ClientMsg, DecodeError, ErrorCode, PAGE_SIZE, Posted, RoomInfo, Seq, ServerMsg, UnixMillis,
+    close_code, decode_client, decode_server,
 };
-pub use values::{MAX_NICK_CHARS, MAX_TEXT_CHARS, MessageText, Nick, ValueError};
+pub use values::{
+    DEFAULT_ROOM, MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS, MessageText, Nick, RoomName,
+    ValueError,
+};

@@ -1,15 +1,17 @@
 //! The messages themselves, their JSON shape and the decoders.
 //!
-//! Room events (`joined`, `said`, `left`) carry a [`Seq`] assigned by the
-//! server: every client sees them in the same order, and the numbers only go
-//! up. Everything else is addressed to one connection and has no `seq`.
+//! A connection has one name ([`Nick`]) and may be in several rooms at once.
+//! Chat messages are stored: each carries its room's [`Seq`], assigned by the
+//! server, strictly increasing and without gaps within a room. Presence
+//! (`joined`, `left`, `renamed`) and typing are live only: they are delivered
+//! in order with the room's messages but not stored and not numbered.
 
 use serde::{Deserialize, Serialize};
 
-use crate::values::{MessageText, Nick};
+use crate::values::{MessageText, Nick, RoomName};
 
-/// Position of an event in the room's history, assigned by the server.
-/// Strictly increasing, starting at 1.
+/// Position of a message in its room's history, assigned by the server.
+/// Strictly increasing and gap-free within a room, starting at 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Seq(pub u64);
@@ -19,12 +21,47 @@ pub struct Seq(pub u64);
 #[serde(transparent)]
 pub struct UnixMillis(pub u64);
 
+/// How many messages one history page holds at most.
+pub const PAGE_SIZE: usize = 50;
+
 /// What a browser may send on `/ws`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMsg {
-    /// Say something to the room.
-    Say { text: MessageText },
+    /// Take a new name. Answered with `nick_changed`, or `error` with
+    /// `nick_taken` when someone online has it already.
+    Nick { nick: Nick },
+    /// Enter a room, creating it if it does not exist yet. Answered with
+    /// `entered` and the latest page of `history`.
+    Join { room: RoomName },
+    /// Leave a room. Answered with the `left` everyone in the room sees.
+    Leave { room: RoomName },
+    /// Say something in a room this connection is in.
+    Say { room: RoomName, text: MessageText },
+    /// Ask for the page of messages just before `before`.
+    History { room: RoomName, before: Seq },
+    /// "I am typing" in a room; shown to the others for a few seconds.
+    Typing { room: RoomName },
+    /// Keep this connection told about the list of rooms and their
+    /// online counts (`rooms` now, and again whenever it changes).
+    WatchRooms,
+}
+
+/// One stored chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posted {
+    pub seq: Seq,
+    pub at: UnixMillis,
+    pub nick: Nick,
+    pub text: MessageText,
+}
+
+/// A room in the room list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    pub name: RoomName,
+    /// People in the room right now.
+    pub online: u32,
 }
 
 /// What the server sends on `/ws`.
@@ -33,37 +70,100 @@ pub enum ClientMsg {
 pub enum ServerMsg {
     /// First message on every connection: the name the server gave you.
     Welcome { nick: Nick },
-    /// Someone arrived ("userN comes in"); sent to everyone, the newcomer too.
+    /// Your `nick` request succeeded: this is your name now.
+    NickChanged { nick: Nick },
+    /// You are in `room`: who is online there (you included), and the
+    /// sequence number of its newest message (`null` for an empty room).
+    Entered {
+        room: RoomName,
+        online: Vec<Nick>,
+        latest: Option<Seq>,
+    },
+    /// A page of a room's messages, oldest first. `more` says whether older
+    /// ones exist.
+    History {
+        room: RoomName,
+        messages: Vec<Posted>,
+        more: bool,
+    },
+    /// Someone entered a room you are in ("userN comes in"); you receive
+    /// your own too.
     Joined {
-        seq: Seq,
+        room: RoomName,
         at: UnixMillis,
         nick: Nick,
     },
-    /// Someone said something ("userN says: …"); sent to everyone, the
-    /// sender too, which is how the sender learns its message went out.
+    /// Someone said something in a room you are in ("userN says: …"); the
+    /// sender receives it too, which is how it learns the message is stored.
     Said {
+        room: RoomName,
         seq: Seq,
         at: UnixMillis,
         nick: Nick,
         text: MessageText,
     },
-    /// Someone's connection ended ("userN left").
+    /// Someone left a room you are in, or disconnected ("userN left").
     Left {
-        seq: Seq,
+        room: RoomName,
         at: UnixMillis,
         nick: Nick,
     },
-    /// Your last message was refused; only you receive this.
-    Error { code: ErrorCode, message: String },
+    /// Someone in a room you are in changed their name.
+    Renamed {
+        room: RoomName,
+        at: UnixMillis,
+        from: Nick,
+        to: Nick,
+    },
+    /// Someone else is typing in a room you are in.
+    Typing { room: RoomName, nick: Nick },
+    /// Every room and how many people are in it (after `watch_rooms`).
+    Rooms { rooms: Vec<RoomInfo> },
+    /// Your last message was refused; only you receive this. `request` is
+    /// the `type` of the refused message and `room` its room, when known.
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
+    },
 }
 
 impl ClientMsg {
     /// Every `type` a client message can have.
-    pub const TYPES: &[&str] = &["say"];
+    pub const TYPES: &[&str] = &[
+        "nick",
+        "join",
+        "leave",
+        "say",
+        "history",
+        "typing",
+        "watch_rooms",
+    ];
 
     pub fn type_name(&self) -> &'static str {
         match self {
+            ClientMsg::Nick { .. } => "nick",
+            ClientMsg::Join { .. } => "join",
+            ClientMsg::Leave { .. } => "leave",
             ClientMsg::Say { .. } => "say",
+            ClientMsg::History { .. } => "history",
+            ClientMsg::Typing { .. } => "typing",
+            ClientMsg::WatchRooms => "watch_rooms",
+        }
+    }
+
+    /// The room the message is about, if any.
+    pub fn room(&self) -> Option<&RoomName> {
+        match self {
+            ClientMsg::Join { room }
+            | ClientMsg::Leave { room }
+            | ClientMsg::Say { room, .. }
+            | ClientMsg::History { room, .. }
+            | ClientMsg::Typing { room } => Some(room),
+            ClientMsg::Nick { .. } | ClientMsg::WatchRooms => None,
         }
     }
 
@@ -74,25 +174,68 @@ impl ClientMsg {
 
 impl ServerMsg {
     /// Every `type` a server message can have.
-    pub const TYPES: &[&str] = &["welcome", "joined", "said", "left", "error"];
+    pub const TYPES: &[&str] = &[
+        "welcome",
+        "nick_changed",
+        "entered",
+        "history",
+        "joined",
+        "said",
+        "left",
+        "renamed",
+        "typing",
+        "rooms",
+        "error",
+    ];
 
     pub fn type_name(&self) -> &'static str {
         match self {
             ServerMsg::Welcome { .. } => "welcome",
+            ServerMsg::NickChanged { .. } => "nick_changed",
+            ServerMsg::Entered { .. } => "entered",
+            ServerMsg::History { .. } => "history",
             ServerMsg::Joined { .. } => "joined",
             ServerMsg::Said { .. } => "said",
             ServerMsg::Left { .. } => "left",
+            ServerMsg::Renamed { .. } => "renamed",
+            ServerMsg::Typing { .. } => "typing",
+            ServerMsg::Rooms { .. } => "rooms",
             ServerMsg::Error { .. } => "error",
         }
     }
 
-    /// The room sequence number, for room events.
+    /// The message's sequence number, for `said`.
     pub fn seq(&self) -> Option<Seq> {
         match self {
-            ServerMsg::Joined { seq, .. }
-            | ServerMsg::Said { seq, .. }
-            | ServerMsg::Left { seq, .. } => Some(*seq),
-            ServerMsg::Welcome { .. } | ServerMsg::Error { .. } => None,
+            ServerMsg::Said { seq, .. } => Some(*seq),
+            _ => None,
+        }
+    }
+
+    /// The room the message is about, if any.
+    pub fn room(&self) -> Option<&RoomName> {
+        match self {
+            ServerMsg::Entered { room, .. }
+            | ServerMsg::History { room, .. }
+            | ServerMsg::Joined { room, .. }
+            | ServerMsg::Said { room, .. }
+            | ServerMsg::Left { room, .. }
+            | ServerMsg::Renamed { room, .. }
+            | ServerMsg::Typing { room, .. } => Some(room),
+            ServerMsg::Error { room, .. } => room.as_ref(),
+            ServerMsg::Welcome { .. } | ServerMsg::NickChanged { .. } | ServerMsg::Rooms { .. } => {
+                None
+            }
+        }
+    }
+
+    /// An `error` answering `request` (about `room`, if any).
+    pub fn error(code: ErrorCode, message: impl Into<String>, request: Option<&ClientMsg>) -> Self {
+        ServerMsg::Error {
+            code,
+            message: message.into(),
+            request: request.map(|r| r.type_name().to_owned()),
+            room: request.and_then(ClientMsg::room).cloned(),
         }
     }
 
@@ -113,6 +256,16 @@ pub enum ErrorCode {
     InvalidMessage,
     /// A binary frame on a route that speaks JSON text only.
     BinaryNotSupported,
+    /// Someone online already has that name (compared ignoring case).
+    NickTaken,
+    /// The room does not exist and the server holds as many rooms as it may.
+    TooManyRooms,
+    /// This connection is in as many rooms as one connection may be.
+    TooManyJoined,
+    /// The message is about a room this connection is not in.
+    NotInRoom,
+    /// The server could not store or read history; try again later.
+    StorageFailed,
 }
 
 /// WebSocket close codes Natter uses beyond the standard ones it sends
@@ -177,32 +330,92 @@ mod tests {
         MessageText::try_from(s).unwrap()
     }
 
+    fn room(s: &str) -> RoomName {
+        RoomName::try_from(s).unwrap()
+    }
+
     fn one_of_each_server_msg() -> Vec<ServerMsg> {
         let at = UnixMillis(1_764_000_000_000);
+        let posted = Posted {
+            seq: Seq(2),
+            at,
+            nick: nick("用户"),
+            text: text("hello \"world\" <b>"),
+        };
         vec![
             ServerMsg::Welcome {
                 nick: nick("user1"),
             },
+            ServerMsg::NickChanged { nick: nick("Ada") },
+            ServerMsg::Entered {
+                room: RoomName::lobby(),
+                online: vec![nick("Ada"), nick("user2")],
+                latest: Some(Seq(2)),
+            },
+            ServerMsg::History {
+                room: RoomName::lobby(),
+                messages: vec![posted.clone()],
+                more: false,
+            },
             ServerMsg::Joined {
-                seq: Seq(1),
+                room: room("大厅"),
                 at,
                 nick: nick("user1"),
             },
             ServerMsg::Said {
-                seq: Seq(2),
+                room: room("rust"),
+                seq: posted.seq,
                 at,
-                nick: nick("用户"),
-                text: text("hello \"world\" <b>"),
+                nick: posted.nick,
+                text: posted.text,
             },
             ServerMsg::Left {
-                seq: Seq(3),
+                room: RoomName::lobby(),
                 at,
                 nick: nick("user1"),
             },
-            ServerMsg::Error {
-                code: ErrorCode::InvalidMessage,
-                message: "nope".into(),
+            ServerMsg::Renamed {
+                room: RoomName::lobby(),
+                at,
+                from: nick("user1"),
+                to: nick("Ada"),
             },
+            ServerMsg::Typing {
+                room: RoomName::lobby(),
+                nick: nick("Ada"),
+            },
+            ServerMsg::Rooms {
+                rooms: vec![RoomInfo {
+                    name: RoomName::lobby(),
+                    online: 3,
+                }],
+            },
+            ServerMsg::error(ErrorCode::InvalidMessage, "nope", None),
+            ServerMsg::error(
+                ErrorCode::NotInRoom,
+                "join first",
+                Some(&ClientMsg::Typing { room: room("x") }),
+            ),
+        ]
+    }
+
+    fn one_of_each_client_msg() -> Vec<ClientMsg> {
+        vec![
+            ClientMsg::Nick { nick: nick("李雷") },
+            ClientMsg::Join { room: room("rust") },
+            ClientMsg::Leave { room: room("rust") },
+            ClientMsg::Say {
+                room: RoomName::lobby(),
+                text: text("hi\nthere"),
+            },
+            ClientMsg::History {
+                room: RoomName::lobby(),
+                before: Seq(51),
+            },
+            ClientMsg::Typing {
+                room: RoomName::lobby(),
+            },
+            ClientMsg::WatchRooms,
         ]
     }
 
@@ -216,8 +429,26 @@ mod tests {
             assert_eq!(decode_server(&json).unwrap(), msg, "{json}");
             assert!(json.contains(&format!("\"type\":\"{}\"", msg.type_name())));
         }
-        let client = ClientMsg::Say { text: text("hi") };
-        assert_eq!(decode_client(&client.to_json()).unwrap(), client);
+        let client = one_of_each_client_msg();
+        let names: BTreeSet<_> = client.iter().map(ClientMsg::type_name).collect();
+        assert_eq!(names, ClientMsg::TYPES.iter().copied().collect());
+        for msg in client {
+            let json = msg.to_json();
+            assert_eq!(decode_client(&json).unwrap(), msg, "{json}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_request_they_answer() {
+        let refused = ClientMsg::Say {
+            room: room("rust"),
+            text: text("hi"),
+        };
+        let json = ServerMsg::error(ErrorCode::NotInRoom, "join first", Some(&refused)).to_json();
+        assert!(json.contains(r#""request":"say""#), "{json}");
+        assert!(json.contains(r#""room":"rust""#), "{json}");
+        let bare = ServerMsg::error(ErrorCode::MalformedJson, "bad", None).to_json();
+        assert!(!bare.contains("request") && !bare.contains("room"), "{bare}");
     }
 
     #[test]
@@ -227,14 +458,27 @@ mod tests {
             ("not json", ErrorCode::MalformedJson),
             ("", ErrorCode::MalformedJson),
             (r#"{"type":"shout","text":"x"}"#, ErrorCode::InvalidMessage),
-            (r#"{"type":"say"}"#, ErrorCode::InvalidMessage),
+            (r#"{"type":"say","room":"lobby"}"#, ErrorCode::InvalidMessage),
+            (r#"{"type":"say","text":"x"}"#, ErrorCode::InvalidMessage),
             (r#"{"text":"x"}"#, ErrorCode::InvalidMessage),
-            (r#"{"type":"say","text":""}"#, ErrorCode::InvalidMessage),
             (
-                r#"{"type":"say","text":"x","extra":1}"#,
+                r#"{"type":"say","room":"lobby","text":""}"#,
                 ErrorCode::InvalidMessage,
             ),
-            (r#"{"type":"say","text":42}"#, ErrorCode::InvalidMessage),
+            (
+                r#"{"type":"say","room":"lobby","text":"x","extra":1}"#,
+                ErrorCode::InvalidMessage,
+            ),
+            (
+                r#"{"type":"say","room":"lobby","text":42}"#,
+                ErrorCode::InvalidMessage,
+            ),
+            (r#"{"type":"join","room":"a b"}"#, ErrorCode::InvalidMessage),
+            (r#"{"type":"nick","nick":""}"#, ErrorCode::InvalidMessage),
+            (
+                r#"{"type":"history","room":"lobby","before":-1}"#,
+                ErrorCode::InvalidMessage,
+            ),
             ("[1,2]", ErrorCode::InvalidMessage),
         ];
         for (frame, code) in cases {
@@ -245,7 +489,7 @@ mod tests {
 
     #[test]
     fn validation_reason_reaches_the_error_text() {
-        let err = decode_client(r#"{"type":"say","text":"   "}"#).unwrap_err();
+        let err = decode_client(r#"{"type":"say","room":"lobby","text":"   "}"#).unwrap_err();
         assert!(
             err.to_string().contains("message must not be empty"),
             "{err}"

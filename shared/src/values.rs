@@ -1,4 +1,5 @@
-//! Validated values that travel in messages: [`Nick`] and [`MessageText`].
+//! Validated values that travel in messages: [`Nick`], [`RoomName`] and
+//! [`MessageText`].
 //!
 //! Validation lives in `TryFrom<String>`, which serde also uses, so a value
 //! that breaks a rule is refused at the edge with a sentence saying which rule.
@@ -11,8 +12,14 @@ use serde::{Deserialize, Serialize};
 /// Chinese name gets the same room as a Latin one.
 pub const MAX_NICK_CHARS: usize = 32;
 
+/// Longest room name, counted in Unicode scalar values.
+pub const MAX_ROOM_CHARS: usize = 32;
+
 /// Longest chat message, counted in Unicode scalar values.
 pub const MAX_TEXT_CHARS: usize = 4000;
+
+/// The room everyone starts in.
+pub const DEFAULT_ROOM: &str = "lobby";
 
 /// Why a value was refused. The `Display` text is shown to the sender.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +36,8 @@ pub enum ValueError {
     Control { what: &'static str, code: u32 },
     #[error("{what} contains the invisible formatting character U+{code:04X}")]
     Invisible { what: &'static str, code: u32 },
+    #[error("{what} may not contain white space or any of / \\ ? # %")]
+    Reserved { what: &'static str },
 }
 
 /// A display name: trimmed, 1 to [`MAX_NICK_CHARS`] characters of any script,
@@ -48,35 +57,87 @@ impl Nick {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The form two names are compared in: names that differ only in case
+    /// (`Alice`, `alice`, `ALICE`) belong to one person.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
 }
 
 impl TryFrom<String> for Nick {
     type Error = ValueError;
 
     fn try_from(raw: String) -> Result<Self, Self::Error> {
-        const WHAT: &str = "nickname";
-        let trimmed = raw.trim();
-        check_length(WHAT, trimmed, MAX_NICK_CHARS)?;
-        for c in trimmed.chars() {
-            if c.is_control() {
-                return Err(ValueError::Control {
-                    what: WHAT,
-                    code: c.into(),
-                });
-            }
-            if is_invisible_format(c) {
-                return Err(ValueError::Invisible {
-                    what: WHAT,
-                    code: c.into(),
-                });
-            }
-        }
-        Ok(Nick(if trimmed.len() == raw.len() {
-            raw
-        } else {
-            trimmed.to_owned()
-        }))
+        check_name("nickname", raw, MAX_NICK_CHARS, |_| false).map(Nick)
     }
+}
+
+/// The name of a room: the nickname rules, and no white space or characters
+/// that have a meaning in a URL path (`/ \ ? # %`), because the room is in the
+/// page's address (`/r/<room>`). Compared case-insensitively, like nicknames.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RoomName(String);
+
+impl RoomName {
+    /// The room everyone starts in, [`DEFAULT_ROOM`].
+    pub fn lobby() -> Self {
+        RoomName(DEFAULT_ROOM.to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The form two room names are compared in (see [`Nick::key`]).
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl TryFrom<String> for RoomName {
+    type Error = ValueError;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        let reserved = |c: char| c.is_whitespace() || matches!(c, '/' | '\\' | '?' | '#' | '%');
+        check_name("room name", raw, MAX_ROOM_CHARS, reserved).map(RoomName)
+    }
+}
+
+/// The rules names share: trimmed, 1 to `max` characters, no control and no
+/// invisible formatting characters (which would let two different names
+/// look identical, or reorder the text around them), nothing `reserved`.
+fn check_name(
+    what: &'static str,
+    raw: String,
+    max: usize,
+    reserved: impl Fn(char) -> bool,
+) -> Result<String, ValueError> {
+    let trimmed = raw.trim();
+    check_length(what, trimmed, max)?;
+    for c in trimmed.chars() {
+        if c.is_control() {
+            return Err(ValueError::Control {
+                what,
+                code: c.into(),
+            });
+        }
+        if is_invisible_format(c) {
+            return Err(ValueError::Invisible {
+                what,
+                code: c.into(),
+            });
+        }
+        if reserved(c) {
+            return Err(ValueError::Reserved { what });
+        }
+    }
+    Ok(if trimmed.len() == raw.len() {
+        raw
+    } else {
+        trimmed.to_owned()
+    })
 }
 
 /// The text of one chat message: 1 to [`MAX_TEXT_CHARS`] characters, not
@@ -134,7 +195,7 @@ macro_rules! string_newtype_impls {
         }
     )*};
 }
-string_newtype_impls!(Nick, MessageText);
+string_newtype_impls!(Nick, RoomName, MessageText);
 
 fn check_length(what: &'static str, s: &str, max: usize) -> Result<(), ValueError> {
     if s.is_empty() {
@@ -184,6 +245,10 @@ mod tests {
         MessageText::try_from(s)
     }
 
+    fn room(s: &str) -> Result<RoomName, ValueError> {
+        RoomName::try_from(s)
+    }
+
     #[test]
     fn nick_accepts_any_script_and_trims() {
         for ok in ["user1", "张伟", "Zoë", "Ólafur Arnalds", "😀 smile", "علي"] {
@@ -229,6 +294,40 @@ mod tests {
                 matches!(nick(&name), Err(ValueError::Invisible { .. })),
                 "U+{:04X} must be refused",
                 invisible as u32
+            );
+        }
+    }
+
+    #[test]
+    fn names_compare_case_insensitively() {
+        assert_eq!(nick("Alice").unwrap().key(), nick("ALICE").unwrap().key());
+        assert_eq!(room("Lobby").unwrap().key(), RoomName::lobby().key());
+        assert_eq!(nick("STRASSE").unwrap().key(), "strasse");
+        assert_ne!(nick("张伟").unwrap().key(), nick("张玮").unwrap().key());
+    }
+
+    #[test]
+    fn room_names_follow_the_name_rules() {
+        for ok in ["lobby", "rust-help", "日本語", "c++", "general_2", "🎉"] {
+            assert_eq!(room(ok).expect(ok).as_str(), ok);
+        }
+        assert_eq!(room("  大厅 ").unwrap().as_str(), "大厅");
+        assert!(room(&"房".repeat(MAX_ROOM_CHARS)).is_ok());
+        assert!(matches!(
+            room(&"r".repeat(MAX_ROOM_CHARS + 1)),
+            Err(ValueError::TooLong { len: 33, .. })
+        ));
+        assert_eq!(room(" "), Err(ValueError::Empty { what: "room name" }));
+        assert!(matches!(room("a\u{0}b"), Err(ValueError::Control { .. })));
+        assert!(matches!(
+            room("lob\u{200B}by"),
+            Err(ValueError::Invisible { .. })
+        ));
+        for bad in ["two words", "a/b", "a\\b", "what?", "#tag", "100%", "wide\u{3000}space"] {
+            assert_eq!(
+                room(bad),
+                Err(ValueError::Reserved { what: "room name" }),
+                "{bad}"
             );
         }
     }
