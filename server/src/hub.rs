@@ -317,10 +317,6 @@ impl Hub {
     fn enter(&self, id: ConnId, name: &RoomName) -> Result<Entry, Refusal> {
         let mut state = self.lock();
         let key = name.key();
-        let Some(room) = state.rooms.get(&key) else {
-            return Ok(Entry::Missing);
-        };
-        let (room_id, latest, name) = (room.id, room.latest, room.name.clone());
         let Some(conn) = state.conns.get(&id) else {
             return Ok(Entry::Missing);
         };
@@ -329,9 +325,23 @@ impl Hub {
             return Err(Refusal::TooManyJoined(self.limits.max_joined));
         }
         let nick = conn.nick.clone();
+        let Some(room) = state.rooms.get(&key) else {
+            return Ok(Entry::Missing);
+        };
+        let (room_id, latest, name) = (room.id, room.latest, room.name.clone());
         if !already {
-            state.conns.get_mut(&id).expect("checked above").rooms.insert(key.clone());
-            state.rooms.get_mut(&key).expect("checked above").members.insert(id);
+            state
+                .conns
+                .get_mut(&id)
+                .expect("checked above")
+                .rooms
+                .insert(key.clone());
+            state
+                .rooms
+                .get_mut(&key)
+                .expect("checked above")
+                .members
+                .insert(id);
             let joined = ServerMsg::Joined {
                 room: name.clone(),
                 at: now(),
@@ -360,7 +370,10 @@ impl Hub {
     fn leave(&self, id: ConnId, name: &RoomName) -> Result<(), Refusal> {
         let mut state = self.lock();
         let key = name.key();
-        let member = state.conns.get_mut(&id).is_some_and(|c| c.rooms.remove(&key));
+        let member = state
+            .conns
+            .get_mut(&id)
+            .is_some_and(|c| c.rooms.remove(&key));
         if !member {
             return Err(Refusal::NotInRoom(name.clone()));
         }
@@ -655,7 +668,12 @@ mod tests {
         let mut a = hub.connect();
         let mut b = hub.connect();
         assert_eq!(a.nick().unwrap().as_str(), "user1");
-        assert_eq!(drain(&mut b), [ServerMsg::Welcome { nick: nick("user2") }]);
+        assert_eq!(
+            drain(&mut b),
+            [ServerMsg::Welcome {
+                nick: nick("user2")
+            }]
+        );
         assert_eq!(drain(&mut a).len(), 1, "no room events before a join");
     }
 
@@ -669,10 +687,7 @@ mod tests {
         drain(&mut a);
         drain(&mut b);
         a.rename(nick("Ada")).unwrap();
-        assert_eq!(
-            b.rename(nick("ADA")),
-            Err(Refusal::NickTaken(nick("ADA")))
-        );
+        assert_eq!(b.rename(nick("ADA")), Err(Refusal::NickTaken(nick("ADA"))));
         let seen = drain(&mut b);
         assert!(
             matches!(&seen[..], [ServerMsg::Renamed { from, to, .. }] if from.as_str() == "user1" && to.as_str() == "Ada"),
@@ -726,7 +741,10 @@ mod tests {
         drain(&mut b);
         hub.publish(2, posted(8, "user2", "only rust"));
         assert!(drain(&mut a).is_empty());
-        assert!(matches!(&drain(&mut b)[..], [ServerMsg::Said { seq: Seq(8), .. }]));
+        assert!(matches!(
+            &drain(&mut b)[..],
+            [ServerMsg::Said { seq: Seq(8), .. }]
+        ));
         b.typing(&room("rust")).unwrap();
         assert!(drain(&mut b).is_empty(), "typing is not echoed");
         assert_eq!(
@@ -812,7 +830,10 @@ mod tests {
         drop(stalled);
         assert_eq!(hub.online(), 1, "leaving twice changes nothing");
         hub.publish(1, posted(11, "user1", "still here"));
-        assert!(matches!(&drain(&mut reader)[..], [ServerMsg::Said { seq: Seq(11), .. }]));
+        assert!(matches!(
+            &drain(&mut reader)[..],
+            [ServerMsg::Said { seq: Seq(11), .. }]
+        ));
     }
 
     #[test]

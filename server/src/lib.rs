@@ -102,7 +102,10 @@ pub async fn run(
     // Every session is over (or given up on): store what was posted, then
     // close the database.
     scribe.stop().await;
-    if tokio::time::timeout_at(deadline + WRITER_GRACE, writer).await.is_err() {
+    if tokio::time::timeout_at(deadline + WRITER_GRACE, writer)
+        .await
+        .is_err()
+    {
         tracing::warn!("the writer did not finish in time");
     }
     store.close().await;

@@ -55,7 +55,12 @@ impl Scribe {
 
     /// Stores `text` as said by `nick` in `room` and delivers it; returns
     /// its sequence number once it is on disk.
-    pub async fn post(&self, room: RoomId, nick: Nick, text: MessageText) -> Result<Seq, NotStored> {
+    pub async fn post(
+        &self,
+        room: RoomId,
+        nick: Nick,
+        text: MessageText,
+    ) -> Result<Seq, NotStored> {
         let (done, stored) = oneshot::channel();
         self.jobs
             .send(Job::Post {
@@ -111,7 +116,12 @@ async fn write(store: Store, hub: std::sync::Arc<Hub>, mut queue: mpsc::Receiver
     tracing::debug!("the writer stopped");
 }
 
-type Pending = (RoomId, Nick, MessageText, oneshot::Sender<Result<Seq, NotStored>>);
+type Pending = (
+    RoomId,
+    Nick,
+    MessageText,
+    oneshot::Sender<Result<Seq, NotStored>>,
+);
 
 async fn commit(
     store: &Store,

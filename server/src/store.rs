@@ -99,7 +99,11 @@ impl Store {
 
     /// Creates the room if no room of that name (ignoring case) exists, and
     /// returns the room of that name either way.
-    pub async fn create_room(&self, name: &RoomName, at: UnixMillis) -> Result<RoomRow, StoreError> {
+    pub async fn create_room(
+        &self,
+        name: &RoomName,
+        at: UnixMillis,
+    ) -> Result<RoomRow, StoreError> {
         sqlx::query("INSERT INTO rooms (name, key, created_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING")
             .bind(name.as_str())
             .bind(name.key())
@@ -121,14 +125,16 @@ impl Store {
     pub async fn append(&self, batch: &[NewMessage]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for m in batch {
-            sqlx::query("INSERT INTO messages (room_id, seq, at, nick, text) VALUES (?, ?, ?, ?, ?)")
-                .bind(m.room)
-                .bind(as_i64(m.posted.seq.0))
-                .bind(as_i64(m.posted.at.0))
-                .bind(m.posted.nick.as_str())
-                .bind(m.posted.text.as_str())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO messages (room_id, seq, at, nick, text) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(m.room)
+            .bind(as_i64(m.posted.seq.0))
+            .bind(as_i64(m.posted.at.0))
+            .bind(m.posted.nick.as_str())
+            .bind(m.posted.text.as_str())
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -136,10 +142,11 @@ impl Store {
 
     /// The newest sequence number of a room (0 when it has no messages).
     pub async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError> {
-        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room_id = ?")
-            .bind(room)
-            .fetch_one(&self.pool)
-            .await?;
+        let last: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room_id = ?")
+                .bind(room)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(as_u64(last))
     }
 

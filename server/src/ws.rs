@@ -203,7 +203,6 @@ async fn room_list_changed(watch: &mut Option<watch::Receiver<()>>) {
         return;
     }
     std::future::pending().await
-
 }
 
 /// Runs one session until it ends; returns how.

@@ -125,33 +125,52 @@ async fn bad_input_is_answered_to_the_sender_alone() {
     .await;
     next_msg(&mut other).await; // its own joined
 
-    let cases: [(Message, ErrorCode); 6] = [
+    let cases: [(Message, ErrorCode); 10] = [
         (Message::text("not json"), ErrorCode::MalformedJson),
         (
             Message::text(r#"{"type":"shout","text":"hi"}"#),
             ErrorCode::InvalidMessage,
         ),
         (
-            Message::text(r#"{"type":"say"}"#),
+            Message::text(r#"{"type":"say","room":"lobby"}"#),
             ErrorCode::InvalidMessage,
         ),
         (
-            Message::text(r#"{"type":"say","text":"   "}"#),
+            Message::text(r#"{"type":"say","room":"lobby","text":"   "}"#),
             ErrorCode::InvalidMessage,
         ),
         (
-            Message::text(format!(r#"{{"type":"say","text":"{}"}}"#, "x".repeat(4001))),
+            Message::text(format!(
+                r#"{{"type":"say","room":"lobby","text":"{}"}}"#,
+                "x".repeat(4001)
+            )),
             ErrorCode::InvalidMessage,
         ),
         (
             Message::binary(vec![1, 2, 3]),
             ErrorCode::BinaryNotSupported,
         ),
+        (
+            Message::text(r#"{"type":"say","room":"elsewhere","text":"hi"}"#),
+            ErrorCode::NotInRoom,
+        ),
+        (
+            Message::text(r#"{"type":"nick","nick":"user2"}"#),
+            ErrorCode::NickTaken,
+        ),
+        (
+            Message::text(r#"{"type":"join","room":"no/slash"}"#),
+            ErrorCode::InvalidMessage,
+        ),
+        (
+            Message::text(r#"{"type":"history","room":"elsewhere","before":5}"#),
+            ErrorCode::NotInRoom,
+        ),
     ];
     for (frame, want) in cases {
         send_raw(&mut bad, frame).await;
         match next_msg(&mut bad).await {
-            ServerMsg::Error { code, message } => {
+            ServerMsg::Error { code, message, .. } => {
                 assert_eq!(code, want);
                 assert!(!message.is_empty());
             }

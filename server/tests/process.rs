@@ -36,6 +36,9 @@ async fn help_lists_every_setting_with_its_variable() {
         "NATTER_LOG",
         "NATTER_SHUTDOWN_GRACE_SECS",
         "NATTER_QUEUE_CAPACITY",
+        "NATTER_DATABASE_URL",
+        "NATTER_MAX_ROOMS",
+        "NATTER_MAX_JOINED",
     ] {
         assert!(help.contains(var), "--help does not mention {var}:\n{help}");
     }
@@ -54,7 +57,7 @@ async fn a_bad_flag_is_refused_with_a_reason() {
 }
 
 async fn stops_cleanly_on(signal: &str) {
-    let (mut server, addr) = start().await;
+    let (mut server, addr, _db) = start().await;
     let (mut ws, _) = connect_async(format!("ws://{addr}/ws")).await.unwrap();
     assert!(matches!(next_msg(&mut ws).await, ServerMsg::Welcome { .. }));
 
@@ -78,10 +81,13 @@ async fn stops_cleanly_on(signal: &str) {
     assert!(status.success(), "exit status {status}");
 }
 
-/// Starts the binary on a free port; returns it and the address it printed.
-async fn start() -> (Child, String) {
+/// Starts the binary on a free port and a fresh database; returns it, the
+/// address it printed and the database's directory.
+async fn start() -> (Child, String, tempfile::TempDir) {
+    let db = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_natter"))
         .args(["--bind", "127.0.0.1:0", "--log", "info"])
+        .env("NATTER_DATABASE_URL", db.path().join("natter.db"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -99,5 +105,5 @@ async fn start() -> (Child, String) {
     .await
     .expect("the address is printed in time");
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, addr)
+    (child, addr, db)
 }

@@ -401,7 +401,9 @@ mod tests {
 
     fn one_of_each_client_msg() -> Vec<ClientMsg> {
         vec![
-            ClientMsg::Nick { nick: nick("李雷") },
+            ClientMsg::Nick {
+                nick: nick("李雷")
+            },
             ClientMsg::Join { room: room("rust") },
             ClientMsg::Leave { room: room("rust") },
             ClientMsg::Say {
@@ -448,7 +450,10 @@ mod tests {
         assert!(json.contains(r#""request":"say""#), "{json}");
         assert!(json.contains(r#""room":"rust""#), "{json}");
         let bare = ServerMsg::error(ErrorCode::MalformedJson, "bad", None).to_json();
-        assert!(!bare.contains("request") && !bare.contains("room"), "{bare}");
+        assert!(
+            !bare.contains("request") && !bare.contains("room"),
+            "{bare}"
+        );
     }
 
     #[test]
@@ -458,7 +463,10 @@ mod tests {
             ("not json", ErrorCode::MalformedJson),
             ("", ErrorCode::MalformedJson),
             (r#"{"type":"shout","text":"x"}"#, ErrorCode::InvalidMessage),
-            (r#"{"type":"say","room":"lobby"}"#, ErrorCode::InvalidMessage),
+            (
+                r#"{"type":"say","room":"lobby"}"#,
+                ErrorCode::InvalidMessage,
+            ),
             (r#"{"type":"say","text":"x"}"#, ErrorCode::InvalidMessage),
             (r#"{"text":"x"}"#, ErrorCode::InvalidMessage),
             (

@@ -323,7 +323,15 @@ mod tests {
             room("lob\u{200B}by"),
             Err(ValueError::Invisible { .. })
         ));
-        for bad in ["two words", "a/b", "a\\b", "what?", "#tag", "100%", "wide\u{3000}space"] {
+        for bad in [
+            "two words",
+            "a/b",
+            "a\\b",
+            "what?",
+            "#tag",
+            "100%",
+            "wide\u{3000}space",
+        ] {
             assert_eq!(
                 room(bad),
                 Err(ValueError::Reserved { what: "room name" }),

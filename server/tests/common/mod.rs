@@ -6,11 +6,12 @@
 #![allow(dead_code)] // each test file uses a different part of this module
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use natter_server::{Config, ServeError, run};
-use natter_shared::{ServerMsg, decode_server};
+use natter_shared::{ClientMsg, MessageText, RoomName, ServerMsg, decode_server};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -25,15 +26,32 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The SQLite file this server stores history in.
+    pub db: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServeError>>,
+    _dir: Option<tempfile::TempDir>,
 }
 
 pub async fn spawn_app() -> TestServer {
     spawn_app_with(Config::default()).await
 }
 
+/// A server with `config`, on a fresh database in a temporary directory.
 pub async fn spawn_app_with(config: Config) -> TestServer {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut server = spawn_app_on(&dir.path().join("natter.db"), config).await;
+    server._dir = Some(dir);
+    server
+}
+
+/// A server with `config` on the database at `db`, which outlives it: for
+/// restarts.
+pub async fn spawn_app_on(db: &Path, config: Config) -> TestServer {
+    let config = Config {
+        database_url: db.display().to_string(),
+        ..config
+    };
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let (stop, stopped) = oneshot::channel::<()>();
@@ -42,8 +60,10 @@ pub async fn spawn_app_with(config: Config) -> TestServer {
     }));
     TestServer {
         addr,
+        db: db.to_owned(),
         stop: Some(stop),
         task,
+        _dir: None,
     }
 }
 
@@ -65,12 +85,20 @@ impl TestServer {
     }
 
     /// Connects to the chat and reads the `welcome`; returns the given name.
-    pub async fn join(&self) -> (Ws, String) {
+    pub async fn arrive(&self) -> (Ws, String) {
         let mut ws = self.connect("/ws").await;
         match next_msg(&mut ws).await {
             ServerMsg::Welcome { nick } => (ws, nick.to_string()),
             other => panic!("expected welcome, got {other:?}"),
         }
+    }
+
+    /// Connects and enters the lobby, like the original chat's tab opening:
+    /// returns the socket (its next message is its own `joined`) and name.
+    pub async fn join(&self) -> (Ws, String) {
+        let (mut ws, nick) = self.arrive().await;
+        enter(&mut ws, "lobby").await;
+        (ws, nick)
     }
 
     /// Triggers shutdown and waits for `run` to return.
@@ -131,9 +159,40 @@ pub async fn expect_close(ws: &mut Ws) -> CloseFrame {
     }
 }
 
+/// Sends a client message.
+pub async fn send(ws: &mut Ws, msg: &ClientMsg) {
+    ws.send(Message::text(msg.to_json())).await.expect("send");
+}
+
+pub fn room(name: &str) -> RoomName {
+    RoomName::try_from(name).expect("a valid room name")
+}
+
+/// Joins `name`; returns its `entered` and first `history` page, skipping
+/// events of other rooms that arrive meanwhile.
+pub async fn enter(ws: &mut Ws, name: &str) -> (ServerMsg, ServerMsg) {
+    send(ws, &ClientMsg::Join { room: room(name) }).await;
+    let seen = read_until(ws, |m| matches!(m, ServerMsg::History { .. })).await;
+    let history = seen.last().expect("history").clone();
+    let entered = seen
+        .into_iter()
+        .rev()
+        .find(|m| matches!(m, ServerMsg::Entered { .. }))
+        .unwrap_or_else(|| panic!("no entered before history: {history:?}"));
+    (entered, history)
+}
+
+/// Says `text` in the lobby.
 pub async fn say(ws: &mut Ws, text: &str) {
-    let frame = serde_json::json!({ "type": "say", "text": text }).to_string();
-    ws.send(Message::text(frame)).await.expect("send");
+    say_in(ws, "lobby", text).await;
+}
+
+pub async fn say_in(ws: &mut Ws, room_name: &str, text: &str) {
+    let msg = ClientMsg::Say {
+        room: room(room_name),
+        text: MessageText::try_from(text).expect("valid text"),
+    };
+    send(ws, &msg).await;
 }
 
 pub async fn send_raw(ws: &mut Ws, frame: Message) {

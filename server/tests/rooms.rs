@@ -1,0 +1,370 @@
+//! Names, rooms, presence, typing and stored history over real sockets, on
+//! a temporary SQLite file.
+
+mod common;
+
+use common::{
+    enter, next_msg, read_until, room, say, say_in, send, spawn_app, spawn_app_on, spawn_app_with,
+};
+use natter_server::Config;
+use natter_shared::{ClientMsg, ErrorCode, Nick, Posted, RoomInfo, Seq, ServerMsg};
+
+fn nick(s: &str) -> Nick {
+    Nick::try_from(s).unwrap()
+}
+
+async fn rename(ws: &mut common::Ws, name: &str) -> ServerMsg {
+    send(ws, &ClientMsg::Nick { nick: nick(name) }).await;
+    read_until(ws, |m| {
+        matches!(m, ServerMsg::NickChanged { .. } | ServerMsg::Error { .. })
+    })
+    .await
+    .pop()
+    .unwrap()
+}
+
+#[tokio::test]
+async fn names_can_change_and_stay_unique_ignoring_case() {
+    let server = spawn_app().await;
+    let (mut a, _) = server.join().await;
+    let (mut b, _) = server.join().await;
+    read_until(
+        &mut a,
+        |m| matches!(m, ServerMsg::Joined { nick, .. } if nick.as_str() == "user2"),
+    )
+    .await;
+
+    assert_eq!(
+        rename(&mut a, "  张伟 ").await,
+        ServerMsg::NickChanged {
+            nick: nick("张伟")
+        }
+    );
+    let seen = read_until(&mut b, |m| matches!(m, ServerMsg::Renamed { .. })).await;
+    assert!(matches!(
+        seen.last(),
+        Some(ServerMsg::Renamed { from, to, .. }) if from.as_str() == "user1" && to.as_str() == "张伟"
+    ));
+
+    assert_eq!(
+        rename(&mut a, "Ada").await,
+        ServerMsg::NickChanged { nick: nick("Ada") }
+    );
+    match rename(&mut b, "ADA").await {
+        ServerMsg::Error { code, request, .. } => {
+            assert_eq!(code, ErrorCode::NickTaken);
+            assert_eq!(request.as_deref(), Some("nick"));
+        }
+        other => panic!("expected nick_taken, got {other:?}"),
+    }
+    // Messages carry the new name.
+    say(&mut a, "hello").await;
+    let seen = read_until(&mut b, |m| matches!(m, ServerMsg::Said { .. })).await;
+    assert!(matches!(seen.last(), Some(ServerMsg::Said { nick, .. }) if nick.as_str() == "Ada"));
+    // Once Ada is gone, the name is free.
+    drop(a);
+    read_until(&mut b, |m| matches!(m, ServerMsg::Left { .. })).await;
+    assert_eq!(
+        rename(&mut b, "ada").await,
+        ServerMsg::NickChanged { nick: nick("ada") }
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn rooms_have_their_own_presence_and_history() {
+    let server = spawn_app().await;
+    let (mut a, _) = server.join().await;
+    let (mut b, _) = server.join().await;
+    let (entered, history) = enter(&mut a, "Rust").await;
+    assert_eq!(
+        entered,
+        ServerMsg::Entered {
+            room: room("Rust"),
+            online: vec![nick("user1")],
+            latest: None,
+        }
+    );
+    assert!(
+        matches!(history, ServerMsg::History { messages, more: false, .. } if messages.is_empty())
+    );
+    say_in(&mut a, "rust", "in rust").await;
+    say(&mut b, "in the lobby").await;
+
+    // b is not in Rust: it sees only the lobby's message.
+    let seen = read_until(&mut b, |m| matches!(m, ServerMsg::Said { .. })).await;
+    assert!(
+        matches!(seen.last(), Some(ServerMsg::Said { room, text, seq: Seq(1), .. })
+        if room.as_str() == "lobby" && text.as_str() == "in the lobby")
+    );
+    // b enters under another spelling: the same room, with its history and
+    // both people online.
+    let (entered, history) = enter(&mut b, "RUST").await;
+    let ServerMsg::Entered {
+        room: name,
+        online,
+        latest,
+    } = entered
+    else {
+        unreachable!()
+    };
+    assert_eq!(name.as_str(), "Rust");
+    assert_eq!(online, [nick("user1"), nick("user2")]);
+    assert_eq!(latest, Some(Seq(1)));
+    let ServerMsg::History { messages, more, .. } = history else {
+        unreachable!()
+    };
+    assert!(!more);
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].text.as_str(), "in rust");
+
+    // The room list counts who is where.
+    send(&mut b, &ClientMsg::WatchRooms).await;
+    let seen = read_until(&mut b, |m| matches!(m, ServerMsg::Rooms { .. })).await;
+    let Some(ServerMsg::Rooms { rooms }) = seen.last() else {
+        unreachable!()
+    };
+    assert_eq!(
+        rooms,
+        &[
+            RoomInfo {
+                name: room("lobby"),
+                online: 2
+            },
+            RoomInfo {
+                name: room("Rust"),
+                online: 2
+            },
+        ]
+    );
+    // Leaving is announced to the room, the leaver included, and the
+    // watcher's list follows.
+    send(&mut a, &ClientMsg::Leave { room: room("rust") }).await;
+    read_until(
+        &mut a,
+        |m| matches!(m, ServerMsg::Left { room, .. } if room.as_str() == "Rust"),
+    )
+    .await;
+    read_until(&mut b, |m| matches!(m, ServerMsg::Left { room, nick, .. } if room.as_str() == "Rust" && nick.as_str() == "user1")).await;
+    let seen = read_until(&mut b, |m| matches!(m, ServerMsg::Rooms { .. })).await;
+    assert!(matches!(seen.last(), Some(ServerMsg::Rooms { rooms }) if rooms[1].online == 1));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn typing_reaches_the_others_at_a_bounded_rate() {
+    let server = spawn_app().await;
+    let (mut a, _) = server.join().await;
+    let (mut b, _) = server.join().await;
+    read_until(
+        &mut a,
+        |m| matches!(m, ServerMsg::Joined { nick, .. } if nick.as_str() == "user2"),
+    )
+    .await;
+    for _ in 0..5 {
+        send(
+            &mut a,
+            &ClientMsg::Typing {
+                room: room("lobby"),
+            },
+        )
+        .await;
+    }
+    say(&mut a, "done typing").await;
+    let seen = read_until(&mut b, |m| matches!(m, ServerMsg::Said { .. })).await;
+    let typing: Vec<_> = seen
+        .iter()
+        .filter(|m| matches!(m, ServerMsg::Typing { .. }))
+        .collect();
+    assert_eq!(
+        typing.len(),
+        1,
+        "five signals in a burst pass as one: {seen:?}"
+    );
+    assert!(matches!(typing[0], ServerMsg::Typing { nick, .. } if nick.as_str() == "user1"));
+    // The typist does not hear itself.
+    let mine = read_until(&mut a, |m| matches!(m, ServerMsg::Said { .. })).await;
+    assert!(
+        !mine.iter().any(|m| matches!(m, ServerMsg::Typing { .. })),
+        "{mine:?}"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn room_limits_are_enforced_with_clear_errors() {
+    let config = Config {
+        max_rooms: 2,
+        max_joined: 2,
+        ..Config::default()
+    };
+    let server = spawn_app_with(config).await;
+    let (mut a, _) = server.join().await;
+    enter(&mut a, "second").await;
+    send(
+        &mut a,
+        &ClientMsg::Join {
+            room: room("third"),
+        },
+    )
+    .await;
+    let seen = read_until(&mut a, |m| matches!(m, ServerMsg::Error { .. })).await;
+    assert!(
+        matches!(seen.last(), Some(ServerMsg::Error { code: ErrorCode::TooManyJoined, room: Some(r), .. }) if r.as_str() == "third")
+    );
+    send(
+        &mut a,
+        &ClientMsg::Leave {
+            room: room("second"),
+        },
+    )
+    .await;
+    send(
+        &mut a,
+        &ClientMsg::Join {
+            room: room("third"),
+        },
+    )
+    .await;
+    let seen = read_until(&mut a, |m| matches!(m, ServerMsg::Error { .. })).await;
+    assert!(
+        matches!(seen.last(), Some(ServerMsg::Error { code: ErrorCode::TooManyRooms, message, .. }) if message.contains('2'))
+    );
+    // Existing rooms can still be joined.
+    enter(&mut a, "SECOND").await;
+    server.stop().await.unwrap();
+}
+
+/// Pages backwards from `before` until the first message; returns all
+/// messages in order, and the sequence numbers of live messages that
+/// arrived meanwhile.
+async fn page_all(
+    ws: &mut common::Ws,
+    name: &str,
+    mut before: Seq,
+    first: Vec<Posted>,
+    mut more: bool,
+) -> (Vec<Posted>, Vec<u64>) {
+    let mut all = first;
+    let mut live = Vec::new();
+    while more {
+        send(
+            ws,
+            &ClientMsg::History {
+                room: room(name),
+                before,
+            },
+        )
+        .await;
+        let (messages, older) = loop {
+            match next_msg(ws).await {
+                ServerMsg::History { messages, more, .. } => break (messages, more),
+                ServerMsg::Said { seq, .. } => live.push(seq.0),
+                _ => {}
+            }
+        };
+        assert!(messages.len() <= natter_shared::PAGE_SIZE);
+        assert!(!messages.is_empty(), "a page says more but holds nothing");
+        before = messages[0].seq;
+        all.splice(0..0, messages);
+        more = older;
+    }
+    (all, live)
+}
+
+#[tokio::test]
+async fn history_survives_a_restart_and_pages_return_each_message_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("natter.db");
+    let server = spawn_app_on(&db, Config::default()).await;
+    let (mut a, _) = server.join().await;
+    enter(&mut a, "kept").await;
+    for i in 1..=200 {
+        say_in(&mut a, "kept", &format!("message {i}")).await;
+    }
+    read_until(&mut a, |m| {
+        matches!(m, ServerMsg::Said { seq: Seq(200), .. })
+    })
+    .await;
+    drop(a);
+    server.stop().await.unwrap();
+
+    let server = spawn_app_on(&db, Config::default()).await;
+    let (mut b, _) = server.join().await;
+    let (entered, history) = enter(&mut b, "kept").await;
+    assert!(matches!(
+        entered,
+        ServerMsg::Entered {
+            latest: Some(Seq(200)),
+            ..
+        }
+    ));
+    let ServerMsg::History { messages, more, .. } = history else {
+        unreachable!()
+    };
+    assert_eq!(messages.len(), 50, "the latest page");
+    assert_eq!(messages[0].seq, Seq(151));
+    let before = messages[0].seq;
+    let (all, _) = page_all(&mut b, "kept", before, messages, more).await;
+    let texts: Vec<String> = all.iter().map(|m| m.text.to_string()).collect();
+    let expected: Vec<String> = (1..=200).map(|i| format!("message {i}")).collect();
+    assert_eq!(texts, expected, "every message once, in order");
+    let seqs: Vec<u64> = all.iter().map(|m| m.seq.0).collect();
+    assert_eq!(seqs, (1..=200).collect::<Vec<_>>());
+    assert!(all.windows(2).all(|w| w[0].at <= w[1].at));
+
+    // Numbering carries on after the restart.
+    say_in(&mut b, "kept", "after the restart").await;
+    let seen = read_until(&mut b, |m| matches!(m, ServerMsg::Said { .. })).await;
+    assert!(matches!(
+        seen.last(),
+        Some(ServerMsg::Said { seq: Seq(201), .. })
+    ));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn messages_posted_while_paging_are_neither_lost_nor_repeated() {
+    let server = spawn_app().await;
+    let (mut reader, _) = server.join().await;
+    let (mut writer, _) = server.join().await;
+    for i in 1..=120 {
+        say(&mut writer, &format!("early {i}")).await;
+    }
+    read_until(&mut writer, |m| {
+        matches!(m, ServerMsg::Said { seq: Seq(120), .. })
+    })
+    .await;
+    // A newcomer enters while the writer keeps talking.
+    let (mut late, _) = server.arrive().await;
+    let talking = tokio::spawn(async move {
+        for i in 1..=60 {
+            say(&mut writer, &format!("late {i}")).await;
+        }
+        writer
+    });
+    let (_, history) = enter(&mut late, "lobby").await;
+    let ServerMsg::History { messages, more, .. } = history else {
+        unreachable!()
+    };
+    let newest_paged = messages.last().map_or(0, |m| m.seq.0);
+    let before = messages.first().map_or(Seq(1), |m| m.seq);
+    let (paged, mut live) = page_all(&mut late, "lobby", before, messages, more).await;
+    // Live messages after the page, up to the last one.
+    while live.last() != Some(&180) {
+        if let ServerMsg::Said { seq, .. } = next_msg(&mut late).await {
+            live.push(seq.0);
+        }
+    }
+    let mut all: Vec<u64> = paged.iter().map(|m| m.seq.0).collect();
+    all.extend(live);
+    assert!(newest_paged >= 120);
+    assert_eq!(
+        all,
+        (1..=180).collect::<Vec<_>>(),
+        "history then live, no gap, no repeat"
+    );
+    drop(talking.await.unwrap());
+    drop(reader.close(None).await);
+    server.stop().await.unwrap();
+}
