@@ -1,63 +1,136 @@
-//! The page shell: header, navigation, and which page the URL asks for.
+//! The page shell: header, navigation, the language, and which page the
+//! address asks for.
 //!
-//! Two pages need no client-side router: links load the page, and the
-//! server answers every page path with the same `index.html`.
+//! Pages need no client-side router: the server answers every page path
+//! with the same `index.html`, and the chat moves between rooms itself with
+//! the History API (`/r/<room>`).
 
 use leptos::prelude::*;
+use natter_shared::RoomName;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 use crate::components::chat::ChatPage;
 use crate::components::echo::EchoPage;
+use crate::i18n::{Lang, use_lang};
+use crate::storage;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Page {
-    Chat,
+    Chat(RoomName),
     Echo,
     NotFound,
 }
 
+/// Characters left as they are in a room's address; the rest (including
+/// every non-ASCII character) is percent-encoded.
+const ROOM_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b'+');
+
+/// The address of a room's page.
+pub fn room_path(room: &RoomName) -> String {
+    format!("/r/{}", utf8_percent_encode(room.as_str(), ROOM_SEGMENT))
+}
+
 impl Page {
     pub fn from_path(path: &str) -> Page {
-        match path.trim_end_matches('/') {
-            "" | "/index.html" => Page::Chat,
+        let path = path.trim_end_matches('/');
+        if let Some(encoded) = path.strip_prefix("/r/") {
+            return percent_decode_str(encoded)
+                .decode_utf8()
+                .ok()
+                .and_then(|name| RoomName::try_from(name.into_owned()).ok())
+                .map_or(Page::NotFound, Page::Chat);
+        }
+        match path {
+            "" | "/index.html" => Page::Chat(RoomName::lobby()),
             "/echo" => Page::Echo,
             _ => Page::NotFound,
         }
     }
+}
 
-    fn title(self) -> &'static str {
-        match self {
-            Page::Chat => "Natter",
-            Page::Echo => "Echo test · Natter",
-            Page::NotFound => "Not found · Natter",
-        }
-    }
+/// The language remembered from the switch, else the browser's.
+fn initial_lang() -> Lang {
+    let tag = storage::lang()
+        .or_else(|| window().navigator().language())
+        .unwrap_or_default();
+    Lang::from_tag(&tag)
 }
 
 #[component]
 pub fn App() -> impl IntoView {
+    let lang = RwSignal::new(initial_lang());
+    provide_context(lang);
+    Effect::new(move |_| {
+        if let Some(html) = document().document_element() {
+            let _ = html.set_attribute("lang", lang.get().tag());
+        }
+    });
     let page = Page::from_path(&window().location().pathname().unwrap_or_default());
-    document().set_title(page.title());
-    let current = move |p: Page| (p == page).then_some("page");
+    let is_chat = matches!(page, Page::Chat(_));
+    let title_page = page.clone();
+    Effect::new(move |_| {
+        let lang = lang.get();
+        let title = match title_page {
+            // The chat keeps the title up to date itself.
+            Page::Chat(_) => return,
+            Page::Echo => lang.title_echo(),
+            Page::NotFound => lang.title_not_found(),
+        };
+        document().set_title(&format!("{title} · Natter"));
+    });
     view! {
         <header class="top">
             <a class="brand" href="/">"Natter"</a>
-            <nav aria-label="Pages">
-                <a href="/" aria-current=current(Page::Chat)>"Chat"</a>
-                <a href="/echo" aria-current=current(Page::Echo)>"Echo test"</a>
+            <nav aria-label=move || lang.get().nav_label()>
+                <a href="/" aria-current=is_chat.then_some("page")>{move || lang.get().nav_chat()}</a>
+                <a href="/echo" aria-current=(page == Page::Echo).then_some("page")>{move || lang.get().nav_echo()}</a>
             </nav>
+            <LangSwitch/>
         </header>
         <main id="main">
             {match page {
-                Page::Chat => view! { <ChatPage/> }.into_any(),
+                Page::Chat(room) => view! { <ChatPage room=room/> }.into_any(),
                 Page::Echo => view! { <EchoPage/> }.into_any(),
-                Page::NotFound => view! {
-                    <section class="not-found">
-                        <h1>"Page not found"</h1>
-                        <p><a href="/">"Go to the chat"</a></p>
-                    </section>
-                }.into_any(),
+                Page::NotFound => view! { <NotFound/> }.into_any(),
             }}
         </main>
+    }
+}
+
+#[component]
+fn LangSwitch() -> impl IntoView {
+    let lang = use_lang();
+    let on_change = move |ev| {
+        let tag = event_target_value(&ev);
+        storage::set_lang(&tag);
+        lang.set(Lang::from_tag(&tag));
+    };
+    view! {
+        <label class="lang">
+            <span class="visually-hidden">{move || lang.get().language()}</span>
+            <select data-testid="lang-switch" on:change=on_change
+                aria-label=move || lang.get().language()>
+                {Lang::ALL.map(|l| view! {
+                    <option value=l.tag() selected=move || lang.get() == l>{l.native_name()}</option>
+                })}
+            </select>
+        </label>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <section class="not-found">
+            <h1>{move || lang.get().not_found()}</h1>
+            <p><a href="/">{move || lang.get().go_to_chat()}</a></p>
+        </section>
     }
 }
 
@@ -65,12 +138,30 @@ pub fn App() -> impl IntoView {
 mod tests {
     use super::*;
 
+    fn room(s: &str) -> RoomName {
+        RoomName::try_from(s).unwrap()
+    }
+
     #[test]
     fn routes_by_path() {
-        assert_eq!(Page::from_path("/"), Page::Chat);
-        assert_eq!(Page::from_path(""), Page::Chat);
+        assert_eq!(Page::from_path("/"), Page::Chat(RoomName::lobby()));
+        assert_eq!(Page::from_path(""), Page::Chat(RoomName::lobby()));
         assert_eq!(Page::from_path("/echo"), Page::Echo);
         assert_eq!(Page::from_path("/echo/"), Page::Echo);
+        assert_eq!(Page::from_path("/r/rust-help"), Page::Chat(room("rust-help")));
         assert_eq!(Page::from_path("/nope"), Page::NotFound);
+        assert_eq!(Page::from_path("/r/"), Page::NotFound);
+        assert_eq!(Page::from_path("/r/a%20b"), Page::NotFound, "not a valid room name");
+        assert_eq!(Page::from_path("/r/%FF"), Page::NotFound, "not UTF-8");
+    }
+
+    #[test]
+    fn room_addresses_round_trip() {
+        for name in ["lobby", "rust-help", "大厅", "c++", "a.b~c", "🎉", "x&y=z"] {
+            let path = room_path(&room(name));
+            assert!(path.is_ascii(), "{path}");
+            assert_eq!(Page::from_path(&path), Page::Chat(room(name)), "{path}");
+        }
+        assert_eq!(room_path(&room("大厅")), "/r/%E5%A4%A7%E5%8E%85");
     }
 }

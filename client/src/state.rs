@@ -1,23 +1,69 @@
 //! What the chat page shows, as plain data: [`ChatState::apply`] folds each
 //! server message into it. No browser here, so ordinary `cargo test` covers
-//! every rule of the display logic.
+//! every rule of the display logic: presence, renames, unread counts,
+//! typing, and merging history pages with live messages without losing or
+//! repeating any.
 
-use natter_shared::{MessageText, Nick, Seq, ServerMsg, UnixMillis};
+use natter_shared::{
+    ErrorCode, MessageText, Nick, Posted, RoomInfo, RoomName, Seq, ServerMsg, UnixMillis,
+};
 
-/// Lines kept on screen; older ones scroll away for good.
-pub const MAX_LINES: usize = 500;
+/// Lines kept per room; beyond this the oldest go, and can be paged in
+/// again.
+pub const MAX_LINES: usize = 2000;
+
+/// How long "is typing" shows after the last signal, in milliseconds.
+pub const TYPING_SHOWS_MS: f64 = 6000.0;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChatState {
-    /// The name the server gave this connection, once welcomed.
+    /// This connection's name, once welcomed.
     pub me: Option<Nick>,
-    pub lines: Vec<Line>,
-    /// Highest room `seq` shown since the last welcome.
-    last_seq: Option<Seq>,
+    /// The room in view.
+    pub current: Option<RoomName>,
+    /// Rooms this connection is in, in the order they were joined.
+    pub rooms: Vec<RoomView>,
+    /// Every room on the server, with online counts.
+    pub directory: Vec<RoomInfo>,
+    /// The last refusal of a `nick` request.
+    pub nick_problem: Option<Problem>,
+    /// The last refusal of a `join` request.
+    pub room_problem: Option<Problem>,
+    /// The last refusal of a `say` request.
+    pub send_problem: Option<Problem>,
+    /// Messages from others that arrived while the page was hidden.
+    pub unseen_while_hidden: u32,
+    pub hidden: bool,
     next_key: u64,
 }
 
-/// One line of the message list.
+/// A refusal, by code; the sentence is the server's, in English.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// One joined room.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomView {
+    pub name: RoomName,
+    pub lines: Vec<Line>,
+    /// Who is in the room now, in order of arrival.
+    pub online: Vec<Nick>,
+    /// Who is typing, and until when (milliseconds on the page's clock).
+    pub typing: Vec<(Nick, f64)>,
+    /// Messages that arrived while another room was in view.
+    pub unread: u32,
+    /// Older messages exist than the oldest shown.
+    pub more: bool,
+    /// A page of older messages has been asked for.
+    pub loading: bool,
+    /// `entered` arrived (the join went through).
+    pub entered: bool,
+}
+
+/// One line of a room's message list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
     /// Unique for the life of the page (keys the list rendering).
@@ -28,191 +74,723 @@ pub struct Line {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LineKind {
-    /// `user3 comes in`
-    Joined { nick: Nick, me: bool },
-    /// `user3 says: …`; `own` when this connection sent it.
+    /// `user3 says: …`; `own` when this connection's name said it.
     Said {
+        seq: Seq,
         nick: Nick,
         text: MessageText,
         own: bool,
     },
+    /// `user3 comes in`
+    Joined { nick: Nick, me: bool },
     /// `user3 left`
     Left { nick: Nick },
-    /// The server refused something this connection sent.
-    Refused { message: String },
+    /// `user3 is now known as Ada`
+    Renamed { from: Nick, to: Nick },
+    /// The server refused something sent to this room.
+    Refused(Problem),
+}
+
+/// What the page should do after a message, beyond showing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    /// The server confirmed a new name: remember it.
+    RememberNick(Nick),
+    /// A joined room is gone from this connection (left, or refused).
+    Forget(RoomName),
+    /// Announce this new message to screen readers.
+    Announce {
+        nick: Nick,
+        text: MessageText,
+    },
+}
+
+impl Line {
+    pub fn seq(&self) -> Option<Seq> {
+        match &self.kind {
+            LineKind::Said { seq, .. } => Some(*seq),
+            _ => None,
+        }
+    }
+
+    /// Who wrote the line, for grouping consecutive messages.
+    pub fn author(&self) -> Option<&Nick> {
+        match &self.kind {
+            LineKind::Said { nick, .. } => Some(nick),
+            _ => None,
+        }
+    }
+}
+
+impl RoomView {
+    fn new(name: RoomName) -> Self {
+        RoomView {
+            name,
+            lines: Vec::new(),
+            online: Vec::new(),
+            typing: Vec::new(),
+            unread: 0,
+            more: false,
+            loading: false,
+            entered: false,
+        }
+    }
+
+    /// The smallest sequence number shown: where the next older page ends.
+    pub fn oldest_seq(&self) -> Option<Seq> {
+        self.lines.iter().find_map(Line::seq)
+    }
+
+    pub fn newest_seq(&self) -> Option<Seq> {
+        self.lines.iter().rev().find_map(Line::seq)
+    }
+
+    /// The names typing at `now`, in the order they started.
+    pub fn typing_at(&self, now: f64) -> Vec<String> {
+        self.typing
+            .iter()
+            .filter(|(_, until)| *until > now)
+            .map(|(nick, _)| nick.to_string())
+            .collect()
+    }
+
+    fn has(&self, seq: Seq) -> bool {
+        self.lines.iter().any(|l| l.seq() == Some(seq))
+    }
+
+    fn stop_typing(&mut self, nick: &Nick) {
+        self.typing.retain(|(n, _)| n != nick);
+    }
 }
 
 impl ChatState {
-    pub fn apply(&mut self, msg: ServerMsg) {
-        if let Some(seq) = msg.seq() {
-            // Never show an event twice.
-            if self.last_seq.is_some_and(|last| seq <= last) {
-                return;
-            }
-            self.last_seq = Some(seq);
-        }
-        let (at, kind) = match msg {
-            ServerMsg::Welcome { nick } => {
-                // A new connection: possibly a restarted server whose
-                // numbering starts again.
-                self.me = Some(nick);
-                self.last_seq = None;
-                return;
-            }
-            ServerMsg::Joined { at, nick, .. } => {
-                let me = self.me.as_ref() == Some(&nick);
-                (Some(at), LineKind::Joined { nick, me })
-            }
-            ServerMsg::Said { at, nick, text, .. } => {
-                let own = self.me.as_ref() == Some(&nick);
-                (Some(at), LineKind::Said { nick, text, own })
-            }
-            ServerMsg::Left { at, nick, .. } => (Some(at), LineKind::Left { nick }),
-            ServerMsg::Error { message, .. } => (None, LineKind::Refused { message }),
-        };
-        self.push(at, kind);
+    /// The room in view, if it is joined.
+    pub fn current_room(&self) -> Option<&RoomView> {
+        let current = self.current.as_ref()?;
+        self.room(current)
     }
 
-    fn push(&mut self, at: Option<UnixMillis>, kind: LineKind) {
-        self.next_key += 1;
-        self.lines.push(Line {
-            key: self.next_key,
-            at,
-            kind,
-        });
-        if self.lines.len() > MAX_LINES {
-            let excess = self.lines.len() - MAX_LINES;
-            self.lines.drain(..excess);
+    pub fn room(&self, name: &RoomName) -> Option<&RoomView> {
+        let key = name.key();
+        self.rooms.iter().find(|r| r.name.key() == key)
+    }
+
+    fn room_mut(&mut self, name: &RoomName) -> Option<&mut RoomView> {
+        let key = name.key();
+        self.rooms.iter_mut().find(|r| r.name.key() == key)
+    }
+
+    fn is_current(&self, name: &RoomName) -> bool {
+        self.current.as_ref().is_some_and(|c| c.key() == name.key())
+    }
+
+    /// Puts `name` in view, adding it (not yet entered) if it is not joined;
+    /// returns whether a `join` should be sent.
+    pub fn show(&mut self, name: RoomName) -> bool {
+        let fresh = self.room(&name).is_none();
+        if fresh {
+            self.rooms.push(RoomView::new(name.clone()));
         }
+        if let Some(room) = self.room_mut(&name) {
+            room.unread = 0;
+        }
+        self.current = Some(name);
+        self.room_problem = None;
+        fresh
+    }
+
+    /// Notes that the page became hidden or visible again.
+    pub fn set_hidden(&mut self, hidden: bool) {
+        self.hidden = hidden;
+        if !hidden {
+            self.unseen_while_hidden = 0;
+        }
+    }
+
+    /// Marks a room as waiting for an older page; returns the `before` to
+    /// ask with, or `None` when there is nothing older or a page is on its
+    /// way.
+    pub fn want_older(&mut self, name: &RoomName) -> Option<Seq> {
+        let room = self.room_mut(name)?;
+        if !room.more || room.loading {
+            return None;
+        }
+        let before = room.oldest_seq()?;
+        room.loading = true;
+        Some(before)
+    }
+
+    /// Folds one server message in. `now` is the page's clock in
+    /// milliseconds (for typing).
+    pub fn apply(&mut self, msg: ServerMsg, now: f64) -> Effect {
+        match msg {
+            ServerMsg::Welcome { nick } => {
+                // A new connection: every room must be entered again.
+                self.me = Some(nick);
+                for room in &mut self.rooms {
+                    room.entered = false;
+                    room.loading = false;
+                    room.typing.clear();
+                }
+            }
+            ServerMsg::NickChanged { nick } => {
+                self.me = Some(nick.clone());
+                self.nick_problem = None;
+                return Effect::RememberNick(nick);
+            }
+            ServerMsg::Entered { room, online, .. } => {
+                let view = match self.room_mut(&room) {
+                    Some(view) => view,
+                    None => {
+                        self.rooms.push(RoomView::new(room.clone()));
+                        self.rooms.last_mut().expect("just pushed")
+                    }
+                };
+                // The server's spelling wins (`RUST` joins `Rust`).
+                view.name = room.clone();
+                view.online = online;
+                view.entered = true;
+                if self.is_current(&room) {
+                    self.current = Some(room);
+                }
+            }
+            ServerMsg::History {
+                room,
+                messages,
+                more,
+            } => self.merge_page(&room, messages, more),
+            ServerMsg::Joined { room, at, nick } => {
+                let me = self.me.as_ref() == Some(&nick);
+                if let Some(view) = self.room_mut(&room) {
+                    if !view.online.contains(&nick) {
+                        view.online.push(nick.clone());
+                    }
+                }
+                self.push(&room, Some(at), LineKind::Joined { nick, me });
+            }
+            ServerMsg::Said {
+                room,
+                seq,
+                at,
+                nick,
+                text,
+            } => {
+                return self.said(
+                    &room,
+                    Posted {
+                        seq,
+                        at,
+                        nick,
+                        text,
+                    },
+                );
+            }
+            ServerMsg::Left { room, at, nick } => {
+                if self.me.as_ref() == Some(&nick) {
+                    self.forget(&room);
+                    return Effect::Forget(room);
+                }
+                if let Some(view) = self.room_mut(&room) {
+                    view.online.retain(|n| n != &nick);
+                    view.stop_typing(&nick);
+                }
+                self.push(&room, Some(at), LineKind::Left { nick });
+            }
+            ServerMsg::Renamed { room, at, from, to } => {
+                if let Some(view) = self.room_mut(&room) {
+                    for n in &mut view.online {
+                        if *n == from {
+                            *n = to.clone();
+                        }
+                    }
+                    view.stop_typing(&from);
+                }
+                self.push(&room, Some(at), LineKind::Renamed { from, to });
+            }
+            ServerMsg::Typing { room, nick } => {
+                if let Some(view) = self.room_mut(&room) {
+                    view.stop_typing(&nick);
+                    view.typing.push((nick, now + TYPING_SHOWS_MS));
+                }
+            }
+            ServerMsg::Rooms { rooms } => self.directory = rooms,
+            ServerMsg::Error {
+                code,
+                message,
+                request,
+                room,
+            } => return self.refused(Problem { code, message }, request.as_deref(), room),
+        }
+        Effect::None
+    }
+
+    fn said(&mut self, room: &RoomName, posted: Posted) -> Effect {
+        let own = self.me.as_ref() == Some(&posted.nick);
+        let current = self.is_current(room);
+        let Some(view) = self.room_mut(room) else {
+            return Effect::None;
+        };
+        // Never show a message twice.
+        if view.has(posted.seq) {
+            return Effect::None;
+        }
+        view.stop_typing(&posted.nick);
+        if !own && !current {
+            view.unread += 1;
+        }
+        let effect = if own {
+            Effect::None
+        } else {
+            Effect::Announce {
+                nick: posted.nick.clone(),
+                text: posted.text.clone(),
+            }
+        };
+        if !own && self.hidden {
+            self.unseen_while_hidden += 1;
+        }
+        let line = LineKind::Said {
+            seq: posted.seq,
+            nick: posted.nick,
+            text: posted.text,
+            own,
+        };
+        self.insert_message(room, posted.at, line);
+        effect
+    }
+
+    fn refused(
+        &mut self,
+        problem: Problem,
+        request: Option<&str>,
+        room: Option<RoomName>,
+    ) -> Effect {
+        match request {
+            Some("nick") => self.nick_problem = Some(problem),
+            Some("join") => {
+                self.room_problem = Some(problem);
+                if let Some(room) = room {
+                    // The join did not happen; drop the placeholder.
+                    if self.room(&room).is_some_and(|r| !r.entered) {
+                        self.forget(&room);
+                        return Effect::Forget(room);
+                    }
+                }
+            }
+            Some("say") => self.send_problem = Some(problem),
+            _ => {
+                let target = room.or_else(|| self.current.clone());
+                if let Some(target) = target {
+                    if let Some(view) = self.room_mut(&target) {
+                        view.loading = false;
+                    }
+                    self.push(&target, None, LineKind::Refused(problem));
+                }
+            }
+        }
+        Effect::None
+    }
+
+    fn forget(&mut self, room: &RoomName) {
+        let key = room.key();
+        self.rooms.retain(|r| r.name.key() != key);
+        if self.current.as_ref().is_some_and(|c| c.key() == key) {
+            self.current = None;
+        }
+    }
+
+    /// Merges a page of stored messages: each message not shown yet goes
+    /// before the first shown message with a higher number, so pages and
+    /// live messages end up in `seq` order with none twice.
+    fn merge_page(&mut self, room: &RoomName, page: Vec<Posted>, more: bool) {
+        let Some(view) = self.room_mut(room) else {
+            return;
+        };
+        view.loading = false;
+        let first = page.first().map(|m| m.seq);
+        let newest = view.newest_seq();
+        // After a reconnect the latest page may not reach back to what is
+        // shown: rather than leave a silent hole, show only the page.
+        if let (Some(first), Some(newest)) = (first, newest)
+            && first.0 > newest.0 + 1
+        {
+            view.lines.retain(|l| l.seq().is_none());
+            view.more = true;
+        }
+        let oldest = view.oldest_seq();
+        if oldest.is_none() || first.zip(oldest).is_some_and(|(f, o)| f <= o) {
+            view.more = more;
+        }
+        for posted in page {
+            let own = self.me.as_ref() == Some(&posted.nick);
+            let line = LineKind::Said {
+                seq: posted.seq,
+                nick: posted.nick,
+                text: posted.text,
+                own,
+            };
+            self.insert_message(room, posted.at, line);
+        }
+    }
+
+    fn insert_message(&mut self, room: &RoomName, at: UnixMillis, kind: LineKind) {
+        let key = self.next_key();
+        let Some(view) = self.room_mut(room) else {
+            return;
+        };
+        let seq = match &kind {
+            LineKind::Said { seq, .. } => *seq,
+            _ => unreachable!("only messages are inserted by number"),
+        };
+        if view.has(seq) {
+            return;
+        }
+        let line = Line {
+            key,
+            at: Some(at),
+            kind,
+        };
+        match view
+            .lines
+            .iter()
+            .position(|l| l.seq().is_some_and(|s| s > seq))
+        {
+            Some(i) => view.lines.insert(i, line),
+            None => view.lines.push(line),
+        }
+        trim(view);
+    }
+
+    fn push(&mut self, room: &RoomName, at: Option<UnixMillis>, kind: LineKind) {
+        let key = self.next_key();
+        if let Some(view) = self.room_mut(room) {
+            view.lines.push(Line { key, at, kind });
+            trim(view);
+        }
+    }
+
+    fn next_key(&mut self) -> u64 {
+        self.next_key += 1;
+        self.next_key
+    }
+}
+
+fn trim(view: &mut RoomView) {
+    if view.lines.len() > MAX_LINES {
+        let excess = view.lines.len() - MAX_LINES;
+        view.lines.drain(..excess);
+        view.more = true;
     }
 }
 
 impl LineKind {
-    /// The line as the original chat wrote it.
+    /// The line as the original chat wrote it (English).
     pub fn plain_text(&self) -> String {
         match self {
-            LineKind::Joined { nick, .. } => format!("{nick} comes in"),
             LineKind::Said { nick, text, .. } => format!("{nick} says: {text}"),
+            LineKind::Joined { nick, .. } => format!("{nick} comes in"),
             LineKind::Left { nick } => format!("{nick} left"),
-            LineKind::Refused { message } => message.clone(),
+            LineKind::Renamed { from, to } => format!("{from} is now known as {to}"),
+            LineKind::Refused(problem) => problem.message.clone(),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use natter_shared::ErrorCode;
-
     use super::*;
 
     fn nick(s: &str) -> Nick {
         Nick::try_from(s).unwrap()
     }
 
-    fn joined(seq: u64, who: &str) -> ServerMsg {
-        ServerMsg::Joined {
-            seq: Seq(seq),
-            at: UnixMillis(seq),
-            nick: nick(who),
-        }
+    fn room(s: &str) -> RoomName {
+        RoomName::try_from(s).unwrap()
     }
 
-    fn said(seq: u64, who: &str, text: &str) -> ServerMsg {
-        ServerMsg::Said {
+    fn posted(seq: u64, who: &str, text: &str) -> Posted {
+        Posted {
             seq: Seq(seq),
-            at: UnixMillis(seq),
+            at: UnixMillis(seq * 1000),
             nick: nick(who),
             text: MessageText::try_from(text).unwrap(),
         }
     }
 
-    fn texts(state: &ChatState) -> Vec<String> {
-        state.lines.iter().map(|l| l.kind.plain_text()).collect()
+    fn said(r: &str, seq: u64, who: &str, text: &str) -> ServerMsg {
+        let p = posted(seq, who, text);
+        ServerMsg::Said {
+            room: room(r),
+            seq: p.seq,
+            at: p.at,
+            nick: p.nick,
+            text: p.text,
+        }
+    }
+
+    fn page(r: &str, seqs: std::ops::RangeInclusive<u64>, more: bool) -> ServerMsg {
+        ServerMsg::History {
+            room: room(r),
+            messages: seqs.map(|s| posted(s, "user9", &format!("m{s}"))).collect(),
+            more,
+        }
+    }
+
+    /// Welcomed as user1, in the lobby with nobody else.
+    fn in_lobby() -> ChatState {
+        let mut s = ChatState::default();
+        s.apply(
+            ServerMsg::Welcome {
+                nick: nick("user1"),
+            },
+            0.0,
+        );
+        assert!(s.show(RoomName::lobby()));
+        s.apply(
+            ServerMsg::Entered {
+                room: RoomName::lobby(),
+                online: vec![nick("user1")],
+                latest: None,
+            },
+            0.0,
+        );
+        s
+    }
+
+    fn texts(s: &ChatState, r: &str) -> Vec<String> {
+        s.room(&room(r))
+            .unwrap()
+            .lines
+            .iter()
+            .map(|l| l.kind.plain_text())
+            .collect()
+    }
+
+    fn seqs(s: &ChatState, r: &str) -> Vec<u64> {
+        s.room(&room(r))
+            .unwrap()
+            .lines
+            .iter()
+            .filter_map(|l| l.seq().map(|s| s.0))
+            .collect()
     }
 
     #[test]
     fn reads_like_the_original() {
-        let mut s = ChatState::default();
-        s.apply(ServerMsg::Welcome {
-            nick: nick("user2"),
-        });
-        s.apply(joined(2, "user2"));
-        s.apply(said(3, "user1", "hi"));
-        s.apply(ServerMsg::Left {
-            seq: Seq(4),
-            at: UnixMillis(4),
-            nick: nick("user1"),
-        });
+        let mut s = in_lobby();
+        s.apply(
+            ServerMsg::Joined {
+                room: RoomName::lobby(),
+                at: UnixMillis(1),
+                nick: nick("user2"),
+            },
+            0.0,
+        );
+        s.apply(said("lobby", 1, "user2", "hi"), 0.0);
+        s.apply(
+            ServerMsg::Left {
+                room: RoomName::lobby(),
+                at: UnixMillis(2),
+                nick: nick("user2"),
+            },
+            0.0,
+        );
         assert_eq!(
-            texts(&s),
-            ["user2 comes in", "user1 says: hi", "user1 left"]
+            texts(&s, "lobby"),
+            ["user2 comes in", "user2 says: hi", "user2 left"]
+        );
+        assert_eq!(s.current_room().unwrap().online, [nick("user1")]);
+    }
+
+    #[test]
+    fn presence_follows_joins_leaves_and_renames() {
+        let mut s = in_lobby();
+        for who in ["user2", "user3"] {
+            s.apply(
+                ServerMsg::Joined {
+                    room: RoomName::lobby(),
+                    at: UnixMillis(1),
+                    nick: nick(who),
+                },
+                0.0,
+            );
+        }
+        s.apply(
+            ServerMsg::Renamed {
+                room: RoomName::lobby(),
+                at: UnixMillis(2),
+                from: nick("user2"),
+                to: nick("Ada"),
+            },
+            0.0,
+        );
+        assert_eq!(
+            s.current_room().unwrap().online,
+            [nick("user1"), nick("Ada"), nick("user3")]
+        );
+        assert_eq!(
+            texts(&s, "lobby").last().unwrap(),
+            "user2 is now known as Ada"
+        );
+        let effect = s.apply(
+            ServerMsg::NickChanged {
+                nick: nick("李雷")
+            },
+            0.0,
+        );
+        assert_eq!(effect, Effect::RememberNick(nick("李雷")));
+        s.apply(said("lobby", 1, "李雷", "mine"), 0.0);
+        assert!(matches!(
+            s.current_room().unwrap().lines.last().unwrap().kind,
+            LineKind::Said { own: true, .. }
+        ));
+    }
+
+    #[test]
+    fn live_messages_are_never_shown_twice() {
+        let mut s = in_lobby();
+        s.apply(said("lobby", 5, "user2", "a"), 0.0);
+        s.apply(said("lobby", 5, "user2", "a"), 0.0);
+        s.apply(said("lobby", 6, "user2", "b"), 0.0);
+        assert_eq!(seqs(&s, "lobby"), [5, 6]);
+    }
+
+    #[test]
+    fn pages_merge_with_live_messages_in_order_without_duplicates() {
+        let mut s = in_lobby();
+        // The latest page, then a live message, then older pages, one of
+        // which overlaps what is shown.
+        s.apply(page("lobby", 51..=100, true), 0.0);
+        s.apply(said("lobby", 101, "user2", "live"), 0.0);
+        assert_eq!(s.want_older(&RoomName::lobby()), Some(Seq(51)));
+        assert_eq!(s.want_older(&RoomName::lobby()), None, "one page at a time");
+        s.apply(page("lobby", 1..=50, false), 0.0);
+        s.apply(page("lobby", 40..=60, false), 0.0);
+        assert_eq!(seqs(&s, "lobby"), (1..=101).collect::<Vec<_>>());
+        let view = s.current_room().unwrap();
+        assert!(!view.more && !view.loading);
+        assert_eq!(
+            s.clone().want_older(&RoomName::lobby()),
+            None,
+            "nothing older"
         );
     }
 
     #[test]
-    fn marks_own_lines() {
-        let mut s = ChatState::default();
-        s.apply(ServerMsg::Welcome {
-            nick: nick("user2"),
-        });
-        s.apply(joined(1, "user2"));
-        s.apply(said(2, "user2", "mine"));
-        s.apply(said(3, "user1", "theirs"));
-        assert!(matches!(s.lines[0].kind, LineKind::Joined { me: true, .. }));
-        assert!(matches!(s.lines[1].kind, LineKind::Said { own: true, .. }));
-        assert!(matches!(s.lines[2].kind, LineKind::Said { own: false, .. }));
+    fn a_page_that_cannot_join_up_replaces_the_messages() {
+        let mut s = in_lobby();
+        s.apply(page("lobby", 1..=10, false), 0.0);
+        s.apply(
+            ServerMsg::Welcome {
+                nick: nick("user1"),
+            },
+            0.0,
+        );
+        assert!(!s.current_room().unwrap().entered, "must enter again");
+        s.apply(page("lobby", 61..=110, true), 0.0);
+        assert_eq!(seqs(&s, "lobby"), (61..=110).collect::<Vec<_>>());
+        assert!(s.current_room().unwrap().more, "the hole can be paged in");
     }
 
     #[test]
-    fn drops_events_already_shown() {
-        let mut s = ChatState::default();
-        s.apply(ServerMsg::Welcome {
-            nick: nick("user1"),
-        });
-        s.apply(said(5, "user1", "a"));
-        s.apply(said(5, "user1", "a"));
-        s.apply(said(4, "user1", "old"));
-        s.apply(said(6, "user1", "b"));
-        assert_eq!(texts(&s), ["user1 says: a", "user1 says: b"]);
+    fn unread_counts_rooms_out_of_view() {
+        let mut s = in_lobby();
+        assert!(s.show(room("rust")));
+        s.apply(
+            ServerMsg::Entered {
+                room: room("Rust"),
+                online: vec![nick("user1")],
+                latest: None,
+            },
+            0.0,
+        );
+        assert_eq!(
+            s.current.as_ref().unwrap().as_str(),
+            "Rust",
+            "the server's spelling"
+        );
+        s.apply(said("lobby", 1, "user2", "elsewhere"), 0.0);
+        s.apply(said("lobby", 2, "user2", "again"), 0.0);
+        s.apply(said("lobby", 3, "user1", "mine"), 0.0);
+        s.apply(said("Rust", 1, "user2", "here"), 0.0);
+        assert_eq!(s.room(&RoomName::lobby()).unwrap().unread, 2);
+        assert_eq!(s.room(&room("rust")).unwrap().unread, 0);
+        assert!(!s.show(RoomName::lobby()), "already joined");
+        assert_eq!(s.room(&RoomName::lobby()).unwrap().unread, 0);
     }
 
     #[test]
-    fn a_new_welcome_restarts_numbering() {
-        let mut s = ChatState::default();
-        s.apply(ServerMsg::Welcome {
-            nick: nick("user1"),
-        });
-        s.apply(said(9, "user1", "before restart"));
-        s.apply(ServerMsg::Welcome {
-            nick: nick("user1"),
-        });
-        s.apply(joined(1, "user1"));
-        assert_eq!(texts(&s), ["user1 says: before restart", "user1 comes in"]);
-        let keys: Vec<u64> = s.lines.iter().map(|l| l.key).collect();
-        assert_eq!(keys, [1, 2], "keys stay unique across connections");
+    fn hidden_page_counts_messages_from_others() {
+        let mut s = in_lobby();
+        s.set_hidden(true);
+        s.apply(said("lobby", 1, "user2", "a"), 0.0);
+        s.apply(said("lobby", 2, "user1", "mine"), 0.0);
+        assert_eq!(s.unseen_while_hidden, 1);
+        s.set_hidden(false);
+        assert_eq!(s.unseen_while_hidden, 0);
     }
 
     #[test]
-    fn errors_become_lines_for_me_only() {
-        let mut s = ChatState::default();
-        s.apply(ServerMsg::Error {
-            code: ErrorCode::InvalidMessage,
-            message: "message must not be empty".into(),
-        });
-        assert_eq!(texts(&s), ["message must not be empty"]);
-        assert!(matches!(s.lines[0].kind, LineKind::Refused { .. }));
+    fn typing_expires_and_ends_with_a_message() {
+        let mut s = in_lobby();
+        let typing = |who: &str| ServerMsg::Typing {
+            room: RoomName::lobby(),
+            nick: nick(who),
+        };
+        s.apply(typing("user2"), 1000.0);
+        s.apply(typing("user3"), 2000.0);
+        let view = s.current_room().unwrap();
+        assert_eq!(view.typing_at(2000.0), ["user2", "user3"]);
+        assert_eq!(view.typing_at(1000.0 + TYPING_SHOWS_MS), ["user3"]);
+        s.apply(said("lobby", 1, "user3", "done"), 2500.0);
+        assert!(s.current_room().unwrap().typing_at(2500.0) == ["user2"]);
     }
 
     #[test]
-    fn keeps_at_most_max_lines() {
-        let mut s = ChatState::default();
-        s.apply(ServerMsg::Welcome {
-            nick: nick("user1"),
-        });
+    fn refusals_go_where_they_belong() {
+        let mut s = in_lobby();
+        let error = |code, request: &str, r: Option<&str>| ServerMsg::Error {
+            code,
+            message: "no".into(),
+            request: Some(request.into()),
+            room: r.map(room),
+        };
+        s.apply(error(ErrorCode::NickTaken, "nick", None), 0.0);
+        assert_eq!(s.nick_problem.as_ref().unwrap().code, ErrorCode::NickTaken);
+        s.show(room("full"));
+        let effect = s.apply(error(ErrorCode::TooManyRooms, "join", Some("full")), 0.0);
+        assert_eq!(effect, Effect::Forget(room("full")));
+        assert!(s.room(&room("full")).is_none());
+        assert!(s.room_problem.is_some());
+        s.apply(error(ErrorCode::StorageFailed, "say", Some("lobby")), 0.0);
+        assert!(s.send_problem.is_some());
+    }
+
+    #[test]
+    fn leaving_forgets_the_room() {
+        let mut s = in_lobby();
+        let effect = s.apply(
+            ServerMsg::Left {
+                room: RoomName::lobby(),
+                at: UnixMillis(1),
+                nick: nick("user1"),
+            },
+            0.0,
+        );
+        assert_eq!(effect, Effect::Forget(RoomName::lobby()));
+        assert!(s.rooms.is_empty() && s.current.is_none());
+    }
+
+    #[test]
+    fn keeps_a_bounded_number_of_lines() {
+        let mut s = in_lobby();
         for seq in 1..=(MAX_LINES as u64 + 10) {
-            s.apply(said(seq, "user1", "x"));
+            s.apply(said("lobby", seq, "user2", "x"), 0.0);
         }
-        assert_eq!(s.lines.len(), MAX_LINES);
-        assert_eq!(s.lines[0].key, 11, "the oldest lines went first");
+        let view = s.current_room().unwrap();
+        assert_eq!(view.lines.len(), MAX_LINES);
+        assert_eq!(view.oldest_seq(), Some(Seq(11)));
+        assert!(view.more, "the dropped lines can be paged in again");
     }
 }

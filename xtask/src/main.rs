@@ -7,6 +7,9 @@
 //!   every native test, browser tests included.
 //! - `cargo xtask dist`: build the single release binary.
 //! - `cargo xtask setup`: only install the missing tools.
+//! - `cargo xtask bench SCENARIO`: run one benchmark in release mode;
+//!   `history` times history pages of a room of a million messages (see
+//!   `docs/BENCHMARKS.md`).
 //!
 //! Set-up installs only what is missing, from crates.io, npm and Debian's
 //! packages; see `tools.rs`.
@@ -17,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Natter's developer commands")]
@@ -41,6 +44,29 @@ enum Task {
     Dist,
     /// Install the missing tools (Chromium too, for the browser tests).
     Setup,
+    /// Run a benchmark in release mode and print its figures.
+    Bench {
+        /// Which benchmark to run.
+        scenario: Scenario,
+    },
+}
+
+/// The benchmarks `cargo xtask bench` runs; each is a `harness = false`
+/// bench target (see `docs/BENCHMARKS.md`).
+#[derive(Clone, Copy, ValueEnum)]
+enum Scenario {
+    /// History pages (newest and middle) of a room of 1,000,000 messages
+    /// in SQLite, through the server's `Store`.
+    History,
+}
+
+impl Scenario {
+    /// The package and bench target that implement the scenario.
+    fn target(self) -> (&'static str, &'static str) {
+        match self {
+            Scenario::History => ("natter-server", "history"),
+        }
+    }
 }
 
 fn main() -> Result<()> {
@@ -55,6 +81,7 @@ fn main() -> Result<()> {
             tools::ensure_build_tools(&root)?;
             tools::ensure_browser()
         }
+        Task::Bench { scenario } => bench(scenario),
     }
 }
 
@@ -119,6 +146,12 @@ fn test(root: &Path) -> Result<()> {
         .run()?;
     step("all checks passed");
     Ok(())
+}
+
+fn bench(scenario: Scenario) -> Result<()> {
+    let (package, target) = scenario.target();
+    step(&format!("benchmark {target} ({package}, release)"));
+    cargo(&["bench", "-p", package, "--bench", target]).run()
 }
 
 /// Builds the client bundle, then the server that embeds it.

@@ -1,126 +1,669 @@
-//! The chat page: connection status, the message list and the composer.
+//! The chat page: the room list, the people online, the message list with
+//! its history, typing, and the composer.
+//!
+//! All display rules live in [`crate::state`]; this file wires the socket,
+//! the browser (address bar, storage, visibility, scrolling) and the view.
+
+use std::rc::Rc;
 
 use leptos::ev::KeyboardEvent;
-use leptos::html::Ol;
+use leptos::html::{Ol, Textarea};
 use leptos::prelude::*;
-use natter_shared::{ClientMsg, MessageText};
+use natter_shared::{ClientMsg, MessageText, Nick, RoomName, ServerMsg};
 
-use crate::components::local_time;
-use crate::state::{ChatState, Line, LineKind};
+use crate::app::room_path;
+use crate::components::{day_label, local_time};
+use crate::i18n::{Lang, use_lang};
+use crate::links::{Segment, segments};
+use crate::state::{ChatState, Effect as StateEffect, Line, LineKind, Problem};
+use crate::storage;
 use crate::ws::{ChatCodec, ReadyState, Socket, SocketOptions, url_for, use_websocket};
 
-#[component]
-pub fn ChatPage() -> impl IntoView {
-    let socket = use_websocket(url_for("/ws"), SocketOptions::<ChatCodec>::default());
-    let chat = RwSignal::new(ChatState::default());
-    // Fold each message into the display state once, in order.
-    let applied = StoredValue::new(0usize);
-    Effect::new(move |_| {
-        let total = socket.received.get();
-        let fresh = total - applied.get_value();
-        if fresh == 0 {
-            return;
+/// A typing signal is sent at most this often while someone types.
+const TYPING_EVERY_MS: f64 = 3000.0;
+
+/// Consecutive messages from one person closer than this are grouped.
+const GROUP_WITHIN_MS: u64 = 5 * 60 * 1000;
+
+/// How close to the top of the list (in pixels) loads the previous page.
+const LOAD_OLDER_WITHIN_PX: i32 = 120;
+
+/// How close to the bottom counts as "at the bottom".
+const AT_BOTTOM_WITHIN_PX: i32 = 48;
+
+/// Everything the page's parts share.
+#[derive(Clone, Copy)]
+struct Chat {
+    state: RwSignal<ChatState>,
+    socket: Socket<ChatCodec>,
+    /// The page's clock in milliseconds, ticking every second (typing).
+    now: RwSignal<f64>,
+}
+
+impl Chat {
+    fn send(&self, msg: &ClientMsg) -> bool {
+        self.socket.send(msg)
+    }
+
+    /// Puts `room` in view, joining it if needed, and puts it in the
+    /// address bar.
+    fn show(&self, room: RoomName, push_history: bool) {
+        let fresh = self
+            .state
+            .try_update(|s| s.show(room.clone()))
+            .unwrap_or(false);
+        if fresh {
+            self.send(&ClientMsg::Join { room: room.clone() });
         }
-        socket.messages.with_untracked(|all| {
-            let start = all.len().saturating_sub(fresh);
-            chat.update(|state| all[start..].iter().for_each(|m| state.apply(m.clone())));
-        });
-        applied.set_value(total);
-    });
-    view! {
-        <section class="chat-page" aria-label="Chat room">
-            <Status socket=socket chat=chat/>
-            <MessageList chat=chat/>
-            <Composer socket=socket/>
-        </section>
+        if push_history {
+            set_address(&room);
+        }
+    }
+
+    fn leave(&self, room: RoomName) {
+        self.send(&ClientMsg::Leave { room });
+    }
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Puts the room's address in the address bar, as a new history entry.
+fn set_address(room: &RoomName) {
+    let path = room_path(room);
+    let window = window();
+    if window.location().pathname().ok().as_deref() != Some(path.as_str())
+        && let Ok(history) = window.history()
+    {
+        let _ = history.push_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
     }
 }
 
 #[component]
-fn Status(socket: Socket<ChatCodec>, chat: RwSignal<ChatState>) -> impl IntoView {
-    let state = socket.ready_state;
-    let label = move || match state.get() {
-        ReadyState::Connecting => "Connecting…".to_owned(),
-        ReadyState::Open => chat.with(|c| match &c.me {
-            Some(me) => format!("Connected as {me}"),
-            None => "Connected".to_owned(),
-        }),
-        ReadyState::Closing => "Disconnecting…".to_owned(),
-        ReadyState::Closed => match socket.last_close.get() {
-            Some(info) if !info.reason.is_empty() => format!("Disconnected: {}", info.reason),
-            _ => "Disconnected".to_owned(),
-        },
+pub fn ChatPage(room: RoomName) -> impl IntoView {
+    let state = RwSignal::new(ChatState::default());
+    let announcement = RwSignal::new(String::new());
+    let on_message: Rc<dyn Fn(&ServerMsg)> = Rc::new(move |msg: &ServerMsg| {
+        let effect = state
+            .try_update(|s| s.apply(msg.clone(), now_ms()))
+            .unwrap_or(StateEffect::None);
+        match effect {
+            StateEffect::None => {}
+            StateEffect::RememberNick(nick) => storage::set_nick(&nick),
+            StateEffect::Forget(_) => {}
+            StateEffect::Announce { nick, text } => {
+                let lang = use_lang_untracked();
+                announcement.set(format!("{nick}{}{text}", lang.says()));
+            }
+        }
+    });
+    let options = SocketOptions::<ChatCodec> {
+        keep: 1,
+        on_message: Some(on_message),
+        ..SocketOptions::default()
+    };
+    let socket = use_websocket(url_for("/ws"), options);
+    let now = RwSignal::new(now_ms());
+    let chat = Chat { state, socket, now };
+
+    // The rooms of the last visit, then the one in the address.
+    state.update(|s| {
+        for remembered in storage::rooms() {
+            s.show(remembered);
+        }
+        s.show(room);
+    });
+
+    // On every (re)connection: reclaim the remembered name, enter every
+    // room, and watch the room list.
+    Effect::new(move |_| {
+        if socket.ready_state.get() != ReadyState::Open {
+            return;
+        }
+        if let Some(nick) = storage::nick() {
+            socket.send(&ClientMsg::Nick { nick });
+        }
+        let rooms: Vec<RoomName> =
+            state.with_untracked(|s| s.rooms.iter().map(|r| r.name.clone()).collect());
+        for room in rooms {
+            socket.send(&ClientMsg::Join { room });
+        }
+        socket.send(&ClientMsg::WatchRooms);
+    });
+
+    // Remember the joined rooms for the next visit.
+    Effect::new(move |_| {
+        let rooms: Vec<RoomName> = state.with(|s| s.rooms.iter().map(|r| r.name.clone()).collect());
+        storage::set_rooms(&rooms);
+    });
+
+    // The address bar follows the room in view, the view follows Back and
+    // Forward.
+    Effect::new(move |_| {
+        if let Some(current) = state.with(|s| s.current.clone()) {
+            let path = room_path(&current);
+            if window().location().pathname().ok().as_deref() != Some(path.as_str())
+                && let Ok(history) = window().history()
+            {
+                let _ =
+                    history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+            }
+        }
+    });
+    let on_popstate = window_event_listener(leptos::ev::popstate, move |_| {
+        let path = window().location().pathname().unwrap_or_default();
+        if let crate::app::Page::Chat(room) = crate::app::Page::from_path(&path) {
+            chat.show(room, false);
+        }
+    });
+    on_cleanup(move || on_popstate.remove());
+
+    // Unread count in the tab title while the page is hidden.
+    let on_visibility = window_event_listener(leptos::ev::visibilitychange, move |_| {
+        state.update(|s| s.set_hidden(document().hidden()));
+    });
+    on_cleanup(move || on_visibility.remove());
+    let lang = use_lang();
+    Effect::new(move |_| {
+        let unseen = state.with(|s| s.unseen_while_hidden);
+        let room = state.with(|s| s.current.as_ref().map(|r| r.to_string()));
+        let title = match (unseen, room) {
+            (0, Some(room)) => format!("{room} · Natter"),
+            (0, None) => "Natter".to_owned(),
+            (n, _) => lang.get().new_message_in_title(n),
+        };
+        document().set_title(&title);
+    });
+
+    // The clock that expires "is typing".
+    if let Ok(tick) =
+        set_interval_with_handle(move || now.set(now_ms()), std::time::Duration::from_secs(1))
+    {
+        on_cleanup(move || tick.clear());
+    }
+
+    view! {
+        <section class="chat-page">
+            <aside class="sidebar">
+                <NickForm chat=chat/>
+                <RoomList chat=chat/>
+                <UserList chat=chat/>
+            </aside>
+            <div class="room-pane">
+                <Status chat=chat/>
+                <MessageList chat=chat/>
+                <Typing chat=chat/>
+                <Composer chat=chat/>
+            </div>
+            <div class="visually-hidden" aria-live="polite" aria-atomic="true">
+                {move || announcement.get()}
+            </div>
+        </section>
+    }
+}
+
+/// The language outside a reactive scope (socket callbacks).
+fn use_lang_untracked() -> Lang {
+    use_context::<RwSignal<Lang>>().map_or(Lang::En, |l| l.get_untracked())
+}
+
+fn problem_text(lang: Lang, problem: &Problem) -> String {
+    lang.error(problem.code).to_owned()
+}
+
+#[component]
+fn Status(chat: Chat) -> impl IntoView {
+    let lang = use_lang();
+    let state = chat.socket.ready_state;
+    let label = move || {
+        let lang = lang.get();
+        match state.get() {
+            ReadyState::Connecting => lang.connecting().to_owned(),
+            ReadyState::Open => chat.state.with(|c| match &c.me {
+                Some(me) => lang.connected_as(me.as_str()),
+                None => lang.connected().to_owned(),
+            }),
+            ReadyState::Closing => lang.disconnecting().to_owned(),
+            ReadyState::Closed => match chat.socket.last_close.get() {
+                Some(info) if !info.reason.is_empty() => lang.disconnected_because(&info.reason),
+                _ => lang.disconnected().to_owned(),
+            },
+        }
     };
     view! {
         <div class="status" data-testid="status" data-state=move || state.get().attr() role="status">
             <span class="dot" aria-hidden="true"></span>
             <span class="label">{label}</span>
             <Show when=move || state.get() == ReadyState::Closed>
-                <button type="button" class="quiet" on:click=move |_| socket.open()>"Reconnect"</button>
+                <button type="button" class="quiet" on:click=move |_| chat.socket.open()>
+                    {move || lang.get().reconnect()}
+                </button>
             </Show>
         </div>
     }
 }
 
 #[component]
-fn MessageList(chat: RwSignal<ChatState>) -> impl IntoView {
-    let list = NodeRef::<Ol>::new();
-    // Follow new lines only while the reader is at the bottom, so scrolling
-    // up to read is never interrupted.
-    let stick = StoredValue::new(true);
-    let on_scroll = move |_| {
-        if let Some(el) = list.get_untracked() {
-            let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
-            stick.set_value(from_bottom < 48);
-        }
-    };
+fn NickForm(chat: Chat) -> impl IntoView {
+    let lang = use_lang();
+    let draft = RwSignal::new(String::new());
+    let local_problem = RwSignal::new(None::<String>);
+    // The field shows the current name until someone edits it.
     Effect::new(move |_| {
-        chat.with(|c| c.lines.last().map(|l| l.key));
-        if let Some(el) = list.get()
-            && stick.get_value()
-        {
-            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
+        if let Some(me) = chat.state.with(|s| s.me.clone()) {
+            draft.set(me.to_string());
         }
     });
+    let save = move || match Nick::try_from(draft.get_untracked()) {
+        Ok(nick) => {
+            local_problem.set(None);
+            if chat.state.with_untracked(|s| s.me.as_ref() != Some(&nick)) {
+                chat.send(&ClientMsg::Nick { nick });
+            }
+        }
+        Err(err) => local_problem.set(Some(lang.get_untracked().invalid(&err))),
+    };
+    let problem = move || {
+        local_problem.get().or_else(|| {
+            let lang = lang.get();
+            chat.state
+                .with(|s| s.nick_problem.as_ref().map(|p| problem_text(lang, p)))
+        })
+    };
+    let reclaim_note = move || {
+        let wanted = storage::nick()?;
+        let me = chat.state.with(|s| s.me.clone())?;
+        let taken = chat.state.with(|s| s.nick_problem.is_some());
+        (taken && me != wanted).then(|| lang.get().name_reclaim_failed(wanted.as_str()))
+    };
     view! {
-        <ol class="messages" data-testid="message-list" node_ref=list on:scroll=on_scroll
-            aria-live="polite" aria-label="Messages" tabindex="0">
-            <For each=move || chat.with(|c| c.lines.clone()) key=|line| line.key let:line>
-                <MessageLine line=line/>
-            </For>
-        </ol>
+        <form class="nick-form" on:submit=move |ev| { ev.prevent_default(); save(); }>
+            <label for="nick-input">{move || lang.get().your_name()}</label>
+            <div class="row">
+                <input id="nick-input" type="text" data-testid="nick-input" autocomplete="nickname"
+                    maxlength="64" title=move || lang.get().nick_hint()
+                    prop:value=move || draft.get()
+                    on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(None); }
+                    aria-invalid=move || problem().is_some().to_string()
+                    aria-describedby="nick-problem"/>
+                <button type="submit" data-testid="nick-save">{move || lang.get().save_name()}</button>
+            </div>
+            <p id="nick-problem" class="problem" role="alert">{problem}</p>
+            <p class="note">{reclaim_note}</p>
+        </form>
     }
 }
 
 #[component]
-fn MessageLine(line: Line) -> impl IntoView {
+fn RoomList(chat: Chat) -> impl IntoView {
+    let lang = use_lang();
+    let draft = RwSignal::new(String::new());
+    let local_problem = RwSignal::new(None::<String>);
+    let create = move || match RoomName::try_from(draft.get_untracked()) {
+        Ok(room) => {
+            local_problem.set(None);
+            draft.set(String::new());
+            chat.show(room, true);
+        }
+        Err(err) => local_problem.set(Some(lang.get_untracked().invalid(&err))),
+    };
+    // Every room on the server, plus joined rooms the list has not caught
+    // up with yet.
+    let entries = move || {
+        chat.state.with(|s| {
+            let mut all: Vec<(RoomName, u32)> = s
+                .directory
+                .iter()
+                .map(|r| (r.name.clone(), r.online))
+                .collect();
+            for joined in &s.rooms {
+                if !all.iter().any(|(n, _)| n.key() == joined.name.key()) {
+                    all.push((joined.name.clone(), joined.online.len() as u32));
+                }
+            }
+            all
+        })
+    };
+    let problem = move || {
+        local_problem.get().or_else(|| {
+            let lang = lang.get();
+            chat.state
+                .with(|s| s.room_problem.as_ref().map(|p| problem_text(lang, p)))
+        })
+    };
+    view! {
+        <nav class="rooms" aria-labelledby="rooms-heading">
+            <h2 id="rooms-heading">{move || lang.get().rooms()}</h2>
+            <ul data-testid="room-list">
+                <For each=entries key=|(name, online)| (name.to_string(), *online) let:entry>
+                    <RoomEntry chat=chat name=entry.0 online=entry.1/>
+                </For>
+            </ul>
+            <form class="room-create" on:submit=move |ev| { ev.prevent_default(); create(); }>
+                <label for="room-create-input">{move || lang.get().new_room()}</label>
+                <div class="row">
+                    <input id="room-create-input" type="text" data-testid="room-create-input"
+                        autocomplete="off" maxlength="64"
+                        placeholder=move || lang.get().new_room_placeholder()
+                        prop:value=move || draft.get()
+                        on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(None); }
+                        aria-invalid=move || problem().is_some().to_string()
+                        aria-describedby="room-problem"/>
+                    <button type="submit" data-testid="room-create">{move || lang.get().create_room()}</button>
+                </div>
+                <p id="room-problem" class="problem" role="alert">{problem}</p>
+            </form>
+        </nav>
+    }
+}
+
+#[component]
+fn RoomEntry(chat: Chat, name: RoomName, online: u32) -> impl IntoView {
+    let lang = use_lang();
+    let key = name.key();
+    let view_of = move |key: String| {
+        Memo::new(move |_| {
+            chat.state.with(|s| {
+                let joined = s.rooms.iter().find(|r| r.name.key() == key);
+                (
+                    joined.is_some(),
+                    joined.map_or(0, |r| r.unread),
+                    s.current.as_ref().is_some_and(|c| c.key() == key),
+                )
+            })
+        })
+    };
+    let status = view_of(key);
+    let joined = move || status.get().0;
+    let unread = move || status.get().1;
+    let current = move || status.get().2;
+    let target = StoredValue::new(name.clone());
+    let show = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        chat.show(target.get_value(), true);
+    };
+    let leave = move |_| chat.leave(target.get_value());
+    let leave_label = move || target.with_value(|n| lang.get().leave_room(n.as_str()));
+    let label = name.to_string();
+    let data_room = label.clone();
+    view! {
+        <li data-testid="room" data-room=data_room data-unread=move || unread().to_string()
+            class:joined=joined class:current=current>
+            <a href=room_path(&name) on:click=show aria-current=move || current().then_some("page")>
+                <span class="room-name">{label}</span>
+                <span class="count" title=move || lang.get().online_count(online)>{online}</span>
+                <Show when=move || { unread() > 0 }>
+                    <span class="unread" aria-label=move || lang.get().unread_count(unread())>{unread}</span>
+                </Show>
+            </a>
+            <Show when=joined>
+                <button type="button" class="leave quiet" on:click=leave
+                    aria-label=leave_label title=leave_label>"×"</button>
+            </Show>
+        </li>
+    }
+}
+
+#[component]
+fn UserList(chat: Chat) -> impl IntoView {
+    let lang = use_lang();
+    let people = move || {
+        chat.state.with(|s| {
+            s.current_room()
+                .map(|r| r.online.clone())
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        <section class="people" aria-labelledby="people-heading">
+            <h2 id="people-heading">
+                {move || lang.get().people_here()}
+                " "<span class="count">{move || people().len()}</span>
+            </h2>
+            <ul data-testid="user-list">
+                <For each=people key=|nick| nick.to_string() let:nick>
+                    <li data-testid="user">
+                        {nick.to_string()}
+                        <Show when={
+                            let nick = nick.clone();
+                            move || chat.state.with(|s| s.me.as_ref() == Some(&nick))
+                        }>
+                            <span class="you">{move || lang.get().you_suffix()}</span>
+                        </Show>
+                    </li>
+                </For>
+            </ul>
+        </section>
+    }
+}
+
+/// One row of the message list: a day separator or a line.
+#[derive(Clone)]
+struct Row {
+    key: String,
+    day: Option<String>,
+    line: Option<Line>,
+    /// Follows a message by the same person: no name, time on hover.
+    grouped: bool,
+}
+
+fn rows(lines: &[Line], lang: Lang) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(lines.len() + 4);
+    let mut last_day = None;
+    let mut prev: Option<&Line> = None;
+    for line in lines {
+        if let Some(at) = line.at {
+            let day = day_label(at, lang);
+            if last_day.as_ref() != Some(&day) {
+                rows.push(Row {
+                    key: format!("day-{day}"),
+                    day: Some(day.clone()),
+                    line: None,
+                    grouped: false,
+                });
+                last_day = Some(day);
+                prev = None;
+            }
+        }
+        let grouped = match (prev, line.author()) {
+            (Some(p), Some(author)) => {
+                p.author() == Some(author)
+                    && matches!((p.at, line.at), (Some(a), Some(b)) if b.0.saturating_sub(a.0) < GROUP_WITHIN_MS)
+            }
+            _ => false,
+        };
+        rows.push(Row {
+            key: format!("{}-{}", line.key, u8::from(grouped)),
+            day: None,
+            line: Some(line.clone()),
+            grouped,
+        });
+        prev = Some(line);
+    }
+    rows
+}
+
+#[component]
+fn MessageList(chat: Chat) -> impl IntoView {
+    let lang = use_lang();
+    let list = NodeRef::<Ol>::new();
+    // Follow new lines only while the reader is at the bottom, so scrolling
+    // up to read is never interrupted.
+    let stick = StoredValue::new(true);
+    let unseen = RwSignal::new(0u32);
+    // What the list looked like at the last render, to tell a page of older
+    // messages (keep the reader's place) from new ones (follow or count).
+    let last_height = StoredValue::new(0);
+    let last_edges = StoredValue::new((None::<u64>, None::<u64>, String::new()));
+
+    let room_lines = Memo::new(move |_| {
+        chat.state
+            .with(|s| {
+                s.current_room()
+                    .map(|r| (r.name.to_string(), r.lines.clone()))
+            })
+            .unwrap_or_default()
+    });
+    let more = move || {
+        chat.state
+            .with(|s| s.current_room().is_some_and(|r| r.more))
+    };
+    let loading = move || {
+        chat.state
+            .with(|s| s.current_room().is_some_and(|r| r.loading))
+    };
+    let load_older = move || {
+        let Some(room) = chat.state.with_untracked(|s| s.current.clone()) else {
+            return;
+        };
+        if let Some(before) = chat.state.try_update(|s| s.want_older(&room)).flatten() {
+            chat.send(&ClientMsg::History { room, before });
+        }
+    };
+    let scroll_to_bottom = move || {
+        if let Some(el) = list.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+        stick.set_value(true);
+        unseen.set(0);
+    };
+    let on_scroll = move |_| {
+        let Some(el) = list.get_untracked() else {
+            return;
+        };
+        let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
+        let at_bottom = from_bottom < AT_BOTTOM_WITHIN_PX;
+        stick.set_value(at_bottom);
+        if at_bottom {
+            unseen.set(0);
+        }
+        if el.scroll_top() < LOAD_OLDER_WITHIN_PX {
+            load_older();
+        }
+    };
+    Effect::new(move |_| {
+        let (room, lines) = room_lines.get();
+        let first = lines.first().map(|l| l.key);
+        let last = lines.last().map(|l| l.key);
+        let Some(el) = list.get() else { return };
+        let (old_first, old_last, old_room) = last_edges.get_value();
+        last_edges.set_value((first, last, room.clone()));
+        let height = el.scroll_height();
+        if room != old_room {
+            // Another room: start at its newest line.
+            el.set_scroll_top(height);
+            stick.set_value(true);
+            unseen.set(0);
+        } else if first != old_first && old_first.is_some() && last == old_last {
+            // Older lines above: keep the same lines under the reader's eyes.
+            el.set_scroll_top(el.scroll_top() + height - last_height.get_value());
+        } else if last != old_last {
+            if stick.get_value() {
+                el.set_scroll_top(height);
+            } else {
+                let new_lines = old_last
+                    .and_then(|k| lines.iter().position(|l| l.key == k))
+                    .map_or(0, |i| lines.len() - i - 1);
+                let new_messages = lines[lines.len() - new_lines..]
+                    .iter()
+                    .filter(|l| matches!(l.kind, LineKind::Said { own: false, .. }))
+                    .count();
+                unseen.update(|n| *n += new_messages as u32);
+            }
+        }
+        last_height.set_value(el.scroll_height());
+    });
+    let label = move || {
+        let room = room_lines.with(|(room, _)| room.clone());
+        lang.get().messages_in(&room)
+    };
+    view! {
+        <div class="messages-wrap">
+            <ol class="messages" data-testid="message-list" node_ref=list on:scroll=on_scroll
+                aria-label=label tabindex="0">
+                <li class="history-edge">
+                    <Show when=more fallback=move || view! {
+                        <span class="start">{move || lang.get().start_of_room()}</span>
+                    }>
+                        <button type="button" class="quiet" data-testid="load-older"
+                            on:click=move |_| load_older() disabled=loading>
+                            {move || if loading() { lang.get().loading() } else { lang.get().load_older() }}
+                        </button>
+                    </Show>
+                </li>
+                <For each=move || room_lines.with(|(_, lines)| rows(lines, lang.get()))
+                    key=|row| row.key.clone() let:row>
+                    <MessageRow row=row/>
+                </For>
+            </ol>
+            <Show when=move || { unseen.get() > 0 }>
+                <button type="button" class="new-messages" data-testid="new-messages"
+                    on:click=move |_| scroll_to_bottom()>
+                    {move || lang.get().new_messages(unseen.get())}" ↓"
+                </button>
+            </Show>
+        </div>
+    }
+}
+
+#[component]
+fn MessageRow(row: Row) -> impl IntoView {
+    let lang = use_lang();
+    if let Some(day) = row.day {
+        return view! {
+            <li class="day" role="separator"><span>{day}</span></li>
+        }
+        .into_any();
+    }
+    let line = row.line.expect("a row is a day or a line");
     let time = line.at.map(|at| {
         let (short, full) = local_time(at);
-        view! { <time class="time" title=full>{short}</time>" " }
+        view! { <time class="time" title=full>{short}</time> }
     });
     match line.kind {
-        LineKind::Said { nick, text, own } => view! {
-            <li class=if own { "line chat own" } else { "line chat" } data-testid="message">
-                {time}
-                <span class="nick">{nick.to_string()}</span>
-                <span class="says">" says: "</span>
-                <span class="body">{text.to_string()}</span>
-            </li>
+        LineKind::Said {
+            nick, text, own, ..
+        } => {
+            let mut class = String::from("line chat");
+            if own {
+                class.push_str(" own");
+            }
+            if row.grouped {
+                class.push_str(" grouped");
+            }
+            view! {
+                <li class=class data-testid="message">
+                    {time}" "
+                    <span class="nick">{nick.to_string()}</span>
+                    <span class="says">{move || lang.get().says()}</span>
+                    <span class="body">{body(&text)}</span>
+                </li>
+            }
+            .into_any()
         }
-        .into_any(),
-        LineKind::Refused { message } => view! {
+        LineKind::Refused(problem) => view! {
             <li class="line refused" data-testid="message" role="alert">
-                <span class="body">{message}</span>
+                <span class="body">{move || problem_text(lang.get(), &problem)}</span>
             </li>
         }
         .into_any(),
-        kind @ (LineKind::Joined { .. } | LineKind::Left { .. }) => {
+        kind => {
             let me = matches!(kind, LineKind::Joined { me: true, .. });
+            let text = move || {
+                let lang = lang.get();
+                match &kind {
+                    LineKind::Joined { nick, .. } => lang.comes_in(nick.as_str()),
+                    LineKind::Left { nick } => lang.left(nick.as_str()),
+                    LineKind::Renamed { from, to } => lang.renamed(from.as_str(), to.as_str()),
+                    LineKind::Said { .. } | LineKind::Refused(_) => String::new(),
+                }
+            };
             view! {
                 <li class="line system" data-testid="message">
-                    {time}
-                    <span class="body">{kind.plain_text()}</span>
-                    {me.then(|| view! { <span class="you">" (you)"</span> })}
+                    {time}" "
+                    <span class="body">{text}</span>
+                    {me.then(|| view! { <span class="you">{move || lang.get().you_suffix()}</span> })}
                 </li>
             }
             .into_any()
@@ -128,51 +671,116 @@ fn MessageLine(line: Line) -> impl IntoView {
     }
 }
 
+/// A message's text with its web links as links; everything else is text.
+fn body(text: &MessageText) -> Vec<AnyView> {
+    segments(text.as_str())
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Text(t) => t.to_owned().into_any(),
+            Segment::Link(url) => view! {
+                <a href=url.to_owned() target="_blank" rel="noopener noreferrer nofollow">{url.to_owned()}</a>
+            }
+            .into_any(),
+        })
+        .collect()
+}
+
 #[component]
-fn Composer(socket: Socket<ChatCodec>) -> impl IntoView {
+fn Typing(chat: Chat) -> impl IntoView {
+    let lang = use_lang();
+    let text = move || {
+        let now = chat.now.get();
+        let names = chat.state.with(|s| {
+            s.current_room()
+                .map(|r| r.typing_at(now))
+                .unwrap_or_default()
+        });
+        lang.get().typing(&names)
+    };
+    view! { <p class="typing" data-testid="typing" aria-live="off">{text}</p> }
+}
+
+#[component]
+fn Composer(chat: Chat) -> impl IntoView {
+    let lang = use_lang();
     let draft = RwSignal::new(String::new());
-    let problem = RwSignal::new(None::<String>);
-    let is_open = move || socket.ready_state.get() == ReadyState::Open;
+    let local_problem = RwSignal::new(None::<String>);
+    let last_typing = StoredValue::new(0.0f64);
+    let input = NodeRef::<Textarea>::new();
+    let is_open = move || chat.socket.ready_state.get() == ReadyState::Open;
+    let room = move || chat.state.with(|s| s.current.clone());
     let send = move || {
         let text = draft.get_untracked();
         if text.trim().is_empty() {
             return;
         }
-        let outcome = MessageText::try_from(text)
-            .map(|text| socket.send(&ClientMsg::Say { text }))
-            .map_err(|err| err.to_string());
-        match outcome {
-            Ok(true) => {
-                draft.set(String::new());
-                problem.set(None);
+        let Some(room) = chat.state.with_untracked(|s| s.current.clone()) else {
+            return;
+        };
+        chat.state.update(|s| s.send_problem = None);
+        match MessageText::try_from(text) {
+            Ok(text) => {
+                if chat.send(&ClientMsg::Say { room, text }) {
+                    draft.set(String::new());
+                    local_problem.set(None);
+                    last_typing.set_value(0.0);
+                } else {
+                    local_problem.set(Some(lang.get_untracked().not_connected().to_owned()));
+                }
             }
-            Ok(false) => problem.set(Some(
-                "Not connected. Your message is kept here; reconnect and send it again.".into(),
-            )),
-            Err(why) => problem.set(Some(why)),
+            Err(err) => local_problem.set(Some(lang.get_untracked().invalid(&err))),
+        }
+    };
+    let on_input = move |ev| {
+        draft.set(event_target_value(&ev));
+        local_problem.set(None);
+        let now = now_ms();
+        if now - last_typing.get_value() >= TYPING_EVERY_MS
+            && !draft.with_untracked(|d| d.trim().is_empty())
+            && let Some(room) = chat.state.with_untracked(|s| s.current.clone())
+            && chat.send(&ClientMsg::Typing { room })
+        {
+            last_typing.set_value(now);
         }
     };
     let on_keydown = move |ev: KeyboardEvent| {
         // Enter that confirms an input-method composition (Chinese,
         // Japanese, …) picks the characters; it must not send. Safari
         // reports such keys with keyCode 229 and isComposing false.
-        if ev.key() == "Enter" && !ev.is_composing() && ev.key_code() != 229 {
+        // Shift+Enter makes a new line.
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && ev.key_code() != 229 {
             ev.prevent_default();
             send();
         }
     };
+    let problem = move || {
+        local_problem.get().or_else(|| {
+            let lang = lang.get();
+            chat.state
+                .with(|s| s.send_problem.as_ref().map(|p| problem_text(lang, p)))
+        })
+    };
+    // Keep the typing focus in the composer when the room changes.
+    Effect::new(move |_| {
+        room();
+        if let Some(el) = input.get_untracked() {
+            let _ = el.focus();
+        }
+    });
     view! {
         <div class="composer">
-            <input type="text" data-testid="message-input" aria-label="Message"
-                placeholder="Say something…" autocomplete="off" enterkeyhint="send"
+            <textarea data-testid="message-input" node_ref=input rows="1"
+                aria-label=move || lang.get().message_label()
+                placeholder=move || lang.get().message_placeholder(room().as_ref().map_or("", |r| r.as_str()))
+                autocomplete="off" enterkeyhint="send"
                 prop:value=move || draft.get()
-                on:input=move |ev| draft.set(event_target_value(&ev))
-                on:keydown=on_keydown/>
+                on:input=on_input
+                on:keydown=on_keydown></textarea>
             <button type="button" data-testid="send-button" on:click=move |_| send()
-                disabled=move || !is_open()>"Send"</button>
+                disabled=move || !is_open()>{move || lang.get().send()}</button>
         </div>
-        <Show when=move || problem.with(Option::is_some)>
-            <p class="problem" role="alert">{move || problem.get()}</p>
+        <Show when=move || problem().is_some()>
+            <p class="problem" role="alert">{problem}</p>
         </Show>
     }
 }

@@ -126,6 +126,13 @@ pub fn EchoPage() -> impl IntoView {
                     {move || format!("{} ({})", state.get().name(), state.get().code())}
                 </strong>
             </p>
+            <p class="ready">
+                "Messages received: "
+                <strong data-testid="echo-received">{move || socket.received.get()}</strong>
+                <Show when=move || socket.messages.with(|m| !m.is_empty())>
+                    " · last: "<q class="last">{move || socket.messages.with(|m| m.last().cloned())}</q>
+                </Show>
+            </p>
             <div class="field-row">
                 <label for="echo-input">"Message"</label>
                 <input id="echo-input" type="text" data-testid="echo-input" autocomplete="off"

@@ -1,0 +1,366 @@
+//! Every piece of text a person reads, in English and Simplified Chinese.
+//!
+//! One catalog: each method of [`Lang`] is one phrase, with both
+//! translations side by side, so a phrase cannot exist in one language only
+//! (the `match` would not compile). Pages read the language from context
+//! ([`use_lang`]), so switching it re-renders every phrase at once.
+
+use leptos::prelude::*;
+use natter_shared::{ErrorCode, MAX_NICK_CHARS, ValueError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+/// The page's language, shared through context.
+pub fn use_lang() -> RwSignal<Lang> {
+    expect_context::<RwSignal<Lang>>()
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Zh];
+
+    /// The language for a BCP 47 tag such as `zh-CN` or `en-GB`: Chinese
+    /// for any `zh`, English otherwise.
+    pub fn from_tag(tag: &str) -> Lang {
+        let primary = tag.split(['-', '_']).next().unwrap_or_default();
+        if primary.eq_ignore_ascii_case("zh") {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
+    }
+
+    /// The tag for `<html lang>` and for remembering the choice.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh-CN",
+        }
+    }
+
+    /// The language's own name, for the switch.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Zh => "简体中文",
+        }
+    }
+
+    fn pick(self, en: &'static str, zh: &'static str) -> &'static str {
+        match self {
+            Lang::En => en,
+            Lang::Zh => zh,
+        }
+    }
+
+    // The shell.
+    pub fn nav_chat(self) -> &'static str {
+        self.pick("Chat", "聊天")
+    }
+    pub fn nav_echo(self) -> &'static str {
+        self.pick("Echo test", "回显测试")
+    }
+    pub fn nav_label(self) -> &'static str {
+        self.pick("Pages", "页面")
+    }
+    pub fn language(self) -> &'static str {
+        self.pick("Language", "语言")
+    }
+    pub fn not_found(self) -> &'static str {
+        self.pick("Page not found", "页面不存在")
+    }
+    pub fn go_to_chat(self) -> &'static str {
+        self.pick("Go to the chat", "前往聊天")
+    }
+    pub fn title_echo(self) -> &'static str {
+        self.pick("Echo test", "回显测试")
+    }
+    pub fn title_not_found(self) -> &'static str {
+        self.pick("Not found", "未找到")
+    }
+
+    // Connection status.
+    pub fn connecting(self) -> &'static str {
+        self.pick("Connecting…", "正在连接…")
+    }
+    pub fn connected_as(self, nick: &str) -> String {
+        match self {
+            Lang::En => format!("Connected as {nick}"),
+            Lang::Zh => format!("已连接，你是 {nick}"),
+        }
+    }
+    pub fn connected(self) -> &'static str {
+        self.pick("Connected", "已连接")
+    }
+    pub fn disconnecting(self) -> &'static str {
+        self.pick("Disconnecting…", "正在断开…")
+    }
+    pub fn disconnected(self) -> &'static str {
+        self.pick("Disconnected", "已断开")
+    }
+    pub fn disconnected_because(self, reason: &str) -> String {
+        match self {
+            Lang::En => format!("Disconnected: {reason}"),
+            Lang::Zh => format!("已断开：{reason}"),
+        }
+    }
+    pub fn reconnect(self) -> &'static str {
+        self.pick("Reconnect", "重新连接")
+    }
+
+    // Name.
+    pub fn your_name(self) -> &'static str {
+        self.pick("Your name", "你的名字")
+    }
+    pub fn save_name(self) -> &'static str {
+        self.pick("Save", "保存")
+    }
+    pub fn name_reclaim_failed(self, nick: &str) -> String {
+        match self {
+            Lang::En => format!("{nick} is in use by someone online right now, so you have a temporary name."),
+            Lang::Zh => format!("{nick} 正被在线的人使用，你暂时用了一个临时名字。"),
+        }
+    }
+
+    // Rooms and people.
+    pub fn rooms(self) -> &'static str {
+        self.pick("Rooms", "房间")
+    }
+    pub fn new_room(self) -> &'static str {
+        self.pick("New room", "新房间")
+    }
+    pub fn new_room_placeholder(self) -> &'static str {
+        self.pick("room-name", "房间名")
+    }
+    pub fn create_room(self) -> &'static str {
+        self.pick("Create", "创建")
+    }
+    pub fn online_count(self, n: u32) -> String {
+        match self {
+            Lang::En => format!("{n} online"),
+            Lang::Zh => format!("{n} 人在线"),
+        }
+    }
+    pub fn unread_count(self, n: u32) -> String {
+        match self {
+            Lang::En => format!("{n} unread"),
+            Lang::Zh => format!("{n} 条未读"),
+        }
+    }
+    pub fn leave_room(self, room: &str) -> String {
+        match self {
+            Lang::En => format!("Leave {room}"),
+            Lang::Zh => format!("离开 {room}"),
+        }
+    }
+    pub fn people_here(self) -> &'static str {
+        self.pick("Online here", "本房间在线")
+    }
+    pub fn you_suffix(self) -> &'static str {
+        self.pick(" (you)", "（你）")
+    }
+
+    // Messages.
+    pub fn messages_in(self, room: &str) -> String {
+        match self {
+            Lang::En => format!("Messages in {room}"),
+            Lang::Zh => format!("{room} 的消息"),
+        }
+    }
+    pub fn says(self) -> &'static str {
+        self.pick(" says: ", " 说：")
+    }
+    pub fn comes_in(self, nick: &str) -> String {
+        match self {
+            Lang::En => format!("{nick} comes in"),
+            Lang::Zh => format!("{nick} 进来了"),
+        }
+    }
+    pub fn left(self, nick: &str) -> String {
+        match self {
+            Lang::En => format!("{nick} left"),
+            Lang::Zh => format!("{nick} 离开了"),
+        }
+    }
+    pub fn renamed(self, from: &str, to: &str) -> String {
+        match self {
+            Lang::En => format!("{from} is now known as {to}"),
+            Lang::Zh => format!("{from} 改名为 {to}"),
+        }
+    }
+    pub fn load_older(self) -> &'static str {
+        self.pick("Load older messages", "加载更早的消息")
+    }
+    pub fn loading(self) -> &'static str {
+        self.pick("Loading…", "加载中…")
+    }
+    pub fn start_of_room(self) -> &'static str {
+        self.pick("This is the start of the room.", "这是房间的开头。")
+    }
+    pub fn new_messages(self, n: u32) -> String {
+        match (self, n) {
+            (Lang::En, 1) => "1 new message".to_owned(),
+            (Lang::En, n) => format!("{n} new messages"),
+            (Lang::Zh, n) => format!("{n} 条新消息"),
+        }
+    }
+    pub fn today(self) -> &'static str {
+        self.pick("Today", "今天")
+    }
+    pub fn typing(self, names: &[String]) -> String {
+        match (self, names) {
+            (_, []) => String::new(),
+            (Lang::En, [one]) => format!("{one} is typing…"),
+            (Lang::En, [one, two]) => format!("{one} and {two} are typing…"),
+            (Lang::En, [one, rest @ ..]) => format!("{one} and {} others are typing…", rest.len()),
+            (Lang::Zh, [one]) => format!("{one} 正在输入…"),
+            (Lang::Zh, [one, two]) => format!("{one} 和 {two} 正在输入…"),
+            (Lang::Zh, [one, rest @ ..]) => format!("{one} 和另外 {} 人正在输入…", rest.len()),
+        }
+    }
+    pub fn message_label(self) -> &'static str {
+        self.pick("Message", "消息")
+    }
+    pub fn message_placeholder(self, room: &str) -> String {
+        match self {
+            Lang::En => format!("Message {room} (Enter sends, Shift+Enter for a new line)"),
+            Lang::Zh => format!("发消息到 {room}（回车发送，Shift+回车换行）"),
+        }
+    }
+    pub fn send(self) -> &'static str {
+        self.pick("Send", "发送")
+    }
+    pub fn not_connected(self) -> &'static str {
+        self.pick(
+            "Not connected. Your message is kept here; reconnect and send it again.",
+            "未连接。你的消息还在输入框里；重新连接后再发送。",
+        )
+    }
+    pub fn new_message_in_title(self, n: u32) -> String {
+        format!("({n}) Natter")
+    }
+
+    /// A refusal from the server, by its stable code. The server's own
+    /// sentence is English; it is shown only for codes this catalog lacks.
+    pub fn error(self, code: ErrorCode) -> &'static str {
+        match code {
+            ErrorCode::MalformedJson | ErrorCode::InvalidMessage => self.pick(
+                "The server could not understand that request.",
+                "服务器无法理解这个请求。",
+            ),
+            ErrorCode::BinaryNotSupported => {
+                self.pick("The chat accepts text only.", "聊天只接受文本。")
+            }
+            ErrorCode::NickTaken => self.pick(
+                "Someone online already has that name.",
+                "在线的人中已经有人用了这个名字。",
+            ),
+            ErrorCode::TooManyRooms => self.pick(
+                "The server has as many rooms as it allows; join an existing room.",
+                "服务器的房间数已达上限；请加入已有的房间。",
+            ),
+            ErrorCode::TooManyJoined => self.pick(
+                "You are in as many rooms as allowed; leave one first.",
+                "你加入的房间数已达上限；请先离开一个。",
+            ),
+            ErrorCode::NotInRoom => self.pick(
+                "You are not in that room; join it first.",
+                "你不在这个房间；请先加入。",
+            ),
+            ErrorCode::StorageFailed => self.pick(
+                "The server could not save or load messages; please try again.",
+                "服务器无法保存或读取消息；请重试。",
+            ),
+        }
+    }
+
+    /// Why a name, room name or message breaks the rules.
+    pub fn invalid(self, err: &ValueError) -> String {
+        let what = |w: &str| match (self, w) {
+            (Lang::En, w) => w.to_owned(),
+            (Lang::Zh, "nickname") => "名字".to_owned(),
+            (Lang::Zh, "room name") => "房间名".to_owned(),
+            (Lang::Zh, _) => "消息".to_owned(),
+        };
+        match (self, err) {
+            (Lang::En, ValueError::Empty { what: w }) => format!("The {} must not be empty.", what(w)),
+            (Lang::Zh, ValueError::Empty { what: w }) => format!("{}不能为空。", what(w)),
+            (Lang::En, ValueError::TooLong { what: w, len, max }) => {
+                format!("The {} is {len} characters long; at most {max} are allowed.", what(w))
+            }
+            (Lang::Zh, ValueError::TooLong { what: w, len, max }) => {
+                format!("{}有 {len} 个字符，最多 {max} 个。", what(w))
+            }
+            (Lang::En, ValueError::Control { what: w, .. }) => {
+                format!("The {} contains a control character.", what(w))
+            }
+            (Lang::Zh, ValueError::Control { what: w, .. }) => format!("{}包含控制字符。", what(w)),
+            (Lang::En, ValueError::Invisible { what: w, .. }) => {
+                format!("The {} contains an invisible character.", what(w))
+            }
+            (Lang::Zh, ValueError::Invisible { what: w, .. }) => format!("{}包含不可见字符。", what(w)),
+            (Lang::En, ValueError::Reserved { what: w }) => {
+                format!("The {} may not contain spaces or any of / \\ ? # %.", what(w))
+            }
+            (Lang::Zh, ValueError::Reserved { what: w }) => {
+                format!("{}不能包含空格或 / \\ ? # % 这些字符。", what(w))
+            }
+        }
+    }
+
+    pub fn nick_hint(self) -> String {
+        match self {
+            Lang::En => format!("1 to {MAX_NICK_CHARS} characters, any script"),
+            Lang::Zh => format!("1 到 {MAX_NICK_CHARS} 个字符，任何文字"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_chinese_for_any_zh_tag() {
+        for tag in ["zh", "zh-CN", "zh-Hans-CN", "ZH_tw"] {
+            assert_eq!(Lang::from_tag(tag), Lang::Zh, "{tag}");
+        }
+        for tag in ["en-US", "fr", "", "zha"] {
+            assert_eq!(Lang::from_tag(tag), Lang::En, "{tag}");
+        }
+        assert_eq!(Lang::from_tag(Lang::Zh.tag()), Lang::Zh);
+    }
+
+    #[test]
+    fn typing_names_one_two_or_many() {
+        let names = |n: usize| (1..=n).map(|i| format!("user{i}")).collect::<Vec<_>>();
+        assert_eq!(Lang::En.typing(&names(0)), "");
+        assert_eq!(Lang::En.typing(&names(1)), "user1 is typing…");
+        assert_eq!(Lang::En.typing(&names(2)), "user1 and user2 are typing…");
+        assert_eq!(Lang::En.typing(&names(3)), "user1 and 2 others are typing…");
+        assert_eq!(Lang::Zh.typing(&names(3)), "user1 和另外 2 人正在输入…");
+    }
+
+    #[test]
+    fn every_value_error_reads_in_both_languages() {
+        let errors = [
+            ValueError::Empty { what: "nickname" },
+            ValueError::TooLong { what: "room name", len: 40, max: 32 },
+            ValueError::Control { what: "message", code: 7 },
+            ValueError::Invisible { what: "nickname", code: 0x200B },
+            ValueError::Reserved { what: "room name" },
+        ];
+        for err in &errors {
+            let en = Lang::En.invalid(err);
+            let zh = Lang::Zh.invalid(err);
+            assert!(en.is_ascii() && !zh.is_ascii(), "{en} / {zh}");
+        }
+        assert_eq!(
+            Lang::Zh.invalid(&errors[1]),
+            "房间名有 40 个字符，最多 32 个。"
+        );
+    }
+}
