@@ -148,10 +148,17 @@ mod tests {
         assert_eq!(Page::from_path(""), Page::Chat(RoomName::lobby()));
         assert_eq!(Page::from_path("/echo"), Page::Echo);
         assert_eq!(Page::from_path("/echo/"), Page::Echo);
-        assert_eq!(Page::from_path("/r/rust-help"), Page::Chat(room("rust-help")));
+        assert_eq!(
+            Page::from_path("/r/rust-help"),
+            Page::Chat(room("rust-help"))
+        );
         assert_eq!(Page::from_path("/nope"), Page::NotFound);
         assert_eq!(Page::from_path("/r/"), Page::NotFound);
-        assert_eq!(Page::from_path("/r/a%20b"), Page::NotFound, "not a valid room name");
+        assert_eq!(
+            Page::from_path("/r/a%20b"),
+            Page::NotFound,
+            "not a valid room name"
+        );
         assert_eq!(Page::from_path("/r/%FF"), Page::NotFound, "not UTF-8");
     }
 

@@ -120,7 +120,9 @@ impl Lang {
     }
     pub fn name_reclaim_failed(self, nick: &str) -> String {
         match self {
-            Lang::En => format!("{nick} is in use by someone online right now, so you have a temporary name."),
+            Lang::En => format!(
+                "{nick} is in use by someone online right now, so you have a temporary name."
+            ),
             Lang::Zh => format!("{nick} 正被在线的人使用，你暂时用了一个临时名字。"),
         }
     }
@@ -286,10 +288,15 @@ impl Lang {
             (Lang::Zh, _) => "消息".to_owned(),
         };
         match (self, err) {
-            (Lang::En, ValueError::Empty { what: w }) => format!("The {} must not be empty.", what(w)),
+            (Lang::En, ValueError::Empty { what: w }) => {
+                format!("The {} must not be empty.", what(w))
+            }
             (Lang::Zh, ValueError::Empty { what: w }) => format!("{}不能为空。", what(w)),
             (Lang::En, ValueError::TooLong { what: w, len, max }) => {
-                format!("The {} is {len} characters long; at most {max} are allowed.", what(w))
+                format!(
+                    "The {} is {len} characters long; at most {max} are allowed.",
+                    what(w)
+                )
             }
             (Lang::Zh, ValueError::TooLong { what: w, len, max }) => {
                 format!("{}有 {len} 个字符，最多 {max} 个。", what(w))
@@ -301,9 +308,14 @@ impl Lang {
             (Lang::En, ValueError::Invisible { what: w, .. }) => {
                 format!("The {} contains an invisible character.", what(w))
             }
-            (Lang::Zh, ValueError::Invisible { what: w, .. }) => format!("{}包含不可见字符。", what(w)),
+            (Lang::Zh, ValueError::Invisible { what: w, .. }) => {
+                format!("{}包含不可见字符。", what(w))
+            }
             (Lang::En, ValueError::Reserved { what: w }) => {
-                format!("The {} may not contain spaces or any of / \\ ? # %.", what(w))
+                format!(
+                    "The {} may not contain spaces or any of / \\ ? # %.",
+                    what(w)
+                )
             }
             (Lang::Zh, ValueError::Reserved { what: w }) => {
                 format!("{}不能包含空格或 / \\ ? # % 这些字符。", what(w))
@@ -348,9 +360,19 @@ mod tests {
     fn every_value_error_reads_in_both_languages() {
         let errors = [
             ValueError::Empty { what: "nickname" },
-            ValueError::TooLong { what: "room name", len: 40, max: 32 },
-            ValueError::Control { what: "message", code: 7 },
-            ValueError::Invisible { what: "nickname", code: 0x200B },
+            ValueError::TooLong {
+                what: "room name",
+                len: 40,
+                max: 32,
+            },
+            ValueError::Control {
+                what: "message",
+                code: 7,
+            },
+            ValueError::Invisible {
+                what: "nickname",
+                code: 0x200B,
+            },
             ValueError::Reserved { what: "room name" },
         ];
         for err in &errors {

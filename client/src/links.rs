@@ -59,10 +59,7 @@ fn link_at(text: &str, at: usize) -> Option<usize> {
     let mut link = &rest[..end];
     // Punctuation that ends a sentence is not part of the address, nor is a
     // closing bracket that has no opening one inside it.
-    loop {
-        let Some(last) = link.chars().next_back() else {
-            break;
-        };
+    while let Some(last) = link.chars().next_back() {
         let unbalanced = |open: char| link.matches(open).count() < link.matches(last).count();
         let trim = match last {
             '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '*' => true,
@@ -106,7 +103,10 @@ mod tests {
                 Text("."),
             ]
         );
-        assert_eq!(segments("HTTPS://EXAMPLE.COM"), [Link("HTTPS://EXAMPLE.COM")]);
+        assert_eq!(
+            segments("HTTPS://EXAMPLE.COM"),
+            [Link("HTTPS://EXAMPLE.COM")]
+        );
     }
 
     #[test]
@@ -128,7 +128,10 @@ mod tests {
                 segments(text)
             );
         }
-        assert_eq!(segments("javascript:alert(1)"), [Text("javascript:alert(1)")]);
+        assert_eq!(
+            segments("javascript:alert(1)"),
+            [Text("javascript:alert(1)")]
+        );
     }
 
     #[test]
@@ -145,7 +148,10 @@ mod tests {
             segments("链接：https://例子.com/路径，好"),
             [Text("链接："), Link("https://例子.com/路径"), Text("，好")]
         );
-        assert_eq!(segments("a\nhttps://x.y\nb"), [Text("a\n"), Link("https://x.y"), Text("\nb")]);
+        assert_eq!(
+            segments("a\nhttps://x.y\nb"),
+            [Text("a\n"), Link("https://x.y"), Text("\nb")]
+        );
     }
 
     #[test]

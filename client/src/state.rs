@@ -262,10 +262,10 @@ impl ChatState {
             } => self.merge_page(&room, messages, more),
             ServerMsg::Joined { room, at, nick } => {
                 let me = self.me.as_ref() == Some(&nick);
-                if let Some(view) = self.room_mut(&room) {
-                    if !view.online.contains(&nick) {
-                        view.online.push(nick.clone());
-                    }
+                if let Some(view) = self.room_mut(&room)
+                    && !view.online.contains(&nick)
+                {
+                    view.online.push(nick.clone());
                 }
                 self.push(&room, Some(at), LineKind::Joined { nick, me });
             }
@@ -484,22 +484,22 @@ fn trim(view: &mut RoomView) {
     }
 }
 
-impl LineKind {
-    /// The line as the original chat wrote it (English).
-    pub fn plain_text(&self) -> String {
-        match self {
-            LineKind::Said { nick, text, .. } => format!("{nick} says: {text}"),
-            LineKind::Joined { nick, .. } => format!("{nick} comes in"),
-            LineKind::Left { nick } => format!("{nick} left"),
-            LineKind::Renamed { from, to } => format!("{from} is now known as {to}"),
-            LineKind::Refused(problem) => problem.message.clone(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl LineKind {
+        /// The line as the original chat wrote it (English).
+        fn plain_text(&self) -> String {
+            match self {
+                LineKind::Said { nick, text, .. } => format!("{nick} says: {text}"),
+                LineKind::Joined { nick, .. } => format!("{nick} comes in"),
+                LineKind::Left { nick } => format!("{nick} left"),
+                LineKind::Renamed { from, to } => format!("{from} is now known as {to}"),
+                LineKind::Refused(problem) => problem.message.clone(),
+            }
+        }
+    }
 
     fn nick(s: &str) -> Nick {
         Nick::try_from(s).unwrap()

@@ -84,10 +84,6 @@ async fn two_people_chat_in_real_browsers() {
         );
     }
 
-    save_screenshot(&alice, "chat").await;
-    alice.set_window_size(360, 740).await.unwrap();
-    save_screenshot(&alice, "chat-360px").await;
-
     // Closing one browser shows its departure in the other.
     bob.close().await.unwrap();
     wait_for(&alice, "[data-testid=message]", "user2 left").await;
@@ -116,7 +112,15 @@ async fn the_composer_sends_on_enter_but_not_while_composing_or_empty() {
     )
     .await
     .unwrap();
-    let sent = || async { page.execute("return window.__sent", vec![]).await.unwrap() };
+    // Only what is said counts here; typing signals are sent too.
+    let sent = || async {
+        page.execute(
+            "return window.__sent.filter(f => JSON.parse(f).type === 'say')",
+            vec![],
+        )
+        .await
+        .unwrap()
+    };
 
     // Enter on a blank input sends nothing.
     type_into(&page, INPUT, &format!("   {}", enter())).await;
@@ -137,8 +141,30 @@ async fn the_composer_sends_on_enter_but_not_while_composing_or_empty() {
 
     // A plain Enter sends it, once, and it comes back from the server.
     type_into(&page, INPUT, &enter()).await;
-    assert_eq!(sent().await, json!([r#"{"type":"say","text":"你好"}"#]));
+    assert_eq!(
+        sent().await,
+        json!([r#"{"type":"say","room":"lobby","text":"你好"}"#])
+    );
     wait_for(&page, "[data-testid=message]", "user1 says: 你好").await;
+
+    // Shift+Enter makes a new line instead of sending.
+    let shift_enter = format!(
+        "{}{}{}",
+        char::from(Key::Shift),
+        enter(),
+        char::from(Key::Null)
+    );
+    type_into(&page, INPUT, &format!("one{shift_enter}two")).await;
+    assert_eq!(
+        sent().await.as_array().unwrap().len(),
+        1,
+        "Shift+Enter sent"
+    );
+    type_into(&page, INPUT, &enter()).await;
+    assert_eq!(
+        sent().await[1],
+        json!(r#"{"type":"say","room":"lobby","text":"one\ntwo"}"#)
+    );
     page.close().await.unwrap();
     server.stop().await.unwrap();
 }
@@ -213,7 +239,225 @@ async fn the_echo_page_shows_ready_state_and_echoes() {
     server.stop().await.unwrap();
 }
 
+#[tokio::test]
+async fn rooms_renames_typing_unread_and_links_in_two_browsers() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    let alice = open(&driver, &server, "/", &[]).await;
+    wait_for(&alice, STATUS_OPEN, "Connected as user1").await;
+    let bob = open(&driver, &server, "/", &[]).await;
+    wait_for(&bob, STATUS_OPEN, "Connected as user2").await;
+
+    // Alice creates a room: it is in her address bar and in everyone's list.
+    type_into(&alice, "[data-testid=room-create-input]", "rust").await;
+    click(&alice, "[data-testid=room-create]").await;
+    wait_for(&alice, "[data-testid=message]", "user1 comes in").await;
+    assert_eq!(path(&alice).await, "/r/rust");
+    wait_for(&bob, "[data-testid=room][data-room=rust]", "rust").await;
+
+    // Bob joins it from the list, then goes back to the lobby.
+    click(&bob, "[data-testid=room][data-room=rust] a").await;
+    wait_for(&bob, "[data-testid=user-list]", "user1").await;
+    wait_for(&alice, "[data-testid=message]", "user2 comes in").await;
+    wait_for(&alice, "[data-testid=user]", "user2").await;
+    click(&bob, "[data-testid=room][data-room=lobby] a").await;
+    assert_eq!(path(&bob).await, "/r/lobby");
+
+    // What Alice says in rust shows as unread for Bob, with safe links.
+    let text = "read https://example.com/docs and javascript:alert(1)";
+    type_into(&alice, INPUT, &format!("{text}{}", enter())).await;
+    wait_for(&alice, "[data-testid=message].own", text).await;
+    wait_for(
+        &bob,
+        "[data-testid=room][data-room=rust][data-unread='1']",
+        "rust",
+    )
+    .await;
+    click(&bob, "[data-testid=room][data-room=rust] a").await;
+    wait_for(&bob, "[data-testid=message]", text).await;
+    wait_for(
+        &bob,
+        "[data-testid=room][data-room=rust][data-unread='0']",
+        "rust",
+    )
+    .await;
+    let links = bob
+        .execute(
+            "return [...document.querySelectorAll('[data-testid=message-list] a')]
+                 .map(a => [a.getAttribute('href'), a.rel, a.target])",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        links,
+        json!([[
+            "https://example.com/docs",
+            "noopener noreferrer nofollow",
+            "_blank"
+        ]])
+    );
+
+    // A rename shows for the other, in the room and in the people list.
+    let nick = alice
+        .find(Locator::Css("[data-testid=nick-input]"))
+        .await
+        .unwrap();
+    nick.clear().await.unwrap();
+    nick.send_keys("Alice").await.unwrap();
+    click(&alice, "[data-testid=nick-save]").await;
+    wait_for(&alice, STATUS_OPEN, "Connected as Alice").await;
+    wait_for(&bob, "[data-testid=message]", "user1 is now known as Alice").await;
+    wait_for(&bob, "[data-testid=user]", "Alice").await;
+    // A bad name gets a clear error beside the field and is not sent.
+    nick.clear().await.unwrap();
+    nick.send_keys("two/words\u{200B}").await.unwrap();
+    click(&alice, "[data-testid=nick-save]").await;
+    wait_for(&alice, ".nick-form .problem", "invisible character").await;
+
+    // Typing shows for the other and goes away on its own.
+    type_into(&bob, INPUT, "hel").await;
+    wait_for(&alice, "[data-testid=typing]", "user2 is typing…").await;
+    save_screenshot(&alice, "chat").await;
+    wait_until(
+        &alice,
+        "document.querySelector('[data-testid=typing]').innerText.trim() === ''",
+    )
+    .await;
+
+    alice.set_window_size(360, 740).await.unwrap();
+    save_screenshot(&alice, "chat-360px").await;
+    bob.close().await.unwrap();
+    wait_for(&alice, "[data-testid=message]", "user2 left").await;
+    alice.close().await.unwrap();
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn reload_keeps_room_name_and_history_and_scrolling_up_pages_in_older() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    // 120 messages in a room before anyone opens a browser.
+    let (mut writer, _) = server.arrive().await;
+    common::enter(&mut writer, "history").await;
+    for i in 1..=120 {
+        common::say_in(&mut writer, "history", &format!("message {i}")).await;
+    }
+    common::read_until(
+        &mut writer,
+        |m| matches!(m, natter_shared::ServerMsg::Said { seq, .. } if seq.0 == 120),
+    )
+    .await;
+
+    let page = open(&driver, &server, "/r/history", &[]).await;
+    wait_for(&page, "[data-testid=message]", "message 120").await;
+    let shown = "return document.querySelectorAll('[data-testid=message].chat').length";
+    assert_eq!(
+        page.execute(shown, vec![]).await.unwrap(),
+        json!(50),
+        "the latest page"
+    );
+
+    // Scrolling to the top loads the page before, keeping the reader's place.
+    let to_top = "const list = document.querySelector('[data-testid=message-list]');
+                  list.scrollTop = 0;";
+    page.execute(to_top, vec![]).await.unwrap();
+    wait_for(&page, "[data-testid=message]", "message 21").await;
+    wait_until(
+        &page,
+        "document.querySelector('[data-testid=message-list]').scrollTop > 200",
+    )
+    .await;
+    page.execute(to_top, vec![]).await.unwrap();
+    wait_until(
+        &page,
+        "[...document.querySelectorAll('[data-testid=message] .body')]
+             .some(e => e.textContent === 'message 1')",
+    )
+    .await;
+    wait_for(&page, ".history-edge", "This is the start of the room.").await;
+    assert_eq!(page.execute(shown, vec![]).await.unwrap(), json!(120));
+
+    // A chosen name, the room and its history survive a reload.
+    let nick = page
+        .find(Locator::Css("[data-testid=nick-input]"))
+        .await
+        .unwrap();
+    nick.clear().await.unwrap();
+    nick.send_keys(&format!("Zoë{}", enter())).await.unwrap();
+    wait_for(&page, STATUS_OPEN, "Connected as Zoë").await;
+    page.refresh().await.unwrap();
+    wait_for(&page, STATUS_OPEN, "Connected as Zoë").await;
+    assert_eq!(path(&page).await, "/r/history");
+    wait_for(&page, "[data-testid=message]", "message 120").await;
+
+    // The Chinese interface, chosen with the switch, also survives a reload.
+    page.execute(
+        "const s = document.querySelector('[data-testid=lang-switch]');
+         s.value = 'zh-CN';
+         s.dispatchEvent(new Event('change', {bubbles: true}));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_for(&page, STATUS_OPEN, "已连接，你是 Zoë").await;
+    wait_for(&page, "[data-testid=load-older]", "加载更早的消息").await;
+    page.refresh().await.unwrap();
+    wait_for(&page, STATUS_OPEN, "已连接，你是 Zoë").await;
+    assert_eq!(
+        page.execute("return document.documentElement.lang", vec![])
+            .await
+            .unwrap(),
+        json!("zh-CN")
+    );
+    save_screenshot(&page, "chat-zh").await;
+    page.close().await.unwrap();
+    server.stop().await.unwrap();
+}
+
 // --- helpers -------------------------------------------------------------
+
+/// The page's path, as the address bar shows it.
+async fn path(page: &Client) -> String {
+    page.execute("return location.pathname", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Waits, inside the page, until the script expression `condition` holds,
+/// re-checking on every change to the page; fails after 10 s.
+async fn wait_until(page: &Client, condition: &str) {
+    let script = format!(
+        "const done = arguments[0];
+         const holds = () => {{ try {{ return Boolean({condition}); }} catch (e) {{ return false; }} }};
+         if (holds()) return done(true);
+         const timer = setTimeout(() => {{ observer.disconnect(); done(false); }}, 10000);
+         const observer = new MutationObserver(() => {{
+             if (holds()) {{ observer.disconnect(); clearTimeout(timer); done(true); }}
+         }});
+         observer.observe(document.documentElement,
+             {{ subtree: true, childList: true, characterData: true, attributes: true }});
+         document.addEventListener('scroll', () => {{
+             if (holds()) {{ observer.disconnect(); clearTimeout(timer); done(true); }}
+         }}, {{ capture: true }});"
+    );
+    let held = page
+        .execute_async(&script, vec![])
+        .await
+        .expect("wait script runs");
+    assert_eq!(
+        held,
+        Value::Bool(true),
+        "{condition} did not hold within 10 s"
+    );
+}
 
 /// A chromedriver process on a port of its choosing.
 struct Driver {

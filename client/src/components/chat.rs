@@ -132,6 +132,14 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
         socket.send(&ClientMsg::WatchRooms);
     });
 
+    // Having left the room in view, show another joined room, or the lobby.
+    Effect::new(move |_| {
+        if state.with(|s| s.current.is_none()) {
+            let next = state.with_untracked(|s| s.rooms.first().map(|r| r.name.clone()));
+            chat.show(next.unwrap_or_else(RoomName::lobby), true);
+        }
+    });
+
     // Remember the joined rooms for the next visit.
     Effect::new(move |_| {
         let rooms: Vec<RoomName> = state.with(|s| s.rooms.iter().map(|r| r.name.clone()).collect());
