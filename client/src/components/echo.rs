@@ -7,6 +7,7 @@ use std::rc::Rc;
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
+use crate::i18n::use_lang;
 use crate::ws::{CloseInfo, ReadyState, SocketOptions, TextCodec, url_for, use_websocket};
 
 #[derive(Debug, Clone)]
@@ -16,31 +17,21 @@ struct Entry {
     text: String,
 }
 
-/// Rows of the API crib sheet: member, what it does.
-const API: &[(&str, &str)] = &[
-    (
-        "new WebSocket(url)",
-        "opens a connection; readyState starts at CONNECTING",
-    ),
-    (
-        "send(data)",
-        "queues a text or binary message for the server",
-    ),
-    ("close(code, reason)", "starts the closing handshake"),
-    ("onopen", "fires once the connection is OPEN"),
-    ("onmessage", "fires for every message; event.data holds it"),
-    (
-        "onerror",
-        "fires when the connection fails; the browser gives no detail",
-    ),
-    (
-        "onclose",
-        "fires last, with event.code, event.reason and event.wasClean",
-    ),
+/// The members of the API crib sheet; `Lang::api_member` says what each
+/// does.
+const API: &[&str] = &[
+    "new WebSocket(url)",
+    "send(data)",
+    "close(code, reason)",
+    "onopen",
+    "onmessage",
+    "onerror",
+    "onclose",
 ];
 
 #[component]
 pub fn EchoPage() -> impl IntoView {
+    let lang = use_lang();
     let log = RwSignal::new(Vec::<Entry>::new());
     let next_key = StoredValue::new(0u64);
     let push = move |kind: &'static str, text: String| {
@@ -49,27 +40,20 @@ pub fn EchoPage() -> impl IntoView {
         log.update(|entries| entries.push(Entry { key, kind, text }));
     };
     let options = SocketOptions::<TextCodec> {
-        on_open: Some(Rc::new(move || push("open", "CONNECTED".into()))),
+        on_open: Some(Rc::new(move || {
+            push("open", lang.get_untracked().log_connected().into());
+        })),
         on_message: Some(Rc::new(move |msg: &String| {
-            push("received", format!("RECEIVED: {msg}"));
+            push("received", lang.get_untracked().log_received(msg));
         })),
         on_error: Some(Rc::new(move |why: String| {
-            push("error", format!("ERROR: {why}"))
+            push("error", lang.get_untracked().log_error(&why));
         })),
         on_close: Some(Rc::new(move |info: &CloseInfo| {
-            let reason = if info.reason.is_empty() {
-                "none"
-            } else {
-                &info.reason
-            };
-            let clean = if info.was_clean { "clean" } else { "not clean" };
-            push(
-                "closed",
-                format!(
-                    "DISCONNECTED: code {}, reason: {reason}, {clean}",
-                    info.code
-                ),
-            );
+            let line = lang
+                .get_untracked()
+                .log_closed(info.code, &info.reason, info.was_clean);
+            push("closed", line);
         })),
         ..SocketOptions::default()
     };
@@ -84,13 +68,11 @@ pub fn EchoPage() -> impl IntoView {
     };
     let send = move || {
         let text = draft.get_untracked();
+        let lang = lang.get_untracked();
         if socket.send(&text) {
-            push("sent", format!("SENT: {text}"));
+            push("sent", lang.log_sent(&text));
         } else {
-            push(
-                "error",
-                "ERROR: the socket is not open; connect first".into(),
-            );
+            push("error", lang.log_error(lang.log_not_open()));
         }
     };
     let on_keydown = move |ev: KeyboardEvent| {
@@ -102,22 +84,19 @@ pub fn EchoPage() -> impl IntoView {
 
     view! {
         <section class="echo">
-            <h1>"Echo test"</h1>
-            <p class="intro">
-                "An echo server sends back every message it receives. Connect, send, and watch the "
-                "browser's WebSocket API report each step."
-            </p>
+            <h1>{move || lang.get().title_echo()}</h1>
+            <p class="intro">{move || lang.get().echo_intro()}</p>
             <div class="field-row">
-                <label for="echo-url">"Server"</label>
+                <label for="echo-url">{move || lang.get().echo_server()}</label>
                 <input id="echo-url" type="url" data-testid="echo-url" prop:value=move || url.get()
                     on:input=move |ev| url.set(event_target_value(&ev))/>
                 <button type="button" data-testid="echo-connect" on:click=connect
                     disabled=move || matches!(state.get(), ReadyState::Connecting | ReadyState::Open)>
-                    "Connect"
+                    {move || lang.get().connect()}
                 </button>
                 <button type="button" data-testid="echo-disconnect" on:click=move |_| socket.close()
                     disabled=move || !matches!(state.get(), ReadyState::Connecting | ReadyState::Open)>
-                    "Disconnect"
+                    {move || lang.get().disconnect()}
                 </button>
             </div>
             <p class="ready">
@@ -127,24 +106,26 @@ pub fn EchoPage() -> impl IntoView {
                 </strong>
             </p>
             <p class="ready">
-                "Messages received: "
+                {move || lang.get().messages_received()}
                 <strong data-testid="echo-received">{move || socket.received.get()}</strong>
                 <Show when=move || socket.messages.with(|m| !m.is_empty())>
-                    " · last: "<q class="last">{move || socket.messages.with(|m| m.last().cloned())}</q>
+                    {move || lang.get().last_received()}<q class="last">{move || socket.messages.with(|m| m.last().cloned())}</q>
                 </Show>
             </p>
             <div class="field-row">
-                <label for="echo-input">"Message"</label>
+                <label for="echo-input">{move || lang.get().message_label()}</label>
                 <input id="echo-input" type="text" data-testid="echo-input" autocomplete="off"
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))
                     on:keydown=on_keydown/>
                 <button type="button" data-testid="echo-send" on:click=move |_| send()
-                    disabled=move || state.get() != ReadyState::Open>"Send"</button>
+                    disabled=move || state.get() != ReadyState::Open>{move || lang.get().send()}</button>
             </div>
             <div class="log-head">
-                <h2>"Log"</h2>
-                <button type="button" class="quiet" on:click=move |_| log.set(Vec::new())>"Clear"</button>
+                <h2>{move || lang.get().log()}</h2>
+                <button type="button" class="quiet" on:click=move |_| log.set(Vec::new())>
+                    {move || lang.get().clear()}
+                </button>
             </div>
             <ol class="echo-log" data-testid="echo-log" aria-live="polite">
                 <For each=move || log.get() key=|e| e.key let:entry>
@@ -152,11 +133,14 @@ pub fn EchoPage() -> impl IntoView {
                 </For>
             </ol>
             <details class="api">
-                <summary>"The WebSocket API in brief"</summary>
+                <summary>{move || lang.get().api_in_brief()}</summary>
                 <table>
                     <tbody>
-                        {API.iter().map(|(member, what)| view! {
-                            <tr><th scope="row"><code>{*member}</code></th><td>{*what}</td></tr>
+                        {API.iter().map(|member| view! {
+                            <tr>
+                                <th scope="row"><code>{*member}</code></th>
+                                <td>{move || lang.get().api_member(member)}</td>
+                            </tr>
                         }).collect_view()}
                         {[ReadyState::Connecting, ReadyState::Open, ReadyState::Closing, ReadyState::Closed]
                             .into_iter()
@@ -171,5 +155,20 @@ pub fn EchoPage() -> impl IntoView {
                 </table>
             </details>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::API;
+    use crate::i18n::Lang;
+
+    #[test]
+    fn every_api_member_is_described_in_every_language() {
+        for lang in Lang::ALL {
+            for member in API {
+                assert!(!lang.api_member(member).is_empty(), "{lang:?} {member}");
+            }
+        }
     }
 }
