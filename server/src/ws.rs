@@ -155,7 +155,21 @@ impl Session {
                     latest,
                 } => {
                     let name = entered.room().cloned().unwrap_or_else(|| room.clone());
-                    let history = page(app, id, name, Seq(latest.0 + 1)).await?;
+                    let history = match page(app, id, name.clone(), Seq(latest.0 + 1)).await {
+                        Ok(history) => history,
+                        // In the room all the same; the history can be
+                        // asked for again.
+                        Err(err) => {
+                            tracing::error!(%err, "reading history failed");
+                            let failed = ServerMsg::Error {
+                                code: ErrorCode::StorageFailed,
+                                message: Failure::Store(err).to_string(),
+                                request: Some("history".into()),
+                                room: Some(name),
+                            };
+                            failed.to_json().into()
+                        }
+                    };
                     return Ok(vec![entered.to_json().into(), history]);
                 }
                 Entry::Missing => {

@@ -311,15 +311,11 @@ async fn rooms_renames_typing_unread_and_links_in_two_browsers() {
     wait_for(&alice, STATUS_OPEN, "Connected as Alice").await;
     wait_for(&bob, "[data-testid=message]", "user1 is now known as Alice").await;
     wait_for(&bob, "[data-testid=user]", "Alice").await;
-    // A bad name gets a clear error beside the field and is not sent.
-    nick.clear().await.unwrap();
-    nick.send_keys("two/words\u{200B}").await.unwrap();
-    click(&alice, "[data-testid=nick-save]").await;
-    wait_for(&alice, ".nick-form .problem", "invisible character").await;
 
     // Typing shows for the other and goes away on its own.
     type_into(&bob, INPUT, "hel").await;
     wait_for(&alice, "[data-testid=typing]", "user2 is typing…").await;
+    wait_for(&alice, "[data-testid=room][data-room=rust] .count", "2").await;
     save_screenshot(&alice, "chat").await;
     wait_until(
         &alice,
@@ -329,6 +325,13 @@ async fn rooms_renames_typing_unread_and_links_in_two_browsers() {
 
     alice.set_window_size(360, 740).await.unwrap();
     save_screenshot(&alice, "chat-360px").await;
+
+    // A bad name gets a clear error beside the field and is not sent.
+    nick.clear().await.unwrap();
+    nick.send_keys("two/words\u{200B}").await.unwrap();
+    click(&alice, "[data-testid=nick-save]").await;
+    wait_for(&alice, ".nick-form .problem", "invisible character").await;
+
     bob.close().await.unwrap();
     wait_for(&alice, "[data-testid=message]", "user2 left").await;
     alice.close().await.unwrap();
@@ -408,6 +411,8 @@ async fn reload_keeps_room_name_and_history_and_scrolling_up_pages_in_older() {
     wait_for(&page, "[data-testid=load-older]", "加载更早的消息").await;
     page.refresh().await.unwrap();
     wait_for(&page, STATUS_OPEN, "已连接，你是 Zoë").await;
+    wait_for(&page, "[data-testid=message]", "message 120").await;
+    wait_for(&page, "[data-testid=room][data-room=lobby]", "lobby").await;
     assert_eq!(
         page.execute("return document.documentElement.lang", vec![])
             .await

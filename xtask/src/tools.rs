@@ -79,17 +79,35 @@ pub fn chromedriver() -> PathBuf {
     std::env::var_os("CHROMEDRIVER").map_or_else(|| "/usr/bin/chromedriver".into(), PathBuf::from)
 }
 
-/// Chromium and chromedriver for the browser tests, from Debian's packages.
+/// Chromium and chromedriver for the browser tests, and a font with Chinese
+/// characters for the Chinese interface's screenshots, from Debian's
+/// packages.
 pub fn ensure_browser() -> Result<()> {
-    let needed = ["/usr/bin/chromium", "/usr/bin/chromedriver"];
-    if std::env::var_os("CHROMIUM").is_some() && std::env::var_os("CHROMEDRIVER").is_some() {
+    let needed = [
+        ("/usr/bin/chromium", "chromium"),
+        ("/usr/bin/chromedriver", "chromium-driver"),
+        (
+            "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+            "fonts-wqy-zenhei",
+        ),
+    ];
+    let custom_browser =
+        std::env::var_os("CHROMIUM").is_some() && std::env::var_os("CHROMEDRIVER").is_some();
+    let missing: Vec<&str> = needed
+        .iter()
+        .filter(|(path, package)| {
+            !(Path::new(path).exists() || custom_browser && package.starts_with("chromium"))
+        })
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
         return Ok(());
     }
-    if needed.iter().all(|p| Path::new(p).exists()) {
-        return Ok(());
-    }
-    step("installing chromium and chromium-driver (Debian packages)");
-    apt_install(&["chromium", "chromium-driver"]).context(
+    step(&format!(
+        "installing {} (Debian packages)",
+        missing.join(", ")
+    ));
+    apt_install(&missing).context(
         "the browser tests need Chromium and chromedriver: install them, or set CHROMIUM \
          and CHROMEDRIVER to their paths",
     )
