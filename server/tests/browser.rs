@@ -385,6 +385,28 @@ async fn reload_keeps_room_name_and_history_and_scrolling_up_pages_in_older() {
     wait_for(&page, ".history-edge", "This is the start of the room.").await;
     assert_eq!(page.execute(shown, vec![]).await.unwrap(), json!(120));
 
+    // Scrolled up, new messages do not move the view: a button counts them
+    // and brings the reader down.
+    let scroll_top = "return document.querySelector('[data-testid=message-list]').scrollTop";
+    let reading_at = page.execute(scroll_top, vec![]).await.unwrap();
+    for i in 1..=2 {
+        common::say_in(&mut writer, "history", &format!("fresh {i}")).await;
+    }
+    wait_for(&page, "[data-testid=new-messages]", "2 new messages").await;
+    assert_eq!(
+        page.execute(scroll_top, vec![]).await.unwrap(),
+        reading_at,
+        "the view stayed where the reader was"
+    );
+    click(&page, "[data-testid=new-messages]").await;
+    wait_until(
+        &page,
+        "(() => { const l = document.querySelector('[data-testid=message-list]');
+                  return l.scrollHeight - l.scrollTop - l.clientHeight < 48
+                      && !document.querySelector('[data-testid=new-messages]'); })()",
+    )
+    .await;
+
     // A chosen name, the room and its history survive a reload.
     let nick = page
         .find(Locator::Css("[data-testid=nick-input]"))
