@@ -17,7 +17,7 @@ use tower_http::trace::TraceLayer;
 use natter_shared::RoomName;
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, Timing};
+use crate::config::{Config, MessageLimits, Timing};
 use crate::hub::{Hub, now};
 use crate::scribe::Scribe;
 use crate::shutdown::Drain;
@@ -31,6 +31,7 @@ pub struct AppState {
     pub scribe: Scribe,
     pub drain: Drain,
     pub timing: Timing,
+    pub message_limits: MessageLimits,
 }
 
 impl AppState {
@@ -47,6 +48,7 @@ impl AppState {
             scribe,
             drain,
             timing: config.timing(),
+            message_limits: config.message_limits(),
         };
         Ok((state, writer))
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::hub::HubLimits;
+use crate::limits;
 
 /// Natter: a self-hosted real-time chat.
 #[derive(Debug, Clone, Parser)]
@@ -26,6 +27,18 @@ pub struct Config {
     /// a `sqlite:` URL.
     #[arg(long, env = "NATTER_DATABASE_URL", default_value = "natter.db")]
     pub database_url: String,
+
+    /// Largest WebSocket message (and frame) accepted on `/ws`, in bytes;
+    /// larger ones close the connection with code 1009.
+    #[arg(long, env = "NATTER_MAX_MESSAGE_BYTES", default_value_t = limits::CHAT_MAX_MESSAGE_BYTES,
+          value_parser = clap::value_parser!(u32).range(1024..=MAX_MESSAGE_BYTES))]
+    pub max_message_bytes: u32,
+
+    /// Largest WebSocket message (and frame) accepted on `/ws/echo`, in
+    /// bytes.
+    #[arg(long, env = "NATTER_ECHO_MAX_MESSAGE_BYTES", default_value_t = limits::ECHO_MAX_MESSAGE_BYTES,
+          value_parser = clap::value_parser!(u32).range(1024..=MAX_MESSAGE_BYTES))]
+    pub echo_max_message_bytes: u32,
 
     /// How many rooms the server holds at most; joining a new room beyond
     /// this is refused.
@@ -69,6 +82,9 @@ pub struct Config {
     pub write_timeout_secs: u64,
 }
 
+/// The largest message limit allowed: 64 MiB, tungstenite's own default.
+const MAX_MESSAGE_BYTES: i64 = 64 * 1024 * 1024;
+
 /// The longest any time setting may be: a day. Longer ones are mistakes,
 /// and would overflow the clock arithmetic.
 const MAX_SECS: u64 = 86_400;
@@ -81,6 +97,13 @@ pub enum ConfigError {
          or a live connection whose answer is read late could be taken for dead"
     )]
     IdleNotAfterPing { idle: u64, ping: u64 },
+}
+
+/// Largest WebSocket messages accepted, per route, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageLimits {
+    pub chat: usize,
+    pub echo: usize,
 }
 
 /// How long connections may stay silent or stuck.
@@ -109,6 +132,15 @@ impl Config {
         Ok(())
     }
 
+    /// The largest message on `/ws` and on `/ws/echo`, in bytes.
+    pub fn message_limits(&self) -> MessageLimits {
+        let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+        MessageLimits {
+            chat: size(self.max_message_bytes),
+            echo: size(self.echo_max_message_bytes),
+        }
+    }
+
     pub fn hub_limits(&self) -> HubLimits {
         let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
         HubLimits {
@@ -134,6 +166,8 @@ impl Default for Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log: "info".into(),
             database_url: "natter.db".into(),
+            max_message_bytes: limits::CHAT_MAX_MESSAGE_BYTES,
+            echo_max_message_bytes: limits::ECHO_MAX_MESSAGE_BYTES,
             max_rooms: 1000,
             max_joined: 20,
             shutdown_grace_secs: 5,
@@ -159,6 +193,11 @@ mod tests {
         }
         assert_eq!(parsed.queue_capacity, default.queue_capacity);
         assert_eq!(parsed.max_rooms, default.max_rooms);
+        assert_eq!(parsed.max_message_bytes, default.max_message_bytes);
+        assert_eq!(
+            parsed.echo_max_message_bytes,
+            default.echo_max_message_bytes
+        );
         assert_eq!(parsed.max_joined, default.max_joined);
         if std::env::var_os("NATTER_DATABASE_URL").is_none() {
             assert_eq!(parsed.database_url, default.database_url);

@@ -8,14 +8,13 @@ use futures_util::StreamExt;
 
 use crate::app::AppState;
 use crate::config::Timing;
-use crate::limits;
 use crate::shutdown::Drain;
 use crate::socket::{self, End, Heartbeat, Rx, Tx};
 
 /// `GET /ws/echo`: upgrade, then echo.
 pub async fn echo(upgrade: WebSocketUpgrade, State(app): State<AppState>) -> Response {
     let live = app.drain.session();
-    socket::configure(upgrade, limits::ECHO_MAX_MESSAGE_BYTES).on_upgrade(move |ws| async move {
+    socket::configure(upgrade, app.message_limits.echo).on_upgrade(move |ws| async move {
         let _live = live;
         let (mut tx, mut rx) = ws.split();
         let end = if app.drain.is_closing() {

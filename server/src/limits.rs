@@ -1,14 +1,15 @@
-//! Size limits on incoming WebSocket traffic, in one place.
+//! Fixed sizes and waits of socket traffic, in one place. The limits an
+//! operator may change (message sizes, rooms) are in [`crate::config`].
 //!
 //! tungstenite accepts 64 MiB messages by default; a chat message is at most
-//! 4,000 characters (16 KB of UTF-8 at worst, more once JSON-escaped), so
-//! `/ws` allows 64 KiB and refuses more with close code 1009.
+//! 4,000 characters, 16,000 bytes of UTF-8 at worst, so `/ws` allows 16 KiB
+//! by default and refuses more with close code 1009.
 
-/// Largest message (and frame) accepted on `/ws`.
-pub const CHAT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Default largest message (and frame) accepted on `/ws`.
+pub const CHAT_MAX_MESSAGE_BYTES: u32 = 16 * 1024;
 
-/// Largest message (and frame) accepted on `/ws/echo`.
-pub const ECHO_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+/// Default largest message (and frame) accepted on `/ws/echo`.
+pub const ECHO_MAX_MESSAGE_BYTES: u32 = 1024 * 1024;
 
 /// Read buffer per socket. Chat frames are small; tungstenite's 128 KiB
 /// default would cost far more memory per idle connection than the frames.

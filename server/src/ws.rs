@@ -38,7 +38,7 @@ pub async fn chat(upgrade: WebSocketUpgrade, State(app): State<AppState>) -> Res
     // Counted from the handshake on, so that a shutdown starting during the
     // upgrade still waits for this session and sends it a close frame.
     let live = app.drain.session();
-    socket::configure(upgrade, limits::CHAT_MAX_MESSAGE_BYTES).on_upgrade(move |ws| async move {
+    socket::configure(upgrade, app.message_limits.chat).on_upgrade(move |ws| async move {
         let _live = live;
         let (mut tx, mut rx) = ws.split();
         let end = if app.drain.is_closing() {

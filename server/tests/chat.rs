@@ -191,7 +191,12 @@ async fn an_oversized_frame_closes_with_1009_and_nothing_else_breaks() {
     let (mut big, _) = server.join().await;
     let (mut other, _) = server.join().await;
     next_msg(&mut other).await;
-    send_raw(&mut big, Message::text("x".repeat(70 * 1024))).await;
+    // The longest message, in four-byte characters, fits the default limit.
+    let longest = "😀".repeat(natter_shared::MAX_TEXT_CHARS);
+    say(&mut big, &longest).await;
+    let seen = read_until(&mut other, |m| said_text(m).is_some()).await;
+    assert_eq!(said_text(seen.last().unwrap()), Some(longest.as_str()));
+    send_raw(&mut big, Message::text("x".repeat(16 * 1024 + 1))).await;
     assert_eq!(u16::from(expect_close(&mut big).await.code), 1009);
 
     let seen = read_until(&mut other, |m| matches!(m, ServerMsg::Left { .. })).await;
