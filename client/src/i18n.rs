@@ -377,6 +377,10 @@ impl Lang {
                 "You are not in that room; join it first.",
                 "你不在这个房间；请先加入。",
             ),
+            ErrorCode::RateLimited => self.pick(
+                "You are going too fast; wait a moment and try again.",
+                "操作太快了；请稍等片刻再试。",
+            ),
             ErrorCode::StorageFailed => self.pick(
                 "The server could not save or load messages; please try again.",
                 "服务器无法保存或读取消息；请重试。",

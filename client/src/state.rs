@@ -320,6 +320,7 @@ impl ChatState {
                 message,
                 request,
                 room,
+                ..
             } => return self.refused(Problem { code, message }, request.as_deref(), room),
         }
         Effect::None
@@ -755,6 +756,7 @@ mod tests {
             message: "no".into(),
             request: Some(request.into()),
             room: r.map(room),
+            retry_after_ms: None,
         };
         s.apply(error(ErrorCode::NickTaken, "nick", None), 0.0);
         assert_eq!(s.nick_problem.as_ref().unwrap().code, ErrorCode::NickTaken);

@@ -14,10 +14,12 @@ use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
+use governor::Quota;
 use natter_shared::RoomName;
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, MessageLimits, Timing};
+use crate::guard::Guard;
 use crate::hub::{Hub, now};
 use crate::scribe::Scribe;
 use crate::shutdown::Drain;
@@ -32,6 +34,9 @@ pub struct AppState {
     pub drain: Drain,
     pub timing: Timing,
     pub message_limits: MessageLimits,
+    pub guard: Arc<Guard>,
+    /// How fast one connection may send chat messages.
+    pub message_quota: Quota,
 }
 
 impl AppState {
@@ -49,6 +54,8 @@ impl AppState {
             drain,
             timing: config.timing(),
             message_limits: config.message_limits(),
+            guard: config.guard(),
+            message_quota: config.message_quota(),
         };
         Ok((state, writer))
     }
@@ -63,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws/echo", get(crate::echo::echo))
         .route("/healthz", get(|| async { "ok" }))
         .fallback_service(bundle)
+        .layer(axum::middleware::from_fn(crate::headers::secure))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

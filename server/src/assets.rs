@@ -37,7 +37,16 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
     match Bundle::get(INDEX) {
-        Some(index) => file_response(index, REVALIDATE, &headers),
+        Some(index) => {
+            let csp = crate::headers::page_csp(&String::from_utf8_lossy(&index.data));
+            let mut response = file_response(index, REVALIDATE, &headers);
+            if let Ok(csp) = HeaderValue::from_str(&csp) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, csp);
+            }
+            response
+        }
         None => not_built(),
     }
 }

@@ -4,8 +4,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::Parser;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 
+use clap::Parser;
+use governor::Quota;
+
+use crate::guard::Guard;
 use crate::hub::HubLimits;
 use crate::limits;
 
@@ -39,6 +44,44 @@ pub struct Config {
     #[arg(long, env = "NATTER_ECHO_MAX_MESSAGE_BYTES", default_value_t = limits::ECHO_MAX_MESSAGE_BYTES,
           value_parser = clap::value_parser!(u32).range(1024..=MAX_MESSAGE_BYTES))]
     pub echo_max_message_bytes: u32,
+
+    /// An origin besides the server's own whose pages may open WebSockets,
+    /// e.g. `https://chat.example.com`. Repeat the flag for several; the
+    /// variable takes a comma-separated list.
+    #[arg(
+        long = "allowed-origin",
+        env = "NATTER_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
+
+    /// WebSocket connections the server holds at most; more are refused
+    /// with HTTP 503.
+    #[arg(long, env = "NATTER_MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// New WebSocket connections per second from one IP address, after a
+    /// burst of --connect-burst; more are refused with HTTP 429.
+    #[arg(long, env = "NATTER_CONNECT_RATE", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub connect_rate: u32,
+
+    /// New WebSocket connections one IP address may open at once.
+    #[arg(long, env = "NATTER_CONNECT_BURST", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub connect_burst: u32,
+
+    /// Chat messages per second one connection may send, after a burst of
+    /// --message-burst; more are refused with a `rate_limited` error.
+    #[arg(long, env = "NATTER_MESSAGE_RATE", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub message_rate: u32,
+
+    /// Chat messages one connection may send at once.
+    #[arg(long, env = "NATTER_MESSAGE_BURST", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub message_burst: u32,
 
     /// How many rooms the server holds at most; joining a new room beyond
     /// this is refused.
@@ -99,6 +142,11 @@ pub enum ConfigError {
     IdleNotAfterPing { idle: u64, ping: u64 },
 }
 
+/// Rates are at least 1 (clap checks); this keeps the type honest.
+fn nonzero(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+}
+
 /// Largest WebSocket messages accepted, per route, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MessageLimits {
@@ -141,6 +189,22 @@ impl Config {
         }
     }
 
+    /// The handshake checks: origins, connection rate per address and the
+    /// connection cap.
+    pub fn guard(&self) -> Arc<Guard> {
+        Guard::new(
+            &self.allowed_origins,
+            nonzero(self.connect_rate),
+            nonzero(self.connect_burst),
+            usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        )
+    }
+
+    /// How fast one connection may send chat messages.
+    pub fn message_quota(&self) -> Quota {
+        Quota::per_second(nonzero(self.message_rate)).allow_burst(nonzero(self.message_burst))
+    }
+
     pub fn hub_limits(&self) -> HubLimits {
         let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
         HubLimits {
@@ -168,6 +232,12 @@ impl Default for Config {
             database_url: "natter.db".into(),
             max_message_bytes: limits::CHAT_MAX_MESSAGE_BYTES,
             echo_max_message_bytes: limits::ECHO_MAX_MESSAGE_BYTES,
+            allowed_origins: Vec::new(),
+            max_connections: 10_000,
+            connect_rate: 10,
+            connect_burst: 50,
+            message_rate: 5,
+            message_burst: 20,
             max_rooms: 1000,
             max_joined: 20,
             shutdown_grace_secs: 5,
@@ -193,6 +263,15 @@ mod tests {
         }
         assert_eq!(parsed.queue_capacity, default.queue_capacity);
         assert_eq!(parsed.max_rooms, default.max_rooms);
+        assert_eq!(parsed.max_connections, default.max_connections);
+        assert_eq!(
+            (parsed.connect_rate, parsed.connect_burst),
+            (default.connect_rate, default.connect_burst)
+        );
+        assert_eq!(
+            (parsed.message_rate, parsed.message_burst),
+            (default.message_rate, default.message_burst)
+        );
         assert_eq!(parsed.max_message_bytes, default.max_message_bytes);
         assert_eq!(
             parsed.echo_max_message_bytes,

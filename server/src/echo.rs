@@ -1,9 +1,12 @@
 //! `/ws/echo`: sends every text and binary frame back unchanged — the
 //! original echo test's server, usable by any WebSocket client.
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
 use axum::extract::ws::{Message, WebSocketUpgrade};
-use axum::response::Response;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
 use crate::app::AppState;
@@ -12,10 +15,20 @@ use crate::shutdown::Drain;
 use crate::socket::{self, End, Heartbeat, Rx, Tx};
 
 /// `GET /ws/echo`: upgrade, then echo.
-pub async fn echo(upgrade: WebSocketUpgrade, State(app): State<AppState>) -> Response {
+pub async fn echo(
+    upgrade: WebSocketUpgrade,
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let admitted = match app.guard.admit_logged(peer.ip(), &headers) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused.into_response(),
+    };
     let live = app.drain.session();
     socket::configure(upgrade, app.message_limits.echo).on_upgrade(move |ws| async move {
         let _live = live;
+        let _admitted = admitted;
         let (mut tx, mut rx) = ws.split();
         let end = if app.drain.is_closing() {
             End::going_away()

@@ -3,6 +3,8 @@
 //! A guided tour, in the order a request travels:
 //! - [`config`]: every setting, as command-line flags and `NATTER_*` variables.
 //! - [`app`]: the router — which path goes where — and the shared state.
+//! - [`guard`]: who may open a WebSocket: origin, connection rate, cap.
+//! - [`headers`]: security headers on every HTTP response.
 //! - [`assets`]: the web client bundle, embedded in release builds.
 //! - [`ws`]: one chat session per `/ws` socket: decode, act, write.
 //! - [`hub`]: who is online, names, rooms, presence, typing and the fan-out.
@@ -23,6 +25,8 @@ pub mod app;
 pub mod assets;
 pub mod config;
 pub mod echo;
+pub mod guard;
+pub mod headers;
 pub mod hub;
 pub mod limits;
 pub mod scribe;
@@ -38,6 +42,24 @@ use tokio::time::Instant;
 
 pub use config::Config;
 pub use shutdown::shutdown_signal;
+
+/// Forgets idle addresses in the connection-rate table every minute, so
+/// it does not grow with every address ever seen.
+fn state_guard_tidier(
+    drain: &shutdown::Drain,
+    guard: std::sync::Arc<guard::Guard>,
+) -> tokio::task::JoinHandle<()> {
+    let drain = drain.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                () = drain.closing() => return,
+                _ = every.tick() => guard.tidy(),
+            }
+        }
+    })
+}
 
 /// How long past the shutdown deadline the writer may take to store what
 /// sessions posted before they ended.
@@ -69,17 +91,22 @@ pub async fn run(
     let drain = shutdown::Drain::new();
     let (state, writer) = app::AppState::open(&config, drain.clone()).await?;
     let (store, scribe) = (state.store.clone(), state.scribe.clone());
+    let guard = std::sync::Arc::clone(&state.guard);
     let router = app::router(state);
 
     tracing::info!(%addr, "Natter is listening on http://{addr}");
     let stop = drain.clone();
-    let serving = axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: closing every connection");
-            stop.begin();
-        })
-        .into_future();
+    let tidy = state_guard_tidier(&drain, guard);
+    let serving = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing every connection");
+        stop.begin();
+    })
+    .into_future();
     tokio::pin!(serving);
 
     // Shutdown is bounded as a whole: plain HTTP connections (axum waits for
@@ -99,6 +126,7 @@ pub async fn run(
         None => tracing::warn!("HTTP connections still open after the grace period; leaving them"),
     }
     drain.wait_until(deadline).await;
+    tidy.abort();
     // Every session is over (or given up on): store what was posted, then
     // close the database.
     scribe.stop().await;

@@ -9,12 +9,18 @@
 //! rooms and everyone else carry on.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
 use axum::extract::ws::{Message, Utf8Bytes, WebSocketUpgrade};
-use axum::response::Response;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use natter_shared::{ClientMsg, ErrorCode, PAGE_SIZE, RoomName, Seq, ServerMsg, decode_client};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -34,17 +40,27 @@ const TYPING_MIN_GAP: Duration = Duration::from_secs(2);
 const ROOM_LIST_MIN_GAP: Duration = Duration::from_secs(1);
 
 /// `GET /ws`: upgrade, then run the session.
-pub async fn chat(upgrade: WebSocketUpgrade, State(app): State<AppState>) -> Response {
+pub async fn chat(
+    upgrade: WebSocketUpgrade,
+    State(app): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let admitted = match app.guard.admit_logged(peer.ip(), &headers) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused.into_response(),
+    };
     // Counted from the handshake on, so that a shutdown starting during the
     // upgrade still waits for this session and sends it a close frame.
     let live = app.drain.session();
     socket::configure(upgrade, app.message_limits.chat).on_upgrade(move |ws| async move {
         let _live = live;
+        let _admitted = admitted;
         let (mut tx, mut rx) = ws.split();
         let end = if app.drain.is_closing() {
             End::going_away()
         } else {
-            let mut session = Session::new(app.hub.connect());
+            let mut session = Session::new(app.hub.connect(), app.message_quota);
             let end = drive(&mut tx, &mut rx, &mut session, &app).await;
             tracing::debug!(conn = session.conn.id(), ?end, "session over");
             // The session drops here: its rooms hear of the departure before
@@ -66,6 +82,70 @@ pub(crate) struct Session {
     rooms_next: Instant,
     /// When each room (by key) last passed on this connection's typing.
     typing: HashMap<String, Instant>,
+    limits: Limits,
+}
+
+/// One connection's rate limits.
+struct Limits {
+    /// `say`: the configured burst, then the configured rate.
+    say: DefaultDirectRateLimiter,
+    say_quota: Quota,
+    /// `typing` signals: 10 at once, then one a second.
+    typing: DefaultDirectRateLimiter,
+    /// New rooms: 5 at once, then one every 10 seconds.
+    create: DefaultDirectRateLimiter,
+    /// Refusals of any kind: 20 at once, then one every 3 seconds. A
+    /// connection that runs out is closed with 1008.
+    strikes: DefaultDirectRateLimiter,
+}
+
+/// `typing` signals: 10 at once, then one a second.
+const TYPING_QUOTA: Quota =
+    Quota::per_second(NonZeroU32::MIN).allow_burst(NonZeroU32::new(10).unwrap());
+
+/// New rooms per connection: 5 at once, then one every 10 seconds.
+fn create_quota() -> Quota {
+    Quota::with_period(Duration::from_secs(10))
+        .expect("a period")
+        .allow_burst(NonZeroU32::new(5).expect("not zero"))
+}
+
+/// Which limit a request went over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Limit {
+    Say,
+    Typing,
+    Create,
+}
+
+impl Limits {
+    fn new(say: Quota) -> Self {
+        let n = |v| NonZeroU32::new(v).expect("not zero");
+        Limits {
+            say: RateLimiter::direct(say),
+            say_quota: say,
+            typing: RateLimiter::direct(TYPING_QUOTA),
+            create: RateLimiter::direct(create_quota()),
+            strikes: RateLimiter::direct(
+                Quota::with_period(Duration::from_secs(3))
+                    .expect("a period")
+                    .allow_burst(n(20)),
+            ),
+        }
+    }
+
+    /// Takes one from `limit`'s budget, or says how long to wait.
+    fn take(&self, limit: Limit) -> Result<(), Failure> {
+        let (limiter, what) = match limit {
+            Limit::Say => (&self.say, describe("messages", &self.say_quota)),
+            Limit::Typing => (&self.typing, describe("typing signals", &TYPING_QUOTA)),
+            Limit::Create => (&self.create, describe("new rooms", &create_quota())),
+        };
+        limiter.check().map_err(|not_until| Failure::Limited {
+            what,
+            wait: not_until.wait_time_from(DefaultClock::default().now()),
+        })
+    }
 }
 
 /// Why a request was not carried out.
@@ -77,6 +157,18 @@ enum Failure {
     NotStored(#[from] NotStored),
     #[error("history is unavailable right now; try again")]
     Store(#[from] StoreError),
+    #[error("{what}; try again in {:.1} s", wait.as_secs_f64())]
+    Limited { what: String, wait: Duration },
+}
+
+/// A limit in words, e.g. "too many messages: 20 at once, then one every
+/// 0.2 s".
+fn describe(what: &str, quota: &Quota) -> String {
+    format!(
+        "too many {what}: {} at once, then one every {:.1} s",
+        quota.burst_size(),
+        quota.replenish_interval().as_secs_f64()
+    )
 }
 
 impl Failure {
@@ -84,18 +176,29 @@ impl Failure {
         match self {
             Failure::Refused(refusal) => refusal.code(),
             Failure::NotStored(_) | Failure::Store(_) => ErrorCode::StorageFailed,
+            Failure::Limited { .. } => ErrorCode::RateLimited,
+        }
+    }
+
+    fn retry_after_ms(&self) -> Option<u64> {
+        match self {
+            Failure::Limited { wait, .. } => {
+                Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1))
+            }
+            _ => None,
         }
     }
 }
 
 impl Session {
-    pub(crate) fn new(conn: Connection) -> Self {
+    pub(crate) fn new(conn: Connection, say: Quota) -> Self {
         Session {
             conn,
             rooms: None,
             rooms_due: false,
             rooms_next: Instant::now(),
             typing: HashMap::new(),
+            limits: Limits::new(say),
         }
     }
 
@@ -112,6 +215,7 @@ impl Session {
             }
             ClientMsg::Say { room, text } => {
                 let member = self.conn.member(&room)?;
+                self.limits.take(Limit::Say)?;
                 app.scribe.post(member.room, member.nick, text).await?;
                 // Saying something ends "is typing"; let the next one through.
                 self.typing.remove(&room.key());
@@ -122,6 +226,7 @@ impl Session {
             }
             ClientMsg::Typing { room } => {
                 let member = self.conn.member(&room)?;
+                self.limits.take(Limit::Typing)?;
                 let now = Instant::now();
                 let last = self.typing.insert(member.name.key(), now);
                 if last.is_none_or(|last| now - last >= TYPING_MIN_GAP) {
@@ -166,6 +271,7 @@ impl Session {
                                 message: Failure::Store(err).to_string(),
                                 request: Some("history".into()),
                                 room: Some(name),
+                                retry_after_ms: None,
                             };
                             failed.to_json().into()
                         }
@@ -173,6 +279,7 @@ impl Session {
                     return Ok(vec![entered.to_json().into(), history]);
                 }
                 Entry::Missing => {
+                    self.limits.take(Limit::Create)?;
                     let reservation = app.hub.reserve_room()?;
                     let row = app.store.create_room(room, now()).await?;
                     tracing::info!(room = %row.name, "room created");
@@ -183,6 +290,18 @@ impl Session {
         // Created, then gone again: rooms are never removed, so this cannot
         // happen; answer as a storage problem rather than loop.
         Err(Failure::NotStored(NotStored))
+    }
+
+    /// Counts a refusal; a connection refused too often too fast is closed
+    /// with 1008 (policy violation).
+    fn strike(&self) -> Result<(), End> {
+        self.limits.strikes.check().map_err(|_| {
+            tracing::info!(
+                conn = self.conn.id(),
+                "closed for going over its limits again and again"
+            );
+            End::Close(1008, "too many refused requests")
+        })
     }
 
     /// Sends the room list if it is due.
@@ -282,6 +401,7 @@ async fn handle(
         Ok(msg) => msg,
         Err(err) => {
             tracing::debug!(conn = session.conn.id(), cause = %err, "refused a message");
+            session.strike()?;
             let msg = ServerMsg::error(err.code(), err.to_string(), None);
             return write(tx, vec![msg.to_json().into()], app).await;
         }
@@ -292,14 +412,21 @@ async fn handle(
         () = app.drain.closing() => return Err(End::going_away()),
         answer = session.act(msg, app) => answer,
     };
-    let frames = answer.unwrap_or_else(|failure| {
-        tracing::debug!(conn = session.conn.id(), request = request.type_name(), %failure, "refused");
-        if let Failure::Store(err) = &failure {
-            tracing::error!(%err, "reading history failed");
+    let frames = match answer {
+        Ok(frames) => frames,
+        Err(failure) => {
+            tracing::debug!(conn = session.conn.id(), request = request.type_name(), %failure, "refused");
+            if let Failure::Store(err) = &failure {
+                tracing::error!(%err, "reading history failed");
+            }
+            session.strike()?;
+            let mut msg = ServerMsg::error(failure.code(), failure.to_string(), Some(&request));
+            if let ServerMsg::Error { retry_after_ms, .. } = &mut msg {
+                *retry_after_ms = failure.retry_after_ms();
+            }
+            vec![msg.to_json().into()]
         }
-        let msg = ServerMsg::error(failure.code(), failure.to_string(), Some(&request));
-        vec![msg.to_json().into()]
-    });
+    };
     write(tx, frames, app).await
 }
 
@@ -403,7 +530,7 @@ mod tests {
     fn quiet_session(app: &AppState) -> Session {
         let mut conn = app.hub.connect();
         while conn.try_recv().is_some() {}
-        Session::new(conn)
+        Session::new(conn, app.message_quota)
     }
 
     #[tokio::test]
@@ -411,7 +538,7 @@ mod tests {
         let drain = Drain::new();
         let (app, _dir) = app(&drain).await;
         // Its welcome is waiting to be written.
-        let mut session = Session::new(app.hub.connect());
+        let mut session = Session::new(app.hub.connect(), app.message_quota);
         let started = Instant::now();
         let end = drive(&mut stuck(), &mut silent(), &mut session, &app).await;
         assert_eq!(
@@ -440,7 +567,7 @@ mod tests {
             let drain = Drain::new();
             let (app, _dir) = app(&drain).await;
             let mut session = if queued {
-                Session::new(app.hub.connect())
+                Session::new(app.hub.connect(), app.message_quota)
             } else {
                 quiet_session(&app)
             };
@@ -462,7 +589,7 @@ mod tests {
     async fn a_silent_peer_is_pinged_then_dropped() {
         let drain = Drain::new();
         let (app, _dir) = app(&drain).await;
-        let mut session = Session::new(app.hub.connect());
+        let mut session = Session::new(app.hub.connect(), app.message_quota);
         let (mut tx, mut sent) = recording();
         let started = Instant::now();
         let end = drive(&mut tx, &mut silent(), &mut session, &app).await;
@@ -492,7 +619,7 @@ mod tests {
         config.check().expect("the tightest valid setting");
         let t = config.timing();
         let (app, _dir) = app_with(config, Drain::new()).await;
-        let mut session = Session::new(app.hub.connect());
+        let mut session = Session::new(app.hub.connect(), app.message_quota);
         let (mut tx, sent) = recording();
         let pings = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&pings);

@@ -343,7 +343,7 @@ async fn reload_keeps_room_name_and_history_and_scrolling_up_pages_in_older() {
     let Some(driver) = Driver::start().await else {
         return;
     };
-    let server = spawn_app().await;
+    let server = common::spawn_app_with(common::bulk()).await;
     // 120 messages in a room before anyone opens a browser.
     let (mut writer, _) = server.arrive().await;
     common::enter(&mut writer, "history").await;

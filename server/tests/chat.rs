@@ -230,7 +230,7 @@ async fn shutdown_closes_every_socket_with_1001() {
 async fn a_client_that_stops_reading_is_let_go_without_slowing_the_others() {
     let config = Config {
         queue_capacity: 8,
-        ..Config::default()
+        ..common::bulk()
     };
     let server = spawn_app_with(config).await;
     let (mut talker, _) = server.join().await;

@@ -276,7 +276,7 @@ async fn page_all(
 async fn history_survives_a_restart_and_pages_return_each_message_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("natter.db");
-    let server = spawn_app_on(&db, Config::default()).await;
+    let server = spawn_app_on(&db, common::bulk()).await;
     let (mut a, _) = server.join().await;
     enter(&mut a, "kept").await;
     for i in 1..=200 {
@@ -289,7 +289,7 @@ async fn history_survives_a_restart_and_pages_return_each_message_once() {
     drop(a);
     server.stop().await.unwrap();
 
-    let server = spawn_app_on(&db, Config::default()).await;
+    let server = spawn_app_on(&db, common::bulk()).await;
     let (mut b, _) = server.join().await;
     let (entered, history) = enter(&mut b, "kept").await;
     assert!(matches!(
@@ -325,7 +325,7 @@ async fn history_survives_a_restart_and_pages_return_each_message_once() {
 
 #[tokio::test]
 async fn messages_posted_while_paging_are_neither_lost_nor_repeated() {
-    let server = spawn_app().await;
+    let server = spawn_app_with(common::bulk()).await;
     let (mut reader, _) = server.join().await;
     let (mut writer, _) = server.join().await;
     for i in 1..=120 {

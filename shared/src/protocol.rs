@@ -128,6 +128,9 @@ pub enum ServerMsg {
         request: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room: Option<RoomName>,
+        /// For `rate_limited`: how long to wait before trying again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
 }
 
@@ -236,6 +239,7 @@ impl ServerMsg {
             message: message.into(),
             request: request.map(|r| r.type_name().to_owned()),
             room: request.and_then(ClientMsg::room).cloned(),
+            retry_after_ms: None,
         }
     }
 
@@ -266,6 +270,9 @@ pub enum ErrorCode {
     NotInRoom,
     /// The server could not store or read history; try again later.
     StorageFailed,
+    /// Over a rate limit; `retry_after_ms` says when to try again. A
+    /// connection that keeps going over is closed with 1008.
+    RateLimited,
 }
 
 /// WebSocket close codes Natter uses beyond the standard ones it sends

@@ -33,6 +33,17 @@ pub struct TestServer {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// Settings for tests that send messages in bulk, faster than a person
+/// could: the per-connection message rate is set out of the way, as an
+/// operator would for a bot. Every other limit keeps its default.
+pub fn bulk() -> Config {
+    Config {
+        message_rate: 100_000,
+        message_burst: 100_000,
+        ..Config::default()
+    }
+}
+
 pub async fn spawn_app() -> TestServer {
     spawn_app_with(Config::default()).await
 }

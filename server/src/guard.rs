@@ -1,0 +1,248 @@
+//! Who may open a WebSocket: the checks made on the HTTP handshake, before
+//! any upgrade.
+//!
+//! - **Origin.** Browsers send the page's origin with every WebSocket
+//!   handshake. Only the server's own origin (the `Host` the browser asked
+//!   for) and the `--allowed-origin`s may connect, so another site cannot
+//!   open a socket with a visitor's browser (cross-site WebSocket
+//!   hijacking). Clients that are not browsers send no `Origin` and are
+//!   let through: nothing stops them from sending any value anyway.
+//! - **New connections per address**, a burst and then a steady rate.
+//! - **Connections in total**, so one server cannot be made to run out of
+//!   file descriptors or memory.
+//!
+//! A refusal is an HTTP status with a sentence (403, 429 with
+//! `Retry-After`, 503) and a log line.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+/// The admission rules and the live count of connections.
+pub struct Guard {
+    allowed: Vec<String>,
+    per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    open: AtomicUsize,
+    max: usize,
+}
+
+/// Why a handshake was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Refused {
+    #[error("WebSocket connections from the origin {0} are not allowed")]
+    Origin(String),
+    #[error("too many new connections from your address; try again in {0:.1} s")]
+    Rate(f64),
+    #[error("the server holds {0} connections, its limit; try again later")]
+    Full(usize),
+}
+
+/// One admitted connection, counted until dropped.
+pub struct Admitted {
+    guard: Arc<Guard>,
+}
+
+impl Guard {
+    /// `allowed` are extra origins (`https://chat.example.com`); `rate` new
+    /// connections per second per address after a `burst`; `max` in all.
+    pub fn new(allowed: &[String], rate: NonZeroU32, burst: NonZeroU32, max: usize) -> Arc<Self> {
+        Arc::new(Guard {
+            allowed: allowed.iter().map(|o| normalize(o)).collect(),
+            per_ip: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+            open: AtomicUsize::new(0),
+            max,
+        })
+    }
+
+    /// Checks a handshake from `peer` with `headers`; the returned token
+    /// counts the connection until it is dropped.
+    pub fn admit(self: &Arc<Self>, peer: IpAddr, headers: &HeaderMap) -> Result<Admitted, Refused> {
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or("(not text)");
+            if !self.origin_allowed(origin, headers.get(header::HOST)) {
+                return Err(Refused::Origin(origin.to_owned()));
+            }
+        }
+        if let Err(not_until) = self.per_ip.check_key(&peer) {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            return Err(Refused::Rate(wait.as_secs_f64().max(0.1)));
+        }
+        let open = self.open.fetch_add(1, Ordering::AcqRel);
+        let admitted = Admitted {
+            guard: Arc::clone(self),
+        };
+        if open >= self.max {
+            return Err(Refused::Full(self.max));
+        }
+        Ok(admitted)
+    }
+
+    /// [`Guard::admit`], with a refusal logged.
+    pub fn admit_logged(
+        self: &Arc<Self>,
+        peer: IpAddr,
+        headers: &HeaderMap,
+    ) -> Result<Admitted, Refused> {
+        self.admit(peer, headers)
+            .inspect_err(|refused| match refused {
+                Refused::Origin(_) => tracing::warn!(%peer, %refused, "handshake refused"),
+                Refused::Rate(_) | Refused::Full(_) => {
+                    tracing::info!(%peer, %refused, "handshake refused");
+                }
+            })
+    }
+
+    /// Connections open now.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Acquire)
+    }
+
+    /// Forgets addresses that have not connected lately; call now and then.
+    pub fn tidy(&self) {
+        self.per_ip.retain_recent();
+        self.per_ip.shrink_to_fit();
+    }
+
+    fn origin_allowed(&self, origin: &str, host: Option<&HeaderValue>) -> bool {
+        let origin = normalize(origin);
+        if self.allowed.contains(&origin) {
+            return true;
+        }
+        let Some((scheme, authority)) = origin.split_once("://") else {
+            return false;
+        };
+        let Some(host) = host.and_then(|h| h.to_str().ok()) else {
+            return false;
+        };
+        let default_port = match scheme {
+            "http" => ":80",
+            "https" => ":443",
+            _ => return false,
+        };
+        let host = host.to_ascii_lowercase();
+        let host = host.strip_suffix(default_port).unwrap_or(&host);
+        authority.strip_suffix(default_port).unwrap_or(authority) == host
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        self.guard.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Refused::Origin(_) => StatusCode::FORBIDDEN,
+            Refused::Rate(_) => StatusCode::TOO_MANY_REQUESTS,
+            Refused::Full(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let mut response = (status, self.to_string()).into_response();
+        if let Refused::Rate(wait) = self {
+            let secs = Duration::from_secs_f64(wait).as_secs().max(1);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// Origins compare in lower case without a trailing slash.
+fn normalize(origin: &str) -> String {
+    origin.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    fn guard(allowed: &[&str], burst: u32, max: usize) -> Arc<Guard> {
+        let allowed: Vec<String> = allowed.iter().map(|s| (*s).to_owned()).collect();
+        let n = |v| NonZeroU32::new(v).unwrap();
+        Guard::new(&allowed, n(1), n(burst), max)
+    }
+
+    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+        if let Some(o) = origin {
+            h.insert(header::ORIGIN, HeaderValue::from_str(o).unwrap());
+        }
+        h
+    }
+
+    const IP: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    #[test]
+    fn only_the_own_and_allowed_origins_pass() {
+        let g = guard(&["https://Chat.Example.com/"], 100, 100);
+        let host = "natter.local:8080";
+        for ok in [
+            None,
+            Some("http://natter.local:8080"),
+            Some("HTTP://NATTER.LOCAL:8080"),
+            Some("https://chat.example.com"),
+        ] {
+            assert!(g.admit(IP, &headers(ok, host)).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "http://evil.example",
+            "http://natter.local:8081",
+            "http://natter.local.evil.example:8080",
+            "null",
+            "file://",
+        ] {
+            assert_eq!(
+                g.admit(IP, &headers(Some(bad), host)).err(),
+                Some(Refused::Origin(bad.to_owned())),
+                "{bad}"
+            );
+        }
+        // Default ports may be written or left out.
+        assert!(
+            g.admit(IP, &headers(Some("https://a.example"), "a.example:443"))
+                .is_ok()
+        );
+        assert!(
+            g.admit(IP, &headers(Some("http://a.example:80"), "a.example"))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn new_connections_per_address_are_rate_limited() {
+        let g = guard(&[], 3, 100);
+        let h = headers(None, "x");
+        let admitted: Vec<_> = (0..3).map(|_| g.admit(IP, &h).unwrap()).collect();
+        assert!(matches!(g.admit(IP, &h), Err(Refused::Rate(_))));
+        let other = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+        assert!(
+            g.admit(other, &h).is_ok(),
+            "another address has its own budget"
+        );
+        drop(admitted);
+    }
+
+    #[test]
+    fn the_total_is_capped_and_freed_on_drop() {
+        let g = guard(&[], 100, 2);
+        let h = headers(None, "x");
+        let a = g.admit(IP, &h).unwrap();
+        let _b = g.admit(IP, &h).unwrap();
+        assert_eq!(g.admit(IP, &h).err(), Some(Refused::Full(2)));
+        assert_eq!(g.open(), 2);
+        drop(a);
+        assert!(g.admit(IP, &h).is_ok());
+    }
+}

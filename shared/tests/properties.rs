@@ -1,0 +1,429 @@
+//! Properties of the protocol that must hold for every input, not just the
+//! examples in the unit tests: the decoders never panic and classify bad
+//! input consistently, validation is total and stable, and every message
+//! built from valid parts survives a round trip through JSON.
+//!
+//! Case counts are kept modest so that the whole file runs in a second or
+//! two in a debug build; `cargo xtask fuzz` explores the decoders for
+//! longer.
+
+use natter_shared::{
+    ClientMsg, DecodeError, ErrorCode, MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS, MessageText,
+    Nick, Posted, RoomInfo, RoomName, Seq, ServerMsg, UnixMillis, decode_client, decode_server,
+};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::sample::select;
+use serde_json::Value;
+
+/// Characters that sit on the edges of the rules: white space of several
+/// kinds, control characters, invisible formatting characters, characters a
+/// room name may not hold, and ordinary letters of several scripts.
+const EDGY: &[char] = &[
+    'a',
+    'Z',
+    '7',
+    '_',
+    '-',
+    'é',
+    '字',
+    '😀',
+    'ع',
+    ' ',
+    '\t',
+    '\n',
+    '\r',
+    '\u{0}',
+    '\u{7}',
+    '\u{1B}',
+    '\u{7F}',
+    '\u{85}',
+    '\u{A0}',
+    '\u{AD}',
+    '\u{200B}',
+    '\u{200D}',
+    '\u{202E}',
+    '\u{2066}',
+    '\u{3000}',
+    '\u{FEFF}',
+    '\u{E0041}',
+    '/',
+    '\\',
+    '?',
+    '#',
+    '%',
+    '"',
+    '\'',
+];
+
+/// Characters a chat message may hold, for long texts that should mostly
+/// be accepted.
+const BENIGN: &[char] = &['a', 'b', ' ', '\n', '\t', 'é', '字', '😀', '"', '\\', '<'];
+
+fn chars_from(
+    pool: &'static [char],
+    len: std::ops::RangeInclusive<usize>,
+) -> BoxedStrategy<String> {
+    vec(select(pool), len)
+        .prop_map(|chars| chars.into_iter().collect())
+        .boxed()
+}
+
+/// Raw candidate values: anything at all, short strings of edge characters,
+/// and strings around each length limit.
+fn raw_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        chars_from(EDGY, 0..=12),
+        chars_from(EDGY, MAX_NICK_CHARS - 2..=MAX_NICK_CHARS + 2),
+        chars_from(BENIGN, MAX_NICK_CHARS - 2..=MAX_NICK_CHARS + 2),
+        chars_from(BENIGN, MAX_TEXT_CHARS - 2..=MAX_TEXT_CHARS + 2),
+        // Within the limit once trimmed, over it before.
+        "[a-z]{30,32}".prop_map(|s| format!("  {s}  ")),
+    ]
+}
+
+/// Fragments that JSON and Natter's messages are made of.
+const JSON_TOKENS: &[&str] = &[
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    ",",
+    "\"",
+    "\\",
+    " ",
+    "\n",
+    "null",
+    "true",
+    "false",
+    "0",
+    "-1",
+    "51",
+    "1e400",
+    "18446744073709551616",
+    "0.5",
+    "\"type\"",
+    "\"nick\"",
+    "\"join\"",
+    "\"leave\"",
+    "\"say\"",
+    "\"history\"",
+    "\"typing\"",
+    "\"watch_rooms\"",
+    "\"room\"",
+    "\"text\"",
+    "\"before\"",
+    "\"lobby\"",
+    "\"Ada\"",
+    "\"\"",
+    "\"  \"",
+    "\"a b\"",
+    "\"\\u0000\"",
+    "\"\\ud800\"",
+    "\"\\u200b\"",
+    "\"welcome\"",
+    "\"said\"",
+    "\"error\"",
+    "\"seq\"",
+    "\"at\"",
+    "\"code\"",
+    "\"message\"",
+    "\"rooms\"",
+    "\"online\"",
+];
+
+/// Token soup: mostly invalid JSON that looks enough like a message to get
+/// past the first byte.
+fn json_ish() -> impl Strategy<Value = String> {
+    vec(select(JSON_TOKENS), 0..40).prop_map(|tokens| tokens.concat())
+}
+
+/// Valid JSON built from the protocol's own keys and values, so that some of
+/// it decodes and most of it fails on a rule rather than on syntax.
+fn json_value() -> impl Strategy<Value = Value> {
+    let key = select(&[
+        "type", "nick", "room", "text", "before", "seq", "at", "from", "to", "online", "latest",
+        "messages", "more", "rooms", "name", "code", "message", "request", "extra",
+    ]);
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<u64>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        select(ClientMsg::TYPES).prop_map(Value::from),
+        select(ServerMsg::TYPES).prop_map(Value::from),
+        raw_value().prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 6, move |inner| {
+        prop_oneof![
+            vec(inner.clone(), 0..4).prop_map(Value::Array),
+            vec((key.clone(), inner), 0..6).prop_map(|fields| {
+                Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+            }),
+        ]
+    })
+}
+
+/// A message whose type is real, so the decoder gets past the tag.
+fn tagged_value() -> impl Strategy<Value = Value> {
+    (
+        select(ClientMsg::TYPES),
+        vec(
+            (
+                select(&["nick", "room", "text", "before", "extra"]),
+                json_value(),
+            ),
+            0..4,
+        ),
+    )
+        .prop_map(|(ty, fields)| {
+            let mut object = serde_json::Map::new();
+            object.insert("type".into(), ty.into());
+            for (k, v) in fields {
+                object.insert(k.into(), v);
+            }
+            Value::Object(object)
+        })
+}
+
+fn nick() -> impl Strategy<Value = Nick> {
+    prop_oneof![
+        "\\PC{1,32}".prop_filter_map("not a valid nickname", |s| Nick::try_from(s).ok()),
+        "[a-zA-Z0-9_]{1,32}".prop_map(|s| Nick::try_from(s).expect("plain names are valid")),
+    ]
+}
+
+fn room() -> impl Strategy<Value = RoomName> {
+    "[^\\s/\\\\?#%\\p{C}]{1,32}"
+        .prop_filter_map("not a valid room name", |s| RoomName::try_from(s).ok())
+}
+
+fn text() -> impl Strategy<Value = MessageText> {
+    prop_oneof![
+        "[\\PC\\n\\t]{1,200}",
+        chars_from(BENIGN, 1..=MAX_TEXT_CHARS),
+    ]
+    .prop_filter_map("not a valid message", |s| MessageText::try_from(s).ok())
+}
+
+fn client_msg() -> impl Strategy<Value = ClientMsg> {
+    prop_oneof![
+        nick().prop_map(|nick| ClientMsg::Nick { nick }),
+        room().prop_map(|room| ClientMsg::Join { room }),
+        room().prop_map(|room| ClientMsg::Leave { room }),
+        (room(), text()).prop_map(|(room, text)| ClientMsg::Say { room, text }),
+        (room(), any::<u64>()).prop_map(|(room, before)| ClientMsg::History {
+            room,
+            before: Seq(before)
+        }),
+        room().prop_map(|room| ClientMsg::Typing { room }),
+        Just(ClientMsg::WatchRooms),
+    ]
+}
+
+fn at() -> impl Strategy<Value = UnixMillis> {
+    any::<u64>().prop_map(UnixMillis)
+}
+
+fn server_msg() -> impl Strategy<Value = ServerMsg> {
+    let posted = (any::<u64>(), at(), nick(), text()).prop_map(|(seq, at, nick, text)| Posted {
+        seq: Seq(seq),
+        at,
+        nick,
+        text,
+    });
+    let code = select(&[
+        ErrorCode::MalformedJson,
+        ErrorCode::InvalidMessage,
+        ErrorCode::BinaryNotSupported,
+        ErrorCode::NickTaken,
+        ErrorCode::TooManyRooms,
+        ErrorCode::TooManyJoined,
+        ErrorCode::NotInRoom,
+        ErrorCode::StorageFailed,
+    ]);
+    prop_oneof![
+        nick().prop_map(|nick| ServerMsg::Welcome { nick }),
+        nick().prop_map(|nick| ServerMsg::NickChanged { nick }),
+        (
+            room(),
+            vec(nick(), 0..4),
+            proptest::option::of(any::<u64>())
+        )
+            .prop_map(|(room, online, latest)| ServerMsg::Entered {
+                room,
+                online,
+                latest: latest.map(Seq),
+            }),
+        (room(), vec(posted, 0..3), any::<bool>()).prop_map(|(room, messages, more)| {
+            ServerMsg::History {
+                room,
+                messages,
+                more,
+            }
+        }),
+        (room(), at(), nick()).prop_map(|(room, at, nick)| ServerMsg::Joined { room, at, nick }),
+        (room(), any::<u64>(), at(), nick(), text()).prop_map(|(room, seq, at, nick, text)| {
+            ServerMsg::Said {
+                room,
+                seq: Seq(seq),
+                at,
+                nick,
+                text,
+            }
+        }),
+        (room(), at(), nick()).prop_map(|(room, at, nick)| ServerMsg::Left { room, at, nick }),
+        (room(), at(), nick(), nick()).prop_map(|(room, at, from, to)| ServerMsg::Renamed {
+            room,
+            at,
+            from,
+            to,
+        }),
+        (room(), nick()).prop_map(|(room, nick)| ServerMsg::Typing { room, nick }),
+        vec((room(), any::<u32>()), 0..4).prop_map(|rooms| ServerMsg::Rooms {
+            rooms: rooms
+                .into_iter()
+                .map(|(name, online)| RoomInfo { name, online })
+                .collect(),
+        }),
+        (code, any::<String>(), proptest::option::of(client_msg()))
+            .prop_map(|(code, message, request)| ServerMsg::error(code, message, request.as_ref())),
+    ]
+}
+
+/// Decodes `frame` both ways; neither may panic, and whatever decodes must
+/// survive its own round trip.
+fn decode_both(frame: &str) -> Result<(), TestCaseError> {
+    if let Ok(msg) = decode_client(frame) {
+        prop_assert_eq!(decode_client(&msg.to_json()), Ok(msg), "{}", frame);
+    }
+    if let Ok(msg) = decode_server(frame) {
+        prop_assert_eq!(decode_server(&msg.to_json()), Ok(msg), "{}", frame);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn decoding_arbitrary_strings_never_panics(frame in any::<String>()) {
+        decode_both(&frame)?;
+    }
+
+    #[test]
+    fn decoding_json_ish_strings_never_panics(frame in json_ish()) {
+        decode_both(&frame)?;
+    }
+
+    /// Valid JSON is never reported as malformed: it either decodes or
+    /// breaks a rule of the protocol (`invalid_message`).
+    #[test]
+    fn valid_json_is_never_malformed(value in prop_oneof![json_value(), tagged_value()]) {
+        let frame = value.to_string();
+        decode_both(&frame)?;
+        if let Err(err) = decode_client(&frame) {
+            prop_assert!(matches!(err, DecodeError::Invalid(_)), "{frame}: {err}");
+            prop_assert_eq!(err.code(), ErrorCode::InvalidMessage);
+        }
+    }
+
+    #[test]
+    fn nick_validation_is_total_and_stable(raw in raw_value()) {
+        let checked = Nick::try_from(raw.as_str());
+        prop_assert_eq!(
+            serde_json::from_value::<Nick>(Value::from(raw.as_str())).ok(),
+            checked.clone().ok(),
+            "serde must apply the same rules"
+        );
+        match checked {
+            Ok(nick) => {
+                let s = nick.as_str();
+                prop_assert_eq!(s, raw.trim());
+                prop_assert_eq!(s, s.trim());
+                prop_assert!((1..=MAX_NICK_CHARS).contains(&s.chars().count()), "{s:?}");
+                prop_assert!(!s.chars().any(char::is_control), "{s:?}");
+                prop_assert_eq!(Nick::try_from(s), Ok(nick.clone()));
+                let json = serde_json::to_string(&nick).unwrap();
+                prop_assert_eq!(serde_json::from_str::<Nick>(&json).unwrap(), nick);
+            }
+            Err(err) => prop_assert!(!err.to_string().is_empty()),
+        }
+    }
+
+    #[test]
+    fn room_validation_is_total_and_stable(raw in raw_value()) {
+        let checked = RoomName::try_from(raw.as_str());
+        prop_assert_eq!(
+            serde_json::from_value::<RoomName>(Value::from(raw.as_str())).ok(),
+            checked.clone().ok(),
+            "serde must apply the same rules"
+        );
+        match checked {
+            Ok(room) => {
+                let s = room.as_str();
+                prop_assert_eq!(s, raw.trim());
+                prop_assert!((1..=MAX_ROOM_CHARS).contains(&s.chars().count()), "{s:?}");
+                prop_assert!(
+                    !s.chars().any(|c| c.is_control()
+                        || c.is_whitespace()
+                        || matches!(c, '/' | '\\' | '?' | '#' | '%')),
+                    "{s:?}"
+                );
+                prop_assert_eq!(RoomName::try_from(s), Ok(room.clone()));
+                let json = serde_json::to_string(&room).unwrap();
+                prop_assert_eq!(serde_json::from_str::<RoomName>(&json).unwrap(), room);
+            }
+            Err(err) => prop_assert!(!err.to_string().is_empty()),
+        }
+    }
+
+    #[test]
+    fn text_validation_is_total_and_stable(raw in raw_value()) {
+        let checked = MessageText::try_from(raw.as_str());
+        prop_assert_eq!(
+            serde_json::from_value::<MessageText>(Value::from(raw.as_str())).ok(),
+            checked.clone().ok(),
+            "serde must apply the same rules"
+        );
+        match checked {
+            Ok(text) => {
+                let s = text.as_str();
+                prop_assert_eq!(s, raw.as_str(), "text is kept exactly as sent");
+                prop_assert!((1..=MAX_TEXT_CHARS).contains(&s.chars().count()));
+                prop_assert!(!s.trim().is_empty());
+                prop_assert!(!s.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
+                prop_assert_eq!(MessageText::try_from(s), Ok(text.clone()));
+                let json = serde_json::to_string(&text).unwrap();
+                prop_assert_eq!(serde_json::from_str::<MessageText>(&json).unwrap(), text);
+            }
+            Err(err) => prop_assert!(!err.to_string().is_empty()),
+        }
+    }
+
+    /// Plain names within the limits are always accepted, whatever the
+    /// white space around them.
+    #[test]
+    fn plain_names_are_accepted(
+        name in "[a-zA-Z0-9_\\-\u{4E00}-\u{4E2F}]{1,32}",
+        pad in "[ \t]{0,3}",
+    ) {
+        let padded = format!("{pad}{name}{pad}");
+        prop_assert_eq!(Nick::try_from(padded.as_str()).map(String::from), Ok(name.clone()));
+        prop_assert_eq!(RoomName::try_from(padded).map(String::from), Ok(name));
+    }
+
+    #[test]
+    fn client_messages_round_trip(msg in client_msg()) {
+        let json = msg.to_json();
+        prop_assert_eq!(decode_client(&json), Ok(msg), "{}", json);
+    }
+
+    #[test]
+    fn server_messages_round_trip(msg in server_msg()) {
+        let json = msg.to_json();
+        prop_assert_eq!(decode_server(&json), Ok(msg), "{}", json);
+    }
+}
