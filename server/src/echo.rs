@@ -1,8 +1,6 @@
 //! `/ws/echo`: sends every text and binary frame back unchanged — the
 //! original echo test's server, usable by any WebSocket client.
 
-use std::net::SocketAddr;
-
 use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
@@ -11,6 +9,7 @@ use futures_util::StreamExt;
 
 use crate::app::AppState;
 use crate::config::Timing;
+use crate::listener::Peer;
 use crate::shutdown::Drain;
 use crate::socket::{self, End, Heartbeat, Rx, Tx};
 
@@ -18,7 +17,7 @@ use crate::socket::{self, End, Heartbeat, Rx, Tx};
 pub async fn echo(
     upgrade: WebSocketUpgrade,
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
 ) -> Response {
     let admitted = match app.guard.admit_logged(peer.ip(), &headers) {

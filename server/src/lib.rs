@@ -15,7 +15,9 @@
 //! - [`echo`]: the `/ws/echo` route.
 //! - [`socket`]: what every socket session shares: bounded writes,
 //!   heartbeats, close codes and the closing handshake.
-//! - [`limits`]: sizes of frames and buffers.
+//! - [`limits`]: sizes of frames and buffers, fixed waits.
+//! - [`listener`]: accepted connections must send their request head in
+//!   time.
 //! - [`shutdown`]: signals and the drain of live sessions.
 //!
 //! [`run`] ties them together on a listener the caller has bound, which is
@@ -29,6 +31,7 @@ pub mod guard;
 pub mod headers;
 pub mod hub;
 pub mod limits;
+pub mod listener;
 pub mod scribe;
 pub mod shutdown;
 pub mod socket;
@@ -98,8 +101,8 @@ pub async fn run(
     let stop = drain.clone();
     let tidy = state_guard_tidier(&drain, guard);
     let serving = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        listener::Guarded::new(listener),
+        router.into_make_service_with_connect_info::<listener::Peer>(),
     )
     .with_graceful_shutdown(async move {
         shutdown.await;

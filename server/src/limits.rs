@@ -21,3 +21,7 @@ pub const WRITE_BATCH_FRAMES: usize = 64;
 
 /// How long a closing session waits for the peer's close reply.
 pub const CLOSE_REPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long a new connection may take to send its request head (for
+/// WebSockets: the upgrade request) before it is dropped.
+pub const HANDSHAKE: std::time::Duration = std::time::Duration::from_secs(5);

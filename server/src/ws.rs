@@ -12,8 +12,6 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use std::net::SocketAddr;
-
 use axum::extract::ws::{Message, Utf8Bytes, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
@@ -28,6 +26,7 @@ use tokio::time::Instant;
 use crate::app::AppState;
 use crate::hub::{Connection, Entry, Refusal, now};
 use crate::limits;
+use crate::listener::Peer;
 use crate::scribe::NotStored;
 use crate::socket::{self, End, Heartbeat, Rx, Tx};
 use crate::store::StoreError;
@@ -43,7 +42,7 @@ const ROOM_LIST_MIN_GAP: Duration = Duration::from_secs(1);
 pub async fn chat(
     upgrade: WebSocketUpgrade,
     State(app): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
 ) -> Response {
     let admitted = match app.guard.admit_logged(peer.ip(), &headers) {

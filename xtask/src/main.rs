@@ -3,17 +3,25 @@
 //! - `cargo xtask run [SERVER FLAGS]`: set up, build everything in
 //!   release mode, and run Natter (default http://127.0.0.1:8080).
 //! - `cargo xtask test`: set up (Chromium included), then formatting,
-//!   lints, the client's tests in headless Chromium, the wasm build and
-//!   every native test, browser tests included.
+//!   lints, the client's tests in headless Chromium, the wasm build, the
+//!   WebSocket conformance cases (the quick suite; the full one when `CI` is
+//!   set) and every native test, browser tests included.
 //! - `cargo xtask dist`: build the single release binary.
 //! - `cargo xtask setup`: only install the missing tools.
 //! - `cargo xtask bench SCENARIO`: run one benchmark in release mode;
 //!   `history` times history pages of a room of a million messages (see
 //!   `docs/BENCHMARKS.md`).
+//! - `cargo xtask conformance [--quick]`: the Autobahn|Testsuite cases
+//!   against the server's `/ws/echo` (see `conformance.rs`).
+//! - `cargo xtask fuzz [--seconds N] [TARGET...]`: run the protocol's fuzz
+//!   targets in `fuzz/` for N seconds each (see `fuzz.rs`).
 //!
 //! Set-up installs only what is missing, from crates.io, npm and Debian's
-//! packages; see `tools.rs`.
+//! packages; see `tools.rs`. The conformance cases install kosoku from PyPI,
+//! and fuzzing installs cargo-fuzz, the first time they run.
 
+mod conformance;
+mod fuzz;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -38,7 +46,8 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         server_args: Vec<String>,
     },
-    /// Check formatting and lints, build the client, run every test.
+    /// Check formatting and lints, build the client, run the conformance
+    /// cases (all of them when `CI` is set) and every test.
     Test,
     /// Build the release binary with the client embedded.
     Dist,
@@ -48,6 +57,22 @@ enum Task {
     Bench {
         /// Which benchmark to run.
         scenario: Scenario,
+    },
+    /// Run the Autobahn|Testsuite cases against the server's `/ws/echo`
+    /// (kosoku; compression cases excluded) and check the report.
+    Conformance {
+        /// Leave out the 9.* cases (large and many messages): seconds
+        /// instead of a minute.
+        #[arg(long)]
+        quick: bool,
+    },
+    /// Fuzz the protocol's decoders (cargo-fuzz, nightly).
+    Fuzz {
+        /// How long to run each target, in seconds.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Which targets to run (all by default).
+        targets: Vec<fuzz::Target>,
     },
 }
 
@@ -82,6 +107,15 @@ fn main() -> Result<()> {
             tools::ensure_browser()
         }
         Task::Bench { scenario } => bench(scenario),
+        Task::Conformance { quick } => conformance::run(
+            &root,
+            if quick {
+                conformance::Suite::Quick
+            } else {
+                conformance::Suite::Full
+            },
+        ),
+        Task::Fuzz { seconds, targets } => fuzz::run(&root, seconds, &targets),
     }
 }
 
@@ -139,6 +173,7 @@ fn test(root: &Path) -> Result<()> {
     .env("PATH", &env.path)
     .run()?;
     build_client(&env)?;
+    conformance::run(root, conformance::Suite::for_tests())?;
     step("tests: unit, integration and browser");
     cargo(&["test", "--workspace"])
         .env("NATTER_REQUIRE_BROWSER", "1")

@@ -1,0 +1,571 @@
+//! Hostile and mistaken input over real sockets: every refusal reaches the
+//! one who caused it, with a stable code or close code, while everyone
+//! else carries on and the server keeps accepting connections.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{
+    WAIT, Ws, expect_close, next_frame, read_until, say, send, spawn_app, spawn_app_with,
+};
+use futures_util::{SinkExt, StreamExt};
+use natter_server::Config;
+use natter_shared::{ClientMsg, ErrorCode, RoomName, ServerMsg};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+
+/// The HTTP status a WebSocket handshake on `path` gets, with `origin`.
+async fn handshake(
+    server: &common::TestServer,
+    path: &str,
+    origin: Option<&str>,
+) -> (u16, Option<String>) {
+    let mut request = server.ws_url(path).into_client_request().unwrap();
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", HeaderValue::from_str(origin).unwrap());
+    }
+    match tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+        .await
+        .expect("handshake in time")
+    {
+        Ok((_ws, response)) => (response.status().as_u16(), None),
+        Err(WsError::Http(response)) => {
+            let retry = response
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (response.status().as_u16(), retry)
+        }
+        Err(other) => panic!("handshake failed: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn cross_origin_handshakes_are_refused_with_403() {
+    let config = Config {
+        allowed_origins: vec!["https://chat.example.com".into()],
+        ..Config::default()
+    };
+    let server = spawn_app_with(config).await;
+    let own = format!("http://{}", server.addr);
+    for path in ["/ws", "/ws/echo"] {
+        for (origin, status) in [
+            (None, 101),
+            (Some(own.as_str()), 101),
+            (Some("https://chat.example.com"), 101),
+            (Some("https://CHAT.example.com/"), 101),
+            (Some("http://evil.example"), 403),
+            (Some("https://chat.example.com.evil.example"), 403),
+            (Some("null"), 403),
+        ] {
+            assert_eq!(
+                handshake(&server, path, origin).await.0,
+                status,
+                "{path} from {origin:?}"
+            );
+        }
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn new_connections_are_limited_per_address_and_in_total() {
+    let config = Config {
+        connect_burst: 3,
+        connect_rate: 1,
+        ..Config::default()
+    };
+    let server = spawn_app_with(config).await;
+    for _ in 0..3 {
+        assert_eq!(handshake(&server, "/ws", None).await.0, 101);
+    }
+    let (status, retry) = handshake(&server, "/ws", None).await;
+    assert_eq!(status, 429);
+    assert_eq!(retry.as_deref(), Some("1"), "says when to come back");
+    server.stop().await.unwrap();
+
+    let config = Config {
+        max_connections: 2,
+        ..Config::default()
+    };
+    let server = spawn_app_with(config).await;
+    let (a, _) = server.join().await;
+    let (_b, _) = server.join().await;
+    assert_eq!(handshake(&server, "/ws/echo", None).await.0, 503);
+    drop(a);
+    // The slot frees once the server has seen the first one go.
+    let mut freed = false;
+    for _ in 0..100 {
+        if handshake(&server, "/ws", None).await.0 == 101 {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(freed, "a closed connection's slot was never freed");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_handshake_that_never_completes_is_dropped() {
+    let server = spawn_app().await;
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // ... and the rest never comes. The server hangs up.
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(WAIT, tcp.read(&mut buf))
+        .await
+        .expect("the server hung up in time");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    // Meanwhile the server works for everyone else.
+    let (mut ws, _) = server.join().await;
+    say(&mut ws, "fine").await;
+    read_until(&mut ws, |m| matches!(m, ServerMsg::Said { .. })).await;
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_flood_is_throttled_then_closed_while_others_are_heard() {
+    let server = spawn_app().await;
+    let (flooder, flooder_name) = server.join().await;
+    let (mut bob, _) = server.join().await;
+    let (mut carol, _) = server.join().await;
+    read_until(
+        &mut bob,
+        |m| matches!(m, ServerMsg::Joined { nick, .. } if nick.as_str() == "user3"),
+    )
+    .await;
+    read_until(&mut carol, |m| matches!(m, ServerMsg::Joined { .. })).await;
+
+    let (mut sink, mut stream) = flooder.split();
+    let flood = tokio::spawn(async move {
+        let frame = ClientMsg::Say {
+            room: RoomName::lobby(),
+            text: "spam".try_into().unwrap(),
+        }
+        .to_json();
+        for _ in 0..5000 {
+            if sink.send(Message::text(frame.clone())).await.is_err() {
+                break;
+            }
+        }
+    });
+    // What the flooder hears: its first messages, then refusals naming the
+    // limit and when to retry, then a 1008 close.
+    let mut limited = 0;
+    let close = loop {
+        let msg = tokio::time::timeout(WAIT, stream.next())
+            .await
+            .expect("the flooder hears back in time")
+            .expect("open")
+            .expect("no read error");
+        match msg {
+            Message::Text(text) => {
+                if let ServerMsg::Error {
+                    code,
+                    message,
+                    retry_after_ms,
+                    ..
+                } = natter_shared::decode_server(&text).unwrap()
+                {
+                    assert_eq!(code, ErrorCode::RateLimited);
+                    assert!(
+                        message.contains("messages") && message.contains("try again"),
+                        "{message}"
+                    );
+                    assert!(retry_after_ms.is_some_and(|ms| ms > 0));
+                    limited += 1;
+                }
+            }
+            Message::Close(frame) => break frame.expect("a close code"),
+            _ => {}
+        }
+    };
+    assert_eq!(u16::from(close.code), 1008);
+    assert!(limited >= 1);
+    flood.await.unwrap();
+
+    // Bob talks throughout; Carol hears him, after the flooder's allowance,
+    // in order and without gaps.
+    say(&mut bob, "still here").await;
+    let seen = read_until(
+        &mut carol,
+        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == "still here"),
+    )
+    .await;
+    let said: Vec<&ServerMsg> = seen
+        .iter()
+        .filter(|m| matches!(m, ServerMsg::Said { .. }))
+        .collect();
+    let from_flooder = said
+        .iter()
+        .filter(|m| matches!(m, ServerMsg::Said { nick, .. } if nick.as_str() == flooder_name))
+        .count();
+    assert!(
+        (1..=40).contains(&from_flooder),
+        "{from_flooder} of 5,000 got through"
+    );
+    let seqs: Vec<u64> = said.iter().map(|m| m.seq().unwrap().0).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+    assert!(
+        seen.iter()
+            .any(|m| matches!(m, ServerMsg::Left { nick, .. } if nick.as_str() == flooder_name))
+    );
+    server.stop().await.unwrap();
+}
+
+// --- the bad-input table ---------------------------------------------------
+
+/// What the offender must get back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Error(ErrorCode),
+    Close(u16),
+}
+
+/// How the offender misbehaves.
+enum Offence {
+    /// Frames from a well-behaved client library.
+    Frames(Vec<Message>),
+    /// Raw bytes after the handshake, for what no library would send.
+    Raw(Vec<u8>),
+}
+
+fn text(s: impl Into<String>) -> Offence {
+    Offence::Frames(vec![Message::text(s.into())])
+}
+
+/// One WebSocket frame, FIN set, masked unless `mask` is `None`.
+fn raw_frame(opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
+    let mut out = vec![0x80 | opcode];
+    let masked = if mask.is_some() { 0x80 } else { 0 };
+    match payload.len() {
+        n @ 0..=125 => out.push(masked | u8::try_from(n).unwrap()),
+        n @ 126..=65535 => {
+            out.push(masked | 126);
+            out.extend_from_slice(&u16::try_from(n).unwrap().to_be_bytes());
+        }
+        n => {
+            out.push(masked | 127);
+            out.extend_from_slice(&u64::try_from(n).unwrap().to_be_bytes());
+        }
+    }
+    match mask {
+        Some(key) => {
+            out.extend_from_slice(&key);
+            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        }
+        None => out.extend_from_slice(payload),
+    }
+    out
+}
+
+fn table() -> Vec<(&'static str, Offence, Answer)> {
+    use Answer::{Close, Error};
+    use ErrorCode::*;
+    let key = Some([1, 2, 3, 4]);
+    vec![
+        ("malformed JSON", text("{\"type\":"), Error(MalformedJson)),
+        ("not JSON at all", text("hello"), Error(MalformedJson)),
+        (
+            "unknown type",
+            text(r#"{"type":"shout","room":"lobby","text":"x"}"#),
+            Error(InvalidMessage),
+        ),
+        (
+            "missing field",
+            text(r#"{"type":"say","room":"lobby"}"#),
+            Error(InvalidMessage),
+        ),
+        (
+            "extra field",
+            text(r#"{"type":"say","room":"lobby","text":"x","admin":true}"#),
+            Error(InvalidMessage),
+        ),
+        (
+            "wrong field type",
+            text(r#"{"type":"say","room":"lobby","text":7}"#),
+            Error(InvalidMessage),
+        ),
+        (
+            "blank text",
+            text(r#"{"type":"say","room":"lobby","text":" \n "}"#),
+            Error(InvalidMessage),
+        ),
+        (
+            "text over 4,000 characters",
+            text(format!(
+                r#"{{"type":"say","room":"lobby","text":"{}"}}"#,
+                "x".repeat(4001)
+            )),
+            Error(InvalidMessage),
+        ),
+        (
+            "control character in text",
+            text(r#"{"type":"say","room":"lobby","text":"a\u0007"}"#),
+            Error(InvalidMessage),
+        ),
+        (
+            "invisible character in a name",
+            text(r#"{"type":"nick","nick":"ad\u200bmin"}"#),
+            Error(InvalidMessage),
+        ),
+        (
+            "bidi override in a name",
+            text(r#"{"type":"nick","nick":"abc\u202edcba"}"#),
+            Error(InvalidMessage),
+        ),
+        (
+            "name over 32 characters",
+            text(format!(r#"{{"type":"nick","nick":"{}"}}"#, "n".repeat(33))),
+            Error(InvalidMessage),
+        ),
+        (
+            "slash in a room name",
+            text(r#"{"type":"join","room":"a/b"}"#),
+            Error(InvalidMessage),
+        ),
+        (
+            "say in a room not joined",
+            text(r#"{"type":"say","room":"elsewhere","text":"x"}"#),
+            Error(NotInRoom),
+        ),
+        (
+            "history of a room not joined",
+            text(r#"{"type":"history","room":"elsewhere","before":1}"#),
+            Error(NotInRoom),
+        ),
+        (
+            "typing in a room not joined",
+            text(r#"{"type":"typing","room":"elsewhere"}"#),
+            Error(NotInRoom),
+        ),
+        (
+            "leave a room not joined",
+            text(r#"{"type":"leave","room":"elsewhere"}"#),
+            Error(NotInRoom),
+        ),
+        (
+            "a name someone has",
+            text(r#"{"type":"nick","nick":"WATCHER"}"#),
+            Error(NickTaken),
+        ),
+        (
+            "binary frame",
+            Offence::Frames(vec![Message::binary(vec![0, 159, 146, 150])]),
+            Error(BinaryNotSupported),
+        ),
+        (
+            "typing flood",
+            Offence::Frames(
+                (0..11)
+                    .map(|_| Message::text(r#"{"type":"typing","room":"lobby"}"#))
+                    .collect(),
+            ),
+            Error(RateLimited),
+        ),
+        (
+            "invalid UTF-8 in a text frame",
+            Offence::Raw(raw_frame(0x1, &[0x7b, 0xff, 0xfe, 0x7d], key)),
+            Close(1007),
+        ),
+        (
+            "message over 16 KiB",
+            Offence::Frames(vec![Message::text("x".repeat(16 * 1024 + 1))]),
+            Close(1009),
+        ),
+        (
+            "unmasked client frame",
+            Offence::Raw(raw_frame(0x1, b"{}", None)),
+            Close(1002),
+        ),
+        (
+            "reserved opcode",
+            Offence::Raw(raw_frame(0x3, b"", key)),
+            Close(1002),
+        ),
+    ]
+}
+
+/// Connects with a raw socket and completes the handshake by hand.
+async fn raw_connect(server: &common::TestServer) -> TcpStream {
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        server.addr
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        tcp.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    tcp
+}
+
+/// Reads raw server frames until a close frame; returns its code.
+async fn raw_close_code(tcp: &mut TcpStream) -> u16 {
+    loop {
+        let mut head = [0u8; 2];
+        tcp.read_exact(&mut head).await.unwrap();
+        let len = match head[1] & 0x7f {
+            126 => u64::from(tcp.read_u16().await.unwrap()),
+            127 => tcp.read_u64().await.unwrap(),
+            n => u64::from(n),
+        };
+        let mut payload = vec![0u8; usize::try_from(len).unwrap()];
+        tcp.read_exact(&mut payload).await.unwrap();
+        if head[0] & 0x0f == 0x8 {
+            return u16::from_be_bytes([payload[0], payload[1]]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_bad_input_gets_its_answer_and_nobody_else_notices() {
+    // Each row opens two connections; the per-address connection rate has
+    // its own test above.
+    let server = spawn_app_with(Config {
+        connect_burst: 1000,
+        ..Config::default()
+    })
+    .await;
+    let (mut watcher, _) = server.join().await;
+    send(
+        &mut watcher,
+        &ClientMsg::Nick {
+            nick: "Watcher".try_into().unwrap(),
+        },
+    )
+    .await;
+    read_until(&mut watcher, |m| matches!(m, ServerMsg::Renamed { .. })).await;
+    let mut last_seq = 0;
+    for (i, (what, offence, answer)) in table().into_iter().enumerate() {
+        let outcome = match offence {
+            Offence::Frames(frames) => {
+                let (mut offender, _) = server.join().await;
+                for frame in frames {
+                    offender.send(frame).await.unwrap();
+                }
+                outcome(&mut offender, answer).await
+            }
+            Offence::Raw(bytes) => {
+                let mut tcp = raw_connect(&server).await;
+                tcp.write_all(&bytes).await.unwrap();
+                let code = tokio::time::timeout(WAIT, raw_close_code(&mut tcp))
+                    .await
+                    .expect("closed in time");
+                Answer::Close(code)
+            }
+        };
+        assert_eq!(
+            format!("{outcome:?}"),
+            format!("{answer:?}"),
+            "row {i}: {what}"
+        );
+
+        // A newcomer can still connect and be heard; the watcher sees its
+        // message next in line: no gap, nothing from the offender.
+        let (mut next, _) = server.join().await;
+        let marker = format!("after row {i}");
+        say(&mut next, &marker).await;
+        let seen = read_until(
+            &mut watcher,
+            |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == marker),
+        )
+        .await;
+        for msg in &seen {
+            assert!(
+                // Comings and goings, and the typing flood's first (valid)
+                // signal; never an error or anything from the refusals.
+                matches!(
+                    msg,
+                    ServerMsg::Joined { .. }
+                        | ServerMsg::Left { .. }
+                        | ServerMsg::Said { .. }
+                        | ServerMsg::Typing { .. }
+                ),
+                "row {i} ({what}): the watcher saw {msg:?}"
+            );
+        }
+        let seq = seen.last().unwrap().seq().unwrap().0;
+        assert_eq!(
+            seq,
+            last_seq + 1,
+            "row {i} ({what}): a gap or an extra message"
+        );
+        last_seq = seq;
+    }
+    server.stop().await.unwrap();
+}
+
+/// What a library-speaking offender got back: the first error, or the
+/// close code.
+async fn outcome(ws: &mut Ws, expected: Answer) -> Answer {
+    match expected {
+        Answer::Close(_) => Answer::Close(u16::from(expect_close(ws).await.code)),
+        Answer::Error(_) => loop {
+            match next_frame(ws).await {
+                Message::Text(text) => {
+                    if let ServerMsg::Error { code, message, .. } =
+                        natter_shared::decode_server(&text).unwrap()
+                    {
+                        assert!(!message.is_empty());
+                        break Answer::Error(code);
+                    }
+                }
+                Message::Close(frame) => {
+                    break Answer::Close(frame.map_or(1005, |f| u16::from(f.code)));
+                }
+                _ => {}
+            }
+        },
+    }
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers() {
+    let server = spawn_app().await;
+    let client = reqwest::Client::new();
+    for path in ["/", "/healthz", "/no-such-file.js"] {
+        let response = client.get(server.url(path)).send().await.unwrap();
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+    }
+    // Only GET and HEAD on the pages.
+    for method in [
+        reqwest::Method::POST,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+    ] {
+        let response = client
+            .request(method.clone(), server.url("/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{method}");
+    }
+    server.stop().await.unwrap();
+}
