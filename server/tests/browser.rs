@@ -446,6 +446,138 @@ async fn reload_keeps_room_name_and_history_and_scrolling_up_pages_in_older() {
     server.stop().await.unwrap();
 }
 
+/// Payloads that would run or inject something if any of them were ever
+/// treated as markup or as a link target.
+const PAYLOADS: &[&str] = &[
+    "<script>window.__pwned = 1</script>",
+    "<img src=x onerror=\"window.__pwned = 1\">",
+    "<svg onload=window.__pwned=1>",
+    "<iframe src=\"javascript:window.__pwned=1\"></iframe>",
+    "javascript:window.__pwned=1",
+    "data:text/html,<script>window.__pwned=1</script>",
+    "[click me](javascript:window.__pwned=1)",
+    "<a href=\"javascript:window.__pwned=1\">link</a>",
+    "&lt;b&gt;entities&lt;/b&gt; &amp;amp; &#60;i&#62;",
+    "\u{202E}txt.exe\u{202C} bidi override",
+    "zero\u{200D}width\u{200B}joiners 👨\u{200D}👩\u{200D}👧",
+    "{{7*7}} ${7*7} <%= 7*7 %>",
+];
+
+#[tokio::test]
+async fn injection_payloads_render_as_inert_text() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = common::spawn_app_with(common::bulk()).await;
+    // Someone with a hostile name posts every payload, and a very long
+    // unbroken word, into the lobby and into rooms with hostile names.
+    let (mut mallory, _) = server.join().await;
+    let nick = "<img src=x onerror=alert(1)>";
+    common::send(
+        &mut mallory,
+        &natter_shared::ClientMsg::Nick {
+            nick: nick.try_into().unwrap(),
+        },
+    )
+    .await;
+    let long_word = "W".repeat(3000);
+    for text in PAYLOADS.iter().copied().chain([long_word.as_str()]) {
+        common::say(&mut mallory, text).await;
+    }
+    let rooms = [
+        "javascript:alert(1)",
+        "<svg>",
+        "\"onmouseover=\"alert(1)",
+        "&lt;i&gt;",
+    ];
+    for room in rooms {
+        common::enter(&mut mallory, room).await;
+    }
+
+    let page = open(&driver, &server, "/", &[]).await;
+    wait_for(&page, "[data-testid=message]", &"W".repeat(100)).await;
+    for room in rooms {
+        wait_for(&page, "[data-testid=room-list]", room).await;
+    }
+    let check = "
+        const main = document.querySelector('main');
+        const bodies = [...document.querySelectorAll('[data-testid=message] .body')]
+            .map(e => e.textContent);
+        const list = document.querySelector('[data-testid=message-list]');
+        return {
+            pwned: window.__pwned !== undefined,
+            injected: main.querySelectorAll('script, img, svg, iframe, object, embed').length,
+            handlers: [...main.querySelectorAll('*')]
+                .filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
+            bad_links: [...main.querySelectorAll('a')]
+                .filter(a => !/^(https?:|\\/)/.test(a.getAttribute('href'))).length,
+            bodies,
+            nicks: [...document.querySelectorAll('[data-testid=user]')].map(e => e.textContent),
+            rooms: [...document.querySelectorAll('[data-testid=room]')].map(e => e.dataset.room),
+            overflow: list.scrollWidth > list.clientWidth,
+        };";
+    let seen = page.execute(check, vec![]).await.unwrap();
+    assert_eq!(seen["pwned"], json!(false), "a payload ran");
+    assert_eq!(
+        seen["injected"],
+        json!(0),
+        "an element was injected: {seen}"
+    );
+    assert_eq!(
+        seen["handlers"],
+        json!(0),
+        "an event handler attribute appeared"
+    );
+    assert_eq!(
+        seen["bad_links"],
+        json!(0),
+        "a link to something other than http(s)"
+    );
+    let bodies: Vec<&str> = seen["bodies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap())
+        .collect();
+    for payload in PAYLOADS {
+        assert!(
+            bodies.contains(payload),
+            "{payload:?} not shown literally in {bodies:?}"
+        );
+    }
+    assert!(
+        seen["nicks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains(nick))
+    );
+    for room in rooms {
+        assert!(
+            seen["rooms"].as_array().unwrap().contains(&json!(room)),
+            "{room}"
+        );
+    }
+    assert_eq!(
+        seen["overflow"],
+        json!(false),
+        "a long word widened the list"
+    );
+
+    // Opening a hostile room by its address is just as inert.
+    click(&page, "[data-testid=room][data-room='<svg>'] a").await;
+    wait_for(&page, STATUS_OPEN, "").await;
+    wait_for(&page, "[data-testid=user-list]", nick).await;
+    let again = page.execute(check, vec![]).await.unwrap();
+    assert_eq!(
+        (again["pwned"].clone(), again["injected"].clone()),
+        (json!(false), json!(0))
+    );
+    assert_eq!(path(&page).await, "/r/%3Csvg%3E");
+    page.close().await.unwrap();
+    server.stop().await.unwrap();
+}
+
 // --- helpers -------------------------------------------------------------
 
 /// The page's path, as the address bar shows it.

@@ -183,7 +183,14 @@ pub fn room(name: &str) -> RoomName {
 /// events of other rooms that arrive meanwhile.
 pub async fn enter(ws: &mut Ws, name: &str) -> (ServerMsg, ServerMsg) {
     send(ws, &ClientMsg::Join { room: room(name) }).await;
-    let seen = read_until(ws, |m| matches!(m, ServerMsg::History { .. })).await;
+    let seen = read_until(ws, |m| {
+        matches!(m, ServerMsg::History { .. })
+            || matches!(m, ServerMsg::Error { request, .. } if request.as_deref() == Some("join"))
+    })
+    .await;
+    if let Some(error @ ServerMsg::Error { .. }) = seen.last() {
+        panic!("joining {name} was refused: {error:?}");
+    }
     let history = seen.last().expect("history").clone();
     let entered = seen
         .into_iter()
