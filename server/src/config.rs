@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use governor::Quota;
+use natter_shared::{MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS};
 
 use crate::guard::Guard;
 use crate::hub::HubLimits;
@@ -83,6 +84,22 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub message_burst: u32,
 
+    /// Longest chat message, in characters (at most 4,000, the protocol's
+    /// own limit).
+    #[arg(long, env = "NATTER_MAX_TEXT_CHARS", default_value_t = MAX_TEXT_CHARS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=MAX_TEXT_CHARS as i64))]
+    pub max_text_chars: u32,
+
+    /// Longest nickname, in characters (at most 32).
+    #[arg(long, env = "NATTER_MAX_NICK_CHARS", default_value_t = MAX_NICK_CHARS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=MAX_NICK_CHARS as i64))]
+    pub max_nick_chars: u32,
+
+    /// Longest room name, in characters (at most 32).
+    #[arg(long, env = "NATTER_MAX_ROOM_CHARS", default_value_t = MAX_ROOM_CHARS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=MAX_ROOM_CHARS as i64))]
+    pub max_room_chars: u32,
+
     /// How many rooms the server holds at most; joining a new room beyond
     /// this is refused.
     #[arg(long, env = "NATTER_MAX_ROOMS", default_value_t = 1000,
@@ -147,11 +164,15 @@ fn nonzero(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
 }
 
-/// Largest WebSocket messages accepted, per route, in bytes.
+/// Largest WebSocket messages accepted, per route, in bytes, and the
+/// longest text and names, in characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MessageLimits {
     pub chat: usize,
     pub echo: usize,
+    pub text_chars: usize,
+    pub nick_chars: usize,
+    pub room_chars: usize,
 }
 
 /// How long connections may stay silent or stuck.
@@ -186,6 +207,9 @@ impl Config {
         MessageLimits {
             chat: size(self.max_message_bytes),
             echo: size(self.echo_max_message_bytes),
+            text_chars: size(self.max_text_chars),
+            nick_chars: size(self.max_nick_chars),
+            room_chars: size(self.max_room_chars),
         }
     }
 
@@ -238,6 +262,9 @@ impl Default for Config {
             connect_burst: 50,
             message_rate: 5,
             message_burst: 20,
+            max_text_chars: MAX_TEXT_CHARS as u32,
+            max_nick_chars: MAX_NICK_CHARS as u32,
+            max_room_chars: MAX_ROOM_CHARS as u32,
             max_rooms: 1000,
             max_joined: 20,
             shutdown_grace_secs: 5,
@@ -263,6 +290,7 @@ mod tests {
         }
         assert_eq!(parsed.queue_capacity, default.queue_capacity);
         assert_eq!(parsed.max_rooms, default.max_rooms);
+        assert_eq!(parsed.message_limits(), default.message_limits());
         assert_eq!(parsed.max_connections, default.max_connections);
         assert_eq!(
             (parsed.connect_rate, parsed.connect_burst),
@@ -309,5 +337,9 @@ mod tests {
     fn bad_values_are_refused() {
         assert!(Config::try_parse_from(["natter", "--bind", "nowhere"]).is_err());
         assert!(Config::try_parse_from(["natter", "--queue-capacity", "1"]).is_err());
+        // Limits may be tightened, not loosened beyond the protocol's own.
+        assert!(Config::try_parse_from(["natter", "--max-text-chars", "4001"]).is_err());
+        assert!(Config::try_parse_from(["natter", "--max-nick-chars", "33"]).is_err());
+        assert!(Config::try_parse_from(["natter", "--max-room-chars", "16"]).is_ok());
     }
 }

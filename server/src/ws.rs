@@ -24,6 +24,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::app::AppState;
+use crate::config::MessageLimits;
 use crate::hub::{Connection, Entry, Refusal, now};
 use crate::limits;
 use crate::listener::Peer;
@@ -158,6 +159,31 @@ enum Failure {
     Store(#[from] StoreError),
     #[error("{what}; try again in {:.1} s", wait.as_secs_f64())]
     Limited { what: String, wait: Duration },
+    #[error("the {what} is {len} characters long; this server allows {max}")]
+    TooLong {
+        what: &'static str,
+        len: usize,
+        max: usize,
+    },
+}
+
+/// Holds a request to this server's length limits, which may be tighter
+/// than the protocol's. Room names are checked when a room is created
+/// (existing rooms stay reachable whatever the limit).
+fn check_lengths(msg: &ClientMsg, limits: &MessageLimits) -> Result<(), Failure> {
+    match msg {
+        ClientMsg::Nick { nick } => check_length("nickname", nick.as_str(), limits.nick_chars),
+        ClientMsg::Say { text, .. } => check_length("message", text.as_str(), limits.text_chars),
+        _ => Ok(()),
+    }
+}
+
+fn check_length(what: &'static str, value: &str, max: usize) -> Result<(), Failure> {
+    let len = value.chars().count();
+    if len > max {
+        return Err(Failure::TooLong { what, len, max });
+    }
+    Ok(())
 }
 
 /// A limit in words, e.g. "too many messages: 20 at once, then one every
@@ -176,6 +202,7 @@ impl Failure {
             Failure::Refused(refusal) => refusal.code(),
             Failure::NotStored(_) | Failure::Store(_) => ErrorCode::StorageFailed,
             Failure::Limited { .. } => ErrorCode::RateLimited,
+            Failure::TooLong { .. } => ErrorCode::InvalidMessage,
         }
     }
 
@@ -205,6 +232,7 @@ impl Session {
     /// Events for rooms (`joined`, `said`, …) reach the queue through the
     /// hub instead.
     async fn act(&mut self, msg: ClientMsg, app: &AppState) -> Result<Vec<Utf8Bytes>, Failure> {
+        check_lengths(&msg, &app.message_limits)?;
         match msg {
             ClientMsg::Nick { nick } => self.conn.rename(nick)?,
             ClientMsg::Join { room } => return self.join(&room, app).await,
@@ -278,6 +306,7 @@ impl Session {
                     return Ok(vec![entered.to_json().into(), history]);
                 }
                 Entry::Missing => {
+                    check_length("room name", room.as_str(), app.message_limits.room_chars)?;
                     self.limits.take(Limit::Create)?;
                     let reservation = app.hub.reserve_room()?;
                     let row = app.store.create_room(room, now()).await?;

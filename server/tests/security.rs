@@ -569,3 +569,57 @@ async fn responses_carry_security_headers() {
     }
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn tighter_length_limits_are_enforced() {
+    let server = spawn_app_with(Config {
+        max_text_chars: 10,
+        max_nick_chars: 5,
+        max_room_chars: 4,
+        ..Config::default()
+    })
+    .await;
+    let (mut ws, _) = server.join().await;
+    for (frame, request, allows) in [
+        (
+            r#"{"type":"say","room":"lobby","text":"eleven char"}"#,
+            "say",
+            "allows 10",
+        ),
+        (
+            r#"{"type":"nick","nick":"张伟张伟张伟"}"#,
+            "nick",
+            "allows 5",
+        ),
+        (r#"{"type":"join","room":"rooms"}"#, "join", "allows 4"),
+    ] {
+        ws.send(Message::text(frame)).await.unwrap();
+        let seen = read_until(&mut ws, |m| matches!(m, ServerMsg::Error { .. })).await;
+        match seen.last().unwrap() {
+            ServerMsg::Error {
+                code,
+                message,
+                request: r,
+                ..
+            } => {
+                assert_eq!(*code, ErrorCode::InvalidMessage);
+                assert!(message.contains(allows), "{message}");
+                assert_eq!(r.as_deref(), Some(request));
+            }
+            _ => unreachable!(),
+        }
+    }
+    // Within the limits all is well, and the lobby stays open whatever the
+    // room-name limit.
+    say(&mut ws, "ten chars!").await;
+    read_until(&mut ws, |m| matches!(m, ServerMsg::Said { .. })).await;
+    send(
+        &mut ws,
+        &ClientMsg::Nick {
+            nick: "张伟".try_into().unwrap(),
+        },
+    )
+    .await;
+    read_until(&mut ws, |m| matches!(m, ServerMsg::NickChanged { .. })).await;
+    server.stop().await.unwrap();
+}

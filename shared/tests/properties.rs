@@ -243,6 +243,7 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
         ErrorCode::TooManyJoined,
         ErrorCode::NotInRoom,
         ErrorCode::StorageFailed,
+        ErrorCode::RateLimited,
     ]);
     prop_oneof![
         nick().prop_map(|nick| ServerMsg::Welcome { nick }),
@@ -288,8 +289,19 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
                 .map(|(name, online)| RoomInfo { name, online })
                 .collect(),
         }),
-        (code, any::<String>(), proptest::option::of(client_msg()))
-            .prop_map(|(code, message, request)| ServerMsg::error(code, message, request.as_ref())),
+        (
+            code,
+            any::<String>(),
+            proptest::option::of(client_msg()),
+            proptest::option::of(any::<u64>()),
+        )
+            .prop_map(|(code, message, request, retry)| {
+                let mut msg = ServerMsg::error(code, message, request.as_ref());
+                if let ServerMsg::Error { retry_after_ms, .. } = &mut msg {
+                    *retry_after_ms = retry;
+                }
+                msg
+            }),
     ]
 }
 

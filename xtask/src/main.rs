@@ -61,15 +61,15 @@ enum Task {
     /// Run the Autobahn|Testsuite cases against the server's `/ws/echo`
     /// (kosoku; compression cases excluded) and check the report.
     Conformance {
-        /// Leave out the 9.* cases (large and many messages): seconds
-        /// instead of a minute.
+        /// Leave out the 9.* cases (large and many messages), the slowest
+        /// ones.
         #[arg(long)]
         quick: bool,
     },
     /// Fuzz the protocol's decoders (cargo-fuzz, nightly).
     Fuzz {
         /// How long to run each target, in seconds.
-        #[arg(long, default_value_t = 60)]
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
         seconds: u64,
         /// Which targets to run (all by default).
         targets: Vec<fuzz::Target>,
