@@ -326,7 +326,7 @@ fn ensure_kosoku(root: &Path) -> Result<PathBuf> {
         step(&format!("creating a Python virtualenv in {VENV}"));
         if !succeeds(&mut venv_command(&venv)) {
             step("installing python3-venv (Debian package), for `python3 -m venv`");
-            apt_install(&["python3-venv"])
+            crate::tools::apt_install(&["python3-venv"])
                 .context("kosoku is installed with pip: install Python 3 and its venv module")?;
             venv_command(&venv)
                 .run()
@@ -377,24 +377,6 @@ fn succeeds(cmd: &mut Command) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
-}
-
-/// Installs Debian packages with apt-get, through sudo when not root.
-fn apt_install(packages: &[&str]) -> Result<()> {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
-    let apt = |args: &[&str]| {
-        let mut cmd = Command::new(if root { "apt-get" } else { "sudo" });
-        if !root {
-            cmd.arg("apt-get");
-        }
-        cmd.args(args).env("DEBIAN_FRONTEND", "noninteractive");
-        cmd
-    };
-    apt(&["update"]).run()?;
-    apt(&["install", "-y"]).args(packages).run()
 }
 
 #[cfg(test)]

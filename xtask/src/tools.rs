@@ -114,7 +114,7 @@ pub fn ensure_browser() -> Result<()> {
 }
 
 /// Installs Debian packages, through sudo when not root.
-fn apt_install(packages: &[&str]) -> Result<()> {
+pub(crate) fn apt_install(packages: &[&str]) -> Result<()> {
     if Command::new("apt-get").arg("--version").output().is_err() {
         bail!("apt-get is not available to install {}", packages.join(" "));
     }
