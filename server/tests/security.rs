@@ -268,131 +268,50 @@ fn raw_frame(opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
     out
 }
 
-fn table() -> Vec<(&'static str, Offence, Answer)> {
-    use Answer::{Close, Error};
-    use ErrorCode::*;
-    let key = Some([1, 2, 3, 4]);
-    vec![
-        ("malformed JSON", text("{\"type\":"), Error(MalformedJson)),
-        ("not JSON at all", text("hello"), Error(MalformedJson)),
-        (
-            "unknown type",
-            text(r#"{"type":"shout","room":"lobby","text":"x"}"#),
-            Error(InvalidMessage),
-        ),
-        (
-            "missing field",
-            text(r#"{"type":"say","room":"lobby"}"#),
-            Error(InvalidMessage),
-        ),
-        (
-            "extra field",
-            text(r#"{"type":"say","room":"lobby","text":"x","admin":true}"#),
-            Error(InvalidMessage),
-        ),
-        (
-            "wrong field type",
-            text(r#"{"type":"say","room":"lobby","text":7}"#),
-            Error(InvalidMessage),
-        ),
-        (
-            "blank text",
-            text(r#"{"type":"say","room":"lobby","text":" \n "}"#),
-            Error(InvalidMessage),
-        ),
-        (
-            "text over 4,000 characters",
-            text(format!(
-                r#"{{"type":"say","room":"lobby","text":"{}"}}"#,
-                "x".repeat(4001)
-            )),
-            Error(InvalidMessage),
-        ),
-        (
-            "control character in text",
-            text(r#"{"type":"say","room":"lobby","text":"a\u0007"}"#),
-            Error(InvalidMessage),
-        ),
-        (
-            "invisible character in a name",
-            text(r#"{"type":"nick","nick":"ad\u200bmin"}"#),
-            Error(InvalidMessage),
-        ),
-        (
-            "bidi override in a name",
-            text(r#"{"type":"nick","nick":"abc\u202edcba"}"#),
-            Error(InvalidMessage),
-        ),
-        (
-            "name over 32 characters",
-            text(format!(r#"{{"type":"nick","nick":"{}"}}"#, "n".repeat(33))),
-            Error(InvalidMessage),
-        ),
-        (
-            "slash in a room name",
-            text(r#"{"type":"join","room":"a/b"}"#),
-            Error(InvalidMessage),
-        ),
-        (
-            "say in a room not joined",
-            text(r#"{"type":"say","room":"elsewhere","text":"x"}"#),
-            Error(NotInRoom),
-        ),
-        (
-            "history of a room not joined",
-            text(r#"{"type":"history","room":"elsewhere","before":1}"#),
-            Error(NotInRoom),
-        ),
-        (
-            "typing in a room not joined",
-            text(r#"{"type":"typing","room":"elsewhere"}"#),
-            Error(NotInRoom),
-        ),
-        (
-            "leave a room not joined",
-            text(r#"{"type":"leave","room":"elsewhere"}"#),
-            Error(NotInRoom),
-        ),
-        (
-            "a name someone has",
-            text(r#"{"type":"nick","nick":"WATCHER"}"#),
-            Error(NickTaken),
-        ),
-        (
-            "binary frame",
-            Offence::Frames(vec![Message::binary(vec![0, 159, 146, 150])]),
-            Error(BinaryNotSupported),
-        ),
-        (
-            "typing flood",
-            Offence::Frames(
-                (0..11)
-                    .map(|_| Message::text(r#"{"type":"typing","room":"lobby"}"#))
-                    .collect(),
-            ),
-            Error(RateLimited),
-        ),
-        (
-            "invalid UTF-8 in a text frame",
-            Offence::Raw(raw_frame(0x1, &[0x7b, 0xff, 0xfe, 0x7d], key)),
-            Close(1007),
-        ),
-        (
-            "message over 16 KiB",
-            Offence::Frames(vec![Message::text("x".repeat(16 * 1024 + 1))]),
-            Close(1009),
-        ),
-        (
-            "unmasked client frame",
-            Offence::Raw(raw_frame(0x1, b"{}", None)),
-            Close(1002),
-        ),
-        (
-            "reserved opcode",
-            Offence::Raw(raw_frame(0x3, b"", key)),
-            Close(1002),
-        ),
-    ]
+/// A client frame as a masked raw frame, for what no library would send.
+const KEY: Option<[u8; 4]> = Some([1, 2, 3, 4]);
+
+/// One test per row of the bad-input table in `docs/SECURITY.md`.
+macro_rules! bad_input {
+    ($($name:ident: $offence:expr => $answer:expr;)*) => {$(
+        #[tokio::test]
+        async fn $name() {
+            check_row(stringify!($name), $offence, $answer).await;
+        }
+    )*};
+}
+
+mod bad_input {
+    use super::Answer::{Close, Error};
+    use super::*;
+    use natter_shared::ErrorCode::*;
+
+    bad_input! {
+        malformed_json: text("{\"type\":") => Error(MalformedJson);
+        not_json_at_all: text("hello") => Error(MalformedJson);
+        unknown_type: text(r#"{"type":"shout","room":"lobby","text":"x"}"#) => Error(InvalidMessage);
+        missing_field: text(r#"{"type":"say","room":"lobby"}"#) => Error(InvalidMessage);
+        extra_field: text(r#"{"type":"say","room":"lobby","text":"x","admin":true}"#) => Error(InvalidMessage);
+        wrong_field_type: text(r#"{"type":"say","room":"lobby","text":7}"#) => Error(InvalidMessage);
+        blank_text: text(r#"{"type":"say","room":"lobby","text":" \n "}"#) => Error(InvalidMessage);
+        text_over_4000_characters: text(format!(r#"{{"type":"say","room":"lobby","text":"{}"}}"#, "x".repeat(4001))) => Error(InvalidMessage);
+        control_character_in_text: text(r#"{"type":"say","room":"lobby","text":"a\u0007"}"#) => Error(InvalidMessage);
+        invisible_character_in_a_name: text(r#"{"type":"nick","nick":"ad\u200bmin"}"#) => Error(InvalidMessage);
+        bidi_override_in_a_name: text(r#"{"type":"nick","nick":"abc\u202edcba"}"#) => Error(InvalidMessage);
+        name_over_32_characters: text(format!(r#"{{"type":"nick","nick":"{}"}}"#, "n".repeat(33))) => Error(InvalidMessage);
+        slash_in_a_room_name: text(r#"{"type":"join","room":"a/b"}"#) => Error(InvalidMessage);
+        say_in_a_room_not_joined: text(r#"{"type":"say","room":"elsewhere","text":"x"}"#) => Error(NotInRoom);
+        history_of_a_room_not_joined: text(r#"{"type":"history","room":"elsewhere","before":1}"#) => Error(NotInRoom);
+        typing_in_a_room_not_joined: text(r#"{"type":"typing","room":"elsewhere"}"#) => Error(NotInRoom);
+        leaving_a_room_not_joined: text(r#"{"type":"leave","room":"elsewhere"}"#) => Error(NotInRoom);
+        a_name_someone_has: text(r#"{"type":"nick","nick":"WATCHER"}"#) => Error(NickTaken);
+        binary_frame: Offence::Frames(vec![Message::binary(vec![0, 159, 146, 150])]) => Error(BinaryNotSupported);
+        typing_flood: Offence::Frames((0..11).map(|_| Message::text(r#"{"type":"typing","room":"lobby"}"#)).collect()) => Error(RateLimited);
+        invalid_utf8_in_a_text_frame: Offence::Raw(raw_frame(0x1, &[0x7b, 0xff, 0xfe, 0x7d], KEY)) => Close(1007);
+        message_over_16_kib: Offence::Frames(vec![Message::text("x".repeat(16 * 1024 + 1))]) => Close(1009);
+        unmasked_client_frame: Offence::Raw(raw_frame(0x1, b"{}", None)) => Close(1002);
+        reserved_opcode: Offence::Raw(raw_frame(0x3, b"", KEY)) => Close(1002);
+    }
 }
 
 /// Connects with a raw socket and completes the handshake by hand.
@@ -436,15 +355,12 @@ async fn raw_close_code(tcp: &mut TcpStream) -> u16 {
     }
 }
 
-#[tokio::test]
-async fn every_bad_input_gets_its_answer_and_nobody_else_notices() {
-    // Each row opens two connections; the per-address connection rate has
-    // its own test above.
-    let server = spawn_app_with(Config {
-        connect_burst: 1000,
-        ..Config::default()
-    })
-    .await;
+/// Runs one row: a watcher is in the lobby; the offender offends and must
+/// get `answer`; then a newcomer can still connect and be heard, and the
+/// watcher's next message is the newcomer's, numbered right after the
+/// watcher's own: no gap, nothing from the offender.
+async fn check_row(what: &str, offence: Offence, answer: Answer) {
+    let server = spawn_app().await;
     let (mut watcher, _) = server.join().await;
     send(
         &mut watcher,
@@ -453,64 +369,51 @@ async fn every_bad_input_gets_its_answer_and_nobody_else_notices() {
         },
     )
     .await;
-    read_until(&mut watcher, |m| matches!(m, ServerMsg::Renamed { .. })).await;
-    let mut last_seq = 0;
-    for (i, (what, offence, answer)) in table().into_iter().enumerate() {
-        let outcome = match offence {
-            Offence::Frames(frames) => {
-                let (mut offender, _) = server.join().await;
-                for frame in frames {
-                    offender.send(frame).await.unwrap();
-                }
-                outcome(&mut offender, answer).await
+    say(&mut watcher, "before").await;
+    read_until(&mut watcher, |m| matches!(m, ServerMsg::Said { .. })).await;
+    let outcome = match offence {
+        Offence::Frames(frames) => {
+            let (mut offender, _) = server.join().await;
+            for frame in frames {
+                offender.send(frame).await.unwrap();
             }
-            Offence::Raw(bytes) => {
-                let mut tcp = raw_connect(&server).await;
-                tcp.write_all(&bytes).await.unwrap();
-                let code = tokio::time::timeout(WAIT, raw_close_code(&mut tcp))
-                    .await
-                    .expect("closed in time");
-                Answer::Close(code)
-            }
-        };
-        assert_eq!(
-            format!("{outcome:?}"),
-            format!("{answer:?}"),
-            "row {i}: {what}"
-        );
-
-        // A newcomer can still connect and be heard; the watcher sees its
-        // message next in line: no gap, nothing from the offender.
-        let (mut next, _) = server.join().await;
-        let marker = format!("after row {i}");
-        say(&mut next, &marker).await;
-        let seen = read_until(
-            &mut watcher,
-            |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == marker),
-        )
-        .await;
-        for msg in &seen {
-            assert!(
-                // Comings and goings, and the typing flood's first (valid)
-                // signal; never an error or anything from the refusals.
-                matches!(
-                    msg,
-                    ServerMsg::Joined { .. }
-                        | ServerMsg::Left { .. }
-                        | ServerMsg::Said { .. }
-                        | ServerMsg::Typing { .. }
-                ),
-                "row {i} ({what}): the watcher saw {msg:?}"
-            );
+            outcome(&mut offender, answer).await
         }
-        let seq = seen.last().unwrap().seq().unwrap().0;
-        assert_eq!(
-            seq,
-            last_seq + 1,
-            "row {i} ({what}): a gap or an extra message"
+        Offence::Raw(bytes) => {
+            let mut tcp = raw_connect(&server).await;
+            tcp.write_all(&bytes).await.unwrap();
+            let code = tokio::time::timeout(WAIT, raw_close_code(&mut tcp))
+                .await
+                .expect("closed in time");
+            Answer::Close(code)
+        }
+    };
+    assert_eq!(outcome, answer, "{what}");
+
+    let (mut next, _) = server.join().await;
+    say(&mut next, "after").await;
+    let seen = read_until(
+        &mut watcher,
+        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == "after"),
+    )
+    .await;
+    for msg in &seen {
+        assert!(
+            // Comings and goings, and the typing flood's first (valid)
+            // signal; never an error or anything from the refusals.
+            matches!(
+                msg,
+                ServerMsg::Joined { .. }
+                    | ServerMsg::Left { .. }
+                    | ServerMsg::Said { .. }
+                    | ServerMsg::Typing { .. }
+                    | ServerMsg::Renamed { .. }
+            ),
+            "{what}: the watcher saw {msg:?}"
         );
-        last_seq = seq;
     }
+    let seqs: Vec<u64> = seen.iter().filter_map(|m| m.seq().map(|s| s.0)).collect();
+    assert_eq!(seqs, [2], "{what}: a gap or an extra message");
     server.stop().await.unwrap();
 }
 
