@@ -301,12 +301,25 @@ async fn rooms_renames_typing_unread_and_links_in_two_browsers() {
     );
 
     // A rename shows for the other, in the room and in the people list.
+    // Messages arriving meanwhile neither move the focus nor touch the
+    // field being typed in.
     let nick = alice
         .find(Locator::Css("[data-testid=nick-input]"))
         .await
         .unwrap();
     nick.clear().await.unwrap();
-    nick.send_keys("Alice").await.unwrap();
+    nick.send_keys("Ali").await.unwrap();
+    type_into(&bob, INPUT, &format!("interruption{}", enter())).await;
+    wait_for(&alice, "[data-testid=message]", "interruption").await;
+    let focus = alice
+        .execute(
+            "return [document.activeElement.dataset.testid, document.activeElement.value]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(focus, json!(["nick-input", "Ali"]));
+    nick.send_keys("ce").await.unwrap();
     click(&alice, "[data-testid=nick-save]").await;
     wait_for(&alice, STATUS_OPEN, "Connected as Alice").await;
     wait_for(&bob, "[data-testid=message]", "user1 is now known as Alice").await;

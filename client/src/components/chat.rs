@@ -257,9 +257,11 @@ fn NickForm(chat: Chat) -> impl IntoView {
     let lang = use_lang();
     let draft = RwSignal::new(String::new());
     let local_problem = RwSignal::new(None::<String>);
-    // The field shows the current name until someone edits it.
+    // The field shows the current name whenever that changes (and only
+    // then: whatever else arrives must not overwrite what is being typed).
+    let me = Memo::new(move |_| chat.state.with(|s| s.me.clone()));
     Effect::new(move |_| {
-        if let Some(me) = chat.state.with(|s| s.me.clone()) {
+        if let Some(me) = me.get() {
             draft.set(me.to_string());
         }
     });
@@ -716,7 +718,7 @@ fn Composer(chat: Chat) -> impl IntoView {
     let last_typing = StoredValue::new(0.0f64);
     let input = NodeRef::<Textarea>::new();
     let is_open = move || chat.socket.ready_state.get() == ReadyState::Open;
-    let room = move || chat.state.with(|s| s.current.clone());
+    let room = Memo::new(move |_| chat.state.with(|s| s.current.clone()));
     let send = move || {
         let text = draft.get_untracked();
         if text.trim().is_empty() {
@@ -768,18 +770,22 @@ fn Composer(chat: Chat) -> impl IntoView {
                 .with(|s| s.send_problem.as_ref().map(|p| problem_text(lang, p)))
         })
     };
-    // Keep the typing focus in the composer when the room changes.
-    Effect::new(move |_| {
-        room();
-        if let Some(el) = input.get_untracked() {
+    // Move the typing focus to the composer when the room changes, and only
+    // then: messages arriving must never pull focus from another field.
+    Effect::new(move |previous: Option<Option<RoomName>>| {
+        let current = room.get();
+        if previous.is_some_and(|p| p != current)
+            && let Some(el) = input.get_untracked()
+        {
             let _ = el.focus();
         }
+        current
     });
     view! {
         <div class="composer">
             <textarea data-testid="message-input" node_ref=input rows="1"
                 aria-label=move || lang.get().message_label()
-                placeholder=move || lang.get().message_placeholder(room().as_ref().map_or("", |r| r.as_str()))
+                placeholder=move || room.with(|r| lang.get().message_placeholder(r.as_ref().map_or("", |r| r.as_str())))
                 autocomplete="off" enterkeyhint="send"
                 prop:value=move || draft.get()
                 on:input=on_input
