@@ -140,11 +140,12 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
         }
     });
 
-    // Remember the joined rooms for the next visit.
-    Effect::new(move |_| {
-        let rooms: Vec<RoomName> = state.with(|s| s.rooms.iter().map(|r| r.name.clone()).collect());
-        storage::set_rooms(&rooms);
+    // Remember the joined rooms for the next visit (when they change, not
+    // with every message).
+    let joined = Memo::new(move |_| {
+        state.with(|s| s.rooms.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
     });
+    Effect::new(move |_| joined.with(|rooms| storage::set_rooms(rooms)));
 
     // The address bar follows the room in view, the view follows Back and
     // Forward.
