@@ -429,6 +429,15 @@ impl Lang {
             (Lang::Zh, ValueError::Reserved { what: w }) => {
                 format!("{}不能包含空格或 / \\ ? # % 这些字符。", what(w))
             }
+            (Lang::En, ValueError::NotToken { what: w }) => {
+                format!(
+                    "The {} may hold only ASCII letters, digits, - and _.",
+                    what(w)
+                )
+            }
+            (Lang::Zh, ValueError::NotToken { what: w }) => {
+                format!("{}只能包含 ASCII 字母、数字、- 和 _。", what(w))
+            }
         }
     }
 

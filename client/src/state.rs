@@ -259,7 +259,8 @@ impl ChatState {
                 room,
                 messages,
                 more,
-            } => self.merge_page(&room, messages, more),
+                gap,
+            } => self.merge_page(&room, messages, more, gap),
             ServerMsg::Joined { room, at, nick } => {
                 let me = self.me.as_ref() == Some(&nick);
                 if let Some(view) = self.room_mut(&room)
@@ -275,6 +276,7 @@ impl ChatState {
                 at,
                 nick,
                 text,
+                id,
             } => {
                 return self.said(
                     &room,
@@ -283,9 +285,11 @@ impl ChatState {
                         at,
                         nick,
                         text,
+                        id,
                     },
                 );
             }
+            ServerMsg::Ack { .. } => {}
             ServerMsg::Left { room, at, nick } => {
                 if self.me.as_ref() == Some(&nick) {
                     self.forget(&room);
@@ -404,11 +408,17 @@ impl ChatState {
     /// Merges a page of stored messages: each message not shown yet goes
     /// before the first shown message with a higher number, so pages and
     /// live messages end up in `seq` order with none twice.
-    fn merge_page(&mut self, room: &RoomName, page: Vec<Posted>, more: bool) {
+    fn merge_page(&mut self, room: &RoomName, page: Vec<Posted>, more: bool, gap: bool) {
         let Some(view) = self.room_mut(room) else {
             return;
         };
         view.loading = false;
+        // The server could not replay everything missed: start afresh from
+        // this page rather than show a hole.
+        if gap {
+            view.lines.retain(|l| l.seq().is_none());
+            view.more = more;
+        }
         let first = page.first().map(|m| m.seq);
         let newest = view.newest_seq();
         // After a reconnect the latest page may not reach back to what is
@@ -516,6 +526,7 @@ mod tests {
             at: UnixMillis(seq * 1000),
             nick: nick(who),
             text: MessageText::try_from(text).unwrap(),
+            id: None,
         }
     }
 
@@ -527,6 +538,7 @@ mod tests {
             at: p.at,
             nick: p.nick,
             text: p.text,
+            id: p.id,
         }
     }
 
@@ -535,6 +547,7 @@ mod tests {
             room: room(r),
             messages: seqs.map(|s| posted(s, "user9", &format!("m{s}"))).collect(),
             more,
+            gap: false,
         }
     }
 

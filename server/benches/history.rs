@@ -124,7 +124,9 @@ async fn fill(store: &Store, room: RoomId, messages: u64) -> Result<Duration> {
                     at: UnixMillis(START + seq * 1_000),
                     nick: nicks[(seq % AUTHORS) as usize].clone(),
                     text: text(seq)?,
+                    id: None,
                 },
+                device: None,
             });
         }
         let started = Instant::now();

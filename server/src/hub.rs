@@ -218,6 +218,7 @@ impl Hub {
             at: posted.at,
             nick: posted.nick,
             text: posted.text,
+            id: posted.id,
         };
         let gone = state.push(&key, &msg, None);
         self.let_go(&mut state, gone);
@@ -659,6 +660,7 @@ mod tests {
             at: UnixMillis(seq),
             nick: nick(who),
             text: MessageText::try_from(text).unwrap(),
+            id: None,
         }
     }
 

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use natter_shared::{MessageText, Nick, Posted, Seq};
+use natter_shared::{DeviceId, MessageId, MessageText, Nick, Posted, Seq};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -30,13 +30,18 @@ const QUEUE: usize = 4096;
 pub struct NotStored;
 
 enum Job {
-    Post {
-        room: RoomId,
-        nick: Nick,
-        text: MessageText,
-        done: oneshot::Sender<Result<Seq, NotStored>>,
-    },
+    Post(Pending),
     Stop,
+}
+
+/// A message waiting to be stored.
+struct Pending {
+    room: RoomId,
+    nick: Nick,
+    text: MessageText,
+    /// The sender's device and its id for the message, when it gave one.
+    origin: Option<(DeviceId, MessageId)>,
+    done: oneshot::Sender<Result<Seq, NotStored>>,
 }
 
 /// Handle to the writer task; cheap to clone.
@@ -54,21 +59,26 @@ impl Scribe {
     }
 
     /// Stores `text` as said by `nick` in `room` and delivers it; returns
-    /// its sequence number once it is on disk.
+    /// its sequence number once it is on disk. A message whose `origin`
+    /// (device and message id) was stored before is not stored again: the
+    /// original sequence number is returned and nothing is delivered.
     pub async fn post(
         &self,
         room: RoomId,
         nick: Nick,
         text: MessageText,
+        origin: Option<(DeviceId, MessageId)>,
     ) -> Result<Seq, NotStored> {
         let (done, stored) = oneshot::channel();
+        let job = Pending {
+            room,
+            nick,
+            text,
+            origin,
+            done,
+        };
         self.jobs
-            .send(Job::Post {
-                room,
-                nick,
-                text,
-                done,
-            })
+            .send(Job::Post(job))
             .await
             .map_err(|_| NotStored)?;
         stored.await.unwrap_or(Err(NotStored))
@@ -94,12 +104,7 @@ async fn write(store: Store, hub: std::sync::Arc<Hub>, mut queue: mpsc::Receiver
         batch.clear();
         for job in std::iter::once(first).chain(std::iter::from_fn(|| queue.try_recv().ok())) {
             match job {
-                Job::Post {
-                    room,
-                    nick,
-                    text,
-                    done,
-                } => batch.push((room, nick, text, done)),
+                Job::Post(pending) => batch.push(pending),
                 Job::Stop => {
                     stopping = true;
                     break;
@@ -116,62 +121,96 @@ async fn write(store: Store, hub: std::sync::Arc<Hub>, mut queue: mpsc::Receiver
     tracing::debug!("the writer stopped");
 }
 
-type Pending = (
-    RoomId,
-    Nick,
-    MessageText,
-    oneshot::Sender<Result<Seq, NotStored>>,
-);
-
 async fn commit(
     store: &Store,
     hub: &Hub,
     last: &mut HashMap<RoomId, u64>,
     batch: &mut Vec<Pending>,
 ) {
+    // Set retries aside: those stored before are answered with their first
+    // number now; those repeated within this batch once the first copy is
+    // stored. Only the rest is numbered, so numbering stays gap-free.
+    let mut fresh: Vec<Pending> = Vec::with_capacity(batch.len());
+    let mut firsts: HashMap<(DeviceId, MessageId), usize> = HashMap::new();
+    let mut repeats: Vec<(Pending, usize)> = Vec::new();
+    for pending in batch.drain(..) {
+        let Some(origin) = pending.origin.clone() else {
+            fresh.push(pending);
+            continue;
+        };
+        if let Some(&first) = firsts.get(&origin) {
+            repeats.push((pending, first));
+            continue;
+        }
+        match store.find_origin(&origin.0, &origin.1).await {
+            Ok(Some((_, seq))) => {
+                let _ = pending.done.send(Ok(seq));
+            }
+            Ok(None) => {
+                firsts.insert(origin, fresh.len());
+                fresh.push(pending);
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot look up a message's id");
+                let _ = pending.done.send(Err(NotStored));
+            }
+        }
+    }
+    if fresh.is_empty() {
+        return;
+    }
     let at = now();
     let mut next = HashMap::new();
-    let mut rows = Vec::with_capacity(batch.len());
-    for (room, nick, text, _) in batch.iter() {
-        let seq = match next.get(room) {
+    let mut rows = Vec::with_capacity(fresh.len());
+    for pending in &fresh {
+        let room = pending.room;
+        let seq = match next.get(&room) {
             Some(&seq) => seq,
-            None => match last.get(room) {
+            None => match last.get(&room) {
                 Some(&seq) => seq,
-                None => match store.last_seq(*room).await {
+                None => match store.last_seq(room).await {
                     Ok(seq) => seq,
                     Err(err) => {
                         tracing::error!(room, %err, "cannot read a room's last sequence number");
-                        return fail(batch);
+                        fail(fresh);
+                        return fail(repeats.into_iter().map(|(p, _)| p).collect());
                     }
                 },
             },
         } + 1;
-        next.insert(*room, seq);
+        next.insert(room, seq);
         rows.push(NewMessage {
-            room: *room,
+            room,
             posted: Posted {
                 seq: Seq(seq),
                 at,
-                nick: nick.clone(),
-                text: text.clone(),
+                nick: pending.nick.clone(),
+                text: pending.text.clone(),
+                id: pending.origin.as_ref().map(|(_, id)| id.clone()),
             },
+            device: pending.origin.as_ref().map(|(device, _)| device.clone()),
         });
     }
     if let Err(err) = store.append(&rows).await {
         tracing::error!(%err, messages = rows.len(), "storing messages failed");
-        return fail(batch);
+        fail(fresh);
+        return fail(repeats.into_iter().map(|(p, _)| p).collect());
     }
     last.extend(next);
-    for (row, (.., done)) in rows.into_iter().zip(batch.drain(..)) {
+    let seqs: Vec<Seq> = rows.iter().map(|row| row.posted.seq).collect();
+    for (row, pending) in rows.into_iter().zip(fresh) {
         let seq = row.posted.seq;
         hub.publish(row.room, row.posted);
         // The sender may have gone meanwhile; the message stands.
-        let _ = done.send(Ok(seq));
+        let _ = pending.done.send(Ok(seq));
+    }
+    for (pending, first) in repeats {
+        let _ = pending.done.send(Ok(seqs[first]));
     }
 }
 
-fn fail(batch: &mut Vec<Pending>) {
-    for (.., done) in batch.drain(..) {
-        let _ = done.send(Err(NotStored));
+fn fail(batch: Vec<Pending>) {
+    for pending in batch {
+        let _ = pending.done.send(Err(NotStored));
     }
 }

@@ -12,7 +12,9 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use natter_shared::{MessageText, Nick, Posted, RoomName, Seq, UnixMillis, ValueError};
+use natter_shared::{
+    DeviceId, MessageId, MessageText, Nick, Posted, RoomName, Seq, UnixMillis, ValueError,
+};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
@@ -49,6 +51,8 @@ pub struct RoomRow {
 pub struct NewMessage {
     pub room: RoomId,
     pub posted: Posted,
+    /// The sending device, when the message carries an id.
+    pub device: Option<DeviceId>,
 }
 
 /// Shared handle to the database; cheap to clone.
@@ -126,18 +130,57 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         for m in batch {
             sqlx::query(
-                "INSERT INTO messages (room_id, seq, at, nick, text) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO messages (room_id, seq, at, nick, text, device, client_id) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(m.room)
             .bind(as_i64(m.posted.seq.0))
             .bind(as_i64(m.posted.at.0))
             .bind(m.posted.nick.as_str())
             .bind(m.posted.text.as_str())
+            .bind(m.device.as_ref().map(DeviceId::as_str))
+            .bind(m.posted.id.as_ref().map(MessageId::as_str))
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Where a message from `device` with the client's `id` was stored, if
+    /// it was.
+    pub async fn find_origin(
+        &self,
+        device: &DeviceId,
+        id: &MessageId,
+    ) -> Result<Option<(RoomId, Seq)>, StoreError> {
+        let row =
+            sqlx::query("SELECT room_id, seq FROM messages WHERE device = ? AND client_id = ?")
+                .bind(device.as_str())
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|row| Ok((row.try_get("room_id")?, Seq(as_u64(row.try_get("seq")?)))))
+            .transpose()
+    }
+
+    /// The first `limit` messages of `room` after `after`, oldest first.
+    pub async fn after(
+        &self,
+        room: RoomId,
+        after: Seq,
+        limit: usize,
+    ) -> Result<Vec<Posted>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, nick, text, client_id FROM messages \
+             WHERE room_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(room)
+        .bind(as_i64(after.0))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(posted).collect()
     }
 
     /// The newest sequence number of a room (0 when it has no messages).
@@ -159,7 +202,7 @@ impl Store {
         limit: usize,
     ) -> Result<(Vec<Posted>, bool), StoreError> {
         let rows = sqlx::query(
-            "SELECT seq, at, nick, text FROM messages \
+            "SELECT seq, at, nick, text, client_id FROM messages \
              WHERE room_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
         )
         .bind(room)
@@ -171,14 +214,7 @@ impl Store {
         let mut page = rows
             .iter()
             .take(limit)
-            .map(|row| {
-                Ok(Posted {
-                    seq: Seq(as_u64(row.try_get("seq")?)),
-                    at: UnixMillis(as_u64(row.try_get("at")?)),
-                    nick: Nick::try_from(row.try_get::<String, _>("nick")?)?,
-                    text: MessageText::try_from(row.try_get::<String, _>("text")?)?,
-                })
-            })
+            .map(posted)
             .collect::<Result<Vec<_>, StoreError>>()?;
         page.reverse();
         Ok((page, more))
@@ -193,6 +229,19 @@ impl Store {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+fn posted(row: &sqlx::sqlite::SqliteRow) -> Result<Posted, StoreError> {
+    Ok(Posted {
+        seq: Seq(as_u64(row.try_get("seq")?)),
+        at: UnixMillis(as_u64(row.try_get("at")?)),
+        nick: Nick::try_from(row.try_get::<String, _>("nick")?)?,
+        text: MessageText::try_from(row.try_get::<String, _>("text")?)?,
+        id: row
+            .try_get::<Option<String>, _>("client_id")?
+            .map(MessageId::try_from)
+            .transpose()?,
+    })
 }
 
 fn room_row(row: &sqlx::sqlite::SqliteRow) -> Result<RoomRow, StoreError> {

@@ -19,7 +19,9 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use natter_shared::{ClientMsg, ErrorCode, PAGE_SIZE, RoomName, Seq, ServerMsg, decode_client};
+use natter_shared::{
+    ClientMsg, DeviceId, ErrorCode, PAGE_SIZE, RoomName, Seq, ServerMsg, decode_client,
+};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -83,6 +85,9 @@ pub(crate) struct Session {
     /// When each room (by key) last passed on this connection's typing.
     typing: HashMap<String, Instant>,
     limits: Limits,
+    /// The device this connection said it is (`hello`); until then, one
+    /// made up for the connection, so message ids are still scoped.
+    device: DeviceId,
 }
 
 /// One connection's rate limits.
@@ -218,6 +223,7 @@ impl Failure {
 
 impl Session {
     pub(crate) fn new(conn: Connection, say: Quota) -> Self {
+        let device = connection_device(conn.id());
         Session {
             conn,
             rooms: None,
@@ -225,6 +231,7 @@ impl Session {
             rooms_next: Instant::now(),
             typing: HashMap::new(),
             limits: Limits::new(say),
+            device,
         }
     }
 
@@ -234,18 +241,31 @@ impl Session {
     async fn act(&mut self, msg: ClientMsg, app: &AppState) -> Result<Vec<Utf8Bytes>, Failure> {
         check_lengths(&msg, &app.message_limits)?;
         match msg {
+            ClientMsg::Hello { device } => self.device = device,
             ClientMsg::Nick { nick } => self.conn.rename(nick)?,
-            ClientMsg::Join { room } => return self.join(&room, app).await,
+            ClientMsg::Join { room, since } => return self.join(&room, since, app).await,
             ClientMsg::Leave { room } => {
                 self.conn.leave(&room)?;
                 self.typing.remove(&room.key());
             }
-            ClientMsg::Say { room, text } => {
+            ClientMsg::Say { room, text, id } => {
                 let member = self.conn.member(&room)?;
                 self.limits.take(Limit::Say)?;
-                app.scribe.post(member.room, member.nick, text).await?;
+                let origin = id.clone().map(|id| (self.device.clone(), id));
+                let seq = app
+                    .scribe
+                    .post(member.room, member.nick, text, origin)
+                    .await?;
                 // Saying something ends "is typing"; let the next one through.
                 self.typing.remove(&room.key());
+                if let Some(id) = id {
+                    let ack = ServerMsg::Ack {
+                        id,
+                        room: member.name,
+                        seq,
+                    };
+                    return Ok(vec![ack.to_json().into()]);
+                }
             }
             ClientMsg::History { room, before } => {
                 let member = self.conn.member(&room)?;
@@ -276,9 +296,14 @@ impl Session {
         Ok(Vec::new())
     }
 
-    /// Enters `room`, creating it first if needed; answers `entered` and the
-    /// latest page of history.
-    async fn join(&mut self, room: &RoomName, app: &AppState) -> Result<Vec<Utf8Bytes>, Failure> {
+    /// Enters `room`, creating it first if needed; answers `entered` and
+    /// the messages after `since`, or the latest page.
+    async fn join(
+        &mut self,
+        room: &RoomName,
+        since: Option<Seq>,
+        app: &AppState,
+    ) -> Result<Vec<Utf8Bytes>, Failure> {
         for _ in 0..2 {
             match self.conn.enter(room)? {
                 Entry::Entered {
@@ -287,7 +312,7 @@ impl Session {
                     latest,
                 } => {
                     let name = entered.room().cloned().unwrap_or_else(|| room.clone());
-                    let history = match page(app, id, name.clone(), Seq(latest.0 + 1)).await {
+                    let history = match resume(app, id, name.clone(), since, latest).await {
                         Ok(history) => history,
                         // In the room all the same; the history can be
                         // asked for again.
@@ -340,6 +365,54 @@ impl Session {
     }
 }
 
+/// A device id for a connection that sent no `hello`: unique to this
+/// connection of this run of the server.
+fn connection_device(conn: crate::hub::ConnId) -> DeviceId {
+    DeviceId::try_from(format!("conn-{}-{}", now().0, conn))
+        .expect("digits and dashes make a device id")
+}
+
+/// Most messages replayed to a client resuming a room; further behind, it
+/// gets the latest page marked as a gap.
+const REPLAY_MAX: u64 = 1000;
+
+/// The `history` that answers a `join`: everything after `since` up to
+/// `latest` (the newest message published before the joiner was added;
+/// later ones are in its queue), or the latest page when there is no
+/// `since` or it is too far behind.
+async fn resume(
+    app: &AppState,
+    room: crate::store::RoomId,
+    name: RoomName,
+    since: Option<Seq>,
+    latest: Seq,
+) -> Result<Utf8Bytes, StoreError> {
+    let Some(since) = since else {
+        return page(app, room, name, Seq(latest.0 + 1)).await;
+    };
+    let missed = latest.0.saturating_sub(since.0);
+    if missed > REPLAY_MAX {
+        let (messages, more) = app.store.page(room, Seq(latest.0 + 1), PAGE_SIZE).await?;
+        let msg = ServerMsg::History {
+            room: name,
+            messages,
+            more,
+            gap: true,
+        };
+        return Ok(msg.to_json().into());
+    }
+    let limit = usize::try_from(missed).unwrap_or(usize::MAX);
+    let messages = app.store.after(room, since, limit).await?;
+    let more = messages.first().map_or(since.0 > 0, |m| m.seq.0 > 1);
+    let msg = ServerMsg::History {
+        room: name,
+        messages,
+        more,
+        gap: false,
+    };
+    Ok(msg.to_json().into())
+}
+
 /// A `history` message: the page of `room` before `before`.
 async fn page(
     app: &AppState,
@@ -352,6 +425,7 @@ async fn page(
         room: name,
         messages,
         more,
+        gap: false,
     };
     Ok(msg.to_json().into())
 }

@@ -205,6 +205,7 @@ async fn room_limits_are_enforced_with_clear_errors() {
         &mut a,
         &ClientMsg::Join {
             room: room("third"),
+            since: None,
         },
     )
     .await;
@@ -223,6 +224,7 @@ async fn room_limits_are_enforced_with_clear_errors() {
         &mut a,
         &ClientMsg::Join {
             room: room("third"),
+            since: None,
         },
     )
     .await;

@@ -150,6 +150,7 @@ async fn a_flood_is_throttled_then_closed_while_others_are_heard() {
         let frame = ClientMsg::Say {
             room: RoomName::lobby(),
             text: "spam".try_into().unwrap(),
+            id: None,
         }
         .to_json();
         for _ in 0..5000 {

@@ -18,6 +18,6 @@ pub use protocol::{
     close_code, decode_client, decode_server,
 };
 pub use values::{
-    DEFAULT_ROOM, MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS, MessageText, Nick, RoomName,
-    ValueError,
+    DEFAULT_ROOM, DeviceId, MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS, MessageId, MessageText,
+    Nick, RoomName, ValueError,
 };

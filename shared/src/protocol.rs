@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::values::{MessageText, Nick, RoomName};
+use crate::values::{DeviceId, MessageId, MessageText, Nick, RoomName};
 
 /// Position of a message in its room's history, assigned by the server.
 /// Strictly increasing and gap-free within a room, starting at 1.
@@ -28,16 +28,32 @@ pub const PAGE_SIZE: usize = 50;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMsg {
+    /// Says which device this connection is: sent first. Message ids are
+    /// scoped to the device, so a message retried on a new connection is
+    /// recognised.
+    Hello { device: DeviceId },
     /// Take a new name. Answered with `nick_changed`, or `error` with
     /// `nick_taken` when someone online has it already.
     Nick { nick: Nick },
     /// Enter a room, creating it if it does not exist yet. Answered with
-    /// `entered` and the latest page of `history`.
-    Join { room: RoomName },
+    /// `entered` and a `history`: the messages after `since` when given
+    /// (resuming after a reconnect), else the latest page.
+    Join {
+        room: RoomName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<Seq>,
+    },
     /// Leave a room. Answered with the `left` everyone in the room sees.
     Leave { room: RoomName },
-    /// Say something in a room this connection is in.
-    Say { room: RoomName, text: MessageText },
+    /// Say something in a room this connection is in. With an `id`, the
+    /// server answers `ack` once the message is stored, and stores a
+    /// retried `id` only once.
+    Say {
+        room: RoomName,
+        text: MessageText,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<MessageId>,
+    },
     /// Ask for the page of messages just before `before`.
     History { room: RoomName, before: Seq },
     /// "I am typing" in a room; shown to the others for a few seconds.
@@ -54,6 +70,9 @@ pub struct Posted {
     pub at: UnixMillis,
     pub nick: Nick,
     pub text: MessageText,
+    /// The sender's id for it, if it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<MessageId>,
 }
 
 /// A room in the room list.
@@ -80,11 +99,15 @@ pub enum ServerMsg {
         latest: Option<Seq>,
     },
     /// A page of a room's messages, oldest first. `more` says whether older
-    /// ones exist.
+    /// ones exist. `gap` answers a `join` with `since` that was too far
+    /// behind to replay: the messages between `since` and this page were
+    /// skipped, so the client must show this page afresh.
     History {
         room: RoomName,
         messages: Vec<Posted>,
         more: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        gap: bool,
     },
     /// Someone entered a room you are in ("userN comes in"); you receive
     /// your own too.
@@ -101,6 +124,16 @@ pub enum ServerMsg {
         at: UnixMillis,
         nick: Nick,
         text: MessageText,
+        /// The sender's id for the message, if it gave one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<MessageId>,
+    },
+    /// Your message `id` is stored as `seq` in `room`. A retried `id` gets
+    /// the same answer again.
+    Ack {
+        id: MessageId,
+        room: RoomName,
+        seq: Seq,
     },
     /// Someone left a room you are in, or disconnected ("userN left").
     Left {
@@ -137,6 +170,7 @@ pub enum ServerMsg {
 impl ClientMsg {
     /// Every `type` a client message can have.
     pub const TYPES: &[&str] = &[
+        "hello",
         "nick",
         "join",
         "leave",
@@ -148,6 +182,7 @@ impl ClientMsg {
 
     pub fn type_name(&self) -> &'static str {
         match self {
+            ClientMsg::Hello { .. } => "hello",
             ClientMsg::Nick { .. } => "nick",
             ClientMsg::Join { .. } => "join",
             ClientMsg::Leave { .. } => "leave",
@@ -161,12 +196,12 @@ impl ClientMsg {
     /// The room the message is about, if any.
     pub fn room(&self) -> Option<&RoomName> {
         match self {
-            ClientMsg::Join { room }
+            ClientMsg::Join { room, .. }
             | ClientMsg::Leave { room }
             | ClientMsg::Say { room, .. }
             | ClientMsg::History { room, .. }
             | ClientMsg::Typing { room } => Some(room),
-            ClientMsg::Nick { .. } | ClientMsg::WatchRooms => None,
+            ClientMsg::Hello { .. } | ClientMsg::Nick { .. } | ClientMsg::WatchRooms => None,
         }
     }
 
@@ -184,6 +219,7 @@ impl ServerMsg {
         "history",
         "joined",
         "said",
+        "ack",
         "left",
         "renamed",
         "typing",
@@ -199,6 +235,7 @@ impl ServerMsg {
             ServerMsg::History { .. } => "history",
             ServerMsg::Joined { .. } => "joined",
             ServerMsg::Said { .. } => "said",
+            ServerMsg::Ack { .. } => "ack",
             ServerMsg::Left { .. } => "left",
             ServerMsg::Renamed { .. } => "renamed",
             ServerMsg::Typing { .. } => "typing",
@@ -207,10 +244,10 @@ impl ServerMsg {
         }
     }
 
-    /// The message's sequence number, for `said`.
+    /// The message's sequence number, for `said` and `ack`.
     pub fn seq(&self) -> Option<Seq> {
         match self {
-            ServerMsg::Said { seq, .. } => Some(*seq),
+            ServerMsg::Said { seq, .. } | ServerMsg::Ack { seq, .. } => Some(*seq),
             _ => None,
         }
     }
@@ -222,6 +259,7 @@ impl ServerMsg {
             | ServerMsg::History { room, .. }
             | ServerMsg::Joined { room, .. }
             | ServerMsg::Said { room, .. }
+            | ServerMsg::Ack { room, .. }
             | ServerMsg::Left { room, .. }
             | ServerMsg::Renamed { room, .. }
             | ServerMsg::Typing { room, .. } => Some(room),
@@ -246,6 +284,10 @@ impl ServerMsg {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("protocol types have string keys only")
     }
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Stable, machine-readable reason in an `error` message. Clients may match
@@ -348,6 +390,7 @@ mod tests {
             at,
             nick: nick("用户"),
             text: text("hello \"world\" <b>"),
+            id: Some(MessageId::try_from("m-1").unwrap()),
         };
         vec![
             ServerMsg::Welcome {
@@ -363,6 +406,7 @@ mod tests {
                 room: RoomName::lobby(),
                 messages: vec![posted.clone()],
                 more: false,
+                gap: true,
             },
             ServerMsg::Joined {
                 room: room("大厅"),
@@ -375,6 +419,12 @@ mod tests {
                 at,
                 nick: posted.nick,
                 text: posted.text,
+                id: posted.id.clone(),
+            },
+            ServerMsg::Ack {
+                id: posted.id.unwrap(),
+                room: room("rust"),
+                seq: posted.seq,
             },
             ServerMsg::Left {
                 room: RoomName::lobby(),
@@ -408,14 +458,21 @@ mod tests {
 
     fn one_of_each_client_msg() -> Vec<ClientMsg> {
         vec![
+            ClientMsg::Hello {
+                device: DeviceId::try_from("d-42").unwrap(),
+            },
             ClientMsg::Nick {
                 nick: nick("李雷")
             },
-            ClientMsg::Join { room: room("rust") },
+            ClientMsg::Join {
+                room: room("rust"),
+                since: Some(Seq(7)),
+            },
             ClientMsg::Leave { room: room("rust") },
             ClientMsg::Say {
                 room: RoomName::lobby(),
                 text: text("hi\nthere"),
+                id: Some(MessageId::try_from("m-2").unwrap()),
             },
             ClientMsg::History {
                 room: RoomName::lobby(),
@@ -452,6 +509,7 @@ mod tests {
         let refused = ClientMsg::Say {
             room: room("rust"),
             text: text("hi"),
+            id: None,
         };
         let json = ServerMsg::error(ErrorCode::NotInRoom, "join first", Some(&refused)).to_json();
         assert!(json.contains(r#""request":"say""#), "{json}");

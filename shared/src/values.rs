@@ -38,6 +38,8 @@ pub enum ValueError {
     Invisible { what: &'static str, code: u32 },
     #[error("{what} may not contain white space or any of / \\ ? # %")]
     Reserved { what: &'static str },
+    #[error("{what} may hold only ASCII letters, digits, - and _")]
+    NotToken { what: &'static str },
 }
 
 /// A display name: trimmed, 1 to [`MAX_NICK_CHARS`] characters of any script,
@@ -195,7 +197,59 @@ macro_rules! string_newtype_impls {
         }
     )*};
 }
-string_newtype_impls!(Nick, RoomName, MessageText);
+/// An opaque token a client chooses: 1 to 64 ASCII letters, digits, `-`
+/// and `_` (a UUID or ULID fits). Used for [`DeviceId`] and [`MessageId`].
+fn check_token(what: &'static str, raw: String) -> Result<String, ValueError> {
+    check_length(what, &raw, 64)?;
+    if raw
+        .chars()
+        .any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    {
+        return Err(ValueError::NotToken { what });
+    }
+    Ok(raw)
+}
+
+/// Identifies one browser (or other client) across its connections, so
+/// that a message retried after a reconnect is recognised.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DeviceId(String);
+
+/// The id a client gives each message it sends; unique per device.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MessageId(String);
+
+impl TryFrom<String> for DeviceId {
+    type Error = ValueError;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        check_token("device id", raw).map(DeviceId)
+    }
+}
+
+impl TryFrom<String> for MessageId {
+    type Error = ValueError;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        check_token("message id", raw).map(MessageId)
+    }
+}
+
+impl DeviceId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl MessageId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+string_newtype_impls!(Nick, RoomName, MessageText, DeviceId, MessageId);
 
 fn check_length(what: &'static str, s: &str, max: usize) -> Result<(), ValueError> {
     if s.is_empty() {
@@ -337,6 +391,22 @@ mod tests {
                 Err(ValueError::Reserved { what: "room name" }),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn ids_are_short_plain_tokens() {
+        for ok in [
+            "0192f1c2-7d3e-7a10-9b1c-2f1e3d4c5b6a",
+            "01JDQ7ZC0M",
+            "a",
+            "x_y-z",
+        ] {
+            assert!(MessageId::try_from(ok).is_ok(), "{ok}");
+            assert!(DeviceId::try_from(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "has space", "slash/", "ünïcode", &"x".repeat(65)] {
+            assert!(MessageId::try_from(bad).is_err(), "{bad}");
         }
     }
 

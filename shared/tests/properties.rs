@@ -8,8 +8,9 @@
 //! longer.
 
 use natter_shared::{
-    ClientMsg, DecodeError, ErrorCode, MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS, MessageText,
-    Nick, Posted, RoomInfo, RoomName, Seq, ServerMsg, UnixMillis, decode_client, decode_server,
+    ClientMsg, DecodeError, DeviceId, ErrorCode, MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS,
+    MessageId, MessageText, Nick, Posted, RoomInfo, RoomName, Seq, ServerMsg, UnixMillis,
+    decode_client, decode_server,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -211,9 +212,16 @@ fn text() -> impl Strategy<Value = MessageText> {
 fn client_msg() -> impl Strategy<Value = ClientMsg> {
     prop_oneof![
         nick().prop_map(|nick| ClientMsg::Nick { nick }),
-        room().prop_map(|room| ClientMsg::Join { room }),
+        (room(), proptest::option::of(any::<u64>())).prop_map(|(room, since)| ClientMsg::Join {
+            room,
+            since: since.map(Seq)
+        }),
+        token().prop_map(|device| ClientMsg::Hello {
+            device: DeviceId::try_from(device).unwrap()
+        }),
         room().prop_map(|room| ClientMsg::Leave { room }),
-        (room(), text()).prop_map(|(room, text)| ClientMsg::Say { room, text }),
+        (room(), text(), proptest::option::of(message_id()))
+            .prop_map(|(room, text, id)| ClientMsg::Say { room, text, id }),
         (room(), any::<u64>()).prop_map(|(room, before)| ClientMsg::History {
             room,
             before: Seq(before)
@@ -223,17 +231,34 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
     ]
 }
 
+/// A valid device or message id.
+fn token() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9_-]{1,64}"
+}
+
+fn message_id() -> impl Strategy<Value = MessageId> {
+    token().prop_map(|t| MessageId::try_from(t).unwrap())
+}
+
 fn at() -> impl Strategy<Value = UnixMillis> {
     any::<u64>().prop_map(UnixMillis)
 }
 
 fn server_msg() -> impl Strategy<Value = ServerMsg> {
-    let posted = (any::<u64>(), at(), nick(), text()).prop_map(|(seq, at, nick, text)| Posted {
-        seq: Seq(seq),
-        at,
-        nick,
-        text,
-    });
+    let posted = (
+        any::<u64>(),
+        at(),
+        nick(),
+        text(),
+        proptest::option::of(message_id()),
+    )
+        .prop_map(|(seq, at, nick, text, id)| Posted {
+            seq: Seq(seq),
+            at,
+            nick,
+            text,
+            id,
+        });
     let code = select(&[
         ErrorCode::MalformedJson,
         ErrorCode::InvalidMessage,
@@ -258,13 +283,14 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
                 online,
                 latest: latest.map(Seq),
             }),
-        (room(), vec(posted, 0..3), any::<bool>()).prop_map(|(room, messages, more)| {
-            ServerMsg::History {
+        (room(), vec(posted, 0..3), any::<bool>(), any::<bool>()).prop_map(
+            |(room, messages, more, gap)| ServerMsg::History {
                 room,
                 messages,
                 more,
+                gap,
             }
-        }),
+        ),
         (room(), at(), nick()).prop_map(|(room, at, nick)| ServerMsg::Joined { room, at, nick }),
         (room(), any::<u64>(), at(), nick(), text()).prop_map(|(room, seq, at, nick, text)| {
             ServerMsg::Said {
@@ -273,7 +299,13 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
                 at,
                 nick,
                 text,
+                id: None,
             }
+        }),
+        (message_id(), room(), any::<u64>()).prop_map(|(id, room, seq)| ServerMsg::Ack {
+            id,
+            room,
+            seq: Seq(seq),
         }),
         (room(), at(), nick()).prop_map(|(room, at, nick)| ServerMsg::Left { room, at, nick }),
         (room(), at(), nick(), nick()).prop_map(|(room, at, from, to)| ServerMsg::Renamed {

@@ -53,7 +53,10 @@ impl Chat {
             .try_update(|s| s.show(room.clone()))
             .unwrap_or(false);
         if fresh {
-            self.send(&ClientMsg::Join { room: room.clone() });
+            self.send(&ClientMsg::Join {
+                room: room.clone(),
+                since: None,
+            });
         }
         if push_history {
             set_address(&room);
@@ -127,7 +130,7 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
         let rooms: Vec<RoomName> =
             state.with_untracked(|s| s.rooms.iter().map(|r| r.name.clone()).collect());
         for room in rooms {
-            socket.send(&ClientMsg::Join { room });
+            socket.send(&ClientMsg::Join { room, since: None });
         }
         socket.send(&ClientMsg::WatchRooms);
     });
@@ -731,7 +734,11 @@ fn Composer(chat: Chat) -> impl IntoView {
         chat.state.update(|s| s.send_problem = None);
         match MessageText::try_from(text) {
             Ok(text) => {
-                if chat.send(&ClientMsg::Say { room, text }) {
+                if chat.send(&ClientMsg::Say {
+                    room,
+                    text,
+                    id: None,
+                }) {
                     draft.set(String::new());
                     local_problem.set(None);
                     last_typing.set_value(0.0);

@@ -182,7 +182,14 @@ pub fn room(name: &str) -> RoomName {
 /// Joins `name`; returns its `entered` and first `history` page, skipping
 /// events of other rooms that arrive meanwhile.
 pub async fn enter(ws: &mut Ws, name: &str) -> (ServerMsg, ServerMsg) {
-    send(ws, &ClientMsg::Join { room: room(name) }).await;
+    send(
+        ws,
+        &ClientMsg::Join {
+            room: room(name),
+            since: None,
+        },
+    )
+    .await;
     let seen = read_until(ws, |m| {
         matches!(m, ServerMsg::History { .. })
             || matches!(m, ServerMsg::Error { request, .. } if request.as_deref() == Some("join"))
@@ -209,6 +216,7 @@ pub async fn say_in(ws: &mut Ws, room_name: &str, text: &str) {
     let msg = ClientMsg::Say {
         room: room(room_name),
         text: MessageText::try_from(text).expect("valid text"),
+        id: None,
     };
     send(ws, &msg).await;
 }

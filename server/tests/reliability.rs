@@ -1,0 +1,206 @@
+//! The delivery contract over real sockets: idempotent sends with
+//! acknowledgements, and resuming a room without gaps or repeats.
+
+mod common;
+
+use common::{bulk, enter, read_until, room, say_in, send, spawn_app_with};
+use natter_shared::{ClientMsg, DeviceId, MessageId, MessageText, Seq, ServerMsg};
+
+fn say_with_id(room_name: &str, text: &str, id: &str) -> ClientMsg {
+    ClientMsg::Say {
+        room: room(room_name),
+        text: MessageText::try_from(text).unwrap(),
+        id: Some(MessageId::try_from(id).unwrap()),
+    }
+}
+
+fn hello(device: &str) -> ClientMsg {
+    ClientMsg::Hello {
+        device: DeviceId::try_from(device).unwrap(),
+    }
+}
+
+async fn next_ack(ws: &mut common::Ws) -> ServerMsg {
+    read_until(ws, |m| matches!(m, ServerMsg::Ack { .. }))
+        .await
+        .pop()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_retried_message_id_is_stored_once_and_acknowledged_alike() {
+    let server = spawn_app_with(bulk()).await;
+    let (mut watcher, _) = server.join().await;
+    let (mut sender, _) = server.arrive().await;
+    send(&mut sender, &hello("device-a")).await;
+    enter(&mut sender, "lobby").await;
+
+    send(&mut sender, &say_with_id("lobby", "only once", "m-1")).await;
+    let first = next_ack(&mut sender).await;
+    assert!(matches!(&first, ServerMsg::Ack { seq: Seq(1), room, .. } if room.as_str() == "lobby"));
+    // The same id again, on the same connection and then on a new one from
+    // the same device: the same answer, nothing stored or delivered twice.
+    send(&mut sender, &say_with_id("lobby", "only once", "m-1")).await;
+    assert_eq!(next_ack(&mut sender).await, first);
+    drop(sender);
+    let (mut again, _) = server.arrive().await;
+    send(&mut again, &hello("device-a")).await;
+    enter(&mut again, "lobby").await;
+    send(&mut again, &say_with_id("lobby", "only once", "m-1")).await;
+    assert_eq!(next_ack(&mut again).await, first);
+    // Another device may use the same id for its own message.
+    let (mut other, _) = server.arrive().await;
+    send(&mut other, &hello("device-b")).await;
+    enter(&mut other, "lobby").await;
+    send(&mut other, &say_with_id("lobby", "mine", "m-1")).await;
+    assert!(matches!(
+        next_ack(&mut other).await,
+        ServerMsg::Ack { seq: Seq(2), .. }
+    ));
+
+    let said: Vec<ServerMsg> = read_until(&mut watcher, |m| {
+        matches!(m, ServerMsg::Said { seq: Seq(2), .. })
+    })
+    .await
+    .into_iter()
+    .filter(|m| matches!(m, ServerMsg::Said { .. }))
+    .collect();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(matches!(&said[0], ServerMsg::Said { id: Some(id), .. } if id.as_str() == "m-1"));
+    // Retries in one burst, before the first is stored, are caught too.
+    for _ in 0..5 {
+        send(&mut again, &say_with_id("lobby", "burst", "m-2")).await;
+    }
+    let mut acks = Vec::new();
+    while acks.len() < 5 {
+        acks.push(next_ack(&mut again).await);
+    }
+    assert!(acks.iter().all(|a| *a == acks[0]), "{acks:?}");
+    assert!(matches!(acks[0], ServerMsg::Ack { seq: Seq(3), .. }));
+    say_in(&mut again, "lobby", "after the burst").await;
+    let seen = read_until(
+        &mut watcher,
+        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == "after the burst"),
+    )
+    .await;
+    let seqs: Vec<u64> = seen
+        .iter()
+        .filter_map(|m| match m {
+            ServerMsg::Said { seq, .. } => Some(seq.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        seqs,
+        [3, 4],
+        "one copy of the burst, numbering without gaps"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn rejoining_with_since_replays_exactly_what_was_missed() {
+    let server = spawn_app_with(bulk()).await;
+    let (mut writer, _) = server.join().await;
+    for i in 1..=30 {
+        say_in(&mut writer, "lobby", &format!("m{i}")).await;
+    }
+    read_until(&mut writer, |m| {
+        matches!(m, ServerMsg::Said { seq: Seq(30), .. })
+    })
+    .await;
+
+    // A client that had everything up to 12 comes back.
+    let (mut back, _) = server.arrive().await;
+    send(
+        &mut back,
+        &ClientMsg::Join {
+            room: room("lobby"),
+            since: Some(Seq(12)),
+        },
+    )
+    .await;
+    let seen = read_until(&mut back, |m| matches!(m, ServerMsg::History { .. })).await;
+    let Some(ServerMsg::History {
+        messages,
+        more,
+        gap,
+        ..
+    }) = seen.last()
+    else {
+        unreachable!()
+    };
+    let seqs: Vec<u64> = messages.iter().map(|m| m.seq.0).collect();
+    assert_eq!(seqs, (13..=30).collect::<Vec<_>>());
+    assert!(*more && !*gap);
+    // Live messages follow with nothing between.
+    say_in(&mut writer, "lobby", "live").await;
+    let seen = read_until(&mut back, |m| matches!(m, ServerMsg::Said { .. })).await;
+    assert!(matches!(
+        seen.last(),
+        Some(ServerMsg::Said { seq: Seq(31), .. })
+    ));
+
+    // Up to date: nothing to replay.
+    let (mut current, _) = server.arrive().await;
+    send(
+        &mut current,
+        &ClientMsg::Join {
+            room: room("lobby"),
+            since: Some(Seq(31)),
+        },
+    )
+    .await;
+    let seen = read_until(&mut current, |m| matches!(m, ServerMsg::History { .. })).await;
+    assert!(
+        matches!(seen.last(), Some(ServerMsg::History { messages, gap: false, .. }) if messages.is_empty())
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_gap_too_large_to_replay_is_said_so() {
+    let server = spawn_app_with(bulk()).await;
+    let (mut writer, _) = server.join().await;
+    for i in 1..=1_100 {
+        say_in(&mut writer, "lobby", &format!("m{i}")).await;
+    }
+    read_until(&mut writer, |m| {
+        matches!(
+            m,
+            ServerMsg::Said {
+                seq: Seq(1_100),
+                ..
+            }
+        )
+    })
+    .await;
+    let (mut back, _) = server.arrive().await;
+    send(
+        &mut back,
+        &ClientMsg::Join {
+            room: room("lobby"),
+            since: Some(Seq(50)),
+        },
+    )
+    .await;
+    let seen = read_until(&mut back, |m| matches!(m, ServerMsg::History { .. })).await;
+    let Some(ServerMsg::History {
+        messages,
+        more,
+        gap,
+        ..
+    }) = seen.last()
+    else {
+        unreachable!()
+    };
+    assert!(*gap, "a silent gap");
+    assert!(*more);
+    assert_eq!(
+        messages.first().map(|m| m.seq),
+        Some(Seq(1_051)),
+        "the latest page"
+    );
+    assert_eq!(messages.last().map(|m| m.seq), Some(Seq(1_100)));
+    server.stop().await.unwrap();
+}
