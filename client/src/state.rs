@@ -1,11 +1,12 @@
 //! What the chat page shows, as plain data: [`ChatState::apply`] folds each
 //! server message into it. No browser here, so ordinary `cargo test` covers
 //! every rule of the display logic: presence, renames, unread counts,
-//! typing, and merging history pages with live messages without losing or
-//! repeating any.
+//! typing, merging history pages with live messages without losing or
+//! repeating any, and the outbox of own messages not yet confirmed.
 
 use natter_shared::{
-    ErrorCode, MessageText, Nick, Posted, RoomInfo, RoomName, Seq, ServerMsg, UnixMillis,
+    ClientMsg, ErrorCode, MessageId, MessageText, Nick, Posted, RoomInfo, RoomName, Seq, ServerMsg,
+    UnixMillis,
 };
 
 /// Lines kept per room; beyond this the oldest go, and can be paged in
@@ -34,7 +35,36 @@ pub struct ChatState {
     /// Messages from others that arrived while the page was hidden.
     pub unseen_while_hidden: u32,
     pub hidden: bool,
+    /// Own messages not yet confirmed stored, in the order they were
+    /// written. They survive reconnects (and, saved by the page, reloads)
+    /// and are sent again until the server confirms them.
+    pub outbox: Vec<Outgoing>,
+    /// How often to ping the server, from its `welcome`.
+    pub heartbeat_ms: Option<u64>,
     next_key: u64,
+}
+
+/// An own message on its way.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Outgoing {
+    pub id: MessageId,
+    pub room: RoomName,
+    pub text: MessageText,
+    /// Why the server refused it for good, if it did; `None` while it is
+    /// pending.
+    #[serde(skip)]
+    pub failed: Option<ErrorCode>,
+}
+
+impl Outgoing {
+    /// The `say` that sends it.
+    pub fn to_msg(&self) -> ClientMsg {
+        ClientMsg::Say {
+            room: self.room.clone(),
+            text: self.text.clone(),
+            id: Some(self.id.clone()),
+        }
+    }
 }
 
 /// A refusal, by code; the sentence is the server's, in English.
@@ -208,6 +238,39 @@ impl ChatState {
         }
     }
 
+    /// Queues an own message; it shows as pending until confirmed.
+    pub fn queue(&mut self, outgoing: Outgoing) {
+        self.send_problem = None;
+        self.outbox.push(outgoing);
+    }
+
+    /// Marks a failed message as pending again; returns it to send.
+    pub fn retry(&mut self, id: &MessageId) -> Option<Outgoing> {
+        let entry = self.outbox.iter_mut().find(|o| &o.id == id)?;
+        entry.failed = None;
+        Some(entry.clone())
+    }
+
+    /// What to send when a connection opens: each joined room with the
+    /// newest message already shown (to resume after it), then every
+    /// pending message, in order.
+    pub fn resume(&self) -> Vec<ClientMsg> {
+        let joins = self.rooms.iter().map(|r| ClientMsg::Join {
+            room: r.name.clone(),
+            since: r.newest_seq(),
+        });
+        let pending = self
+            .outbox
+            .iter()
+            .filter(|o| o.failed.is_none())
+            .map(Outgoing::to_msg);
+        joins.chain(pending).collect()
+    }
+
+    fn confirmed(&mut self, id: &MessageId) {
+        self.outbox.retain(|o| &o.id != id);
+    }
+
     /// Marks a room as waiting for an older page; returns the `before` to
     /// ask with, or `None` when there is nothing older or a page is on its
     /// way.
@@ -225,9 +288,10 @@ impl ChatState {
     /// milliseconds (for typing).
     pub fn apply(&mut self, msg: ServerMsg, now: f64) -> Effect {
         match msg {
-            ServerMsg::Welcome { nick } => {
+            ServerMsg::Welcome { nick, heartbeat_ms } => {
                 // A new connection: every room must be entered again.
                 self.me = Some(nick);
+                self.heartbeat_ms = Some(heartbeat_ms);
                 for room in &mut self.rooms {
                     room.entered = false;
                     room.loading = false;
@@ -289,7 +353,8 @@ impl ChatState {
                     },
                 );
             }
-            ServerMsg::Ack { .. } => {}
+            ServerMsg::Ack { id, .. } => self.confirmed(&id),
+            ServerMsg::Pong => {}
             ServerMsg::Left { room, at, nick } => {
                 if self.me.as_ref() == Some(&nick) {
                     self.forget(&room);
@@ -324,6 +389,24 @@ impl ChatState {
                 message,
                 request,
                 room,
+                id: Some(id),
+                ..
+            } if request.as_deref() == Some("say") => {
+                // Worth sending again later (over a limit, storage down):
+                // stays pending. Anything else will never be accepted.
+                if !matches!(code, ErrorCode::RateLimited | ErrorCode::StorageFailed)
+                    && let Some(entry) = self.outbox.iter_mut().find(|o| o.id == id)
+                {
+                    entry.failed = Some(code);
+                }
+                let _ = room;
+                self.send_problem = Some(Problem { code, message });
+            }
+            ServerMsg::Error {
+                code,
+                message,
+                request,
+                room,
                 ..
             } => return self.refused(Problem { code, message }, request.as_deref(), room),
         }
@@ -331,7 +414,15 @@ impl ChatState {
     }
 
     fn said(&mut self, room: &RoomName, posted: Posted) -> Effect {
-        let own = self.me.as_ref() == Some(&posted.nick);
+        // An id in the outbox: this is one of ours, now stored.
+        let ours = posted
+            .id
+            .as_ref()
+            .is_some_and(|id| self.outbox.iter().any(|o| &o.id == id));
+        if let Some(id) = &posted.id {
+            self.confirmed(id);
+        }
+        let own = ours || self.me.as_ref() == Some(&posted.nick);
         let current = self.is_current(room);
         let Some(view) = self.room_mut(room) else {
             return Effect::None;
@@ -557,6 +648,7 @@ mod tests {
         s.apply(
             ServerMsg::Welcome {
                 nick: nick("user1"),
+                heartbeat_ms: 20_000,
             },
             0.0,
         );
@@ -698,6 +790,7 @@ mod tests {
         s.apply(
             ServerMsg::Welcome {
                 nick: nick("user1"),
+                heartbeat_ms: 20_000,
             },
             0.0,
         );
@@ -770,6 +863,7 @@ mod tests {
             request: Some(request.into()),
             room: r.map(room),
             retry_after_ms: None,
+            id: None,
         };
         s.apply(error(ErrorCode::NickTaken, "nick", None), 0.0);
         assert_eq!(s.nick_problem.as_ref().unwrap().code, ErrorCode::NickTaken);
@@ -807,5 +901,83 @@ mod tests {
         assert_eq!(view.lines.len(), MAX_LINES);
         assert_eq!(view.oldest_seq(), Some(Seq(11)));
         assert!(view.more, "the dropped lines can be paged in again");
+    }
+
+    fn outgoing(id: &str, r: &str, text: &str) -> Outgoing {
+        Outgoing {
+            id: MessageId::try_from(id).unwrap(),
+            room: room(r),
+            text: MessageText::try_from(text).unwrap(),
+            failed: None,
+        }
+    }
+
+    #[test]
+    fn the_outbox_empties_as_messages_are_confirmed() {
+        let mut s = in_lobby();
+        s.queue(outgoing("a", "lobby", "one"));
+        s.queue(outgoing("b", "lobby", "two"));
+        // A reconnect resends both, in order, after resuming the room.
+        let resume = s.resume();
+        assert!(matches!(&resume[0], ClientMsg::Join { since: None, .. }));
+        let ids: Vec<_> = resume[1..]
+            .iter()
+            .map(|m| match m {
+                ClientMsg::Say { id: Some(id), .. } => id.to_string(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(ids, ["a", "b"]);
+        // The stored copy confirms it, whoever's name it carries now.
+        let mut first = said("lobby", 7, "someone-renamed", "one");
+        if let ServerMsg::Said { id, .. } = &mut first {
+            *id = Some(MessageId::try_from("a").unwrap());
+        }
+        s.apply(first, 0.0);
+        assert!(matches!(
+            s.current_room().unwrap().lines.last().unwrap().kind,
+            LineKind::Said { own: true, .. }
+        ));
+        // An ack alone (a retry of something stored before) confirms too.
+        s.apply(
+            ServerMsg::Ack {
+                id: MessageId::try_from("b").unwrap(),
+                room: RoomName::lobby(),
+                seq: Seq(8),
+            },
+            0.0,
+        );
+        assert!(s.outbox.is_empty());
+        // Resuming now starts after the newest message shown.
+        assert!(matches!(
+            s.resume()[0],
+            ClientMsg::Join {
+                since: Some(Seq(7)),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn refused_messages_fail_unless_worth_retrying() {
+        let mut s = in_lobby();
+        s.queue(outgoing("slow", "lobby", "x"));
+        s.queue(outgoing("bad", "lobby", "y"));
+        let refuse = |id: &str, code| ServerMsg::Error {
+            code,
+            message: "no".into(),
+            request: Some("say".into()),
+            room: Some(RoomName::lobby()),
+            retry_after_ms: None,
+            id: Some(MessageId::try_from(id).unwrap()),
+        };
+        s.apply(refuse("slow", ErrorCode::RateLimited), 0.0);
+        s.apply(refuse("bad", ErrorCode::NotInRoom), 0.0);
+        assert_eq!(s.outbox[0].failed, None, "still pending");
+        assert_eq!(s.outbox[1].failed, Some(ErrorCode::NotInRoom));
+        assert_eq!(s.resume().len(), 2, "the join and the pending one");
+        let again = s.retry(&MessageId::try_from("bad").unwrap()).unwrap();
+        assert_eq!(again.failed, None);
+        assert_eq!(s.resume().len(), 3);
     }
 }

@@ -135,6 +135,13 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
     pub idle_timeout_secs: u64,
 
+    /// Seconds between the application-level pings the web client sends
+    /// (browsers hide WebSocket pings from pages); a client that hears
+    /// nothing for twice this long reconnects.
+    #[arg(long, env = "NATTER_CLIENT_HEARTBEAT_SECS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
+    pub client_heartbeat_secs: u64,
+
     /// Seconds a write to one connection may take before the connection is
     /// let go as a slow consumer (close code 4008).
     #[arg(long, env = "NATTER_WRITE_TIMEOUT_SECS", default_value_t = 10,
@@ -235,6 +242,7 @@ impl Config {
             queue_capacity: size(self.queue_capacity),
             max_rooms: size(self.max_rooms),
             max_joined: size(self.max_joined),
+            heartbeat_ms: self.client_heartbeat_secs.saturating_mul(1000),
         }
     }
 
@@ -272,6 +280,7 @@ impl Default for Config {
             ping_interval_secs: 30,
             idle_timeout_secs: 75,
             write_timeout_secs: 10,
+            client_heartbeat_secs: 20,
         }
     }
 }

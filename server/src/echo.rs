@@ -30,7 +30,7 @@ pub async fn echo(
         let _admitted = admitted;
         let (mut tx, mut rx) = ws.split();
         let end = if app.drain.is_closing() {
-            End::going_away()
+            End::restarting()
         } else {
             drive(&mut tx, &mut rx, &app.drain, &app.timing).await
         };
@@ -42,7 +42,7 @@ async fn drive(tx: &mut impl Tx, rx: &mut impl Rx, drain: &Drain, timing: &Timin
     let mut heartbeat = Heartbeat::new(timing);
     loop {
         let step = tokio::select! {
-            () = drain.closing() => return End::going_away(),
+            () = drain.closing() => return End::restarting(),
             beat = heartbeat.tick() => Heartbeat::beat(beat, tx, drain, timing).await,
             incoming = rx.next() => {
                 heartbeat.heard();

@@ -38,6 +38,8 @@ pub struct HubLimits {
     pub max_rooms: usize,
     /// Rooms one connection may be in at once.
     pub max_joined: usize,
+    /// How often clients should send `ping`, told in `welcome`.
+    pub heartbeat_ms: u64,
 }
 
 /// Why the hub refused a request. The `Display` text goes to the sender.
@@ -171,7 +173,11 @@ impl Hub {
             state.arrivals += 1;
             nick = Nick::numbered(state.arrivals);
         }
-        tx.try_send(frame(&ServerMsg::Welcome { nick: nick.clone() }))
+        let welcome = ServerMsg::Welcome {
+            nick: nick.clone(),
+            heartbeat_ms: self.limits.heartbeat_ms,
+        };
+        tx.try_send(frame(&welcome))
             .expect("a new queue has room for the welcome");
         state.nicks.insert(nick.key(), id);
         state.conns.insert(
@@ -615,6 +621,7 @@ mod tests {
             queue_capacity,
             max_rooms: 3,
             max_joined: 2,
+            heartbeat_ms: 20_000,
         }
     }
 

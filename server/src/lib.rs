@@ -82,7 +82,7 @@ pub enum ServeError {
 }
 
 /// Serves Natter on `listener` until `shutdown` completes, then closes every
-/// WebSocket with code 1001 and waits (up to the configured grace period) for
+/// WebSocket with code 1012 (restarting) and waits (up to the configured grace period) for
 /// the sessions to end.
 pub async fn run(
     config: Config,

@@ -36,8 +36,9 @@ pub enum End {
 }
 
 impl End {
-    pub fn going_away() -> End {
-        End::Close(close_code::GOING_AWAY, "server shutting down")
+    /// The server is stopping (or restarting): clients should come back.
+    pub fn restarting() -> End {
+        End::Close(close_code::RESTARTING, "server restarting")
     }
 
     pub fn slow_consumer() -> End {
@@ -62,7 +63,7 @@ pub async fn bounded(
     timing: &Timing,
 ) -> Result<(), End> {
     tokio::select! {
-        () = drain.closing() => Err(End::going_away()),
+        () = drain.closing() => Err(End::restarting()),
         written = timeout(timing.write_timeout, write) => match written {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(End::PeerGone),

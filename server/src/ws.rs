@@ -20,7 +20,7 @@ use futures_util::{SinkExt, StreamExt};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use natter_shared::{
-    ClientMsg, DeviceId, ErrorCode, PAGE_SIZE, RoomName, Seq, ServerMsg, decode_client,
+    ClientMsg, DeviceId, ErrorCode, PAGE_SIZE, RoomName, Seq, ServerMsg, close_code, decode_client,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -60,7 +60,7 @@ pub async fn chat(
         let _admitted = admitted;
         let (mut tx, mut rx) = ws.split();
         let end = if app.drain.is_closing() {
-            End::going_away()
+            End::restarting()
         } else {
             let mut session = Session::new(app.hub.connect(), app.message_quota);
             let end = drive(&mut tx, &mut rx, &mut session, &app).await;
@@ -99,6 +99,8 @@ struct Limits {
     typing: DefaultDirectRateLimiter,
     /// New rooms: 5 at once, then one every 10 seconds.
     create: DefaultDirectRateLimiter,
+    /// `ping`: 5 at once, then one a second.
+    ping: DefaultDirectRateLimiter,
     /// Refusals of any kind: 20 at once, then one every 3 seconds. A
     /// connection that runs out is closed with 1008.
     strikes: DefaultDirectRateLimiter,
@@ -107,6 +109,10 @@ struct Limits {
 /// `typing` signals: 10 at once, then one a second.
 const TYPING_QUOTA: Quota =
     Quota::per_second(NonZeroU32::MIN).allow_burst(NonZeroU32::new(10).unwrap());
+
+/// `ping`: 5 at once, then one a second.
+const PING_QUOTA: Quota =
+    Quota::per_second(NonZeroU32::MIN).allow_burst(NonZeroU32::new(5).unwrap());
 
 /// New rooms per connection: 5 at once, then one every 10 seconds.
 fn create_quota() -> Quota {
@@ -121,6 +127,7 @@ enum Limit {
     Say,
     Typing,
     Create,
+    Ping,
 }
 
 impl Limits {
@@ -131,6 +138,7 @@ impl Limits {
             say_quota: say,
             typing: RateLimiter::direct(TYPING_QUOTA),
             create: RateLimiter::direct(create_quota()),
+            ping: RateLimiter::direct(PING_QUOTA),
             strikes: RateLimiter::direct(
                 Quota::with_period(Duration::from_secs(3))
                     .expect("a period")
@@ -145,6 +153,7 @@ impl Limits {
             Limit::Say => (&self.say, describe("messages", &self.say_quota)),
             Limit::Typing => (&self.typing, describe("typing signals", &TYPING_QUOTA)),
             Limit::Create => (&self.create, describe("new rooms", &create_quota())),
+            Limit::Ping => (&self.ping, describe("pings", &PING_QUOTA)),
         };
         limiter.check().map_err(|not_until| Failure::Limited {
             what,
@@ -284,6 +293,10 @@ impl Session {
                     self.typing.insert(member.name.key(), last);
                 }
             }
+            ClientMsg::Ping => {
+                self.limits.take(Limit::Ping)?;
+                return Ok(vec![ServerMsg::Pong.to_json().into()]);
+            }
             ClientMsg::WatchRooms => {
                 let mut watch = app.hub.watch_rooms();
                 watch.mark_unchanged();
@@ -324,6 +337,7 @@ impl Session {
                                 request: Some("history".into()),
                                 room: Some(name),
                                 retry_after_ms: None,
+                                id: None,
                             };
                             failed.to_json().into()
                         }
@@ -353,7 +367,7 @@ impl Session {
                 conn = self.conn.id(),
                 "closed for going over its limits again and again"
             );
-            End::Close(1008, "too many refused requests")
+            End::Close(close_code::POLICY, "too many refused requests")
         })
     }
 
@@ -451,7 +465,7 @@ pub(crate) async fn drive(
     let mut heartbeat = Heartbeat::new(timing);
     loop {
         let step = tokio::select! {
-            () = drain.closing() => return End::going_away(),
+            () = drain.closing() => return End::restarting(),
             beat = heartbeat.tick() => Heartbeat::beat(beat, tx, drain, timing).await,
             queued = session.conn.recv() => {
                 // `None`: the hub let this connection go: its queue was full.
@@ -511,7 +525,7 @@ async fn handle(
     let request = msg.clone();
     // Storage may be slow; shutdown must not wait for it.
     let answer = tokio::select! {
-        () = app.drain.closing() => return Err(End::going_away()),
+        () = app.drain.closing() => return Err(End::restarting()),
         answer = session.act(msg, app) => answer,
     };
     let frames = match answer {
@@ -568,7 +582,6 @@ mod tests {
     use std::time::Duration;
 
     use futures_util::{sink, stream};
-    use natter_shared::close_code;
     use tokio::sync::mpsc;
     use tokio::time::{Instant, timeout};
 
@@ -681,7 +694,7 @@ mod tests {
             });
             let started = Instant::now();
             let end = drive(&mut stuck(), &mut rx, &mut session, &app).await;
-            assert_eq!(end, End::going_away(), "{path}");
+            assert_eq!(end, End::restarting(), "{path}");
             assert_close(started.elapsed(), shutdown_at);
             tokio::time::resume();
         }

@@ -210,18 +210,18 @@ async fn an_oversized_frame_closes_with_1009_and_nothing_else_breaks() {
 }
 
 #[tokio::test]
-async fn shutdown_closes_every_socket_with_1001() {
+async fn shutdown_closes_every_socket_with_1012() {
     let server = spawn_app().await;
     let (mut a, _) = server.join().await;
     let mut echo = server.connect("/ws/echo").await;
     let stopping = tokio::spawn(server.stop());
     assert_eq!(
         u16::from(expect_close(&mut a).await.code),
-        close_code::GOING_AWAY
+        close_code::RESTARTING
     );
     assert_eq!(
         u16::from(expect_close(&mut echo).await.code),
-        close_code::GOING_AWAY
+        close_code::RESTARTING
     );
     stopping.await.unwrap().unwrap();
 }

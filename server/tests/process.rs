@@ -13,12 +13,12 @@ use tokio::process::{Child, Command};
 use tokio_tungstenite::connect_async;
 
 #[tokio::test]
-async fn sigterm_closes_sockets_with_1001_then_exits_cleanly() {
+async fn sigterm_closes_sockets_with_1012_then_exits_cleanly() {
     stops_cleanly_on("TERM").await;
 }
 
 #[tokio::test]
-async fn sigint_closes_sockets_with_1001_then_exits_cleanly() {
+async fn sigint_closes_sockets_with_1012_then_exits_cleanly() {
     stops_cleanly_on("INT").await;
 }
 
@@ -71,7 +71,7 @@ async fn stops_cleanly_on(signal: &str) {
 
     assert_eq!(
         u16::from(expect_close(&mut ws).await.code),
-        close_code::GOING_AWAY
+        close_code::RESTARTING
     );
     drop(ws);
     let status = tokio::time::timeout(WAIT, server.wait())

@@ -204,3 +204,25 @@ async fn a_gap_too_large_to_replay_is_said_so() {
     assert_eq!(messages.last().map(|m| m.seq), Some(Seq(1_100)));
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_application_heartbeat_is_answered_and_announced() {
+    let server = spawn_app_with(natter_server::Config {
+        client_heartbeat_secs: 7,
+        ..bulk()
+    })
+    .await;
+    let mut ws = server.connect("/ws").await;
+    assert!(matches!(
+        common::next_msg(&mut ws).await,
+        ServerMsg::Welcome {
+            heartbeat_ms: 7000,
+            ..
+        }
+    ));
+    for _ in 0..3 {
+        send(&mut ws, &ClientMsg::Ping).await;
+        assert_eq!(common::next_msg(&mut ws).await, ServerMsg::Pong);
+    }
+    server.stop().await.unwrap();
+}

@@ -61,6 +61,9 @@ pub enum ClientMsg {
     /// Keep this connection told about the list of rooms and their
     /// online counts (`rooms` now, and again whenever it changes).
     WatchRooms,
+    /// Are you there? Answered at once with `pong`. Browsers cannot see
+    /// WebSocket pings, so clients use this to notice a dead link.
+    Ping,
 }
 
 /// One stored chat message.
@@ -87,8 +90,10 @@ pub struct RoomInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
-    /// First message on every connection: the name the server gave you.
-    Welcome { nick: Nick },
+    /// First message on every connection: the name the server gave you, and
+    /// how often to send `ping` (a link that stays silent for twice that
+    /// long is dead).
+    Welcome { nick: Nick, heartbeat_ms: u64 },
     /// Your `nick` request succeeded: this is your name now.
     NickChanged { nick: Nick },
     /// You are in `room`: who is online there (you included), and the
@@ -150,6 +155,8 @@ pub enum ServerMsg {
     },
     /// Someone else is typing in a room you are in.
     Typing { room: RoomName, nick: Nick },
+    /// The answer to `ping`.
+    Pong,
     /// Every room and how many people are in it (after `watch_rooms`).
     Rooms { rooms: Vec<RoomInfo> },
     /// Your last message was refused; only you receive this. `request` is
@@ -164,6 +171,9 @@ pub enum ServerMsg {
         /// For `rate_limited`: how long to wait before trying again.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after_ms: Option<u64>,
+        /// The `id` of the refused `say`, when it had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<MessageId>,
     },
 }
 
@@ -178,6 +188,7 @@ impl ClientMsg {
         "history",
         "typing",
         "watch_rooms",
+        "ping",
     ];
 
     pub fn type_name(&self) -> &'static str {
@@ -190,6 +201,7 @@ impl ClientMsg {
             ClientMsg::History { .. } => "history",
             ClientMsg::Typing { .. } => "typing",
             ClientMsg::WatchRooms => "watch_rooms",
+            ClientMsg::Ping => "ping",
         }
     }
 
@@ -201,7 +213,10 @@ impl ClientMsg {
             | ClientMsg::Say { room, .. }
             | ClientMsg::History { room, .. }
             | ClientMsg::Typing { room } => Some(room),
-            ClientMsg::Hello { .. } | ClientMsg::Nick { .. } | ClientMsg::WatchRooms => None,
+            ClientMsg::Hello { .. }
+            | ClientMsg::Nick { .. }
+            | ClientMsg::WatchRooms
+            | ClientMsg::Ping => None,
         }
     }
 
@@ -223,6 +238,7 @@ impl ServerMsg {
         "left",
         "renamed",
         "typing",
+        "pong",
         "rooms",
         "error",
     ];
@@ -239,6 +255,7 @@ impl ServerMsg {
             ServerMsg::Left { .. } => "left",
             ServerMsg::Renamed { .. } => "renamed",
             ServerMsg::Typing { .. } => "typing",
+            ServerMsg::Pong => "pong",
             ServerMsg::Rooms { .. } => "rooms",
             ServerMsg::Error { .. } => "error",
         }
@@ -264,9 +281,10 @@ impl ServerMsg {
             | ServerMsg::Renamed { room, .. }
             | ServerMsg::Typing { room, .. } => Some(room),
             ServerMsg::Error { room, .. } => room.as_ref(),
-            ServerMsg::Welcome { .. } | ServerMsg::NickChanged { .. } | ServerMsg::Rooms { .. } => {
-                None
-            }
+            ServerMsg::Welcome { .. }
+            | ServerMsg::NickChanged { .. }
+            | ServerMsg::Pong
+            | ServerMsg::Rooms { .. } => None,
         }
     }
 
@@ -278,6 +296,10 @@ impl ServerMsg {
             request: request.map(|r| r.type_name().to_owned()),
             room: request.and_then(ClientMsg::room).cloned(),
             retry_after_ms: None,
+            id: match request {
+                Some(ClientMsg::Say { id, .. }) => id.clone(),
+                _ => None,
+            },
         }
     }
 
@@ -317,11 +339,14 @@ pub enum ErrorCode {
     RateLimited,
 }
 
-/// WebSocket close codes Natter uses beyond the standard ones it sends
-/// (1000 normal, 1001 going away).
+/// WebSocket close codes Natter uses beyond the ones RFC 6455 assigns to
+/// protocol errors (1002, 1007, 1009) and normal closure (1000).
 pub mod close_code {
-    /// The server is shutting down or restarting.
-    pub const GOING_AWAY: u16 = 1001;
+    /// The server is shutting down, most likely to restart: reconnect (after
+    /// a short, jittered wait) and resume.
+    pub const RESTARTING: u16 = 1012;
+    /// The connection kept sending requests that were refused.
+    pub const POLICY: u16 = 1008;
     /// The connection could not keep up with the room: its outbound queue
     /// filled up, so the server let it go rather than slow everyone down.
     pub const SLOW_CONSUMER: u16 = 4008;
@@ -395,7 +420,9 @@ mod tests {
         vec![
             ServerMsg::Welcome {
                 nick: nick("user1"),
+                heartbeat_ms: 20_000,
             },
+            ServerMsg::Pong,
             ServerMsg::NickChanged { nick: nick("Ada") },
             ServerMsg::Entered {
                 room: RoomName::lobby(),
@@ -482,6 +509,7 @@ mod tests {
                 room: RoomName::lobby(),
             },
             ClientMsg::WatchRooms,
+            ClientMsg::Ping,
         ]
     }
 

@@ -228,6 +228,7 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         }),
         room().prop_map(|room| ClientMsg::Typing { room }),
         Just(ClientMsg::WatchRooms),
+        Just(ClientMsg::Ping),
     ]
 }
 
@@ -271,7 +272,9 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
         ErrorCode::RateLimited,
     ]);
     prop_oneof![
-        nick().prop_map(|nick| ServerMsg::Welcome { nick }),
+        (nick(), any::<u64>())
+            .prop_map(|(nick, heartbeat_ms)| ServerMsg::Welcome { nick, heartbeat_ms }),
+        Just(ServerMsg::Pong),
         nick().prop_map(|nick| ServerMsg::NickChanged { nick }),
         (
             room(),

@@ -99,7 +99,7 @@ impl TestServer {
     pub async fn arrive(&self) -> (Ws, String) {
         let mut ws = self.connect("/ws").await;
         match next_msg(&mut ws).await {
-            ServerMsg::Welcome { nick } => (ws, nick.to_string()),
+            ServerMsg::Welcome { nick, .. } => (ws, nick.to_string()),
             other => panic!("expected welcome, got {other:?}"),
         }
     }
