@@ -110,6 +110,24 @@ impl Lang {
     pub fn reconnect(self) -> &'static str {
         self.pick("Reconnect", "重新连接")
     }
+    pub fn reconnecting_in(self, secs: u64) -> String {
+        match self {
+            Lang::En => format!("Connection lost; reconnecting in {secs} s…"),
+            Lang::Zh => format!("连接已断开；{secs} 秒后重新连接…"),
+        }
+    }
+    pub fn retry_now(self) -> &'static str {
+        self.pick("Retry now", "立即重试")
+    }
+    pub fn sending(self) -> &'static str {
+        self.pick("sending…", "发送中…")
+    }
+    pub fn not_sent(self) -> &'static str {
+        self.pick("not sent", "未发送")
+    }
+    pub fn retry(self) -> &'static str {
+        self.pick("Retry", "重试")
+    }
 
     // Name.
     pub fn your_name(self) -> &'static str {
@@ -234,12 +252,6 @@ impl Lang {
     }
     pub fn send(self) -> &'static str {
         self.pick("Send", "发送")
-    }
-    pub fn not_connected(self) -> &'static str {
-        self.pick(
-            "Not connected. Your message is kept here; reconnect and send it again.",
-            "未连接。你的消息还在输入框里；重新连接后再发送。",
-        )
     }
     pub fn new_message_in_title(self, n: u32) -> String {
         format!("({n}) Natter")

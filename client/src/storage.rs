@@ -2,11 +2,15 @@
 //! name, the rooms joined and the language. Every read tolerates a missing
 //! or unusable store (private browsing, disabled storage, bad values).
 
-use natter_shared::{Nick, RoomName};
+use natter_shared::{DeviceId, Nick, RoomName};
+
+use crate::state::Outgoing;
 
 const NICK: &str = "natter.nick";
 const ROOMS: &str = "natter.rooms";
 const LANG: &str = "natter.lang";
+const DEVICE: &str = "natter.device";
+const OUTBOX: &str = "natter.outbox";
 
 fn store() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
@@ -56,4 +60,44 @@ pub fn lang() -> Option<String> {
 
 pub fn set_lang(tag: &str) {
     set(LANG, tag);
+}
+
+/// This browser's device id, made on first use and kept.
+pub fn device() -> DeviceId {
+    if let Some(device) = get(DEVICE).and_then(|d| DeviceId::try_from(d).ok()) {
+        return device;
+    }
+    let device = DeviceId::try_from(random_token()).expect("hex digits make a device id");
+    set(DEVICE, device.as_str());
+    device
+}
+
+/// Own messages not yet confirmed, from before a reload.
+pub fn outbox() -> Vec<Outgoing> {
+    get(OUTBOX)
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
+
+pub fn set_outbox(outbox: &[Outgoing]) {
+    if let Ok(json) = serde_json::to_string(outbox) {
+        set(OUTBOX, &json);
+    }
+}
+
+/// 128 random bits as 32 hex digits, for device and message ids. The
+/// browser's cryptographic generator when it offers one (not on plain-HTTP
+/// pages other than localhost), else `Math.random`: ids need to be unique,
+/// not secret.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !filled {
+        for b in &mut bytes {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

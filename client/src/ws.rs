@@ -130,12 +130,16 @@ pub struct SocketOptions<C: Codec> {
     /// A connection error, or a frame the codec could not decode.
     pub on_error: Option<Rc<dyn Fn(String)>>,
     pub on_close: Handler<CloseInfo>,
+    /// Reconnect by itself after the connection drops (see [`backoff_ms`]),
+    /// unless the close code says the server refused this client.
+    pub reconnect: bool,
 }
 
 impl<C: Codec> Clone for SocketOptions<C> {
     fn clone(&self) -> Self {
         SocketOptions {
             immediate: self.immediate,
+            reconnect: self.reconnect,
             keep: self.keep,
             on_open: self.on_open.clone(),
             on_message: self.on_message.clone(),
@@ -149,6 +153,7 @@ impl<C: Codec> Default for SocketOptions<C> {
     fn default() -> Self {
         SocketOptions {
             immediate: true,
+            reconnect: false,
             keep: 1000,
             on_open: None,
             on_message: None,
@@ -169,7 +174,49 @@ pub struct Socket<C: Codec> {
     pub received: ReadSignal<usize>,
     /// How the last connection closed, if one has.
     pub last_close: ReadSignal<Option<CloseInfo>>,
+    /// When the next reconnection attempt is due (the page's clock, in
+    /// milliseconds), while one is waiting.
+    pub retry_at: ReadSignal<Option<f64>>,
     conn: StoredValue<Connection<C>, LocalStorage>,
+    retry: StoredValue<Retry, LocalStorage>,
+}
+
+/// The reconnection schedule.
+#[derive(Default)]
+struct Retry {
+    /// Attempts since the last stable connection.
+    attempt: u32,
+    /// When the current connection opened.
+    opened_at: Option<f64>,
+    /// `close` was called: stay closed.
+    by_user: bool,
+    timer: Option<TimeoutHandle>,
+    due: Option<WriteSignal<Option<f64>>>,
+}
+
+/// First wait before reconnecting, before jitter, in milliseconds.
+pub const BACKOFF_BASE_MS: f64 = 500.0;
+/// Longest wait before reconnecting, in milliseconds.
+pub const BACKOFF_CAP_MS: f64 = 30_000.0;
+/// A connection open this long counts as stable: the next drop starts the
+/// backoff afresh.
+pub const STABLE_MS: f64 = 10_000.0;
+
+/// How long to wait before reconnection attempt number `attempt` (0 for the
+/// first): "full jitter", a uniformly random wait up to an exponentially
+/// growing, capped limit, so that many clients dropped at once do not all
+/// come back at the same moment. `random` is in `[0, 1)`.
+pub fn backoff_ms(attempt: u32, random: f64) -> f64 {
+    let limit = BACKOFF_BASE_MS * 2f64.powi(i32::try_from(attempt.min(16)).unwrap_or(16));
+    random.clamp(0.0, 1.0) * limit.min(BACKOFF_CAP_MS)
+}
+
+/// Close codes that mean "you were refused": reconnecting would only be
+/// refused again, so the socket stays closed and shows the reason.
+pub fn refused(code: u16) -> bool {
+    // 1008 policy violation (kept breaking the rules), 1003 unacceptable
+    // data, 4403 forbidden.
+    matches!(code, 1003 | 1008 | 4403)
 }
 
 impl<C: Codec> Clone for Socket<C> {
@@ -229,7 +276,9 @@ pub fn use_websocket<C: Codec>(url: impl Into<String>, options: SocketOptions<C>
     let (messages, set_messages) = signal(Vec::new());
     let (received, set_received) = signal(0);
     let (last_close, set_last_close) = signal(None);
+    let (retry_at, set_retry_at) = signal(None);
     let immediate = options.immediate;
+    let reconnect = options.reconnect;
     let conn = StoredValue::new_local(Connection {
         url: url.into(),
         options,
@@ -241,25 +290,49 @@ pub fn use_websocket<C: Codec>(url: impl Into<String>, options: SocketOptions<C>
         },
         live: None,
     });
+    let retry = StoredValue::new_local(Retry {
+        due: Some(set_retry_at),
+        ..Retry::default()
+    });
     let socket = Socket {
         ready_state,
         messages,
         received,
         last_close,
+        retry_at,
         conn,
+        retry,
     };
     if immediate {
         socket.open();
     }
+    if reconnect {
+        socket.reconnect_on_close();
+    }
     on_cleanup(move || {
+        retry.try_update_value(|r| {
+            if let Some(timer) = r.timer.take() {
+                timer.clear();
+            }
+        });
         conn.try_update_value(|c| c.live = None);
     });
     socket
 }
 
 impl<C: Codec> Socket<C> {
-    /// Connects (again), replacing any current connection.
+    /// Connects (again), replacing any current connection and cancelling a
+    /// scheduled reconnection.
     pub fn open(&self) {
+        self.retry.update_value(|r| {
+            r.by_user = false;
+            if let Some(timer) = r.timer.take() {
+                timer.clear();
+            }
+            if let Some(due) = r.due {
+                due.set(None);
+            }
+        });
         // Drop the old connection (detaching its handlers) and connect with
         // nothing borrowed, so a callback may call back into this socket.
         let (url, options, writers) = self
@@ -287,8 +360,81 @@ impl<C: Codec> Socket<C> {
         })
     }
 
-    /// Starts the closing handshake (code 1000).
+    /// Reconnects at once if a reconnection is waiting (the "retry now"
+    /// button, the browser coming back online, the tab becoming visible).
+    pub fn retry_now(&self) {
+        if self.retry_at.get_untracked().is_some() {
+            self.open();
+        }
+    }
+
+    /// Schedules a reconnection whenever a connection closes, unless it was
+    /// closed on purpose or refused; comes back at once when the browser
+    /// goes online or the page becomes visible.
+    fn reconnect_on_close(self) {
+        let state = self.ready_state;
+        let retry = self.retry;
+        Effect::new(move |_| {
+            if state.get() == ReadyState::Open {
+                retry.update_value(|r| r.opened_at = Some(js_sys::Date::now()));
+            }
+        });
+        let closes = self.last_close;
+        Effect::new(move |_| {
+            let Some(info) = closes.get() else { return };
+            if state.get_untracked() != ReadyState::Closed {
+                return;
+            }
+            let now = js_sys::Date::now();
+            let wait = retry.try_update_value(|r| {
+                if r.by_user || refused(info.code) || r.timer.is_some() {
+                    return None;
+                }
+                if r.opened_at.take().is_some_and(|at| now - at >= STABLE_MS) {
+                    r.attempt = 0;
+                }
+                let wait = backoff_ms(r.attempt, js_sys::Math::random());
+                r.attempt = r.attempt.saturating_add(1);
+                Some(wait)
+            });
+            let Some(Some(wait)) = wait else { return };
+            let timer = set_timeout_with_handle(
+                move || {
+                    retry.update_value(|r| r.timer = None);
+                    self.open();
+                },
+                std::time::Duration::from_millis(wait as u64),
+            );
+            retry.update_value(|r| {
+                r.timer = timer.ok();
+                if let Some(due) = r.due {
+                    due.set(Some(now + wait));
+                }
+            });
+        });
+        let online = window_event_listener(leptos::ev::online, move |_| self.retry_now());
+        let visible = window_event_listener(leptos::ev::visibilitychange, move |_| {
+            if !document().hidden() {
+                self.retry_now();
+            }
+        });
+        on_cleanup(move || {
+            online.remove();
+            visible.remove();
+        });
+    }
+
+    /// Starts the closing handshake (code 1000) and stays closed.
     pub fn close(&self) {
+        self.retry.update_value(|r| {
+            r.by_user = true;
+            if let Some(timer) = r.timer.take() {
+                timer.clear();
+            }
+            if let Some(due) = r.due {
+                due.set(None);
+            }
+        });
         let closing = self.conn.with_value(|c| {
             c.live.as_ref().is_some_and(|live| {
                 matches!(
@@ -414,6 +560,30 @@ pub fn url_for(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_grows_to_a_cap_with_full_jitter() {
+        assert_eq!(backoff_ms(0, 0.0), 0.0);
+        assert_eq!(backoff_ms(0, 1.0), BACKOFF_BASE_MS);
+        assert_eq!(backoff_ms(3, 1.0), 4_000.0);
+        assert_eq!(backoff_ms(3, 0.5), 2_000.0);
+        assert_eq!(
+            backoff_ms(6, 1.0),
+            BACKOFF_CAP_MS,
+            "0.5 s × 64 is past the cap"
+        );
+        assert_eq!(backoff_ms(u32::MAX, 0.99), 0.99 * BACKOFF_CAP_MS);
+        let limits: Vec<f64> = (0..8).map(|a| backoff_ms(a, 1.0)).collect();
+        assert!(limits.windows(2).all(|w| w[1] >= w[0]));
+    }
+
+    #[test]
+    fn only_refusals_stop_reconnecting() {
+        for code in [1000, 1001, 1006, 1011, 1012, 4008] {
+            assert!(!refused(code), "{code}");
+        }
+        assert!(refused(1008));
+    }
 
     #[test]
     fn ready_state_codes_match_the_browser_api() {

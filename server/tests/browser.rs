@@ -141,9 +141,16 @@ async fn the_composer_sends_on_enter_but_not_while_composing_or_empty() {
 
     // A plain Enter sends it, once, and it comes back from the server.
     type_into(&page, INPUT, &enter()).await;
+    let said = sent().await;
+    assert_eq!(said.as_array().unwrap().len(), 1, "{said}");
+    let first: Value = serde_json::from_str(said[0].as_str().unwrap()).unwrap();
     assert_eq!(
-        sent().await,
-        json!([r#"{"type":"say","room":"lobby","text":"你好"}"#])
+        (&first["room"], &first["text"]),
+        (&json!("lobby"), &json!("你好"))
+    );
+    assert!(
+        first["id"].is_string(),
+        "each message carries an id: {first}"
     );
     wait_for(&page, "[data-testid=message]", "user1 says: 你好").await;
 
@@ -161,10 +168,8 @@ async fn the_composer_sends_on_enter_but_not_while_composing_or_empty() {
         "Shift+Enter sent"
     );
     type_into(&page, INPUT, &enter()).await;
-    assert_eq!(
-        sent().await[1],
-        json!(r#"{"type":"say","room":"lobby","text":"one\ntwo"}"#)
-    );
+    let second: Value = serde_json::from_str(sent().await[1].as_str().unwrap()).unwrap();
+    assert_eq!(second["text"], json!("one\ntwo"));
     page.close().await.unwrap();
     server.stop().await.unwrap();
 }
@@ -456,6 +461,85 @@ async fn reload_keeps_room_name_and_history_and_scrolling_up_pages_in_older() {
     );
     save_screenshot(&page, "chat-zh").await;
     page.close().await.unwrap();
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn messages_typed_offline_survive_a_reload_and_arrive_once_in_order() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("natter.db");
+    let server = common::spawn_app_on(&db, common::bulk()).await;
+    let addr = server.addr;
+    let alice = open(&driver, &server, "/", &[]).await;
+    let bob = open(&driver, &server, "/", &[]).await;
+    wait_for(&alice, "[data-testid=message]", "user2 comes in").await;
+
+    // The server goes away: both pages say they will reconnect, and offer
+    // to try now.
+    server.stop().await.unwrap();
+    for page in [&alice, &bob] {
+        wait_for(
+            page,
+            "[data-testid=status][data-state=closed]",
+            "reconnecting in",
+        )
+        .await;
+        wait_for(page, "[data-testid=reconnect]", "Retry now").await;
+    }
+    // Alice writes three messages anyway: they show as pending.
+    for text in ["first", "second", "third"] {
+        type_into(&alice, INPUT, &format!("{text}{}", enter())).await;
+    }
+    let pending = "return [...document.querySelectorAll('[data-status=pending] .body')]
+                       .map(e => e.textContent)";
+    assert_eq!(
+        alice.execute(pending, vec![]).await.unwrap(),
+        json!(["first", "second", "third"])
+    );
+    // She reloads while the server is still down (the page cannot load),
+    // then the server comes back and she opens the chat again.
+    let _ = alice.refresh().await;
+    let server = common::spawn_app_at(addr, &db, common::bulk()).await;
+    alice.goto(&server.url("/")).await.unwrap();
+    wait_for(&alice, STATUS_OPEN, "").await;
+    // Bob's page comes back by itself, or at once with "Retry now".
+    bob.execute(
+        "document.querySelector('[data-testid=reconnect]')?.click()",
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_for(&bob, STATUS_OPEN, "").await;
+
+    // Each arrives once, in order, for both; nothing is left pending.
+    let said =
+        "return [...document.querySelectorAll('[data-testid=message].chat:not(.pending) .body')]
+                    .map(e => e.textContent)";
+    for page in [&alice, &bob] {
+        wait_for(page, "[data-testid=message]", "third").await;
+        wait_until(
+            page,
+            "document.querySelectorAll('[data-status=pending]').length === 0",
+        )
+        .await;
+        assert_eq!(
+            page.execute(said, vec![]).await.unwrap(),
+            json!(["first", "second", "third"]),
+        );
+    }
+    // And the server stored each once.
+    let (mut check, _) = server.arrive().await;
+    let (_, history) = common::enter(&mut check, "lobby").await;
+    let natter_shared::ServerMsg::History { messages, .. } = history else {
+        unreachable!()
+    };
+    let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["first", "second", "third"]);
+    alice.close().await.unwrap();
+    bob.close().await.unwrap();
     server.stop().await.unwrap();
 }
 

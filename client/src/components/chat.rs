@@ -9,13 +9,13 @@ use std::rc::Rc;
 use leptos::ev::KeyboardEvent;
 use leptos::html::{Ol, Textarea};
 use leptos::prelude::*;
-use natter_shared::{ClientMsg, MessageText, Nick, RoomName, ServerMsg};
+use natter_shared::{ClientMsg, MessageId, MessageText, Nick, RoomName, ServerMsg};
 
 use crate::app::room_path;
 use crate::components::{day_label, local_time};
 use crate::i18n::{Lang, use_lang};
 use crate::links::{Segment, segments};
-use crate::state::{ChatState, Effect as StateEffect, Line, LineKind, Problem};
+use crate::state::{ChatState, Effect as StateEffect, Line, LineKind, Outgoing, Problem};
 use crate::storage;
 use crate::ws::{ChatCodec, ReadyState, Socket, SocketOptions, url_for, use_websocket};
 
@@ -85,9 +85,41 @@ fn set_address(room: &RoomName) {
 
 #[component]
 pub fn ChatPage(room: RoomName) -> impl IntoView {
-    let state = RwSignal::new(ChatState::default());
+    let mut initial = ChatState::default();
+    initial.outbox = storage::outbox();
+    let state = RwSignal::new(initial);
     let announcement = RwSignal::new(String::new());
+    // When anything last arrived, for the heartbeat.
+    let last_heard = StoredValue::new(now_ms());
+    // Filled in once the socket exists, for resends from the callback.
+    let resend: StoredValue<Option<Socket<ChatCodec>>> = StoredValue::new(None);
     let on_message: Rc<dyn Fn(&ServerMsg)> = Rc::new(move |msg: &ServerMsg| {
+        last_heard.set_value(now_ms());
+        // Over a rate limit: send that message again when allowed.
+        if let ServerMsg::Error {
+            code: natter_shared::ErrorCode::RateLimited,
+            id: Some(id),
+            retry_after_ms: Some(wait),
+            ..
+        } = msg
+        {
+            let id = id.clone();
+            let wait = std::time::Duration::from_millis((*wait).max(100));
+            set_timeout(
+                move || {
+                    let pending = state.with_untracked(|s| {
+                        s.outbox
+                            .iter()
+                            .find(|o| o.id == id && o.failed.is_none())
+                            .cloned()
+                    });
+                    if let (Some(pending), Some(socket)) = (pending, resend.get_value()) {
+                        socket.send(&pending.to_msg());
+                    }
+                },
+                wait,
+            );
+        }
         let effect = state
             .try_update(|s| s.apply(msg.clone(), now_ms()))
             .unwrap_or(StateEffect::None);
@@ -103,10 +135,12 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
     });
     let options = SocketOptions::<ChatCodec> {
         keep: 1,
+        reconnect: true,
         on_message: Some(on_message),
         ..SocketOptions::default()
     };
     let socket = use_websocket(url_for("/ws"), options);
+    resend.set_value(Some(socket));
     let now = RwSignal::new(now_ms());
     let chat = Chat { state, socket, now };
 
@@ -118,22 +152,29 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
         s.show(room);
     });
 
-    // On every (re)connection: reclaim the remembered name, enter every
-    // room, and watch the room list.
+    // On every (re)connection: say which device this is, reclaim the
+    // remembered name, resume every room after the newest message shown,
+    // send what waits in the outbox, and watch the room list.
     Effect::new(move |_| {
         if socket.ready_state.get() != ReadyState::Open {
             return;
         }
+        last_heard.set_value(now_ms());
+        socket.send(&ClientMsg::Hello {
+            device: storage::device(),
+        });
         if let Some(nick) = storage::nick() {
             socket.send(&ClientMsg::Nick { nick });
         }
-        let rooms: Vec<RoomName> =
-            state.with_untracked(|s| s.rooms.iter().map(|r| r.name.clone()).collect());
-        for room in rooms {
-            socket.send(&ClientMsg::Join { room, since: None });
+        for msg in state.with_untracked(ChatState::resume) {
+            socket.send(&msg);
         }
         socket.send(&ClientMsg::WatchRooms);
     });
+
+    // The outbox survives a reload.
+    let outbox = Memo::new(move |_| state.with(|s| s.outbox.clone()));
+    Effect::new(move |_| outbox.with(|o| storage::set_outbox(o)));
 
     // Having left the room in view, show another joined room, or the lobby.
     Effect::new(move |_| {
@@ -188,10 +229,29 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
         document().set_title(&title);
     });
 
-    // The clock that expires "is typing".
-    if let Ok(tick) =
-        set_interval_with_handle(move || now.set(now_ms()), std::time::Duration::from_secs(1))
-    {
+    // The clock that expires "is typing", and the heartbeat: a ping every
+    // `heartbeat_ms`; a link silent for twice that is dead, however open
+    // the browser thinks it is, so connect afresh.
+    let last_ping = StoredValue::new(0.0);
+    let tick = move || {
+        let time = now_ms();
+        now.set(time);
+        let Some(every) = state.with_untracked(|s| s.heartbeat_ms) else {
+            return;
+        };
+        if socket.ready_state.get_untracked() != ReadyState::Open {
+            return;
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let every = every as f64;
+        if time - last_heard.get_value() > 2.0 * every {
+            socket.open();
+        } else if time - last_ping.get_value() >= every {
+            last_ping.set_value(time);
+            socket.send(&ClientMsg::Ping);
+        }
+    };
+    if let Ok(tick) = set_interval_with_handle(tick, std::time::Duration::from_secs(1)) {
         on_cleanup(move || tick.clear());
     }
 
@@ -237,10 +297,19 @@ fn Status(chat: Chat) -> impl IntoView {
                 None => lang.connected().to_owned(),
             }),
             ReadyState::Closing => lang.disconnecting().to_owned(),
-            ReadyState::Closed => match chat.socket.last_close.get() {
-                Some(info) if !info.reason.is_empty() => lang.disconnected_because(&info.reason),
-                _ => lang.disconnected().to_owned(),
-            },
+            ReadyState::Closed => {
+                match (chat.socket.retry_at.get(), chat.socket.last_close.get()) {
+                    (Some(at), _) => {
+                        let left = ((at - chat.now.get()) / 1000.0).ceil().max(0.0);
+                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                        lang.reconnecting_in(left as u64)
+                    }
+                    (None, Some(info)) if !info.reason.is_empty() => {
+                        lang.disconnected_because(&info.reason)
+                    }
+                    _ => lang.disconnected().to_owned(),
+                }
+            }
         }
     };
     view! {
@@ -248,8 +317,12 @@ fn Status(chat: Chat) -> impl IntoView {
             <span class="dot" aria-hidden="true"></span>
             <span class="label">{label}</span>
             <Show when=move || state.get() == ReadyState::Closed>
-                <button type="button" class="quiet" on:click=move |_| chat.socket.open()>
-                    {move || lang.get().reconnect()}
+                <button type="button" class="quiet" data-testid="reconnect"
+                    on:click=move |_| chat.socket.open()>
+                    {move || {
+                        let lang = lang.get();
+                        if chat.socket.retry_at.get().is_some() { lang.retry_now() } else { lang.reconnect() }
+                    }}
                 </button>
             </Show>
         </div>
@@ -519,6 +592,25 @@ fn MessageList(chat: Chat) -> impl IntoView {
             })
             .unwrap_or_default()
     });
+    // Own messages on their way, shown after everything stored.
+    let pending = Memo::new(move |_| {
+        chat.state.with(|s| {
+            let current = s.current.as_ref().map(RoomName::key);
+            s.outbox
+                .iter()
+                .filter(|o| Some(o.room.key()) == current)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
+    Effect::new(move |_| {
+        pending.with(Vec::len);
+        if let Some(el) = list.get_untracked()
+            && stick.get_value()
+        {
+            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
+        }
+    });
     let more = move || {
         chat.state
             .with(|s| s.current_room().is_some_and(|r| r.more))
@@ -610,6 +702,10 @@ fn MessageList(chat: Chat) -> impl IntoView {
                     key=|row| row.key.clone() let:row>
                     <MessageRow row=row/>
                 </For>
+                <For each=move || pending.get()
+                    key=|o| (o.id.to_string(), o.failed.is_some()) let:outgoing>
+                    <PendingLine chat=chat outgoing=outgoing/>
+                </For>
             </ol>
             <Show when=move || { unseen.get() > 0 }>
                 <button type="button" class="new-messages" data-testid="new-messages"
@@ -685,6 +781,45 @@ fn MessageRow(row: Row) -> impl IntoView {
     }
 }
 
+/// An own message not yet confirmed stored: pending, or refused for good
+/// (with a retry).
+#[component]
+fn PendingLine(chat: Chat, outgoing: Outgoing) -> impl IntoView {
+    let lang = use_lang();
+    let failed = outgoing.failed.is_some();
+    let id = StoredValue::new(outgoing.id.clone());
+    let retry = move |_| {
+        if let Some(again) = chat
+            .state
+            .try_update(|s| s.retry(&id.get_value()))
+            .flatten()
+        {
+            chat.send(&again.to_msg());
+        }
+    };
+    let me = move || {
+        chat.state
+            .with(|s| s.me.as_ref().map(ToString::to_string).unwrap_or_default())
+    };
+    view! {
+        <li class="line chat own pending" class:failed=failed data-testid="message"
+            data-status=if failed { "failed" } else { "pending" }>
+            <span class="nick">{me}</span>
+            <span class="says">{move || lang.get().says()}</span>
+            <span class="body">{body(&outgoing.text)}</span>
+            " "
+            <span class="send-state">
+                {move || if failed { lang.get().not_sent() } else { lang.get().sending() }}
+            </span>
+            {failed.then(|| view! {
+                <button type="button" class="quiet" data-testid="retry" on:click=retry>
+                    {move || lang.get().retry()}
+                </button>
+            })}
+        </li>
+    }
+}
+
 /// A message's text with its web links as links; everything else is text.
 fn body(text: &MessageText) -> Vec<AnyView> {
     segments(text.as_str())
@@ -721,7 +856,6 @@ fn Composer(chat: Chat) -> impl IntoView {
     let local_problem = RwSignal::new(None::<String>);
     let last_typing = StoredValue::new(0.0f64);
     let input = NodeRef::<Textarea>::new();
-    let is_open = move || chat.socket.ready_state.get() == ReadyState::Open;
     let room = Memo::new(move |_| chat.state.with(|s| s.current.clone()));
     let send = move || {
         let text = draft.get_untracked();
@@ -734,17 +868,20 @@ fn Composer(chat: Chat) -> impl IntoView {
         chat.state.update(|s| s.send_problem = None);
         match MessageText::try_from(text) {
             Ok(text) => {
-                if chat.send(&ClientMsg::Say {
+                // Into the outbox first: it shows as pending, survives a
+                // reload, and goes out now or once connected.
+                let outgoing = Outgoing {
+                    id: MessageId::try_from(storage::random_token())
+                        .expect("hex digits make a message id"),
                     room,
                     text,
-                    id: None,
-                }) {
-                    draft.set(String::new());
-                    local_problem.set(None);
-                    last_typing.set_value(0.0);
-                } else {
-                    local_problem.set(Some(lang.get_untracked().not_connected().to_owned()));
-                }
+                    failed: None,
+                };
+                chat.send(&outgoing.to_msg());
+                chat.state.update(|s| s.queue(outgoing));
+                draft.set(String::new());
+                local_problem.set(None);
+                last_typing.set_value(0.0);
             }
             Err(err) => local_problem.set(Some(lang.get_untracked().invalid(&err))),
         }
@@ -798,8 +935,9 @@ fn Composer(chat: Chat) -> impl IntoView {
                 prop:value=move || draft.get()
                 on:input=on_input
                 on:keydown=on_keydown></textarea>
-            <button type="button" data-testid="send-button" on:click=move |_| send()
-                disabled=move || !is_open()>{move || lang.get().send()}</button>
+            <button type="button" data-testid="send-button" on:click=move |_| send()>
+                {move || lang.get().send()}
+            </button>
         </div>
         <Show when=move || problem().is_some()>
             <p class="problem" role="alert">{problem}</p>

@@ -59,11 +59,16 @@ pub async fn spawn_app_with(config: Config) -> TestServer {
 /// A server with `config` on the database at `db`, which outlives it: for
 /// restarts.
 pub async fn spawn_app_on(db: &Path, config: Config) -> TestServer {
+    spawn_app_at("127.0.0.1:0".parse().unwrap(), db, config).await
+}
+
+/// [`spawn_app_on`] at a given address: a restart where clients expect it.
+pub async fn spawn_app_at(addr: SocketAddr, db: &Path, config: Config) -> TestServer {
     let config = Config {
         database_url: db.display().to_string(),
         ..config
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = TcpListener::bind(addr).await.expect("bind");
     let addr = listener.local_addr().expect("local addr");
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(run(config, listener, async {
