@@ -680,7 +680,8 @@ mod tests {
         assert_eq!(
             drain(&mut b),
             [ServerMsg::Welcome {
-                nick: nick("user2")
+                nick: nick("user2"),
+                heartbeat_ms: 20_000,
             }]
         );
         assert_eq!(drain(&mut a).len(), 1, "no room events before a join");
