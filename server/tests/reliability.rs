@@ -226,3 +226,89 @@ async fn the_application_heartbeat_is_answered_and_announced() {
     }
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_slow_consumer_is_let_go_then_resumes_with_nothing_missing() {
+    let server = spawn_app_with(natter_server::Config {
+        queue_capacity: 8,
+        ..bulk()
+    })
+    .await;
+    let (mut talker, _) = server.join().await;
+    let (mut stalled, _) = server.join().await;
+    read_until(
+        &mut talker,
+        |m| matches!(m, ServerMsg::Joined { nick, .. } if nick.as_str() == "user2"),
+    )
+    .await;
+    // The stalled client stops reading. The talker goes on, and keeps
+    // hearing itself, until the stalled one is let go.
+    let text = "z".repeat(4000);
+    let mut sent = 0u64;
+    loop {
+        say_in(&mut talker, "lobby", &text).await;
+        sent += 1;
+        assert!(sent <= 20_000, "the stalled client was never let go");
+        if let ServerMsg::Left { .. } = read_until(&mut talker, |m| {
+            matches!(m, ServerMsg::Said { .. } | ServerMsg::Left { .. })
+        })
+        .await
+        .pop()
+        .unwrap()
+        {
+            break;
+        }
+    }
+    // It reads what reached it before the cut, then the slow-consumer close.
+    let mut had = 0;
+    loop {
+        match common::next_frame(&mut stalled).await {
+            tokio_tungstenite::tungstenite::Message::Text(frame) => {
+                if let Some(seq) = natter_shared::decode_server(&frame).unwrap().seq() {
+                    assert_eq!(seq.0, had + 1, "no gap before the cut");
+                    had = seq.0;
+                }
+            }
+            tokio_tungstenite::tungstenite::Message::Close(Some(close)) => {
+                assert_eq!(
+                    u16::from(close.code),
+                    natter_shared::close_code::SLOW_CONSUMER
+                );
+                break;
+            }
+            _ => {}
+        }
+    }
+    // A few more while it is away.
+    for _ in 0..3 {
+        say_in(&mut talker, "lobby", "while away").await;
+    }
+    let latest = sent + 3;
+    read_until(
+        &mut talker,
+        |m| matches!(m, ServerMsg::Said { seq, .. } if seq.0 == latest),
+    )
+    .await;
+    // It comes back and resumes after the last message it had.
+    let (mut back, _) = server.arrive().await;
+    send(
+        &mut back,
+        &ClientMsg::Join {
+            room: room("lobby"),
+            since: Some(Seq(had)),
+        },
+    )
+    .await;
+    let seen = read_until(&mut back, |m| matches!(m, ServerMsg::History { .. })).await;
+    let Some(ServerMsg::History { messages, gap, .. }) = seen.last() else {
+        unreachable!()
+    };
+    assert!(!gap);
+    let seqs: Vec<u64> = messages.iter().map(|m| m.seq.0).collect();
+    assert_eq!(
+        seqs,
+        ((had + 1)..=latest).collect::<Vec<_>>(),
+        "nothing missing, nothing twice"
+    );
+    server.stop().await.unwrap();
+}
