@@ -543,6 +543,119 @@ async fn messages_typed_offline_survive_a_reload_and_arrive_once_in_order() {
     server.stop().await.unwrap();
 }
 
+/// A TCP proxy in front of the server that can go silent: it keeps every
+/// connection open but forwards nothing, like a link that died without a
+/// word (a sleeping laptop's Wi-Fi, a NAT that forgot the connection).
+struct Proxy {
+    addr: std::net::SocketAddr,
+    silent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start(target: std::net::SocketAddr) -> Proxy {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let silent = Arc::new(AtomicBool::new(false));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let (s, a) = (Arc::clone(&silent), Arc::clone(&accepted));
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    return;
+                };
+                a.fetch_add(1, Ordering::SeqCst);
+                let Ok(server) = tokio::net::TcpStream::connect(target).await else {
+                    continue;
+                };
+                // A connection made while silent is forwarded: only the
+                // links that were open when it fell silent are dead.
+                let dead = s.load(Ordering::SeqCst);
+                let silent = Arc::clone(&s);
+                tokio::spawn(async move {
+                    let (cr, cw) = client.into_split();
+                    let (sr, sw) = server.into_split();
+                    let pipe = |mut from: tokio::net::tcp::OwnedReadHalf,
+                                mut to: tokio::net::tcp::OwnedWriteHalf,
+                                silent: Arc<AtomicBool>| async move {
+                        let mut buf = vec![0u8; 16 * 1024];
+                        loop {
+                            let n = match tokio::io::AsyncReadExt::read(&mut from, &mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => n,
+                            };
+                            if silent.load(Ordering::SeqCst) && !dead {
+                                // Swallow everything, close nothing.
+                                continue;
+                            }
+                            if tokio::io::AsyncWriteExt::write_all(&mut to, &buf[..n])
+                                .await
+                                .is_err()
+                            {
+                                return;
+                            }
+                        }
+                    };
+                    tokio::join!(pipe(cr, sw, Arc::clone(&silent)), pipe(sr, cw, silent));
+                });
+            }
+        });
+        Proxy {
+            addr,
+            silent,
+            accepted,
+            task,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_link_that_goes_silent_is_noticed_and_replaced() {
+    use std::sync::atomic::Ordering;
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    // Pings every second: a link silent for two seconds is dead.
+    let server = common::spawn_app_with(natter_server::Config {
+        client_heartbeat_secs: 1,
+        ..common::bulk()
+    })
+    .await;
+    let proxy = Proxy::start(server.addr).await;
+    let page = driver.session_with(&[]).await;
+    page.goto(&format!("http://{}/", proxy.addr)).await.unwrap();
+    wait_for(&page, STATUS_OPEN, "Connected as user1").await;
+    let before = proxy.accepted.load(Ordering::SeqCst);
+
+    proxy.silent.store(true, Ordering::SeqCst);
+    // The browser still thinks the socket is open; the heartbeat finds out
+    // and connects again (through the proxy, which forwards new links).
+    wait_until(
+        &page,
+        "document.querySelector('[data-testid=status] .label').innerText.includes('user2')",
+    )
+    .await;
+    assert!(
+        proxy.accepted.load(Ordering::SeqCst) > before,
+        "no new connection"
+    );
+    wait_for(&page, STATUS_OPEN, "Connected as user2").await;
+    // And the new link works.
+    type_into(&page, INPUT, &format!("still here{}", enter())).await;
+    wait_until(
+        &page,
+        "[...document.querySelectorAll('[data-testid=message].chat:not(.pending) .body')]
+             .some(e => e.textContent === 'still here')",
+    )
+    .await;
+    page.close().await.unwrap();
+    proxy.task.abort();
+    server.stop().await.unwrap();
+}
+
 /// Payloads that would run or inject something if any of them were ever
 /// treated as markup or as a link target.
 const PAYLOADS: &[&str] = &[

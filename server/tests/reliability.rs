@@ -5,6 +5,7 @@ mod common;
 
 use common::{bulk, enter, read_until, room, say_in, send, spawn_app_with};
 use natter_shared::{ClientMsg, DeviceId, MessageId, MessageText, Seq, ServerMsg};
+use tokio_tungstenite::tungstenite::Message;
 
 fn say_with_id(room_name: &str, text: &str, id: &str) -> ClientMsg {
     ClientMsg::Say {
@@ -263,13 +264,13 @@ async fn a_slow_consumer_is_let_go_then_resumes_with_nothing_missing() {
     let mut had = 0;
     loop {
         match common::next_frame(&mut stalled).await {
-            tokio_tungstenite::tungstenite::Message::Text(frame) => {
+            Message::Text(frame) => {
                 if let Some(seq) = natter_shared::decode_server(&frame).unwrap().seq() {
                     assert_eq!(seq.0, had + 1, "no gap before the cut");
                     had = seq.0;
                 }
             }
-            tokio_tungstenite::tungstenite::Message::Close(Some(close)) => {
+            Message::Close(Some(close)) => {
                 assert_eq!(
                     u16::from(close.code),
                     natter_shared::close_code::SLOW_CONSUMER
