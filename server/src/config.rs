@@ -142,6 +142,13 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
     pub client_heartbeat_secs: u64,
 
+    /// Seconds a departed browser still shows as present: if the same
+    /// browser reconnects within this time (a page reload, a network
+    /// hiccup), nobody sees it leave and come back. 0 turns this off.
+    #[arg(long, env = "NATTER_PRESENCE_GRACE_SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(0..=MAX_SECS))]
+    pub presence_grace_secs: u64,
+
     /// Seconds a write to one connection may take before the connection is
     /// let go as a slow consumer (close code 4008).
     #[arg(long, env = "NATTER_WRITE_TIMEOUT_SECS", default_value_t = 10,
@@ -243,6 +250,7 @@ impl Config {
             max_rooms: size(self.max_rooms),
             max_joined: size(self.max_joined),
             heartbeat_ms: self.client_heartbeat_secs.saturating_mul(1000),
+            presence_grace: Duration::from_secs(self.presence_grace_secs),
         }
     }
 
@@ -281,6 +289,7 @@ impl Default for Config {
             idle_timeout_secs: 75,
             write_timeout_secs: 10,
             client_heartbeat_secs: 20,
+            presence_grace_secs: 5,
         }
     }
 }

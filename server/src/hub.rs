@@ -21,7 +21,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::Utf8Bytes;
-use natter_shared::{ErrorCode, Nick, Posted, RoomInfo, RoomName, Seq, ServerMsg, UnixMillis};
+use natter_shared::{
+    DeviceId, ErrorCode, Nick, Posted, RoomInfo, RoomName, Seq, ServerMsg, UnixMillis,
+};
 use tokio::sync::{mpsc, watch};
 
 use crate::store::{RoomId, RoomRow};
@@ -40,6 +42,9 @@ pub struct HubLimits {
     pub max_joined: usize,
     /// How often clients should send `ping`, told in `welcome`.
     pub heartbeat_ms: u64,
+    /// How long a device's departure waits to be announced: a connection
+    /// from the same device within this time takes its place silently.
+    pub presence_grace: std::time::Duration,
 }
 
 /// Why the hub refused a request. The `Display` text goes to the sender.
@@ -102,6 +107,9 @@ struct State {
     conns: HashMap<ConnId, Conn>,
     /// Online names by [`Nick::key`].
     nicks: HashMap<String, ConnId>,
+    /// Departed connections still shown as present, by device, until their
+    /// grace period ends or the device comes back.
+    lingering: HashMap<DeviceId, ConnId>,
     /// Rooms by [`RoomName::key`].
     rooms: HashMap<String, Room>,
     keys: HashMap<RoomId, String>,
@@ -116,6 +124,10 @@ struct Conn {
     queue: mpsc::Sender<Utf8Bytes>,
     /// Keys of the rooms this connection is in.
     rooms: BTreeSet<String>,
+    /// The device it said it is (`hello`).
+    device: Option<DeviceId>,
+    /// Gone, but within its grace period: still listed, sent nothing.
+    lingering: bool,
 }
 
 struct Room {
@@ -186,6 +198,8 @@ impl Hub {
                 nick: nick.clone(),
                 queue: tx,
                 rooms: BTreeSet::new(),
+                device: None,
+                lingering: false,
             },
         );
         drop(state);
@@ -425,9 +439,79 @@ impl Hub {
         Ok(())
     }
 
-    fn disconnect(&self, id: ConnId) {
+    /// A connection ended. One that named its device and is in rooms
+    /// lingers for the grace period; otherwise it leaves at once.
+    fn disconnect(self: &Arc<Self>, id: ConnId) {
         let mut state = self.lock();
-        self.let_go(&mut state, vec![id]);
+        let grace = self.limits.presence_grace;
+        let device = state
+            .conns
+            .get(&id)
+            .filter(|c| !c.rooms.is_empty())
+            .and_then(|c| c.device.clone());
+        let runtime = tokio::runtime::Handle::try_current();
+        match (device, runtime) {
+            (Some(device), Ok(runtime)) if !grace.is_zero() => {
+                if let Some(conn) = state.conns.get_mut(&id) {
+                    conn.lingering = true;
+                }
+                if let Some(earlier) = state.lingering.insert(device, id) {
+                    self.let_go(&mut state, vec![earlier]);
+                }
+                let hub = Arc::clone(self);
+                runtime.spawn(async move {
+                    tokio::time::sleep(grace).await;
+                    hub.expire(id);
+                });
+            }
+            _ => self.let_go(&mut state, vec![id]),
+        }
+    }
+
+    /// The grace period of a lingering connection is over: announce its
+    /// departure, unless its device came back.
+    fn expire(&self, id: ConnId) {
+        let mut state = self.lock();
+        if state.conns.get(&id).is_some_and(|c| c.lingering) {
+            state.lingering.retain(|_, &mut held| held != id);
+            self.let_go(&mut state, vec![id]);
+        }
+    }
+
+    /// Records the device a connection is. If that device has a lingering
+    /// connection, this one takes its place silently: its name and its
+    /// rooms, with no `left` or `joined` for anyone to see.
+    fn set_device(&self, id: ConnId, device: DeviceId) {
+        let mut state = self.lock();
+        let Some(conn) = state.conns.get_mut(&id) else {
+            return;
+        };
+        conn.device = Some(device.clone());
+        let Some(old_id) = state.lingering.remove(&device) else {
+            return;
+        };
+        let Some(old) = state.conns.remove(&old_id) else {
+            return;
+        };
+        let conn = state.conns.get_mut(&id).expect("checked above");
+        let provisional = std::mem::replace(&mut conn.nick, old.nick.clone());
+        conn.rooms.extend(old.rooms.iter().cloned());
+        let queue = conn.queue.clone();
+        state.nicks.remove(&provisional.key());
+        state.nicks.insert(old.nick.key(), id);
+        for key in &old.rooms {
+            if let Some(room) = state.rooms.get_mut(key) {
+                room.members.remove(&old_id);
+                room.members.insert(id);
+            }
+        }
+        tracing::debug!(conn = id, nick = %old.nick, "came back within the grace period");
+        if queue
+            .try_send(frame(&ServerMsg::NickChanged { nick: old.nick }))
+            .is_err()
+        {
+            self.let_go(&mut state, vec![id]);
+        }
     }
 
     /// Lets go of `gone` (see [`State::let_go`]) and tells room watchers.
@@ -509,7 +593,7 @@ impl State {
             .filter(|m| {
                 self.conns
                     .get(m)
-                    .is_some_and(|c| c.queue.try_send(bytes.clone()).is_err())
+                    .is_some_and(|c| !c.lingering && c.queue.try_send(bytes.clone()).is_err())
             })
             .copied()
             .collect()
@@ -526,6 +610,7 @@ impl State {
                 continue;
             };
             changed = true;
+            self.lingering.retain(|_, &mut held| held != id);
             if self.nicks.get(&conn.nick.key()) == Some(&id) {
                 self.nicks.remove(&conn.nick.key());
             }
@@ -546,6 +631,11 @@ impl Connection {
     /// This connection's name now.
     pub fn nick(&self) -> Option<Nick> {
         self.hub.lock().conns.get(&self.id).map(|c| c.nick.clone())
+    }
+
+    /// Records which device this connection is (see [`Hub::set_device`]).
+    pub fn set_device(&self, device: DeviceId) {
+        self.hub.set_device(self.id, device);
     }
 
     /// Takes a new name; the answer and the `renamed` events are queued.
@@ -622,6 +712,7 @@ mod tests {
             max_rooms: 3,
             max_joined: 2,
             heartbeat_ms: 20_000,
+            presence_grace: std::time::Duration::ZERO,
         }
     }
 

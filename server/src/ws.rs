@@ -250,7 +250,10 @@ impl Session {
     async fn act(&mut self, msg: ClientMsg, app: &AppState) -> Result<Vec<Utf8Bytes>, Failure> {
         check_lengths(&msg, &app.message_limits)?;
         match msg {
-            ClientMsg::Hello { device } => self.device = device,
+            ClientMsg::Hello { device } => {
+                self.conn.set_device(device.clone());
+                self.device = device;
+            }
             ClientMsg::Nick { nick } => self.conn.rename(nick)?,
             ClientMsg::Join { room, since } => return self.join(&room, since, app).await,
             ClientMsg::Leave { room } => {

@@ -313,3 +313,94 @@ async fn a_slow_consumer_is_let_go_then_resumes_with_nothing_missing() {
     );
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_quick_reconnect_is_not_announced_as_leave_then_join() {
+    let server = spawn_app_with(natter_server::Config {
+        presence_grace_secs: 30,
+        ..bulk()
+    })
+    .await;
+    let (mut watcher, _) = server.join().await;
+    let (mut ada, _) = server.arrive().await;
+    send(&mut ada, &hello("ada-laptop")).await;
+    send(
+        &mut ada,
+        &ClientMsg::Nick {
+            nick: "Ada".try_into().unwrap(),
+        },
+    )
+    .await;
+    enter(&mut ada, "lobby").await;
+    read_until(
+        &mut watcher,
+        |m| matches!(m, ServerMsg::Joined { nick, .. } if nick.as_str() == "Ada"),
+    )
+    .await;
+
+    // Her connection drops; she is back a moment later from the same device.
+    drop(ada);
+    let (mut back, provisional) = server.arrive().await;
+    send(&mut back, &hello("ada-laptop")).await;
+    let seen = read_until(&mut back, |m| matches!(m, ServerMsg::NickChanged { .. })).await;
+    assert!(
+        matches!(seen.last(), Some(ServerMsg::NickChanged { nick }) if nick.as_str() == "Ada"),
+        "{provisional} becomes Ada again"
+    );
+    send(
+        &mut back,
+        &ClientMsg::Join {
+            room: room("lobby"),
+            since: Some(Seq(0)),
+        },
+    )
+    .await;
+    read_until(&mut back, |m| matches!(m, ServerMsg::History { .. })).await;
+    say_in(&mut back, "lobby", "back again").await;
+
+    // The watcher saw nothing of it but her next message.
+    let seen = read_until(&mut watcher, |m| matches!(m, ServerMsg::Said { .. })).await;
+    assert_eq!(seen.len(), 1, "no leave or join in between: {seen:?}");
+    assert!(matches!(&seen[0], ServerMsg::Said { nick, .. } if nick.as_str() == "Ada"));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_device_that_does_not_come_back_leaves_after_the_grace() {
+    let server = spawn_app_with(natter_server::Config {
+        presence_grace_secs: 1,
+        ..bulk()
+    })
+    .await;
+    let (mut watcher, _) = server.join().await;
+    let (mut gone, name) = server.arrive().await;
+    send(&mut gone, &hello("phone")).await;
+    enter(&mut gone, "lobby").await;
+    read_until(
+        &mut watcher,
+        |m| matches!(m, ServerMsg::Joined { nick, .. } if nick.as_str() == name),
+    )
+    .await;
+    drop(gone);
+    // Still listed during the grace...
+    let (mut newcomer, _) = server.arrive().await;
+    let (entered, _) = enter(&mut newcomer, "lobby").await;
+    assert!(
+        matches!(entered, ServerMsg::Entered { online, .. } if online.iter().any(|n| n.as_str() == name))
+    );
+    // ... then announced as gone, and the name is free again.
+    let seen = read_until(&mut watcher, |m| matches!(m, ServerMsg::Left { .. })).await;
+    assert!(matches!(seen.last(), Some(ServerMsg::Left { nick, .. }) if nick.as_str() == name));
+    send(
+        &mut newcomer,
+        &ClientMsg::Nick {
+            nick: name.as_str().try_into().unwrap(),
+        },
+    )
+    .await;
+    read_until(&mut newcomer, |m| {
+        matches!(m, ServerMsg::NickChanged { .. })
+    })
+    .await;
+    server.stop().await.unwrap();
+}
