@@ -1,5 +1,5 @@
 //! The real `natter` binary as an operator runs it: it says where it
-//! listens, and SIGTERM or SIGINT close every socket with 1001 before it
+//! listens, and SIGTERM or SIGINT close every socket with 1012 before it
 //! exits successfully.
 
 mod common;
