@@ -136,6 +136,17 @@ pub enum Effect {
     },
 }
 
+impl LineKind {
+    fn said(posted: Posted, own: bool) -> LineKind {
+        LineKind::Said {
+            seq: posted.seq,
+            nick: posted.nick,
+            text: posted.text,
+            own,
+        }
+    }
+}
+
 impl Line {
     pub fn seq(&self) -> Option<Seq> {
         match &self.kind {
@@ -446,13 +457,8 @@ impl ChatState {
         if !own && self.hidden {
             self.unseen_while_hidden += 1;
         }
-        let line = LineKind::Said {
-            seq: posted.seq,
-            nick: posted.nick,
-            text: posted.text,
-            own,
-        };
-        self.insert_message(room, posted.at, line);
+        let at = posted.at;
+        self.insert_message(room, at, LineKind::said(posted, own));
         effect
     }
 
@@ -526,13 +532,8 @@ impl ChatState {
         }
         for posted in page {
             let own = self.me.as_ref() == Some(&posted.nick);
-            let line = LineKind::Said {
-                seq: posted.seq,
-                nick: posted.nick,
-                text: posted.text,
-                own,
-            };
-            self.insert_message(room, posted.at, line);
+            let at = posted.at;
+            self.insert_message(room, at, LineKind::said(posted, own));
         }
     }
 

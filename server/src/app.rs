@@ -7,7 +7,11 @@
 //! | `GET /healthz` | `200 ok` |
 //! | `GET` anything else | [`crate::assets::serve`]: the web client |
 
+use std::net::IpAddr;
 use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use axum::Router;
 use axum::routing::get;
@@ -19,7 +23,7 @@ use natter_shared::RoomName;
 use tokio::task::JoinHandle;
 
 use crate::config::{Config, MessageLimits, Timing};
-use crate::guard::Guard;
+use crate::guard::{Admitted, Guard, Refused};
 use crate::hub::{Hub, now};
 use crate::scribe::Scribe;
 use crate::shutdown::Drain;
@@ -58,6 +62,25 @@ impl AppState {
             message_quota: config.message_quota(),
         };
         Ok((state, writer))
+    }
+}
+
+/// What a WebSocket session holds from its handshake to its end: its place
+/// in the connection count, and in the drain that shutdown waits for.
+pub struct Ticket {
+    _admitted: Admitted,
+    _live: TaskTrackerToken,
+}
+
+impl AppState {
+    /// The handshake checks ([`Guard::admit_logged`]); an admitted session
+    /// is counted from the handshake on, so that a shutdown starting during
+    /// the upgrade still waits for it and sends it a close frame.
+    pub fn admit(&self, peer: IpAddr, headers: &HeaderMap) -> Result<Ticket, Refused> {
+        Ok(Ticket {
+            _admitted: self.guard.admit_logged(peer, headers)?,
+            _live: self.drain.session(),
+        })
     }
 }
 

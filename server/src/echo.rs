@@ -20,14 +20,12 @@ pub async fn echo(
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
 ) -> Response {
-    let admitted = match app.guard.admit_logged(peer.ip(), &headers) {
-        Ok(admitted) => admitted,
+    let ticket = match app.admit(peer.ip(), &headers) {
+        Ok(ticket) => ticket,
         Err(refused) => return refused.into_response(),
     };
-    let live = app.drain.session();
     socket::configure(upgrade, app.message_limits.echo).on_upgrade(move |ws| async move {
-        let _live = live;
-        let _admitted = admitted;
+        let _ticket = ticket;
         let (mut tx, mut rx) = ws.split();
         let end = if app.drain.is_closing() {
             End::restarting()

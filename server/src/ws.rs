@@ -20,7 +20,8 @@ use futures_util::{SinkExt, StreamExt};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use natter_shared::{
-    ClientMsg, DeviceId, ErrorCode, PAGE_SIZE, RoomName, Seq, ServerMsg, close_code, decode_client,
+    ClientMsg, DeviceId, ErrorCode, PAGE_SIZE, Posted, RoomName, Seq, ServerMsg, close_code,
+    decode_client,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -48,16 +49,12 @@ pub async fn chat(
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
 ) -> Response {
-    let admitted = match app.guard.admit_logged(peer.ip(), &headers) {
-        Ok(admitted) => admitted,
+    let ticket = match app.admit(peer.ip(), &headers) {
+        Ok(ticket) => ticket,
         Err(refused) => return refused.into_response(),
     };
-    // Counted from the handshake on, so that a shutdown starting during the
-    // upgrade still waits for this session and sends it a close frame.
-    let live = app.drain.session();
     socket::configure(upgrade, app.message_limits.chat).on_upgrade(move |ws| async move {
-        let _live = live;
-        let _admitted = admitted;
+        let _ticket = ticket;
         let (mut tx, mut rx) = ws.split();
         let end = if app.drain.is_closing() {
             End::restarting()
@@ -281,7 +278,9 @@ impl Session {
             }
             ClientMsg::History { room, before } => {
                 let member = self.conn.member(&room)?;
-                return Ok(vec![page(app, member.room, member.name, before).await?]);
+                return Ok(vec![
+                    page(app, member.room, member.name, before, false).await?,
+                ]);
             }
             ClientMsg::Typing { room } => {
                 let member = self.conn.member(&room)?;
@@ -404,47 +403,41 @@ async fn resume(
     since: Option<Seq>,
     latest: Seq,
 ) -> Result<Utf8Bytes, StoreError> {
+    let newest_page = Seq(latest.0 + 1);
     let Some(since) = since else {
-        return page(app, room, name, Seq(latest.0 + 1)).await;
+        return page(app, room, name, newest_page, false).await;
     };
     let missed = latest.0.saturating_sub(since.0);
     if missed > REPLAY_MAX {
-        let (messages, more) = app.store.page(room, Seq(latest.0 + 1), PAGE_SIZE).await?;
-        let msg = ServerMsg::History {
-            room: name,
-            messages,
-            more,
-            gap: true,
-        };
-        return Ok(msg.to_json().into());
+        return page(app, room, name, newest_page, true).await;
     }
     let limit = usize::try_from(missed).unwrap_or(usize::MAX);
     let messages = app.store.after(room, since, limit).await?;
     let more = messages.first().map_or(since.0 > 0, |m| m.seq.0 > 1);
-    let msg = ServerMsg::History {
-        room: name,
-        messages,
-        more,
-        gap: false,
-    };
-    Ok(msg.to_json().into())
+    Ok(history(name, messages, more, false))
 }
 
-/// A `history` message: the page of `room` before `before`.
+/// A `history` message: the page of `room` before `before`; `gap` when it
+/// stands in for messages too many to replay.
 async fn page(
     app: &AppState,
     room: crate::store::RoomId,
     name: RoomName,
     before: Seq,
+    gap: bool,
 ) -> Result<Utf8Bytes, StoreError> {
     let (messages, more) = app.store.page(room, before, PAGE_SIZE).await?;
+    Ok(history(name, messages, more, gap))
+}
+
+fn history(room: RoomName, messages: Vec<Posted>, more: bool, gap: bool) -> Utf8Bytes {
     let msg = ServerMsg::History {
-        room: name,
+        room,
         messages,
         more,
-        gap: false,
+        gap,
     };
-    Ok(msg.to_json().into())
+    msg.to_json().into()
 }
 
 /// Resolves when the watched room list changes; never, when not watching.
