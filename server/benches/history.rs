@@ -18,7 +18,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use natter_server::store::{NewMessage, RoomId, Store};
+use natter_server::store::{Draft, RoomId, Store};
 use natter_shared::{MessageText, Nick, PAGE_SIZE, Posted, RoomName, Seq, UnixMillis};
 
 /// Messages per `append` call (one transaction).
@@ -117,20 +117,17 @@ async fn fill(store: &Store, room: RoomId, messages: u64) -> Result<Duration> {
         batch.clear();
         let end = messages.min(next + BATCH - 1);
         for seq in next..=end {
-            batch.push(NewMessage {
+            batch.push(Draft {
                 room,
-                posted: Posted {
-                    seq: Seq(seq),
-                    at: UnixMillis(START + seq * 1_000),
-                    nick: nicks[(seq % AUTHORS) as usize].clone(),
-                    text: text(seq)?,
-                    id: None,
-                },
-                device: None,
+                nick: nicks[(seq % AUTHORS) as usize].clone(),
+                text: text(seq)?,
+                origin: None,
             });
         }
         let started = Instant::now();
-        store.append(&batch).await?;
+        store
+            .append(&batch, UnixMillis(START + next * 1_000))
+            .await?;
         spent += started.elapsed();
         next = end + 1;
     }

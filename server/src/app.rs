@@ -4,13 +4,16 @@
 //! |---|---|
 //! | `GET /ws` | [`crate::ws::chat`] |
 //! | `GET /ws/echo` | [`crate::echo::echo`] |
-//! | `GET /healthz` | `200 ok` |
+//! | `GET /healthz` | `200 ok` while the process serves |
+//! | `GET /readyz` | `200` when storage and the bus answer, else `503` |
+//! | `GET /metrics` | Prometheus text: [`crate::metrics`] |
 //! | `GET` anything else | [`crate::assets::serve`]: the web client |
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::http::HeaderMap;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use tokio_util::task::task_tracker::TaskTrackerToken;
 
 use axum::Router;
@@ -22,6 +25,7 @@ use governor::Quota;
 use natter_shared::RoomName;
 use tokio::task::JoinHandle;
 
+use crate::cluster::{BusError, Cluster, Fanout, Tasks};
 use crate::config::{Config, MessageLimits, Timing};
 use crate::guard::{Admitted, Guard, Refused};
 use crate::hub::{Hub, now};
@@ -41,16 +45,48 @@ pub struct AppState {
     pub guard: Arc<Guard>,
     /// How fast one connection may send chat messages.
     pub message_quota: Quota,
+    /// The other nodes, with `--redis-url`.
+    pub cluster: Option<Cluster>,
+}
+
+/// Why the state could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot join the cluster: {0}")]
+    Bus(#[from] BusError),
+}
+
+/// Tasks that run beside the sessions until shutdown.
+pub struct Background {
+    /// The writer: it ends once told to stop and done storing.
+    pub writer: JoinHandle<()>,
+    /// The cluster's tasks, which are aborted.
+    pub cluster: Option<Tasks>,
 }
 
 impl AppState {
     /// Opens the store (making sure the lobby exists), loads the rooms into
-    /// a new hub and starts the writer; returns the writer's task too.
-    pub async fn open(config: &Config, drain: Drain) -> Result<(Self, JoinHandle<()>), StoreError> {
+    /// a new hub, joins the cluster if there is one, and starts the writer.
+    pub async fn open(config: &Config, drain: Drain) -> Result<(Self, Background), OpenError> {
         let store = Store::open(&config.database_url).await?;
         store.create_room(&RoomName::lobby(), now()).await?;
         let hub = Hub::new(config.hub_limits(), store.rooms().await?);
-        let (scribe, writer) = Scribe::spawn(store.clone(), Arc::clone(&hub));
+        let (cluster, tasks) = match &config.redis_url {
+            Some(url) => {
+                let timing = config.cluster_timing();
+                let (cluster, tasks) =
+                    Cluster::join(url, Arc::clone(&hub), store.clone(), timing, &drain).await?;
+                (Some(cluster), Some(tasks))
+            }
+            None => (None, None),
+        };
+        let fanout = match &cluster {
+            Some(cluster) => Fanout::Cluster(cluster.clone()),
+            None => Fanout::Local(Arc::clone(&hub)),
+        };
+        let (scribe, writer) = Scribe::spawn(store.clone(), fanout);
         let state = AppState {
             hub,
             store,
@@ -60,8 +96,13 @@ impl AppState {
             message_limits: config.message_limits(),
             guard: config.guard(),
             message_quota: config.message_quota(),
+            cluster,
         };
-        Ok((state, writer))
+        let background = Background {
+            writer,
+            cluster: tasks,
+        };
+        Ok((state, background))
     }
 }
 
@@ -92,8 +133,33 @@ pub fn router(state: AppState) -> Router {
         .route("/ws", get(crate::ws::chat))
         .route("/ws/echo", get(crate::echo::echo))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(crate::metrics::render))
         .fallback_service(bundle)
         .layer(axum::middleware::from_fn(crate::headers::secure))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Longest wait for each dependency's answer to `/readyz`.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /readyz`: whether this node should get new clients. `503` with the
+/// reason while draining, or when storage or the bus does not answer.
+async fn ready(State(app): State<AppState>) -> (StatusCode, String) {
+    let unready = |why: String| (StatusCode::SERVICE_UNAVAILABLE, why);
+    if app.drain.is_closing() {
+        return unready("draining: shutting down".into());
+    }
+    match tokio::time::timeout(READY_TIMEOUT, app.store.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => return unready(format!("storage: {err}")),
+        Err(_) => return unready("storage: no answer".into()),
+    }
+    if let Some(cluster) = &app.cluster
+        && let Err(err) = cluster.ready().await
+    {
+        return unready(format!("bus: {err}"));
+    }
+    (StatusCode::OK, "ready".into())
 }

@@ -29,10 +29,39 @@ pub struct Config {
     #[arg(long, env = "NATTER_LOG", default_value = "info")]
     pub log: String,
 
-    /// Where history is stored: a SQLite file path (created if missing) or
-    /// a `sqlite:` URL.
+    /// How log lines are written: `text` for people, `json` (one object
+    /// per line) for log collectors.
+    #[arg(long, env = "NATTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Where history is stored: a SQLite file path (created if missing), a
+    /// `sqlite:` URL, or a `postgres://` URL (needed when several nodes
+    /// share one history).
     #[arg(long, env = "NATTER_DATABASE_URL", default_value = "natter.db")]
     pub database_url: String,
+
+    /// Redis to share rooms with other Natter nodes through, e.g.
+    /// `redis://127.0.0.1:6379`. Without it this node is alone.
+    #[arg(long, env = "NATTER_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Seconds after which a node that stopped refreshing its presence in
+    /// Redis is taken for dead and its users are shown leaving. Each node
+    /// refreshes four times per period.
+    #[arg(long, env = "NATTER_NODE_TTL_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
+    pub node_ttl_secs: u64,
+
+    /// A proxy (such as nginx) whose `X-Forwarded-For` header names the
+    /// client: for connections from this address, the last address in that
+    /// header counts for the per-address limits. Repeat the flag for
+    /// several; the variable takes a comma-separated list.
+    #[arg(
+        long = "trusted-proxy",
+        env = "NATTER_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 
     /// Largest WebSocket message (and frame) accepted on `/ws`, in bytes;
     /// larger ones close the connection with code 1009.
@@ -156,6 +185,13 @@ pub struct Config {
     pub write_timeout_secs: u64,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 /// The largest message limit allowed: 64 MiB, tungstenite's own default.
 const MAX_MESSAGE_BYTES: i64 = 64 * 1024 * 1024;
 
@@ -232,6 +268,7 @@ impl Config {
     pub fn guard(&self) -> Arc<Guard> {
         Guard::new(
             &self.allowed_origins,
+            &self.trusted_proxies,
             nonzero(self.connect_rate),
             nonzero(self.connect_burst),
             usize::try_from(self.max_connections).unwrap_or(usize::MAX),
@@ -254,6 +291,12 @@ impl Config {
         }
     }
 
+    pub fn cluster_timing(&self) -> crate::cluster::ClusterTiming {
+        crate::cluster::ClusterTiming {
+            node_ttl: Duration::from_secs(self.node_ttl_secs),
+        }
+    }
+
     pub fn timing(&self) -> Timing {
         Timing {
             ping_every: Duration::from_secs(self.ping_interval_secs),
@@ -269,7 +312,11 @@ impl Default for Config {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log: "info".into(),
+            log_format: LogFormat::Text,
             database_url: "natter.db".into(),
+            redis_url: None,
+            node_ttl_secs: 10,
+            trusted_proxies: Vec::new(),
             max_message_bytes: limits::CHAT_MAX_MESSAGE_BYTES,
             echo_max_message_bytes: limits::ECHO_MAX_MESSAGE_BYTES,
             allowed_origins: Vec::new(),

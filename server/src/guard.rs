@@ -28,6 +28,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 /// The admission rules and the live count of connections.
 pub struct Guard {
     allowed: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    proxies: Vec<IpAddr>,
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
     open: AtomicUsize,
     max: usize,
@@ -52,9 +54,18 @@ pub struct Admitted {
 impl Guard {
     /// `allowed` are extra origins (`https://chat.example.com`); `rate` new
     /// connections per second per address after a `burst`; `max` in all.
-    pub fn new(allowed: &[String], rate: NonZeroU32, burst: NonZeroU32, max: usize) -> Arc<Self> {
+    /// Connections from `proxies` are counted against the address their
+    /// `X-Forwarded-For` ends with.
+    pub fn new(
+        allowed: &[String],
+        proxies: &[IpAddr],
+        rate: NonZeroU32,
+        burst: NonZeroU32,
+        max: usize,
+    ) -> Arc<Self> {
         Arc::new(Guard {
             allowed: allowed.iter().map(|o| normalize(o)).collect(),
+            proxies: proxies.to_vec(),
             per_ip: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
             open: AtomicUsize::new(0),
             max,
@@ -70,7 +81,8 @@ impl Guard {
                 return Err(Refused::Origin(origin.to_owned()));
             }
         }
-        if let Err(not_until) = self.per_ip.check_key(&peer) {
+        let client = self.client(peer, headers);
+        if let Err(not_until) = self.per_ip.check_key(&client) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             return Err(Refused::Rate(wait.as_secs_f64().max(0.1)));
         }
@@ -91,12 +103,37 @@ impl Guard {
         headers: &HeaderMap,
     ) -> Result<Admitted, Refused> {
         self.admit(peer, headers)
+            .inspect_err(|refused| {
+                let reason = match refused {
+                    Refused::Origin(_) => "origin",
+                    Refused::Rate(_) => "rate",
+                    Refused::Full(_) => "full",
+                };
+                metrics::counter!("natter_handshakes_refused_total", "reason" => reason)
+                    .increment(1);
+            })
             .inspect_err(|refused| match refused {
                 Refused::Origin(_) => tracing::warn!(%peer, %refused, "handshake refused"),
                 Refused::Rate(_) | Refused::Full(_) => {
                     tracing::info!(%peer, %refused, "handshake refused");
                 }
             })
+    }
+
+    /// The client's address: `peer`, or for a trusted proxy the last
+    /// address its `X-Forwarded-For` names (the one the proxy itself saw).
+    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.proxies.contains(&peer) {
+            return peer;
+        }
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            .and_then(|last| last.trim().parse().ok())
+            .unwrap_or(peer)
     }
 
     /// Connections open now.
@@ -170,7 +207,29 @@ mod tests {
     fn guard(allowed: &[&str], burst: u32, max: usize) -> Arc<Guard> {
         let allowed: Vec<String> = allowed.iter().map(|s| (*s).to_owned()).collect();
         let n = |v| NonZeroU32::new(v).unwrap();
-        Guard::new(&allowed, n(1), n(burst), max)
+        Guard::new(&allowed, &[PROXY], n(1), n(burst), max)
+    }
+
+    const PROXY: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9));
+
+    #[test]
+    fn only_a_trusted_proxy_names_the_client() {
+        let g = guard(&[], 1, 100);
+        let mut h = headers(None, "x");
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("10.0.0.1, 192.0.2.7"),
+        );
+        let client = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
+        assert_eq!(g.client(PROXY, &h), client);
+        assert_eq!(g.client(IP, &h), IP, "anyone else is who it is");
+        // Clients behind the proxy have budgets of their own.
+        assert!(g.admit(PROXY, &h).is_ok());
+        assert!(matches!(g.admit(PROXY, &h), Err(Refused::Rate(_))));
+        h.insert("x-forwarded-for", HeaderValue::from_static("192.0.2.8"));
+        assert!(g.admit(PROXY, &h).is_ok());
+        h.insert("x-forwarded-for", HeaderValue::from_static("garbage"));
+        assert_eq!(g.client(PROXY, &h), PROXY);
     }
 
     fn headers(origin: Option<&str>, host: &str) -> HeaderMap {

@@ -16,7 +16,7 @@
 //!
 //! [`close_code::SLOW_CONSUMER`]: natter_shared::close_code::SLOW_CONSUMER
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -30,6 +30,75 @@ use crate::store::{RoomId, RoomRow};
 
 /// Identifies one connection for as long as the server runs.
 pub type ConnId = u64;
+
+/// Identifies one server process of a cluster (random at start).
+pub type NodeId = u64;
+
+/// A connection on another node, as the bus reports it.
+pub type RemoteConn = (NodeId, ConnId);
+
+/// A room as events name it between nodes: its id, its name and the newest
+/// sequence number the sending node had delivered (a lower bound).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RoomRef {
+    pub id: RoomId,
+    pub name: RoomName,
+    pub latest: u64,
+}
+
+/// What happened on this node that the other nodes must hear of; the hub
+/// sends these, in order, once [`Hub::announce_to`] gave it somewhere to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Joined {
+        room: RoomRef,
+        conn: ConnId,
+        nick: Nick,
+    },
+    Left {
+        room: RoomRef,
+        conn: ConnId,
+    },
+    Renamed {
+        conn: ConnId,
+        nick: Nick,
+    },
+    Typing {
+        room: RoomRef,
+        nick: Nick,
+    },
+    RoomAdded {
+        room: RoomRef,
+    },
+    /// A name is no longer held by this connection.
+    Released {
+        conn: ConnId,
+        device: Option<DeviceId>,
+        nick: Nick,
+    },
+}
+
+/// One connection's place in one room, as a node's snapshot lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Presence {
+    pub room: RoomRef,
+    pub conn: ConnId,
+    pub nick: Nick,
+}
+
+/// What [`Hub::offer`] did with a stored message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    /// Queued for the room's members (if any): it was the next one.
+    Delivered,
+    /// Delivered before; ignored.
+    Stale,
+    /// Messages after `after` are missing before it, and members are
+    /// waiting: fetch them, offer them, then offer this one again.
+    Gap { after: Seq },
+    /// No room with that id is held.
+    UnknownRoom,
+}
 
 /// Limits the hub enforces.
 #[derive(Debug, Clone, Copy)]
@@ -102,6 +171,8 @@ pub struct Hub {
 
 #[derive(Default)]
 struct State {
+    /// Where events for other nodes go, in a cluster.
+    events: Option<mpsc::UnboundedSender<Event>>,
     /// Connections ever accepted; the next one is `arrivals + 1`.
     arrivals: u64,
     conns: HashMap<ConnId, Conn>,
@@ -137,6 +208,8 @@ struct Room {
     latest: u64,
     /// In order of arrival.
     members: BTreeSet<ConnId>,
+    /// Members connected to other nodes.
+    remote: BTreeMap<RemoteConn, Nick>,
 }
 
 /// A connection's place in the hub. Dropping it leaves every room, so a
@@ -175,15 +248,23 @@ impl Hub {
     /// Admits a new connection as `user<N>` and queues its `welcome`. It is
     /// in no room yet.
     pub fn connect(self: &Arc<Self>) -> Connection {
+        self.connect_numbered(None)
+    }
+
+    /// Admits a new connection as `user<number>`, or `user<N>` by this
+    /// node's own count when no number is given (a cluster numbers arrivals
+    /// across nodes).
+    pub fn connect_numbered(self: &Arc<Self>, number: Option<u64>) -> Connection {
         let (tx, rx) = mpsc::channel(self.limits.queue_capacity);
         let mut state = self.lock();
         state.arrivals += 1;
         let id = state.arrivals;
-        let mut nick = Nick::numbered(id);
+        let mut number = number.unwrap_or(id);
+        let mut nick = Nick::numbered(number);
         // Someone may have picked `userN` by hand; numbers are plenty.
-        while state.nicks.contains_key(&nick.key()) {
-            state.arrivals += 1;
-            nick = Nick::numbered(state.arrivals);
+        while state.nicks.contains_key(&nick.key()) || state.remote_holds(&nick) {
+            number += 1;
+            nick = Nick::numbered(number);
         }
         let welcome = ServerMsg::Welcome {
             nick: nick.clone(),
@@ -221,16 +302,25 @@ impl Hub {
         self.lock().rooms.len()
     }
 
-    /// Delivers a stored message to its room.
-    pub fn publish(&self, room: RoomId, posted: Posted) {
+    /// Delivers a stored message to its room if it is the room's next one;
+    /// see [`Offer`] for what else may be done with it.
+    pub fn offer(&self, room: RoomId, posted: Posted) -> Offer {
         let mut state = self.lock();
         let Some(key) = state.keys.get(&room).cloned() else {
-            return;
+            return Offer::UnknownRoom;
         };
         let Some(r) = state.rooms.get_mut(&key) else {
-            return;
+            return Offer::UnknownRoom;
         };
-        debug_assert_eq!(posted.seq.0, r.latest + 1, "published out of order");
+        if posted.seq.0 <= r.latest {
+            return Offer::Stale;
+        }
+        if posted.seq.0 > r.latest + 1 && !r.members.is_empty() {
+            return Offer::Gap {
+                after: Seq(r.latest),
+            };
+        }
+        // Nobody here has seen the room's stream: a gap needs no filling.
         r.latest = posted.seq.0;
         let msg = ServerMsg::Said {
             room: r.name.clone(),
@@ -242,6 +332,7 @@ impl Hub {
         };
         let gone = state.push(&key, &msg, None);
         self.let_go(&mut state, gone);
+        Offer::Delivered
     }
 
     /// Counts a room about to be created against the limit.
@@ -262,7 +353,13 @@ impl Hub {
         let mut state = self.lock();
         state.creating -= 1;
         reservation.added = true;
+        let room = RoomRef {
+            id: row.id,
+            name: row.name.clone(),
+            latest: row.last_seq,
+        };
         if state.add_room(row) {
+            state.emit(Event::RoomAdded { room });
             self.room_list_changed(&mut state);
         }
     }
@@ -283,7 +380,7 @@ impl Hub {
             .values()
             .map(|r| RoomInfo {
                 name: r.name.clone(),
-                online: u32::try_from(r.members.len()).unwrap_or(u32::MAX),
+                online: u32::try_from(state.present(r).len()).unwrap_or(u32::MAX),
             })
             .collect();
         rooms.sort_by_key(|r| r.name.key());
@@ -309,8 +406,20 @@ impl Hub {
         let from = std::mem::replace(&mut conn.nick, nick.clone());
         let rooms: Vec<String> = conn.rooms.iter().cloned().collect();
         let queue = conn.queue.clone();
+        let device = conn.device.clone();
         state.nicks.remove(&from.key());
         state.nicks.insert(key, id);
+        if from.key() != nick.key() {
+            state.emit(Event::Released {
+                conn: id,
+                device,
+                nick: from.clone(),
+            });
+        }
+        state.emit(Event::Renamed {
+            conn: id,
+            nick: nick.clone(),
+        });
         let mut gone = Vec::new();
         if queue
             .try_send(frame(&ServerMsg::NickChanged { nick: nick.clone() }))
@@ -351,6 +460,7 @@ impl Hub {
         };
         let (room_id, latest, name) = (room.id, room.latest, room.name.clone());
         if !already {
+            let present = state.count(room, &nick.key());
             state
                 .conns
                 .get_mut(&id)
@@ -363,20 +473,29 @@ impl Hub {
                 .expect("checked above")
                 .members
                 .insert(id);
-            let joined = ServerMsg::Joined {
-                room: name.clone(),
-                at: now(),
-                nick,
-            };
-            let gone = state.push(&key, &joined, None);
-            self.let_go(&mut state, gone);
+            state.emit(Event::Joined {
+                room: RoomRef {
+                    id: room_id,
+                    name: name.clone(),
+                    latest,
+                },
+                conn: id,
+                nick: nick.clone(),
+            });
+            // Already present through another connection (a device moving
+            // between nodes): nothing to announce.
+            if present == 0 {
+                let joined = ServerMsg::Joined {
+                    room: name.clone(),
+                    at: now(),
+                    nick,
+                };
+                let gone = state.push(&key, &joined, None);
+                self.let_go(&mut state, gone);
+            }
             self.room_list_changed(&mut state);
         }
-        let online = state.rooms[&key]
-            .members
-            .iter()
-            .filter_map(|m| state.conns.get(m).map(|c| c.nick.clone()))
-            .collect();
+        let online = state.present(&state.rooms[&key]);
         Ok(Entry::Entered {
             room: room_id,
             entered: ServerMsg::Entered {
@@ -430,8 +549,13 @@ impl Hub {
             .get(&id)
             .filter(|c| c.rooms.contains(&key))
             .ok_or_else(|| Refusal::NotInRoom(name.clone()))?;
+        let room = &state.rooms[&key];
+        state.emit(Event::Typing {
+            room: room.as_ref(),
+            nick: conn.nick.clone(),
+        });
         let msg = ServerMsg::Typing {
-            room: state.rooms[&key].name.clone(),
+            room: room.name.clone(),
             nick: conn.nick.clone(),
         };
         let gone = state.push(&key, &msg, Some(id));
@@ -499,10 +623,27 @@ impl Hub {
         let queue = conn.queue.clone();
         state.nicks.remove(&provisional.key());
         state.nicks.insert(old.nick.key(), id);
+        state.emit(Event::Released {
+            conn: id,
+            device: Some(device),
+            nick: provisional.clone(),
+        });
+        state.emit(Event::Renamed {
+            conn: id,
+            nick: old.nick.clone(),
+        });
         for key in &old.rooms {
             if let Some(room) = state.rooms.get_mut(key) {
                 room.members.remove(&old_id);
                 room.members.insert(id);
+                let room = room.as_ref();
+                // Joined before left: the name never drops out of the room.
+                state.emit(Event::Joined {
+                    room: room.clone(),
+                    conn: id,
+                    nick: old.nick.clone(),
+                });
+                state.emit(Event::Left { room, conn: old_id });
             }
         }
         tracing::debug!(conn = id, nick = %old.nick, "came back within the grace period");
@@ -528,6 +669,283 @@ impl Hub {
     }
 }
 
+impl Room {
+    fn as_ref(&self) -> RoomRef {
+        RoomRef {
+            id: self.id,
+            name: self.name.clone(),
+            latest: self.latest,
+        }
+    }
+}
+
+impl State {
+    /// Hands an event to the other nodes, in a cluster.
+    fn emit(&self, event: Event) {
+        if let Some(events) = &self.events {
+            // The receiver goes only when the server stops.
+            let _ = events.send(event);
+        }
+    }
+
+    /// How many connections, here or on other nodes, are in `room` under
+    /// the name with key `nick`.
+    fn count(&self, room: &Room, nick: &str) -> usize {
+        let here = room
+            .members
+            .iter()
+            .filter(|m| self.conns.get(m).is_some_and(|c| c.nick.key() == nick))
+            .count();
+        here + room.remote.values().filter(|n| n.key() == nick).count()
+    }
+
+    /// The names present in `room`, each once, local members first.
+    fn present(&self, room: &Room) -> Vec<Nick> {
+        let mut seen = HashSet::new();
+        room.members
+            .iter()
+            .filter_map(|m| self.conns.get(m).map(|c| &c.nick))
+            .chain(room.remote.values())
+            .filter(|n| seen.insert(n.key()))
+            .cloned()
+            .collect()
+    }
+
+    /// Whether a connection on another node goes by `nick`.
+    fn remote_holds(&self, nick: &Nick) -> bool {
+        let key = nick.key();
+        self.rooms
+            .values()
+            .any(|r| r.remote.values().any(|n| n.key() == key))
+    }
+
+    /// Finds the room `r` names, adding it if it is not held yet.
+    fn learn_room(&mut self, r: &RoomRef) -> String {
+        let key = r.name.key();
+        if !self.rooms.contains_key(&key) {
+            self.add_room(RoomRow {
+                id: r.id,
+                name: r.name.clone(),
+                last_seq: r.latest,
+            });
+        }
+        key
+    }
+
+    /// A connection on another node came into a room; returns connections
+    /// let go on the way.
+    fn remote_join(&mut self, who: RemoteConn, r: &RoomRef, nick: Nick) -> Vec<ConnId> {
+        let key = self.learn_room(r);
+        let room = &self.rooms[&key];
+        let announce = self.count(room, &nick.key()) == 0;
+        let room = self.rooms.get_mut(&key).expect("learnt above");
+        if let Some(before) = room.remote.insert(who, nick.clone())
+            && before.key() == nick.key()
+        {
+            return Vec::new();
+        }
+        if !announce {
+            return Vec::new();
+        }
+        let msg = ServerMsg::Joined {
+            room: room.name.clone(),
+            at: now(),
+            nick,
+        };
+        self.push(&key, &msg, None)
+    }
+
+    /// A connection on another node left a room.
+    fn remote_leave(&mut self, who: RemoteConn, key: &str) -> Vec<ConnId> {
+        let Some(room) = self.rooms.get_mut(key) else {
+            return Vec::new();
+        };
+        let Some(nick) = room.remote.remove(&who) else {
+            return Vec::new();
+        };
+        let name = room.name.clone();
+        if self.count(&self.rooms[key], &nick.key()) > 0 {
+            return Vec::new();
+        }
+        let msg = ServerMsg::Left {
+            room: name,
+            at: now(),
+            nick,
+        };
+        self.push(key, &msg, None)
+    }
+}
+
+impl Hub {
+    /// Sends every later [`Event`] to `events`, for the other nodes.
+    pub fn announce_to(&self, events: mpsc::UnboundedSender<Event>) {
+        self.lock().events = Some(events);
+    }
+
+    /// Another node's connection came into a room.
+    pub fn remote_joined(&self, who: RemoteConn, room: &RoomRef, nick: Nick) {
+        let mut state = self.lock();
+        let gone = state.remote_join(who, room, nick);
+        self.let_go(&mut state, gone);
+        self.room_list_changed(&mut state);
+    }
+
+    /// Another node's connection left a room.
+    pub fn remote_left(&self, who: RemoteConn, room: &RoomRef) {
+        let mut state = self.lock();
+        let gone = state.remote_leave(who, &room.name.key());
+        self.let_go(&mut state, gone);
+        self.room_list_changed(&mut state);
+    }
+
+    /// Another node's connection took a new name.
+    pub fn remote_renamed(&self, who: RemoteConn, nick: &Nick) {
+        let mut state = self.lock();
+        let mut renames = Vec::new();
+        for (key, room) in &mut state.rooms {
+            if let Some(held) = room.remote.get_mut(&who)
+                && *held != *nick
+            {
+                let from = std::mem::replace(held, nick.clone());
+                renames.push((key.clone(), room.name.clone(), from));
+            }
+        }
+        let mut gone = Vec::new();
+        for (key, room, from) in renames {
+            let msg = ServerMsg::Renamed {
+                room,
+                at: now(),
+                from,
+                to: nick.clone(),
+            };
+            gone.extend(state.push(&key, &msg, None));
+        }
+        self.let_go(&mut state, gone);
+    }
+
+    /// Someone on another node is typing in a room.
+    pub fn remote_typing(&self, room: &RoomRef, nick: Nick) {
+        let mut state = self.lock();
+        let key = room.name.key();
+        let Some(r) = state.rooms.get(&key) else {
+            return;
+        };
+        let msg = ServerMsg::Typing {
+            room: r.name.clone(),
+            nick,
+        };
+        let gone = state.push(&key, &msg, None);
+        self.let_go(&mut state, gone);
+    }
+
+    /// Another node created a room.
+    pub fn remote_room(&self, room: &RoomRef) {
+        let mut state = self.lock();
+        if !state.rooms.contains_key(&room.name.key()) {
+            state.learn_room(room);
+            self.room_list_changed(&mut state);
+        }
+    }
+
+    /// Replaces what is known of `node`'s connections with `snapshot`,
+    /// announcing only the differences.
+    pub fn remote_snapshot(&self, node: NodeId, snapshot: &[Presence]) {
+        let mut state = self.lock();
+        let wanted: HashMap<(String, RemoteConn), &Presence> = snapshot
+            .iter()
+            .map(|p| ((p.room.name.key(), (node, p.conn)), p))
+            .collect();
+        let mut stale = Vec::new();
+        for (key, room) in &state.rooms {
+            for (&who, nick) in room.remote.range((node, 0)..=(node, ConnId::MAX)) {
+                let keep = wanted
+                    .get(&(key.clone(), who))
+                    .is_some_and(|p| p.nick == *nick);
+                if !keep {
+                    stale.push((who, key.clone()));
+                }
+            }
+        }
+        let mut gone = Vec::new();
+        for p in snapshot {
+            gone.extend(state.remote_join((node, p.conn), &p.room, p.nick.clone()));
+        }
+        for (who, key) in stale {
+            let still = state.rooms[&key].remote.get(&who).is_some_and(|n| {
+                wanted
+                    .get(&(key.clone(), who))
+                    .is_some_and(|p| p.nick == *n)
+            });
+            if !still {
+                gone.extend(state.remote_leave(who, &key));
+            }
+        }
+        self.let_go(&mut state, gone);
+        self.room_list_changed(&mut state);
+    }
+
+    /// `node` is gone: each of its connections leaves its rooms.
+    pub fn remote_node_gone(&self, node: NodeId) {
+        self.remote_snapshot(node, &[]);
+    }
+
+    /// This node's connections in their rooms, for the other nodes.
+    pub fn snapshot(&self) -> Vec<Presence> {
+        let state = self.lock();
+        let mut all = Vec::new();
+        for room in state.rooms.values() {
+            for m in &room.members {
+                if let Some(conn) = state.conns.get(m) {
+                    all.push(Presence {
+                        room: room.as_ref(),
+                        conn: *m,
+                        nick: conn.nick.clone(),
+                    });
+                }
+            }
+        }
+        all
+    }
+
+    /// The newest delivered sequence number of every room with members
+    /// here: the rooms a catch-up must cover.
+    pub fn watched_rooms(&self) -> Vec<RoomRef> {
+        let state = self.lock();
+        state
+            .rooms
+            .values()
+            .filter(|r| !r.members.is_empty())
+            .map(Room::as_ref)
+            .collect()
+    }
+
+    /// Every room with messages, with the newest delivered here.
+    pub fn active_rooms(&self) -> Vec<RoomRef> {
+        let state = self.lock();
+        state
+            .rooms
+            .values()
+            .filter(|r| r.latest > 0)
+            .map(Room::as_ref)
+            .collect()
+    }
+
+    /// The room with id `id`, as events name it.
+    pub fn room_ref(&self, id: RoomId) -> Option<RoomRef> {
+        let state = self.lock();
+        let key = state.keys.get(&id)?;
+        state.rooms.get(key).map(Room::as_ref)
+    }
+
+    /// Adds a room another node stored, known from a message of it whose
+    /// sequence number follows `room.latest`.
+    pub fn learn_room(&self, room: &RoomRef) {
+        let mut state = self.lock();
+        state.learn_room(room);
+        self.room_list_changed(&mut state);
+    }
+}
+
 impl State {
     /// Adds a stored room unless a room of that name is held; returns
     /// whether it was added.
@@ -544,6 +962,7 @@ impl State {
                 name: row.name,
                 latest: row.last_seq,
                 members: BTreeSet::new(),
+                remote: BTreeMap::new(),
             },
         );
         true
@@ -570,8 +989,18 @@ impl State {
             at: now(),
             nick: nick.clone(),
         };
+        let room_ref = room.as_ref();
+        self.emit(Event::Left {
+            room: room_ref,
+            conn: id,
+        });
+        // Still present through another connection: nothing to announce.
+        let mut gone = if self.count(&self.rooms[key], &nick.key()) == 0 {
+            self.push(key, &msg, None)
+        } else {
+            Vec::new()
+        };
         // The leaver hears its own `left` too, when it is still connected.
-        let mut gone = self.push(key, &msg, None);
         if let Some(conn) = self.conns.get(&id)
             && conn.queue.try_send(frame(&msg)).is_err()
         {
@@ -613,6 +1042,11 @@ impl State {
             self.lingering.retain(|_, &mut held| held != id);
             if self.nicks.get(&conn.nick.key()) == Some(&id) {
                 self.nicks.remove(&conn.nick.key());
+                self.emit(Event::Released {
+                    conn: id,
+                    device: conn.device.clone(),
+                    nick: conn.nick.clone(),
+                });
             }
             tracing::debug!(conn = id, nick = %conn.nick, "left");
             for key in &conn.rooms {
@@ -626,6 +1060,15 @@ impl State {
 impl Connection {
     pub fn id(&self) -> ConnId {
         self.id
+    }
+
+    /// The device this connection said it is, if it did.
+    pub fn device(&self) -> Option<DeviceId> {
+        self.hub
+            .lock()
+            .conns
+            .get(&self.id)
+            .and_then(|c| c.device.clone())
     }
 
     /// This connection's name now.
@@ -840,7 +1283,7 @@ mod tests {
         enter(&b, "rust");
         drain(&mut a);
         drain(&mut b);
-        hub.publish(2, posted(8, "user2", "only rust"));
+        hub.offer(2, posted(8, "user2", "only rust"));
         assert!(drain(&mut a).is_empty());
         assert!(matches!(
             &drain(&mut b)[..],
@@ -921,7 +1364,7 @@ mod tests {
         enter(&stalled, "lobby");
         drain(&mut reader);
         for seq in 1..=10 {
-            hub.publish(1, posted(seq, "user1", "m"));
+            hub.offer(1, posted(seq, "user1", "m"));
             drain(&mut reader);
         }
         assert_eq!(hub.online(), 1, "the stalled connection was let go");
@@ -930,7 +1373,7 @@ mod tests {
         assert!(stalled.queue.try_recv().is_err());
         drop(stalled);
         assert_eq!(hub.online(), 1, "leaving twice changes nothing");
-        hub.publish(1, posted(11, "user1", "still here"));
+        hub.offer(1, posted(11, "user1", "still here"));
         assert!(matches!(
             &drain(&mut reader)[..],
             [ServerMsg::Said { seq: Seq(11), .. }]

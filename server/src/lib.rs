@@ -11,7 +11,10 @@
 //!   Knows no sockets and no SQL.
 //! - [`scribe`]: the single writer that numbers, stores and then publishes
 //!   every chat message.
-//! - [`store`]: history in SQLite: rooms, messages, pages.
+//! - [`store`]: history in SQLite or PostgreSQL: rooms, messages, pages.
+//! - [`cluster`]: several nodes as one chat through Redis: messages in
+//!   order, presence, names, liveness.
+//! - [`metrics`]: `/metrics` in Prometheus's format.
 //! - [`echo`]: the `/ws/echo` route.
 //! - [`socket`]: what every socket session shares: bounded writes,
 //!   heartbeats, close codes and the closing handshake.
@@ -25,6 +28,7 @@
 
 pub mod app;
 pub mod assets;
+pub mod cluster;
 pub mod config;
 pub mod echo;
 pub mod guard;
@@ -32,6 +36,7 @@ pub mod headers;
 pub mod hub;
 pub mod limits;
 pub mod listener;
+pub mod metrics;
 pub mod scribe;
 pub mod shutdown;
 pub mod socket;
@@ -47,7 +52,8 @@ pub use config::Config;
 pub use shutdown::shutdown_signal;
 
 /// Forgets idle addresses in the connection-rate table every minute, so
-/// it does not grow with every address ever seen.
+/// it does not grow with every address ever seen, and folds metrics
+/// samples.
 fn state_guard_tidier(
     drain: &shutdown::Drain,
     guard: std::sync::Arc<guard::Guard>,
@@ -58,7 +64,10 @@ fn state_guard_tidier(
         loop {
             tokio::select! {
                 () = drain.closing() => return,
-                _ = every.tick() => guard.tidy(),
+                _ = every.tick() => {
+                    guard.tidy();
+                    metrics::upkeep();
+                }
             }
         }
     })
@@ -74,7 +83,7 @@ pub enum ServeError {
     #[error("invalid configuration: {0}")]
     Config(#[from] config::ConfigError),
     #[error(transparent)]
-    Store(#[from] store::StoreError),
+    Open(#[from] app::OpenError),
     #[error("cannot read the listener's address: {0}")]
     LocalAddr(#[source] std::io::Error),
     #[error("the HTTP server failed: {0}")]
@@ -92,7 +101,8 @@ pub async fn run(
     config.check()?;
     let addr = listener.local_addr().map_err(ServeError::LocalAddr)?;
     let drain = shutdown::Drain::new();
-    let (state, writer) = app::AppState::open(&config, drain.clone()).await?;
+    metrics::install();
+    let (state, background) = app::AppState::open(&config, drain.clone()).await?;
     let (store, scribe) = (state.store.clone(), state.scribe.clone());
     let guard = std::sync::Arc::clone(&state.guard);
     let router = app::router(state);
@@ -133,11 +143,14 @@ pub async fn run(
     // Every session is over (or given up on): store what was posted, then
     // close the database.
     scribe.stop().await;
-    if tokio::time::timeout_at(deadline + WRITER_GRACE, writer)
+    if tokio::time::timeout_at(deadline + WRITER_GRACE, background.writer)
         .await
         .is_err()
     {
         tracing::warn!("the writer did not finish in time");
+    }
+    if let Some(cluster) = background.cluster {
+        cluster.abort();
     }
     store.close().await;
     tracing::info!("stopped");

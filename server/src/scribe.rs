@@ -2,21 +2,23 @@
 //! them to the hub for delivery.
 //!
 //! Sessions [`Scribe::post`] messages into a bounded queue. A single task
-//! takes everything waiting (up to a batch), gives each message its room's
-//! next sequence number, commits the batch in one transaction (a group
-//! commit: one disk flush for many messages), and only then publishes the
-//! messages to the hub, in order, and answers each sender. So nobody sees a
-//! message that is not on disk, every room's numbers go up by one with no
-//! gaps, and delivery order is storage order.
+//! takes everything waiting (up to a batch) and stores it in one transaction
+//! (a group commit: one disk flush for many messages), in which the store
+//! gives each message its room's next sequence number. Only then are the
+//! messages handed on for delivery ([`Fanout`]: this node's hub, and the
+//! other nodes when there are any), in order, and each sender answered. So
+//! nobody sees a message that is not stored, every room's numbers go up by
+//! one with no gaps, and delivery order is storage order.
 
 use std::collections::HashMap;
 
-use natter_shared::{DeviceId, MessageId, MessageText, Nick, Posted, Seq};
+use natter_shared::{DeviceId, MessageId, MessageText, Nick, Seq};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::hub::{Hub, now};
-use crate::store::{NewMessage, RoomId, Store};
+use crate::cluster::Fanout;
+use crate::hub::now;
+use crate::store::{Draft, RoomId, Store};
 
 /// Most messages committed in one transaction.
 const MAX_BATCH: usize = 256;
@@ -36,11 +38,7 @@ enum Job {
 
 /// A message waiting to be stored.
 struct Pending {
-    room: RoomId,
-    nick: Nick,
-    text: MessageText,
-    /// The sender's device and its id for the message, when it gave one.
-    origin: Option<(DeviceId, MessageId)>,
+    draft: Draft,
     done: oneshot::Sender<Result<Seq, NotStored>>,
 }
 
@@ -52,9 +50,9 @@ pub struct Scribe {
 
 impl Scribe {
     /// Starts the writer. It runs until [`Scribe::stop`].
-    pub fn spawn(store: Store, hub: std::sync::Arc<Hub>) -> (Scribe, JoinHandle<()>) {
+    pub fn spawn(store: Store, fanout: Fanout) -> (Scribe, JoinHandle<()>) {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(write(store, hub, queue));
+        let task = tokio::spawn(write(store, fanout, queue));
         (Scribe { jobs }, task)
     }
 
@@ -71,10 +69,12 @@ impl Scribe {
     ) -> Result<Seq, NotStored> {
         let (done, stored) = oneshot::channel();
         let job = Pending {
-            room,
-            nick,
-            text,
-            origin,
+            draft: Draft {
+                room,
+                nick,
+                text,
+                origin,
+            },
             done,
         };
         self.jobs
@@ -91,10 +91,7 @@ impl Scribe {
     }
 }
 
-async fn write(store: Store, hub: std::sync::Arc<Hub>, mut queue: mpsc::Receiver<Job>) {
-    // The newest sequence number of each room, read from the store the
-    // first time a room is written to.
-    let mut last: HashMap<RoomId, u64> = HashMap::new();
+async fn write(store: Store, fanout: Fanout, mut queue: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
     while !stopping {
@@ -115,26 +112,42 @@ async fn write(store: Store, hub: std::sync::Arc<Hub>, mut queue: mpsc::Receiver
             }
         }
         if !batch.is_empty() {
-            commit(&store, &hub, &mut last, &mut batch).await;
+            commit(&store, &fanout, &mut batch).await;
         }
     }
     tracing::debug!("the writer stopped");
 }
 
-async fn commit(
-    store: &Store,
-    hub: &Hub,
-    last: &mut HashMap<RoomId, u64>,
-    batch: &mut Vec<Pending>,
-) {
+/// Attempts at a batch that another writer's copy of a retried message
+/// got in ahead of (see [`commit`]).
+const CONFLICT_ATTEMPTS: usize = 3;
+
+async fn commit(store: &Store, fanout: &Fanout, batch: &mut Vec<Pending>) {
+    let mut pending: Vec<Pending> = batch.drain(..).collect();
+    for attempt in 1..=CONFLICT_ATTEMPTS {
+        match try_commit(store, fanout, pending).await {
+            Ok(()) => return,
+            // A copy of one of these messages, retried through another
+            // node, was stored meanwhile: look the origins up again.
+            Err(Conflict(again)) if attempt < CONFLICT_ATTEMPTS => pending = again,
+            Err(Conflict(again)) => return fail(again),
+        }
+    }
+}
+
+/// The batch ran into a message stored by another writer since its origins
+/// were looked up; nothing of it was stored.
+struct Conflict(Vec<Pending>);
+
+async fn try_commit(store: &Store, fanout: &Fanout, batch: Vec<Pending>) -> Result<(), Conflict> {
     // Set retries aside: those stored before are answered with their first
     // number now; those repeated within this batch once the first copy is
     // stored. Only the rest is numbered, so numbering stays gap-free.
     let mut fresh: Vec<Pending> = Vec::with_capacity(batch.len());
     let mut firsts: HashMap<(DeviceId, MessageId), usize> = HashMap::new();
     let mut repeats: Vec<(Pending, usize)> = Vec::new();
-    for pending in batch.drain(..) {
-        let Some(origin) = pending.origin.clone() else {
+    for pending in batch {
+        let Some(origin) = pending.draft.origin.clone() else {
             fresh.push(pending);
             continue;
         };
@@ -157,56 +170,34 @@ async fn commit(
         }
     }
     if fresh.is_empty() {
-        return;
+        return Ok(());
     }
-    let at = now();
-    let mut next = HashMap::new();
-    let mut rows = Vec::with_capacity(fresh.len());
-    for pending in &fresh {
-        let room = pending.room;
-        let seq = match next.get(&room) {
-            Some(&seq) => seq,
-            None => match last.get(&room) {
-                Some(&seq) => seq,
-                None => match store.last_seq(room).await {
-                    Ok(seq) => seq,
-                    Err(err) => {
-                        tracing::error!(room, %err, "cannot read a room's last sequence number");
-                        fail(fresh);
-                        return fail(repeats.into_iter().map(|(p, _)| p).collect());
-                    }
-                },
-            },
-        } + 1;
-        next.insert(room, seq);
-        rows.push(NewMessage {
-            room,
-            posted: Posted {
-                seq: Seq(seq),
-                at,
-                nick: pending.nick.clone(),
-                text: pending.text.clone(),
-                id: pending.origin.as_ref().map(|(_, id)| id.clone()),
-            },
-            device: pending.origin.as_ref().map(|(device, _)| device.clone()),
-        });
-    }
-    if let Err(err) = store.append(&rows).await {
-        tracing::error!(%err, messages = rows.len(), "storing messages failed");
-        fail(fresh);
-        return fail(repeats.into_iter().map(|(p, _)| p).collect());
-    }
-    last.extend(next);
-    let seqs: Vec<Seq> = rows.iter().map(|row| row.posted.seq).collect();
-    for (row, pending) in rows.into_iter().zip(fresh) {
-        let seq = row.posted.seq;
-        hub.publish(row.room, row.posted);
+    let drafts: Vec<Draft> = fresh.iter().map(|p| p.draft.clone()).collect();
+    let stored = match store.append(&drafts, now()).await {
+        Ok(stored) => stored,
+        Err(err) if err.is_conflict() => {
+            tracing::debug!(%err, "a retried message was stored elsewhere first");
+            fresh.extend(repeats.into_iter().map(|(p, _)| p));
+            return Err(Conflict(fresh));
+        }
+        Err(err) => {
+            tracing::error!(%err, messages = drafts.len(), "storing messages failed");
+            fail(fresh);
+            fail(repeats.into_iter().map(|(p, _)| p).collect());
+            return Ok(());
+        }
+    };
+    let seqs: Vec<Seq> = stored.iter().map(|(_, posted)| posted.seq).collect();
+    for ((room, posted), pending) in stored.into_iter().zip(fresh) {
+        let seq = posted.seq;
+        fanout.stored(room, posted);
         // The sender may have gone meanwhile; the message stands.
         let _ = pending.done.send(Ok(seq));
     }
     for (pending, first) in repeats {
         let _ = pending.done.send(Ok(seqs[first]));
     }
+    Ok(())
 }
 
 fn fail(batch: Vec<Pending>) {

@@ -42,6 +42,7 @@ impl End {
     }
 
     pub fn slow_consumer() -> End {
+        metrics::counter!("natter_slow_consumer_disconnects_total").increment(1);
         End::Close(close_code::SLOW_CONSUMER, "too slow to keep up")
     }
 }

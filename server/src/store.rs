@@ -1,22 +1,33 @@
-//! History on disk: rooms and their messages, in SQLite through `sqlx`.
+//! History on disk: rooms and their messages, in SQLite or PostgreSQL
+//! through one body of `sqlx` code.
 //!
-//! The database is one file (default `natter.db`), created if missing, with
-//! the migrations in `server/migrations/sqlite` applied at start. It runs in
-//! WAL mode with `synchronous = FULL`: a transaction that returned from
-//! commit survives a crash of the process or of the machine, and readers
-//! (history pages) never wait for the writer.
+//! The backend follows the URL: `postgres://…` (or `postgresql://…`) is
+//! PostgreSQL, anything else is SQLite — a path such as `natter.db` or a
+//! `sqlite:` URL, created if missing. Each backend has its migrations
+//! (`server/migrations/sqlite`, `server/migrations/postgres`), applied at
+//! start; every query below runs unchanged on both. SQLite runs in WAL mode
+//! with `synchronous = FULL`: a committed transaction survives a crash of
+//! the process or the machine, and readers never wait for the writer.
 //!
-//! Only [`crate::scribe`] appends messages, one batch per transaction; this
-//! module just runs the statements.
+//! Each room row holds its newest sequence number. [`Store::append`] bumps
+//! it and inserts the messages in one transaction, rooms in id order, so
+//! several writers (the nodes of a cluster sharing PostgreSQL) serialise on
+//! the room's row lock and every room's numbers stay gap-free.
+//!
+//! Only [`crate::scribe`] appends messages; this module just runs the
+//! statements and records their latency (`natter_store_seconds`).
 
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
+use std::time::Instant;
 
 use natter_shared::{
     DeviceId, MessageId, MessageText, Nick, Posted, RoomName, Seq, UnixMillis, ValueError,
 };
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Connection, Executor, Row};
 
 /// A room's row id in the database.
 pub type RoomId = i64;
@@ -36,6 +47,34 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("the database holds a value Natter cannot accept: {0}")]
     Corrupt(#[from] ValueError),
+    #[error("the room {0} is not in the database")]
+    NoRoom(RoomId),
+}
+
+impl StoreError {
+    /// Whether a uniqueness rule refused the statement: another writer
+    /// stored the same thing first.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::Query(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+/// Which database engine a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The engine `url` names.
+    pub fn of(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
 }
 
 /// A room as stored, with its newest sequence number (0 when empty).
@@ -46,59 +85,86 @@ pub struct RoomRow {
     pub last_seq: u64,
 }
 
-/// A message to append, its sequence number already assigned.
+/// A message to store; [`Store::append`] gives it its number.
 #[derive(Debug, Clone)]
-pub struct NewMessage {
+pub struct Draft {
     pub room: RoomId,
-    pub posted: Posted,
-    /// The sending device, when the message carries an id.
-    pub device: Option<DeviceId>,
+    pub nick: Nick,
+    pub text: MessageText,
+    /// The sending device and its id for the message, when it gave one.
+    pub origin: Option<(DeviceId, MessageId)>,
 }
 
 /// Shared handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url`, which is a path
-    /// such as `natter.db` or a `sqlite:` URL, and runs the migrations.
+    /// Opens the database at `url` (see the module documentation), creating
+    /// a SQLite file if needed, and runs the migrations.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
         let open_err = |source| StoreError::Open {
-            url: url.to_owned(),
+            url: redacted(url),
             source,
         };
-        let options = if url.starts_with("sqlite:") {
-            SqliteConnectOptions::from_str(url).map_err(open_err)?
-        } else {
-            SqliteConnectOptions::new().filename(url)
-        };
-        let options = options
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
+        let backend = Backend::of(url);
+        let options = AnyConnectOptions::from_str(&connect_url(url)).map_err(open_err)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 8,
+            })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Store { pool })
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        }
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Every room, with its newest sequence number.
     pub async fn rooms(&self) -> Result<Vec<RoomRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, name, \
-             COALESCE((SELECT MAX(seq) FROM messages WHERE room_id = rooms.id), 0) AS last_seq \
-             FROM rooms ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(room_row).collect()
+        timed("rooms", async {
+            let rows = sqlx::query("SELECT id, name, last_seq FROM rooms ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+            rows.iter().map(room_row).collect()
+        })
+        .await
+    }
+
+    /// The room called `name` (ignoring case), if it exists.
+    pub async fn room(&self, name: &RoomName) -> Result<Option<RoomRow>, StoreError> {
+        timed("room", async {
+            let row = sqlx::query("SELECT id, name, last_seq FROM rooms WHERE key = $1")
+                .bind(name.key())
+                .fetch_optional(&self.pool)
+                .await?;
+            row.as_ref().map(room_row).transpose()
+        })
+        .await
     }
 
     /// Creates the room if no room of that name (ignoring case) exists, and
@@ -108,43 +174,82 @@ impl Store {
         name: &RoomName,
         at: UnixMillis,
     ) -> Result<RoomRow, StoreError> {
-        sqlx::query("INSERT INTO rooms (name, key, created_at) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING")
+        timed("create_room", async {
+            sqlx::query(
+                "INSERT INTO rooms (name, key, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO NOTHING",
+            )
             .bind(name.as_str())
             .bind(name.key())
             .bind(as_i64(at.0))
             .execute(&self.pool)
             .await?;
-        let row = sqlx::query(
-            "SELECT id, name, \
-             COALESCE((SELECT MAX(seq) FROM messages WHERE room_id = rooms.id), 0) AS last_seq \
-             FROM rooms WHERE key = ?",
-        )
-        .bind(name.key())
-        .fetch_one(&self.pool)
+            Ok(())
+        })
         .await?;
-        room_row(&row)
+        self.room(name)
+            .await?
+            .ok_or_else(|| StoreError::Query(sqlx::Error::RowNotFound))
     }
 
-    /// Appends `batch` in one transaction: all of it is stored, or none.
-    pub async fn append(&self, batch: &[NewMessage]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        for m in batch {
-            sqlx::query(
-                "INSERT INTO messages (room_id, seq, at, nick, text, device, client_id) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(m.room)
-            .bind(as_i64(m.posted.seq.0))
-            .bind(as_i64(m.posted.at.0))
-            .bind(m.posted.nick.as_str())
-            .bind(m.posted.text.as_str())
-            .bind(m.device.as_ref().map(DeviceId::as_str))
-            .bind(m.posted.id.as_ref().map(MessageId::as_str))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
+    /// Numbers and stores `drafts` at time `at` in one transaction: all of
+    /// them are stored, or none. Returns them as stored, in the order given;
+    /// within a room the numbers follow that order.
+    pub async fn append(
+        &self,
+        drafts: &[Draft],
+        at: UnixMillis,
+    ) -> Result<Vec<(RoomId, Posted)>, StoreError> {
+        timed("append", async {
+            let mut counts: BTreeMap<RoomId, u64> = BTreeMap::new();
+            for draft in drafts {
+                *counts.entry(draft.room).or_default() += 1;
+            }
+            let mut tx = self.pool.begin().await?;
+            // Rooms in id order: two writers sharing rooms lock them in the
+            // same order and cannot deadlock.
+            let mut next: BTreeMap<RoomId, u64> = BTreeMap::new();
+            for (&room, &count) in &counts {
+                let last: Option<i64> = sqlx::query_scalar(
+                    "UPDATE rooms SET last_seq = last_seq + $1 WHERE id = $2 RETURNING last_seq",
+                )
+                .bind(as_i64(count))
+                .bind(room)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let last = last.ok_or(StoreError::NoRoom(room))?;
+                next.insert(room, as_u64(last) - count + 1);
+            }
+            let mut stored = Vec::with_capacity(drafts.len());
+            for draft in drafts {
+                let seq = next.get_mut(&draft.room).expect("counted above");
+                let posted = Posted {
+                    seq: Seq(*seq),
+                    at,
+                    nick: draft.nick.clone(),
+                    text: draft.text.clone(),
+                    id: draft.origin.as_ref().map(|(_, id)| id.clone()),
+                };
+                *seq += 1;
+                sqlx::query(
+                    "INSERT INTO messages (room_id, seq, at, nick, text, device, client_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(draft.room)
+                .bind(as_i64(posted.seq.0))
+                .bind(as_i64(at.0))
+                .bind(posted.nick.as_str())
+                .bind(posted.text.as_str())
+                .bind(draft.origin.as_ref().map(|(device, _)| device.as_str()))
+                .bind(posted.id.as_ref().map(MessageId::as_str))
+                .execute(&mut *tx)
+                .await?;
+                stored.push((draft.room, posted));
+            }
+            tx.commit().await?;
+            Ok(stored)
+        })
+        .await
     }
 
     /// Where a message from `device` with the client's `id` was stored, if
@@ -154,14 +259,18 @@ impl Store {
         device: &DeviceId,
         id: &MessageId,
     ) -> Result<Option<(RoomId, Seq)>, StoreError> {
-        let row =
-            sqlx::query("SELECT room_id, seq FROM messages WHERE device = ? AND client_id = ?")
-                .bind(device.as_str())
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
-        row.map(|row| Ok((row.try_get("room_id")?, Seq(as_u64(row.try_get("seq")?)))))
-            .transpose()
+        timed("find_origin", async {
+            let row = sqlx::query(
+                "SELECT room_id, seq FROM messages WHERE device = $1 AND client_id = $2",
+            )
+            .bind(device.as_str())
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+            row.map(|row| Ok((row.try_get("room_id")?, Seq(as_u64(row.try_get("seq")?)))))
+                .transpose()
+        })
+        .await
     }
 
     /// The first `limit` messages of `room` after `after`, oldest first.
@@ -171,26 +280,31 @@ impl Store {
         after: Seq,
         limit: usize,
     ) -> Result<Vec<Posted>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, at, nick, text, client_id FROM messages \
-             WHERE room_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-        )
-        .bind(room)
-        .bind(as_i64(after.0))
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(posted).collect()
+        timed("after", async {
+            let rows = sqlx::query(
+                "SELECT seq, at, nick, text, client_id FROM messages \
+                 WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            )
+            .bind(room)
+            .bind(as_i64(after.0))
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(posted).collect()
+        })
+        .await
     }
 
     /// The newest sequence number of a room (0 when it has no messages).
     pub async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError> {
-        let last: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room_id = ?")
+        timed("last_seq", async {
+            let last: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM rooms WHERE id = $1")
                 .bind(room)
-                .fetch_one(&self.pool)
+                .fetch_optional(&self.pool)
                 .await?;
-        Ok(as_u64(last))
+            Ok(as_u64(last.ok_or(StoreError::NoRoom(room))?))
+        })
+        .await
     }
 
     /// Up to `limit` messages of `room` with a sequence number below
@@ -201,23 +315,36 @@ impl Store {
         before: Seq,
         limit: usize,
     ) -> Result<(Vec<Posted>, bool), StoreError> {
-        let rows = sqlx::query(
-            "SELECT seq, at, nick, text, client_id FROM messages \
-             WHERE room_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-        )
-        .bind(room)
-        .bind(as_i64(before.0))
-        .bind(i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX))
-        .fetch_all(&self.pool)
-        .await?;
-        let more = rows.len() > limit;
-        let mut page = rows
-            .iter()
-            .take(limit)
-            .map(posted)
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        page.reverse();
-        Ok((page, more))
+        timed("page", async {
+            let rows = sqlx::query(
+                "SELECT seq, at, nick, text, client_id FROM messages \
+                 WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+            )
+            .bind(room)
+            .bind(as_i64(before.0))
+            .bind(i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+            let more = rows.len() > limit;
+            let mut page = rows
+                .iter()
+                .take(limit)
+                .map(posted)
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            page.reverse();
+            Ok((page, more))
+        })
+        .await
+    }
+
+    /// Checks that the database answers, for `/readyz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        timed("ping", async {
+            let mut conn = self.pool.acquire().await?;
+            conn.ping().await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Waits for open connections to finish and closes them.
@@ -226,12 +353,65 @@ impl Store {
     }
 
     /// The pool, for benchmarks and tests that fill or inspect the database.
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 }
 
-fn posted(row: &sqlx::sqlite::SqliteRow) -> Result<Posted, StoreError> {
+/// Runs a store operation, recording how long it took.
+async fn timed<T>(
+    op: &'static str,
+    work: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    let started = Instant::now();
+    let result = work.await;
+    metrics::histogram!("natter_store_seconds", "op" => op).record(started.elapsed());
+    result
+}
+
+/// Characters of a file path that cannot stand as they are in a URL.
+const PATH_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'%')
+    .add(b'?')
+    .add(b'#');
+
+/// The URL `sqlx` is given: PostgreSQL and `sqlite:` URLs as they are; a
+/// plain path becomes a `sqlite://` URL that creates the file if missing.
+fn connect_url(url: &str) -> String {
+    if Backend::of(url) == Backend::Postgres {
+        return url.to_owned();
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    let encoded =
+        percent_encoding::utf8_percent_encode(&Path::new(path).to_string_lossy(), PATH_UNSAFE)
+            .to_string();
+    let mut params: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+    if !params.iter().any(|p| p.starts_with("mode=")) {
+        params.push("mode=rwc");
+    }
+    format!("sqlite://{encoded}?{}", params.join("&"))
+}
+
+/// `url` without its password, for messages.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+fn posted(row: &AnyRow) -> Result<Posted, StoreError> {
     Ok(Posted {
         seq: Seq(as_u64(row.try_get("seq")?)),
         at: UnixMillis(as_u64(row.try_get("at")?)),
@@ -244,7 +424,7 @@ fn posted(row: &sqlx::sqlite::SqliteRow) -> Result<Posted, StoreError> {
     })
 }
 
-fn room_row(row: &sqlx::sqlite::SqliteRow) -> Result<RoomRow, StoreError> {
+fn room_row(row: &AnyRow) -> Result<RoomRow, StoreError> {
     Ok(RoomRow {
         id: row.try_get("id")?,
         name: RoomName::try_from(row.try_get::<String, _>("name")?)?,
@@ -252,12 +432,40 @@ fn room_row(row: &sqlx::sqlite::SqliteRow) -> Result<RoomRow, StoreError> {
     })
 }
 
-/// SQLite integers are signed 64-bit; sequence numbers and timestamps are
-/// far below `i64::MAX`, so these conversions saturate only on corrupt data.
+/// Both engines store signed 64-bit integers; sequence numbers and
+/// timestamps are far below `i64::MAX`, so these conversions saturate only
+/// on corrupt data.
 fn as_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 fn as_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_engine_and_hide_passwords() {
+        assert_eq!(Backend::of("postgres://a@b/c"), Backend::Postgres);
+        assert_eq!(Backend::of("postgresql://a@b/c"), Backend::Postgres);
+        assert_eq!(Backend::of("natter.db"), Backend::Sqlite);
+        assert_eq!(Backend::of("sqlite:x.db"), Backend::Sqlite);
+        assert_eq!(connect_url("natter.db"), "sqlite://natter.db?mode=rwc");
+        assert_eq!(
+            connect_url("/tmp/a b/n%.db"),
+            "sqlite:///tmp/a%20b/n%25.db?mode=rwc"
+        );
+        assert_eq!(connect_url("sqlite:x.db?mode=ro"), "sqlite://x.db?mode=ro");
+        assert_eq!(
+            redacted("postgres://me:secret@db/natter"),
+            "postgres://me:***@db/natter"
+        );
+        assert_eq!(
+            redacted("postgres://me@db/natter"),
+            "postgres://me@db/natter"
+        );
+    }
 }

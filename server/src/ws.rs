@@ -59,7 +59,12 @@ pub async fn chat(
         let end = if app.drain.is_closing() {
             End::restarting()
         } else {
-            let mut session = Session::new(app.hub.connect(), app.message_quota);
+            let number = match &app.cluster {
+                Some(cluster) => cluster.next_number().await,
+                None => None,
+            };
+            let conn = app.hub.connect_numbered(number);
+            let mut session = Session::new(conn, app.message_quota);
             let end = drive(&mut tx, &mut rx, &mut session, &app).await;
             tracing::debug!(conn = session.conn.id(), ?end, "session over");
             // The session drops here: its rooms hear of the departure before
@@ -127,6 +132,17 @@ enum Limit {
     Ping,
 }
 
+impl Limit {
+    fn name(self) -> &'static str {
+        match self {
+            Limit::Say => "messages",
+            Limit::Typing => "typing",
+            Limit::Create => "rooms",
+            Limit::Ping => "pings",
+        }
+    }
+}
+
 impl Limits {
     fn new(say: Quota) -> Self {
         let n = |v| NonZeroU32::new(v).expect("not zero");
@@ -152,9 +168,12 @@ impl Limits {
             Limit::Create => (&self.create, describe("new rooms", &create_quota())),
             Limit::Ping => (&self.ping, describe("pings", &PING_QUOTA)),
         };
-        limiter.check().map_err(|not_until| Failure::Limited {
-            what,
-            wait: not_until.wait_time_from(DefaultClock::default().now()),
+        limiter.check().map_err(|not_until| {
+            metrics::counter!("natter_rate_limited_total", "limit" => limit.name()).increment(1);
+            Failure::Limited {
+                what,
+                wait: not_until.wait_time_from(DefaultClock::default().now()),
+            }
         })
     }
 }
@@ -168,6 +187,8 @@ enum Failure {
     NotStored(#[from] NotStored),
     #[error("history is unavailable right now; try again")]
     Store(#[from] StoreError),
+    #[error("names cannot be checked across the servers right now; try again in a moment")]
+    Bus(#[from] crate::cluster::BusError),
     #[error("{what}; try again in {:.1} s", wait.as_secs_f64())]
     Limited { what: String, wait: Duration },
     #[error("the {what} is {len} characters long; this server allows {max}")]
@@ -211,7 +232,7 @@ impl Failure {
     fn code(&self) -> ErrorCode {
         match self {
             Failure::Refused(refusal) => refusal.code(),
-            Failure::NotStored(_) | Failure::Store(_) => ErrorCode::StorageFailed,
+            Failure::NotStored(_) | Failure::Store(_) | Failure::Bus(_) => ErrorCode::StorageFailed,
             Failure::Limited { .. } => ErrorCode::RateLimited,
             Failure::TooLong { .. } => ErrorCode::InvalidMessage,
         }
@@ -251,7 +272,18 @@ impl Session {
                 self.conn.set_device(device.clone());
                 self.device = device;
             }
-            ClientMsg::Nick { nick } => self.conn.rename(nick)?,
+            ClientMsg::Nick { nick } => {
+                if let Some(cluster) = &app.cluster {
+                    let device = self.conn.device();
+                    if !cluster
+                        .claim(&nick, self.conn.id(), device.as_ref())
+                        .await?
+                    {
+                        return Err(Refusal::NickTaken(nick).into());
+                    }
+                }
+                self.conn.rename(nick)?;
+            }
             ClientMsg::Join { room, since } => return self.join(&room, since, app).await,
             ClientMsg::Leave { room } => {
                 self.conn.leave(&room)?;
@@ -265,6 +297,7 @@ impl Session {
                     .scribe
                     .post(member.room, member.nick, text, origin)
                     .await?;
+                metrics::counter!("natter_messages_in_total").increment(1);
                 // Saying something ends "is typing"; let the next one through.
                 self.typing.remove(&room.key());
                 if let Some(id) = id {
@@ -494,7 +527,10 @@ async fn handle(
     app: &AppState,
 ) -> Result<(), End> {
     let text = match incoming {
-        Some(Ok(Message::Text(text))) => text,
+        Some(Ok(Message::Text(text))) => {
+            metrics::counter!("natter_bytes_in_total").increment(text.len() as u64);
+            text
+        }
         Some(Ok(Message::Binary(_))) => {
             let msg = ServerMsg::error(
                 ErrorCode::BinaryNotSupported,
@@ -563,11 +599,16 @@ async fn write_batch(
     conn: &mut Connection,
     first: Utf8Bytes,
 ) -> Result<(), axum::Error> {
+    let (mut frames, mut bytes) = (1, first.len());
     tx.feed(Message::Text(first)).await?;
     for _ in 1..limits::WRITE_BATCH_FRAMES {
         let Some(next) = conn.try_recv() else { break };
+        frames += 1;
+        bytes += next.len();
         tx.feed(Message::Text(next)).await?;
     }
+    metrics::counter!("natter_messages_out_total").increment(frames);
+    metrics::counter!("natter_bytes_out_total").increment(bytes as u64);
     tx.flush().await
 }
 

@@ -1,0 +1,680 @@
+//! Several nodes as one chat, through Redis.
+//!
+//! Without `--redis-url` a node is alone: the writer hands stored messages
+//! straight to its hub ([`Fanout::Local`]). With it, every node publishes
+//! what happens on it to one Redis pub/sub channel and applies what the
+//! others publish:
+//!
+//! - **Messages** are stored first (PostgreSQL numbers them per room), then
+//!   published. A [`Relay`] task on each node puts them in sequence order
+//!   before the hub delivers them: a message that arrives ahead of one still
+//!   missing has the gap read from the store, and repeats are dropped. So
+//!   every member on every node sees every message of its rooms once, in
+//!   the same order, even when Redis reorders or loses some.
+//! - **Presence, renames, typing and new rooms** are [`Event`]s the hub
+//!   emits and the other hubs apply to their view of remote members.
+//!   Presence is a count of connections per name: a device moving from one
+//!   node to another is never seen leaving.
+//! - **Liveness**: each node publishes a snapshot of its members and of its
+//!   rooms' newest numbers every quarter of `--node-ttl-secs`, and refreshes
+//!   a key with that time to live. A node not heard from for the whole time
+//!   is dead: its members leave every room. A snapshot also repairs what a
+//!   Redis outage lost (presence, and messages some node has not seen).
+//! - **Names** are claimed with a Redis key per name, held by a node and a
+//!   device; a claim held by a dead node, or by the same device on another
+//!   node, may be taken over. Default names `userN` count up across nodes.
+//!
+//! When Redis goes away the nodes keep serving their own clients, and
+//! reconnect with backoff; after resubscribing, a node catches every room
+//! it has members in up from the store and asks the others for snapshots.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use natter_shared::{DeviceId, Nick, Posted, Seq};
+use redis::aio::ConnectionManager;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::hub::{ConnId, Event, Hub, NodeId, Offer, Presence, RoomRef};
+use crate::shutdown::Drain;
+use crate::store::{RoomId, Store};
+
+/// The pub/sub channel every node publishes to and listens on.
+const CHANNEL: &str = "natter:events";
+/// Counts arrivals across nodes, for default names.
+const ARRIVALS: &str = "natter:arrivals";
+/// Messages read from the store per query when filling a gap.
+const FILL_PAGE: usize = 500;
+/// Longest wait for one Redis command.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+/// Events waiting for Redis beyond this are dropped, oldest first: the
+/// snapshots and catch-ups that follow an outage repair what they carried.
+const MAX_BACKLOG: usize = 10_000;
+
+/// Why the bus failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("cannot use the Redis URL: {0}")]
+    Url(#[source] redis::RedisError),
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("Redis did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// Where the writer hands a stored message.
+#[derive(Clone)]
+pub enum Fanout {
+    /// This node alone: straight to the hub, which gets messages in order.
+    Local(Arc<Hub>),
+    /// A cluster: to this node's relay, and to the others through Redis.
+    Cluster(Cluster),
+}
+
+impl Fanout {
+    pub fn stored(&self, room: RoomId, posted: Posted) {
+        match self {
+            Fanout::Local(hub) => {
+                let offer = hub.offer(room, posted);
+                debug_assert_eq!(offer, Offer::Delivered, "the writer publishes in order");
+            }
+            Fanout::Cluster(cluster) => cluster.stored(room, posted),
+        }
+    }
+}
+
+/// What crosses the bus.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Wire {
+    Said {
+        room: RoomRef,
+        posted: Posted,
+    },
+    Joined {
+        room: RoomRef,
+        conn: ConnId,
+        nick: Nick,
+    },
+    Left {
+        room: RoomRef,
+        conn: ConnId,
+    },
+    Renamed {
+        conn: ConnId,
+        nick: Nick,
+    },
+    Typing {
+        room: RoomRef,
+        nick: Nick,
+    },
+    Room {
+        room: RoomRef,
+    },
+    /// Everything a node holds: its members, and the newest number of each
+    /// room it has delivered.
+    Snapshot {
+        members: Vec<Presence>,
+        rooms: Vec<RoomRef>,
+    },
+    /// A node (re)joined the bus: everyone answers with a snapshot.
+    Hello,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Envelope {
+    node: NodeId,
+    #[serde(flatten)]
+    wire: Wire,
+}
+
+/// Work for the Redis connection, in order.
+enum Job {
+    Publish(Wire),
+    Release { key: String, owner: String },
+}
+
+/// Releases a name only if the caller still holds it.
+const RELEASE: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0";
+
+/// Takes a name unless a live node holds it for another device. The owner
+/// is `<node>|<holder>`; a node is live while its key exists.
+const CLAIM: &str = r"
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[1] then
+  local node, holder = string.match(held, '^([^|]*)|(.*)$')
+  local mine = string.match(ARGV[1], '^[^|]*|(.*)$')
+  if holder ~= mine and redis.call('EXISTS', 'natter:node:' .. node) == 1 then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1";
+
+/// This node's handle on the cluster; cheap to clone.
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    node: NodeId,
+    redis: ConnectionManager,
+    jobs: mpsc::UnboundedSender<Job>,
+    relay: mpsc::UnboundedSender<Fill>,
+    hub: Arc<Hub>,
+    /// Whether the subscription is up now.
+    subscribed: AtomicBool,
+}
+
+/// Work for the relay.
+enum Fill {
+    /// A stored message, from this node's writer or from the bus.
+    Offer(RoomRef, Posted),
+    /// Make sure the room has been delivered up to `latest`, reading the
+    /// store for what is missing.
+    Behind(RoomRef),
+    /// Read everything newer than what was delivered, for every room with
+    /// members here.
+    CatchUp,
+}
+
+/// Tasks the cluster runs until shutdown.
+pub struct Tasks(Vec<JoinHandle<()>>);
+
+impl Tasks {
+    pub fn abort(self) {
+        for task in self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Settings of [`Cluster::join`].
+#[derive(Debug, Clone, Copy)]
+pub struct ClusterTiming {
+    /// A node not heard from for this long is dead.
+    pub node_ttl: Duration,
+}
+
+impl Cluster {
+    /// Connects to Redis at `url` and starts the node's tasks: the
+    /// publisher, the subscriber, the relay and the heartbeat. Fails if
+    /// Redis cannot be reached now; later outages are waited out.
+    pub async fn join(
+        url: &str,
+        hub: Arc<Hub>,
+        store: Store,
+        timing: ClusterTiming,
+        drain: &Drain,
+    ) -> Result<(Cluster, Tasks), BusError> {
+        let client = redis::Client::open(url).map_err(BusError::Url)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_max_delay(Duration::from_secs(2));
+        let redis = bounded(client.get_connection_manager_with_config(config)).await?;
+        let node: NodeId = rand_node();
+        let (jobs, job_queue) = mpsc::unbounded_channel();
+        let (relay, fills) = mpsc::unbounded_channel();
+        let (events, event_queue) = mpsc::unbounded_channel();
+        let cluster = Cluster {
+            inner: Arc::new(Inner {
+                node,
+                redis,
+                jobs,
+                relay,
+                hub: Arc::clone(&hub),
+                subscribed: AtomicBool::new(false),
+            }),
+        };
+        hub.announce_to(events);
+        let heard = Arc::new(Mutex::new(HashMap::new()));
+        let mut tasks = vec![
+            tokio::spawn(cluster.clone().publish(job_queue)),
+            tokio::spawn(cluster.clone().forward(event_queue)),
+            tokio::spawn(relay_task(Arc::clone(&hub), store, fills)),
+            tokio::spawn(cluster.clone().subscribe(client, Arc::clone(&heard))),
+        ];
+        tasks.push(tokio::spawn(cluster.clone().heartbeat(timing, heard)));
+        let stop = drain.clone();
+        let leaving = cluster.clone();
+        tasks.push(tokio::spawn(async move {
+            stop.closing().await;
+            leaving.leave().await;
+        }));
+        tracing::info!(node = format!("{node:016x}"), "joined the cluster");
+        Ok((cluster, Tasks(tasks)))
+    }
+
+    /// A message this node stored: deliver it here and tell the others.
+    fn stored(&self, room: RoomId, posted: Posted) {
+        let Some(room) = self.inner.hub.room_ref(room) else {
+            tracing::warn!(room, "a stored message for a room the hub does not hold");
+            return;
+        };
+        let _ = self.inner.jobs.send(Job::Publish(Wire::Said {
+            room: room.clone(),
+            posted: posted.clone(),
+        }));
+        let _ = self.inner.relay.send(Fill::Offer(room, posted));
+    }
+
+    /// A number for the next default name, counted across nodes; `None`
+    /// when Redis does not answer (the node then counts on its own).
+    pub async fn next_number(&self) -> Option<u64> {
+        let mut redis = self.inner.redis.clone();
+        let mut incr = redis::cmd("INCR");
+        incr.arg(ARRIVALS);
+        match bounded(incr.query_async::<u64>(&mut redis)).await {
+            Ok(n) => Some(n),
+            Err(err) => {
+                tracing::warn!(%err, "cannot number an arrival across the cluster");
+                None
+            }
+        }
+    }
+
+    /// Claims `nick` for the connection `conn` (of `device`, if it said
+    /// which) across the cluster; `false` when someone else holds it.
+    pub async fn claim(
+        &self,
+        nick: &Nick,
+        conn: ConnId,
+        device: Option<&DeviceId>,
+    ) -> Result<bool, BusError> {
+        let mut redis = self.inner.redis.clone();
+        let script = redis::Script::new(CLAIM);
+        let mut call = script.key(name_key(nick));
+        call.arg(self.owner(conn, device));
+        let taken: i64 = bounded(call.invoke_async(&mut redis)).await?;
+        Ok(taken == 1)
+    }
+
+    /// Gives a claimed name back, if this connection still holds it.
+    pub fn release(&self, nick: &Nick, conn: ConnId, device: Option<&DeviceId>) {
+        let _ = self.inner.jobs.send(Job::Release {
+            key: name_key(nick),
+            owner: self.owner(conn, device),
+        });
+    }
+
+    /// Whether Redis answers and this node is subscribed, for `/readyz`.
+    pub async fn ready(&self) -> Result<(), BusError> {
+        let mut redis = self.inner.redis.clone();
+        bounded(redis::cmd("PING").query_async::<String>(&mut redis)).await?;
+        if self.inner.subscribed.load(Ordering::Relaxed) {
+            Ok(())
+        } else {
+            Err(BusError::Redis(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "not subscribed to the event channel",
+            ))))
+        }
+    }
+
+    fn owner(&self, conn: ConnId, device: Option<&DeviceId>) -> String {
+        let holder = match device {
+            Some(device) => format!("d:{}", device.as_str()),
+            None => format!("c:{conn}"),
+        };
+        format!("{:016x}|{holder}", self.inner.node)
+    }
+
+    /// Turns the hub's events into jobs for the bus.
+    async fn forward(self, mut events: mpsc::UnboundedReceiver<Event>) {
+        while let Some(event) = events.recv().await {
+            let wire = match event {
+                Event::Joined { room, conn, nick } => Wire::Joined { room, conn, nick },
+                Event::Left { room, conn } => Wire::Left { room, conn },
+                Event::Renamed { conn, nick } => Wire::Renamed { conn, nick },
+                Event::Typing { room, nick } => Wire::Typing { room, nick },
+                Event::RoomAdded { room } => Wire::Room { room },
+                Event::Released { conn, device, nick } => {
+                    self.release(&nick, conn, device.as_ref());
+                    continue;
+                }
+            };
+            let _ = self.inner.jobs.send(Job::Publish(wire));
+        }
+    }
+
+    /// Sends jobs to Redis in order; a job that fails is retried once the
+    /// connection is back.
+    async fn publish(self, mut jobs: mpsc::UnboundedReceiver<Job>) {
+        let mut redis = self.inner.redis.clone();
+        let release = redis::Script::new(RELEASE);
+        let mut wait = Duration::from_millis(50);
+        while let Some(job) = jobs.recv().await {
+            let payload = match &job {
+                Job::Publish(wire) => Some(self.envelope(wire.clone())),
+                Job::Release { .. } => None,
+            };
+            loop {
+                let started = Instant::now();
+                let sent = match (&job, &payload) {
+                    (Job::Publish(_), Some(payload)) => {
+                        let mut publish = redis::cmd("PUBLISH");
+                        publish.arg(CHANNEL).arg(payload);
+                        bounded(publish.query_async::<i64>(&mut redis))
+                            .await
+                            .map(drop)
+                    }
+                    (Job::Release { key, owner }, _) => {
+                        let mut call = release.key(key);
+                        call.arg(owner);
+                        bounded(call.invoke_async::<i64>(&mut redis))
+                            .await
+                            .map(drop)
+                    }
+                    (Job::Publish(_), None) => Ok(()),
+                };
+                match sent {
+                    Ok(()) => {
+                        metrics::histogram!("natter_bus_seconds").record(started.elapsed());
+                        wait = Duration::from_millis(50);
+                        break;
+                    }
+                    Err(err) => {
+                        tracing::warn!(%err, "cannot reach Redis; retrying");
+                        metrics::counter!("natter_bus_errors_total").increment(1);
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(2));
+                        let dropped = shed(&mut jobs);
+                        if dropped > 0 {
+                            tracing::warn!(dropped, "dropped events waiting for Redis");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn envelope(&self, wire: Wire) -> String {
+        let envelope = Envelope {
+            node: self.inner.node,
+            wire,
+        };
+        serde_json::to_string(&envelope).expect("events serialise")
+    }
+
+    /// Listens to the channel, resubscribing after every outage.
+    async fn subscribe(self, client: redis::Client, heard: Arc<Mutex<HashMap<NodeId, Instant>>>) {
+        let mut wait = Duration::from_millis(50);
+        let mut first = true;
+        loop {
+            let pubsub = async {
+                let mut pubsub = client.get_async_pubsub().await?;
+                pubsub.subscribe(CHANNEL).await?;
+                Ok::<_, redis::RedisError>(pubsub)
+            };
+            let mut pubsub = match bounded(pubsub).await {
+                Ok(pubsub) => pubsub,
+                Err(err) => {
+                    tracing::warn!(%err, "cannot subscribe to Redis; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(2));
+                    continue;
+                }
+            };
+            wait = Duration::from_millis(50);
+            if !first {
+                metrics::counter!("natter_bus_reconnects_total").increment(1);
+                tracing::info!("subscribed to Redis again");
+            }
+            first = false;
+            self.inner.subscribed.store(true, Ordering::Relaxed);
+            // Whatever was missed while away is in the store; presence comes
+            // back with the snapshots the hello asks for.
+            let _ = self.inner.relay.send(Fill::CatchUp);
+            let _ = self.inner.jobs.send(Job::Publish(Wire::Hello));
+            let mut messages = pubsub.on_message();
+            while let Some(msg) = messages.next().await {
+                let Ok(payload) = msg.get_payload::<String>() else {
+                    continue;
+                };
+                match serde_json::from_str::<Envelope>(&payload) {
+                    Ok(envelope) => self.apply(envelope, &heard),
+                    Err(err) => tracing::warn!(%err, "ignored an event from the bus"),
+                }
+            }
+            self.inner.subscribed.store(false, Ordering::Relaxed);
+            tracing::warn!("lost the Redis subscription; reconnecting");
+        }
+    }
+
+    /// Applies an event from another node.
+    fn apply(&self, envelope: Envelope, heard: &Mutex<HashMap<NodeId, Instant>>) {
+        let node = envelope.node;
+        if node == self.inner.node {
+            return;
+        }
+        heard
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(node, Instant::now());
+        let hub = &self.inner.hub;
+        match envelope.wire {
+            Wire::Said { room, posted } => {
+                let _ = self.inner.relay.send(Fill::Offer(room, posted));
+            }
+            Wire::Joined { room, conn, nick } => hub.remote_joined((node, conn), &room, nick),
+            Wire::Left { room, conn } => hub.remote_left((node, conn), &room),
+            Wire::Renamed { conn, nick } => hub.remote_renamed((node, conn), &nick),
+            Wire::Typing { room, nick } => hub.remote_typing(&room, nick),
+            Wire::Room { room } => hub.remote_room(&room),
+            Wire::Snapshot { members, rooms } => {
+                hub.remote_snapshot(node, &members);
+                for room in rooms {
+                    let _ = self.inner.relay.send(Fill::Behind(room));
+                }
+            }
+            Wire::Hello => self.send_snapshot(),
+        }
+    }
+
+    fn send_snapshot(&self) {
+        let hub = &self.inner.hub;
+        let snapshot = Wire::Snapshot {
+            members: hub.snapshot(),
+            rooms: hub.active_rooms(),
+        };
+        let _ = self.inner.jobs.send(Job::Publish(snapshot));
+    }
+
+    /// Every quarter of the time to live: refresh this node's key, send a
+    /// snapshot, and let go of nodes not heard from for the whole time
+    /// (only while this node has been subscribed that long itself).
+    async fn heartbeat(self, timing: ClusterTiming, heard: Arc<Mutex<HashMap<NodeId, Instant>>>) {
+        let ttl = timing.node_ttl;
+        let mut every = tokio::time::interval(ttl / 4);
+        let mut subscribed_since: Option<Instant> = None;
+        let key = format!("natter:node:{:016x}", self.inner.node);
+        loop {
+            every.tick().await;
+            let mut redis = self.inner.redis.clone();
+            let mut alive = redis::cmd("SET");
+            alive
+                .arg(&key)
+                .arg(1)
+                .arg("PX")
+                .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
+            if let Err(err) = bounded(alive.query_async::<()>(&mut redis)).await {
+                tracing::warn!(%err, "cannot refresh this node's liveness key");
+            }
+            self.send_snapshot();
+            let now = Instant::now();
+            if self.inner.subscribed.load(Ordering::Relaxed) {
+                let since = *subscribed_since.get_or_insert(now);
+                if now - since >= ttl {
+                    let dead: Vec<NodeId> = {
+                        let mut heard = heard.lock().unwrap_or_else(PoisonError::into_inner);
+                        let dead = heard
+                            .iter()
+                            .filter(|(_, at)| now - **at >= ttl)
+                            .map(|(node, _)| *node)
+                            .collect::<Vec<_>>();
+                        for node in &dead {
+                            heard.remove(node);
+                        }
+                        dead
+                    };
+                    for node in dead {
+                        tracing::warn!(
+                            node = format!("{node:016x}"),
+                            "a node went silent; its members leave"
+                        );
+                        self.inner.hub.remote_node_gone(node);
+                    }
+                }
+            } else {
+                subscribed_since = None;
+            }
+            let nodes = heard.lock().unwrap_or_else(PoisonError::into_inner).len() + 1;
+            metrics::gauge!("natter_nodes").set(nodes as f64);
+        }
+    }
+
+    /// Shutting down: give up this node's liveness key so that names it
+    /// held are free at once.
+    async fn leave(&self) {
+        let mut redis = self.inner.redis.clone();
+        let key = format!("natter:node:{:016x}", self.inner.node);
+        let _ = bounded(redis::cmd("DEL").arg(key).query_async::<i64>(&mut redis)).await;
+    }
+}
+
+/// Drops the oldest jobs beyond [`MAX_BACKLOG`]; returns how many.
+fn shed(jobs: &mut mpsc::UnboundedReceiver<Job>) -> usize {
+    let mut dropped = 0;
+    while jobs.len() > MAX_BACKLOG {
+        if jobs.try_recv().is_err() {
+            break;
+        }
+        dropped += 1;
+    }
+    dropped
+}
+
+/// Puts stored messages in order before the hub delivers them.
+async fn relay_task(hub: Arc<Hub>, store: Store, mut fills: mpsc::UnboundedReceiver<Fill>) {
+    while let Some(fill) = fills.recv().await {
+        let done = match fill {
+            Fill::Offer(room, posted) => offer(&hub, &store, room, posted).await,
+            Fill::Behind(room) => {
+                let behind = hub
+                    .room_ref(room.id)
+                    .is_some_and(|held| held.latest < room.latest);
+                if behind {
+                    fill_room(&hub, &store, room.id, Some(Seq(room.latest))).await
+                } else {
+                    Ok(())
+                }
+            }
+            Fill::CatchUp => {
+                let mut result = Ok(());
+                for room in hub.watched_rooms() {
+                    result = result.and(fill_room(&hub, &store, room.id, None).await);
+                }
+                result
+            }
+        };
+        if let Err(err) = done {
+            // The next snapshot from the node that stored it tries again.
+            tracing::warn!(%err, "cannot read missing messages from the store");
+        }
+    }
+}
+
+/// Offers a message to the hub, first filling any gap before it.
+async fn offer(
+    hub: &Hub,
+    store: &Store,
+    room: RoomRef,
+    posted: Posted,
+) -> Result<(), crate::store::StoreError> {
+    for _ in 0..3 {
+        match hub.offer(room.id, posted.clone()) {
+            Offer::Delivered | Offer::Stale => return Ok(()),
+            Offer::UnknownRoom => hub.learn_room(&RoomRef {
+                latest: posted.seq.0 - 1,
+                ..room.clone()
+            }),
+            Offer::Gap { .. } => {
+                fill_room(hub, store, room.id, Some(Seq(posted.seq.0 - 1))).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads what the hub has not delivered of a room from the store and
+/// offers it, up to `upto` (or everything stored).
+async fn fill_room(
+    hub: &Hub,
+    store: &Store,
+    room: RoomId,
+    upto: Option<Seq>,
+) -> Result<(), crate::store::StoreError> {
+    loop {
+        let Some(held) = hub.room_ref(room) else {
+            return Ok(());
+        };
+        if upto.is_some_and(|upto| held.latest >= upto.0) {
+            return Ok(());
+        }
+        let page = store.after(room, Seq(held.latest), FILL_PAGE).await?;
+        let full = page.len() == FILL_PAGE;
+        for posted in page {
+            if upto.is_some_and(|upto| posted.seq > upto) {
+                return Ok(());
+            }
+            if hub.offer(room, posted) != Offer::Delivered {
+                return Ok(());
+            }
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+/// A Redis command with [`COMMAND_TIMEOUT`].
+async fn bounded<T>(
+    command: impl Future<Output = Result<T, redis::RedisError>>,
+) -> Result<T, BusError> {
+    match tokio::time::timeout(COMMAND_TIMEOUT, command).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(BusError::Timeout(COMMAND_TIMEOUT)),
+    }
+}
+
+fn name_key(nick: &Nick) -> String {
+    format!("natter:nick:{}", nick.key())
+}
+
+/// A random node id, from the standard library's per-process random hasher
+/// keys mixed with the time and the process id.
+fn rand_node() -> NodeId {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    hasher.write_u32(std::process::id());
+    hasher.finish()
+}
