@@ -123,7 +123,7 @@ async fn write(store: Store, fanout: Fanout, mut queue: mpsc::Receiver<Job>) {
 const CONFLICT_ATTEMPTS: usize = 3;
 
 async fn commit(store: &Store, fanout: &Fanout, batch: &mut Vec<Pending>) {
-    let mut pending: Vec<Pending> = batch.drain(..).collect();
+    let mut pending: Vec<Pending> = std::mem::take(batch);
     for attempt in 1..=CONFLICT_ATTEMPTS {
         match try_commit(store, fanout, pending).await {
             Ok(()) => return,
