@@ -75,9 +75,9 @@ impl AppState {
         let hub = Hub::new(config.hub_limits(), store.rooms().await?);
         let (cluster, tasks) = match &config.redis_url {
             Some(url) => {
-                let timing = config.cluster_timing();
+                let settings = config.cluster_settings();
                 let (cluster, tasks) =
-                    Cluster::join(url, Arc::clone(&hub), store.clone(), timing, &drain).await?;
+                    Cluster::join(url, Arc::clone(&hub), store.clone(), settings, &drain).await?;
                 (Some(cluster), Some(tasks))
             }
             None => (None, None),

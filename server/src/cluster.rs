@@ -46,10 +46,6 @@ use crate::hub::{ConnId, Event, Hub, NodeId, Offer, Presence, RoomRef};
 use crate::shutdown::Drain;
 use crate::store::{RoomId, Store};
 
-/// The pub/sub channel every node publishes to and listens on.
-const CHANNEL: &str = "natter:events";
-/// Counts arrivals across nodes, for default names.
-const ARRIVALS: &str = "natter:arrivals";
 /// Messages read from the store per query when filling a gap.
 const FILL_PAGE: usize = 500;
 /// Longest wait for one Redis command.
@@ -149,13 +145,14 @@ end
 return 0";
 
 /// Takes a name unless a live node holds it for another device. The owner
-/// is `<node>|<holder>`; a node is live while its key exists.
+/// is `<node>|<holder>`; a node is live while its key (`ARGV[2]` followed
+/// by the node) exists.
 const CLAIM: &str = r"
 local held = redis.call('GET', KEYS[1])
 if held and held ~= ARGV[1] then
   local node, holder = string.match(held, '^([^|]*)|(.*)$')
   local mine = string.match(ARGV[1], '^[^|]*|(.*)$')
-  if holder ~= mine and redis.call('EXISTS', 'natter:node:' .. node) == 1 then
+  if holder ~= mine and redis.call('EXISTS', ARGV[2] .. node) == 1 then
     return 0
   end
 end
@@ -176,6 +173,7 @@ struct Inner {
     hub: Arc<Hub>,
     /// Whether the subscription is up now.
     subscribed: AtomicBool,
+    settings: ClusterSettings,
 }
 
 /// Work for the relay.
@@ -202,10 +200,34 @@ impl Tasks {
 }
 
 /// Settings of [`Cluster::join`].
-#[derive(Debug, Clone, Copy)]
-pub struct ClusterTiming {
+#[derive(Debug, Clone)]
+pub struct ClusterSettings {
     /// A node not heard from for this long is dead.
     pub node_ttl: Duration,
+    /// Prefix of every Redis key and channel, so that several clusters can
+    /// share one Redis: `<name>:events`, `<name>:node:<id>`, …
+    pub name: String,
+}
+
+impl ClusterSettings {
+    /// The pub/sub channel every node publishes to and listens on.
+    fn channel(&self) -> String {
+        format!("{}:events", self.name)
+    }
+
+    /// Counts arrivals across nodes, for default names.
+    fn arrivals(&self) -> String {
+        format!("{}:arrivals", self.name)
+    }
+
+    /// Exists while the node is alive.
+    fn node_key(&self, node: NodeId) -> String {
+        format!("{}:node:{node:016x}", self.name)
+    }
+
+    fn nick_key(&self, nick: &Nick) -> String {
+        format!("{}:nick:{}", self.name, nick.key())
+    }
 }
 
 impl Cluster {
@@ -216,7 +238,7 @@ impl Cluster {
         url: &str,
         hub: Arc<Hub>,
         store: Store,
-        timing: ClusterTiming,
+        settings: ClusterSettings,
         drain: &Drain,
     ) -> Result<(Cluster, Tasks), BusError> {
         let client = redis::Client::open(url).map_err(BusError::Url)?;
@@ -237,6 +259,7 @@ impl Cluster {
                 relay,
                 hub: Arc::clone(&hub),
                 subscribed: AtomicBool::new(false),
+                settings,
             }),
         };
         hub.announce_to(events);
@@ -247,7 +270,7 @@ impl Cluster {
             tokio::spawn(relay_task(Arc::clone(&hub), store, fills)),
             tokio::spawn(cluster.clone().subscribe(client, Arc::clone(&heard))),
         ];
-        tasks.push(tokio::spawn(cluster.clone().heartbeat(timing, heard)));
+        tasks.push(tokio::spawn(cluster.clone().heartbeat(heard)));
         let stop = drain.clone();
         let leaving = cluster.clone();
         tasks.push(tokio::spawn(async move {
@@ -276,7 +299,7 @@ impl Cluster {
     pub async fn next_number(&self) -> Option<u64> {
         let mut redis = self.inner.redis.clone();
         let mut incr = redis::cmd("INCR");
-        incr.arg(ARRIVALS);
+        incr.arg(self.inner.settings.arrivals());
         match bounded(incr.query_async::<u64>(&mut redis)).await {
             Ok(n) => Some(n),
             Err(err) => {
@@ -296,8 +319,9 @@ impl Cluster {
     ) -> Result<bool, BusError> {
         let mut redis = self.inner.redis.clone();
         let script = redis::Script::new(CLAIM);
-        let mut call = script.key(name_key(nick));
-        call.arg(self.owner(conn, device));
+        let mut call = script.key(self.inner.settings.nick_key(nick));
+        call.arg(self.owner(conn, device))
+            .arg(format!("{}:node:", self.inner.settings.name));
         let taken: i64 = bounded(call.invoke_async(&mut redis)).await?;
         Ok(taken == 1)
     }
@@ -305,7 +329,7 @@ impl Cluster {
     /// Gives a claimed name back, if this connection still holds it.
     pub fn release(&self, nick: &Nick, conn: ConnId, device: Option<&DeviceId>) {
         let _ = self.inner.jobs.send(Job::Release {
-            key: name_key(nick),
+            key: self.inner.settings.nick_key(nick),
             owner: self.owner(conn, device),
         });
     }
@@ -355,6 +379,7 @@ impl Cluster {
     async fn publish(self, mut jobs: mpsc::UnboundedReceiver<Job>) {
         let mut redis = self.inner.redis.clone();
         let release = redis::Script::new(RELEASE);
+        let channel = self.inner.settings.channel();
         let mut wait = Duration::from_millis(50);
         while let Some(job) = jobs.recv().await {
             let payload = match &job {
@@ -366,7 +391,7 @@ impl Cluster {
                 let sent = match (&job, &payload) {
                     (Job::Publish(_), Some(payload)) => {
                         let mut publish = redis::cmd("PUBLISH");
-                        publish.arg(CHANNEL).arg(payload);
+                        publish.arg(&channel).arg(payload);
                         bounded(publish.query_async::<i64>(&mut redis))
                             .await
                             .map(drop)
@@ -416,7 +441,7 @@ impl Cluster {
         loop {
             let pubsub = async {
                 let mut pubsub = client.get_async_pubsub().await?;
-                pubsub.subscribe(CHANNEL).await?;
+                pubsub.subscribe(self.inner.settings.channel()).await?;
                 Ok::<_, redis::RedisError>(pubsub)
             };
             let mut pubsub = match bounded(pubsub).await {
@@ -496,11 +521,11 @@ impl Cluster {
     /// Every quarter of the time to live: refresh this node's key, send a
     /// snapshot, and let go of nodes not heard from for the whole time
     /// (only while this node has been subscribed that long itself).
-    async fn heartbeat(self, timing: ClusterTiming, heard: Arc<Mutex<HashMap<NodeId, Instant>>>) {
-        let ttl = timing.node_ttl;
+    async fn heartbeat(self, heard: Arc<Mutex<HashMap<NodeId, Instant>>>) {
+        let ttl = self.inner.settings.node_ttl;
         let mut every = tokio::time::interval(ttl / 4);
         let mut subscribed_since: Option<Instant> = None;
-        let key = format!("natter:node:{:016x}", self.inner.node);
+        let key = self.inner.settings.node_key(self.inner.node);
         loop {
             every.tick().await;
             let mut redis = self.inner.redis.clone();
@@ -550,7 +575,7 @@ impl Cluster {
     /// held are free at once.
     async fn leave(&self) {
         let mut redis = self.inner.redis.clone();
-        let key = format!("natter:node:{:016x}", self.inner.node);
+        let key = self.inner.settings.node_key(self.inner.node);
         let _ = bounded(redis::cmd("DEL").arg(key).query_async::<i64>(&mut redis)).await;
     }
 }
@@ -660,9 +685,6 @@ async fn bounded<T>(
     }
 }
 
-fn name_key(nick: &Nick) -> String {
-    format!("natter:nick:{}", nick.key())
-}
 
 /// A random node id, from the standard library's per-process random hasher
 /// keys mixed with the time and the process id.

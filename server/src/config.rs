@@ -52,6 +52,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
     pub node_ttl_secs: u64,
 
+    /// Prefix of this cluster's keys and channel in Redis; clusters sharing
+    /// one Redis need different names.
+    #[arg(long, env = "NATTER_CLUSTER_NAME", default_value = "natter")]
+    pub cluster_name: String,
+
     /// A proxy (such as nginx) whose `X-Forwarded-For` header names the
     /// client: for connections from this address, the last address in that
     /// header counts for the per-address limits. Repeat the flag for
@@ -291,9 +296,10 @@ impl Config {
         }
     }
 
-    pub fn cluster_timing(&self) -> crate::cluster::ClusterTiming {
-        crate::cluster::ClusterTiming {
+    pub fn cluster_settings(&self) -> crate::cluster::ClusterSettings {
+        crate::cluster::ClusterSettings {
             node_ttl: Duration::from_secs(self.node_ttl_secs),
+            name: self.cluster_name.clone(),
         }
     }
 
@@ -316,6 +322,7 @@ impl Default for Config {
             database_url: "natter.db".into(),
             redis_url: None,
             node_ttl_secs: 10,
+            cluster_name: "natter".into(),
             trusted_proxies: Vec::new(),
             max_message_bytes: limits::CHAT_MAX_MESSAGE_BYTES,
             echo_max_message_bytes: limits::ECHO_MAX_MESSAGE_BYTES,

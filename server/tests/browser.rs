@@ -470,7 +470,7 @@ async fn messages_typed_offline_survive_a_reload_and_arrive_once_in_order() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("natter.db");
+    let db = common::database(dir.path()).await;
     let server = common::spawn_app_on(&db, common::bulk()).await;
     let addr = server.addr;
     let alice = open(&driver, &server, "/", &[]).await;

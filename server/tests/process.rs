@@ -37,6 +37,11 @@ async fn help_lists_every_setting_with_its_variable() {
         "NATTER_SHUTDOWN_GRACE_SECS",
         "NATTER_QUEUE_CAPACITY",
         "NATTER_DATABASE_URL",
+        "NATTER_REDIS_URL",
+        "NATTER_LOG_FORMAT",
+        "NATTER_TRUSTED_PROXIES",
+        "NATTER_NODE_TTL_SECS",
+        "NATTER_CLUSTER_NAME",
         "NATTER_MAX_ROOMS",
         "NATTER_MAX_JOINED",
     ] {
@@ -87,7 +92,7 @@ async fn start() -> (Child, String, tempfile::TempDir) {
     let db = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_natter"))
         .args(["--bind", "127.0.0.1:0", "--log", "info"])
-        .env("NATTER_DATABASE_URL", db.path().join("natter.db"))
+        .env("NATTER_DATABASE_URL", common::database(db.path()).await)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)

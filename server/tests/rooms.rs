@@ -277,7 +277,7 @@ async fn page_all(
 #[tokio::test]
 async fn history_survives_a_restart_and_pages_return_each_message_once() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("natter.db");
+    let db = common::database(dir.path()).await;
     let server = spawn_app_on(&db, common::bulk()).await;
     let (mut a, _) = server.join().await;
     enter(&mut a, "kept").await;

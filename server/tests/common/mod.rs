@@ -5,8 +5,10 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
+pub mod contract;
+
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -26,8 +28,8 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub struct TestServer {
     pub addr: SocketAddr,
-    /// The SQLite file this server stores history in.
-    pub db: PathBuf,
+    /// Where this server stores history: a SQLite file or a PostgreSQL URL.
+    pub db: String,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServeError>>,
     _dir: Option<tempfile::TempDir>,
@@ -51,21 +53,22 @@ pub async fn spawn_app() -> TestServer {
 /// A server with `config`, on a fresh database in a temporary directory.
 pub async fn spawn_app_with(config: Config) -> TestServer {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let mut server = spawn_app_on(&dir.path().join("natter.db"), config).await;
+    let db = database(dir.path()).await;
+    let mut server = spawn_app_on(&db, config).await;
     server._dir = Some(dir);
     server
 }
 
 /// A server with `config` on the database at `db`, which outlives it: for
 /// restarts.
-pub async fn spawn_app_on(db: &Path, config: Config) -> TestServer {
+pub async fn spawn_app_on(db: &str, config: Config) -> TestServer {
     spawn_app_at("127.0.0.1:0".parse().unwrap(), db, config).await
 }
 
 /// [`spawn_app_on`] at a given address: a restart where clients expect it.
-pub async fn spawn_app_at(addr: SocketAddr, db: &Path, config: Config) -> TestServer {
+pub async fn spawn_app_at(addr: SocketAddr, db: &str, config: Config) -> TestServer {
     let config = Config {
-        database_url: db.display().to_string(),
+        database_url: db.to_owned(),
         ..config
     };
     let listener = TcpListener::bind(addr).await.expect("bind");
@@ -80,6 +83,71 @@ pub async fn spawn_app_at(addr: SocketAddr, db: &Path, config: Config) -> TestSe
         stop: Some(stop),
         task,
         _dir: None,
+    }
+}
+
+/// The PostgreSQL server the suite runs against instead of SQLite, when
+/// set: an URL such as `postgres://postgres@127.0.0.1:5432/test`.
+pub const POSTGRES_VAR: &str = "NATTER_TEST_POSTGRES";
+
+/// A fresh, empty database for one test: a SQLite file in `dir`, or a new
+/// PostgreSQL database when [`POSTGRES_VAR`] is set.
+pub async fn database(dir: &Path) -> String {
+    match std::env::var(POSTGRES_VAR) {
+        Ok(admin) if !admin.is_empty() => postgres_database(&admin).await,
+        _ => dir.join("natter.db").display().to_string(),
+    }
+}
+
+/// Creates a new database on the PostgreSQL server `admin` points at and
+/// returns its URL. The first call in a test process drops the databases
+/// earlier runs left behind.
+pub async fn postgres_database(admin: &str) -> String {
+    use sqlx::{Connection, Executor, Row};
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    let mut conn = sqlx::PgConnection::connect(admin)
+        .await
+        .unwrap_or_else(|err| panic!("cannot reach PostgreSQL at {admin}: {err}"));
+    let pid = std::process::id();
+    SWEPT
+        .get_or_init(|| async {
+            let mut sweeper = sqlx::PgConnection::connect(admin).await.unwrap();
+            let old = sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'natter\\_t\\_%'")
+                .fetch_all(&mut sweeper)
+                .await
+                .unwrap();
+            for row in old {
+                let name: String = row.get(0);
+                if !name.starts_with(&format!("natter_t_{pid}_")) {
+                    let _ = sweeper
+                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                        .await;
+                }
+            }
+        })
+        .await;
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("natter_t_{pid}_{n}");
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    let base = admin.split('?').next().unwrap();
+    let (server, _) = base.rsplit_once('/').expect("the URL names a database");
+    format!("{server}/{name}")
+}
+
+/// A loopback address no one listens on now.
+pub fn free_addr() -> SocketAddr {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap()
+}
+
+/// Enters each of `rooms` once through the server at `addr`, creating them.
+pub async fn create_rooms(addr: SocketAddr, rooms: &[&str]) {
+    let (mut ws, _) = connect_async(format!("ws://{addr}/ws")).await.unwrap();
+    for r in rooms {
+        enter(&mut ws, r).await;
     }
 }
 
