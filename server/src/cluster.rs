@@ -685,7 +685,6 @@ async fn bounded<T>(
     }
 }
 
-
 /// A random node id, from the standard library's per-process random hasher
 /// keys mixed with the time and the process id.
 fn rand_node() -> NodeId {

@@ -79,9 +79,9 @@ pub fn chromedriver() -> PathBuf {
     std::env::var_os("CHROMEDRIVER").map_or_else(|| "/usr/bin/chromedriver".into(), PathBuf::from)
 }
 
-/// Chromium and chromedriver for the browser tests, and a font with Chinese
-/// characters for the Chinese interface's screenshots, from Debian's
-/// packages.
+/// Chromium and chromedriver for the browser tests, a font with Chinese
+/// characters for the Chinese interface's screenshots, and nginx for the
+/// test of the documented proxy set-up, from Debian's packages.
 pub fn ensure_browser() -> Result<()> {
     let needed = [
         ("/usr/bin/chromium", "chromium"),
@@ -90,6 +90,8 @@ pub fn ensure_browser() -> Result<()> {
             "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
             "fonts-wqy-zenhei",
         ),
+        // The proxy the deployment guide documents, run by a browser test.
+        ("/usr/sbin/nginx", "nginx"),
     ];
     let custom_browser =
         std::env::var_os("CHROMIUM").is_some() && std::env::var_os("CHROMEDRIVER").is_some();

@@ -32,7 +32,6 @@ pub const ROOMS: [&str; 3] = ["alpha", "beta", "gamma"];
 pub const WRITERS: usize = 3;
 const MESSAGES: u64 = 10_000;
 
-
 /// Starts the binary on `addr` with the database at `db` and `extra`
 /// flags; returns once it listens.
 pub async fn start(addr: SocketAddr, db: &str, extra: &[&str]) -> Child {
@@ -219,7 +218,6 @@ impl Peer {
         }
     }
 }
-
 
 /// Starts `writers` peers sharing `messages`, peer `n` connecting first to
 /// `addrs[n % addrs.len()]`; returns their tasks, the count of

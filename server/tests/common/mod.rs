@@ -113,10 +113,11 @@ pub async fn postgres_database(admin: &str) -> String {
     SWEPT
         .get_or_init(|| async {
             let mut sweeper = sqlx::PgConnection::connect(admin).await.unwrap();
-            let old = sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'natter\\_t\\_%'")
-                .fetch_all(&mut sweeper)
-                .await
-                .unwrap();
+            let old =
+                sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'natter\\_t\\_%'")
+                    .fetch_all(&mut sweeper)
+                    .await
+                    .unwrap();
             for row in old {
                 let name: String = row.get(0);
                 if !name.starts_with(&format!("natter_t_{pid}_")) {
