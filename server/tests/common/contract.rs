@@ -28,6 +28,9 @@ const WINDOW: usize = 64;
 /// count, sent once all writing is done.
 pub type Target = Arc<watch::Receiver<Option<BTreeMap<String, u64>>>>;
 
+/// Sets the [`Target`].
+pub type SetTarget = watch::Sender<Option<BTreeMap<String, u64>>>;
+
 pub const ROOMS: [&str; 3] = ["alpha", "beta", "gamma"];
 pub const WRITERS: usize = 3;
 const MESSAGES: u64 = 10_000;
@@ -229,7 +232,7 @@ pub fn spawn_peers(
 ) -> (
     Vec<JoinHandle<Peer>>,
     Arc<AtomicU64>,
-    watch::Sender<Option<BTreeMap<String, u64>>>,
+    SetTarget,
 ) {
     let acks = Arc::new(AtomicU64::new(0));
     let (set_target, target) = watch::channel(None);
@@ -311,7 +314,7 @@ pub async fn store_view(addr: SocketAddr) -> BTreeMap<String, Vec<(u64, String)>
 pub async fn check(
     addr: SocketAddr,
     peers: Vec<JoinHandle<Peer>>,
-    set_target: watch::Sender<Option<BTreeMap<String, u64>>>,
+    set_target: SetTarget,
     messages: u64,
 ) {
     let store = store_view(addr).await;
