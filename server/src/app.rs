@@ -163,3 +163,41 @@ async fn ready(State(app): State<AppState>) -> (StatusCode, String) {
     }
     (StatusCode::OK, "ready".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn app(dir: &tempfile::TempDir, drain: Drain) -> AppState {
+        let config = Config {
+            database_url: dir.path().join("ready.db").display().to_string(),
+            ..Config::default()
+        };
+        AppState::open(&config, drain).await.unwrap().0
+    }
+
+    #[tokio::test]
+    async fn ready_until_draining() {
+        let dir = tempfile::tempdir().unwrap();
+        let drain = Drain::new();
+        let app = app(&dir, drain.clone()).await;
+        assert_eq!(
+            ready(State(app.clone())).await,
+            (StatusCode::OK, "ready".into())
+        );
+        drain.begin();
+        let (status, why) = ready(State(app)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(why.starts_with("draining"), "{why}");
+    }
+
+    #[tokio::test]
+    async fn not_ready_when_storage_does_not_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(&dir, Drain::new()).await;
+        app.store.close().await;
+        let (status, why) = ready(State(app)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(why.starts_with("storage: "), "{why}");
+    }
+}

@@ -324,6 +324,19 @@ async fn redis_server(port: u16) -> Option<Child> {
     up.is_ok().then_some(child)
 }
 
+/// `/readyz` of the node at `addr`: its status code and text.
+async fn ready(addr: SocketAddr) -> String {
+    let res = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://{addr}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    format!("{} {}", res.status().as_u16(), res.text().await.unwrap())
+}
+
 #[tokio::test]
 async fn redis_restarting_mid_traffic_loses_nothing() {
     let Some(services) = services().await else {
@@ -348,9 +361,23 @@ async fn redis_restarting_mid_traffic_loses_nothing() {
     let (peers, acks, set_target) = contract::spawn_peers(WRITERS, MESSAGES, &addrs);
     contract::acked(&acks, MESSAGES / 3).await;
     kill_9(&mut redis).await;
-    // Messages are still stored and acknowledged while Redis is away.
+    // Messages are still stored and acknowledged while Redis is away, and
+    // the nodes say they are not ready.
+    let status = ready(addrs[0]).await;
+    assert!(
+        status.starts_with("503") && status.contains("bus:"),
+        "{status}"
+    );
     contract::acked(&acks, MESSAGES / 2).await;
     let mut redis = redis_server(port).await.expect("redis-server starts again");
+    // Ready again once the node has resubscribed.
+    tokio::time::timeout(common::WAIT, async {
+        while !ready(addrs[0]).await.starts_with("200") {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("ready again in time");
 
     contract::acked(&acks, MESSAGES).await;
     contract::check(addrs[1], peers, set_target, MESSAGES).await;

@@ -23,6 +23,57 @@ async fn healthz_answers_ok() {
 }
 
 #[tokio::test]
+async fn readyz_answers_ready_when_storage_answers() {
+    let server = spawn_app().await;
+    let res = client().get(server.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.text().await.unwrap(), "ready");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_and_count_traffic() {
+    let server = spawn_app().await;
+    let (mut ws, _) = server.join().await;
+    let say = natter_shared::ClientMsg::Say {
+        room: common::room("lobby"),
+        text: natter_shared::MessageText::try_from("counted").unwrap(),
+        id: Some(natter_shared::MessageId::try_from("m1").unwrap()),
+    };
+    common::send(&mut ws, &say).await;
+    // The acknowledgement follows the count.
+    common::read_until(&mut ws, |m| {
+        matches!(m, natter_shared::ServerMsg::Ack { .. })
+    })
+    .await;
+    let res = client().get(server.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = res.text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from:\n{text}"))
+    };
+    assert!(value("natter_messages_in_total") >= 1.0);
+    assert!(value("natter_messages_out_total") >= 1.0);
+    assert!(value("natter_bytes_in_total") > 0.0);
+    assert!(value("natter_connections") >= 1.0);
+    assert!(value("natter_rooms") >= 1.0);
+    assert!(
+        text.contains("# TYPE natter_store_seconds histogram"),
+        "{text}"
+    );
+    assert!(text.contains(r#"natter_store_seconds_bucket{op="append",le="0.001"}"#));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn every_page_path_gets_the_same_page_and_missing_files_404() {
     let server = spawn_app().await;
     let http = client();

@@ -86,6 +86,30 @@ async fn stops_cleanly_on(signal: &str) {
     assert!(status.success(), "exit status {status}");
 }
 
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let db = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_natter"))
+        .args(["--bind", "127.0.0.1:0", "--log-format", "json"])
+        .env("NATTER_DATABASE_URL", common::database(db.path()).await)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("a log line in time")
+        .unwrap()
+        .expect("a log line");
+    let entry: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    assert_eq!(entry["level"], "INFO", "{line}");
+    assert!(entry["timestamp"].is_string(), "{line}");
+    assert!(entry["message"].is_string(), "{line}");
+    child.kill().await.unwrap();
+}
+
 /// Starts the binary on a free port and a fresh database; returns it, the
 /// address it printed and the database's directory.
 async fn start() -> (Child, String, tempfile::TempDir) {

@@ -229,11 +229,7 @@ pub fn spawn_peers(
     writers: usize,
     messages: u64,
     addrs: &[SocketAddr],
-) -> (
-    Vec<JoinHandle<Peer>>,
-    Arc<AtomicU64>,
-    SetTarget,
-) {
+) -> (Vec<JoinHandle<Peer>>, Arc<AtomicU64>, SetTarget) {
     let acks = Arc::new(AtomicU64::new(0));
     let (set_target, target) = watch::channel(None);
     let target = Arc::new(target);
