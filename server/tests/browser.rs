@@ -658,6 +658,192 @@ async fn a_link_that_goes_silent_is_noticed_and_replaced() {
 
 /// Payloads that would run or inject something if any of them were ever
 /// treated as markup or as a link target.
+/// nginx with the configuration `docs/deploy/nginx.conf` documents, run
+/// on loopback in `dir` in front of `nodes`: ports, node addresses and
+/// certificate paths are rewritten, nothing else. Returns the process and
+/// its HTTPS port, or `None` when nginx or openssl is missing.
+async fn nginx(dir: &Path, nodes: [std::net::SocketAddr; 2]) -> Option<(Child, u16)> {
+    let nginx = tool("NGINX", "/usr/sbin/nginx");
+    if !nginx.exists() {
+        let why = format!("nginx is not at {}", nginx.display());
+        assert!(
+            std::env::var_os("NATTER_REQUIRE_BROWSER").is_none(),
+            "NATTER_REQUIRE_BROWSER is set but {why}"
+        );
+        eprintln!("SKIPPED nginx test: {why}; `cargo xtask setup` installs it");
+        return None;
+    }
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .await;
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED nginx test: openssl cannot make a certificate");
+        return None;
+    }
+    let (http, https) = (common::free_addr().port(), common::free_addr().port());
+    let documented = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/deploy/nginx.conf"),
+    )
+    .unwrap();
+    let mut conf = documented.clone();
+    for (from, to) in [
+        (
+            "server 127.0.0.1:8081;".to_owned(),
+            format!("server {};", nodes[0]),
+        ),
+        (
+            "server 127.0.0.1:8082;".to_owned(),
+            format!("server {};", nodes[1]),
+        ),
+        ("listen 80;".to_owned(), format!("listen 127.0.0.1:{http};")),
+        ("listen [::]:80;".to_owned(), String::new()),
+        (
+            "listen 443 ssl http2;".to_owned(),
+            format!("listen 127.0.0.1:{https} ssl http2;"),
+        ),
+        ("listen [::]:443 ssl http2;".to_owned(), String::new()),
+        (
+            "/etc/ssl/natter/fullchain.pem".to_owned(),
+            cert.display().to_string(),
+        ),
+        (
+            "/etc/ssl/natter/privkey.pem".to_owned(),
+            key.display().to_string(),
+        ),
+    ] {
+        assert!(
+            conf.contains(&from),
+            "the documented config no longer has {from:?}"
+        );
+        conf = conf.replacen(&from, &to, 1);
+    }
+    std::fs::write(dir.join("natter.conf"), conf).unwrap();
+    let d = dir.display();
+    let main = format!(
+        "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+         events {{ worker_connections 256; }}\n\
+         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
+         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
+         include {d}/natter.conf;\n}}\n"
+    );
+    std::fs::write(dir.join("nginx.conf"), main).unwrap();
+    let child = Command::new(&nginx)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .args(["-e", &format!("{d}/error.log"), "-g", "daemon off;"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("nginx starts");
+    let listening = tokio::time::timeout(common::WAIT, async {
+        while tokio::net::TcpStream::connect(("127.0.0.1", https))
+            .await
+            .is_err()
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(
+        listening.is_ok(),
+        "nginx does not listen; its log says: {}",
+        std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+    );
+    Some((child, https))
+}
+
+/// Chat sessions a node holds, from its `/metrics`.
+async fn sessions(node: &TestServer) -> f64 {
+    let text = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(node.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("natter_sessions ")?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn through_nginx_people_on_two_nodes_chat_in_real_browsers() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let Some(services) = common::cluster_services().await else {
+        return;
+    };
+    let db = common::postgres_database(&services.postgres).await;
+    let config = natter_server::Config {
+        redis_url: Some(services.redis.clone()),
+        cluster_name: common::cluster_name(),
+        trusted_proxies: vec![std::net::Ipv4Addr::LOCALHOST.into()],
+        ..common::bulk()
+    };
+    let one = common::spawn_app_on(&db, config.clone()).await;
+    let two = common::spawn_app_on(&db, config).await;
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_nginx, port)) = nginx(dir.path(), [one.addr, two.addr]).await else {
+        return;
+    };
+    let url = format!("https://127.0.0.1:{port}/");
+
+    // Open pages until both nodes hold someone (nginx takes turns).
+    let mut pages = Vec::new();
+    while pages.len() < 2 || sessions(&one).await < 1.0 || sessions(&two).await < 1.0 {
+        assert!(pages.len() < 6, "nginx sent every page to one node");
+        let page = driver.session_with(&["--ignore-certificate-errors"]).await;
+        // A page load is an even number of requests: one more request
+        // first moves this page's socket to the other node.
+        if pages.len() % 2 == 1 {
+            page.goto(&format!("{url}healthz")).await.unwrap();
+        }
+        page.goto(&url).await.unwrap();
+        wait_for(&page, STATUS_OPEN, "").await;
+        pages.push(page);
+    }
+    // Everyone hears everyone, whichever node holds them.
+    for (i, page) in pages.iter().enumerate() {
+        type_into(page, INPUT, &format!("hello from page {i}{}", enter())).await;
+    }
+    for page in &pages {
+        for i in 0..pages.len() {
+            wait_for(
+                page,
+                "[data-testid=message]",
+                &format!("hello from page {i}"),
+            )
+            .await;
+        }
+    }
+    save_screenshot(&pages[0], "through-nginx").await;
+    for page in pages {
+        page.close().await.unwrap();
+    }
+}
+
 const PAYLOADS: &[&str] = &[
     "<script>window.__pwned = 1</script>",
     "<img src=x onerror=\"window.__pwned = 1\">",

@@ -28,49 +28,6 @@ use tokio_tungstenite::connect_async;
 /// How long a silent node stays listed; short, so the test is quick.
 const NODE_TTL_SECS: u64 = 2;
 
-struct Services {
-    postgres: String,
-    redis: String,
-}
-
-/// The services, or `None` after saying why the test is skipped.
-async fn services() -> Option<Services> {
-    let postgres = std::env::var(common::POSTGRES_VAR)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
-    let redis = std::env::var("NATTER_TEST_REDIS")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
-    for (what, url) in [("PostgreSQL", &postgres), ("Redis", &redis)] {
-        let authority = url
-            .split("://")
-            .nth(1)
-            .and_then(|rest| rest.split(['/', '?']).next())
-            .map(|a| a.rsplit('@').next().unwrap_or(a).to_owned())
-            .unwrap_or_default();
-        let reachable = tokio::time::timeout(
-            Duration::from_secs(2),
-            tokio::net::TcpStream::connect(&authority),
-        )
-        .await
-        .is_ok_and(|c| c.is_ok());
-        if !reachable {
-            eprintln!("SKIPPED cluster test: {what} does not answer at {authority} ({url})");
-            return None;
-        }
-    }
-    Some(Services { postgres, redis })
-}
-
-/// A cluster name of its own, so tests sharing one Redis do not meet.
-fn cluster_name() -> String {
-    static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("natter-test-{}-{n}", std::process::id())
-}
-
 /// One node of the cluster `name`: the real binary.
 async fn node(addr: SocketAddr, db: &str, redis: &str, name: &str) -> Child {
     let ttl = NODE_TTL_SECS.to_string();
@@ -146,11 +103,11 @@ async fn presence_until(
 
 #[tokio::test]
 async fn three_nodes_share_messages_in_one_order_names_presence_and_typing() {
-    let Some(services) = services().await else {
+    let Some(services) = common::cluster_services().await else {
         return;
     };
     let db = common::postgres_database(&services.postgres).await;
-    let name = cluster_name();
+    let name = common::cluster_name();
     let addrs = [free_addr(), free_addr(), free_addr()];
     let mut nodes = Vec::new();
     for addr in addrs {
@@ -263,12 +220,12 @@ async fn three_nodes_share_messages_in_one_order_names_presence_and_typing() {
 
 #[tokio::test]
 async fn a_node_killed_mid_traffic_loses_nothing_and_its_users_leave_in_time() {
-    let Some(services) = services().await else {
+    let Some(services) = common::cluster_services().await else {
         return;
     };
     const MESSAGES: u64 = 6_000;
     let db = common::postgres_database(&services.postgres).await;
-    let name = cluster_name();
+    let name = common::cluster_name();
     let addrs = [free_addr(), free_addr(), free_addr()];
     let mut nodes = Vec::new();
     for addr in addrs {
@@ -339,7 +296,7 @@ async fn ready(addr: SocketAddr) -> String {
 
 #[tokio::test]
 async fn redis_restarting_mid_traffic_loses_nothing() {
-    let Some(services) = services().await else {
+    let Some(services) = common::cluster_services().await else {
         return;
     };
     const MESSAGES: u64 = 6_000;
@@ -350,7 +307,7 @@ async fn redis_restarting_mid_traffic_loses_nothing() {
     };
     let redis_url = format!("redis://127.0.0.1:{port}");
     let db = common::postgres_database(&services.postgres).await;
-    let name = cluster_name();
+    let name = common::cluster_name();
     let addrs = [free_addr(), free_addr()];
     let mut nodes = Vec::new();
     for addr in addrs {

@@ -138,6 +138,53 @@ pub async fn postgres_database(admin: &str) -> String {
     format!("{server}/{name}")
 }
 
+/// PostgreSQL and Redis, for tests of several nodes.
+pub struct Services {
+    pub postgres: String,
+    pub redis: String,
+}
+
+/// The services (`NATTER_TEST_POSTGRES`, default
+/// `postgres://postgres@127.0.0.1:5432/test`; `NATTER_TEST_REDIS`, default
+/// `redis://127.0.0.1:6379`), or `None` after saying why the test is
+/// skipped.
+pub async fn cluster_services() -> Option<Services> {
+    let postgres = std::env::var(POSTGRES_VAR)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
+    let redis = std::env::var("NATTER_TEST_REDIS")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".into());
+    for (what, url) in [("PostgreSQL", &postgres), ("Redis", &redis)] {
+        let authority = url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', '?']).next())
+            .map(|a| a.rsplit('@').next().unwrap_or(a).to_owned())
+            .unwrap_or_default();
+        let reachable =
+            tokio::time::timeout(Duration::from_secs(2), TcpStream::connect(&authority))
+                .await
+                .is_ok_and(|c| c.is_ok());
+        if !reachable {
+            eprintln!(
+                "SKIPPED test of several nodes: {what} does not answer at {authority} ({url})"
+            );
+            return None;
+        }
+    }
+    Some(Services { postgres, redis })
+}
+
+/// A cluster name of its own, so tests sharing one Redis do not meet.
+pub fn cluster_name() -> String {
+    static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("natter-test-{}-{n}", std::process::id())
+}
+
 /// A loopback address no one listens on now.
 pub fn free_addr() -> SocketAddr {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
