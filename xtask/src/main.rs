@@ -179,9 +179,59 @@ fn test(root: &Path) -> Result<()> {
         .env("NATTER_REQUIRE_BROWSER", "1")
         .env("NATTER_REQUIRE_BUNDLE", "1")
         .run()?;
+    postgres_suite()?;
     step("all checks passed");
     Ok(())
 }
+
+/// The PostgreSQL server the storage suite runs against a second time.
+const TEST_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The server's integration suites again, each test on a fresh PostgreSQL
+/// database instead of a SQLite file (`NATTER_TEST_POSTGRES`), when
+/// PostgreSQL answers; otherwise says why they are skipped.
+fn postgres_suite() -> Result<()> {
+    let url = std::env::var("NATTER_TEST_POSTGRES").unwrap_or_else(|_| TEST_POSTGRES.into());
+    let authority = url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', '?']).next())
+        .map(|a| a.rsplit('@').next().unwrap_or(a).to_owned())
+        .unwrap_or_default();
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&authority)
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .is_some_and(|addr| {
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok()
+        });
+    if !reachable {
+        step(&format!(
+            "SKIPPED the storage suite on PostgreSQL: nothing answers at {authority} \
+             (set NATTER_TEST_POSTGRES to a server's URL)"
+        ));
+        return Ok(());
+    }
+    step(&format!(
+        "the same integration suites on PostgreSQL ({url})"
+    ));
+    let mut args = vec!["test", "-p", "natter-server"];
+    for suite in POSTGRES_SUITES {
+        args.extend(["--test", suite]);
+    }
+    cargo(&args).env("NATTER_TEST_POSTGRES", &url).run()
+}
+
+/// Every integration suite that stores history, run once per engine.
+const POSTGRES_SUITES: &[&str] = &[
+    "chat",
+    "rooms",
+    "reliability",
+    "durability",
+    "security",
+    "http",
+    "process",
+    "echo",
+];
 
 fn bench(scenario: Scenario) -> Result<()> {
     let (package, target) = scenario.target();
@@ -267,5 +317,31 @@ fn exec(mut cmd: Command) -> Result<()> {
     #[cfg(not(unix))]
     {
         cmd.run()
+    }
+}
+
+#[cfg(test)]
+mod postgres_tests {
+    /// A new integration suite runs on both engines unless it has no
+    /// storage of its own to vary (the browser pages and the cluster, which
+    /// always uses PostgreSQL).
+    #[test]
+    fn every_suite_but_browser_and_cluster_runs_on_postgres() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/tests");
+        let mut suites: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| {
+                e.ok()?
+                    .file_name()
+                    .to_str()?
+                    .strip_suffix(".rs")
+                    .map(str::to_owned)
+            })
+            .filter(|s| s != "browser" && s != "cluster")
+            .collect();
+        suites.sort();
+        let mut listed: Vec<&str> = super::POSTGRES_SUITES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(suites, listed);
     }
 }
