@@ -711,6 +711,21 @@ impl State {
             .collect()
     }
 
+    /// What is known of `node`'s connections: room, connection, name.
+    fn entries_of(&self, node: NodeId) -> Vec<(String, ConnId, String)> {
+        let mut all: Vec<_> = self
+            .rooms
+            .iter()
+            .flat_map(|(key, room)| {
+                room.remote
+                    .range((node, 0)..=(node, ConnId::MAX))
+                    .map(move |(&(_, conn), nick)| (key.clone(), conn, nick.to_string()))
+            })
+            .collect();
+        all.sort();
+        all
+    }
+
     /// Whether a connection on another node goes by `nick`.
     fn remote_holds(&self, nick: &Nick) -> bool {
         let key = nick.key();
@@ -851,6 +866,7 @@ impl Hub {
     /// announcing only the differences.
     pub fn remote_snapshot(&self, node: NodeId, snapshot: &[Presence]) {
         let mut state = self.lock();
+        let before = (state.rooms.len(), state.entries_of(node));
         let wanted: HashMap<(String, RemoteConn), &Presence> = snapshot
             .iter()
             .map(|p| ((p.room.name.key(), (node, p.conn)), p))
@@ -881,7 +897,10 @@ impl Hub {
             }
         }
         self.let_go(&mut state, gone);
-        self.room_list_changed(&mut state);
+        // Snapshots come every few seconds and mostly change nothing.
+        if (state.rooms.len(), state.entries_of(node)) != before {
+            self.room_list_changed(&mut state);
+        }
     }
 
     /// `node` is gone: each of its connections leaves its rooms.
