@@ -406,6 +406,34 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_systemd_unit_starts_a_valid_node() {
+        use clap::CommandFactory;
+        let unit = include_str!("../../docs/deploy/natter.service");
+        let exec = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .expect("the unit has an ExecStart line");
+        let args = exec.split_whitespace().skip(1);
+        let config = Config::try_parse_from(std::iter::once("natter").chain(args))
+            .unwrap_or_else(|e| panic!("{exec}: {e}"));
+        assert_eq!(config.log_format, LogFormat::Json);
+        // Every variable the unit sets is one the server reads.
+        let help = Config::command().render_long_help().to_string();
+        let vars: Vec<&str> = unit
+            .lines()
+            .filter_map(|l| l.strip_prefix("Environment="))
+            .filter_map(|kv| kv.split('=').next())
+            .collect();
+        assert!(vars.len() >= 3, "{vars:?}");
+        for var in vars {
+            assert!(
+                help.contains(var),
+                "the unit sets {var}, which no flag reads"
+            );
+        }
+    }
+
+    #[test]
     fn bad_values_are_refused() {
         assert!(Config::try_parse_from(["natter", "--bind", "nowhere"]).is_err());
         assert!(Config::try_parse_from(["natter", "--queue-capacity", "1"]).is_err());
