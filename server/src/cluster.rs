@@ -86,33 +86,14 @@ impl Fanout {
     }
 }
 
-/// What crosses the bus.
+/// What crosses the bus: the hub's events as they are, and what only the
+/// cluster sends.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Wire {
     Said {
         room: RoomRef,
         posted: Posted,
-    },
-    Joined {
-        room: RoomRef,
-        conn: ConnId,
-        nick: Nick,
-    },
-    Left {
-        room: RoomRef,
-        conn: ConnId,
-    },
-    Renamed {
-        conn: ConnId,
-        nick: Nick,
-    },
-    Typing {
-        room: RoomRef,
-        nick: Nick,
-    },
-    Room {
-        room: RoomRef,
     },
     /// Everything a node holds: its members, and the newest number of each
     /// room it has delivered.
@@ -122,6 +103,8 @@ enum Wire {
     },
     /// A node (re)joined the bus: everyone answers with a snapshot.
     Hello,
+    #[serde(untagged)]
+    Event(Event),
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -359,18 +342,11 @@ impl Cluster {
     /// Turns the hub's events into jobs for the bus.
     async fn forward(self, mut events: mpsc::UnboundedReceiver<Event>) {
         while let Some(event) = events.recv().await {
-            let wire = match event {
-                Event::Joined { room, conn, nick } => Wire::Joined { room, conn, nick },
-                Event::Left { room, conn } => Wire::Left { room, conn },
-                Event::Renamed { conn, nick } => Wire::Renamed { conn, nick },
-                Event::Typing { room, nick } => Wire::Typing { room, nick },
-                Event::RoomAdded { room } => Wire::Room { room },
-                Event::Released { conn, device, nick } => {
-                    self.release(&nick, conn, device.as_ref());
-                    continue;
-                }
-            };
-            let _ = self.inner.jobs.send(Job::Publish(wire));
+            if let Event::Released { conn, device, nick } = &event {
+                self.release(nick, *conn, device.as_ref());
+                continue;
+            }
+            let _ = self.inner.jobs.send(Job::Publish(Wire::Event(event)));
         }
     }
 
@@ -494,11 +470,15 @@ impl Cluster {
             Wire::Said { room, posted } => {
                 let _ = self.inner.relay.send(Fill::Offer(room, posted));
             }
-            Wire::Joined { room, conn, nick } => hub.remote_joined((node, conn), &room, nick),
-            Wire::Left { room, conn } => hub.remote_left((node, conn), &room),
-            Wire::Renamed { conn, nick } => hub.remote_renamed((node, conn), &nick),
-            Wire::Typing { room, nick } => hub.remote_typing(&room, nick),
-            Wire::Room { room } => hub.remote_room(&room),
+            Wire::Event(Event::Joined { room, conn, nick }) => {
+                hub.remote_joined((node, conn), &room, nick);
+            }
+            Wire::Event(Event::Left { room, conn }) => hub.remote_left((node, conn), &room),
+            Wire::Event(Event::Renamed { conn, nick }) => hub.remote_renamed((node, conn), &nick),
+            Wire::Event(Event::Typing { room, nick }) => hub.remote_typing(&room, nick),
+            Wire::Event(Event::RoomAdded { room }) => hub.remote_room(&room),
+            // Names are given back through Redis itself, never published.
+            Wire::Event(Event::Released { .. }) => {}
             Wire::Snapshot { members, rooms } => {
                 hub.remote_snapshot(node, &members);
                 for room in rooms {
@@ -698,4 +678,72 @@ fn rand_node() -> NodeId {
     );
     hasher.write_u32(std::process::id());
     hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use natter_shared::{MessageText, RoomName, UnixMillis};
+
+    use super::*;
+
+    fn room() -> RoomRef {
+        RoomRef {
+            id: 3,
+            name: RoomName::try_from("ops").unwrap(),
+            latest: 41,
+        }
+    }
+
+    /// Each kind of event reads back as what was sent, the hub's own events
+    /// included.
+    #[test]
+    fn everything_on_the_bus_round_trips() {
+        let nick = Nick::try_from("ada").unwrap();
+        let all = [
+            Wire::Said {
+                room: room(),
+                posted: Posted {
+                    seq: Seq(42),
+                    at: UnixMillis(1),
+                    nick: nick.clone(),
+                    text: MessageText::try_from("hi").unwrap(),
+                    id: None,
+                },
+            },
+            Wire::Snapshot {
+                members: vec![Presence {
+                    room: room(),
+                    conn: 7,
+                    nick: nick.clone(),
+                }],
+                rooms: vec![room()],
+            },
+            Wire::Hello,
+            Wire::Event(Event::Joined {
+                room: room(),
+                conn: 7,
+                nick: nick.clone(),
+            }),
+            Wire::Event(Event::Left {
+                room: room(),
+                conn: 7,
+            }),
+            Wire::Event(Event::Renamed {
+                conn: 7,
+                nick: nick.clone(),
+            }),
+            Wire::Event(Event::Typing { room: room(), nick }),
+            Wire::Event(Event::RoomAdded { room: room() }),
+        ];
+        for wire in all {
+            let text = serde_json::to_string(&Envelope {
+                node: 5,
+                wire: wire.clone(),
+            })
+            .unwrap();
+            let back: Envelope = serde_json::from_str(&text).unwrap();
+            assert_eq!(back.node, 5);
+            assert_eq!(format!("{:?}", back.wire), format!("{wire:?}"), "{text}");
+        }
+    }
 }

@@ -48,7 +48,8 @@ pub struct RoomRef {
 
 /// What happened on this node that the other nodes must hear of; the hub
 /// sends these, in order, once [`Hub::announce_to`] gave it somewhere to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     Joined {
         room: RoomRef,

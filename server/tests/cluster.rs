@@ -46,15 +46,17 @@ async fn node(addr: SocketAddr, db: &str, redis: &str, name: &str) -> Child {
     .await
 }
 
-async fn kill_9(child: &mut Child) {
-    let pid = child.id().unwrap().to_string();
-    let killed = Command::new("kill")
-        .args(["-9", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
-    child.wait().await.unwrap();
+/// `N` nodes of a new cluster on a fresh PostgreSQL database, with
+/// Redis at `redis`; returns their addresses and processes.
+async fn nodes<const N: usize>(postgres: &str, redis: &str) -> ([SocketAddr; N], Vec<Child>) {
+    let db = common::postgres_database(postgres).await;
+    let name = common::cluster_name();
+    let addrs = [(); N].map(|()| free_addr());
+    let mut nodes = Vec::new();
+    for addr in addrs {
+        nodes.push(node(addr, &db, redis, &name).await);
+    }
+    (addrs, nodes)
 }
 
 /// Connects to `addr`, takes the name `nick`, enters the lobby; returns
@@ -106,13 +108,7 @@ async fn three_nodes_share_messages_in_one_order_names_presence_and_typing() {
     let Some(services) = common::cluster_services().await else {
         return;
     };
-    let db = common::postgres_database(&services.postgres).await;
-    let name = common::cluster_name();
-    let addrs = [free_addr(), free_addr(), free_addr()];
-    let mut nodes = Vec::new();
-    for addr in addrs {
-        nodes.push(node(addr, &db, &services.redis, &name).await);
-    }
+    let (addrs, nodes) = nodes::<3>(&services.postgres, &services.redis).await;
 
     // Two people on each node, all in the lobby.
     let mut people: Vec<(String, Ws, HashSet<String>)> = Vec::new();
@@ -224,13 +220,7 @@ async fn a_node_killed_mid_traffic_loses_nothing_and_its_users_leave_in_time() {
         return;
     };
     const MESSAGES: u64 = 6_000;
-    let db = common::postgres_database(&services.postgres).await;
-    let name = common::cluster_name();
-    let addrs = [free_addr(), free_addr(), free_addr()];
-    let mut nodes = Vec::new();
-    for addr in addrs {
-        nodes.push(node(addr, &db, &services.redis, &name).await);
-    }
+    let (addrs, mut nodes) = nodes::<3>(&services.postgres, &services.redis).await;
     common::create_rooms(addrs[1], &contract::ROOMS).await;
 
     // Someone on node 0 who will not come back, watched from node 1.
@@ -241,7 +231,7 @@ async fn a_node_killed_mid_traffic_loses_nothing_and_its_users_leave_in_time() {
     // Writers start spread over the nodes and move on when theirs fails.
     let (peers, acks, set_target) = contract::spawn_peers(WRITERS, MESSAGES, &addrs);
     contract::acked(&acks, MESSAGES / 3).await;
-    kill_9(&mut nodes[0]).await;
+    contract::kill_9(&mut nodes[0]).await;
     let killed = Instant::now();
 
     presence_until(&mut watcher, &mut present, |p| !p.contains("leaver")).await;
@@ -306,18 +296,12 @@ async fn redis_restarting_mid_traffic_loses_nothing() {
         return;
     };
     let redis_url = format!("redis://127.0.0.1:{port}");
-    let db = common::postgres_database(&services.postgres).await;
-    let name = common::cluster_name();
-    let addrs = [free_addr(), free_addr()];
-    let mut nodes = Vec::new();
-    for addr in addrs {
-        nodes.push(node(addr, &db, &redis_url, &name).await);
-    }
+    let (addrs, nodes) = nodes::<2>(&services.postgres, &redis_url).await;
     common::create_rooms(addrs[0], &contract::ROOMS).await;
 
     let (peers, acks, set_target) = contract::spawn_peers(WRITERS, MESSAGES, &addrs);
     contract::acked(&acks, MESSAGES / 3).await;
-    kill_9(&mut redis).await;
+    contract::kill_9(&mut redis).await;
     // Messages are still stored and acknowledged while Redis is away, and
     // the nodes say they are not ready.
     let status = ready(addrs[0]).await;

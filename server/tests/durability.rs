@@ -7,7 +7,6 @@
 mod common;
 
 use common::contract::{self, WRITERS};
-use tokio::process::Command;
 
 const MESSAGES: u64 = 10_000;
 
@@ -24,14 +23,7 @@ async fn kill_9_twice_loses_nothing_acknowledged_and_no_view_differs() {
     // Kill the server twice mid-stream, restarting it at once each time.
     for at in [MESSAGES / 4, MESSAGES * 3 / 5] {
         contract::acked(&acks, at).await;
-        let pid = server.id().unwrap().to_string();
-        let killed = Command::new("kill")
-            .args(["-9", &pid])
-            .status()
-            .await
-            .unwrap();
-        assert!(killed.success());
-        server.wait().await.unwrap();
+        contract::kill_9(&mut server).await;
         server = contract::start(addr, &db, &[]).await;
     }
     contract::acked(&acks, MESSAGES).await;

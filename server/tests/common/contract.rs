@@ -69,6 +69,18 @@ pub async fn start(addr: SocketAddr, db: &str, extra: &[&str]) -> Child {
     child
 }
 
+/// Kills `child` with SIGKILL, as a crash would, and reaps it.
+pub async fn kill_9(child: &mut Child) {
+    let pid = child.id().unwrap().to_string();
+    let killed = Command::new("kill")
+        .args(["-9", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    child.wait().await.unwrap();
+}
+
 /// One client following the delivery contract, writing its share of the
 /// messages and reading every room.
 pub struct Peer {
