@@ -236,6 +236,7 @@ async fn a_node_killed_mid_traffic_loses_nothing_and_its_users_leave_in_time() {
 
     presence_until(&mut watcher, &mut present, |p| !p.contains("leaver")).await;
     let gone_after = killed.elapsed();
+    eprintln!("the dead node's user left presence {gone_after:?} after the kill");
     assert!(
         gone_after < Duration::from_secs(3 * NODE_TTL_SECS),
         "the dead node's user left presence after {gone_after:?}"
