@@ -736,12 +736,14 @@ async fn nginx(dir: &Path, nodes: [std::net::SocketAddr; 2]) -> Option<(Child, u
     std::fs::write(dir.join("natter.conf"), conf).unwrap();
     let d = dir.display();
     let main = format!(
-        "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
+        "master_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
          events {{ worker_connections 256; }}\n\
          http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n\
          fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n\
          include {d}/natter.conf;\n}}\n"
     );
+    // One process and no workers, so that killing it at the end of the
+    // test leaves nothing behind.
     std::fs::write(dir.join("nginx.conf"), main).unwrap();
     let child = Command::new(&nginx)
         .arg("-c")
@@ -805,7 +807,7 @@ async fn through_nginx_people_on_two_nodes_chat_in_real_browsers() {
     let one = common::spawn_app_on(&db, config.clone()).await;
     let two = common::spawn_app_on(&db, config).await;
     let dir = tempfile::tempdir().unwrap();
-    let Some((_nginx, port)) = nginx(dir.path(), [one.addr, two.addr]).await else {
+    let Some((mut nginx, port)) = nginx(dir.path(), [one.addr, two.addr]).await else {
         return;
     };
     let url = format!("https://127.0.0.1:{port}/");
@@ -842,6 +844,7 @@ async fn through_nginx_people_on_two_nodes_chat_in_real_browsers() {
     for page in pages {
         page.close().await.unwrap();
     }
+    nginx.kill().await.unwrap();
 }
 
 const PAYLOADS: &[&str] = &[
