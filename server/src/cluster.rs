@@ -169,6 +169,9 @@ enum Fill {
     /// Read everything newer than what was delivered, for every room with
     /// members here.
     CatchUp,
+    /// The same for one room someone here just entered: while nobody here
+    /// was in it, messages lost on the way were not missed.
+    Entered(RoomId),
 }
 
 /// Tasks the cluster runs until shutdown.
@@ -275,6 +278,12 @@ impl Cluster {
             posted: posted.clone(),
         }));
         let _ = self.inner.relay.send(Fill::Offer(room, posted));
+    }
+
+    /// Someone here entered `room`: make sure this node has delivered all
+    /// of it that is stored; what it lacked follows the joiner's history.
+    pub fn entered(&self, room: RoomId) {
+        let _ = self.inner.relay.send(Fill::Entered(room));
     }
 
     /// A number for the next default name, counted across nodes; `None`
@@ -587,6 +596,7 @@ async fn relay_task(hub: Arc<Hub>, store: Store, mut fills: mpsc::UnboundedRecei
                     Ok(())
                 }
             }
+            Fill::Entered(room) => fill_room(&hub, &store, room, None).await,
             Fill::CatchUp => {
                 let mut result = Ok(());
                 for room in hub.watched_rooms() {

@@ -360,6 +360,9 @@ impl Session {
                     latest,
                 } => {
                     let name = entered.room().cloned().unwrap_or_else(|| room.clone());
+                    if let Some(cluster) = &app.cluster {
+                        cluster.entered(id);
+                    }
                     let history = match resume(app, id, name.clone(), since, latest).await {
                         Ok(history) => history,
                         // In the room all the same; the history can be

@@ -310,6 +310,30 @@ async fn redis_restarting_mid_traffic_loses_nothing() {
         status.starts_with("503") && status.contains("bus:"),
         "{status}"
     );
+    // Names cannot be checked across nodes meanwhile: a rename is refused
+    // with a reason, and the connection carries on.
+    let (mut ws, _) = connect_async(format!("ws://{}/ws", addrs[0]))
+        .await
+        .unwrap();
+    assert!(matches!(next_msg(&mut ws).await, ServerMsg::Welcome { .. }));
+    send(
+        &mut ws,
+        &ClientMsg::Nick {
+            nick: Nick::try_from("during").unwrap(),
+        },
+    )
+    .await;
+    let refused = read_until(&mut ws, |m| matches!(m, ServerMsg::Error { .. })).await;
+    assert!(
+        matches!(
+            refused.last(),
+            Some(ServerMsg::Error { code: ErrorCode::StorageFailed, message, .. })
+                if message.contains("names cannot be checked")
+        ),
+        "{refused:?}"
+    );
+    send(&mut ws, &ClientMsg::Ping).await;
+    read_until(&mut ws, |m| matches!(m, ServerMsg::Pong)).await;
     contract::acked(&acks, MESSAGES / 2).await;
     let mut redis = redis_server(port).await.expect("redis-server starts again");
     // Ready again once the node has resubscribed.

@@ -325,7 +325,19 @@ pub async fn check(
     set_target: SetTarget,
     messages: u64,
 ) {
-    let store = store_view(addr).await;
+    // A node shows a room up to what it has delivered; after a Redis outage
+    // it may still be catching up from the store for a moment (the next
+    // snapshot from the other nodes repairs it). Wait until it shows all
+    // the messages, or fail below if some never arrive.
+    let mut store = store_view(addr).await;
+    for _ in 0..100 {
+        let shown: usize = store.values().map(Vec::len).sum();
+        if shown as u64 >= messages {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        store = store_view(addr).await;
+    }
     let goal: BTreeMap<String, u64> = store
         .iter()
         .map(|(r, m)| (r.clone(), m.len() as u64))
@@ -350,6 +362,21 @@ pub async fn check(
                 (1..=stored.len() as u64).collect::<Vec<_>>(),
                 "{r}: the store has gaps"
             );
+            let seen: Vec<u64> = peer.seen[r].iter().map(|(s, _)| *s).collect();
+            let missing: Vec<u64> = seqs.iter().filter(|s| !seen.contains(s)).copied().collect();
+            assert!(
+                missing.is_empty(),
+                "{:?} never saw these of {r}: {missing:?}",
+                peer.device
+            );
+            if let Some(i) = (0..stored.len()).find(|&i| peer.seen[r].get(i) != stored.get(i)) {
+                panic!(
+                    "{:?}'s view of {r} differs from the store at {i}: saw {:?}, stored {:?}",
+                    peer.device,
+                    peer.seen[r].get(i.saturating_sub(2)..(i + 3).min(peer.seen[r].len())),
+                    &stored[i.saturating_sub(2)..(i + 3).min(stored.len())]
+                );
+            }
             assert_eq!(
                 &peer.seen[r], stored,
                 "{:?}'s view of {r} differs from the store",
