@@ -202,6 +202,18 @@ pub const BACKOFF_CAP_MS: f64 = 30_000.0;
 /// backoff afresh.
 pub const STABLE_MS: f64 = 10_000.0;
 
+/// The User Timing mark set each time a socket opens: performance tools
+/// (and `cargo xtask bench`) read the time from navigation to a live
+/// connection from it.
+pub const SOCKET_OPEN_MARK: &str = "natter:socket-open";
+
+/// Sets a User Timing mark, where the browser keeps them.
+fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
+}
+
 /// How long to wait before reconnection attempt number `attempt` (0 for the
 /// first): "full jitter", a uniformly random wait up to an exponentially
 /// growing, capped limit, so that many clients dropped at once do not all
@@ -471,6 +483,7 @@ fn connect<C: Codec>(url: &str, options: &SocketOptions<C>, w: Writers<C>) -> Op
     let on_open = {
         let cb = options.on_open.clone();
         Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+            mark(SOCKET_OPEN_MARK);
             w.state.set(ReadyState::Open);
             if let Some(cb) = &cb {
                 cb();

@@ -8,9 +8,9 @@
 //!   set) and every native test, browser tests included.
 //! - `cargo xtask dist`: build the single release binary.
 //! - `cargo xtask setup`: only install the missing tools.
-//! - `cargo xtask bench SCENARIO`: run one benchmark in release mode;
-//!   `history` times history pages of a room of a million messages (see
-//!   `docs/BENCHMARKS.md`).
+//! - `cargo xtask bench [--peers] [--quick] [--only SCENARIO,...]`: the
+//!   load generator (`bench/`) against the release server, and with
+//!   `--peers` against the Node.js chats too (see `docs/BENCHMARKS.md`).
 //! - `cargo xtask conformance [--quick]`: the Autobahn|Testsuite cases
 //!   against the server's `/ws/echo` (see `conformance.rs`).
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]`: run the protocol's fuzz
@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Natter's developer commands")]
@@ -53,10 +53,19 @@ enum Task {
     Dist,
     /// Install the missing tools (Chromium too, for the browser tests).
     Setup,
-    /// Run a benchmark in release mode and print its figures.
+    /// Build everything in release mode and run the load generator: a
+    /// results table, `target/bench/results.json` and a chart.
     Bench {
-        /// Which benchmark to run.
-        scenario: Scenario,
+        /// Also run the Node.js chats (installed with npm under `target/`).
+        #[arg(long)]
+        peers: bool,
+        /// Fewer clients and shorter steps: a smoke run.
+        #[arg(long)]
+        quick: bool,
+        /// Only these scenarios (fanout, rooms, idle, storm, history,
+        /// persist, bundle), comma-separated.
+        #[arg(long)]
+        only: Option<String>,
     },
     /// Run the Autobahn|Testsuite cases against the server's `/ws/echo`
     /// (kosoku; compression cases excluded) and check the report.
@@ -76,24 +85,6 @@ enum Task {
     },
 }
 
-/// The benchmarks `cargo xtask bench` runs; each is a `harness = false`
-/// bench target (see `docs/BENCHMARKS.md`).
-#[derive(Clone, Copy, ValueEnum)]
-enum Scenario {
-    /// History pages (newest and middle) of a room of 1,000,000 messages
-    /// in SQLite, through the server's `Store`.
-    History,
-}
-
-impl Scenario {
-    /// The package and bench target that implement the scenario.
-    fn target(self) -> (&'static str, &'static str) {
-        match self {
-            Scenario::History => ("natter-server", "history"),
-        }
-    }
-}
-
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let root = project_root();
@@ -106,7 +97,7 @@ fn main() -> Result<()> {
             tools::ensure_build_tools(&root)?;
             tools::ensure_browser()
         }
-        Task::Bench { scenario } => bench(scenario),
+        Task::Bench { peers, quick, only } => bench(&root, peers, quick, only.as_deref()),
         Task::Conformance { quick } => conformance::run(
             &root,
             if quick {
@@ -233,10 +224,34 @@ const POSTGRES_SUITES: &[&str] = &[
     "echo",
 ];
 
-fn bench(scenario: Scenario) -> Result<()> {
-    let (package, target) = scenario.target();
-    step(&format!("benchmark {target} ({package}, release)"));
-    cargo(&["bench", "-p", package, "--bench", target]).run()
+/// Builds the release server (with the client) and the load generator,
+/// installs the Node.js peers when asked, and runs the generator.
+fn bench(root: &Path, peers: bool, quick: bool, only: Option<&str>) -> Result<()> {
+    let natter = dist(root)?;
+    tools::ensure_browser()?;
+    step("building the load generator (release)");
+    cargo(&["build", "--release", "-p", "natter-bench"]).run()?;
+    let mut generator = Command::new(root.join("target/release/natter-bench"));
+    generator
+        .arg("--natter")
+        .arg(&natter)
+        .arg("--out")
+        .arg(root.join("target/bench"))
+        .arg("--bundle")
+        .arg(root.join("dist"))
+        .arg("--chromedriver")
+        .arg(tools::chromedriver());
+    if peers {
+        generator.arg("--peers").arg(tools::ensure_bench_peers(root)?);
+    }
+    if quick {
+        generator.arg("--quick");
+    }
+    if let Some(only) = only {
+        generator.arg("--only").arg(only);
+    }
+    step("running the load generator");
+    generator.run()
 }
 
 /// Builds the client bundle, then the server that embeds it.

@@ -184,6 +184,58 @@ fn ensure_wasm_opt(root: &Path) -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// The Node.js chats the load generator measures Natter against: the
+/// scripts and lockfile in `bench/peers`, installed with `npm ci` into
+/// `target/bench-peers` (again only when the lockfile changed). Returns
+/// that folder.
+pub fn ensure_bench_peers(root: &Path) -> Result<PathBuf> {
+    let source = root.join("bench/peers");
+    let prefix = root.join("target/bench-peers");
+    std::fs::create_dir_all(&prefix).context("cannot create target/bench-peers")?;
+    let lock = std::fs::read(source.join("package-lock.json"))
+        .context("cannot read bench/peers/package-lock.json")?;
+    let installed = std::fs::read(prefix.join("node_modules/.package-lock.json")).ok();
+    for file in ["package.json", "package-lock.json", "nodejs-websocket.js", "ws.js"] {
+        std::fs::copy(source.join(file), prefix.join(file))
+            .with_context(|| format!("cannot copy bench/peers/{file}"))?;
+    }
+    let current = installed.is_some_and(|i| same_packages(&i, &lock));
+    if !current {
+        if Command::new("npm").arg("--version").output().is_err() {
+            step("installing nodejs and npm (Debian packages), for the Node.js peers");
+            apt_install(&["nodejs", "npm"])?;
+        }
+        step("installing the Node.js peers (npm ci: nodejs-websocket, ws)");
+        Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&prefix)
+            .run()
+            .context("npm could not install the Node.js peers")?;
+    }
+    Ok(prefix)
+}
+
+/// Whether npm's record of what it installed lists the same packages, at
+/// the same versions, as the lockfile.
+fn same_packages(installed: &[u8], lock: &[u8]) -> bool {
+    let packages = |raw: &[u8]| -> Option<Vec<(String, String)>> {
+        let json: serde_json::Value = serde_json::from_slice(raw).ok()?;
+        let mut list: Vec<(String, String)> = json
+            .get("packages")?
+            .as_object()?
+            .iter()
+            .filter(|(name, _)| !name.is_empty())
+            .map(|(name, p)| {
+                let version = p.get("version").and_then(|v| v.as_str()).unwrap_or("");
+                (name.clone(), version.to_owned())
+            })
+            .collect();
+        list.sort();
+        Some(list)
+    };
+    matches!((packages(installed), packages(lock)), (Some(a), Some(b)) if a == b)
+}
+
 /// A tool on PATH or in cargo's bin folder whose `--version` starts with
 /// `want`.
 fn find_tool(name: &str, want: &str) -> Option<PathBuf> {

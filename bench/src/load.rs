@@ -1,0 +1,447 @@
+//! A crowd of connected clients: receivers that check and time every
+//! stamped message, senders that send at a fixed total rate, and the steps
+//! of a rising-rate run.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt, TryStreamExt, stream};
+use hdrhistogram::Histogram;
+use indicatif::ProgressBar;
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior, interval_at};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::client::{self, Ws};
+use crate::probe::{Clock, Stamp};
+use crate::target::{Kind, Server};
+use crate::usage;
+
+/// Connections being opened at once while a crowd assembles.
+pub const CONNECTING_AT_ONCE: usize = 256;
+
+/// A step has settled when every message sent in it has reached every
+/// receiver; it is given up on when deliveries stall this long.
+const STALL: Duration = Duration::from_secs(3);
+
+/// How clients are spread over rooms.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Layout {
+    pub rooms: usize,
+    pub per_room: usize,
+    /// The first this many clients of each room send.
+    pub senders_per_room: usize,
+}
+
+impl Layout {
+    pub fn clients(&self) -> usize {
+        self.rooms * self.per_room
+    }
+
+    pub fn senders(&self) -> usize {
+        self.rooms * self.senders_per_room
+    }
+}
+
+/// What a receiver saw during one step.
+#[derive(Debug, Default)]
+struct Report {
+    /// Latency of each stamped message, in microseconds.
+    latencies: Vec<u32>,
+    /// Stamped messages seen for the first time.
+    unique: u64,
+    /// Stamped messages seen again, or out of their sender's order.
+    duplicates: u64,
+    /// The server closed this connection.
+    closed: bool,
+}
+
+struct Sender {
+    room: String,
+    index: u32,
+    next_seq: u64,
+    sink: SplitSink<Ws, Message>,
+}
+
+/// Connected clients, in their rooms, with a receiver task each.
+pub struct Crowd {
+    kind: Kind,
+    layout: Layout,
+    clock: Clock,
+    senders: Vec<Sender>,
+    epoch: watch::Sender<u64>,
+    reports: mpsc::Receiver<Report>,
+    /// Stamped messages delivered for the first time, all receivers.
+    delivered: Arc<AtomicU64>,
+    /// Frames of any kind received, all receivers.
+    pub frames: Arc<AtomicU64>,
+}
+
+/// One step of a run at a fixed offered rate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub offered_messages_per_s: f64,
+    pub offered_deliveries_per_s: f64,
+    pub sent: u64,
+    pub expected: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub duplicates: u64,
+    pub closed_connections: usize,
+    /// Every delivery arrived before deliveries stalled.
+    pub settled: bool,
+    /// From the first send to the last delivery.
+    pub seconds: f64,
+    pub deliveries_per_s: f64,
+    pub latency_ms: Latency,
+    pub server_cpu_us_per_delivery: f64,
+    /// Server CPU time over wall time: 100 is one core.
+    pub server_cpu_percent: f64,
+    pub server_peak_rss_mib: f64,
+    /// The generator's own CPU time over wall time: 100 is one core.
+    pub generator_cpu_percent: f64,
+}
+
+impl Step {
+    /// Within the target: p99 under 50 ms, nothing lost, nothing twice,
+    /// nobody disconnected.
+    pub fn sustained(&self) -> bool {
+        self.settled
+            && self.lost == 0
+            && self.duplicates == 0
+            && self.closed_connections == 0
+            && self.latency_ms.p99 < 50.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Latency {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Latency {
+    pub fn of(hist: &Histogram<u64>) -> Self {
+        let ms = |us: u64| us as f64 / 1000.0;
+        if hist.is_empty() {
+            return Latency::default();
+        }
+        Latency {
+            p50: ms(hist.value_at_quantile(0.50)),
+            p90: ms(hist.value_at_quantile(0.90)),
+            p99: ms(hist.value_at_quantile(0.99)),
+            max: ms(hist.max()),
+        }
+    }
+}
+
+/// A histogram of microseconds, 1 µs to 1 minute, 3 significant digits.
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds")
+}
+
+impl Crowd {
+    /// Connects `layout.clients()` clients and puts each in its room
+    /// (`r0`, `r1`, … on Natter).
+    pub async fn assemble(
+        kind: Kind,
+        server: SocketAddr,
+        layout: Layout,
+        clock: Clock,
+        bar: &ProgressBar,
+    ) -> Result<Crowd> {
+        let (epoch, _) = watch::channel(0);
+        let (report_tx, reports) = mpsc::channel(layout.clients().max(1));
+        let delivered = Arc::new(AtomicU64::new(0));
+        let frames = Arc::new(AtomicU64::new(0));
+        bar.set_length(layout.clients() as u64);
+        bar.set_position(0);
+        let joined: Vec<(usize, Ws)> = stream::iter(0..layout.clients())
+            .map(|i| async move {
+                let room = format!("r{}", i / layout.per_room);
+                let ws = client::join(kind, server, i, &room)
+                    .await
+                    .with_context(|| format!("client {i} could not join"))?;
+                bar.inc(1);
+                anyhow::Ok((i, ws))
+            })
+            .buffer_unordered(CONNECTING_AT_ONCE)
+            .try_collect()
+            .await?;
+        let mut senders = Vec::with_capacity(layout.senders());
+        for (i, ws) in joined {
+            let (sink, stream) = ws.split();
+            tokio::spawn(receive(
+                stream,
+                epoch.subscribe(),
+                report_tx.clone(),
+                clock,
+                layout.senders_per_room,
+                delivered.clone(),
+                frames.clone(),
+            ));
+            let index = i % layout.per_room;
+            if index < layout.senders_per_room {
+                senders.push(Sender {
+                    room: format!("r{}", i / layout.per_room),
+                    index: index as u32,
+                    next_seq: 0,
+                    sink,
+                });
+            }
+        }
+        Ok(Crowd {
+            kind,
+            layout,
+            clock,
+            senders,
+            epoch,
+            reports,
+            delivered,
+            frames,
+        })
+    }
+
+    /// Waits until no frame has arrived for `quiet` (at most `limit`):
+    /// the arrivals' announcements have all been delivered.
+    pub async fn until_quiet(&self, quiet: Duration, limit: Duration) {
+        until_quiet(&self.frames, quiet, limit).await;
+    }
+
+    /// Sends `rate` messages per second in all, spread evenly over the
+    /// senders, for `length`; then waits for the deliveries and reports.
+    pub async fn step(
+        &mut self,
+        server: &Server,
+        rate: f64,
+        length: Duration,
+        bar: &ProgressBar,
+    ) -> Result<Step> {
+        let senders = self.senders.len();
+        if senders == 0 {
+            bail!("this crowd has no senders");
+        }
+        let period = Duration::from_secs_f64(senders as f64 / rate);
+        let server_before = server.usage()?;
+        server.reset_peak();
+        let own_before = usage::read(None)?;
+        let delivered_before = self.delivered.load(Ordering::Relaxed);
+        let start = Instant::now() + Duration::from_millis(20);
+        let stop = start + length;
+        let tasks: Vec<_> = self
+            .senders
+            .drain(..)
+            .enumerate()
+            .map(|(n, sender)| {
+                let offset = period.mul_f64(n as f64 / senders as f64);
+                tokio::spawn(send_at(
+                    sender,
+                    self.kind,
+                    self.clock,
+                    start + offset,
+                    period,
+                    stop,
+                ))
+            })
+            .collect();
+        let mut sent = 0;
+        for task in tasks {
+            let (sender, count) = task.await.context("a sender panicked")??;
+            sent += count;
+            self.senders.push(sender);
+        }
+        let expected = sent * self.layout.per_room as u64;
+        let target = delivered_before + expected;
+        let settled = self.until_delivered(target, bar).await;
+        let seconds = start.elapsed().as_secs_f64();
+        let server_after = server.usage()?;
+        let own_after = usage::read(None)?;
+
+        let reports = self.collect().await?;
+        let mut hist = histogram();
+        let (mut unique, mut duplicates, mut closed) = (0, 0, 0);
+        for report in &reports {
+            for &us in &report.latencies {
+                hist.saturating_record(u64::from(us).max(1));
+            }
+            unique += report.unique;
+            duplicates += report.duplicates;
+            closed += usize::from(report.closed);
+        }
+        let server_cpu = server_after.cpu_since(&server_before).as_secs_f64();
+        Ok(Step {
+            offered_messages_per_s: rate,
+            offered_deliveries_per_s: rate * self.layout.per_room as f64,
+            sent,
+            expected,
+            delivered: unique,
+            lost: expected.saturating_sub(unique),
+            duplicates,
+            closed_connections: closed,
+            settled,
+            seconds,
+            deliveries_per_s: unique as f64 / seconds,
+            latency_ms: Latency::of(&hist),
+            server_cpu_us_per_delivery: if unique > 0 {
+                server_cpu * 1e6 / unique as f64
+            } else {
+                0.0
+            },
+            server_cpu_percent: 100.0 * server_cpu / seconds,
+            server_peak_rss_mib: server_after.peak_rss_kib as f64 / 1024.0,
+            generator_cpu_percent: 100.0 * own_after.cpu_since(&own_before).as_secs_f64()
+                / seconds,
+        })
+    }
+
+    /// Waits until `target` stamped messages have been delivered in all;
+    /// false if deliveries stalled first.
+    async fn until_delivered(&self, target: u64, bar: &ProgressBar) -> bool {
+        let mut last = self.delivered.load(Ordering::Relaxed);
+        let mut last_change = Instant::now();
+        loop {
+            let now = self.delivered.load(Ordering::Relaxed);
+            if now >= target {
+                return true;
+            }
+            if now != last {
+                last = now;
+                last_change = Instant::now();
+            } else if last_change.elapsed() > STALL {
+                return false;
+            }
+            bar.tick();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Asks every receiver for what it saw since the last time.
+    async fn collect(&mut self) -> Result<Vec<Report>> {
+        self.epoch.send_modify(|e| *e += 1);
+        let mut reports = Vec::with_capacity(self.layout.clients());
+        while reports.len() < self.layout.clients() {
+            let report = tokio::time::timeout(Duration::from_secs(30), self.reports.recv())
+                .await
+                .context("receivers did not report within 30 s")?
+                .context("receivers are gone")?;
+            reports.push(report);
+        }
+        Ok(reports)
+    }
+
+    /// Ends every receiver. Stop the server first: the Node chats tell
+    /// everyone about each client that leaves.
+    pub fn disband(self) {
+        self.epoch.send_replace(u64::MAX);
+    }
+}
+
+/// Waits until `frames` has not moved for `quiet` (at most `limit`).
+pub async fn until_quiet(frames: &AtomicU64, quiet: Duration, limit: Duration) {
+    let began = Instant::now();
+    let mut last = frames.load(Ordering::Relaxed);
+    let mut since = Instant::now();
+    while began.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = frames.load(Ordering::Relaxed);
+        if now != last {
+            last = now;
+            since = Instant::now();
+        } else if since.elapsed() >= quiet {
+            return;
+        }
+    }
+}
+
+/// One sender: a message every `period` from `first` until `stop`; a
+/// sender that falls behind catches up at once rather than lower the rate.
+async fn send_at(
+    mut sender: Sender,
+    kind: Kind,
+    clock: Clock,
+    first: Instant,
+    period: Duration,
+    stop: Instant,
+) -> Result<(Sender, u64)> {
+    let mut ticks = interval_at(first, period);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let mut count = 0;
+    loop {
+        let tick = ticks.tick().await;
+        if tick >= stop {
+            break;
+        }
+        let stamp = Stamp {
+            sender: sender.index,
+            seq: sender.next_seq,
+            sent_us: clock.micros(),
+        };
+        let frame = client::say(
+            kind,
+            &sender.room,
+            stamp.text(),
+            &format!("m{}", sender.next_seq),
+        )?;
+        sender.sink.send(frame).await.context("a sender's socket failed")?;
+        sender.next_seq += 1;
+        count += 1;
+    }
+    Ok((sender, count))
+}
+
+/// One receiver: checks each stamped message against its sender's order
+/// and records its latency, and reports whenever the epoch moves.
+async fn receive(
+    mut stream: SplitStream<Ws>,
+    mut epoch: watch::Receiver<u64>,
+    reports: mpsc::Sender<Report>,
+    clock: Clock,
+    senders: usize,
+    delivered: Arc<AtomicU64>,
+    frames: Arc<AtomicU64>,
+) {
+    let mut next = vec![0u64; senders];
+    let mut report = Report::default();
+    let mut open = true;
+    loop {
+        tokio::select! {
+            changed = epoch.changed() => {
+                let last = changed.is_err() || *epoch.borrow_and_update() == u64::MAX;
+                let closed = report.closed;
+                let _ = reports.send(std::mem::take(&mut report)).await;
+                report.closed = closed;
+                if last {
+                    return;
+                }
+            }
+            frame = stream.next(), if open => match frame {
+                Some(Ok(Message::Text(text))) => {
+                    frames.fetch_add(1, Ordering::Relaxed);
+                    let Some(stamp) = Stamp::find(text.as_bytes()) else { continue };
+                    let Some(expected) = next.get_mut(stamp.sender as usize) else { continue };
+                    if stamp.seq < *expected {
+                        report.duplicates += 1;
+                        continue;
+                    }
+                    *expected = stamp.seq + 1;
+                    report.unique += 1;
+                    delivered.fetch_add(1, Ordering::Relaxed);
+                    let latency = clock.micros().saturating_sub(stamp.sent_us);
+                    report.latencies.push(u32::try_from(latency).unwrap_or(u32::MAX));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => {
+                    open = false;
+                    report.closed = true;
+                }
+            },
+        }
+    }
+}

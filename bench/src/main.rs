@@ -1,0 +1,259 @@
+//! `natter-bench`: the load generator behind `cargo xtask bench`.
+//!
+//! It starts each server under test itself (Natter's release binary and,
+//! with `--peers`, the two Node.js chats), runs the scenarios against it
+//! with real WebSocket clients over loopback, and reads the server's CPU
+//! time and memory from `/proc`. Results go to the terminal as a table, and
+//! to `results.json` and `fanout.svg` in the output folder.
+
+// A benchmark reports on the terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod bundle;
+mod client;
+mod load;
+mod probe;
+mod report;
+mod scenarios;
+mod target;
+mod usage;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::load::Layout;
+use crate::probe::Clock;
+use crate::target::{Kind, Target};
+
+#[derive(Parser)]
+#[command(about = "Measure Natter (and the Node.js chats it replaces) under load")]
+struct Cli {
+    /// Natter's server binary, built in release mode.
+    #[arg(long)]
+    natter: PathBuf,
+    /// Folder with the Node.js chats and their `node_modules`; measures
+    /// them in the same run.
+    #[arg(long)]
+    peers: Option<PathBuf>,
+    /// Scenarios to run (all by default).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<Scenario>,
+    /// Where results, the chart and the servers' logs go.
+    #[arg(long, default_value = "target/bench")]
+    out: PathBuf,
+    /// Fewer clients and shorter steps: a smoke run, not a measurement.
+    #[arg(long)]
+    quick: bool,
+    /// The client bundle to measure (Trunk's `dist` folder), and the
+    /// ChromeDriver to time page loads with.
+    #[arg(long, requires = "chromedriver")]
+    bundle: Option<PathBuf>,
+    #[arg(long)]
+    chromedriver: Option<PathBuf>,
+    /// The generator's worker threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// 1,000 clients in one room, 10 senders, rising rate.
+    Fanout,
+    /// 10,000 clients in 1,000 rooms of 10, one sender per room.
+    Rooms,
+    /// 10,000 and 19,000 idle connections.
+    Idle,
+    /// New connections as fast as they are accepted.
+    Storm,
+    /// The newest page of a room of 1,000,000 messages.
+    History,
+    /// Messages stored and acknowledged per second.
+    Persist,
+    /// The web client's size and time to a live connection.
+    Bundle,
+}
+
+/// Sizes of the run; `--quick` shrinks them.
+struct Sizes {
+    fanout_clients: usize,
+    step: Duration,
+    rooms: usize,
+    idle: Vec<usize>,
+    peer_idle: usize,
+    storm: usize,
+    peer_storm: usize,
+    history: u64,
+    persist: Duration,
+    page_loads: usize,
+}
+
+impl Sizes {
+    fn new(quick: bool) -> Self {
+        if quick {
+            Sizes {
+                fanout_clients: 200,
+                step: Duration::from_secs(1),
+                rooms: 50,
+                idle: vec![1_000],
+                peer_idle: 500,
+                storm: 1_000,
+                peer_storm: 500,
+                history: 20_000,
+                persist: Duration::from_secs(2),
+                page_loads: 3,
+            }
+        } else {
+            Sizes {
+                fanout_clients: 1_000,
+                step: Duration::from_secs(5),
+                rooms: 1_000,
+                idle: vec![10_000, 19_000],
+                peer_idle: 2_000,
+                storm: 10_000,
+                peer_storm: 2_000,
+                history: 1_000_000,
+                persist: Duration::from_secs(10),
+                page_loads: 20,
+            }
+        }
+    }
+}
+
+/// Messages per second offered to one room of 1,000 (deliveries are
+/// 1,000 times as many), lowest first.
+const FANOUT_RATES: &[f64] = &[
+    10.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0, 400.0, 500.0, 600.0, 800.0, 1000.0,
+    1500.0, 2000.0,
+];
+
+/// Messages per second offered to 1,000 rooms of 10 in all.
+const ROOMS_RATES: &[f64] = &[
+    1_000.0, 2_500.0, 5_000.0, 10_000.0, 20_000.0, 30_000.0, 40_000.0, 60_000.0, 80_000.0,
+];
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    // Thousands of sockets: lift the soft limit on open files to the hard one.
+    let limit = rlimit::increase_nofile_limit(u64::MAX).context("cannot raise the open files limit")?;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cli.threads.max(1))
+        .enable_all()
+        .build()
+        .context("cannot start the tokio runtime")?
+        .block_on(run(cli, limit))
+}
+
+async fn run(cli: Cli, open_files: u64) -> Result<()> {
+    std::fs::create_dir_all(&cli.out)
+        .with_context(|| format!("cannot create {}", cli.out.display()))?;
+    let sizes = Sizes::new(cli.quick);
+    let wanted = |s: Scenario| cli.only.is_empty() || cli.only.contains(&s);
+    let mut targets = vec![Target::natter(&cli.natter)];
+    if let Some(peers) = &cli.peers {
+        targets.push(Target::node(Kind::NodejsWebsocket, peers));
+        targets.push(Target::node(Kind::Ws, peers));
+    }
+    let clock = Clock::start();
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .expect("a valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut results = report::Results::new(cli.quick, open_files, cli.threads);
+    let log = |target: &Target, scenario: &str| {
+        cli.out
+            .join(format!("{}-{scenario}.log", serde_plain(target.kind)))
+    };
+
+    for target in &targets {
+        let kind = target.kind;
+        let natter = kind.is_natter();
+        if wanted(Scenario::Fanout) {
+            bar.println(format!("fan-out: {} clients in one room, 10 senders", sizes.fanout_clients));
+            let layout = Layout {
+                rooms: 1,
+                per_room: sizes.fanout_clients,
+                senders_per_room: 10,
+            };
+            let run = scenarios::rising(target, &log(target, "fanout"), layout, FANOUT_RATES, sizes.step, clock, &bar).await?;
+            results.fanout.push((kind, run));
+        }
+        if wanted(Scenario::Rooms) && natter {
+            bar.println(format!("many rooms: {} rooms of 10, one sender each", sizes.rooms));
+            let layout = Layout {
+                rooms: sizes.rooms,
+                per_room: 10,
+                senders_per_room: 1,
+            };
+            let run = scenarios::rising(target, &log(target, "rooms"), layout, ROOMS_RATES, sizes.step, clock, &bar).await?;
+            results.rooms.push((kind, run));
+        }
+        if wanted(Scenario::Idle) {
+            let counts = if natter { sizes.idle.clone() } else { vec![sizes.peer_idle] };
+            for count in counts {
+                let idle = scenarios::idle(target, &log(target, "idle"), count, clock, &bar).await?;
+                bar.println(format!(
+                    "  {:<22} idle {:>6}: {:.2} KiB per connection",
+                    kind.label(),
+                    idle.connections,
+                    idle.rss_per_connection_kib
+                ));
+                results.idle.push((kind, idle));
+            }
+        }
+        if wanted(Scenario::Storm) {
+            let count = if natter { sizes.storm } else { sizes.peer_storm };
+            let storm = scenarios::storm(target, &log(target, "storm"), count, &bar).await?;
+            bar.println(format!(
+                "  {:<22} storm {:>6}: {:.0} connections/s",
+                kind.label(),
+                storm.connections,
+                storm.accepted_per_s
+            ));
+            results.storm.push((kind, storm));
+        }
+        if wanted(Scenario::Persist) && natter {
+            let persist = scenarios::persist(target, &log(target, "persist"), sizes.persist, clock, &bar).await?;
+            bar.println(format!(
+                "  {:<22} persistence: {:.0} acknowledged messages/s",
+                kind.label(),
+                persist.acknowledged_per_s
+            ));
+            results.persist = Some(persist);
+        }
+        if wanted(Scenario::History) && natter {
+            let history = scenarios::history(target, &log(target, "history"), sizes.history, 1000, &bar).await?;
+            bar.println(format!(
+                "  {:<22} history: newest page {:.3} ms in the store, {:.3} ms round trip (p50)",
+                kind.label(),
+                history.store_page_ms.p50,
+                history.round_trip_ms.p50
+            ));
+            results.history = Some(history);
+        }
+    }
+    if wanted(Scenario::Bundle) {
+        if let (Some(dist), Some(driver)) = (&cli.bundle, &cli.chromedriver) {
+            let bundle = bundle::measure(&cli.natter, dist, driver, &cli.out, sizes.page_loads, &bar).await?;
+            results.bundle = Some(bundle);
+        } else if !cli.only.is_empty() {
+            bar.println("bundle: skipped (needs --bundle and --chromedriver)");
+        }
+    }
+    bar.finish_and_clear();
+    results.write(&cli.out)?;
+    Ok(())
+}
+
+fn serde_plain(kind: Kind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}

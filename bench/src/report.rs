@@ -1,0 +1,267 @@
+//! The results of a run: a table on the terminal, `results.json`, and a
+//! chart of latency against offered load per server (`fanout.svg`).
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use plotters::prelude::*;
+use serde::Serialize;
+
+use crate::bundle::Bundle;
+use crate::scenarios::{History, Idle, Persist, Rising, Storm};
+use crate::target::Kind;
+
+#[derive(Debug, Serialize)]
+pub struct Results {
+    pub machine: Machine,
+    pub quick: bool,
+    pub generator_threads: usize,
+    pub open_files_limit: u64,
+    pub fanout: Vec<(Kind, Rising)>,
+    pub rooms: Vec<(Kind, Rising)>,
+    pub idle: Vec<(Kind, Idle)>,
+    pub storm: Vec<(Kind, Storm)>,
+    pub persist: Option<Persist>,
+    pub history: Option<History>,
+    pub bundle: Option<Bundle>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Machine {
+    pub date: String,
+    pub cpu: String,
+    pub cores: usize,
+    pub memory_gib: f64,
+    pub kernel: String,
+    pub node: String,
+}
+
+impl Machine {
+    fn read() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let memory_kib: f64 = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0.0);
+        Machine {
+            date: output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+            cpu: cpuinfo
+                .lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+                .unwrap_or_default(),
+            cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            memory_gib: memory_kib / (1024.0 * 1024.0),
+            kernel: output("uname", &["-r"]),
+            node: output("node", &["--version"]),
+        }
+    }
+}
+
+fn output(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+impl Results {
+    pub fn new(quick: bool, open_files_limit: u64, generator_threads: usize) -> Self {
+        Results {
+            machine: Machine::read(),
+            quick,
+            generator_threads,
+            open_files_limit,
+            fanout: Vec::new(),
+            rooms: Vec::new(),
+            idle: Vec::new(),
+            storm: Vec::new(),
+            persist: None,
+            history: None,
+            bundle: None,
+        }
+    }
+
+    /// Prints the tables and writes `results.json` and the chart to `out`.
+    pub fn write(&self, out: &Path) -> Result<()> {
+        let m = &self.machine;
+        println!(
+            "\n{} · {} cores ({}) · {:.0} GiB · Linux {} · Node {}{}",
+            m.date,
+            m.cores,
+            m.cpu,
+            m.memory_gib,
+            m.kernel,
+            m.node,
+            if self.quick { " · QUICK RUN, not a measurement" } else { "" }
+        );
+        for (title, runs) in [("fan-out", &self.fanout), ("many rooms", &self.rooms)] {
+            if runs.is_empty() {
+                continue;
+            }
+            println!("\n{title}");
+            println!(
+                "{:<22} {:>14} {:>10} {:>10} {:>10} {:>10} {:>14} {:>10}",
+                "server", "sustained/s", "p50 ms", "p99 ms", "lost", "dup", "CPU µs/deliv", "gen CPU %"
+            );
+            for (kind, run) in runs {
+                let best = run
+                    .steps
+                    .iter()
+                    .filter(|s| s.sustained())
+                    .max_by(|a, b| a.deliveries_per_s.total_cmp(&b.deliveries_per_s));
+                match best {
+                    Some(s) => println!(
+                        "{:<22} {:>14.0} {:>10.2} {:>10.2} {:>10} {:>10} {:>14.2} {:>10.0}",
+                        kind.label(),
+                        s.deliveries_per_s,
+                        s.latency_ms.p50,
+                        s.latency_ms.p99,
+                        s.lost,
+                        s.duplicates,
+                        s.server_cpu_us_per_delivery,
+                        s.generator_cpu_percent
+                    ),
+                    None => println!("{:<22} no step met the target", kind.label()),
+                }
+            }
+        }
+        if !self.idle.is_empty() {
+            println!("\nidle connections");
+            println!("{:<22} {:>12} {:>14} {:>14}", "server", "connections", "KiB/conn", "RSS MiB");
+            for (kind, idle) in &self.idle {
+                println!(
+                    "{:<22} {:>12} {:>14.2} {:>14.1}",
+                    kind.label(),
+                    idle.connections,
+                    idle.rss_per_connection_kib,
+                    idle.rss_after_mib
+                );
+            }
+        }
+        if !self.storm.is_empty() {
+            println!("\nconnect storm");
+            println!("{:<22} {:>12} {:>14} {:>14}", "server", "connections", "accepted/s", "p99 ms");
+            for (kind, storm) in &self.storm {
+                println!(
+                    "{:<22} {:>12} {:>14.0} {:>14.2}",
+                    kind.label(),
+                    storm.connections,
+                    storm.accepted_per_s,
+                    storm.handshake_ms.p99
+                );
+            }
+        }
+        if let Some(p) = &self.persist {
+            println!(
+                "\npersistence: {:.0} acknowledged messages/s ({} senders, window {}), ack p50 {:.2} ms, p99 {:.2} ms",
+                p.acknowledged_per_s, p.senders, p.window, p.ack_ms.p50, p.ack_ms.p99
+            );
+        }
+        if let Some(h) = &self.history {
+            println!(
+                "\nhistory ({} messages): newest page in the store p50 {:.3} ms p99 {:.3} ms; round trip p50 {:.3} ms p99 {:.3} ms; server's store time (mean) {:.3} ms",
+                h.messages,
+                h.store_page_ms.p50,
+                h.store_page_ms.p99,
+                h.round_trip_ms.p50,
+                h.round_trip_ms.p99,
+                h.server_store_page_mean_ms
+            );
+        }
+        if let Some(b) = &self.bundle {
+            println!(
+                "\nclient bundle: {} bytes raw, served {} gzip / {} brotli (best {} / {}); navigation to socket open: median {:.1} ms of {}",
+                b.total.raw,
+                b.total.served_gzip,
+                b.total.served_brotli,
+                b.total.gzip_best,
+                b.total.brotli_best,
+                b.socket_open_median_ms,
+                b.socket_open_ms.len()
+            );
+        }
+        let json = out.join("results.json");
+        std::fs::write(&json, serde_json::to_string_pretty(self)?)
+            .with_context(|| format!("cannot write {}", json.display()))?;
+        let mut written = vec![json.display().to_string()];
+        if !self.fanout.is_empty() {
+            let chart = out.join("fanout.svg");
+            self.chart(&chart)?;
+            written.push(chart.display().to_string());
+        }
+        println!("\nwrote {}", written.join(" and "));
+        Ok(())
+    }
+
+    /// p50 and p99 latency against offered deliveries/s, per server.
+    fn chart(&self, path: &Path) -> Result<()> {
+        let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let max_x = self
+            .fanout
+            .iter()
+            .flat_map(|(_, r)| r.steps.iter().map(|s| s.offered_deliveries_per_s))
+            .fold(1.0, f64::max);
+        let max_y = self
+            .fanout
+            .iter()
+            .flat_map(|(_, r)| r.steps.iter().map(|s| s.latency_ms.p99))
+            .fold(1.0, f64::max)
+            .min(1000.0);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "fan-out: {} clients in one room, latency against offered load",
+                    self.fanout.first().map_or(0, |(_, r)| r.layout.per_room)
+                ),
+                ("sans-serif", 20),
+            )
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..max_x * 1.05, (0.1..max_y * 1.2).log_scale())?;
+        chart
+            .configure_mesh()
+            .x_desc("offered deliveries per second")
+            .y_desc("latency (ms, log scale)")
+            .x_label_formatter(&|x| format!("{:.0}k", x / 1000.0))
+            .draw()?;
+        let colours = [RGBColor(200, 60, 40), RGBColor(40, 110, 200), RGBColor(60, 160, 80)];
+        for (n, (kind, run)) in self.fanout.iter().enumerate() {
+            let colour = colours[n % colours.len()];
+            for (quantile, dashed) in [("p50", false), ("p99", true)] {
+                let points: Vec<(f64, f64)> = run
+                    .steps
+                    .iter()
+                    .map(|s| {
+                        let y = if quantile == "p50" { s.latency_ms.p50 } else { s.latency_ms.p99 };
+                        (s.offered_deliveries_per_s, y.clamp(0.1, max_y * 1.2))
+                    })
+                    .collect();
+                let style = if dashed {
+                    colour.stroke_width(1)
+                } else {
+                    colour.stroke_width(3)
+                };
+                chart
+                    .draw_series(LineSeries::new(points.clone(), style))?
+                    .label(format!("{} {quantile}", kind.label()))
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], style));
+                chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+        root.present()?;
+        Ok(())
+    }
+}

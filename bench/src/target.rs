@@ -1,0 +1,187 @@
+//! The servers under test: Natter's release binary and the two Node.js
+//! chats, each started fresh for every scenario on a port of its own.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use tokio::process::{Child, Command};
+
+use crate::usage::{self, Usage};
+
+/// Which server, and so which protocol the clients speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Natter: JSON messages, rooms, stored history.
+    Natter,
+    /// The original chat on `nodejs-websocket`: one room, plain text.
+    NodejsWebsocket,
+    /// The same chat on `ws`.
+    Ws,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Natter => "natter (SQLite)",
+            Kind::NodejsWebsocket => "node nodejs-websocket",
+            Kind::Ws => "node ws",
+        }
+    }
+
+    /// Whether the server has rooms and stores messages.
+    pub fn is_natter(self) -> bool {
+        self == Kind::Natter
+    }
+}
+
+/// How to start one server.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub kind: Kind,
+    program: PathBuf,
+    script: Option<PathBuf>,
+}
+
+impl Target {
+    pub fn natter(binary: &Path) -> Self {
+        Target {
+            kind: Kind::Natter,
+            program: binary.to_owned(),
+            script: None,
+        }
+    }
+
+    /// A Node.js chat from the peers folder (scripts beside `node_modules`).
+    pub fn node(kind: Kind, peers: &Path) -> Self {
+        let script = match kind {
+            Kind::NodejsWebsocket => "nodejs-websocket.js",
+            _ => "ws.js",
+        };
+        Target {
+            kind,
+            program: PathBuf::from("node"),
+            script: Some(peers.join(script)),
+        }
+    }
+
+    /// Starts the server with an empty database (Natter), logging to
+    /// `log`, and waits until it accepts connections.
+    pub async fn start(&self, log: &Path) -> Result<Server> {
+        self.start_on(log, None).await
+    }
+
+    /// Starts Natter on an existing database file.
+    pub async fn start_on(&self, log: &Path, database: Option<&Path>) -> Result<Server> {
+        let port = free_port()?;
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+        let mut command = Command::new(&self.program);
+        match &self.script {
+            Some(script) => {
+                command.arg(script).arg(port.to_string());
+            }
+            None => {
+                let db = match database {
+                    Some(db) => db.to_owned(),
+                    None => dir.path().join("natter.db"),
+                };
+                command
+                    .arg("--bind")
+                    .arg(addr.to_string())
+                    .arg("--database-url")
+                    .arg(db)
+                    .args(NATTER_LIMITS);
+            }
+        }
+        let log_file = std::fs::File::create(log)
+            .with_context(|| format!("cannot create {}", log.display()))?;
+        command
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file)
+            .kill_on_drop(true);
+        let child = command
+            .spawn()
+            .with_context(|| format!("cannot start {}", self.program.display()))?;
+        let pid = child.id().context("the server exited at once")?;
+        let mut server = Server {
+            child,
+            addr,
+            pid,
+            _dir: dir,
+        };
+        server.until_listening(log).await?;
+        Ok(server)
+    }
+}
+
+/// Natter's limits are for people; the generator is thousands of clients
+/// on a few addresses, sending far faster than anyone types.
+const NATTER_LIMITS: &[&str] = &[
+    "--log",
+    "warn",
+    "--max-connections",
+    "20000",
+    "--connect-rate",
+    "1000000",
+    "--connect-burst",
+    "1000000",
+    "--message-rate",
+    "1000000",
+    "--message-burst",
+    "1000000",
+    "--max-rooms",
+    "5000",
+];
+
+/// A running server.
+pub struct Server {
+    child: Child,
+    pub addr: SocketAddr,
+    pub pid: u32,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn usage(&self) -> Result<Usage> {
+        usage::read(Some(self.pid)).context("cannot read the server's /proc entries")
+    }
+
+    pub fn reset_peak(&self) {
+        // Older kernels refuse; the peak then covers the whole run.
+        let _ = usage::reset_peak(self.pid);
+    }
+
+    /// Polls the port until it answers: the servers do not announce
+    /// readiness in a common way. Bounded to 30 s.
+    async fn until_listening(&mut self, log: &Path) -> Result<()> {
+        for _ in 0..600 {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "the server exited with {status} before listening; see {}",
+                    log.display()
+                );
+            }
+            if tokio::net::TcpStream::connect(self.addr).await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("the server did not listen on {} within 30 s", self.addr)
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("no free port")?;
+    Ok(listener.local_addr()?.port())
+}
