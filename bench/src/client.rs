@@ -9,7 +9,8 @@ use futures_util::{SinkExt, StreamExt};
 use natter_shared::{ClientMsg, MessageText, RoomName, ServerMsg};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{WebSocketStream, client_async};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 
 use crate::target::Kind;
 
@@ -21,6 +22,14 @@ const SOURCES: u32 = 64;
 
 /// The longest any single client step may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Each read fills (and first zeroes) the read buffer; tungstenite's
+/// default of 128 KiB made zeroing the generator's main cost.
+const READ_BUFFER_BYTES: usize = 8 * 1024;
+
+fn config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES)
+}
 
 /// The source address of the `i`th client.
 pub fn source(i: usize) -> Ipv4Addr {
@@ -40,7 +49,7 @@ pub async fn connect(kind: Kind, server: SocketAddr, i: usize) -> Result<Ws> {
     let path = if kind.is_natter() { "/ws" } else { "/" };
     let (ws, _) = tokio::time::timeout(
         STEP_TIMEOUT,
-        client_async(format!("ws://{server}{path}"), stream),
+        client_async_with_config(format!("ws://{server}{path}"), stream, Some(config())),
     )
     .await
     .context("WebSocket handshake timed out")?

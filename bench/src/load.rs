@@ -59,6 +59,8 @@ struct Report {
     duplicates: u64,
     /// The server closed this connection.
     closed: bool,
+    /// The close frame's code and reason, if it sent one.
+    close: Option<String>,
 }
 
 struct Sender {
@@ -93,6 +95,8 @@ pub struct Step {
     pub lost: u64,
     pub duplicates: u64,
     pub closed_connections: usize,
+    /// Why, as the server said in its close frames (the first few kinds).
+    pub close_reasons: Vec<String>,
     /// Every delivery arrived before deliveries stalled.
     pub settled: bool,
     /// From the first send to the last delivery.
@@ -163,40 +167,41 @@ impl Crowd {
         let frames = Arc::new(AtomicU64::new(0));
         bar.set_length(layout.clients() as u64);
         bar.set_position(0);
-        let joined: Vec<(usize, Ws)> = stream::iter(0..layout.clients())
-            .map(|i| async move {
-                let room = format!("r{}", i / layout.per_room);
-                let ws = client::join(kind, server, i, &room)
-                    .await
-                    .with_context(|| format!("client {i} could not join"))?;
-                bar.inc(1);
-                anyhow::Ok((i, ws))
+        // Each client reads from the moment it is in: a client that did
+        // not would be let go by the server as too slow.
+        let senders: Vec<Sender> = stream::iter(0..layout.clients())
+            .map(|i| {
+                let (epoch, report_tx) = (epoch.subscribe(), report_tx.clone());
+                let (delivered, frames) = (delivered.clone(), frames.clone());
+                async move {
+                    let room = format!("r{}", i / layout.per_room);
+                    let ws = client::join(kind, server, i, &room)
+                        .await
+                        .with_context(|| format!("client {i} could not join"))?;
+                    let (sink, stream) = ws.split();
+                    tokio::spawn(receive(
+                        stream,
+                        epoch,
+                        report_tx,
+                        clock,
+                        layout.senders_per_room,
+                        delivered,
+                        frames,
+                    ));
+                    bar.inc(1);
+                    let index = i % layout.per_room;
+                    anyhow::Ok((index < layout.senders_per_room).then(|| Sender {
+                        room,
+                        index: index as u32,
+                        next_seq: 0,
+                        sink,
+                    }))
+                }
             })
             .buffer_unordered(CONNECTING_AT_ONCE)
+            .try_filter_map(|sender| async move { Ok(sender) })
             .try_collect()
             .await?;
-        let mut senders = Vec::with_capacity(layout.senders());
-        for (i, ws) in joined {
-            let (sink, stream) = ws.split();
-            tokio::spawn(receive(
-                stream,
-                epoch.subscribe(),
-                report_tx.clone(),
-                clock,
-                layout.senders_per_room,
-                delivered.clone(),
-                frames.clone(),
-            ));
-            let index = i % layout.per_room;
-            if index < layout.senders_per_room {
-                senders.push(Sender {
-                    room: format!("r{}", i / layout.per_room),
-                    index: index as u32,
-                    next_seq: 0,
-                    sink,
-                });
-            }
-        }
         Ok(Crowd {
             kind,
             layout,
@@ -267,7 +272,14 @@ impl Crowd {
         let reports = self.collect().await?;
         let mut hist = histogram();
         let (mut unique, mut duplicates, mut closed) = (0, 0, 0);
+        let mut close_reasons: Vec<String> = Vec::new();
         for report in &reports {
+            if let Some(reason) = &report.close
+                && close_reasons.len() < 5
+                && !close_reasons.contains(reason)
+            {
+                close_reasons.push(reason.clone());
+            }
             for &us in &report.latencies {
                 hist.saturating_record(u64::from(us).max(1));
             }
@@ -285,6 +297,7 @@ impl Crowd {
             lost: expected.saturating_sub(unique),
             duplicates,
             closed_connections: closed,
+            close_reasons,
             settled,
             seconds,
             deliveries_per_s: unique as f64 / seconds,
@@ -389,7 +402,10 @@ async fn send_at(
             stamp.text(),
             &format!("m{}", sender.next_seq),
         )?;
-        sender.sink.send(frame).await.context("a sender's socket failed")?;
+        if sender.sink.send(frame).await.is_err() {
+            // Its receiver reports the closed connection.
+            break;
+        }
         sender.next_seq += 1;
         count += 1;
     }
@@ -414,9 +430,10 @@ async fn receive(
         tokio::select! {
             changed = epoch.changed() => {
                 let last = changed.is_err() || *epoch.borrow_and_update() == u64::MAX;
-                let closed = report.closed;
+                let (closed, close) = (report.closed, report.close.clone());
                 let _ = reports.send(std::mem::take(&mut report)).await;
                 report.closed = closed;
+                report.close = close;
                 if last {
                     return;
                 }
@@ -436,8 +453,19 @@ async fn receive(
                     let latency = clock.micros().saturating_sub(stamp.sent_us);
                     report.latencies.push(u32::try_from(latency).unwrap_or(u32::MAX));
                 }
+                Some(Ok(Message::Close(frame))) => {
+                    report.close = Some(match frame {
+                        Some(f) => format!("{} {}", u16::from(f.code), f.reason),
+                        None => "close without a code".to_owned(),
+                    });
+                }
                 Some(Ok(_)) => {}
-                Some(Err(_)) | None => {
+                Some(Err(e)) => {
+                    open = false;
+                    report.closed = true;
+                    report.close.get_or_insert_with(|| e.to_string());
+                }
+                None => {
                     open = false;
                     report.closed = true;
                 }

@@ -55,6 +55,10 @@ struct Cli {
     bundle: Option<PathBuf>,
     #[arg(long)]
     chromedriver: Option<PathBuf>,
+    /// Fan-out rates to offer instead of the standard ones, in messages
+    /// per second (deliveries are that times the room's size).
+    #[arg(long, value_delimiter = ',')]
+    rates: Vec<f64>,
     /// The generator's worker threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -181,7 +185,8 @@ async fn run(cli: Cli, open_files: u64) -> Result<()> {
                 per_room: sizes.fanout_clients,
                 senders_per_room: 10,
             };
-            let run = scenarios::rising(target, &log(target, "fanout"), layout, FANOUT_RATES, sizes.step, clock, &bar).await?;
+            let rates = if cli.rates.is_empty() { FANOUT_RATES } else { &cli.rates };
+            let run = scenarios::rising(target, &log(target, "fanout"), layout, rates, sizes.step, clock, &bar).await?;
             results.fanout.push((kind, run));
         }
         if wanted(Scenario::Rooms) && natter {

@@ -59,7 +59,7 @@ pub async fn rising(
         bar.inc(1);
         let done = !step.sustained();
         bar.println(format!(
-            "  {:<22} offered {:>9.0}/s  delivered {:>9.0}/s  p50 {:>7.2} ms  p99 {:>8.2} ms  lost {}  dup {}  server {:.2} µs/delivery  generator CPU {:.0}%",
+            "  {:<22} offered {:>9.0}/s  delivered {:>9.0}/s  p50 {:>7.2} ms  p99 {:>8.2} ms  lost {}  dup {}  server {:.2} µs/delivery  generator CPU {:.0}%{}",
             target.kind.label(),
             step.offered_deliveries_per_s,
             step.deliveries_per_s,
@@ -69,6 +69,11 @@ pub async fn rising(
             step.duplicates,
             step.server_cpu_us_per_delivery,
             step.generator_cpu_percent,
+            if step.closed_connections > 0 {
+                format!("  closed {}: {}", step.closed_connections, step.close_reasons.join("; "))
+            } else {
+                String::new()
+            }
         ));
         steps.push(step);
         if done {

@@ -153,7 +153,12 @@ pub struct Config {
 
     /// How many outgoing messages may wait for one slow connection before it
     /// is disconnected (close code 4008) rather than slow down the room.
-    #[arg(long, env = "NATTER_QUEUE_CAPACITY", default_value_t = 256,
+    /// When a busy room's members all come back at once (after a restart),
+    /// each connection is sent one `joined` per member faster than it can be
+    /// written, so the queue must hold more than a room's worth of them.
+    /// Queued messages are shared with the rest of the room; the queue
+    /// itself grows only as it fills.
+    #[arg(long, env = "NATTER_QUEUE_CAPACITY", default_value_t = 4096,
           value_parser = clap::value_parser!(u32).range(2..))]
     pub queue_capacity: u32,
 
@@ -338,7 +343,7 @@ impl Default for Config {
             max_rooms: 1000,
             max_joined: 20,
             shutdown_grace_secs: 5,
-            queue_capacity: 256,
+            queue_capacity: 4096,
             ping_interval_secs: 30,
             idle_timeout_secs: 75,
             write_timeout_secs: 10,

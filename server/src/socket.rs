@@ -5,6 +5,7 @@
 //! Sessions are written against the [`Tx`] and [`Rx`] traits rather than
 //! axum's socket, so tests drive them with in-memory sinks and streams.
 
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
@@ -58,11 +59,20 @@ pub fn configure(upgrade: WebSocketUpgrade, max_message_bytes: usize) -> WebSock
 /// Runs one write, however long it may block, within limits: a peer that
 /// does not read is let go after the write timeout, and shutdown interrupts
 /// the wait at once. Every write a session makes goes through here.
+///
+/// Nearly every write completes at once, into the socket's buffer; only one
+/// that has to wait sets a timer and listens for shutdown, since both cost
+/// more than the write itself.
 pub async fn bounded(
     write: impl Future<Output = Result<(), axum::Error>>,
     drain: &Drain,
     timing: &Timing,
 ) -> Result<(), End> {
+    let mut write = std::pin::pin!(write);
+    let at_once = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await;
+    if let Poll::Ready(written) = at_once {
+        return written.map_err(|_| End::PeerGone);
+    }
     tokio::select! {
         () = drain.closing() => Err(End::restarting()),
         written = timeout(timing.write_timeout, write) => match written {

@@ -90,6 +90,7 @@ pub(crate) struct Session {
     /// The device this connection said it is (`hello`); until then, one
     /// made up for the connection, so message ids are still scoped.
     device: DeviceId,
+    sent: Sent,
 }
 
 /// One connection's rate limits.
@@ -259,6 +260,7 @@ impl Session {
             typing: HashMap::new(),
             limits: Limits::new(say),
             device,
+            sent: Sent::new(),
         }
     }
 
@@ -495,14 +497,21 @@ pub(crate) async fn drive(
 ) -> End {
     let (drain, timing) = (&app.drain, &app.timing);
     let mut heartbeat = Heartbeat::new(timing);
+    // Made once: a fresh wait on every turn of the loop would register with
+    // (and leave) the shutdown signal each time.
+    let mut closing = std::pin::pin!(drain.closing());
     loop {
         let step = tokio::select! {
-            () = drain.closing() => return End::restarting(),
-            beat = heartbeat.tick() => Heartbeat::beat(beat, tx, drain, timing).await,
+            () = &mut closing => return End::restarting(),
+            beat = heartbeat.tick() => {
+                session.sent.report();
+                Heartbeat::beat(beat, tx, drain, timing).await
+            }
             queued = session.conn.recv() => {
                 // `None`: the hub let this connection go: its queue was full.
                 let Some(first) = queued else { return End::slow_consumer() };
-                socket::bounded(write_batch(tx, &mut session.conn, first), drain, timing).await
+                let batch = write_batch(tx, &mut session.conn, &mut session.sent, first);
+                socket::bounded(batch, drain, timing).await
             }
             () = room_list_changed(&mut session.rooms) => {
                 session.rooms_due = true;
@@ -600,6 +609,7 @@ async fn write(tx: &mut impl Tx, frames: Vec<Utf8Bytes>, app: &AppState) -> Resu
 async fn write_batch(
     tx: &mut impl Tx,
     conn: &mut Connection,
+    sent: &mut Sent,
     first: Utf8Bytes,
 ) -> Result<(), axum::Error> {
     let (mut frames, mut bytes) = (1, first.len());
@@ -610,9 +620,53 @@ async fn write_batch(
         bytes += next.len();
         tx.feed(Message::Text(next)).await?;
     }
-    metrics::counter!("natter_messages_out_total").increment(frames);
-    metrics::counter!("natter_bytes_out_total").increment(bytes as u64);
+    sent.add(frames, bytes as u64);
     tx.flush().await
+}
+
+/// Counts what a session writes from its queue. Every session adding to the
+/// process-wide counters on every write made them a hot spot shared by all
+/// cores, so counts are kept here and passed on in batches: every
+/// [`Sent::BATCH`] frames, on each heartbeat, and when the session ends.
+pub(crate) struct Sent {
+    messages: metrics::Counter,
+    bytes: metrics::Counter,
+    pending_messages: u64,
+    pending_bytes: u64,
+}
+
+impl Sent {
+    const BATCH: u64 = 256;
+
+    fn new() -> Self {
+        Sent {
+            messages: metrics::counter!("natter_messages_out_total"),
+            bytes: metrics::counter!("natter_bytes_out_total"),
+            pending_messages: 0,
+            pending_bytes: 0,
+        }
+    }
+
+    fn add(&mut self, messages: u64, bytes: u64) {
+        self.pending_messages += messages;
+        self.pending_bytes += bytes;
+        if self.pending_messages >= Self::BATCH {
+            self.report();
+        }
+    }
+
+    fn report(&mut self) {
+        if self.pending_messages > 0 {
+            self.messages.increment(std::mem::take(&mut self.pending_messages));
+            self.bytes.increment(std::mem::take(&mut self.pending_bytes));
+        }
+    }
+}
+
+impl Drop for Sent {
+    fn drop(&mut self) {
+        self.report();
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod common;
 
+use futures_util::StreamExt;
 use common::spawn_app;
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
@@ -46,6 +47,12 @@ async fn metrics_are_prometheus_text_and_count_traffic() {
         matches!(m, natter_shared::ServerMsg::Ack { .. })
     })
     .await;
+    // Connections pass on what they wrote in batches, and when they end:
+    // the server answers the close once the session is over.
+    ws.close(None).await.unwrap();
+    while let Some(Ok(_)) = ws.next().await {}
+    // Someone still here, for the gauges.
+    let (_present, _) = server.join().await;
     let res = client().get(server.url("/metrics")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(
