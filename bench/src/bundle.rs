@@ -66,7 +66,9 @@ pub async fn measure(
     bar: &ProgressBar,
 ) -> Result<Bundle> {
     bar.set_message("client bundle: sizes");
-    let server = Target::natter(natter).start(&out.join("natter-bundle.log")).await?;
+    let server = Target::natter(natter)
+        .start(&out.join("natter-bundle.log"))
+        .await?;
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::new();
     let mut files = Vec::new();
@@ -75,14 +77,23 @@ pub async fn measure(
         .with_context(|| format!("cannot read {}", dist.display()))?
         .filter_map(|e| e.ok())
         .map(|e| e.path())
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("wasm" | "js" | "css")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("wasm" | "js" | "css")
+            )
+        })
         .collect();
     entries.sort();
     if entries.is_empty() {
         bail!("no wasm, js or css files in {}", dist.display());
     }
     for path in entries {
-        let name = path.file_name().and_then(|n| n.to_str()).context("file name")?.to_owned();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("file name")?
+            .to_owned();
         let bytes = std::fs::read(&path)?;
         let url = format!("{base}/{name}");
         let sizes = Sizes {

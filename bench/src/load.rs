@@ -309,8 +309,7 @@ impl Crowd {
             },
             server_cpu_percent: 100.0 * server_cpu / seconds,
             server_peak_rss_mib: server_after.peak_rss_kib as f64 / 1024.0,
-            generator_cpu_percent: 100.0 * own_after.cpu_since(&own_before).as_secs_f64()
-                / seconds,
+            generator_cpu_percent: 100.0 * own_after.cpu_since(&own_before).as_secs_f64() / seconds,
         })
     }
 

@@ -132,8 +132,8 @@ impl Sizes {
 /// Messages per second offered to one room of 1,000 (deliveries are
 /// 1,000 times as many), lowest first.
 const FANOUT_RATES: &[f64] = &[
-    10.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0, 400.0, 500.0, 600.0, 800.0, 1000.0,
-    1500.0, 2000.0,
+    10.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0, 400.0, 500.0, 600.0, 800.0, 1000.0, 1500.0,
+    2000.0,
 ];
 
 /// Messages per second offered to 1,000 rooms of 10 in all.
@@ -144,7 +144,8 @@ const ROOMS_RATES: &[f64] = &[
 fn main() -> Result<()> {
     let cli = Cli::parse();
     // Thousands of sockets: lift the soft limit on open files to the hard one.
-    let limit = rlimit::increase_nofile_limit(u64::MAX).context("cannot raise the open files limit")?;
+    let limit =
+        rlimit::increase_nofile_limit(u64::MAX).context("cannot raise the open files limit")?;
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cli.threads.max(1))
         .enable_all()
@@ -179,30 +180,63 @@ async fn run(cli: Cli, open_files: u64) -> Result<()> {
         let kind = target.kind;
         let natter = kind.is_natter();
         if wanted(Scenario::Fanout) {
-            bar.println(format!("fan-out: {} clients in one room, 10 senders", sizes.fanout_clients));
+            bar.println(format!(
+                "fan-out: {} clients in one room, 10 senders",
+                sizes.fanout_clients
+            ));
             let layout = Layout {
                 rooms: 1,
                 per_room: sizes.fanout_clients,
                 senders_per_room: 10,
             };
-            let rates = if cli.rates.is_empty() { FANOUT_RATES } else { &cli.rates };
-            let run = scenarios::rising(target, &log(target, "fanout"), layout, rates, sizes.step, clock, &bar).await?;
+            let rates = if cli.rates.is_empty() {
+                FANOUT_RATES
+            } else {
+                &cli.rates
+            };
+            let run = scenarios::rising(
+                target,
+                &log(target, "fanout"),
+                layout,
+                rates,
+                sizes.step,
+                clock,
+                &bar,
+            )
+            .await?;
             results.fanout.push((kind, run));
         }
         if wanted(Scenario::Rooms) && natter {
-            bar.println(format!("many rooms: {} rooms of 10, one sender each", sizes.rooms));
+            bar.println(format!(
+                "many rooms: {} rooms of 10, one sender each",
+                sizes.rooms
+            ));
             let layout = Layout {
                 rooms: sizes.rooms,
                 per_room: 10,
                 senders_per_room: 1,
             };
-            let run = scenarios::rising(target, &log(target, "rooms"), layout, ROOMS_RATES, sizes.step, clock, &bar).await?;
+            let run = scenarios::rising(
+                target,
+                &log(target, "rooms"),
+                layout,
+                ROOMS_RATES,
+                sizes.step,
+                clock,
+                &bar,
+            )
+            .await?;
             results.rooms.push((kind, run));
         }
         if wanted(Scenario::Idle) {
-            let counts = if natter { sizes.idle.clone() } else { vec![sizes.peer_idle] };
+            let counts = if natter {
+                sizes.idle.clone()
+            } else {
+                vec![sizes.peer_idle]
+            };
             for count in counts {
-                let idle = scenarios::idle(target, &log(target, "idle"), count, clock, &bar).await?;
+                let idle =
+                    scenarios::idle(target, &log(target, "idle"), count, clock, &bar).await?;
                 bar.println(format!(
                     "  {:<22} idle {:>6}: {:.2} KiB per connection",
                     kind.label(),
@@ -213,7 +247,11 @@ async fn run(cli: Cli, open_files: u64) -> Result<()> {
             }
         }
         if wanted(Scenario::Storm) {
-            let count = if natter { sizes.storm } else { sizes.peer_storm };
+            let count = if natter {
+                sizes.storm
+            } else {
+                sizes.peer_storm
+            };
             let storm = scenarios::storm(target, &log(target, "storm"), count, &bar).await?;
             bar.println(format!(
                 "  {:<22} storm {:>6}: {:.0} connections/s",
@@ -224,7 +262,9 @@ async fn run(cli: Cli, open_files: u64) -> Result<()> {
             results.storm.push((kind, storm));
         }
         if wanted(Scenario::Persist) && natter {
-            let persist = scenarios::persist(target, &log(target, "persist"), sizes.persist, clock, &bar).await?;
+            let persist =
+                scenarios::persist(target, &log(target, "persist"), sizes.persist, clock, &bar)
+                    .await?;
             bar.println(format!(
                 "  {:<22} persistence: {:.0} acknowledged messages/s",
                 kind.label(),
@@ -233,7 +273,9 @@ async fn run(cli: Cli, open_files: u64) -> Result<()> {
             results.persist = Some(persist);
         }
         if wanted(Scenario::History) && natter {
-            let history = scenarios::history(target, &log(target, "history"), sizes.history, 1000, &bar).await?;
+            let history =
+                scenarios::history(target, &log(target, "history"), sizes.history, 1000, &bar)
+                    .await?;
             bar.println(format!(
                 "  {:<22} history: newest page {:.3} ms in the store, {:.3} ms round trip (p50)",
                 kind.label(),
@@ -245,7 +287,9 @@ async fn run(cli: Cli, open_files: u64) -> Result<()> {
     }
     if wanted(Scenario::Bundle) {
         if let (Some(dist), Some(driver)) = (&cli.bundle, &cli.chromedriver) {
-            let bundle = bundle::measure(&cli.natter, dist, driver, &cli.out, sizes.page_loads, &bar).await?;
+            let bundle =
+                bundle::measure(&cli.natter, dist, driver, &cli.out, sizes.page_loads, &bar)
+                    .await?;
             results.bundle = Some(bundle);
         } else if !cli.only.is_empty() {
             bar.println("bundle: skipped (needs --bundle and --chromedriver)");

@@ -97,7 +97,11 @@ impl Results {
             m.memory_gib,
             m.kernel,
             m.node,
-            if self.quick { " · QUICK RUN, not a measurement" } else { "" }
+            if self.quick {
+                " · QUICK RUN, not a measurement"
+            } else {
+                ""
+            }
         );
         for (title, runs) in [("fan-out", &self.fanout), ("many rooms", &self.rooms)] {
             if runs.is_empty() {
@@ -106,7 +110,14 @@ impl Results {
             println!("\n{title}");
             println!(
                 "{:<22} {:>14} {:>10} {:>10} {:>10} {:>10} {:>14} {:>10}",
-                "server", "sustained/s", "p50 ms", "p99 ms", "lost", "dup", "CPU µs/deliv", "gen CPU %"
+                "server",
+                "sustained/s",
+                "p50 ms",
+                "p99 ms",
+                "lost",
+                "dup",
+                "CPU µs/deliv",
+                "gen CPU %"
             );
             for (kind, run) in runs {
                 let best = run
@@ -132,7 +143,10 @@ impl Results {
         }
         if !self.idle.is_empty() {
             println!("\nidle connections");
-            println!("{:<22} {:>12} {:>14} {:>14}", "server", "connections", "KiB/conn", "RSS MiB");
+            println!(
+                "{:<22} {:>12} {:>14} {:>14}",
+                "server", "connections", "KiB/conn", "RSS MiB"
+            );
             for (kind, idle) in &self.idle {
                 println!(
                     "{:<22} {:>12} {:>14.2} {:>14.1}",
@@ -145,7 +159,10 @@ impl Results {
         }
         if !self.storm.is_empty() {
             println!("\nconnect storm");
-            println!("{:<22} {:>12} {:>14} {:>14}", "server", "connections", "accepted/s", "p99 ms");
+            println!(
+                "{:<22} {:>12} {:>14} {:>14}",
+                "server", "connections", "accepted/s", "p99 ms"
+            );
             for (kind, storm) in &self.storm {
                 println!(
                     "{:<22} {:>12} {:>14.0} {:>14.2}",
@@ -231,7 +248,11 @@ impl Results {
             .y_desc("latency (ms, log scale)")
             .x_label_formatter(&|x| format!("{:.0}k", x / 1000.0))
             .draw()?;
-        let colours = [RGBColor(200, 60, 40), RGBColor(40, 110, 200), RGBColor(60, 160, 80)];
+        let colours = [
+            RGBColor(200, 60, 40),
+            RGBColor(40, 110, 200),
+            RGBColor(60, 160, 80),
+        ];
         for (n, (kind, run)) in self.fanout.iter().enumerate() {
             let colour = colours[n % colours.len()];
             for (quantile, dashed) in [("p50", false), ("p99", true)] {
@@ -239,7 +260,11 @@ impl Results {
                     .steps
                     .iter()
                     .map(|s| {
-                        let y = if quantile == "p50" { s.latency_ms.p50 } else { s.latency_ms.p99 };
+                        let y = if quantile == "p50" {
+                            s.latency_ms.p50
+                        } else {
+                            s.latency_ms.p99
+                        };
                         (s.offered_deliveries_per_s, y.clamp(0.1, max_y * 1.2))
                     })
                     .collect();

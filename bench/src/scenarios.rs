@@ -10,7 +10,9 @@ use anyhow::{Context, Result, ensure};
 use futures_util::{SinkExt, StreamExt, TryStreamExt, stream};
 use indicatif::ProgressBar;
 use natter_server::store::{Draft, Store};
-use natter_shared::{ClientMsg, MessageText, Nick, PAGE_SIZE, RoomName, Seq, ServerMsg, UnixMillis};
+use natter_shared::{
+    ClientMsg, MessageText, Nick, PAGE_SIZE, RoomName, Seq, ServerMsg, UnixMillis,
+};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -43,9 +45,15 @@ pub async fn rising(
     bar: &ProgressBar,
 ) -> Result<Rising> {
     let server = target.start(log).await?;
-    bar.set_message(format!("{}: connecting {} clients", target.kind.label(), layout.clients()));
+    bar.set_message(format!(
+        "{}: connecting {} clients",
+        target.kind.label(),
+        layout.clients()
+    ));
     let mut crowd = Crowd::assemble(target.kind, server.addr, layout, clock, bar).await?;
-    crowd.until_quiet(Duration::from_secs(1), Duration::from_secs(120)).await;
+    crowd
+        .until_quiet(Duration::from_secs(1), Duration::from_secs(120))
+        .await;
     let mut steps = Vec::new();
     bar.set_length(rates.len() as u64);
     bar.set_position(0);
@@ -115,16 +123,26 @@ pub async fn idle(
     bar: &ProgressBar,
 ) -> Result<Idle> {
     let server = target.start(log).await?;
-    let per_room = if target.kind.is_natter() { 10 } else { connections };
+    let per_room = if target.kind.is_natter() {
+        10
+    } else {
+        connections
+    };
     let layout = Layout {
         rooms: connections / per_room,
         per_room,
         senders_per_room: 0,
     };
     let before = server.usage()?;
-    bar.set_message(format!("{}: {} idle connections", target.kind.label(), connections));
+    bar.set_message(format!(
+        "{}: {} idle connections",
+        target.kind.label(),
+        connections
+    ));
     let crowd = Crowd::assemble(target.kind, server.addr, layout, clock, bar).await?;
-    crowd.until_quiet(Duration::from_secs(2), Duration::from_secs(600)).await;
+    crowd
+        .until_quiet(Duration::from_secs(2), Duration::from_secs(600))
+        .await;
     let after = server.usage()?;
     server.stop().await;
     crowd.disband();
@@ -251,7 +269,15 @@ pub async fn persist(
     let stop = began + length;
     let tasks: Vec<_> = clients
         .into_iter()
-        .map(|(i, ws)| tokio::spawn(keep_sending(ws, format!("r{}", i % ROOMS), WINDOW, stop, clock)))
+        .map(|(i, ws)| {
+            tokio::spawn(keep_sending(
+                ws,
+                format!("r{}", i % ROOMS),
+                WINDOW,
+                stop,
+                clock,
+            ))
+        })
         .collect();
     bar.set_length(length.as_secs());
     let ticker = {
@@ -318,7 +344,9 @@ async fn keep_sending(
         let msg: ServerMsg = serde_json::from_str(text.as_str())?;
         let ServerMsg::Ack { .. } = msg else { continue };
         // Acknowledgements come in the order the messages were sent.
-        let sent = sent_at.pop_front().context("an acknowledgement nothing waited for")?;
+        let sent = sent_at
+            .pop_front()
+            .context("an acknowledgement nothing waited for")?;
         acks.push(clock.micros() - sent);
         if tokio::time::Instant::now() < stop {
             say_next(&mut ws, &room, &mut next).await?;
@@ -398,7 +426,9 @@ pub async fn history(
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        store.append(&batch, UnixMillis(START + next * 1000)).await?;
+        store
+            .append(&batch, UnixMillis(START + next * 1000))
+            .await?;
         bar.set_position(end);
         next = end + 1;
     }
@@ -415,8 +445,14 @@ pub async fn history(
         let started = Instant::now();
         let (page, more) = store.page(room, newest, PAGE_SIZE).await?;
         let took = started.elapsed();
-        ensure!(page.len() == PAGE_SIZE && more, "the newest page is not full");
-        ensure!(page.last().map(|m| m.seq) == Some(Seq(messages)), "the newest page ends early");
+        ensure!(
+            page.len() == PAGE_SIZE && more,
+            "the newest page is not full"
+        );
+        ensure!(
+            page.last().map(|m| m.seq) == Some(Seq(messages)),
+            "the newest page ends early"
+        );
         if i >= rounds {
             hist.saturating_record((took.as_micros() as u64).max(1));
         }
@@ -431,7 +467,14 @@ pub async fn history(
     for i in 0..rounds {
         let mut ws = client::connect(Kind::Natter, server.addr, i).await?;
         let started = Instant::now();
-        client::send_json(&mut ws, &ClientMsg::Join { room: long.clone(), since: None }).await?;
+        client::send_json(
+            &mut ws,
+            &ClientMsg::Join {
+                room: long.clone(),
+                since: None,
+            },
+        )
+        .await?;
         let page = client::until(&mut ws, |m| matches!(m, ServerMsg::History { .. })).await?;
         join_hist.saturating_record((started.elapsed().as_micros() as u64).max(1));
         check_page(&page, messages)?;
@@ -441,7 +484,14 @@ pub async fn history(
     let mut trip = load::histogram();
     for _ in 0..rounds {
         let started = Instant::now();
-        client::send_json(&mut ws, &ClientMsg::History { room: long.clone(), before: newest }).await?;
+        client::send_json(
+            &mut ws,
+            &ClientMsg::History {
+                room: long.clone(),
+                before: newest,
+            },
+        )
+        .await?;
         let page = client::until(&mut ws, |m| matches!(m, ServerMsg::History { .. })).await?;
         trip.saturating_record((started.elapsed().as_micros() as u64).max(1));
         check_page(&page, messages)?;
@@ -500,5 +550,9 @@ async fn store_page_mean(addr: SocketAddr) -> Result<f64> {
     };
     let sum = value("natter_store_seconds_sum").context("no page timings in /metrics")?;
     let count = value("natter_store_seconds_count").context("no page count in /metrics")?;
-    Ok(if count > 0.0 { sum / count * 1000.0 } else { 0.0 })
+    Ok(if count > 0.0 {
+        sum / count * 1000.0
+    } else {
+        0.0
+    })
 }

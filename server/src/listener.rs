@@ -18,10 +18,30 @@ use std::time::Duration;
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::Sleep;
 
 use crate::limits;
+
+/// Connections the kernel may hold for the server before it accepts them
+/// (capped by `net.core.somaxconn`). With the usual 1,024, a crowd coming
+/// back at once overflows it, and the kernel drops their first packets:
+/// those clients wait a second before trying again.
+pub const BACKLOG: u32 = 4096;
+
+/// Listens on `addr` with a [`BACKLOG`] for connection storms.
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // Like the standard library: a restarted server may listen again at
+    // once while its old connections wait out TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
 
 /// A TCP listener whose connections must complete their handshake in time.
 pub struct Guarded {

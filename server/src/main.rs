@@ -7,7 +7,6 @@ use anyhow::Context;
 use clap::Parser;
 use natter_server::config::LogFormat;
 use natter_server::{Config, run, shutdown_signal};
-use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -27,8 +26,18 @@ async fn main() -> anyhow::Result<()> {
             .init(),
     }
 
-    let listener = TcpListener::bind(config.bind)
-        .await
+    // Each connection is a file descriptor: allow as many as the system lets
+    // this process have, not the usual soft limit of 1,024.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < u64::from(config.max_connections) + 64 => tracing::warn!(
+            limit,
+            max_connections = config.max_connections,
+            "the open files limit is below --max-connections; raise it (e.g. LimitNOFILE)"
+        ),
+        Ok(_) => {}
+        Err(err) => tracing::warn!(cause = %err, "cannot raise the open files limit"),
+    }
+    let listener = natter_server::listener::bind(config.bind)
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     run(config, listener, shutdown_signal())
         .await

@@ -21,7 +21,7 @@ use crate::hub::now;
 use crate::store::{Draft, RoomId, Store};
 
 /// Most messages committed in one transaction.
-const MAX_BATCH: usize = 256;
+const MAX_BATCH: usize = 1024;
 
 /// Messages that may wait for the writer before senders wait too.
 const QUEUE: usize = 4096;
@@ -40,6 +40,23 @@ enum Job {
 struct Pending {
     draft: Draft,
     done: oneshot::Sender<Result<Seq, NotStored>>,
+}
+
+/// A message handed to the writer: resolves to its sequence number once it
+/// is stored.
+pub struct Receipt(oneshot::Receiver<Result<Seq, NotStored>>);
+
+impl Future for Receipt {
+    type Output = Result<Seq, NotStored>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|answer| answer.unwrap_or(Err(NotStored)))
+    }
 }
 
 /// Handle to the writer task; cheap to clone.
@@ -67,6 +84,19 @@ impl Scribe {
         text: MessageText,
         origin: Option<(DeviceId, MessageId)>,
     ) -> Result<Seq, NotStored> {
+        self.submit(room, nick, text, origin).await?.await
+    }
+
+    /// Hands a message to the writer, waiting only for room in its queue;
+    /// the [`Receipt`] resolves once it is stored (see [`Scribe::post`]).
+    /// A session keeps reading while its messages are being stored.
+    pub async fn submit(
+        &self,
+        room: RoomId,
+        nick: Nick,
+        text: MessageText,
+        origin: Option<(DeviceId, MessageId)>,
+    ) -> Result<Receipt, NotStored> {
         let (done, stored) = oneshot::channel();
         let job = Pending {
             draft: Draft {
@@ -81,7 +111,7 @@ impl Scribe {
             .send(Job::Post(job))
             .await
             .map_err(|_| NotStored)?;
-        stored.await.unwrap_or(Err(NotStored))
+        Ok(Receipt(stored))
     }
 
     /// Asks the writer to finish what was posted before and stop.
@@ -143,6 +173,22 @@ async fn try_commit(store: &Store, fanout: &Fanout, batch: Vec<Pending>) -> Resu
     // Set retries aside: those stored before are answered with their first
     // number now; those repeated within this batch once the first copy is
     // stored. Only the rest is numbered, so numbering stays gap-free.
+    let origins: Vec<(DeviceId, MessageId)> = batch
+        .iter()
+        .filter_map(|p| p.draft.origin.clone())
+        .collect();
+    let known = if origins.is_empty() {
+        HashMap::new()
+    } else {
+        match store.find_origins(&origins).await {
+            Ok(known) => known,
+            Err(err) => {
+                tracing::error!(%err, "cannot look up the messages' ids");
+                fail(batch);
+                return Ok(());
+            }
+        }
+    };
     let mut fresh: Vec<Pending> = Vec::with_capacity(batch.len());
     let mut firsts: HashMap<(DeviceId, MessageId), usize> = HashMap::new();
     let mut repeats: Vec<(Pending, usize)> = Vec::new();
@@ -153,20 +199,11 @@ async fn try_commit(store: &Store, fanout: &Fanout, batch: Vec<Pending>) -> Resu
         };
         if let Some(&first) = firsts.get(&origin) {
             repeats.push((pending, first));
-            continue;
-        }
-        match store.find_origin(&origin.0, &origin.1).await {
-            Ok(Some((_, seq))) => {
-                let _ = pending.done.send(Ok(seq));
-            }
-            Ok(None) => {
-                firsts.insert(origin, fresh.len());
-                fresh.push(pending);
-            }
-            Err(err) => {
-                tracing::error!(%err, "cannot look up a message's id");
-                let _ = pending.done.send(Err(NotStored));
-            }
+        } else if let Some(&(_, seq)) = known.get(&origin) {
+            let _ = pending.done.send(Ok(seq));
+        } else {
+            firsts.insert(origin, fresh.len());
+            fresh.push(pending);
         }
     }
     if fresh.is_empty() {

@@ -17,8 +17,9 @@
 //! Only [`crate::scribe`] appends messages; this module just runs the
 //! statements and records their latency (`natter_store_seconds`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::ops::Range;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Instant;
@@ -231,20 +232,28 @@ impl Store {
                     id: draft.origin.as_ref().map(|(_, id)| id.clone()),
                 };
                 *seq += 1;
-                sqlx::query(
-                    "INSERT INTO messages (room_id, seq, at, nick, text, device, client_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(draft.room)
-                .bind(as_i64(posted.seq.0))
-                .bind(as_i64(at.0))
-                .bind(posted.nick.as_str())
-                .bind(posted.text.as_str())
-                .bind(draft.origin.as_ref().map(|(device, _)| device.as_str()))
-                .bind(posted.id.as_ref().map(MessageId::as_str))
-                .execute(&mut *tx)
-                .await?;
                 stored.push((draft.room, posted));
+            }
+            // Many rows per statement: each statement is a round trip to
+            // the database (for SQLite, to its worker thread).
+            for rows in chunks(drafts.len()) {
+                let sql = format!(
+                    "INSERT INTO messages (room_id, seq, at, nick, text, device, client_id) \
+                     VALUES {}",
+                    placeholders(rows.len(), 7)
+                );
+                let mut insert = sqlx::query(&sql);
+                for (draft, (room, posted)) in drafts[rows.clone()].iter().zip(&stored[rows]) {
+                    insert = insert
+                        .bind(*room)
+                        .bind(as_i64(posted.seq.0))
+                        .bind(as_i64(at.0))
+                        .bind(posted.nick.as_str())
+                        .bind(posted.text.as_str())
+                        .bind(draft.origin.as_ref().map(|(device, _)| device.as_str()))
+                        .bind(posted.id.as_ref().map(MessageId::as_str));
+                }
+                insert.execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(stored)
@@ -252,23 +261,38 @@ impl Store {
         .await
     }
 
-    /// Where a message from `device` with the client's `id` was stored, if
-    /// it was.
-    pub async fn find_origin(
+    /// Which of these messages (device, and the client's id) are stored,
+    /// and where; those not in the answer are not stored.
+    pub async fn find_origins(
         &self,
-        device: &DeviceId,
-        id: &MessageId,
-    ) -> Result<Option<(RoomId, Seq)>, StoreError> {
-        timed("find_origin", async {
-            let row = sqlx::query(
-                "SELECT room_id, seq FROM messages WHERE device = $1 AND client_id = $2",
-            )
-            .bind(device.as_str())
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-            row.map(|row| Ok((row.try_get("room_id")?, Seq(as_u64(row.try_get("seq")?)))))
-                .transpose()
+        origins: &[(DeviceId, MessageId)],
+    ) -> Result<HashMap<(DeviceId, MessageId), (RoomId, Seq)>, StoreError> {
+        timed("find_origins", async {
+            let mut found = HashMap::new();
+            for part in chunks(origins.len()) {
+                // Joined from the list, so each is looked up in the index.
+                let sql = format!(
+                    "WITH wanted (device, client_id) AS (VALUES {}) \
+                     SELECT m.device, m.client_id, m.room_id, m.seq FROM wanted \
+                     JOIN messages m ON m.device = wanted.device AND m.client_id = wanted.client_id",
+                    placeholders(part.len(), 2)
+                );
+                let mut select = sqlx::query(&sql);
+                for (device, id) in &origins[part] {
+                    select = select.bind(device.as_str()).bind(id.as_str());
+                }
+                for row in select.fetch_all(&self.pool).await? {
+                    let device: String = row.try_get("device")?;
+                    let id: String = row.try_get("client_id")?;
+                    let (Ok(device), Ok(id)) = (DeviceId::try_from(device), MessageId::try_from(id))
+                    else {
+                        continue;
+                    };
+                    let at = (row.try_get("room_id")?, Seq(as_u64(row.try_get("seq")?)));
+                    found.insert((device, id), at);
+                }
+            }
+            Ok(found)
         })
         .await
     }
@@ -435,6 +459,43 @@ fn room_row(row: &AnyRow) -> Result<RoomRow, StoreError> {
 /// Both engines store signed 64-bit integers; sequence numbers and
 /// timestamps are far below `i64::MAX`, so these conversions saturate only
 /// on corrupt data.
+/// Rows per multi-row statement, largest first. A batch is cut greedily
+/// into these sizes, so only a few distinct statements are ever prepared
+/// (and cached), and none comes near either engine's limit on parameters.
+const CHUNKS: [usize; 5] = [256, 64, 16, 4, 1];
+
+/// Cuts `len` rows into ranges of [`CHUNKS`] sizes.
+fn chunks(len: usize) -> impl Iterator<Item = Range<usize>> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let left = len - start;
+        let size = CHUNKS.into_iter().find(|&c| c <= left)?;
+        let range = start..start + size;
+        start += size;
+        Some(range)
+    })
+}
+
+/// `($1, $2), ($3, $4)` for `rows` rows of `columns` parameters.
+fn placeholders(rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(row * columns + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 fn as_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -446,6 +507,73 @@ fn as_u64(n: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_are_cut_into_few_statement_sizes() {
+        let sizes = |len| chunks(len).map(|r| r.len()).collect::<Vec<_>>();
+        assert_eq!(sizes(0), Vec::<usize>::new());
+        assert_eq!(sizes(1), [1]);
+        assert_eq!(sizes(300), [256, 16, 16, 4, 4, 4]);
+        assert_eq!(sizes(1024), [256; 4]);
+        let ranges: Vec<_> = chunks(21).collect();
+        assert_eq!(ranges, [0..16, 16..20, 20..21]);
+        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+    }
+
+    #[tokio::test]
+    async fn a_large_batch_is_stored_whole_and_its_origins_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("t.db").to_str().unwrap())
+            .await
+            .unwrap();
+        let at = UnixMillis(1);
+        let a = store
+            .create_room(&RoomName::try_from("a").unwrap(), at)
+            .await
+            .unwrap()
+            .id;
+        let b = store
+            .create_room(&RoomName::try_from("b").unwrap(), at)
+            .await
+            .unwrap()
+            .id;
+        let device = DeviceId::try_from("dev".to_owned()).unwrap();
+        let drafts: Vec<Draft> = (0..300)
+            .map(|i| Draft {
+                room: if i % 3 == 0 { b } else { a },
+                nick: Nick::numbered(1),
+                text: MessageText::try_from(format!("message {i}")).unwrap(),
+                origin: Some((
+                    device.clone(),
+                    MessageId::try_from(format!("m{i}")).unwrap(),
+                )),
+            })
+            .collect();
+        let stored = store.append(&drafts, at).await.unwrap();
+        let seqs = |room| -> Vec<u64> {
+            stored
+                .iter()
+                .filter(|(r, _)| *r == room)
+                .map(|(_, p)| p.seq.0)
+                .collect()
+        };
+        assert_eq!(seqs(a), (1..=200).collect::<Vec<_>>());
+        assert_eq!(seqs(b), (1..=100).collect::<Vec<_>>());
+        assert_eq!(store.last_seq(a).await.unwrap(), 200);
+        let (page, _) = store.page(a, Seq(201), 50).await.unwrap();
+        assert_eq!(page.last().unwrap().text.as_str(), "message 299");
+
+        let mut asked: Vec<(DeviceId, MessageId)> =
+            drafts.iter().filter_map(|d| d.origin.clone()).collect();
+        asked.push((
+            device.clone(),
+            MessageId::try_from("never".to_owned()).unwrap(),
+        ));
+        let found = store.find_origins(&asked).await.unwrap();
+        assert_eq!(found.len(), 300);
+        let m3 = (device, MessageId::try_from("m3".to_owned()).unwrap());
+        assert_eq!(found[&m3], (b, Seq(2)));
+    }
 
     #[test]
     fn urls_pick_the_engine_and_hide_passwords() {

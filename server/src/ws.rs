@@ -10,12 +10,14 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, Utf8Bytes, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use futures_util::stream::FuturesOrdered;
 use futures_util::{SinkExt, StreamExt};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -91,7 +93,18 @@ pub(crate) struct Session {
     /// made up for the connection, so message ids are still scoped.
     device: DeviceId,
     sent: Sent,
+    /// Messages being stored, oldest first, with the request each answers.
+    storing: FuturesOrdered<Storing>,
 }
+
+/// A `say` being stored: its request, and then its `ack` (if it had an id)
+/// or why it could not be stored.
+type Storing =
+    Pin<Box<dyn Future<Output = (ClientMsg, Result<Option<Utf8Bytes>, Failure>)> + Send>>;
+
+/// Messages of one connection that may be being stored at once; beyond
+/// this the session stops reading until the oldest is stored.
+const MAX_STORING: usize = 64;
 
 /// One connection's rate limits.
 struct Limits {
@@ -261,6 +274,7 @@ impl Session {
             limits: Limits::new(say),
             device,
             sent: Sent::new(),
+            storing: FuturesOrdered::new(),
         }
     }
 
@@ -295,21 +309,32 @@ impl Session {
                 let member = self.conn.member(&room)?;
                 self.limits.take(Limit::Say)?;
                 let origin = id.clone().map(|id| (self.device.clone(), id));
-                let seq = app
+                let request = ClientMsg::Say {
+                    room: room.clone(),
+                    text: text.clone(),
+                    id: id.clone(),
+                };
+                let receipt = app
                     .scribe
-                    .post(member.room, member.nick, text, origin)
+                    .submit(member.room, member.nick, text, origin)
                     .await?;
-                metrics::counter!("natter_messages_in_total").increment(1);
                 // Saying something ends "is typing"; let the next one through.
                 self.typing.remove(&room.key());
-                if let Some(id) = id {
-                    let ack = ServerMsg::Ack {
-                        id,
-                        room: member.name,
-                        seq,
+                // Answered once stored; meanwhile the session reads on, so
+                // one connection's messages share disk flushes too.
+                self.storing.push_back(Box::pin(async move {
+                    let answer = match receipt.await {
+                        Ok(seq) => {
+                            metrics::counter!("natter_messages_in_total").increment(1);
+                            Ok(id.map(|id| {
+                                let room = member.name;
+                                ServerMsg::Ack { id, room, seq }.to_json().into()
+                            }))
+                        }
+                        Err(err) => Err(err.into()),
                     };
-                    return Ok(vec![ack.to_json().into()]);
-                }
+                    (request, answer)
+                }));
             }
             ClientMsg::History { room, before } => {
                 let member = self.conn.member(&room)?;
@@ -521,7 +546,17 @@ pub(crate) async fn drive(
                 let list = session.room_list(app);
                 write(tx, vec![list], app).await
             }
-            incoming = rx.next() => {
+            Some((request, answer)) = session.storing.next(), if !session.storing.is_empty() => {
+                let frames = match answer {
+                    Ok(ack) => Ok(ack.into_iter().collect()),
+                    Err(failure) => session.refuse(&request, failure),
+                };
+                match frames {
+                    Ok(frames) => write(tx, frames, app).await,
+                    Err(end) => Err(end),
+                }
+            }
+            incoming = rx.next(), if session.storing.len() < MAX_STORING => {
                 heartbeat.heard();
                 handle(incoming, tx, session, app).await
             }
@@ -574,20 +609,26 @@ async fn handle(
     };
     let frames = match answer {
         Ok(frames) => frames,
-        Err(failure) => {
-            tracing::debug!(conn = session.conn.id(), request = request.type_name(), %failure, "refused");
-            if let Failure::Store(err) = &failure {
-                tracing::error!(%err, "reading history failed");
-            }
-            session.strike()?;
-            let mut msg = ServerMsg::error(failure.code(), failure.to_string(), Some(&request));
-            if let ServerMsg::Error { retry_after_ms, .. } = &mut msg {
-                *retry_after_ms = failure.retry_after_ms();
-            }
-            vec![msg.to_json().into()]
-        }
+        Err(failure) => session.refuse(&request, failure)?,
     };
     write(tx, frames, app).await
+}
+
+impl Session {
+    /// The `error` that tells the sender why `request` was refused; counts
+    /// the refusal against the connection.
+    fn refuse(&mut self, request: &ClientMsg, failure: Failure) -> Result<Vec<Utf8Bytes>, End> {
+        tracing::debug!(conn = self.conn.id(), request = request.type_name(), %failure, "refused");
+        if let Failure::Store(err) = &failure {
+            tracing::error!(%err, "reading history failed");
+        }
+        self.strike()?;
+        let mut msg = ServerMsg::error(failure.code(), failure.to_string(), Some(request));
+        if let ServerMsg::Error { retry_after_ms, .. } = &mut msg {
+            *retry_after_ms = failure.retry_after_ms();
+        }
+        Ok(vec![msg.to_json().into()])
+    }
 }
 
 /// Writes frames that answer the sender alone, with one flush.
@@ -657,8 +698,10 @@ impl Sent {
 
     fn report(&mut self) {
         if self.pending_messages > 0 {
-            self.messages.increment(std::mem::take(&mut self.pending_messages));
-            self.bytes.increment(std::mem::take(&mut self.pending_bytes));
+            self.messages
+                .increment(std::mem::take(&mut self.pending_messages));
+            self.bytes
+                .increment(std::mem::take(&mut self.pending_bytes));
         }
     }
 }
@@ -767,7 +810,7 @@ mod tests {
             (
                 "queued events",
                 true,
-                Box::pin(silent()) as std::pin::Pin<Box<dyn Rx>>,
+                Box::pin(silent()) as Pin<Box<dyn Rx>>,
                 Duration::ZERO,
             ),
             ("error reply", false, Box::pin(bad_frame()), Duration::ZERO),

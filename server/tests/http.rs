@@ -2,8 +2,8 @@
 
 mod common;
 
-use futures_util::StreamExt;
 use common::spawn_app;
+use futures_util::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::{CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 

@@ -404,3 +404,34 @@ async fn a_device_that_does_not_come_back_leaves_after_the_grace() {
     .await;
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn messages_sent_back_to_back_are_acknowledged_in_order_and_repeats_alike() {
+    let server = spawn_app_with(bulk()).await;
+    let (mut sender, _) = server.arrive().await;
+    send(&mut sender, &hello("device-burst")).await;
+    enter(&mut sender, "lobby").await;
+    // Sent without waiting, so they are stored in batches while the
+    // connection keeps reading; some ids come again within the burst.
+    let mut ids: Vec<String> = (0..120).map(|i| format!("m{i}")).collect();
+    ids.extend(["m5", "m119", "m60"].map(str::to_owned));
+    for id in &ids {
+        send(
+            &mut sender,
+            &say_with_id("lobby", &format!("text of {id}"), id),
+        )
+        .await;
+    }
+    for id in &ids {
+        let ServerMsg::Ack { id: acked, seq, .. } = next_ack(&mut sender).await else {
+            unreachable!()
+        };
+        assert_eq!(
+            acked.as_str(),
+            id,
+            "acknowledgements come in the order sent"
+        );
+        let n: u64 = id[1..].parse().unwrap();
+        assert_eq!(seq, Seq(n + 1), "{id} is stored once, in the order sent");
+    }
+}

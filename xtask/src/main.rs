@@ -242,7 +242,9 @@ fn bench(root: &Path, peers: bool, quick: bool, only: Option<&str>) -> Result<()
         .arg("--chromedriver")
         .arg(tools::chromedriver());
     if peers {
-        generator.arg("--peers").arg(tools::ensure_bench_peers(root)?);
+        generator
+            .arg("--peers")
+            .arg(tools::ensure_bench_peers(root)?);
     }
     if quick {
         generator.arg("--quick");

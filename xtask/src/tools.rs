@@ -195,7 +195,12 @@ pub fn ensure_bench_peers(root: &Path) -> Result<PathBuf> {
     let lock = std::fs::read(source.join("package-lock.json"))
         .context("cannot read bench/peers/package-lock.json")?;
     let installed = std::fs::read(prefix.join("node_modules/.package-lock.json")).ok();
-    for file in ["package.json", "package-lock.json", "nodejs-websocket.js", "ws.js"] {
+    for file in [
+        "package.json",
+        "package-lock.json",
+        "nodejs-websocket.js",
+        "ws.js",
+    ] {
         std::fs::copy(source.join(file), prefix.join(file))
             .with_context(|| format!("cannot copy bench/peers/{file}"))?;
     }
