@@ -13,7 +13,11 @@ pub const ECHO_MAX_MESSAGE_BYTES: u32 = 1024 * 1024;
 
 /// Read buffer per socket. Chat frames are small; tungstenite's 128 KiB
 /// default would cost far more memory per idle connection than the frames.
-pub const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// The buffer is filled (and so resident) from the first read, and is most
+/// of an idle connection's memory: 4 KiB cost 3 KiB more per connection
+/// than this (`cargo xtask bench --only idle`). A longer message takes
+/// several reads; the buffer grows to hold it.
+pub const READ_BUFFER_BYTES: usize = 1024;
 
 /// Frames written in one batch before a flush: several queued frames go out
 /// in one write instead of one write each.

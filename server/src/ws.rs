@@ -558,7 +558,10 @@ pub(crate) async fn drive(
             }
             incoming = rx.next(), if session.storing.len() < MAX_STORING => {
                 heartbeat.heard();
-                handle(incoming, tx, session, app).await
+                // Boxed: carrying out a request (storage, the bus) takes far
+                // more state than waiting does, and every idle connection
+                // would otherwise hold room for it.
+                Box::pin(handle(incoming, tx, session, app)).await
             }
         };
         if let Err(end) = step {
