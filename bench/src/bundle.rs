@@ -155,13 +155,19 @@ fn brotli(bytes: &[u8]) -> Result<u64> {
 }
 
 /// Bytes on the wire for `url` when the browser accepts only `encoding`.
+/// Natter compresses its bundle at its strongest settings in the background
+/// after it starts, and compresses on the fly until then; compressed files
+/// come with a length once they are sent from memory, so this waits for
+/// that (up to 30 s).
 async fn served(http: &reqwest::Client, url: &str, encoding: &str) -> Result<u64> {
-    let response = http
-        .get(url)
-        .header("accept-encoding", encoding)
-        .send()
-        .await?
-        .error_for_status()?;
+    let mut response = get(http, url, encoding).await?;
+    for _ in 0..60 {
+        if response.content_length().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        response = get(http, url, encoding).await?;
+    }
     let used = response
         .headers()
         .get("content-encoding")
@@ -173,6 +179,15 @@ async fn served(http: &reqwest::Client, url: &str, encoding: &str) -> Result<u64
         bail!("{url} was sent as {used}, not {encoding}");
     }
     Ok(body.len() as u64)
+}
+
+async fn get(http: &reqwest::Client, url: &str, encoding: &str) -> Result<reqwest::Response> {
+    Ok(http
+        .get(url)
+        .header("accept-encoding", encoding)
+        .send()
+        .await?
+        .error_for_status()?)
 }
 
 /// Opens `url` in a browser and reads, from the page's User Timing entries,

@@ -42,10 +42,6 @@ impl Layout {
     pub fn clients(&self) -> usize {
         self.rooms * self.per_room
     }
-
-    pub fn senders(&self) -> usize {
-        self.rooms * self.senders_per_room
-    }
 }
 
 /// What a receiver saw during one step.

@@ -7,7 +7,19 @@
 //! Page paths (`/`, `/echo`, anything without a file extension) get
 //! `index.html`, and the client routes from the URL. Files whose names carry
 //! trunk's content hash are cached for a year; everything else is revalidated
-//! with its ETag. Compression is the router's job (see [`crate::app`]).
+//! with its ETag.
+//!
+//! The larger files are compressed once, with brotli and gzip at their
+//! strongest settings ([`pack`], run in the background at start), and sent
+//! as such to browsers that accept them. Until that is done, and for other
+//! files, the router's compression layer compresses on the fly at its
+//! faster, weaker settings (see [`crate::app`]).
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::sync::OnceLock;
+
+use axum::body::Bytes;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -31,7 +43,7 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
         } else {
             REVALIDATE
         };
-        return file_response(file, cache, &headers);
+        return file_response(path, file, cache, &headers);
     }
     if has_extension(path) {
         return (StatusCode::NOT_FOUND, "not found").into_response();
@@ -39,7 +51,7 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     match Bundle::get(INDEX) {
         Some(index) => {
             let csp = crate::headers::page_csp(&String::from_utf8_lossy(&index.data));
-            let mut response = file_response(index, REVALIDATE, &headers);
+            let mut response = file_response(INDEX, index, REVALIDATE, &headers);
             if let Ok(csp) = HeaderValue::from_str(&csp) {
                 response
                     .headers_mut()
@@ -51,7 +63,12 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     }
 }
 
-fn file_response(file: EmbeddedFile, cache: &'static str, request: &HeaderMap) -> Response {
+fn file_response(
+    path: &str,
+    file: EmbeddedFile,
+    cache: &'static str,
+    request: &HeaderMap,
+) -> Response {
     let tag = hex(&file.metadata.sha256_hash()[..16]);
     // Weak: the compression layer may send the same file in several
     // encodings, which a strong tag would claim are identical bytes.
@@ -76,7 +93,117 @@ fn file_response(file: EmbeddedFile, cache: &'static str, request: &HeaderMap) -
     };
     let mime = HeaderValue::from_str(&mime)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let packed = PACKED.get().and_then(|packed| packed.get(path));
+    if let Some((encoding, body)) = packed.and_then(|p| p.for_request(request)) {
+        let encoded = [
+            (header::CONTENT_TYPE, mime),
+            (header::CONTENT_ENCODING, HeaderValue::from_static(encoding)),
+            (header::VARY, HeaderValue::from_static("accept-encoding")),
+        ];
+        return (headers, encoded, body).into_response();
+    }
     (headers, [(header::CONTENT_TYPE, mime)], file.data).into_response()
+}
+
+/// Files smaller than this are left to the compression layer.
+const PACK_MIN_BYTES: usize = 1024;
+
+static PACKED: OnceLock<HashMap<String, Packed>> = OnceLock::new();
+
+/// One file, compressed both ways.
+struct Packed {
+    brotli: Bytes,
+    gzip: Bytes,
+}
+
+impl Packed {
+    fn new(data: &[u8]) -> std::io::Result<Packed> {
+        let mut brotli = Vec::new();
+        let params = brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            lgwin: 22,
+            ..Default::default()
+        };
+        brotli::BrotliCompress(&mut &data[..], &mut brotli, &params)?;
+        let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gzip.write_all(data)?;
+        Ok(Packed {
+            brotli: brotli.into(),
+            gzip: gzip.finish()?.into(),
+        })
+    }
+
+    /// The encoding to send (brotli before gzip) and its bytes, if the
+    /// request accepts either.
+    fn for_request(&self, request: &HeaderMap) -> Option<(&'static str, Bytes)> {
+        let accepted = request
+            .get_all(header::ACCEPT_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
+        if accepts(&accepted, "br") {
+            Some(("br", self.brotli.clone()))
+        } else if accepts(&accepted, "gzip") {
+            Some(("gzip", self.gzip.clone()))
+        } else {
+            None
+        }
+    }
+}
+
+/// Whether an `Accept-Encoding` list accepts `coding` (by name or `*`, and
+/// not with `q=0`).
+fn accepts(list: &str, coding: &str) -> bool {
+    let mut named = None;
+    let mut any = None;
+    for item in list.split(',') {
+        let mut parts = item.split(';').map(str::trim);
+        let name = parts.next().unwrap_or("");
+        let refused = parts.any(|p| {
+            p.strip_prefix("q=")
+                .and_then(|q| q.parse::<f32>().ok())
+                .is_some_and(|q| q == 0.0)
+        });
+        if name.eq_ignore_ascii_case(coding) {
+            named = Some(!refused);
+        } else if name == "*" {
+            any = Some(!refused);
+        }
+    }
+    named.or(any).unwrap_or(false)
+}
+
+/// Compresses the bundle's larger files at the strongest settings, once;
+/// from then on they are sent from memory. Takes a second or two of CPU for
+/// the wasm file, so the server calls it on a blocking thread at start.
+pub fn pack() {
+    PACKED.get_or_init(|| {
+        let started = std::time::Instant::now();
+        let packed: HashMap<String, Packed> = Bundle::iter()
+            .filter_map(|path| {
+                let file = Bundle::get(&path)?;
+                if file.data.len() < PACK_MIN_BYTES || is_incompressible(&path) {
+                    return None;
+                }
+                match Packed::new(&file.data) {
+                    Ok(packed) => Some((path.into_owned(), packed)),
+                    Err(err) => {
+                        tracing::warn!(%path, cause = %err, "cannot compress a bundle file");
+                        None
+                    }
+                }
+            })
+            .collect();
+        tracing::debug!(files = packed.len(), took = ?started.elapsed(), "bundle compressed");
+        packed
+    });
+}
+
+/// Formats that are compressed already.
+fn is_incompressible(path: &str) -> bool {
+    let ext = path.rsplit('.').next().unwrap_or("");
+    matches!(ext, "png" | "jpg" | "jpeg" | "gif" | "webp" | "avif" | "woff" | "woff2" | "gz" | "br")
 }
 
 /// trunk names built files `name-<hash>.ext`, the hash a 64-bit number in
@@ -142,6 +269,42 @@ mod tests {
         assert!(matches_etag("\"x\", W/\"abc\"", "abc"));
         assert!(matches_etag("*", "abc"));
         assert!(!matches_etag("W/\"abd\"", "abc"));
+    }
+
+    #[test]
+    fn accept_encoding_lists_are_read_with_their_weights() {
+        assert!(accepts("gzip, deflate, br, zstd", "br"));
+        assert!(accepts("gzip, deflate, br, zstd", "gzip"));
+        assert!(accepts("GZIP", "gzip"));
+        assert!(!accepts("gzip", "br"));
+        assert!(!accepts("br;q=0, gzip", "br"));
+        assert!(accepts("br;q=0.5", "br"));
+        assert!(accepts("*", "br"));
+        assert!(!accepts("*, br;q=0", "br"));
+        assert!(!accepts("", "gzip"));
+        assert!(!accepts("identity", "gzip"));
+    }
+
+    #[test]
+    fn packed_files_decode_to_the_original() {
+        use std::io::Read as _;
+        let data = "natter ".repeat(500);
+        let packed = Packed::new(data.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        brotli::BrotliDecompress(&mut &packed.brotli[..], &mut out).unwrap();
+        assert_eq!(out, data.as_bytes());
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(&packed.gzip[..])
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, data);
+        let mut request = HeaderMap::new();
+        request.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, br"));
+        assert_eq!(packed.for_request(&request).unwrap().0, "br");
+        request.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        assert_eq!(packed.for_request(&request).unwrap().0, "gzip");
+        request.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        assert!(packed.for_request(&request).is_none());
     }
 
     #[test]
