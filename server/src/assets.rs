@@ -203,7 +203,10 @@ pub fn pack() {
 /// Formats that are compressed already.
 fn is_incompressible(path: &str) -> bool {
     let ext = path.rsplit('.').next().unwrap_or("");
-    matches!(ext, "png" | "jpg" | "jpeg" | "gif" | "webp" | "avif" | "woff" | "woff2" | "gz" | "br")
+    matches!(
+        ext,
+        "png" | "jpg" | "jpeg" | "gif" | "webp" | "avif" | "woff" | "woff2" | "gz" | "br"
+    )
 }
 
 /// trunk names built files `name-<hash>.ext`, the hash a 64-bit number in
@@ -299,11 +302,17 @@ mod tests {
             .unwrap();
         assert_eq!(out, data);
         let mut request = HeaderMap::new();
-        request.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, br"));
+        request.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, br"),
+        );
         assert_eq!(packed.for_request(&request).unwrap().0, "br");
         request.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
         assert_eq!(packed.for_request(&request).unwrap().0, "gzip");
-        request.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        request.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("identity"),
+        );
         assert!(packed.for_request(&request).is_none());
     }
 
