@@ -55,8 +55,9 @@ struct Cli {
     bundle: Option<PathBuf>,
     #[arg(long)]
     chromedriver: Option<PathBuf>,
-    /// Fan-out rates to offer instead of the standard ones, in messages
-    /// per second (deliveries are that times the room's size).
+    /// Rates to offer instead of the standard ones (fan-out and many
+    /// rooms), in messages per second in all; deliveries are that times
+    /// the room's size.
     #[arg(long, value_delimiter = ',')]
     rates: Vec<f64>,
     /// The generator's worker threads.
@@ -180,10 +181,13 @@ async fn run(cli: Cli, open_files: u64) -> Result<()> {
         let kind = target.kind;
         let natter = kind.is_natter();
         if wanted(Scenario::Fanout) {
-            bar.println(format!(
-                "fan-out: {} clients in one room, 10 senders",
-                sizes.fanout_clients
-            ));
+            report::line(
+                &bar,
+                format!(
+                    "fan-out: {} clients in one room, 10 senders",
+                    sizes.fanout_clients
+                ),
+            );
             let layout = Layout {
                 rooms: 1,
                 per_room: sizes.fanout_clients,
@@ -207,10 +211,10 @@ async fn run(cli: Cli, open_files: u64) -> Result<()> {
             results.fanout.push((kind, run));
         }
         if wanted(Scenario::Rooms) && natter {
-            bar.println(format!(
-                "many rooms: {} rooms of 10, one sender each",
-                sizes.rooms
-            ));
+            report::line(
+                &bar,
+                format!("many rooms: {} rooms of 10, one sender each", sizes.rooms),
+            );
             let layout = Layout {
                 rooms: sizes.rooms,
                 per_room: 10,
@@ -220,7 +224,11 @@ async fn run(cli: Cli, open_files: u64) -> Result<()> {
                 target,
                 &log(target, "rooms"),
                 layout,
-                ROOMS_RATES,
+                if cli.rates.is_empty() {
+                    ROOMS_RATES
+                } else {
+                    &cli.rates
+                },
                 sizes.step,
                 clock,
                 &bar,
@@ -237,12 +245,15 @@ async fn run(cli: Cli, open_files: u64) -> Result<()> {
             for count in counts {
                 let idle =
                     scenarios::idle(target, &log(target, "idle"), count, clock, &bar).await?;
-                bar.println(format!(
-                    "  {:<22} idle {:>6}: {:.2} KiB per connection",
-                    kind.label(),
-                    idle.connections,
-                    idle.rss_per_connection_kib
-                ));
+                report::line(
+                    &bar,
+                    format!(
+                        "  {:<22} idle {:>6}: {:.2} KiB per connection",
+                        kind.label(),
+                        idle.connections,
+                        idle.rss_per_connection_kib
+                    ),
+                );
                 results.idle.push((kind, idle));
             }
         }
@@ -253,35 +264,44 @@ async fn run(cli: Cli, open_files: u64) -> Result<()> {
                 sizes.peer_storm
             };
             let storm = scenarios::storm(target, &log(target, "storm"), count, &bar).await?;
-            bar.println(format!(
-                "  {:<22} storm {:>6}: {:.0} connections/s",
-                kind.label(),
-                storm.connections,
-                storm.accepted_per_s
-            ));
+            report::line(
+                &bar,
+                format!(
+                    "  {:<22} storm {:>6}: {:.0} connections/s",
+                    kind.label(),
+                    storm.connections,
+                    storm.accepted_per_s
+                ),
+            );
             results.storm.push((kind, storm));
         }
         if wanted(Scenario::Persist) && natter {
             let persist =
                 scenarios::persist(target, &log(target, "persist"), sizes.persist, clock, &bar)
                     .await?;
-            bar.println(format!(
-                "  {:<22} persistence: {:.0} acknowledged messages/s",
-                kind.label(),
-                persist.acknowledged_per_s
-            ));
+            report::line(
+                &bar,
+                format!(
+                    "  {:<22} persistence: {:.0} acknowledged messages/s",
+                    kind.label(),
+                    persist.acknowledged_per_s
+                ),
+            );
             results.persist = Some(persist);
         }
         if wanted(Scenario::History) && natter {
             let history =
                 scenarios::history(target, &log(target, "history"), sizes.history, 1000, &bar)
                     .await?;
-            bar.println(format!(
-                "  {:<22} history: newest page {:.3} ms in the store, {:.3} ms round trip (p50)",
-                kind.label(),
-                history.store_page_ms.p50,
-                history.round_trip_ms.p50
-            ));
+            report::line(
+                &bar,
+                format!(
+                    "  {:<22} history: newest page {:.3} ms in the store, {:.3} ms round trip (p50)",
+                    kind.label(),
+                    history.store_page_ms.p50,
+                    history.round_trip_ms.p50
+                ),
+            );
             results.history = Some(history);
         }
     }
@@ -292,7 +312,7 @@ async fn run(cli: Cli, open_files: u64) -> Result<()> {
                     .await?;
             results.bundle = Some(bundle);
         } else if !cli.only.is_empty() {
-            bar.println("bundle: skipped (needs --bundle and --chromedriver)");
+            report::line(&bar, "bundle: skipped (needs --bundle and --chromedriver)");
         }
     }
     bar.finish_and_clear();

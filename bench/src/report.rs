@@ -290,3 +290,9 @@ impl Results {
         Ok(())
     }
 }
+
+/// Prints a line above the progress bar (or alone, when the bar is hidden
+/// because the output is not a terminal).
+pub fn line(bar: &indicatif::ProgressBar, text: impl AsRef<str>) {
+    bar.suspend(|| eprintln!("{}", text.as_ref()));
+}

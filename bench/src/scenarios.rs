@@ -66,23 +66,30 @@ pub async fn rising(
         let step = crowd.step(&server, rate, length, bar).await?;
         bar.inc(1);
         let done = !step.sustained();
-        bar.println(format!(
-            "  {:<22} offered {:>9.0}/s  delivered {:>9.0}/s  p50 {:>7.2} ms  p99 {:>8.2} ms  lost {}  dup {}  server {:.2} µs/delivery  generator CPU {:.0}%{}",
-            target.kind.label(),
-            step.offered_deliveries_per_s,
-            step.deliveries_per_s,
-            step.latency_ms.p50,
-            step.latency_ms.p99,
-            step.lost,
-            step.duplicates,
-            step.server_cpu_us_per_delivery,
-            step.generator_cpu_percent,
-            if step.closed_connections > 0 {
-                format!("  closed {}: {}", step.closed_connections, step.close_reasons.join("; "))
-            } else {
-                String::new()
-            }
-        ));
+        crate::report::line(
+            bar,
+            format!(
+                "  {:<22} offered {:>9.0}/s  delivered {:>9.0}/s  p50 {:>7.2} ms  p99 {:>8.2} ms  lost {}  dup {}  server {:.2} µs/delivery  generator CPU {:.0}%{}",
+                target.kind.label(),
+                step.offered_deliveries_per_s,
+                step.deliveries_per_s,
+                step.latency_ms.p50,
+                step.latency_ms.p99,
+                step.lost,
+                step.duplicates,
+                step.server_cpu_us_per_delivery,
+                step.generator_cpu_percent,
+                if step.closed_connections > 0 {
+                    format!(
+                        "  closed {}: {}",
+                        step.closed_connections,
+                        step.close_reasons.join("; ")
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+        );
         steps.push(step);
         if done {
             break;

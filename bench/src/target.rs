@@ -126,7 +126,7 @@ const NATTER_LIMITS: &[&str] = &[
     "--log",
     "warn",
     "--max-connections",
-    "20000",
+    "19500",
     "--connect-rate",
     "1000000",
     "--connect-burst",
