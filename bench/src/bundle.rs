@@ -181,6 +181,22 @@ async fn served(http: &reqwest::Client, url: &str, encoding: &str) -> Result<u64
     Ok(body.len() as u64)
 }
 
+/// Waits until Natter serves its client's wasm file compressed from memory
+/// (see [`served`]): the compression at start is done.
+pub async fn until_packed(server: std::net::SocketAddr) -> Result<()> {
+    let http = reqwest::Client::new();
+    let page = get(&http, &format!("http://{server}/"), "identity")
+        .await?
+        .text()
+        .await?;
+    let Some(end) = page.find("_bg.wasm") else {
+        bail!("the page names no wasm file")
+    };
+    let start = page[..end].rfind(['"', '\'', '/']).map_or(0, |i| i + 1);
+    let wasm = format!("http://{server}/{}_bg.wasm", &page[start..end]);
+    served(&http, &wasm, "br").await.map(|_| ())
+}
+
 async fn get(http: &reqwest::Client, url: &str, encoding: &str) -> Result<reqwest::Response> {
     Ok(http
         .get(url)

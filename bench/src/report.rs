@@ -247,6 +247,13 @@ impl Results {
             .x_desc("offered deliveries per second")
             .y_desc("latency (ms, log scale)")
             .x_label_formatter(&|x| format!("{:.0}k", x / 1000.0))
+            .y_label_formatter(&|y| {
+                if *y < 1.0 {
+                    format!("{y:.1}")
+                } else {
+                    format!("{y:.0}")
+                }
+            })
             .draw()?;
         let colours = [
             RGBColor(200, 60, 40),

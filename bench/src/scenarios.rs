@@ -140,6 +140,10 @@ pub async fn idle(
         per_room,
         senders_per_room: 0,
     };
+    if target.kind.is_natter() {
+        // The baseline is taken once the server's start-up work is done.
+        crate::bundle::until_packed(server.addr).await?;
+    }
     let before = server.usage()?;
     bar.set_message(format!(
         "{}: {} idle connections",
