@@ -33,9 +33,21 @@ use crate::scribe::Scribe;
 use crate::shutdown::Drain;
 use crate::store::{Store, StoreError};
 
-/// What every handler can reach.
+/// What every handler can reach. One pointer: axum clones it for every
+/// request, and every WebSocket session holds it for as long as it lives.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Shared {
     pub hub: Arc<Hub>,
     pub store: Store,
     pub scribe: Scribe,
@@ -87,7 +99,7 @@ impl AppState {
             None => Fanout::Local(Arc::clone(&hub)),
         };
         let (scribe, writer) = Scribe::spawn(store.clone(), fanout);
-        let state = AppState {
+        let state = AppState(Arc::new(Shared {
             hub,
             store,
             scribe,
@@ -97,7 +109,7 @@ impl AppState {
             guard: config.guard(),
             message_quota: config.message_quota(),
             cluster,
-        };
+        }));
         let background = Background {
             writer,
             cluster: tasks,

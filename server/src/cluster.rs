@@ -38,7 +38,7 @@ use futures_util::StreamExt;
 use natter_shared::{DeviceId, Nick, Posted, Seq};
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -172,6 +172,8 @@ enum Fill {
     /// The same for one room someone here just entered: while nobody here
     /// was in it, messages lost on the way were not missed.
     Entered(RoomId),
+    /// Deliver the room at least through this number, then say so.
+    Through(RoomId, Seq, oneshot::Sender<()>),
 }
 
 /// Tasks the cluster runs until shutdown.
@@ -284,6 +286,23 @@ impl Cluster {
     /// of it that is stored; what it lacked follows the joiner's history.
     pub fn entered(&self, room: RoomId) {
         let _ = self.inner.relay.send(Fill::Entered(room));
+    }
+
+    /// Delivers `room` on this node at least through `seq`, reading from
+    /// the store what it has not had yet, and returns once that is done. A
+    /// device that moves here from another node may have seen more of the
+    /// room than this node has delivered: entering before this is done
+    /// would send it again what it saw.
+    pub async fn deliver_through(&self, room: RoomId, seq: Seq) {
+        let (done, delivered) = oneshot::channel();
+        if self
+            .inner
+            .relay
+            .send(Fill::Through(room, seq, done))
+            .is_ok()
+        {
+            let _ = delivered.await;
+        }
     }
 
     /// A number for the next default name, counted across nodes; `None`
@@ -597,6 +616,11 @@ async fn relay_task(hub: Arc<Hub>, store: Store, mut fills: mpsc::UnboundedRecei
                 }
             }
             Fill::Entered(room) => fill_room(&hub, &store, room, None).await,
+            Fill::Through(room, seq, done) => {
+                let filled = fill_room(&hub, &store, room, Some(seq)).await;
+                let _ = done.send(());
+                filled
+            }
             Fill::CatchUp => {
                 let mut result = Ok(());
                 for room in hub.watched_rooms() {

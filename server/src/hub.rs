@@ -193,9 +193,9 @@ struct State {
 
 struct Conn {
     nick: Nick,
-    queue: mpsc::Sender<Utf8Bytes>,
+    queue: flume::Sender<Utf8Bytes>,
     /// Keys of the rooms this connection is in.
-    rooms: BTreeSet<String>,
+    rooms: Joined,
     /// The device it said it is (`hello`).
     device: Option<DeviceId>,
     /// Gone, but within its grace period: still listed, sent nothing.
@@ -213,11 +213,66 @@ struct Room {
     remote: BTreeMap<RemoteConn, Nick>,
 }
 
+/// The keys of the rooms one connection is in, in order. A connection is in
+/// a few rooms at most (`--max-joined`), so a sorted vector serves, and an
+/// idle connection holds a few words for it rather than a tree node.
+#[derive(Default)]
+struct Joined(Vec<String>);
+
+impl Joined {
+    fn contains(&self, key: &str) -> bool {
+        self.0.binary_search_by(|k| k.as_str().cmp(key)).is_ok()
+    }
+
+    /// Adds `key`; false if it was there already.
+    fn insert(&mut self, key: String) -> bool {
+        match self.0.binary_search(&key) {
+            Ok(_) => false,
+            Err(at) => {
+                self.0.insert(at, key);
+                true
+            }
+        }
+    }
+
+    /// Removes `key`; false if it was not there.
+    fn remove(&mut self, key: &str) -> bool {
+        match self.0.binary_search_by(|k| k.as_str().cmp(key)) {
+            Ok(at) => {
+                self.0.remove(at);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, String> {
+        self.0.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Joined {
+    type Item = &'a String;
+    type IntoIter = std::slice::Iter<'a, String>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
 /// A connection's place in the hub. Dropping it leaves every room, so a
 /// `left` follows every `joined` even if the session ends by a panic.
 pub struct Connection {
     id: ConnId,
-    queue: mpsc::Receiver<Utf8Bytes>,
+    queue: flume::Receiver<Utf8Bytes>,
     hub: Arc<Hub>,
 }
 
@@ -256,7 +311,7 @@ impl Hub {
     /// node's own count when no number is given (a cluster numbers arrivals
     /// across nodes).
     pub fn connect_numbered(self: &Arc<Self>, number: Option<u64>) -> Connection {
-        let (tx, rx) = mpsc::channel(self.limits.queue_capacity);
+        let (tx, rx) = flume::bounded(self.limits.queue_capacity);
         let mut state = self.lock();
         state.arrivals += 1;
         let id = state.arrivals;
@@ -279,7 +334,7 @@ impl Hub {
             Conn {
                 nick: nick.clone(),
                 queue: tx,
-                rooms: BTreeSet::new(),
+                rooms: Joined::default(),
                 device: None,
                 lingering: false,
             },
@@ -620,7 +675,9 @@ impl Hub {
         };
         let conn = state.conns.get_mut(&id).expect("checked above");
         let provisional = std::mem::replace(&mut conn.nick, old.nick.clone());
-        conn.rooms.extend(old.rooms.iter().cloned());
+        for key in &old.rooms {
+            conn.rooms.insert(key.clone());
+        }
         let queue = conn.queue.clone();
         state.nicks.remove(&provisional.key());
         state.nicks.insert(old.nick.key(), id);
@@ -957,6 +1014,12 @@ impl Hub {
         state.rooms.get(key).map(Room::as_ref)
     }
 
+    /// The room named `name` (ignoring case), if held.
+    pub fn room_named(&self, name: &RoomName) -> Option<RoomRef> {
+        let state = self.lock();
+        state.rooms.get(&name.key()).map(Room::as_ref)
+    }
+
     /// Adds a room another node stored, known from a message of it whose
     /// sequence number follows `room.latest`.
     pub fn learn_room(&self, room: &RoomRef) {
@@ -1128,7 +1191,7 @@ impl Connection {
     /// The next frame for this connection. `None` means the hub let it go
     /// because its queue was full: close as a slow consumer.
     pub async fn recv(&mut self) -> Option<Utf8Bytes> {
-        self.queue.recv().await
+        self.queue.recv_async().await.ok()
     }
 
     /// A frame already waiting, if any, for batching writes.
@@ -1223,6 +1286,21 @@ mod tests {
             text: MessageText::try_from(text).unwrap(),
             id: None,
         }
+    }
+
+    #[test]
+    fn joined_rooms_stay_sorted_and_unique() {
+        let mut joined = Joined::default();
+        assert!(joined.is_empty());
+        for key in ["rust", "lobby", "zig", "lobby"] {
+            joined.insert(key.to_owned());
+        }
+        assert_eq!(joined.iter().collect::<Vec<_>>(), ["lobby", "rust", "zig"]);
+        assert!(joined.contains("rust") && !joined.contains("go"));
+        assert!(joined.remove("rust"));
+        assert!(!joined.remove("rust"), "removed once");
+        assert_eq!(joined.len(), 2);
+        assert!(!joined.insert("zig".to_owned()), "already there");
     }
 
     #[test]

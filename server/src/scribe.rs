@@ -148,35 +148,49 @@ async fn write(store: Store, fanout: Fanout, mut queue: mpsc::Receiver<Job>) {
     tracing::debug!("the writer stopped");
 }
 
-/// Attempts at a batch that another writer's copy of a retried message
-/// got in ahead of (see [`commit`]).
-const CONFLICT_ATTEMPTS: usize = 3;
+/// Attempts at a batch: the first stores it as it is; each later one looks
+/// up which of its ids are stored already (see [`commit`]).
+const CONFLICT_ATTEMPTS: usize = 4;
 
 async fn commit(store: &Store, fanout: &Fanout, batch: &mut Vec<Pending>) {
     let mut pending: Vec<Pending> = std::mem::take(batch);
     for attempt in 1..=CONFLICT_ATTEMPTS {
-        match try_commit(store, fanout, pending).await {
+        // Retries of stored messages are rare, and the store's unique index
+        // on `(device, id)` refuses them anyway: the first attempt skips the
+        // lookup, which would cost every batch a round trip to the store.
+        match try_commit(store, fanout, pending, attempt > 1).await {
             Ok(()) => return,
-            // A copy of one of these messages, retried through another
-            // node, was stored meanwhile: look the origins up again.
+            // A message of the batch is stored already (retried after a
+            // reconnect, or through another node meanwhile): look the
+            // origins up (again).
             Err(Conflict(again)) if attempt < CONFLICT_ATTEMPTS => pending = again,
             Err(Conflict(again)) => return fail(again),
         }
     }
 }
 
-/// The batch ran into a message stored by another writer since its origins
-/// were looked up; nothing of it was stored.
+/// The batch ran into a message stored already: before, when its origins
+/// were not looked up, or by another writer since they were. Nothing of it
+/// was stored.
 struct Conflict(Vec<Pending>);
 
-async fn try_commit(store: &Store, fanout: &Fanout, batch: Vec<Pending>) -> Result<(), Conflict> {
+async fn try_commit(
+    store: &Store,
+    fanout: &Fanout,
+    batch: Vec<Pending>,
+    look_up: bool,
+) -> Result<(), Conflict> {
     // Set retries aside: those stored before are answered with their first
     // number now; those repeated within this batch once the first copy is
     // stored. Only the rest is numbered, so numbering stays gap-free.
-    let origins: Vec<(DeviceId, MessageId)> = batch
-        .iter()
-        .filter_map(|p| p.draft.origin.clone())
-        .collect();
+    let origins: Vec<(DeviceId, MessageId)> = if look_up {
+        batch
+            .iter()
+            .filter_map(|p| p.draft.origin.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let known = if origins.is_empty() {
         HashMap::new()
     } else {
@@ -213,7 +227,7 @@ async fn try_commit(store: &Store, fanout: &Fanout, batch: Vec<Pending>) -> Resu
     let stored = match store.append(&drafts, now()).await {
         Ok(stored) => stored,
         Err(err) if err.is_conflict() => {
-            tracing::debug!(%err, "a retried message was stored elsewhere first");
+            tracing::debug!(%err, "a message of the batch is stored already");
             fresh.extend(repeats.into_iter().map(|(p, _)| p));
             return Err(Conflict(fresh));
         }
@@ -240,5 +254,57 @@ async fn try_commit(store: &Store, fanout: &Fanout, batch: Vec<Pending>) -> Resu
 fn fail(batch: Vec<Pending>) {
     for pending in batch {
         let _ = pending.done.send(Err(NotStored));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use natter_shared::{RoomName, UnixMillis};
+
+    use super::*;
+    use crate::config::Config;
+    use crate::hub::Hub;
+
+    #[tokio::test]
+    async fn stored_ids_sent_again_get_their_first_number_and_the_rest_is_stored_once() {
+        let (_dir, store) = Store::open_temporary().await;
+        let room = store
+            .create_room(&RoomName::try_from("a").unwrap(), UnixMillis(1))
+            .await
+            .unwrap();
+        let hub = Hub::new(Config::default().hub_limits(), vec![room.clone()]);
+        let (scribe, writer) = Scribe::spawn(store.clone(), Fanout::Local(hub));
+        let device = DeviceId::try_from("dev".to_owned()).unwrap();
+        let origin = |id: &str| Some((device.clone(), MessageId::try_from(id.to_owned()).unwrap()));
+        let text = |t: &str| MessageText::try_from(t).unwrap();
+        let nick = Nick::numbered(1);
+        let first = scribe
+            .post(room.id, nick.clone(), text("one"), origin("m1"))
+            .await;
+        assert_eq!(first, Ok(Seq(1)));
+        // Handed over together, so they may share a batch with the retry.
+        let mut receipts = Vec::new();
+        for (said, id) in [("one", origin("m1")), ("two", origin("m2"))]
+            .into_iter()
+            .chain([("two", origin("m2")), ("three", None)])
+        {
+            receipts.push(
+                scribe
+                    .submit(room.id, nick.clone(), text(said), id)
+                    .await
+                    .unwrap(),
+            );
+        }
+        let mut answers = Vec::new();
+        for receipt in receipts {
+            answers.push(receipt.await);
+        }
+        assert_eq!(answers, [Ok(Seq(1)), Ok(Seq(2)), Ok(Seq(2)), Ok(Seq(3))]);
+        let (page, more) = store.page(room.id, Seq(u64::MAX), 50).await.unwrap();
+        let texts: Vec<&str> = page.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, ["one", "two", "three"]);
+        assert!(!more);
+        scribe.stop().await;
+        writer.await.unwrap();
     }
 }

@@ -73,6 +73,16 @@ pub async fn bounded(
     if let Poll::Ready(written) = at_once {
         return written.map_err(|_| End::PeerGone);
     }
+    // Boxed: the timer and the shutdown wait are only needed here, and every
+    // idle session would otherwise hold room for them.
+    Box::pin(until_written(write, drain, timing)).await
+}
+
+async fn until_written(
+    write: std::pin::Pin<&mut impl Future<Output = Result<(), axum::Error>>>,
+    drain: &Drain,
+    timing: &Timing,
+) -> Result<(), End> {
     tokio::select! {
         () = drain.closing() => Err(End::restarting()),
         written = timeout(timing.write_timeout, write) => match written {

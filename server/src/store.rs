@@ -456,9 +456,19 @@ fn room_row(row: &AnyRow) -> Result<RoomRow, StoreError> {
     })
 }
 
-/// Both engines store signed 64-bit integers; sequence numbers and
-/// timestamps are far below `i64::MAX`, so these conversions saturate only
-/// on corrupt data.
+#[cfg(test)]
+impl Store {
+    /// A new SQLite store in a temporary folder, which lives as long as
+    /// the returned guard.
+    pub(crate) async fn open_temporary() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("t.db").to_str().unwrap())
+            .await
+            .unwrap();
+        (dir, store)
+    }
+}
+
 /// Rows per multi-row statement, largest first. A batch is cut greedily
 /// into these sizes, so only a few distinct statements are ever prepared
 /// (and cached), and none comes near either engine's limit on parameters.
@@ -496,6 +506,9 @@ fn placeholders(rows: usize, columns: usize) -> String {
     sql
 }
 
+/// Both engines store signed 64-bit integers; sequence numbers and
+/// timestamps are far below `i64::MAX`, so these conversions saturate only
+/// on corrupt data.
 fn as_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -522,10 +535,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_large_batch_is_stored_whole_and_its_origins_found() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path().join("t.db").to_str().unwrap())
-            .await
-            .unwrap();
+        let (_dir, store) = Store::open_temporary().await;
         let at = UnixMillis(1);
         let a = store
             .create_room(&RoomName::try_from("a").unwrap(), at)

@@ -19,8 +19,10 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::FuturesOrdered;
 use futures_util::{SinkExt, StreamExt};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::clock::{Clock, MonotonicClock};
+use governor::middleware::NoOpMiddleware;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 use natter_shared::{
     ClientMsg, DeviceId, ErrorCode, PAGE_SIZE, Posted, RoomName, Seq, ServerMsg, close_code,
     decode_client,
@@ -28,7 +30,7 @@ use natter_shared::{
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::app::AppState;
+use crate::app::{AppState, Ticket};
 use crate::config::MessageLimits;
 use crate::hub::{Connection, Entry, Refusal, now};
 use crate::limits;
@@ -55,37 +57,43 @@ pub async fn chat(
         Ok(ticket) => ticket,
         Err(refused) => return refused.into_response(),
     };
-    socket::configure(upgrade, app.message_limits.chat).on_upgrade(move |ws| async move {
-        let _ticket = ticket;
-        let (mut tx, mut rx) = ws.split();
-        let end = if app.drain.is_closing() {
-            End::restarting()
-        } else {
-            let number = match &app.cluster {
-                Some(cluster) => cluster.next_number().await,
-                None => None,
-            };
-            let conn = app.hub.connect_numbered(number);
-            let mut session = Session::new(conn, app.message_quota);
-            let end = drive(&mut tx, &mut rx, &mut session, &app).await;
-            tracing::debug!(conn = session.conn.id(), ?end, "session over");
-            // The session drops here: its rooms hear of the departure before
-            // the goodbye below, which may take a while.
-            end
-        };
-        socket::finish(tx, rx, end).await;
+    socket::configure(upgrade, app.message_limits.chat).on_upgrade(move |ws| {
+        // Split before the session's future exists: what it captures, it
+        // holds for as long as the connection lives.
+        let (tx, rx) = ws.split();
+        converse(tx, rx, app, ticket)
     })
+}
+
+/// One chat connection, from the upgrade to the closing handshake.
+async fn converse(mut tx: impl Tx, mut rx: impl Rx, app: AppState, ticket: Ticket) {
+    let _ticket = ticket;
+    let end = if app.drain.is_closing() {
+        End::restarting()
+    } else {
+        let number = match &app.cluster {
+            // Boxed, as is the goodbye below: the session's own state is
+            // small, and a connection holds room for the largest step it
+            // may take for as long as it lives.
+            Some(cluster) => Box::pin(cluster.next_number()).await,
+            None => None,
+        };
+        let conn = app.hub.connect_numbered(number);
+        let mut session = Session::new(conn, app.message_quota);
+        let end = drive(&mut tx, &mut rx, &mut session, &app).await;
+        tracing::debug!(conn = session.conn.id(), ?end, "session over");
+        // The session drops here: its rooms hear of the departure before
+        // the goodbye below, which may take a while.
+        end
+    };
+    Box::pin(socket::finish(tx, rx, end)).await;
 }
 
 /// One connection's state beyond what the hub keeps.
 pub(crate) struct Session {
     conn: Connection,
     /// Set once the client asked to watch the room list.
-    rooms: Option<watch::Receiver<()>>,
-    /// The room list changed and has not been sent since.
-    rooms_due: bool,
-    /// When the room list may be sent next.
-    rooms_next: Instant,
+    rooms: Option<RoomWatch>,
     /// When each room (by key) last passed on this connection's typing.
     typing: HashMap<String, Instant>,
     limits: Limits,
@@ -94,7 +102,18 @@ pub(crate) struct Session {
     device: DeviceId,
     sent: Sent,
     /// Messages being stored, oldest first, with the request each answers.
-    storing: FuturesOrdered<Storing>,
+    /// Made with the first and dropped with the last, so a connection that
+    /// says nothing holds none.
+    storing: Option<FuturesOrdered<Storing>>,
+}
+
+/// A connection's watch on the room list.
+struct RoomWatch {
+    changes: watch::Receiver<()>,
+    /// The list changed and has not been sent since.
+    due: bool,
+    /// When the list may be sent next.
+    next: Pin<Box<tokio::time::Sleep>>,
 }
 
 /// A `say` being stored: its request, and then its `ack` (if it had an id)
@@ -106,20 +125,25 @@ type Storing =
 /// this the session stops reading until the oldest is stored.
 const MAX_STORING: usize = 64;
 
+/// One budget of one connection. The standard clock keeps it small: every
+/// connection holds five.
+type Limiter =
+    RateLimiter<NotKeyed, InMemoryState, MonotonicClock, NoOpMiddleware<std::time::Instant>>;
+
 /// One connection's rate limits.
 struct Limits {
     /// `say`: the configured burst, then the configured rate.
-    say: DefaultDirectRateLimiter,
+    say: Limiter,
     say_quota: Quota,
     /// `typing` signals: 10 at once, then one a second.
-    typing: DefaultDirectRateLimiter,
+    typing: Limiter,
     /// New rooms: 5 at once, then one every 10 seconds.
-    create: DefaultDirectRateLimiter,
+    create: Limiter,
     /// `ping`: 5 at once, then one a second.
-    ping: DefaultDirectRateLimiter,
+    ping: Limiter,
     /// Refusals of any kind: 20 at once, then one every 3 seconds. A
     /// connection that runs out is closed with 1008.
-    strikes: DefaultDirectRateLimiter,
+    strikes: Limiter,
 }
 
 /// `typing` signals: 10 at once, then one a second.
@@ -160,13 +184,14 @@ impl Limit {
 impl Limits {
     fn new(say: Quota) -> Self {
         let n = |v| NonZeroU32::new(v).expect("not zero");
+        let limiter = |quota| RateLimiter::direct_with_clock(quota, MonotonicClock);
         Limits {
-            say: RateLimiter::direct(say),
+            say: limiter(say),
             say_quota: say,
-            typing: RateLimiter::direct(TYPING_QUOTA),
-            create: RateLimiter::direct(create_quota()),
-            ping: RateLimiter::direct(PING_QUOTA),
-            strikes: RateLimiter::direct(
+            typing: limiter(TYPING_QUOTA),
+            create: limiter(create_quota()),
+            ping: limiter(PING_QUOTA),
+            strikes: limiter(
                 Quota::with_period(Duration::from_secs(3))
                     .expect("a period")
                     .allow_burst(n(20)),
@@ -186,7 +211,7 @@ impl Limits {
             metrics::counter!("natter_rate_limited_total", "limit" => limit.name()).increment(1);
             Failure::Limited {
                 what,
-                wait: not_until.wait_time_from(DefaultClock::default().now()),
+                wait: not_until.wait_time_from(MonotonicClock.now()),
             }
         })
     }
@@ -268,13 +293,11 @@ impl Session {
         Session {
             conn,
             rooms: None,
-            rooms_due: false,
-            rooms_next: Instant::now(),
             typing: HashMap::new(),
             limits: Limits::new(say),
             device,
             sent: Sent::new(),
-            storing: FuturesOrdered::new(),
+            storing: None,
         }
     }
 
@@ -322,7 +345,8 @@ impl Session {
                 self.typing.remove(&room.key());
                 // Answered once stored; meanwhile the session reads on, so
                 // one connection's messages share disk flushes too.
-                self.storing.push_back(Box::pin(async move {
+                let storing = self.storing.get_or_insert_with(FuturesOrdered::new);
+                storing.push_back(Box::pin(async move {
                     let answer = match receipt.await {
                         Ok(seq) => {
                             metrics::counter!("natter_messages_in_total").increment(1);
@@ -362,9 +386,11 @@ impl Session {
             ClientMsg::WatchRooms => {
                 let mut watch = app.hub.watch_rooms();
                 watch.mark_unchanged();
-                self.rooms = Some(watch);
-                self.rooms_due = false;
-                self.rooms_next = Instant::now() + ROOM_LIST_MIN_GAP;
+                self.rooms = Some(RoomWatch {
+                    changes: watch,
+                    due: false,
+                    next: Box::pin(tokio::time::sleep(ROOM_LIST_MIN_GAP)),
+                });
                 return Ok(vec![app.hub.room_list()]);
             }
         }
@@ -379,6 +405,14 @@ impl Session {
         since: Option<Seq>,
         app: &AppState,
     ) -> Result<Vec<Utf8Bytes>, Failure> {
+        // Coming from another node, the client may have seen messages this
+        // one has not delivered yet; they must be delivered before it
+        // enters, or its queue would get them again.
+        if let (Some(cluster), Some(since)) = (&app.cluster, since)
+            && let Some(held) = app.hub.room_named(room).filter(|r| r.latest < since.0)
+        {
+            Box::pin(cluster.deliver_through(held.id, since)).await;
+        }
         for _ in 0..2 {
             match self.conn.enter(room)? {
                 Entry::Entered {
@@ -438,8 +472,13 @@ impl Session {
 
     /// Sends the room list if it is due.
     fn room_list(&mut self, app: &AppState) -> Utf8Bytes {
-        self.rooms_due = false;
-        self.rooms_next = Instant::now() + ROOM_LIST_MIN_GAP;
+        if let Some(watch) = &mut self.rooms {
+            watch.due = false;
+            watch
+                .next
+                .as_mut()
+                .reset(Instant::now() + ROOM_LIST_MIN_GAP);
+        }
         app.hub.room_list()
     }
 }
@@ -503,14 +542,35 @@ fn history(room: RoomName, messages: Vec<Posted>, more: bool, gap: bool) -> Utf8
     msg.to_json().into()
 }
 
-/// Resolves when the watched room list changes; never, when not watching.
-async fn room_list_changed(watch: &mut Option<watch::Receiver<()>>) {
-    if let Some(rx) = watch
-        && rx.changed().await.is_ok()
-    {
-        return;
+/// Resolves when the watched room list has changed since it was last sent
+/// and the gap between sends has passed; never, when not watching.
+/// Cancel-safe.
+async fn room_list_due(watch: &mut Option<RoomWatch>) {
+    let Some(watch) = watch else {
+        return std::future::pending().await;
+    };
+    if !watch.due {
+        if watch.changes.changed().await.is_err() {
+            return std::future::pending().await;
+        }
+        watch.due = true;
     }
-    std::future::pending().await
+    watch.next.as_mut().await;
+}
+
+/// The next message stored (or not), in the order they were said; never,
+/// when none is being stored. Cancel-safe.
+async fn next_stored(
+    storing: &mut Option<FuturesOrdered<Storing>>,
+) -> Option<(ClientMsg, Result<Option<Utf8Bytes>, Failure>)> {
+    let next = match storing {
+        Some(queue) => queue.next().await,
+        None => std::future::pending().await,
+    };
+    if storing.as_ref().is_some_and(FuturesOrdered::is_empty) {
+        *storing = None;
+    }
+    next
 }
 
 /// Runs one session until it ends; returns how.
@@ -530,33 +590,31 @@ pub(crate) async fn drive(
             () = &mut closing => return End::restarting(),
             beat = heartbeat.tick() => {
                 session.sent.report();
-                Heartbeat::beat(beat, tx, drain, timing).await
+                Box::pin(Heartbeat::beat(beat, tx, drain, timing)).await
             }
             queued = session.conn.recv() => {
                 // `None`: the hub let this connection go: its queue was full.
                 let Some(first) = queued else { return End::slow_consumer() };
                 let batch = write_batch(tx, &mut session.conn, &mut session.sent, first);
-                socket::bounded(batch, drain, timing).await
+                // Boxed too: an allocation per write costs far less than
+                // the write, and idle connections stay small.
+                Box::pin(socket::bounded(batch, drain, timing)).await
             }
-            () = room_list_changed(&mut session.rooms) => {
-                session.rooms_due = true;
-                Ok(())
-            }
-            () = tokio::time::sleep_until(session.rooms_next), if session.rooms_due => {
+            () = room_list_due(&mut session.rooms) => {
                 let list = session.room_list(app);
-                write(tx, vec![list], app).await
+                Box::pin(write(tx, vec![list], app)).await
             }
-            Some((request, answer)) = session.storing.next(), if !session.storing.is_empty() => {
+            Some((request, answer)) = next_stored(&mut session.storing) => {
                 let frames = match answer {
                     Ok(ack) => Ok(ack.into_iter().collect()),
                     Err(failure) => session.refuse(&request, failure),
                 };
                 match frames {
-                    Ok(frames) => write(tx, frames, app).await,
+                    Ok(frames) => Box::pin(write(tx, frames, app)).await,
                     Err(end) => Err(end),
                 }
             }
-            incoming = rx.next(), if session.storing.len() < MAX_STORING => {
+            incoming = rx.next(), if session.storing.as_ref().map_or(0, FuturesOrdered::len) < MAX_STORING => {
                 heartbeat.heard();
                 // Boxed: carrying out a request (storage, the bus) takes far
                 // more state than waiting does, and every idle connection

@@ -249,6 +249,89 @@ async fn a_node_killed_mid_traffic_loses_nothing_and_its_users_leave_in_time() {
     }
 }
 
+/// A device moving to a node that has not yet delivered what it saw on
+/// its old node gets none of that again: the messages its old node stored
+/// but never published (it died first) are delivered on the new node before
+/// the device enters.
+#[tokio::test]
+async fn a_device_ahead_of_its_new_node_is_not_sent_what_it_saw() {
+    let Some(services) = common::cluster_services().await else {
+        return;
+    };
+    let db = common::postgres_database(&services.postgres).await;
+    let name = common::cluster_name();
+    let addrs = [free_addr(), free_addr()];
+    let mut nodes = Vec::new();
+    for addr in addrs {
+        nodes.push(node(addr, &db, &services.redis, &name).await);
+    }
+    let (mut alice, _) = person(addrs[0], "alice").await;
+    common::say(&mut alice, "one").await;
+    read_until(
+        &mut alice,
+        |m| matches!(m, ServerMsg::Said { seq, .. } if seq.0 == 1),
+    )
+    .await;
+
+    // Stored, never published: what a node killed between the two leaves.
+    {
+        use sqlx::Connection;
+        let mut pg = sqlx::PgConnection::connect(&db).await.unwrap();
+        sqlx::query(
+            "WITH r AS (UPDATE rooms SET last_seq = 4 WHERE key = 'lobby' RETURNING id) \
+             INSERT INTO messages (room_id, seq, at, nick, text) \
+             SELECT r.id, s, 1, 'ghost', 'unpublished ' || s FROM r, generate_series(2, 4) s",
+        )
+        .execute(&mut pg)
+        .await
+        .unwrap();
+    }
+
+    // Bob saw 1 to 4 on the node that died, and resumes on node 1, which
+    // has delivered only 1.
+    let (mut bob, _) = connect_async(format!("ws://{}/ws", addrs[1]))
+        .await
+        .unwrap();
+    assert!(matches!(
+        next_msg(&mut bob).await,
+        ServerMsg::Welcome { .. }
+    ));
+    send(
+        &mut bob,
+        &ClientMsg::Join {
+            room: room("lobby"),
+            since: Some(natter_shared::Seq(4)),
+        },
+    )
+    .await;
+    let ServerMsg::History { messages, .. } =
+        read_until(&mut bob, |m| matches!(m, ServerMsg::History { .. }))
+            .await
+            .pop()
+            .unwrap()
+    else {
+        unreachable!()
+    };
+    assert!(messages.is_empty(), "nothing after 4: {messages:?}");
+
+    common::say(&mut alice, "five").await;
+    let said: Vec<u64> = read_until(
+        &mut bob,
+        |m| matches!(m, ServerMsg::Said { seq, .. } if seq.0 >= 5),
+    )
+    .await
+    .into_iter()
+    .filter_map(|m| match m {
+        ServerMsg::Said { seq, .. } => Some(seq.0),
+        _ => None,
+    })
+    .collect();
+    assert_eq!(said, [5], "bob gets only what he had not seen");
+    for mut node in nodes {
+        node.kill().await.unwrap();
+    }
+}
+
 /// A Redis server of the test's own on `port`, so that restarting it
 /// disturbs nobody else.
 async fn redis_server(port: u16) -> Option<Child> {
