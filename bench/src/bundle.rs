@@ -17,9 +17,12 @@ use tokio::process::Command;
 
 use crate::target::Target;
 
-/// The mark the client sets when its socket opens (see the client's
-/// `ws::SOCKET_OPEN_MARK`).
+/// The mark the page sets when its chat socket opens (see `index.html` and
+/// the client's `ws::SOCKET_OPEN_MARK`).
 const SOCKET_OPEN_MARK: &str = "natter:socket-open";
+/// The mark the client sets once the app runs with its socket open (the
+/// client's `chat::CHAT_READY_MARK`).
+const CHAT_READY_MARK: &str = "natter:chat-ready";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Bundle {
@@ -28,6 +31,10 @@ pub struct Bundle {
     /// Time from navigation start to the socket's `open`, cold cache, ms.
     pub socket_open_ms: Vec<f64>,
     pub socket_open_median_ms: f64,
+    /// Time from navigation start until the app runs with its socket open,
+    /// in the same page loads, ms.
+    pub chat_ready_ms: Vec<f64>,
+    pub chat_ready_median_ms: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -109,32 +116,38 @@ pub async fn measure(
 
     let driver = Driver::start(chromedriver).await?;
     let mut socket_open_ms = Vec::with_capacity(loads);
+    let mut chat_ready_ms = Vec::with_capacity(loads);
     bar.set_length(loads as u64);
     bar.set_position(0);
     for _ in 0..loads {
         bar.set_message("client bundle: navigation to socket open");
         let browser = driver.session().await?;
-        let took = time_to_open(&browser, &format!("{base}/")).await;
+        let took = time_to_marks(&browser, &format!("{base}/")).await;
         let _ = browser.close().await;
-        socket_open_ms.push(took?);
+        let (open, ready) = took?;
+        socket_open_ms.push(open);
+        chat_ready_ms.push(ready);
         bar.inc(1);
     }
     server.stop().await;
-    let mut sorted = socket_open_ms.clone();
-    sorted.sort_by(f64::total_cmp);
-    let socket_open_median_ms = if sorted.is_empty() {
-        0.0
-    } else if sorted.len() % 2 == 1 {
-        sorted[sorted.len() / 2]
-    } else {
-        (sorted[sorted.len() / 2 - 1] + sorted[sorted.len() / 2]) / 2.0
-    };
     Ok(Bundle {
         files,
         total,
+        socket_open_median_ms: median(&socket_open_ms),
         socket_open_ms,
-        socket_open_median_ms,
+        chat_ready_median_ms: median(&chat_ready_ms),
+        chat_ready_ms,
     })
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
 }
 
 fn gzip(bytes: &[u8]) -> Result<u64> {
@@ -207,9 +220,17 @@ async fn get(http: &reqwest::Client, url: &str, encoding: &str) -> Result<reqwes
 }
 
 /// Opens `url` in a browser and reads, from the page's User Timing entries,
-/// when its socket opened (milliseconds after navigation started).
-async fn time_to_open(browser: &Client, url: &str) -> Result<f64> {
+/// when its socket opened and when the app was ready (milliseconds after
+/// navigation started).
+async fn time_to_marks(browser: &Client, url: &str) -> Result<(f64, f64)> {
     browser.goto(url).await?;
+    let open = time_to_mark(browser, SOCKET_OPEN_MARK).await?;
+    let ready = time_to_mark(browser, CHAT_READY_MARK).await?;
+    Ok((open, ready))
+}
+
+/// When the page set the User Timing mark `name`, waiting for it.
+async fn time_to_mark(browser: &Client, name: &str) -> Result<f64> {
     let script = r#"
         const [name, done] = arguments;
         const found = performance.getEntriesByName(name);
@@ -221,11 +242,13 @@ async fn time_to_open(browser: &Client, url: &str) -> Result<f64> {
     "#;
     let value = tokio::time::timeout(
         Duration::from_secs(20),
-        browser.execute_async(script, vec![json!(SOCKET_OPEN_MARK)]),
+        browser.execute_async(script, vec![json!(name)]),
     )
     .await
-    .context("the socket did not open within 20 s")??;
-    value.as_f64().context("the socket-open mark has no time")
+    .with_context(|| format!("no {name} mark within 20 s"))??;
+    value
+        .as_f64()
+        .with_context(|| format!("the {name} mark has no time"))
 }
 
 /// A chromedriver on a port of its choosing, and fresh browser profiles.

@@ -192,14 +192,15 @@ impl Results {
         }
         if let Some(b) = &self.bundle {
             println!(
-                "\nclient bundle: {} bytes raw, served {} gzip / {} brotli (best {} / {}); navigation to socket open: median {:.1} ms of {}",
+                "\nclient bundle: {} bytes raw, served {} gzip / {} brotli (best {} / {}); navigation to socket open: median {:.1} ms of {}, to the app ready: median {:.1} ms",
                 b.total.raw,
                 b.total.served_gzip,
                 b.total.served_brotli,
                 b.total.gzip_best,
                 b.total.brotli_best,
                 b.socket_open_median_ms,
-                b.socket_open_ms.len()
+                b.socket_open_ms.len(),
+                b.chat_ready_median_ms
             );
         }
         let json = out.join("results.json");

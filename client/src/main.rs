@@ -18,6 +18,9 @@ fn main() {
         web_sys::console::error_1(&info.to_string().into());
     }));
     leptos::mount::mount_to_body(app::App);
+    // The chat page, when shown, has taken over the socket the page opened
+    // while the app loaded; other pages have no use for it.
+    ws::discard_early();
 }
 
 #[cfg(test)]

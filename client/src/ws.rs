@@ -133,6 +133,9 @@ pub struct SocketOptions<C: Codec> {
     /// Reconnect by itself after the connection drops (see [`backoff_ms`]),
     /// unless the close code says the server refused this client.
     pub reconnect: bool,
+    /// The first time, take over the socket to the same URL that the page
+    /// opened before the app loaded (see [`take_early`]), if there is one.
+    pub adopt_early: bool,
 }
 
 impl<C: Codec> Clone for SocketOptions<C> {
@@ -140,6 +143,7 @@ impl<C: Codec> Clone for SocketOptions<C> {
         SocketOptions {
             immediate: self.immediate,
             reconnect: self.reconnect,
+            adopt_early: self.adopt_early,
             keep: self.keep,
             on_open: self.on_open.clone(),
             on_message: self.on_message.clone(),
@@ -154,6 +158,7 @@ impl<C: Codec> Default for SocketOptions<C> {
         SocketOptions {
             immediate: true,
             reconnect: false,
+            adopt_early: false,
             keep: 1000,
             on_open: None,
             on_message: None,
@@ -207,8 +212,79 @@ pub const STABLE_MS: f64 = 10_000.0;
 /// connection from it.
 pub const SOCKET_OPEN_MARK: &str = "natter:socket-open";
 
+/// Where `index.html` leaves the chat socket it opens before the app has
+/// loaded: `{ ws, events }`, the socket and every event it has had since.
+const EARLY_SOCKET: &str = "natterEarlySocket";
+
+/// A socket the page opened before the app loaded.
+struct Early {
+    ws: WebSocket,
+    /// Its events so far, oldest first.
+    events: js_sys::Array,
+}
+
+/// Takes the socket the page opened early if it goes to `url`; one to
+/// another address is closed. Either way, no one else can take it.
+fn take_early(url: &str) -> Option<Early> {
+    let window = web_sys::window()?;
+    let key = wasm_bindgen::JsValue::from_str(EARLY_SOCKET);
+    let early = js_sys::Reflect::get(&window, &key).ok()?;
+    if early.is_undefined() || early.is_null() {
+        return None;
+    }
+    let _ = js_sys::Reflect::delete_property(&window, &key);
+    let field = |name: &str| js_sys::Reflect::get(&early, &name.into()).ok();
+    let ws: WebSocket = field("ws")?.dyn_into().ok()?;
+    let events: js_sys::Array = field("events")?.dyn_into().ok()?;
+    if ws.url() != url {
+        release(&ws);
+        return None;
+    }
+    Some(Early { ws, events })
+}
+
+/// Closes the socket the page opened early if nothing took it over (the
+/// page shown has no chat).
+pub fn discard_early() {
+    if let Some(early) = take_early("") {
+        release(&early.ws);
+    }
+}
+
+/// Detaches a socket's handlers and closes it.
+fn release(ws: &WebSocket) {
+    ws.set_onopen(None);
+    ws.set_onmessage(None);
+    ws.set_onerror(None);
+    ws.set_onclose(None);
+    if ws.ready_state() < WebSocket::CLOSING {
+        let _ = ws.close();
+    }
+}
+
+/// Hands an early socket's past events to the handlers now attached to it,
+/// in order. A handler may replace or drop the connection; the events left
+/// then go nowhere, as they would have.
+fn replay(ws: &WebSocket, events: &js_sys::Array) {
+    for event in events.iter() {
+        let Ok(event) = event.dyn_into::<Event>() else {
+            continue;
+        };
+        let handler = match event.type_().as_str() {
+            "open" => ws.onopen(),
+            "message" => ws.onmessage(),
+            "error" => ws.onerror(),
+            "close" => ws.onclose(),
+            _ => None,
+        };
+        if let Some(handler) = handler {
+            let _ = handler.call1(ws, &event);
+        }
+    }
+}
+
 /// Sets a User Timing mark, where the browser keeps them.
-fn mark(name: &str) {
+pub fn mark(name: &str) {
     if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
         let _ = performance.mark(name);
     }
@@ -262,23 +338,31 @@ impl<C: Codec> Copy for Writers<C> {}
 /// An open browser socket and the closures its handlers point to.
 struct Live {
     ws: WebSocket,
-    _on_open: Closure<dyn FnMut(Event)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut(Event)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    on_open: Closure<dyn FnMut(Event)>,
+    on_message: Closure<dyn FnMut(MessageEvent)>,
+    on_error: Closure<dyn FnMut(Event)>,
+    on_close: Closure<dyn FnMut(CloseEvent)>,
+}
+
+impl Live {
+    /// Points the socket's handlers at this connection's closures.
+    fn wire(&self) {
+        self.ws
+            .set_onopen(Some(self.on_open.as_ref().unchecked_ref()));
+        self.ws
+            .set_onmessage(Some(self.on_message.as_ref().unchecked_ref()));
+        self.ws
+            .set_onerror(Some(self.on_error.as_ref().unchecked_ref()));
+        self.ws
+            .set_onclose(Some(self.on_close.as_ref().unchecked_ref()));
+    }
 }
 
 impl Drop for Live {
     fn drop(&mut self) {
         // Detach first: the closures die with `self`, and the browser must
         // not call them afterwards.
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onerror(None);
-        self.ws.set_onclose(None);
-        if self.ws.ready_state() < WebSocket::CLOSING {
-            let _ = self.ws.close();
-        }
+        release(&self.ws);
     }
 }
 
@@ -351,8 +435,31 @@ impl<C: Codec> Socket<C> {
             .conn
             .with_value(|c| (c.url.clone(), c.options.clone(), c.writers));
         self.conn.update_value(|c| c.live = None);
-        let next = connect(&url, &options, writers);
+        let early = if options.adopt_early {
+            take_early(&url)
+        } else {
+            None
+        };
+        let adopted = early.as_ref().map(|e| e.ws.clone());
+        let next = connect(&url, &options, writers, adopted);
         self.conn.update_value(|c| c.live = next);
+        if let Some(Early { ws, events }) = early {
+            // Later, as the socket's own events would come: the caller
+            // finishes setting up first. Until then the page's handlers
+            // keep collecting, so nothing is missed or reordered.
+            let conn = self.conn;
+            set_timeout(
+                move || {
+                    let ours = conn.try_with_value(|c| {
+                        c.live.as_ref().filter(|live| live.ws == ws).map(Live::wire)
+                    });
+                    if let Some(Some(())) = ours {
+                        replay(&ws, &events);
+                    }
+                },
+                std::time::Duration::ZERO,
+            );
+        }
     }
 
     /// Connects to another address from now on.
@@ -462,8 +569,21 @@ impl<C: Codec> Socket<C> {
     }
 }
 
-fn connect<C: Codec>(url: &str, options: &SocketOptions<C>, w: Writers<C>) -> Option<Live> {
-    let ws = match WebSocket::new(url) {
+/// A connection to `url`, or over `adopted`, a socket the page opened
+/// early, whose handlers the caller attaches ([`Live::wire`]).
+fn connect<C: Codec>(
+    url: &str,
+    options: &SocketOptions<C>,
+    w: Writers<C>,
+    adopted: Option<WebSocket>,
+) -> Option<Live> {
+    // The page marks the opening of its early socket itself.
+    let early = adopted.is_some();
+    let created = match adopted {
+        Some(ws) => Ok(ws),
+        None => WebSocket::new(url),
+    };
+    let ws = match created {
         Ok(ws) => ws,
         Err(err) => {
             let why = err
@@ -483,7 +603,9 @@ fn connect<C: Codec>(url: &str, options: &SocketOptions<C>, w: Writers<C>) -> Op
     let on_open = {
         let cb = options.on_open.clone();
         Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            mark(SOCKET_OPEN_MARK);
+            if !early {
+                mark(SOCKET_OPEN_MARK);
+            }
             w.state.set(ReadyState::Open);
             if let Some(cb) = &cb {
                 cb();
@@ -546,17 +668,17 @@ fn connect<C: Codec>(url: &str, options: &SocketOptions<C>, w: Writers<C>) -> Op
             w.last_close.set(Some(info));
         })
     };
-    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-    Some(Live {
+    let live = Live {
         ws,
-        _on_open: on_open,
-        _on_message: on_message,
-        _on_error: on_error,
-        _on_close: on_close,
-    })
+        on_open,
+        on_message,
+        on_error,
+        on_close,
+    };
+    if !early {
+        live.wire();
+    }
+    Some(live)
 }
 
 /// `ws://` or `wss://` URL for `path` on the server that served the page.

@@ -91,6 +91,52 @@ async fn two_people_chat_in_real_browsers() {
     server.stop().await.unwrap();
 }
 
+/// The chat page opens its socket before the app has loaded and the app
+/// takes it over, events and all: one socket per page, marked open once.
+/// Pages without a chat keep no socket of their own.
+#[tokio::test]
+async fn the_chat_socket_opens_before_the_app_loads_and_is_taken_over() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    let chat = open(&driver, &server, "/", &[]).await;
+    // The welcome that came before the app loaded named this page.
+    wait_for(&chat, STATUS_OPEN, "Connected as user1").await;
+    wait_for(&chat, "[data-testid=message]", "user1 comes in").await;
+    assert_eq!(gauge(&server, "natter_connections").await, 1.0);
+    let page_state = chat
+        .execute(
+            "return [performance.getEntriesByName('natter:socket-open').length,
+                     window.natterEarlySocket === undefined]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page_state, json!([1, true]));
+
+    // The echo page opens only its echo socket, and a page with no chat
+    // closes the one it opened early.
+    let echo = open(&driver, &server, "/echo", &[]).await;
+    let lost = driver.session_with(&[]).await;
+    lost.goto(&server.url("/r/%00")).await.unwrap();
+    wait_for(&lost, "section.not-found", "").await;
+    let mut open_now = gauge(&server, "natter_connections").await;
+    for _ in 0..100 {
+        if open_now == 2.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        open_now = gauge(&server, "natter_connections").await;
+    }
+    assert_eq!(open_now, 2.0, "the chat and the echo sockets alone");
+    assert_eq!(sessions(&server).await, 1.0);
+    for page in [chat, echo, lost] {
+        page.close().await.unwrap();
+    }
+    server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn the_composer_sends_on_enter_but_not_while_composing_or_empty() {
     let Some(driver) = Driver::start().await else {
@@ -773,6 +819,11 @@ async fn nginx(dir: &Path, nodes: [std::net::SocketAddr; 2]) -> Option<(Child, u
 
 /// Chat sessions a node holds, from its `/metrics`.
 async fn sessions(node: &TestServer) -> f64 {
+    gauge(node, "natter_sessions").await
+}
+
+/// A gauge from the node's `/metrics`.
+async fn gauge(node: &TestServer, name: &str) -> f64 {
     let text = reqwest::Client::builder()
         .no_proxy()
         .build()
@@ -785,7 +836,7 @@ async fn sessions(node: &TestServer) -> f64 {
         .await
         .unwrap();
     text.lines()
-        .find_map(|l| l.strip_prefix("natter_sessions ")?.parse().ok())
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
         .unwrap_or(0.0)
 }
 
