@@ -2,8 +2,9 @@
 //!
 //! The page's Content-Security-Policy allows exactly what the wasm client
 //! needs and nothing else: its own scripts, styles, images and fonts, the
-//! inline start-up script trunk writes into `index.html` (allowed by its
-//! hash, computed from the page actually served), compiling WebAssembly
+//! inline scripts of `index.html` (trunk's start-up script and the one that
+//! opens the chat socket early, each allowed by its hash, computed from the
+//! page actually served), compiling WebAssembly
 //! (`'wasm-unsafe-eval'`), and connections back to this server (`'self'`
 //! covers the WebSocket). No framing, no plugins, no base-URI tricks. Other
 //! responses (scripts, styles, wasm, errors) get a policy that allows
