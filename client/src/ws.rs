@@ -240,6 +240,7 @@ fn take_early(url: &str) -> Option<Early> {
         release(&ws);
         return None;
     }
+    mark(SOCKET_ADOPTED_MARK);
     Some(Early { ws, events })
 }
 
@@ -282,6 +283,10 @@ fn replay(ws: &WebSocket, events: &js_sys::Array) {
         }
     }
 }
+
+/// The User Timing mark set when the app takes over the socket the page
+/// opened early.
+pub const SOCKET_ADOPTED_MARK: &str = "natter:socket-adopted";
 
 /// Sets a User Timing mark, where the browser keeps them.
 pub fn mark(name: &str) {

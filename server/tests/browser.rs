@@ -108,12 +108,13 @@ async fn the_chat_socket_opens_before_the_app_loads_and_is_taken_over() {
     let page_state = chat
         .execute(
             "return [performance.getEntriesByName('natter:socket-open').length,
+                     performance.getEntriesByName('natter:socket-adopted').length,
                      window.natterEarlySocket === undefined]",
             vec![],
         )
         .await
         .unwrap();
-    assert_eq!(page_state, json!([1, true]));
+    assert_eq!(page_state, json!([1, 1, true]));
 
     // The echo page opens only its echo socket, and a page with no chat
     // closes the one it opened early.
