@@ -93,13 +93,31 @@ async fn two_people_chat_in_real_browsers() {
 
 /// The chat page opens its socket before the app has loaded and the app
 /// takes it over, events and all: one socket per page, marked open once.
-/// Pages without a chat keep no socket of their own.
+/// Pages without a chat, or a browser without WebAssembly (no app to take
+/// it over), keep no chat socket.
 #[tokio::test]
 async fn the_chat_socket_opens_before_the_app_loads_and_is_taken_over() {
     let Some(driver) = Driver::start().await else {
         return;
     };
     let server = spawn_app().await;
+    let no_wasm = driver.session_with(&[]).await;
+    no_wasm
+        .issue_cmd(Cdp {
+            cmd: "Page.addScriptToEvaluateOnNewDocument",
+            params: json!({ "source": "delete window.WebAssembly;" }),
+        })
+        .await
+        .unwrap();
+    no_wasm.goto(&server.url("/")).await.unwrap();
+    let wasm = no_wasm
+        .execute("return typeof WebAssembly", vec![])
+        .await
+        .unwrap();
+    assert_eq!(wasm, json!("undefined"));
+
+    // Had the page without WebAssembly opened a socket, it would hold
+    // user1 and count below.
     let chat = open(&driver, &server, "/", &[]).await;
     // The welcome that came before the app loaded named this page.
     wait_for(&chat, STATUS_OPEN, "Connected as user1").await;
@@ -132,9 +150,41 @@ async fn the_chat_socket_opens_before_the_app_loads_and_is_taken_over() {
     }
     assert_eq!(open_now, 2.0, "the chat and the echo sockets alone");
     assert_eq!(sessions(&server).await, 1.0);
-    for page in [chat, echo, lost] {
+    for page in [no_wasm, chat, echo, lost] {
         page.close().await.unwrap();
     }
+    server.stop().await.unwrap();
+}
+
+/// A page whose app never arrives (its wasm cannot be fetched) gives up
+/// the socket it opened early, so nobody stays online on its behalf.
+#[tokio::test]
+async fn an_early_socket_no_app_takes_over_is_closed() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    let page = driver.session_with(&[]).await;
+    for (cmd, params) in [
+        ("Network.enable", json!({})),
+        ("Network.setBlockedURLs", json!({ "urls": ["*.wasm"] })),
+    ] {
+        page.issue_cmd(Cdp { cmd, params }).await.unwrap();
+    }
+    page.goto(&server.url("/")).await.unwrap();
+    // Opened, then given up once the page has waited 20 s for its app.
+    for (want, tries) in [(1.0, 100), (0.0, 300)] {
+        let mut open_now = gauge(&server, "natter_connections").await;
+        for _ in 0..tries {
+            if open_now == want {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            open_now = gauge(&server, "natter_connections").await;
+        }
+        assert_eq!(open_now, want, "chat sockets open");
+    }
+    page.close().await.unwrap();
     server.stop().await.unwrap();
 }
 
@@ -1067,6 +1117,29 @@ async fn wait_until(page: &Client, condition: &str) {
         Value::Bool(true),
         "{condition} did not hold within 10 s"
     );
+}
+
+/// A Chrome DevTools Protocol command, sent through chromedriver.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        let session = session_id.unwrap_or_default();
+        base_url.join(&format!("session/{session}/goog/cdp/execute"))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
 }
 
 /// A chromedriver process on a port of its choosing.
