@@ -497,7 +497,8 @@ const REPLAY_MAX: u64 = 1000;
 /// The `history` that answers a `join`: everything after `since` up to
 /// `latest` (the newest message published before the joiner was added;
 /// later ones are in its queue), or the latest page when there is no
-/// `since` or it is too far behind.
+/// `since`, or it is too far behind or ahead of the room (marked as a gap
+/// then).
 async fn resume(
     app: &AppState,
     room: crate::store::RoomId,
@@ -509,7 +510,13 @@ async fn resume(
     let Some(since) = since else {
         return page(app, room, name, newest_page, false).await;
     };
-    let missed = latest.0.saturating_sub(since.0);
+    // Ahead of the room: the client's numbers come from another history
+    // (the store was restored from a backup, or replaced). What it shows
+    // cannot be trusted to match; it starts afresh, as after a gap.
+    if since > latest {
+        return page(app, room, name, newest_page, true).await;
+    }
+    let missed = latest.0 - since.0;
     if missed > REPLAY_MAX {
         return page(app, room, name, newest_page, true).await;
     }

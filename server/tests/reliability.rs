@@ -156,6 +156,24 @@ async fn rejoining_with_since_replays_exactly_what_was_missed() {
     assert!(
         matches!(seen.last(), Some(ServerMsg::History { messages, gap: false, .. }) if messages.is_empty())
     );
+
+    // Ahead of the room (it saw a history this store does not hold, as
+    // after a restore from backup): the latest page, to start afresh from.
+    let (mut ahead, _) = server.arrive().await;
+    send(
+        &mut ahead,
+        &ClientMsg::Join {
+            room: room("lobby"),
+            since: Some(Seq(500)),
+        },
+    )
+    .await;
+    let seen = read_until(&mut ahead, |m| matches!(m, ServerMsg::History { .. })).await;
+    let Some(ServerMsg::History { messages, gap, .. }) = seen.last() else {
+        unreachable!()
+    };
+    assert!(*gap, "told to start afresh");
+    assert_eq!(messages.last().map(|m| m.seq), Some(Seq(31)));
     server.stop().await.unwrap();
 }
 
