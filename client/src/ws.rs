@@ -223,9 +223,9 @@ struct Early {
     events: js_sys::Array,
 }
 
-/// Takes the socket the page opened early if it goes to `url`; one to
-/// another address is closed. Either way, no one else can take it.
-fn take_early(url: &str) -> Option<Early> {
+/// Removes the socket the page opened early from where the page left it,
+/// so that no one else can take it.
+fn claim_early() -> Option<Early> {
     let window = web_sys::window()?;
     let key = wasm_bindgen::JsValue::from_str(EARLY_SOCKET);
     let early = js_sys::Reflect::get(&window, &key).ok()?;
@@ -236,18 +236,25 @@ fn take_early(url: &str) -> Option<Early> {
     let field = |name: &str| js_sys::Reflect::get(&early, &name.into()).ok();
     let ws: WebSocket = field("ws")?.dyn_into().ok()?;
     let events: js_sys::Array = field("events")?.dyn_into().ok()?;
-    if ws.url() != url {
-        release(&ws);
+    Some(Early { ws, events })
+}
+
+/// Takes the socket the page opened early if it goes to `url`; one to
+/// another address is closed.
+fn take_early(url: &str) -> Option<Early> {
+    let early = claim_early()?;
+    if early.ws.url() != url {
+        release(&early.ws);
         return None;
     }
     mark(SOCKET_ADOPTED_MARK);
-    Some(Early { ws, events })
+    Some(early)
 }
 
 /// Closes the socket the page opened early if nothing took it over (the
 /// page shown has no chat).
 pub fn discard_early() {
-    if let Some(early) = take_early("") {
+    if let Some(early) = claim_early() {
         release(&early.ws);
     }
 }

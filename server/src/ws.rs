@@ -510,16 +510,12 @@ async fn resume(
     let Some(since) = since else {
         return page(app, room, name, newest_page, false).await;
     };
-    // Ahead of the room: the client's numbers come from another history
-    // (the store was restored from a backup, or replaced). What it shows
-    // cannot be trusted to match; it starts afresh, as after a gap.
-    if since > latest {
+    // Ahead of the room, the client's numbers come from another history
+    // (the store was restored from a backup, or replaced): what it shows
+    // cannot be trusted to match, so it starts afresh, as after a gap.
+    let Some(missed) = latest.0.checked_sub(since.0).filter(|&m| m <= REPLAY_MAX) else {
         return page(app, room, name, newest_page, true).await;
-    }
-    let missed = latest.0 - since.0;
-    if missed > REPLAY_MAX {
-        return page(app, room, name, newest_page, true).await;
-    }
+    };
     let limit = usize::try_from(missed).unwrap_or(usize::MAX);
     let messages = app.store.after(room, since, limit).await?;
     let more = messages.first().map_or(since.0 > 0, |m| m.seq.0 > 1);
