@@ -87,8 +87,13 @@ pub struct RoomInfo {
 }
 
 /// What the server sends on `/ws`.
+///
+/// Decoded through [`Wire`], a flat struct with every field any message
+/// has: serde's own decoder for a tagged enum buffers each message whole
+/// before it picks the variant, which costs the web client tens of
+/// kilobytes of WebAssembly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "Wire")]
 pub enum ServerMsg {
     /// First message on every connection: the name the server gave you, and
     /// how often to send `ping` (a link that stays silent for twice that
@@ -310,6 +315,139 @@ impl ServerMsg {
 
 fn is_false(value: &bool) -> bool {
     !*value
+}
+
+/// Every field a server message may have, as it arrives; see [`ServerMsg`].
+/// Unknown fields are ignored, as for any derived struct.
+#[derive(Deserialize)]
+struct Wire {
+    #[serde(rename = "type")]
+    kind: ServerKind,
+    nick: Option<Nick>,
+    heartbeat_ms: Option<u64>,
+    room: Option<RoomName>,
+    online: Option<Vec<Nick>>,
+    latest: Option<Seq>,
+    messages: Option<Vec<Posted>>,
+    more: Option<bool>,
+    gap: Option<bool>,
+    at: Option<UnixMillis>,
+    seq: Option<Seq>,
+    text: Option<MessageText>,
+    id: Option<MessageId>,
+    from: Option<Nick>,
+    to: Option<Nick>,
+    rooms: Option<Vec<RoomInfo>>,
+    code: Option<ErrorCode>,
+    message: Option<String>,
+    request: Option<String>,
+    retry_after_ms: Option<u64>,
+}
+
+/// A server message's `type`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ServerKind {
+    Welcome,
+    NickChanged,
+    Entered,
+    History,
+    Joined,
+    Said,
+    Ack,
+    Left,
+    Renamed,
+    Typing,
+    Pong,
+    Rooms,
+    Error,
+}
+
+/// A server message lacks a field its `type` requires.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("missing field `{field}` in a `{kind}` message")]
+pub struct MissingField {
+    kind: &'static str,
+    field: &'static str,
+}
+
+impl TryFrom<Wire> for ServerMsg {
+    type Error = MissingField;
+
+    fn try_from(wire: Wire) -> Result<Self, MissingField> {
+        let kind = ServerMsg::TYPES[wire.kind as usize];
+        macro_rules! need {
+            ($field:ident) => {
+                wire.$field.ok_or(MissingField {
+                    kind,
+                    field: stringify!($field),
+                })?
+            };
+        }
+        Ok(match wire.kind {
+            ServerKind::Welcome => ServerMsg::Welcome {
+                nick: need!(nick),
+                heartbeat_ms: need!(heartbeat_ms),
+            },
+            ServerKind::NickChanged => ServerMsg::NickChanged { nick: need!(nick) },
+            ServerKind::Entered => ServerMsg::Entered {
+                room: need!(room),
+                online: need!(online),
+                latest: wire.latest,
+            },
+            ServerKind::History => ServerMsg::History {
+                room: need!(room),
+                messages: need!(messages),
+                more: need!(more),
+                gap: wire.gap.unwrap_or(false),
+            },
+            ServerKind::Joined => ServerMsg::Joined {
+                room: need!(room),
+                at: need!(at),
+                nick: need!(nick),
+            },
+            ServerKind::Said => ServerMsg::Said {
+                room: need!(room),
+                seq: need!(seq),
+                at: need!(at),
+                nick: need!(nick),
+                text: need!(text),
+                id: wire.id,
+            },
+            ServerKind::Ack => ServerMsg::Ack {
+                id: need!(id),
+                room: need!(room),
+                seq: need!(seq),
+            },
+            ServerKind::Left => ServerMsg::Left {
+                room: need!(room),
+                at: need!(at),
+                nick: need!(nick),
+            },
+            ServerKind::Renamed => ServerMsg::Renamed {
+                room: need!(room),
+                at: need!(at),
+                from: need!(from),
+                to: need!(to),
+            },
+            ServerKind::Typing => ServerMsg::Typing {
+                room: need!(room),
+                nick: need!(nick),
+            },
+            ServerKind::Pong => ServerMsg::Pong,
+            ServerKind::Rooms => ServerMsg::Rooms {
+                rooms: need!(rooms),
+            },
+            ServerKind::Error => ServerMsg::Error {
+                code: need!(code),
+                message: need!(message),
+                request: wire.request,
+                room: wire.room,
+                retry_after_ms: wire.retry_after_ms,
+                id: wire.id,
+            },
+        })
+    }
 }
 
 /// Stable, machine-readable reason in an `error` message. Clients may match
@@ -586,6 +724,48 @@ mod tests {
             let err = decode_client(frame).expect_err(frame);
             assert_eq!(err.code(), code, "{frame}: {err}");
         }
+    }
+
+    #[test]
+    fn server_messages_decode_whatever_the_field_order_and_extras() {
+        let said = decode_server(
+            r#"{"text":"hi","nick":"ada","at":5,"seq":2,"room":"lobby","type":"said","new":[1]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            said,
+            ServerMsg::Said {
+                room: room("lobby"),
+                seq: Seq(2),
+                at: UnixMillis(5),
+                nick: nick("ada"),
+                text: text("hi"),
+                id: None,
+            }
+        );
+        let entered = decode_server(r#"{"type":"entered","room":"r","online":[]}"#).unwrap();
+        assert!(matches!(entered, ServerMsg::Entered { latest: None, .. }));
+    }
+
+    #[test]
+    fn a_server_message_missing_a_field_names_its_type_and_the_field() {
+        for kind in ServerMsg::TYPES {
+            let frame = format!(r#"{{"type":"{kind}"}}"#);
+            match decode_server(&frame) {
+                Ok(msg) => assert_eq!(msg, ServerMsg::Pong, "{frame}"),
+                Err(err) => {
+                    assert_eq!(err.code(), ErrorCode::InvalidMessage, "{frame}");
+                    let text = err.to_string();
+                    assert!(text.contains(&format!("a `{kind}` message")), "{text}");
+                }
+            }
+        }
+        let err = decode_server(r#"{"type":"ack","room":"r","seq":1}"#).unwrap_err();
+        assert!(err.to_string().contains("missing field `id`"), "{err}");
+        let err = decode_server(r#"{"type":"shout"}"#).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidMessage, "{err}");
+        let err = decode_server(r#"{"type":"said","room":"a b","seq":1}"#).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidMessage, "{err}");
     }
 
     #[test]
