@@ -5,10 +5,14 @@
 //! Sessions are written against the [`Tx`] and [`Rx`] traits rather than
 //! axum's socket, so tests drive them with in-memory sinks and streams.
 
-use std::task::Poll;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocketUpgrade};
+use futures_util::task::{ArcWake, AtomicWaker, waker_ref};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use natter_shared::close_code;
 use tokio::time::{Instant, Interval, MissedTickBehavior, interval_at, timeout};
@@ -79,7 +83,7 @@ pub async fn bounded(
 }
 
 async fn until_written(
-    write: std::pin::Pin<&mut impl Future<Output = Result<(), axum::Error>>>,
+    write: Pin<&mut impl Future<Output = Result<(), axum::Error>>>,
     drain: &Drain,
     timing: &Timing,
 ) -> Result<(), End> {
@@ -103,9 +107,88 @@ pub async fn send(
     bounded(tx.send(msg), drain, timing).await
 }
 
+/// Lets a task that waits on several things at once poll each only once it
+/// has woken the task, rather than all of them on every wake-up.
+///
+/// A session wakes once per frame it is sent, and each wake-up polled the
+/// socket's read side and the heartbeat's timer as well, through several
+/// layers each, only to find them still waiting. Behind a gate, a source is
+/// polled on first use, after it has woken the task, and after it has
+/// yielded something (it may have more); otherwise the gate answers for it.
+pub struct Gate(Arc<Woken>);
+
+struct Woken {
+    woken: AtomicBool,
+    task: AtomicWaker,
+}
+
+impl ArcWake for Woken {
+    fn wake_by_ref(this: &Arc<Self>) {
+        this.woken.store(true, Ordering::Release);
+        this.task.wake();
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate(Arc::new(Woken {
+            woken: AtomicBool::new(true),
+            task: AtomicWaker::new(),
+        }))
+    }
+}
+
+impl Gate {
+    /// Runs `poll` if the source may be ready, with a waker that opens the
+    /// gate and wakes the task; otherwise `Pending`.
+    pub fn poll<T>(
+        &self,
+        cx: &mut Context<'_>,
+        poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        // Registered before the flag is read: a wake in between is seen
+        // either by the swap or by the task, woken again.
+        self.0.task.register(cx.waker());
+        if !self.0.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        let waker = waker_ref(&self.0);
+        let answer = poll(&mut Context::from_waker(&waker));
+        if answer.is_ready() {
+            self.0.woken.store(true, Ordering::Release);
+        }
+        answer
+    }
+}
+
+/// A stream polled through a [`Gate`].
+pub struct Gated<S> {
+    inner: S,
+    gate: Gate,
+}
+
+impl<S> Gated<S> {
+    pub fn new(inner: S) -> Self {
+        Gated {
+            inner,
+            gate: Gate::default(),
+        }
+    }
+}
+
+impl<S: Stream + Unpin> Stream for Gated<S> {
+    type Item = S::Item;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        let this = &mut *self;
+        this.gate.poll(cx, |cx| this.inner.poll_next_unpin(cx))
+    }
+}
+
 /// Pings on a schedule and notices a peer that has gone silent.
 pub struct Heartbeat {
     ping: Interval,
+    gate: Gate,
     last_heard: Instant,
     idle_timeout: Duration,
 }
@@ -123,6 +206,7 @@ impl Heartbeat {
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         Heartbeat {
             ping,
+            gate: Gate::default(),
             last_heard: now,
             idle_timeout: timing.idle_timeout,
         }
@@ -135,7 +219,8 @@ impl Heartbeat {
 
     /// Waits for the next beat. Cancel-safe.
     pub async fn tick(&mut self) -> Beat {
-        self.ping.tick().await;
+        let (gate, ping) = (&self.gate, &mut self.ping);
+        std::future::poll_fn(|cx| gate.poll(cx, |cx| ping.poll_tick(cx))).await;
         if self.last_heard.elapsed() >= self.idle_timeout {
             Beat::Dead
         } else {
@@ -202,5 +287,91 @@ pub async fn finish(mut tx: impl Tx, mut rx: impl Rx, end: End) {
             };
             let _ = timeout(limits::CLOSE_REPLY_WAIT, goodbye).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::task::Waker;
+
+    use super::*;
+
+    /// A stream that counts its polls and hands out what it is given,
+    /// waking whoever waits when it is.
+    #[derive(Clone, Default)]
+    struct Source(Arc<Mutex<SourceState>>);
+
+    #[derive(Default)]
+    struct SourceState {
+        polls: usize,
+        items: Vec<u32>,
+        waiting: Option<Waker>,
+    }
+
+    impl Source {
+        fn polls(&self) -> usize {
+            self.0.lock().unwrap().polls
+        }
+
+        fn give(&self, item: u32) {
+            let mut state = self.0.lock().unwrap();
+            state.items.push(item);
+            if let Some(waker) = state.waiting.take() {
+                waker.wake();
+            }
+        }
+    }
+
+    impl Stream for Source {
+        type Item = u32;
+
+        fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<u32>> {
+            let mut state = self.0.lock().unwrap();
+            state.polls += 1;
+            match state.items.pop() {
+                Some(item) => Poll::Ready(Some(item)),
+                None => {
+                    state.waiting = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        }
+    }
+
+    /// Counts the times the task was woken.
+    struct Task(std::sync::atomic::AtomicUsize);
+
+    impl ArcWake for Task {
+        fn wake_by_ref(this: &Arc<Self>) {
+            this.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_gated_stream_is_polled_only_once_it_has_woken_the_task() {
+        let source = Source::default();
+        let mut gated = Gated::new(source.clone());
+        let task = Arc::new(Task(Default::default()));
+        let waker = futures_util::task::waker(task.clone());
+        let mut cx = Context::from_waker(&waker);
+
+        assert!(gated.poll_next_unpin(&mut cx).is_pending());
+        assert_eq!(source.polls(), 1, "the first poll reaches the source");
+        for _ in 0..5 {
+            assert!(gated.poll_next_unpin(&mut cx).is_pending());
+        }
+        assert_eq!(source.polls(), 1, "the gate answered while nothing woke");
+
+        source.give(7);
+        assert_eq!(task.0.load(Ordering::SeqCst), 1, "the task was woken");
+        assert_eq!(gated.poll_next_unpin(&mut cx), Poll::Ready(Some(7)));
+        // After an item, the source is asked again: it may have more.
+        source.give(8);
+        assert_eq!(gated.poll_next_unpin(&mut cx), Poll::Ready(Some(8)));
+        assert!(gated.poll_next_unpin(&mut cx).is_pending());
+        let polls = source.polls();
+        assert!(gated.poll_next_unpin(&mut cx).is_pending());
+        assert_eq!(source.polls(), polls);
     }
 }

@@ -36,7 +36,7 @@ use crate::hub::{Connection, Entry, Refusal, now};
 use crate::limits;
 use crate::listener::Peer;
 use crate::scribe::NotStored;
-use crate::socket::{self, End, Heartbeat, Rx, Tx};
+use crate::socket::{self, End, Gated, Heartbeat, Rx, Tx};
 use crate::store::StoreError;
 
 /// A connection's `typing` signals are passed on at most this often per
@@ -585,6 +585,9 @@ pub(crate) async fn drive(
 ) -> End {
     let (drain, timing) = (&app.drain, &app.timing);
     let mut heartbeat = Heartbeat::new(timing);
+    // Read only once the socket has woken the session: most wake-ups bring
+    // a frame to send.
+    let mut rx = Gated::new(rx);
     // Made once: a fresh wait on every turn of the loop would register with
     // (and leave) the shutdown signal each time.
     let mut closing = std::pin::pin!(drain.closing());
