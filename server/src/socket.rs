@@ -110,11 +110,12 @@ pub async fn send(
 /// Lets a task that waits on several things at once poll each only once it
 /// has woken the task, rather than all of them on every wake-up.
 ///
-/// A session wakes once per frame it is sent, and each wake-up polled the
-/// socket's read side and the heartbeat's timer as well, through several
-/// layers each, only to find them still waiting. Behind a gate, a source is
-/// polled on first use, after it has woken the task, and after it has
-/// yielded something (it may have more); otherwise the gate answers for it.
+/// A session wakes once per frame it is sent. Without gates, each wake-up
+/// would also poll the socket's read side and the heartbeat's timer,
+/// through several layers each, only to find them still waiting. Behind a
+/// gate, a source is polled on first use, after it has woken the task, and
+/// after it has yielded something (it may have more); otherwise the gate
+/// answers for it.
 pub struct Gate(Arc<Woken>);
 
 struct Woken {

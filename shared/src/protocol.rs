@@ -330,7 +330,8 @@ struct Wire {
     latest: Option<Seq>,
     messages: Option<Vec<Posted>>,
     more: Option<bool>,
-    gap: Option<bool>,
+    #[serde(default)]
+    gap: bool,
     at: Option<UnixMillis>,
     seq: Option<Seq>,
     text: Option<MessageText>,
@@ -344,7 +345,8 @@ struct Wire {
     retry_after_ms: Option<u64>,
 }
 
-/// A server message's `type`.
+/// A server message's `type`, in the order of [`ServerMsg::TYPES`], which
+/// names it in errors.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum ServerKind {
@@ -399,7 +401,7 @@ impl TryFrom<Wire> for ServerMsg {
                 room: need!(room),
                 messages: need!(messages),
                 more: need!(more),
-                gap: wire.gap.unwrap_or(false),
+                gap: wire.gap,
             },
             ServerKind::Joined => ServerMsg::Joined {
                 room: need!(room),
