@@ -37,6 +37,7 @@ pub mod hub;
 pub mod limits;
 pub mod listener;
 pub mod metrics;
+pub mod pace;
 pub mod scribe;
 pub mod shutdown;
 pub mod socket;

@@ -35,6 +35,7 @@ use crate::config::MessageLimits;
 use crate::hub::{Connection, Entry, Refusal, now};
 use crate::limits;
 use crate::listener::Peer;
+use crate::pace::Pace;
 use crate::scribe::NotStored;
 use crate::socket::{self, End, Gated, Heartbeat, Rx, Tx};
 use crate::store::StoreError;
@@ -588,6 +589,7 @@ pub(crate) async fn drive(
     // Read only once the socket has woken the session: most wake-ups bring
     // a frame to send.
     let mut rx = Gated::new(rx);
+    let mut pace = Pace::new();
     // Made once: a fresh wait on every turn of the loop would register with
     // (and leave) the shutdown signal each time.
     let mut closing = std::pin::pin!(drain.closing());
@@ -598,12 +600,21 @@ pub(crate) async fn drive(
                 session.sent.report();
                 Box::pin(Heartbeat::beat(beat, tx, drain, timing)).await
             }
-            queued = session.conn.recv() => {
+            queued = session.conn.recv(), if !pace.holding() => {
                 // `None`: the hub let this connection go: its queue was full.
                 let Some(first) = queued else { return End::slow_consumer() };
-                let batch = write_batch(tx, &mut session.conn, &mut session.sent, first);
-                // Boxed too: an allocation per write costs far less than
-                // the write, and idle connections stay small.
+                match pace.offer(first) {
+                    Some(first) => {
+                        let batch = write_batch(tx, &mut session.conn, &mut session.sent, &mut pace, first);
+                        // Boxed too: an allocation per write costs far less
+                        // than the write, and idle connections stay small.
+                        Box::pin(socket::bounded(batch, drain, timing)).await
+                    }
+                    None => Ok(()),
+                }
+            }
+            first = pace.released() => {
+                let batch = write_batch(tx, &mut session.conn, &mut session.sent, &mut pace, first);
                 Box::pin(socket::bounded(batch, drain, timing)).await
             }
             () = room_list_due(&mut session.rooms) => {
@@ -718,6 +729,7 @@ async fn write_batch(
     tx: &mut impl Tx,
     conn: &mut Connection,
     sent: &mut Sent,
+    pace: &mut Pace<Utf8Bytes>,
     first: Utf8Bytes,
 ) -> Result<(), axum::Error> {
     let (mut frames, mut bytes) = (1, first.len());
@@ -728,7 +740,8 @@ async fn write_batch(
         bytes += next.len();
         tx.feed(Message::Text(next)).await?;
     }
-    sent.add(frames, bytes as u64);
+    sent.add(frames as u64, bytes as u64);
+    pace.wrote(frames);
     tx.flush().await
 }
 
@@ -902,6 +915,115 @@ mod tests {
             assert_close(started.elapsed(), shutdown_at);
             tokio::time::resume();
         }
+    }
+
+    /// What a [`Log`]ged sink was given: text frames with when, and flushes.
+    #[derive(Debug)]
+    enum Logged {
+        Text(Instant, String),
+        Flush,
+    }
+
+    /// A sink that logs every text frame and every flush.
+    struct Log(Arc<std::sync::Mutex<Vec<Logged>>>);
+
+    impl futures_util::Sink<Message> for Log {
+        type Error = axum::Error;
+
+        fn poll_ready(
+            self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), axum::Error>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn start_send(self: Pin<&mut Self>, msg: Message) -> Result<(), axum::Error> {
+            if let Message::Text(text) = msg {
+                let entry = Logged::Text(Instant::now(), text.to_string());
+                self.0.lock().unwrap().push(entry);
+            }
+            Ok(())
+        }
+
+        fn poll_flush(
+            self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), axum::Error>> {
+            self.0.lock().unwrap().push(Logged::Flush);
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn poll_close(
+            self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), axum::Error>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    /// A member of a room that gets 500 messages a second is written them
+    /// all, in order, in far fewer writes than messages, none of them held
+    /// longer than the pace's gap.
+    #[tokio::test]
+    async fn a_flooded_session_writes_everything_in_order_in_few_writes() {
+        const MESSAGES: u64 = 500;
+        let drain = Drain::new();
+        let (app, _dir) = app(&drain).await;
+        let mut session = quiet_session(&app);
+        let Entry::Entered { room, latest, .. } = session.conn.enter(&RoomName::lobby()).unwrap()
+        else {
+            panic!("the lobby exists");
+        };
+        while session.conn.try_recv().is_some() {}
+        let offered = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let hub = Arc::clone(&app.hub);
+        let times = Arc::clone(&offered);
+        tokio::spawn(async move {
+            for n in 1..=MESSAGES {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                let posted = Posted {
+                    seq: Seq(latest.0 + n),
+                    at: now(),
+                    nick: natter_shared::Nick::try_from("flood").unwrap(),
+                    text: natter_shared::MessageText::try_from(format!("m{n}")).unwrap(),
+                    id: None,
+                };
+                times.lock().unwrap().push(Instant::now());
+                assert!(matches!(
+                    hub.offer(room, posted),
+                    crate::hub::Offer::Delivered
+                ));
+            }
+        });
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut tx = Log(Arc::clone(&log));
+        // Ends at the idle timeout, long after the last message.
+        drive(&mut tx, &mut silent(), &mut session, &app).await;
+
+        let log = log.lock().unwrap();
+        let offered = offered.lock().unwrap();
+        let mut said = 0;
+        let mut writes = 0;
+        for entry in log.iter() {
+            match entry {
+                Logged::Text(at, text) if text.contains(r#""type":"said""#) => {
+                    assert!(
+                        text.contains(&format!(r#""text":"m{}""#, said + 1)),
+                        "message {} out of order: {text}",
+                        said + 1
+                    );
+                    let held = at.duration_since(offered[said]);
+                    // The timer ticks in milliseconds: one late at most.
+                    let most = crate::pace::GAP + Duration::from_millis(1);
+                    assert!(held <= most, "message {said} held {held:?}");
+                    said += 1;
+                }
+                Logged::Flush if said > 0 && said < offered.len() => writes += 1,
+                _ => {}
+            }
+        }
+        assert_eq!(said, offered.len(), "every message written");
+        assert!(writes * 4 < said, "{said} messages took {writes} writes");
     }
 
     #[tokio::test]
