@@ -604,19 +604,13 @@ pub(crate) async fn drive(
                 // `None`: the hub let this connection go: its queue was full.
                 let Some(first) = queued else { return End::slow_consumer() };
                 match pace.offer(first) {
-                    Some(first) => {
-                        let batch = write_batch(tx, &mut session.conn, &mut session.sent, &mut pace, first);
-                        // Boxed too: an allocation per write costs far less
-                        // than the write, and idle connections stay small.
-                        Box::pin(socket::bounded(batch, drain, timing)).await
-                    }
+                    // Boxed too: an allocation per write costs far less
+                    // than the write, and idle connections stay small.
+                    Some(first) => Box::pin(write_queued(tx, session, &mut pace, first, app)).await,
                     None => Ok(()),
                 }
             }
-            first = pace.released() => {
-                let batch = write_batch(tx, &mut session.conn, &mut session.sent, &mut pace, first);
-                Box::pin(socket::bounded(batch, drain, timing)).await
-            }
+            first = pace.released() => Box::pin(write_queued(tx, session, &mut pace, first, app)).await,
             () = room_list_due(&mut session.rooms) => {
                 let list = session.room_list(app);
                 Box::pin(write(tx, vec![list], app)).await
@@ -721,6 +715,18 @@ async fn write(tx: &mut impl Tx, frames: Vec<Utf8Bytes>, app: &AppState) -> Resu
         tx.flush().await
     };
     socket::bounded(all, &app.drain, &app.timing).await
+}
+
+/// Writes `first` and what is queued behind it, within the write limits.
+async fn write_queued(
+    tx: &mut impl Tx,
+    session: &mut Session,
+    pace: &mut Pace<Utf8Bytes>,
+    first: Utf8Bytes,
+    app: &AppState,
+) -> Result<(), End> {
+    let batch = write_batch(tx, &mut session.conn, &mut session.sent, pace, first);
+    socket::bounded(batch, &app.drain, &app.timing).await
 }
 
 /// Writes `first` and whatever else is already queued (up to a batch), then
