@@ -1,10 +1,11 @@
 //! When a session writes what its queue holds. A connection that receives
 //! a few frames a second gets each one written at once. One that receives
-//! a flood (a busy room of hundreds of people) gets its writes spaced at
-//! least [`GAP`] apart, so that every write carries all the frames that came
-//! in meanwhile: a write system call to a socket costs microseconds, which
-//! at hundreds of frames a second per connection is most of the server's
-//! work, while a person reading the room cannot see the few milliseconds.
+//! a flood (a busy room of hundreds of people) rests for [`GAP`] after each
+//! write, not even looking at its queue, so that the next write carries all
+//! the frames that came in meanwhile: a write system call to a socket costs
+//! microseconds, and so does waking a session, which at hundreds of frames
+//! a second per connection is most of the server's work, while a person
+//! reading the room cannot see the few milliseconds.
 //!
 //! Whether a connection is busy is measured over windows of [`WINDOW`],
 //! from the frames it was written, so a quiet connection costs nothing and
@@ -21,68 +22,49 @@ use crate::limits::WRITE_BATCH_FRAMES;
 /// messages than anyone can read as they come.
 pub const BUSY_ABOVE_PER_SEC: u64 = 50;
 
-/// While a connection is busy, its writes are at least this far apart.
+/// While a connection is busy, it rests this long after each write.
 pub const GAP: Duration = Duration::from_millis(20);
 
 /// How long a connection's rate is measured before it is judged again.
 pub const WINDOW: Duration = Duration::from_millis(100);
 
-/// One connection's pace. `T` is a frame.
-pub(crate) struct Pace<T> {
+/// One connection's pace.
+pub(crate) struct Pace {
     /// Start of the current window, and the frames written since.
     window: Instant,
     frames: u64,
     /// Judged at the end of the last window.
     busy: bool,
-    /// While busy: the earliest time of the next write.
-    next: Instant,
-    /// The frame that waits for the next write, and its timer. The timer is
-    /// kept while the connection is busy and dropped once it is not.
-    held: Option<T>,
+    /// Resting after a write: the queue is not looked at until the timer
+    /// ends. The timer is kept while the connection is busy and dropped
+    /// once it is not.
+    resting: bool,
     wait: Option<Pin<Box<Sleep>>>,
 }
 
-impl<T> Pace<T> {
+impl Pace {
     pub fn new() -> Self {
-        let now = Instant::now();
         Pace {
-            window: now,
+            window: Instant::now(),
             frames: 0,
             busy: false,
-            next: now,
-            held: None,
+            resting: false,
             wait: None,
         }
     }
 
-    /// A frame waits for the next write.
-    pub fn holding(&self) -> bool {
-        self.held.is_some()
+    /// Frames that come in now wait for the end of the rest.
+    pub fn resting(&self) -> bool {
+        self.resting
     }
 
-    /// A frame just taken from the queue: it is handed back to be written
-    /// now, or held until [`Pace::released`] gives it back.
-    pub fn offer(&mut self, frame: T) -> Option<T> {
-        debug_assert!(self.held.is_none(), "a frame is held already");
-        if !self.busy || Instant::now() >= self.next {
-            return Some(frame);
-        }
-        match &mut self.wait {
-            Some(wait) => wait.as_mut().reset(self.next),
-            None => self.wait = Some(Box::pin(sleep_until(self.next))),
-        }
-        self.held = Some(frame);
-        None
-    }
-
-    /// The held frame, once its write is due; never, if none is held.
-    /// Cancel-safe: the frame is taken only in the poll that returns it.
-    pub async fn released(&mut self) -> T {
-        let (Some(wait), true) = (&mut self.wait, self.held.is_some()) else {
+    /// Once the rest is over; never, while not resting. Cancel-safe.
+    pub async fn rested(&mut self) {
+        let (Some(wait), true) = (&mut self.wait, self.resting) else {
             return std::future::pending().await;
         };
         wait.as_mut().await;
-        self.held.take().expect("held until now")
+        self.resting = false;
     }
 
     /// `frames` were written just now.
@@ -99,13 +81,15 @@ impl<T> Pace<T> {
                 self.wait = None;
             }
         }
-        // A full batch left more queued: waiting would not gather more
+        // A full batch left more queued: resting would not gather more
         // into the next write, only let the queue grow.
-        self.next = if frames >= WRITE_BATCH_FRAMES {
-            now
-        } else {
-            now + GAP
-        };
+        self.resting = self.busy && frames < WRITE_BATCH_FRAMES;
+        if self.resting {
+            match &mut self.wait {
+                Some(wait) => wait.as_mut().reset(now + GAP),
+                None => self.wait = Some(Box::pin(sleep_until(now + GAP))),
+            }
+        }
     }
 }
 
@@ -115,18 +99,22 @@ mod tests {
 
     use super::*;
 
-    /// Offers `frames` frames `apart` from one another, and writes each
-    /// at once, as it must be.
-    async fn write_each(pace: &mut Pace<u32>, frames: u32, apart: Duration) {
-        for frame in 0..frames {
+    /// Writes `frames` frames one by one, `apart` from one another; none of
+    /// them may have to wait for a rest.
+    async fn write_each(pace: &mut Pace, frames: u32, apart: Duration) {
+        for _ in 0..frames {
             advance(apart).await;
-            assert_eq!(pace.offer(frame), Some(frame), "a frame was held");
+            if pace.resting() {
+                let before = Instant::now();
+                pace.rested().await;
+                assert_eq!(Instant::now(), before, "a frame had to wait");
+            }
             pace.wrote(1);
         }
     }
 
     /// 500 frames a second for one window, one write each: busy from then.
-    async fn flood(pace: &mut Pace<u32>) {
+    async fn flood(pace: &mut Pace) {
         for _ in 0..50 {
             advance(Duration::from_millis(2)).await;
             pace.wrote(1);
@@ -144,23 +132,15 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_busy_connection_has_its_writes_spaced_and_nothing_lost() {
+    async fn a_busy_connection_rests_for_the_gap_after_each_write() {
         let mut pace = Pace::new();
         flood(&mut pace).await;
+        pace.wrote(3);
         let wrote_at = Instant::now();
-
-        advance(Duration::from_millis(2)).await;
-        assert_eq!(pace.offer(7), None, "the frame should wait");
-        assert!(pace.holding());
-        let released = pace.released().await;
-        assert_eq!(released, 7);
+        assert!(pace.resting(), "a busy connection should rest");
+        pace.rested().await;
         assert_eq!(Instant::now(), wrote_at + GAP);
-        assert!(!pace.holding());
-        pace.wrote(5);
-
-        // A frame coming in after the gap is written at once.
-        advance(GAP).await;
-        assert_eq!(pace.offer(8), Some(8));
+        assert!(!pace.resting());
     }
 
     #[tokio::test(start_paused = true)]
@@ -168,24 +148,24 @@ mod tests {
         let mut pace = Pace::new();
         flood(&mut pace).await;
         pace.wrote(WRITE_BATCH_FRAMES);
-        assert_eq!(pace.offer(1), Some(1), "a backlog should not wait");
+        assert!(!pace.resting(), "a backlog should not wait");
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_flood_that_stops_is_written_at_once_again() {
         let mut pace = Pace::new();
         flood(&mut pace).await;
-        write_each(&mut pace, 10, Duration::from_millis(40)).await;
+        write_each(&mut pace, 10, GAP + Duration::from_millis(20)).await;
         assert!(!pace.busy);
         assert!(pace.wait.is_none());
         pace.wrote(1);
-        assert_eq!(pace.offer(3), Some(3));
+        assert!(!pace.resting());
     }
 
     #[tokio::test(start_paused = true)]
-    async fn releasing_nothing_never_ends() {
-        let mut pace: Pace<u32> = Pace::new();
-        let waited = tokio::time::timeout(Duration::from_secs(1), pace.released()).await;
+    async fn resting_never_ends_when_not_resting() {
+        let mut pace = Pace::new();
+        let waited = tokio::time::timeout(Duration::from_secs(1), pace.rested()).await;
         assert!(waited.is_err());
     }
 }

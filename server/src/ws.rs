@@ -600,17 +600,18 @@ pub(crate) async fn drive(
                 session.sent.report();
                 Box::pin(Heartbeat::beat(beat, tx, drain, timing)).await
             }
-            queued = session.conn.recv(), if !pace.holding() => {
+            queued = session.conn.recv(), if !pace.resting() => {
                 // `None`: the hub let this connection go: its queue was full.
                 let Some(first) = queued else { return End::slow_consumer() };
-                match pace.offer(first) {
-                    // Boxed too: an allocation per write costs far less
-                    // than the write, and idle connections stay small.
-                    Some(first) => Box::pin(write_queued(tx, session, &mut pace, first, app)).await,
-                    None => Ok(()),
-                }
+                // Boxed too: an allocation per write costs far less than
+                // the write, and idle connections stay small.
+                Box::pin(write_queued(tx, session, &mut pace, first, app)).await
             }
-            first = pace.released() => Box::pin(write_queued(tx, session, &mut pace, first, app)).await,
+            () = pace.rested() => match session.conn.try_recv() {
+                Some(first) => Box::pin(write_queued(tx, session, &mut pace, first, app)).await,
+                // Nothing came in: the next frame is written when it comes.
+                None => Ok(()),
+            },
             () = room_list_due(&mut session.rooms) => {
                 let list = session.room_list(app);
                 Box::pin(write(tx, vec![list], app)).await
@@ -721,7 +722,7 @@ async fn write(tx: &mut impl Tx, frames: Vec<Utf8Bytes>, app: &AppState) -> Resu
 async fn write_queued(
     tx: &mut impl Tx,
     session: &mut Session,
-    pace: &mut Pace<Utf8Bytes>,
+    pace: &mut Pace,
     first: Utf8Bytes,
     app: &AppState,
 ) -> Result<(), End> {
@@ -735,7 +736,7 @@ async fn write_batch(
     tx: &mut impl Tx,
     conn: &mut Connection,
     sent: &mut Sent,
-    pace: &mut Pace<Utf8Bytes>,
+    pace: &mut Pace,
     first: Utf8Bytes,
 ) -> Result<(), axum::Error> {
     let (mut frames, mut bytes) = (1, first.len());
