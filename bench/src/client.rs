@@ -23,9 +23,11 @@ const SOURCES: u32 = 64;
 /// The longest any single client step may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Each read fills (and first zeroes) the read buffer; tungstenite's
-/// default of 128 KiB made zeroing the generator's main cost.
-const READ_BUFFER_BYTES: usize = 8 * 1024;
+/// Each read fills (and first zeroes) the read buffer, and a read that
+/// finds nothing does too; tungstenite's default of 128 KiB made zeroing
+/// the generator's main cost. 2 KiB holds a batch of a dozen or more
+/// frames.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 
 fn config() -> WebSocketConfig {
     WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES)

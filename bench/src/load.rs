@@ -411,7 +411,7 @@ async fn send_at(
 /// and records its latency, and reports whenever the epoch moves.
 async fn receive(
     mut stream: SplitStream<Ws>,
-    mut epoch: watch::Receiver<u64>,
+    epoch: watch::Receiver<u64>,
     reports: mpsc::Sender<Report>,
     clock: Clock,
     senders: usize,
@@ -421,10 +421,14 @@ async fn receive(
     let mut next = vec![0u64; senders];
     let mut report = Report::default();
     let mut open = true;
+    // Made once per epoch rather than once per frame: a new `changed()`
+    // future would register with the watch (under its lock) on every frame.
+    let mut moved = Box::pin(epoch_moved(epoch));
     loop {
         tokio::select! {
-            changed = epoch.changed() => {
-                let last = changed.is_err() || *epoch.borrow_and_update() == u64::MAX;
+            // In this order, which also spares picking one at random.
+            biased;
+            (last, rx) = &mut moved => {
                 let (closed, close) = (report.closed, report.close.clone());
                 let _ = reports.send(std::mem::take(&mut report)).await;
                 report.closed = closed;
@@ -432,6 +436,7 @@ async fn receive(
                 if last {
                     return;
                 }
+                moved.set(epoch_moved(rx));
             }
             frame = stream.next(), if open => match frame {
                 Some(Ok(Message::Text(text))) => {
@@ -467,4 +472,12 @@ async fn receive(
             },
         }
     }
+}
+
+/// Once the epoch moves: whether it was the last one, and the receiver to
+/// wait for the next with.
+async fn epoch_moved(mut epoch: watch::Receiver<u64>) -> (bool, watch::Receiver<u64>) {
+    let changed = epoch.changed().await;
+    let last = changed.is_err() || *epoch.borrow_and_update() == u64::MAX;
+    (last, epoch)
 }
