@@ -15,6 +15,7 @@ use indicatif::ProgressBar;
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior, interval_at};
+use tokio_stream::wrappers::WatchStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{self, Ws};
@@ -421,14 +422,16 @@ async fn receive(
     let mut next = vec![0u64; senders];
     let mut report = Report::default();
     let mut open = true;
-    // Made once per epoch rather than once per frame: a new `changed()`
-    // future would register with the watch (under its lock) on every frame.
-    let mut moved = Box::pin(epoch_moved(epoch));
+    // A stream keeps one wait on the watch between frames; a new
+    // `changed()` per frame would register with it (under its lock) each
+    // time.
+    let mut epochs = WatchStream::from_changes(epoch);
     loop {
         tokio::select! {
             // In this order, which also spares picking one at random.
             biased;
-            (last, rx) = &mut moved => {
+            epoch = epochs.next() => {
+                let last = epoch.is_none_or(|e| e == u64::MAX);
                 let (closed, close) = (report.closed, report.close.clone());
                 let _ = reports.send(std::mem::take(&mut report)).await;
                 report.closed = closed;
@@ -436,7 +439,6 @@ async fn receive(
                 if last {
                     return;
                 }
-                moved.set(epoch_moved(rx));
             }
             frame = stream.next(), if open => match frame {
                 Some(Ok(Message::Text(text))) => {
@@ -472,12 +474,4 @@ async fn receive(
             },
         }
     }
-}
-
-/// Once the epoch moves: whether it was the last one, and the receiver to
-/// wait for the next with.
-async fn epoch_moved(mut epoch: watch::Receiver<u64>) -> (bool, watch::Receiver<u64>) {
-    let changed = epoch.changed().await;
-    let last = changed.is_err() || *epoch.borrow_and_update() == u64::MAX;
-    (last, epoch)
 }
