@@ -285,6 +285,7 @@ fn build_client(env: &tools::BuildEnv) -> Result<()> {
         .args(["build", "--release", "--cargo-profile", "wasm-release"])
         .env("PATH", &env.path)
         .env("TRUNK_SKIP_VERSION_CHECK", "true");
+    env.size.apply(&mut trunk);
     trunk.run()
 }
 
