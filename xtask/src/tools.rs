@@ -146,20 +146,23 @@ pub(crate) fn apt_install(packages: &[&str]) -> Result<()> {
 }
 
 fn ensure_wasm_target() -> Result<()> {
+    ensure_rustup_part("target", WASM_TARGET, &format!("the {WASM_TARGET} target"))
+}
+
+/// Adds a rustup target or component (`kind`) unless it is installed.
+fn ensure_rustup_part(kind: &str, name: &str, what: &str) -> Result<()> {
     let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
+        .args([kind, "list", "--installed"])
         .output()
-        .context("rustup is needed to add the wasm32 target")?;
+        .with_context(|| format!("rustup is needed to add {what}"))?;
     if String::from_utf8_lossy(&installed.stdout)
         .lines()
-        .any(|t| t.trim() == WASM_TARGET)
+        .any(|line| line.trim() == name)
     {
         return Ok(());
     }
-    step(&format!("adding the {WASM_TARGET} target"));
-    Command::new("rustup")
-        .args(["target", "add", WASM_TARGET])
-        .run()
+    step(&format!("adding {what}"));
+    Command::new("rustup").args([kind, "add", name]).run()
 }
 
 /// The flags of the release bundle's own build of the standard library,
@@ -235,20 +238,11 @@ fn rustc_release(version: &str) -> Option<(u32, u32)> {
 }
 
 fn ensure_rust_src() -> Result<()> {
-    let installed = Command::new("rustup")
-        .args(["component", "list", "--installed"])
-        .output()
-        .context("rustup is needed to add the rust-src component")?;
-    if String::from_utf8_lossy(&installed.stdout)
-        .lines()
-        .any(|c| c.trim() == "rust-src")
-    {
-        return Ok(());
-    }
-    step("adding the rust-src component (the bundle's standard library is built from it)");
-    Command::new("rustup")
-        .args(["component", "add", "rust-src"])
-        .run()
+    ensure_rustup_part(
+        "component",
+        "rust-src",
+        "the rust-src component (the bundle's standard library is built from it)",
+    )
 }
 
 /// npm's binaryen in `target/tools/binaryen`; returns the folder of its
