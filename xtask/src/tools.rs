@@ -178,8 +178,8 @@ fn ensure_rustup_part(kind: &str, name: &str, what: &str) -> Result<()> {
 pub enum SizeBuild {
     /// Rebuild the standard library for size.
     Rebuilt,
-    /// The toolchain is older than 1.92, which brought
-    /// `-Cpanic=immediate-abort`: the prebuilt standard library is used.
+    /// The toolchain is older than the oldest this build is known to work
+    /// with: the prebuilt standard library is used.
     Prebuilt,
 }
 
@@ -194,8 +194,9 @@ pub const SIZE_RUSTFLAGS: [&str; 5] = [
     "-Zlocation-detail=none",
 ];
 
-/// The first stable Rust with `-Cpanic=immediate-abort`.
-const SIZE_BUILD_SINCE: (u32, u32) = (1, 92);
+/// The oldest stable Rust the size build was verified with. Before it,
+/// `-Cpanic=immediate-abort` was a feature of the standard library instead.
+const SIZE_BUILD_SINCE: (u32, u32) = (1, 95);
 
 impl SizeBuild {
     fn for_toolchain() -> Result<SizeBuild> {
