@@ -1255,13 +1255,21 @@ async fn open(driver: &Driver, server: &TestServer, path: &str, flags: &[&str]) 
     page
 }
 
+/// Clicks the element `selector` names. The view may replace it between
+/// finding and clicking it; then the new one is found and clicked.
 async fn click(page: &Client, selector: &str) {
-    page.find(Locator::Css(selector))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    for _ in 0..20 {
+        let clicked = match page.find(Locator::Css(selector)).await {
+            Ok(element) => element.click().await,
+            Err(err) => Err(err),
+        };
+        match clicked {
+            Ok(()) => return,
+            Err(err) if err.is_stale_element_reference() => continue,
+            Err(err) => panic!("clicking {selector}: {err}"),
+        }
+    }
+    panic!("{selector} was replaced 20 times in a row while being clicked");
 }
 
 fn enter() -> String {
