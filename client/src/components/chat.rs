@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use natter_shared::{ClientMsg, MessageId, MessageText, Nick, RoomName, ServerMsg};
 
 use crate::app::room_path;
-use crate::components::{day_label, local_time};
+use crate::components::{Keyed, day_label, keyed_list, local_time};
 use crate::i18n::{Lang, use_lang};
 use crate::links::{Segment, segments};
 use crate::state::{ChatState, Effect as StateEffect, Line, LineKind, Outgoing, Problem};
@@ -433,9 +433,15 @@ fn RoomList(chat: Chat) -> impl IntoView {
         <nav class="rooms" aria-labelledby="rooms-heading">
             <h2 id="rooms-heading">{move || lang.get().rooms()}</h2>
             <ul data-testid="room-list">
-                <For each=entries key=|(name, online)| (name.to_string(), *online) let:entry>
-                    <RoomEntry chat=chat name=entry.0 online=entry.1/>
-                </For>
+                {keyed_list(move || {
+                    entries()
+                        .into_iter()
+                        .map(|(name, online)| Keyed::new(
+                            format!("{name}\u{0}{online}"),
+                            move || view! { <RoomEntry chat=chat name=name online=online/> },
+                        ))
+                        .collect()
+                })}
             </ul>
             <form class="room-create" on:submit=move |ev| { ev.prevent_default(); create(); }>
                 <label for="room-create-input">{move || lang.get().new_room()}</label>
@@ -519,17 +525,19 @@ fn UserList(chat: Chat) -> impl IntoView {
                 " "<span class="count">{move || people().len()}</span>
             </h2>
             <ul data-testid="user-list">
-                <For each=people key=|nick| nick.to_string() let:nick>
-                    <li data-testid="user">
-                        {nick.to_string()}
-                        <Show when={
-                            let nick = nick.clone();
-                            move || chat.state.with(|s| s.me.as_ref() == Some(&nick))
-                        }>
-                            <span class="you">{move || lang.get().you_suffix()}</span>
-                        </Show>
-                    </li>
-                </For>
+                {keyed_list(move || {
+                    people()
+                        .into_iter()
+                        .map(|nick| Keyed::new(nick.to_string(), move || view! {
+                            <li data-testid="user">
+                                {nick.to_string()}
+                                <Show when=move || chat.state.with(|s| s.me.as_ref() == Some(&nick))>
+                                    <span class="you">{move || lang.get().you_suffix()}</span>
+                                </Show>
+                            </li>
+                        }))
+                        .collect()
+                })}
             </ul>
         </section>
     }
@@ -708,14 +716,23 @@ fn MessageList(chat: Chat) -> impl IntoView {
                         </button>
                     </Show>
                 </li>
-                <For each=move || room_lines.with(|(_, lines)| rows(lines, lang.get()))
-                    key=|row| row.key.clone() let:row>
-                    <MessageRow row=row/>
-                </For>
-                <For each=move || pending.get()
-                    key=|o| (o.id.to_string(), o.failed.is_some()) let:outgoing>
-                    <PendingLine chat=chat outgoing=outgoing/>
-                </For>
+                {keyed_list(move || {
+                    room_lines
+                        .with(|(_, lines)| rows(lines, lang.get()))
+                        .into_iter()
+                        .map(|row| Keyed::new(row.key.clone(), move || view! { <MessageRow row=row/> }))
+                        .collect()
+                })}
+                {keyed_list(move || {
+                    pending
+                        .get()
+                        .into_iter()
+                        .map(|outgoing| Keyed::new(
+                            format!("{}\u{0}{}", outgoing.id, outgoing.failed.is_some()),
+                            move || view! { <PendingLine chat=chat outgoing=outgoing/> },
+                        ))
+                        .collect()
+                })}
             </ol>
             <Show when=move || { unseen.get() > 0 }>
                 <button type="button" class="new-messages" data-testid="new-messages"
