@@ -11,6 +11,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 
 use crate::components::chat::ChatPage;
 use crate::components::echo::EchoPage;
+use crate::effect::effect;
 use crate::i18n::{Lang, use_lang};
 use crate::storage;
 
@@ -65,7 +66,7 @@ fn initial_lang() -> Lang {
 pub fn App() -> impl IntoView {
     let lang = RwSignal::new(initial_lang());
     provide_context(lang);
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(html) = document().document_element() {
             let _ = html.set_attribute("lang", lang.get().tag());
         }
@@ -73,7 +74,7 @@ pub fn App() -> impl IntoView {
     let page = Page::from_path(&window().location().pathname().unwrap_or_default());
     let is_chat = matches!(page, Page::Chat(_));
     let title_page = page.clone();
-    Effect::new(move |_| {
+    effect(move || {
         let lang = lang.get();
         let title = match title_page {
             // The chat keeps the title up to date itself.

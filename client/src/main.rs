@@ -6,6 +6,7 @@
 
 mod app;
 mod components;
+mod effect;
 mod i18n;
 mod links;
 mod state;

@@ -13,6 +13,7 @@
 
 use std::rc::Rc;
 
+use crate::effect::effect;
 use leptos::prelude::*;
 use natter_shared::{ClientMsg, ServerMsg, decode_server};
 use wasm_bindgen::JsCast;
@@ -505,13 +506,13 @@ impl<C: Codec> Socket<C> {
     fn reconnect_on_close(self) {
         let state = self.ready_state;
         let retry = self.retry;
-        Effect::new(move |_| {
+        effect(move || {
             if state.get() == ReadyState::Open {
                 retry.update_value(|r| r.opened_at = Some(js_sys::Date::now()));
             }
         });
         let closes = self.last_close;
-        Effect::new(move |_| {
+        effect(move || {
             let Some(info) = closes.get() else { return };
             if state.get_untracked() != ReadyState::Closed {
                 return;

@@ -13,6 +13,7 @@ use natter_shared::{ClientMsg, MessageId, MessageText, Nick, RoomName, ServerMsg
 
 use crate::app::room_path;
 use crate::components::{Keyed, day_label, keyed_list, local_time};
+use crate::effect::effect;
 use crate::i18n::{Lang, use_lang};
 use crate::links::{Segment, segments};
 use crate::state::{ChatState, Effect as StateEffect, Line, LineKind, Outgoing, Problem};
@@ -161,12 +162,14 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
     // On every (re)connection: say which device this is, reclaim the
     // remembered name, resume every room after the newest message shown,
     // send what waits in the outbox, and watch the room list.
-    Effect::new(move |ready: Option<bool>| {
+    let mut marked = false;
+    effect(move || {
         if socket.ready_state.get() != ReadyState::Open {
-            return ready.unwrap_or(false);
+            return;
         }
-        if ready != Some(true) {
+        if !marked {
             mark(CHAT_READY_MARK);
+            marked = true;
         }
         last_heard.set_value(now_ms());
         socket.send(&ClientMsg::Hello {
@@ -179,15 +182,14 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
             socket.send(&msg);
         }
         socket.send(&ClientMsg::WatchRooms);
-        true
     });
 
     // The outbox survives a reload.
     let outbox = Memo::new(move |_| state.with(|s| s.outbox.clone()));
-    Effect::new(move |_| outbox.with(|o| storage::set_outbox(o)));
+    effect(move || outbox.with(|o| storage::set_outbox(o)));
 
     // Having left the room in view, show another joined room, or the lobby.
-    Effect::new(move |_| {
+    effect(move || {
         if state.with(|s| s.current.is_none()) {
             let next = state.with_untracked(|s| s.rooms.first().map(|r| r.name.clone()));
             chat.show(next.unwrap_or_else(RoomName::lobby), true);
@@ -199,11 +201,11 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
     let joined = Memo::new(move |_| {
         state.with(|s| s.rooms.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
     });
-    Effect::new(move |_| joined.with(|rooms| storage::set_rooms(rooms)));
+    effect(move || joined.with(|rooms| storage::set_rooms(rooms)));
 
     // The address bar follows the room in view, the view follows Back and
     // Forward.
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(current) = state.with(|s| s.current.clone()) {
             let path = room_path(&current);
             if window().location().pathname().ok().as_deref() != Some(path.as_str())
@@ -228,7 +230,7 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
     });
     on_cleanup(move || on_visibility.remove());
     let lang = use_lang();
-    Effect::new(move |_| {
+    effect(move || {
         let unseen = state.with(|s| s.unseen_while_hidden);
         let room = state.with(|s| s.current.as_ref().map(|r| r.to_string()));
         let title = match (unseen, room) {
@@ -347,7 +349,7 @@ fn NickForm(chat: Chat) -> impl IntoView {
     // The field shows the current name whenever that changes (and only
     // then: whatever else arrives must not overwrite what is being typed).
     let me = Memo::new(move |_| chat.state.with(|s| s.me.clone()));
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(me) = me.get() {
             draft.set(me.to_string());
         }
@@ -621,7 +623,7 @@ fn MessageList(chat: Chat) -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     });
-    Effect::new(move |_| {
+    effect(move || {
         pending.with(Vec::len);
         if let Some(el) = list.get_untracked()
             && stick.get_value()
@@ -666,7 +668,7 @@ fn MessageList(chat: Chat) -> impl IntoView {
             load_older();
         }
     };
-    Effect::new(move |_| {
+    effect(move || {
         let (room, lines) = room_lines.get();
         let first = lines.first().map(|l| l.key);
         let last = lines.last().map(|l| l.key);
@@ -944,14 +946,15 @@ fn Composer(chat: Chat) -> impl IntoView {
     };
     // Move the typing focus to the composer when the room changes, and only
     // then: messages arriving must never pull focus from another field.
-    Effect::new(move |previous: Option<Option<RoomName>>| {
+    let mut previous = None;
+    effect(move || {
         let current = room.get();
-        if previous.is_some_and(|p| p != current)
+        if previous.as_ref().is_some_and(|p| *p != current)
             && let Some(el) = input.get_untracked()
         {
             let _ = el.focus();
         }
-        current
+        previous = Some(current);
     });
     view! {
         <div class="composer">
