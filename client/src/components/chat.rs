@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use natter_shared::{ClientMsg, MessageId, MessageText, Nick, RoomName, ServerMsg};
 
 use crate::app::room_path;
-use crate::components::{Keyed, day_label, keyed_list, local_time};
+use crate::components::{Keyed, day_label, keyed_list, local_time, shown, shown_or};
 use crate::effect::effect;
 use crate::i18n::{Lang, use_lang};
 use crate::links::{Segment, segments};
@@ -328,7 +328,7 @@ fn Status(chat: Chat) -> impl IntoView {
         <div class="status" data-testid="status" data-state=move || state.get().attr() role="status">
             <span class="dot" aria-hidden="true"></span>
             <span class="label">{label}</span>
-            <Show when=move || state.get() == ReadyState::Closed>
+            {shown(move || state.get() == ReadyState::Closed, move || view! {
                 <button type="button" class="quiet" data-testid="reconnect"
                     on:click=move |_| chat.socket.open()>
                     {move || {
@@ -336,7 +336,7 @@ fn Status(chat: Chat) -> impl IntoView {
                         if chat.socket.retry_at.get().is_some() { lang.retry_now() } else { lang.reconnect() }
                     }}
                 </button>
-            </Show>
+            })}
         </div>
     }
 }
@@ -498,14 +498,14 @@ fn RoomEntry(chat: Chat, name: RoomName, online: u32) -> impl IntoView {
             <a href=room_path(&name) on:click=show aria-current=move || current().then_some("page")>
                 <span class="room-name">{label}</span>
                 <span class="count" title=move || lang.get().online_count(online)>{online}</span>
-                <Show when=move || { unread() > 0 }>
+                {shown(move || unread() > 0, move || view! {
                     <span class="unread" aria-label=move || lang.get().unread_count(unread())>{unread}</span>
-                </Show>
+                })}
             </a>
-            <Show when=joined>
+            {shown(joined, move || view! {
                 <button type="button" class="leave quiet" on:click=leave
                     aria-label=leave_label title=leave_label>"×"</button>
-            </Show>
+            })}
         </li>
     }
 }
@@ -533,9 +533,9 @@ fn UserList(chat: Chat) -> impl IntoView {
                         .map(|nick| Keyed::new(nick.to_string(), move || view! {
                             <li data-testid="user">
                                 {nick.to_string()}
-                                <Show when=move || chat.state.with(|s| s.me.as_ref() == Some(&nick))>
+                                {shown(move || chat.state.with(|s| s.me.as_ref() == Some(&nick)), move || view! {
                                     <span class="you">{move || lang.get().you_suffix()}</span>
-                                </Show>
+                                })}
                             </li>
                         }))
                         .collect()
@@ -709,14 +709,14 @@ fn MessageList(chat: Chat) -> impl IntoView {
             <ol class="messages" data-testid="message-list" node_ref=list on:scroll=on_scroll
                 aria-label=label tabindex="0">
                 <li class="history-edge">
-                    <Show when=more fallback=move || view! {
-                        <span class="start">{move || lang.get().start_of_room()}</span>
-                    }>
+                    {shown_or(more, move || view! {
                         <button type="button" class="quiet" data-testid="load-older"
                             on:click=move |_| load_older() disabled=loading>
                             {move || if loading() { lang.get().loading() } else { lang.get().load_older() }}
                         </button>
-                    </Show>
+                    }, move || view! {
+                        <span class="start">{move || lang.get().start_of_room()}</span>
+                    })}
                 </li>
                 {keyed_list(move || {
                     room_lines
@@ -736,12 +736,12 @@ fn MessageList(chat: Chat) -> impl IntoView {
                         .collect()
                 })}
             </ol>
-            <Show when=move || { unseen.get() > 0 }>
+            {shown(move || unseen.get() > 0, move || view! {
                 <button type="button" class="new-messages" data-testid="new-messages"
                     on:click=move |_| scroll_to_bottom()>
                     {move || lang.get().new_messages(unseen.get())}" ↓"
                 </button>
-            </Show>
+            })}
         </div>
     }
 }
@@ -969,8 +969,8 @@ fn Composer(chat: Chat) -> impl IntoView {
                 {move || lang.get().send()}
             </button>
         </div>
-        <Show when=move || problem().is_some()>
+        {shown(move || problem().is_some(), move || view! {
             <p class="problem" role="alert">{problem}</p>
-        </Show>
+        })}
     }
 }

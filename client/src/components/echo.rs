@@ -7,7 +7,7 @@ use std::rc::Rc;
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
-use crate::components::{Keyed, keyed_list};
+use crate::components::{Keyed, keyed_list, shown};
 use crate::i18n::use_lang;
 use crate::ws::{CloseInfo, ReadyState, SocketOptions, TextCodec, url_for, use_websocket};
 
@@ -109,9 +109,9 @@ pub fn EchoPage() -> impl IntoView {
             <p class="ready">
                 {move || lang.get().messages_received()}
                 <strong data-testid="echo-received">{move || socket.received.get()}</strong>
-                <Show when=move || socket.messages.with(|m| !m.is_empty())>
+                {shown(move || socket.messages.with(|m| !m.is_empty()), move || view! {
                     {move || lang.get().last_received()}<q class="last">{move || socket.messages.with(|m| m.last().cloned())}</q>
-                </Show>
+                })}
             </p>
             <div class="field-row">
                 <label for="echo-input">{move || lang.get().message_label()}</label>
