@@ -982,3 +982,43 @@ mod tests {
         assert_eq!(s.resume().len(), 3);
     }
 }
+
+/// Run in headless Chromium by `cargo xtask test` (wasm-bindgen-test).
+#[cfg(all(test, target_arch = "wasm32"))]
+mod in_browser {
+    use natter_shared::{Nick, RoomName};
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    /// In the browser, names are lower-cased by the page's JavaScript: it
+    /// must agree with Rust's `to_lowercase`, which the server compares
+    /// names with, or the client would not recognise the room the server
+    /// put it in.
+    #[wasm_bindgen_test]
+    fn names_fold_to_lower_case_as_the_server_folds_them() {
+        for name in [
+            "Lobby",
+            "ÉCOLE-Ça",
+            "ΟΔΟΣ",
+            "ΣΑΣ_Σ",
+            "İstanbul",
+            "ǅungla",
+            "ＡＢＣ",
+            "STRAẞE",
+            "ᏣᎳᎩ",
+            "Ⰰⰱ",
+            "𐐀𐐨",
+            "张伟",
+        ] {
+            let room = RoomName::try_from(name.to_owned()).unwrap();
+            assert_eq!(room.key(), name.to_lowercase(), "{name}");
+            let nick = Nick::try_from(name.to_owned()).unwrap();
+            assert_eq!(nick.key(), name.to_lowercase(), "{name}");
+        }
+        assert_eq!(
+            RoomName::try_from("LOBBY".to_owned()).unwrap().key(),
+            "lobby"
+        );
+    }
+}

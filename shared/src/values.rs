@@ -63,7 +63,7 @@ impl Nick {
     /// The form two names are compared in: names that differ only in case
     /// (`Alice`, `alice`, `ALICE`) belong to one person.
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        lower_case(&self.0)
     }
 }
 
@@ -94,7 +94,22 @@ impl RoomName {
 
     /// The form two room names are compared in (see [`Nick::key`]).
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        lower_case(&self.0)
+    }
+}
+
+/// `text` in lower case: Unicode's default mapping, as `str::to_lowercase`
+/// does it. In the browser the page's own `String.prototype.toLowerCase`,
+/// the same mapping, does it instead, so the web client carries no copy of
+/// Unicode's case tables (15 KB of its WebAssembly).
+fn lower_case(text: &str) -> String {
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    {
+        String::from(js_sys::JsString::from(text).to_lower_case())
+    }
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    {
+        text.to_lowercase()
     }
 }
 
