@@ -4,6 +4,7 @@
 
 use natter_shared::{DeviceId, Nick, RoomName};
 
+use crate::json::{from_json, to_json};
 use crate::state::Outgoing;
 
 const NICK: &str = "natter.nick";
@@ -39,7 +40,7 @@ pub fn set_nick(nick: &Nick) {
 /// The rooms joined on an earlier visit, in order.
 pub fn rooms() -> Vec<RoomName> {
     get(ROOMS)
-        .and_then(|json| serde_json::from_str::<Vec<String>>(&json).ok())
+        .and_then(|json| from_json::<Vec<String>>(&json).ok())
         .unwrap_or_default()
         .into_iter()
         .filter_map(|name| RoomName::try_from(name).ok())
@@ -48,7 +49,7 @@ pub fn rooms() -> Vec<RoomName> {
 
 pub fn set_rooms(rooms: &[RoomName]) {
     let names: Vec<&str> = rooms.iter().map(RoomName::as_str).collect();
-    if let Ok(json) = serde_json::to_string(&names) {
+    if let Ok(json) = to_json(&names) {
         set(ROOMS, &json);
     }
 }
@@ -75,12 +76,12 @@ pub fn device() -> DeviceId {
 /// Own messages not yet confirmed, from before a reload.
 pub fn outbox() -> Vec<Outgoing> {
     get(OUTBOX)
-        .and_then(|json| serde_json::from_str(&json).ok())
+        .and_then(|json| from_json(&json).ok())
         .unwrap_or_default()
 }
 
 pub fn set_outbox(outbox: &[Outgoing]) {
-    if let Ok(json) = serde_json::to_string(outbox) {
+    if let Ok(json) = to_json(outbox) {
         set(OUTBOX, &json);
     }
 }

@@ -14,8 +14,9 @@
 use std::rc::Rc;
 
 use crate::effect::effect;
+use crate::json::{from_json, to_json};
 use leptos::prelude::*;
-use natter_shared::{ClientMsg, ServerMsg, decode_server};
+use natter_shared::{ClientMsg, ServerMsg};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
@@ -88,10 +89,10 @@ impl Codec for ChatCodec {
     type Incoming = ServerMsg;
     type Outgoing = ClientMsg;
     fn encode(msg: &ClientMsg) -> String {
-        msg.to_json()
+        to_json(msg).expect("protocol types have string keys and integers within 2^53")
     }
     fn decode(frame: &str) -> Result<ServerMsg, String> {
-        decode_server(frame).map_err(|e| e.to_string())
+        from_json(frame)
     }
 }
 
@@ -792,6 +793,58 @@ mod in_browser {
                             && s.readyState >= WebSocket.CLOSING";
         assert_eq!(eval(released), JsValue::TRUE);
         assert_eq!(eval("window.__sockets.length"), JsValue::from(1));
+    }
+
+    /// Every example in docs/PROTOCOL.md, through the browser's JSON: a
+    /// server message decodes to what the server's own decoder makes of
+    /// it, and a client message is sent as the very text the server's
+    /// encoder would write, which the server decodes back to it.
+    #[wasm_bindgen_test]
+    fn the_chat_codec_agrees_with_the_protocol_crate() {
+        let doc = include_str!("../../docs/PROTOCOL.md");
+        let (mut clients, mut servers) = (0, 0);
+        let mut lines = doc.lines();
+        while let Some(line) = lines.next() {
+            let Some(tag) = line.trim().strip_prefix("```json") else {
+                continue;
+            };
+            let body: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
+            let body = body.join("\n");
+            if tag.trim() == "server" {
+                let expected = natter_shared::decode_server(&body).unwrap();
+                assert_eq!(ChatCodec::decode(&body), Ok(expected.clone()), "{body}");
+                assert_eq!(ChatCodec::decode(&expected.to_json()), Ok(expected));
+                servers += 1;
+            } else {
+                let msg = natter_shared::decode_client(&body).unwrap();
+                let sent = ChatCodec::encode(&msg);
+                assert_eq!(sent, msg.to_json());
+                assert_eq!(natter_shared::decode_client(&sent).unwrap(), msg);
+                clients += 1;
+            }
+        }
+        assert!(clients >= ClientMsg::TYPES.len() && servers >= ServerMsg::TYPES.len());
+    }
+
+    /// A frame that is not JSON, or breaks the protocol's rules, is an
+    /// error saying why; fields the client does not know are ignored.
+    #[wasm_bindgen_test]
+    fn the_chat_codec_refuses_bad_frames_and_says_why() {
+        assert!(
+            ChatCodec::decode("{\"type\":")
+                .unwrap_err()
+                .contains("JSON")
+        );
+        let missing = ChatCodec::decode(r#"{"type":"welcome","heartbeat_ms":1}"#);
+        assert!(missing.unwrap_err().contains("nick"));
+        let control = ChatCodec::decode(r#"{"type":"nick_changed","nick":"a\u0007b"}"#);
+        assert!(control.unwrap_err().contains("control character"));
+        let unknown = ChatCodec::decode(r#"{"type":"gossip"}"#);
+        assert!(unknown.unwrap_err().contains("gossip"));
+        assert_eq!(
+            ChatCodec::decode(r#"{"type":"pong","later":[1]}"#),
+            Ok(ServerMsg::Pong)
+        );
     }
 
     /// Reconnecting replaces the socket and releases the old one.
