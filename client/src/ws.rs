@@ -803,14 +803,8 @@ mod in_browser {
     fn the_chat_codec_agrees_with_the_protocol_crate() {
         let doc = include_str!("../../docs/PROTOCOL.md");
         let (mut clients, mut servers) = (0, 0);
-        let mut lines = doc.lines();
-        while let Some(line) = lines.next() {
-            let Some(tag) = line.trim().strip_prefix("```json") else {
-                continue;
-            };
-            let body: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
-            let body = body.join("\n");
-            if tag.trim() == "server" {
+        for (tag, body) in natter_shared::doc_examples(doc) {
+            if tag == "server" {
                 let expected = natter_shared::decode_server(&body).unwrap();
                 assert_eq!(ChatCodec::decode(&body), Ok(expected.clone()), "{body}");
                 assert_eq!(ChatCodec::decode(&expected.to_json()), Ok(expected));

@@ -10,8 +10,11 @@
 //! `wasm32-unknown-unknown`. `docs/PROTOCOL.md` describes every message; a
 //! test keeps that document and these types in agreement.
 
+mod examples;
 mod protocol;
 mod values;
+
+pub use examples::doc_examples;
 
 pub use protocol::{
     ClientMsg, DecodeError, ErrorCode, PAGE_SIZE, Posted, RoomInfo, Seq, ServerMsg, UnixMillis,

@@ -792,14 +792,8 @@ mod tests {
         let doc = include_str!("../../docs/PROTOCOL.md");
         let mut seen_client = BTreeSet::new();
         let mut seen_server = BTreeSet::new();
-        let mut lines = doc.lines();
-        while let Some(line) = lines.next() {
-            let Some(tag) = line.trim().strip_prefix("```json") else {
-                continue;
-            };
-            let body: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
-            let body = body.join("\n");
-            match tag.trim() {
+        for (tag, body) in crate::doc_examples(doc) {
+            match tag {
                 "client" => {
                     let msg = decode_client(&body).unwrap_or_else(|e| panic!("{body}: {e}"));
                     seen_client.insert(msg.type_name());

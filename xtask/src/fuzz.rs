@@ -134,15 +134,10 @@ fn ensure_cargo_fuzz() -> Result<()> {
 
 /// The bodies of the ```json blocks tagged `tag` in the protocol document.
 fn doc_examples(doc: &str, tag: &str) -> Vec<String> {
-    let mut examples = Vec::new();
-    let mut lines = doc.lines();
-    while let Some(line) = lines.next() {
-        if line.trim().strip_prefix("```json").map(str::trim) == Some(tag) {
-            let body: Vec<&str> = lines.by_ref().take_while(|l| l.trim() != "```").collect();
-            examples.push(body.join("\n"));
-        }
-    }
-    examples
+    natter_shared::doc_examples(doc)
+        .into_iter()
+        .filter_map(|(t, body)| (t == tag).then_some(body))
+        .collect()
 }
 
 /// Adds each example to the corpus, named by its content so that seeding
