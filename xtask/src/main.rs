@@ -22,6 +22,7 @@
 
 mod conformance;
 mod fuzz;
+mod glue;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -286,7 +287,8 @@ fn build_client(env: &tools::BuildEnv) -> Result<()> {
         .env("PATH", &env.path)
         .env("TRUNK_SKIP_VERSION_CHECK", "true");
     env.size.apply(&mut trunk);
-    trunk.run()
+    trunk.run()?;
+    glue::minify(Path::new("dist"), &env.terser)
 }
 
 fn project_root() -> PathBuf {

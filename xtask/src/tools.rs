@@ -8,6 +8,7 @@
 //! | trunk | crates.io | builds the client bundle |
 //! | wasm-bindgen CLI | crates.io, the version in `Cargo.lock` | trunk would otherwise try to download it |
 //! | wasm-opt | npm's `binaryen`, under `target/tools` | Debian's binaryen is too old and breaks the bundle |
+//! | terser | npm, under `target/tools` | minifies the release bundle's JavaScript (`glue.rs`) |
 //! | Chromium, chromedriver | Debian's packages | the browser tests |
 
 use std::ffi::OsString;
@@ -21,6 +22,7 @@ use crate::{Run, cargo, step};
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132";
+const TERSER_VERSION: &str = "5.51.4";
 
 /// What a trunk build needs: trunk itself and a PATH on which trunk finds
 /// the pinned wasm-bindgen and wasm-opt.
@@ -30,6 +32,8 @@ pub struct BuildEnv {
     pub size: SizeBuild,
     /// Runs wasm tests in a headless browser; installed with wasm-bindgen.
     pub wasm_test_runner: PathBuf,
+    /// Minifies the release bundle's JavaScript.
+    pub terser: PathBuf,
     pub path: OsString,
 }
 
@@ -64,6 +68,7 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildEnv> {
         }
     };
     let wasm_opt_dir = ensure_wasm_opt(root)?;
+    let terser = ensure_terser(root)?;
 
     let wasm_test_runner = parent(&bindgen).join("wasm-bindgen-test-runner");
     let mut dirs = vec![wasm_opt_dir, parent(&bindgen), parent(&trunk)];
@@ -75,6 +80,7 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildEnv> {
         trunk,
         size,
         wasm_test_runner,
+        terser,
         path,
     })
 }
@@ -249,28 +255,47 @@ fn ensure_rust_src() -> Result<()> {
 /// npm's binaryen in `target/tools/binaryen`; returns the folder of its
 /// `wasm-opt`.
 fn ensure_wasm_opt(root: &Path) -> Result<PathBuf> {
-    let prefix = root.join("target/tools/binaryen");
-    let bin = prefix.join("node_modules/.bin");
+    let bin = root.join("target/tools/binaryen/node_modules/.bin");
     let want = format!("version_{BINARYEN_VERSION}");
-    if version_of(&bin.join("wasm-opt")).is_some_and(|v| v.contains(&want)) {
-        return Ok(bin);
+    if version_of(&bin.join("wasm-opt")).is_none_or(|v| !v.contains(&want)) {
+        npm_install(
+            root,
+            "binaryen",
+            &format!("{BINARYEN_VERSION}.0.0"),
+            "wasm-opt",
+        )?;
     }
+    Ok(bin)
+}
+
+/// npm's terser in `target/tools/terser`; returns its command.
+fn ensure_terser(root: &Path) -> Result<PathBuf> {
+    let terser = root.join("target/tools/terser/node_modules/.bin/terser");
+    if version_of(&terser).is_none_or(|v| v.trim() != format!("terser {TERSER_VERSION}")) {
+        npm_install(root, "terser", TERSER_VERSION, "terser")?;
+    }
+    Ok(terser)
+}
+
+/// Installs `package@version` from npm into `target/tools/<package>`, and
+/// Node.js with npm first if they are missing.
+fn npm_install(root: &Path, package: &str, version: &str, what: &str) -> Result<()> {
     if Command::new("npm").arg("--version").output().is_err() {
-        step("installing nodejs and npm (Debian packages), for wasm-opt");
+        step(&format!(
+            "installing nodejs and npm (Debian packages), for {what}"
+        ));
         apt_install(&["nodejs", "npm"])
-            .context("wasm-opt comes from npm: install Node.js and npm")?;
+            .with_context(|| format!("{what} comes from npm: install Node.js and npm"))?;
     }
-    step(&format!(
-        "installing wasm-opt (npm binaryen@{BINARYEN_VERSION})"
-    ));
+    step(&format!("installing {what} (npm {package}@{version})"));
+    let prefix = root.join("target/tools").join(package);
     std::fs::create_dir_all(&prefix).context("cannot create target/tools")?;
     Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--prefix"])
         .arg(&prefix)
-        .arg(format!("binaryen@{BINARYEN_VERSION}.0.0"))
+        .arg(format!("{package}@{version}"))
         .run()
-        .context("npm could not install binaryen")?;
-    Ok(bin)
+        .with_context(|| format!("npm could not install {package}"))
 }
 
 /// The Node.js chats the load generator measures Natter against: the
