@@ -22,7 +22,7 @@
 
 mod conformance;
 mod fuzz;
-mod glue;
+mod minify;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -288,7 +288,7 @@ fn build_client(env: &tools::BuildEnv) -> Result<()> {
         .env("TRUNK_SKIP_VERSION_CHECK", "true");
     env.size.apply(&mut trunk);
     trunk.run()?;
-    glue::minify(Path::new("dist"), &env.terser)
+    minify::minify(Path::new("dist"), &env.minifiers)
 }
 
 fn project_root() -> PathBuf {

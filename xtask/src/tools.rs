@@ -8,7 +8,7 @@
 //! | trunk | crates.io | builds the client bundle |
 //! | wasm-bindgen CLI | crates.io, the version in `Cargo.lock` | trunk would otherwise try to download it |
 //! | wasm-opt | npm's `binaryen`, under `target/tools` | Debian's binaryen is too old and breaks the bundle |
-//! | terser | npm, under `target/tools` | minifies the release bundle's JavaScript (`glue.rs`) |
+//! | terser, Lightning CSS | npm, under `target/tools` | minify the release bundle's JavaScript and CSS (`minify.rs`) |
 //! | Chromium, chromedriver | Debian's packages | the browser tests |
 
 use std::ffi::OsString;
@@ -17,12 +17,14 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::minify::Minifiers;
 use crate::{Run, cargo, step};
 
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132";
 const TERSER_VERSION: &str = "5.51.4";
+const LIGHTNINGCSS_VERSION: &str = "1.33.0";
 
 /// What a trunk build needs: trunk itself and a PATH on which trunk finds
 /// the pinned wasm-bindgen and wasm-opt.
@@ -32,8 +34,8 @@ pub struct BuildEnv {
     pub size: SizeBuild,
     /// Runs wasm tests in a headless browser; installed with wasm-bindgen.
     pub wasm_test_runner: PathBuf,
-    /// Minifies the release bundle's JavaScript.
-    pub terser: PathBuf,
+    /// Minify the release bundle's JavaScript and CSS.
+    pub minifiers: Minifiers,
     pub path: OsString,
 }
 
@@ -68,7 +70,15 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildEnv> {
         }
     };
     let wasm_opt_dir = ensure_wasm_opt(root)?;
-    let terser = ensure_terser(root)?;
+    let minifiers = Minifiers {
+        terser: ensure_npm_tool(root, "terser", TERSER_VERSION, "terser")?,
+        lightningcss: ensure_npm_tool(
+            root,
+            "lightningcss-cli",
+            LIGHTNINGCSS_VERSION,
+            "lightningcss",
+        )?,
+    };
 
     let wasm_test_runner = parent(&bindgen).join("wasm-bindgen-test-runner");
     let mut dirs = vec![wasm_opt_dir, parent(&bindgen), parent(&trunk)];
@@ -80,7 +90,7 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildEnv> {
         trunk,
         size,
         wasm_test_runner,
-        terser,
+        minifiers,
         path,
     })
 }
@@ -268,13 +278,19 @@ fn ensure_wasm_opt(root: &Path) -> Result<PathBuf> {
     Ok(bin)
 }
 
-/// npm's terser in `target/tools/terser`; returns its command.
-fn ensure_terser(root: &Path) -> Result<PathBuf> {
-    let terser = root.join("target/tools/terser/node_modules/.bin/terser");
-    if version_of(&terser).is_none_or(|v| v.trim() != format!("terser {TERSER_VERSION}")) {
-        npm_install(root, "terser", TERSER_VERSION, "terser")?;
+/// The command `bin` of npm's `package@version`, installed under
+/// `target/tools/<package>` unless that version is there already.
+fn ensure_npm_tool(root: &Path, package: &str, version: &str, bin: &str) -> Result<PathBuf> {
+    let modules = root.join("target/tools").join(package).join("node_modules");
+    let manifest = modules.join(package).join("package.json");
+    let installed = std::fs::read_to_string(&manifest)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+        .and_then(|json| json["version"].as_str().map(str::to_owned));
+    if installed.as_deref() != Some(version) {
+        npm_install(root, package, version, bin)?;
     }
-    Ok(terser)
+    Ok(modules.join(".bin").join(bin))
 }
 
 /// Installs `package@version` from npm into `target/tools/<package>`, and
