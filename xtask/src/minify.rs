@@ -62,8 +62,11 @@ pub fn minify(dist: &Path, minifiers: &Minifiers) -> Result<()> {
         };
         let before =
             std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-        cmd.run()
-            .with_context(|| format!("could not minify {}", file.display()))?;
+        if let Err(error) = cmd.run() {
+            // Nothing half-written is left for the server to embed.
+            let _ = std::fs::remove_file(&minified);
+            return Err(error.context(format!("could not minify {}", file.display())));
+        }
         let after = std::fs::read(&minified)
             .with_context(|| format!("cannot read {}", minified.display()))?;
         index = rehash(&index, &before, &after)
