@@ -57,26 +57,40 @@ pub fn minify(dist: &Path, minifiers: &Minifiers) -> Result<()> {
     for file in files(dist)? {
         let name = file.file_name().unwrap_or_default().to_string_lossy();
         let minified = dist.join(format!("{name}.min"));
-        let Some(mut cmd) = minifiers.command(&file, &minified) else {
+        let Some(cmd) = minifiers.command(&file, &minified) else {
             continue;
         };
-        let before =
-            std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-        if let Err(error) = cmd.run() {
+        let replaced = replace(&file, cmd, &minified, &index)
+            .with_context(|| format!("could not minify {}", file.display()));
+        if replaced.is_err() {
             // Nothing half-written is left for the server to embed.
             let _ = std::fs::remove_file(&minified);
-            return Err(error.context(format!("could not minify {}", file.display())));
         }
-        let after = std::fs::read(&minified)
-            .with_context(|| format!("cannot read {}", minified.display()))?;
-        index = rehash(&index, &before, &after)
-            .with_context(|| format!("{name} in {}", index_path.display()))?;
-        std::fs::rename(&minified, &file)
-            .with_context(|| format!("cannot replace {}", file.display()))?;
-        eprintln!("    {name}: {} → {} bytes", before.len(), after.len());
+        let (page, before, after) = replaced?;
+        index = page;
+        eprintln!("    {name}: {before} → {after} bytes");
     }
     std::fs::write(&index_path, index)
         .with_context(|| format!("cannot write {}", index_path.display()))
+}
+
+/// Runs `cmd`, which writes `file` minified to `minified`, and puts the
+/// result in `file`'s place. Returns `index` with the file's new hash and
+/// the file's sizes before and after.
+fn replace(
+    file: &Path,
+    mut cmd: Command,
+    minified: &Path,
+    index: &str,
+) -> Result<(String, usize, usize)> {
+    let before = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    cmd.run()?;
+    let after =
+        std::fs::read(minified).with_context(|| format!("cannot read {}", minified.display()))?;
+    let index = rehash(index, &before, &after).context("in the page's integrity hashes")?;
+    std::fs::rename(minified, file)
+        .with_context(|| format!("cannot replace {}", file.display()))?;
+    Ok((index, before.len(), after.len()))
 }
 
 /// The files trunk wrote to `dist`, in a stable order.

@@ -265,17 +265,9 @@ fn ensure_rust_src() -> Result<()> {
 /// npm's binaryen in `target/tools/binaryen`; returns the folder of its
 /// `wasm-opt`.
 fn ensure_wasm_opt(root: &Path) -> Result<PathBuf> {
-    let bin = root.join("target/tools/binaryen/node_modules/.bin");
-    let want = format!("version_{BINARYEN_VERSION}");
-    if version_of(&bin.join("wasm-opt")).is_none_or(|v| !v.contains(&want)) {
-        npm_install(
-            root,
-            "binaryen",
-            &format!("{BINARYEN_VERSION}.0.0"),
-            "wasm-opt",
-        )?;
-    }
-    Ok(bin)
+    let version = format!("{BINARYEN_VERSION}.0.0");
+    let wasm_opt = ensure_npm_tool(root, "binaryen", &version, "wasm-opt")?;
+    Ok(parent(&wasm_opt))
 }
 
 /// The command `bin` of npm's `package@version`, installed under
