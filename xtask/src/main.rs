@@ -24,6 +24,7 @@ mod conformance;
 mod fuzz;
 mod minify;
 mod tools;
+mod wasm_names;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -288,7 +289,9 @@ fn build_client(env: &tools::BuildEnv) -> Result<()> {
         .env("TRUNK_SKIP_VERSION_CHECK", "true");
     env.size.apply(&mut trunk);
     trunk.run()?;
-    minify::minify(Path::new("dist"), &env.minifiers)
+    let dist = Path::new("dist");
+    wasm_names::shorten(dist, &env.minifiers.wasm_opt)?;
+    minify::minify(dist, &env.minifiers)
 }
 
 fn project_root() -> PathBuf {

@@ -23,6 +23,9 @@ pub struct Minifiers {
     pub terser: PathBuf,
     /// Lightning CSS's command line, for stylesheets.
     pub lightningcss: PathBuf,
+    /// binaryen's wasm-opt, which shortens the names the wasm and its
+    /// JavaScript share (`wasm_names.rs`).
+    pub wasm_opt: PathBuf,
 }
 
 impl Minifiers {
@@ -118,7 +121,7 @@ fn integrity(bytes: &[u8]) -> String {
 /// `after`. A page that names the file's hash other than once is an
 /// error: the page would refuse the new file, or the old hash would be
 /// left behind.
-fn rehash(index: &str, before: &[u8], after: &[u8]) -> Result<String> {
+pub(crate) fn rehash(index: &str, before: &[u8], after: &[u8]) -> Result<String> {
     let old = integrity(before);
     match index.matches(&old).count() {
         1 => Ok(index.replace(&old, &integrity(after))),
@@ -145,6 +148,7 @@ mod tests {
         let minifiers = Minifiers {
             terser: "terser".into(),
             lightningcss: "lightningcss".into(),
+            wasm_opt: "wasm-opt".into(),
         };
         let out = Path::new("out");
         let js = minifiers.command(Path::new("app-1.js"), out).unwrap();

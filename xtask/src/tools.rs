@@ -78,6 +78,7 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildEnv> {
             LIGHTNINGCSS_VERSION,
             "lightningcss",
         )?,
+        wasm_opt: wasm_opt_dir.join("wasm-opt"),
     };
 
     let wasm_test_runner = parent(&bindgen).join("wasm-bindgen-test-runner");

@@ -1,0 +1,401 @@
+//! Short names for what the bundle's wasm and its JavaScript glue call of
+//! each other.
+//!
+//! wasm-bindgen names every function the wasm imports from its glue after
+//! the JavaScript it wraps plus a 64-bit hash (`__wbg_setAttribute_1a2b…`),
+//! and some of the functions it exports after Rust types written out in
+//! full. Both files carry every name, and hashes do not compress. After
+//! trunk's build, binaryen's `wasm-opt` renames every import, export and
+//! import module to one to three characters and prints the renaming (the
+//! same run optimises for size once more, which finds a little more to
+//! remove); the glue is then rewritten to match and the page's integrity
+//! hashes for both files are written anew.
+//!
+//! The rewrite is strict, so that a change in wasm-bindgen's glue fails the
+//! build rather than ship a page that cannot start: each import's old name
+//! must appear in the glue exactly once (its key in the imports object), so
+//! must the import module's name, and every `wasm.<name>` the glue reads
+//! must be a renamed export.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+use crate::minify::rehash;
+use crate::step;
+
+/// The renaming `wasm-opt --minify-imports-and-exports-and-modules` prints.
+#[derive(Debug, Deserialize)]
+struct Renames {
+    /// `[module, old name, new name]`.
+    imports: Vec<(String, String, String)>,
+    /// `[old name, new name]`.
+    exports: Vec<(String, String)>,
+}
+
+/// What a wasm module imports from and exports.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Interface {
+    modules: BTreeSet<String>,
+    exports: BTreeSet<String>,
+}
+
+impl Interface {
+    fn read(wasm: &[u8]) -> Result<Interface> {
+        let mut found = Interface::default();
+        for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+            match payload? {
+                wasmparser::Payload::ImportSection(reader) => {
+                    for import in reader.into_imports() {
+                        found.modules.insert(import?.module.to_owned());
+                    }
+                }
+                wasmparser::Payload::ExportSection(reader) => {
+                    for export in reader {
+                        found.exports.insert(export?.name.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Renames the names the wasm in `dist` and its glue share, with the
+/// `wasm-opt` at `wasm_opt`, and updates `dist/index.html`'s hashes.
+pub fn shorten(dist: &Path, wasm_opt: &Path) -> Result<()> {
+    step("shortening the names the wasm and its JavaScript share (wasm-opt)");
+    let wasm = only_wasm(dist)?;
+    let wasm_name = wasm.file_name().unwrap_or_default().to_string_lossy();
+    let glue = wasm.with_file_name(wasm_name.replace("_bg.wasm", ".js"));
+    let index_path = dist.join("index.html");
+    let index = std::fs::read_to_string(&index_path)
+        .with_context(|| format!("cannot read {}", index_path.display()))?;
+    let renamed = dist.join(format!("{wasm_name}.min"));
+    let glue_renamed = dist.join(format!("{wasm_name}.js.min"));
+    let done = rename(&wasm, &renamed, &glue, &glue_renamed, wasm_opt, &index)
+        .with_context(|| format!("could not shorten the names of {}", wasm.display()));
+    if done.is_err() {
+        // Nothing half-written is left for the server to embed.
+        let _ = std::fs::remove_file(&renamed);
+        let _ = std::fs::remove_file(&glue_renamed);
+    }
+    let (index, sizes) = done?;
+    eprintln!("    {sizes}");
+    std::fs::write(&index_path, index)
+        .with_context(|| format!("cannot write {}", index_path.display()))
+}
+
+/// Writes the renamed wasm to `renamed` and the rewritten glue to
+/// `glue_renamed`, then puts both in place. Returns the page with the new
+/// hashes, and the sizes before and after.
+fn rename(
+    wasm: &Path,
+    renamed: &Path,
+    glue: &Path,
+    glue_renamed: &Path,
+    wasm_opt: &Path,
+    index: &str,
+) -> Result<(String, String)> {
+    let wasm_before =
+        std::fs::read(wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
+    let glue_before =
+        std::fs::read_to_string(glue).with_context(|| format!("cannot read {}", glue.display()))?;
+    let out = Command::new(wasm_opt)
+        .arg(wasm)
+        .args([
+            "-Oz",
+            "--minify-imports-and-exports-and-modules",
+            "--output",
+        ])
+        .arg(renamed)
+        .output()
+        .with_context(|| format!("cannot run {}", wasm_opt.display()))?;
+    if !out.status.success() {
+        bail!(
+            "wasm-opt failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let renames: Renames =
+        serde_json::from_slice(&out.stdout).context("reading wasm-opt's renaming")?;
+    let wasm_after =
+        std::fs::read(renamed).with_context(|| format!("cannot read {}", renamed.display()))?;
+    let interface = Interface::read(&wasm_after).context("reading the renamed wasm")?;
+    let glue_after = rewrite(&glue_before, &renames, &interface)
+        .with_context(|| format!("rewriting {}", glue.display()))?;
+    std::fs::write(glue_renamed, &glue_after)
+        .with_context(|| format!("cannot write {}", glue_renamed.display()))?;
+    let index = rehash(index, &wasm_before, &wasm_after)
+        .and_then(|index| rehash(&index, glue_before.as_bytes(), glue_after.as_bytes()))
+        .context("in the page's integrity hashes")?;
+    std::fs::rename(renamed, wasm).with_context(|| format!("cannot replace {}", wasm.display()))?;
+    std::fs::rename(glue_renamed, glue)
+        .with_context(|| format!("cannot replace {}", glue.display()))?;
+    let sizes = format!(
+        "wasm {} → {} bytes, its JavaScript {} → {}",
+        wasm_before.len(),
+        wasm_after.len(),
+        glue_before.len(),
+        glue_after.len()
+    );
+    Ok((index, sizes))
+}
+
+/// The one `*_bg.wasm` trunk wrote to `dist`.
+fn only_wasm(dist: &Path) -> Result<PathBuf> {
+    let mut found = Vec::new();
+    for entry in
+        std::fs::read_dir(dist).with_context(|| format!("cannot read {}", dist.display()))?
+    {
+        let path = entry?.path();
+        if path.to_string_lossy().ends_with("_bg.wasm") {
+            found.push(path);
+        }
+    }
+    match <[PathBuf; 1]>::try_from(found) {
+        Ok([wasm]) => Ok(wasm),
+        Err(found) => bail!(
+            "{} holds {} wasm-bindgen modules, not one",
+            dist.display(),
+            found.len()
+        ),
+    }
+}
+
+/// `glue` with the names of `renames`: each import's key and the import
+/// module's name, each of which must appear exactly once, and every export
+/// the glue reads as `wasm.<name>`, each of which must be one `renames`
+/// knows. `interface` is the renamed wasm's, against which the result is
+/// checked.
+fn rewrite(glue: &str, renames: &Renames, interface: &Interface) -> Result<String> {
+    let old_modules: BTreeSet<&str> = renames.imports.iter().map(|(m, _, _)| m.as_str()).collect();
+    let (Ok([old_module]), Ok([new_module])) = (
+        <[&str; 1]>::try_from(old_modules.into_iter().collect::<Vec<_>>()),
+        <[&String; 1]>::try_from(interface.modules.iter().collect::<Vec<_>>()),
+    ) else {
+        bail!("the wasm should import from one module, its glue");
+    };
+    let imports: HashMap<&str, &str> = renames
+        .imports
+        .iter()
+        .map(|(_, old, new)| (old.as_str(), new.as_str()))
+        .collect();
+    let exports: HashMap<&str, &str> = renames
+        .exports
+        .iter()
+        .map(|(old, new)| (old.as_str(), new.as_str()))
+        .collect();
+    if let Some((_, new)) = renames
+        .exports
+        .iter()
+        .find(|(_, new)| !interface.exports.contains(new))
+    {
+        bail!("wasm-opt names an export {new} that the wasm does not have");
+    }
+
+    let quoted = format!("\"{old_module}\"");
+    let glue = match glue.matches(&quoted).count() {
+        1 => glue.replace(&quoted, &format!("\"{new_module}\"")),
+        n => bail!("the import module {quoted} appears {n} times, not once"),
+    };
+
+    let mut out = String::with_capacity(glue.len());
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut rest = glue.as_str();
+    let mut after_wasm = false;
+    while let Some(start) = rest.find(is_name_char) {
+        let (before, from) = rest.split_at(start);
+        let end = from.find(|c| !is_name_char(c)).unwrap_or(from.len());
+        let (name, after) = from.split_at(end);
+        out.push_str(before);
+        let reads_export = after_wasm && before == ".";
+        if reads_export {
+            match exports.get(name) {
+                Some(new) => out.push_str(new),
+                None => bail!("the glue reads wasm.{name}, which the wasm does not export"),
+            }
+        } else if let Some((old, new)) = imports.get_key_value(name) {
+            *seen.entry(old).or_default() += 1;
+            out.push_str(new);
+        } else {
+            out.push_str(name);
+        }
+        // The glue's exports object is `wasm`: `wasm.<name>` reads one.
+        after_wasm = name == "wasm" && !reads_export;
+        rest = after;
+    }
+    out.push_str(rest);
+
+    for old in imports.keys() {
+        match seen.get(old).copied().unwrap_or(0) {
+            1 => {}
+            n => bail!("the import {old} appears {n} times in the glue, not once"),
+        }
+    }
+    Ok(out)
+}
+
+/// A character of a JavaScript name (ASCII; wasm-bindgen's names are).
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '$'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape of wasm-bindgen's glue for `--target web`.
+    const GLUE: &str = r#"
+function __wbg_get_imports() {
+    const import0 = {
+        __proto__: null,
+        __wbg_setAttribute_1a2b3c4d5e6f7a8b: function(arg0, arg1, arg2) {
+            arg0.setAttribute(getStringFromWasm0(arg1, arg2));
+        },
+        __wbg_now_0123456789abcdef: function() {
+            return Date.now();
+        },
+    };
+    return {
+        __proto__: null,
+        "./app_bg.js": import0,
+    };
+}
+function passString(s) {
+    const ptr = wasm.__wbindgen_malloc(s.length);
+    return wasm.__wbindgen_realloc(ptr, s.length);
+}
+let wasm;
+function finish(instance) {
+    wasm = instance.exports;
+    wasm.__wbindgen_start();
+}
+"#;
+
+    fn renames() -> Renames {
+        Renames {
+            imports: vec![
+                (
+                    "./app_bg.js".into(),
+                    "__wbg_setAttribute_1a2b3c4d5e6f7a8b".into(),
+                    "a".into(),
+                ),
+                (
+                    "./app_bg.js".into(),
+                    "__wbg_now_0123456789abcdef".into(),
+                    "$b".into(),
+                ),
+            ],
+            exports: vec![
+                ("__wbindgen_malloc".into(), "c".into()),
+                ("__wbindgen_realloc".into(), "d".into()),
+                ("__wbindgen_start".into(), "e".into()),
+                ("memory".into(), "f".into()),
+            ],
+        }
+    }
+
+    fn interface() -> Interface {
+        Interface {
+            modules: ["a".to_owned()].into(),
+            exports: ["c", "d", "e", "f"].map(str::to_owned).into(),
+        }
+    }
+
+    #[test]
+    fn imports_exports_and_the_module_get_their_new_names() {
+        let expected = r#"
+function __wbg_get_imports() {
+    const import0 = {
+        __proto__: null,
+        a: function(arg0, arg1, arg2) {
+            arg0.setAttribute(getStringFromWasm0(arg1, arg2));
+        },
+        $b: function() {
+            return Date.now();
+        },
+    };
+    return {
+        __proto__: null,
+        "a": import0,
+    };
+}
+function passString(s) {
+    const ptr = wasm.c(s.length);
+    return wasm.d(ptr, s.length);
+}
+let wasm;
+function finish(instance) {
+    wasm = instance.exports;
+    wasm.e();
+}
+"#;
+        assert_eq!(rewrite(GLUE, &renames(), &interface()).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_read_of_an_export_the_wasm_lacks_is_an_error() {
+        let glue = format!("{GLUE}\nwasm.__wbg_stream_free(1);\n");
+        let err = rewrite(&glue, &renames(), &interface()).unwrap_err();
+        assert!(err.to_string().contains("wasm.__wbg_stream_free"), "{err}");
+    }
+
+    #[test]
+    fn an_import_named_twice_or_never_is_an_error() {
+        let twice = format!("{GLUE}\n// calls __wbg_now_0123456789abcdef\n");
+        let err = rewrite(&twice, &renames(), &interface()).unwrap_err();
+        assert!(err.to_string().contains("appears 2 times"), "{err}");
+
+        let never = GLUE.replace("__wbg_now_0123456789abcdef", "__wbg_now_ffffffffffffffff");
+        let err = rewrite(&never, &renames(), &interface()).unwrap_err();
+        assert!(err.to_string().contains("appears 0 times"), "{err}");
+    }
+
+    #[test]
+    fn the_import_module_must_be_named_once() {
+        let glue = GLUE.replace("\"./app_bg.js\": import0", "\"./other_bg.js\": import0");
+        let err = rewrite(&glue, &renames(), &interface()).unwrap_err();
+        assert!(err.to_string().contains("appears 0 times"), "{err}");
+
+        let mut two = interface();
+        two.modules.insert("b".into());
+        let err = rewrite(GLUE, &renames(), &two).unwrap_err();
+        assert!(err.to_string().contains("one module"), "{err}");
+    }
+
+    #[test]
+    fn a_name_that_only_contains_an_old_one_is_left_alone() {
+        let line = "const my__wbg_now_0123456789abcdef = notwasm.__wbindgen_malloc;";
+        let out = rewrite(&format!("{GLUE}{line}\n"), &renames(), &interface()).unwrap();
+        assert!(out.ends_with(&format!("\n{line}\n")), "{out}");
+    }
+
+    #[test]
+    fn the_interface_of_a_wasm_module_is_read() {
+        // (module (import "a" "b" (func)) (func $f) (export "c" (func $f))
+        //   (memory 1) (export "d" (memory 0)))
+        let wasm = [
+            0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+            0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // types: () -> ()
+            0x02, 0x07, 0x01, 0x01, b'a', 0x01, b'b', 0x00, 0x00, // import a.b
+            0x03, 0x02, 0x01, 0x00, // one function
+            0x05, 0x03, 0x01, 0x00, 0x01, // memory 1
+            0x07, 0x09, 0x02, 0x01, b'c', 0x00, 0x01, 0x01, b'd', 0x02, 0x00, // exports
+            0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b, // code: an empty body
+        ];
+        assert_eq!(
+            Interface::read(&wasm).unwrap(),
+            Interface {
+                modules: ["a".to_owned()].into(),
+                exports: ["c".to_owned(), "d".to_owned()].into(),
+            }
+        );
+        assert!(Interface::read(b"\0asm\x01\0\0\0\x07\x05").is_err());
+    }
+}
