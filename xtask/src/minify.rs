@@ -97,7 +97,7 @@ fn replace(
 }
 
 /// The files trunk wrote to `dist`, in a stable order.
-fn files(dist: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn files(dist: &Path) -> Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     for entry in
         std::fs::read_dir(dist).with_context(|| format!("cannot read {}", dist.display()))?

@@ -24,7 +24,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::minify::rehash;
+use crate::minify::{files, rehash};
 use crate::step;
 
 /// The renaming `wasm-opt --minify-imports-and-exports-and-modules` prints.
@@ -149,15 +149,10 @@ fn rename(
 
 /// The one `*_bg.wasm` trunk wrote to `dist`.
 fn only_wasm(dist: &Path) -> Result<PathBuf> {
-    let mut found = Vec::new();
-    for entry in
-        std::fs::read_dir(dist).with_context(|| format!("cannot read {}", dist.display()))?
-    {
-        let path = entry?.path();
-        if path.to_string_lossy().ends_with("_bg.wasm") {
-            found.push(path);
-        }
-    }
+    let found: Vec<PathBuf> = files(dist)?
+        .into_iter()
+        .filter(|path| path.to_string_lossy().ends_with("_bg.wasm"))
+        .collect();
     match <[PathBuf; 1]>::try_from(found) {
         Ok([wasm]) => Ok(wasm),
         Err(found) => bail!(
