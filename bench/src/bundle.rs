@@ -43,13 +43,14 @@ pub struct File {
     pub sizes: Sizes,
 }
 
-/// Bytes of one file (or the sum): raw, at the strongest gzip and brotli
-/// settings, and as the server sends it to a browser that accepts each.
+/// Bytes of one file (or the sum): raw, at gzip's level 9 and brotli's
+/// quality 11, and as the server sends it to a browser that accepts each
+/// (gzip by Zopfli, when `cargo xtask` built the bundle).
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Sizes {
     pub raw: u64,
-    pub gzip_best: u64,
-    pub brotli_best: u64,
+    pub gzip_level_9: u64,
+    pub brotli_quality_11: u64,
     pub served_gzip: u64,
     pub served_brotli: u64,
 }
@@ -57,8 +58,8 @@ pub struct Sizes {
 impl Sizes {
     fn add(&mut self, other: &Sizes) {
         self.raw += other.raw;
-        self.gzip_best += other.gzip_best;
-        self.brotli_best += other.brotli_best;
+        self.gzip_level_9 += other.gzip_level_9;
+        self.brotli_quality_11 += other.brotli_quality_11;
         self.served_gzip += other.served_gzip;
         self.served_brotli += other.served_brotli;
     }
@@ -105,8 +106,8 @@ pub async fn measure(
         let url = format!("{base}/{name}");
         let sizes = Sizes {
             raw: bytes.len() as u64,
-            gzip_best: gzip(&bytes)?,
-            brotli_best: brotli(&bytes)?,
+            gzip_level_9: gzip(&bytes)?,
+            brotli_quality_11: brotli(&bytes)?,
             served_gzip: served(&http, &url, "gzip").await?,
             served_brotli: served(&http, &url, "br").await?,
         };
@@ -168,10 +169,10 @@ fn brotli(bytes: &[u8]) -> Result<u64> {
 }
 
 /// Bytes on the wire for `url` when the browser accepts only `encoding`.
-/// Natter compresses its bundle at its strongest settings in the background
-/// after it starts, and compresses on the fly until then; compressed files
-/// come with a length once they are sent from memory, so this waits for
-/// that (up to 30 s).
+/// Natter readies its bundle compressed at its strongest settings in the
+/// background after it starts, and compresses on the fly until then;
+/// compressed files come with a length once they are sent from memory, so
+/// this waits for that (up to 30 s).
 async fn served(http: &reqwest::Client, url: &str, encoding: &str) -> Result<u64> {
     let mut response = get(http, url, encoding).await?;
     for _ in 0..60 {
@@ -195,7 +196,7 @@ async fn served(http: &reqwest::Client, url: &str, encoding: &str) -> Result<u64
 }
 
 /// Waits until Natter serves its client's wasm file compressed from memory
-/// (see [`served`]): the compression at start is done.
+/// (see [`served`]): the compression (or its check) at start is done.
 pub async fn until_packed(server: std::net::SocketAddr) -> Result<()> {
     let http = reqwest::Client::new();
     let page = get(&http, &format!("http://{server}/"), "identity")

@@ -9,14 +9,17 @@
 //! trunk's content hash are cached for a year; everything else is revalidated
 //! with its ETag.
 //!
-//! The larger files are compressed once, with brotli and gzip at their
-//! strongest settings ([`pack`], run in the background at start), and sent
-//! as such to browsers that accept them. Until that is done, and for other
-//! files, the router's compression layer compresses on the fly at its
-//! faster, weaker settings (see [`crate::app`]).
+//! The larger files are sent compressed with brotli or gzip at their
+//! strongest settings to browsers that accept them. `cargo xtask` builds
+//! those copies beside each file (`<file>.br`, `<file>.gz`, the gzip by
+//! Zopfli); [`pack`], run in the background at start, checks that each
+//! decodes to its file, and compresses any file whose copies are missing
+//! or stale itself. Until that is done, and for other files, the router's
+//! compression layer compresses on the fly at its faster, weaker settings
+//! (see [`crate::app`]). The copies are not served under their own names.
 
 use std::collections::HashMap;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::sync::OnceLock;
 
 use axum::body::Bytes;
@@ -37,7 +40,7 @@ const REVALIDATE: &str = "no-cache";
 /// `GET` for any path no other route claims.
 pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
-    if let Some(file) = Bundle::get(path).filter(|_| !path.is_empty()) {
+    if let Some(file) = Bundle::get(path).filter(|_| !path.is_empty() && !is_copy(path)) {
         let cache = if is_hashed(path) {
             IMMUTABLE
         } else {
@@ -133,6 +136,24 @@ impl Packed {
         })
     }
 
+    /// The copies the build made of `data`, if each decodes to exactly
+    /// `data`.
+    fn checked(data: &[u8], brotli: Bytes, gzip: Bytes) -> Result<Packed, CopyError> {
+        let mut decoded = Vec::with_capacity(data.len());
+        brotli::BrotliDecompress(&mut &brotli[..], &mut decoded).map_err(CopyError::Brotli)?;
+        if decoded != data {
+            return Err(CopyError::Differs("brotli"));
+        }
+        decoded.clear();
+        flate2::read::GzDecoder::new(&gzip[..])
+            .read_to_end(&mut decoded)
+            .map_err(CopyError::Gzip)?;
+        if decoded != data {
+            return Err(CopyError::Differs("gzip"));
+        }
+        Ok(Packed { brotli, gzip })
+    }
+
     /// The encoding to send (brotli before gzip) and its bytes, if the
     /// request accepts either.
     fn for_request(&self, request: &HeaderMap) -> Option<(&'static str, Bytes)> {
@@ -150,6 +171,33 @@ impl Packed {
             None
         }
     }
+}
+
+/// An embedded file's bytes, without a copy where they are in the binary.
+fn bytes(data: std::borrow::Cow<'static, [u8]>) -> Bytes {
+    match data {
+        std::borrow::Cow::Borrowed(data) => Bytes::from_static(data),
+        std::borrow::Cow::Owned(data) => Bytes::from(data),
+    }
+}
+
+/// Why a compressed copy from the build is not used.
+#[derive(Debug, thiserror::Error)]
+enum CopyError {
+    #[error("the brotli copy does not decode: {0}")]
+    Brotli(std::io::Error),
+    #[error("the gzip copy does not decode: {0}")]
+    Gzip(std::io::Error),
+    #[error("the {0} copy decodes to other bytes than the file's")]
+    Differs(&'static str),
+}
+
+/// Whether `path` is a compressed copy the build made of another file of
+/// the bundle.
+fn is_copy(path: &str) -> bool {
+    path.strip_suffix(".br")
+        .or_else(|| path.strip_suffix(".gz"))
+        .is_some_and(|original| Bundle::get(original).is_some())
 }
 
 /// Whether an `Accept-Encoding` list accepts `coding` (by name or `*`, and
@@ -174,9 +222,11 @@ fn accepts(list: &str, coding: &str) -> bool {
     named.or(any).unwrap_or(false)
 }
 
-/// Compresses the bundle's larger files at the strongest settings, once;
-/// from then on they are sent from memory. Takes a second or two of CPU for
-/// the wasm file, so the server calls it on a blocking thread at start.
+/// Readies the bundle's larger files compressed at the strongest settings,
+/// once; from then on they are sent from memory. Checking the copies the
+/// build made takes milliseconds; compressing a file without them takes a
+/// second or two of CPU for the wasm, so the server calls this on a thread
+/// of its own at start.
 pub fn pack() {
     PACKED.get_or_init(|| {
         let started = std::time::Instant::now();
@@ -186,18 +236,32 @@ pub fn pack() {
                 if file.data.len() < PACK_MIN_BYTES || is_incompressible(&path) {
                     return None;
                 }
-                match Packed::new(&file.data) {
-                    Ok(packed) => Some((path.into_owned(), packed)),
-                    Err(err) => {
-                        tracing::warn!(%path, cause = %err, "cannot compress a bundle file");
-                        None
-                    }
-                }
+                let packed = pack_file(&path, &file.data)?;
+                Some((path.into_owned(), packed))
             })
             .collect();
         tracing::debug!(files = packed.len(), took = ?started.elapsed(), "bundle compressed");
         packed
     });
+}
+
+/// `data`, the bundle file at `path`, compressed: the build's copies if
+/// they are there and right, else compressed here.
+fn pack_file(path: &str, data: &[u8]) -> Option<Packed> {
+    let built = Bundle::get(&format!("{path}.br")).zip(Bundle::get(&format!("{path}.gz")));
+    if let Some((brotli, gzip)) = built {
+        match Packed::checked(data, bytes(brotli.data), bytes(gzip.data)) {
+            Ok(packed) => return Some(packed),
+            Err(err) => tracing::warn!(
+                %path,
+                cause = %err,
+                "the build's compressed copies do not match the file; compressing it anew"
+            ),
+        }
+    }
+    Packed::new(data)
+        .inspect_err(|err| tracing::warn!(%path, cause = %err, "cannot compress a bundle file"))
+        .ok()
 }
 
 /// Formats that are compressed already.
@@ -314,6 +378,35 @@ mod tests {
             HeaderValue::from_static("identity"),
         );
         assert!(packed.for_request(&request).is_none());
+    }
+
+    #[test]
+    fn the_builds_copies_are_used_only_when_they_decode_to_the_file() {
+        let data = "natter ".repeat(500);
+        let built = Packed::new(data.as_bytes()).unwrap();
+        let (brotli, gzip) = (built.brotli.clone(), built.gzip.clone());
+        let packed = Packed::checked(data.as_bytes(), brotli.clone(), gzip.clone()).unwrap();
+        assert_eq!((packed.brotli, packed.gzip), (brotli.clone(), gzip.clone()));
+
+        let stale = "natter!".repeat(500);
+        assert!(matches!(
+            Packed::checked(stale.as_bytes(), brotli.clone(), gzip.clone()),
+            Err(CopyError::Differs("brotli"))
+        ));
+        let other = Packed::new(stale.as_bytes()).unwrap();
+        assert!(matches!(
+            Packed::checked(data.as_bytes(), brotli.clone(), other.gzip),
+            Err(CopyError::Differs("gzip"))
+        ));
+        let junk = Bytes::from_static(b"not compressed at all");
+        assert!(matches!(
+            Packed::checked(data.as_bytes(), junk.clone(), gzip),
+            Err(CopyError::Brotli(_))
+        ));
+        assert!(matches!(
+            Packed::checked(data.as_bytes(), brotli, junk),
+            Err(CopyError::Gzip(_))
+        ));
     }
 
     #[test]

@@ -107,7 +107,8 @@ pub async fn run(
     let (store, scribe) = (state.store.clone(), state.scribe.clone());
     let guard = std::sync::Arc::clone(&state.guard);
     let router = app::router(state);
-    // Compress the embedded web client once, on a thread of its own so
+    // Ready the embedded web client compressed (checking the build's
+    // compressed copies, or compressing), once, on a thread of its own so
     // neither the async threads nor shutdown wait for it. Debug builds read
     // the bundle from disk, where it may change, so they do not.
     if !cfg!(debug_assertions) {

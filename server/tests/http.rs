@@ -165,6 +165,62 @@ async fn bundle_files_are_typed_compressed_and_cached() {
     server.stop().await.unwrap();
 }
 
+/// The copies `cargo xtask` compresses beside each larger bundle file are
+/// what browsers get, byte for byte, once the server has checked them; they
+/// are not served under their own names. Needs a bundle built by `cargo
+/// xtask` (`NATTER_REQUIRE_BUNDLE=1` makes it required).
+#[tokio::test]
+async fn the_builds_compressed_copies_are_what_browsers_get() {
+    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist");
+    let wasm = std::fs::read_dir(&dist).ok().and_then(|dir| {
+        dir.filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|name| name.ends_with("_bg.wasm"))
+    });
+    let copies = wasm.as_ref().and_then(|wasm| {
+        let brotli = std::fs::read(dist.join(format!("{wasm}.br"))).ok()?;
+        let gzip = std::fs::read(dist.join(format!("{wasm}.gz"))).ok()?;
+        Some((brotli, gzip))
+    });
+    let (Some(wasm), Some((brotli, gzip))) = (wasm, copies) else {
+        assert!(
+            std::env::var_os("NATTER_REQUIRE_BUNDLE").is_none(),
+            "NATTER_REQUIRE_BUNDLE is set but {} holds no wasm with compressed copies",
+            dist.display()
+        );
+        eprintln!(
+            "SKIPPED the_builds_compressed_copies_are_what_browsers_get: no bundle compressed by cargo xtask in dist/"
+        );
+        return;
+    };
+    // Release servers do this at start; this (debug) build reads dist/
+    // from disk and leaves it to the caller.
+    tokio::task::spawn_blocking(natter_server::assets::pack)
+        .await
+        .unwrap();
+    let server = spawn_app().await;
+    let http = client();
+    for (encoding, copy) in [("br", &brotli), ("gzip", &gzip)] {
+        let res = http
+            .get(server.url(&format!("/{wasm}")))
+            .header("accept-encoding", encoding)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()[CONTENT_ENCODING], encoding);
+        assert!(
+            res.bytes().await.unwrap() == copy.as_slice(),
+            "the {encoding} body is not the build's copy"
+        );
+    }
+    for name in [format!("/{wasm}.br"), format!("/{wasm}.gz")] {
+        let res = http.get(server.url(&name)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{name}");
+    }
+    server.stop().await.unwrap();
+}
+
 /// A client that sends half a request and stalls must not hold shutdown
 /// past the grace period.
 #[tokio::test]

@@ -23,6 +23,7 @@
 mod conformance;
 mod fuzz;
 mod minify;
+mod precompress;
 mod tools;
 mod wasm_names;
 
@@ -291,7 +292,8 @@ fn build_client(env: &tools::BuildEnv) -> Result<()> {
     trunk.run()?;
     let dist = Path::new("dist");
     wasm_names::shorten(dist, &env.minifiers.wasm_opt)?;
-    minify::minify(dist, &env.minifiers)
+    minify::minify(dist, &env.minifiers)?;
+    precompress::precompress(dist)
 }
 
 fn project_root() -> PathBuf {
