@@ -113,36 +113,52 @@ async fn every_page_path_gets_the_same_page_and_missing_files_404() {
     server.stop().await.unwrap();
 }
 
+/// `GET url` from a browser that accepts only `encoding`.
+async fn get_accepting(http: &reqwest::Client, url: String, encoding: &str) -> reqwest::Response {
+    http.get(url)
+        .header("accept-encoding", encoding)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn dist() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist")
+}
+
+/// The name of the client's wasm file in `dist/`, if a bundle is built.
+fn built_wasm() -> Option<String> {
+    std::fs::read_dir(dist()).ok().and_then(|dir| {
+        dir.filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|name| name.ends_with("_bg.wasm"))
+    })
+}
+
+/// Says that `test` was skipped and why, unless `NATTER_REQUIRE_BUNDLE`
+/// is set, which makes the missing bundle a failure.
+fn skipped(test: &str, why: &str) {
+    assert!(
+        std::env::var_os("NATTER_REQUIRE_BUNDLE").is_none(),
+        "NATTER_REQUIRE_BUNDLE is set but {test} found {why}"
+    );
+    eprintln!("SKIPPED {test}: {why}");
+}
+
 /// Needs the built bundle (`trunk build`); `cargo xtask test` builds it
 /// first and sets `NATTER_REQUIRE_BUNDLE=1` so that it cannot be skipped.
 #[tokio::test]
 async fn bundle_files_are_typed_compressed_and_cached() {
-    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist");
-    let wasm = std::fs::read_dir(&dist).ok().and_then(|dir| {
-        dir.filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .find(|name| name.ends_with("_bg.wasm"))
-    });
-    let Some(wasm) = wasm else {
-        assert!(
-            std::env::var_os("NATTER_REQUIRE_BUNDLE").is_none(),
-            "NATTER_REQUIRE_BUNDLE is set but {} holds no bundle",
-            dist.display()
+    let Some(wasm) = built_wasm() else {
+        return skipped(
+            "bundle_files_are_typed_compressed_and_cached",
+            "no bundle in dist/ (run trunk build)",
         );
-        eprintln!(
-            "SKIPPED bundle_files_are_typed_compressed_and_cached: no bundle in dist/ (run trunk build)"
-        );
-        return;
     };
     let server = spawn_app().await;
     let http = client();
     for encoding in ["br", "gzip"] {
-        let res = http
-            .get(server.url(&format!("/{wasm}")))
-            .header("accept-encoding", encoding)
-            .send()
-            .await
-            .unwrap();
+        let res = get_accepting(&http, server.url(&format!("/{wasm}")), encoding).await;
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers()[CONTENT_TYPE], "application/wasm");
         assert_eq!(res.headers()[CONTENT_ENCODING], encoding);
@@ -171,27 +187,17 @@ async fn bundle_files_are_typed_compressed_and_cached() {
 /// xtask` (`NATTER_REQUIRE_BUNDLE=1` makes it required).
 #[tokio::test]
 async fn the_builds_compressed_copies_are_what_browsers_get() {
-    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist");
-    let wasm = std::fs::read_dir(&dist).ok().and_then(|dir| {
-        dir.filter_map(Result::ok)
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .find(|name| name.ends_with("_bg.wasm"))
-    });
+    let wasm = built_wasm();
     let copies = wasm.as_ref().and_then(|wasm| {
-        let brotli = std::fs::read(dist.join(format!("{wasm}.br"))).ok()?;
-        let gzip = std::fs::read(dist.join(format!("{wasm}.gz"))).ok()?;
+        let brotli = std::fs::read(dist().join(format!("{wasm}.br"))).ok()?;
+        let gzip = std::fs::read(dist().join(format!("{wasm}.gz"))).ok()?;
         Some((brotli, gzip))
     });
     let (Some(wasm), Some((brotli, gzip))) = (wasm, copies) else {
-        assert!(
-            std::env::var_os("NATTER_REQUIRE_BUNDLE").is_none(),
-            "NATTER_REQUIRE_BUNDLE is set but {} holds no wasm with compressed copies",
-            dist.display()
+        return skipped(
+            "the_builds_compressed_copies_are_what_browsers_get",
+            "no bundle compressed by cargo xtask in dist/",
         );
-        eprintln!(
-            "SKIPPED the_builds_compressed_copies_are_what_browsers_get: no bundle compressed by cargo xtask in dist/"
-        );
-        return;
     };
     // Release servers do this at start; this (debug) build reads dist/
     // from disk and leaves it to the caller.
@@ -201,12 +207,7 @@ async fn the_builds_compressed_copies_are_what_browsers_get() {
     let server = spawn_app().await;
     let http = client();
     for (encoding, copy) in [("br", &brotli), ("gzip", &gzip)] {
-        let res = http
-            .get(server.url(&format!("/{wasm}")))
-            .header("accept-encoding", encoding)
-            .send()
-            .await
-            .unwrap();
+        let res = get_accepting(&http, server.url(&format!("/{wasm}")), encoding).await;
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers()[CONTENT_ENCODING], encoding);
         assert!(
