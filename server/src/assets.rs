@@ -11,7 +11,7 @@
 //!
 //! The larger files are sent compressed with brotli or gzip at their
 //! strongest settings to browsers that accept them. `cargo xtask` builds
-//! those copies beside each file (`<file>.br`, `<file>.gz`, the gzip by
+//! those copies beside each larger file (`<file>.br`, `<file>.gz`, the gzip by
 //! Zopfli); [`pack`], run in the background at start, checks that each
 //! decodes to its file, and compresses any file whose copies are missing
 //! or stale itself. Until that is done, and for other files, the router's
@@ -86,7 +86,14 @@ fn file_response(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|tags| matches_etag(tags, &tag))
     {
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
+        let mut response = (StatusCode::NOT_MODIFIED, headers).into_response();
+        // As the full response would say, so caches keep one per encoding.
+        if !is_incompressible(path) {
+            response
+                .headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        }
+        return response;
     }
     let mime = file.metadata.mimetype();
     let mime = if mime.starts_with("text/") && !mime.contains("charset") {
@@ -236,7 +243,9 @@ pub fn pack() {
                 if file.data.len() < PACK_MIN_BYTES || is_incompressible(&path) {
                     return None;
                 }
-                let packed = pack_file(&path, &file.data)?;
+                let packed = pack_file(&path, &file.data, |name| {
+                    Bundle::get(name).map(|copy| bytes(copy.data))
+                })?;
                 Some((path.into_owned(), packed))
             })
             .collect();
@@ -245,12 +254,12 @@ pub fn pack() {
     });
 }
 
-/// `data`, the bundle file at `path`, compressed: the build's copies if
-/// they are there and right, else compressed here.
-fn pack_file(path: &str, data: &[u8]) -> Option<Packed> {
-    let built = Bundle::get(&format!("{path}.br")).zip(Bundle::get(&format!("{path}.gz")));
+/// `data`, the bundle file at `path`, compressed: the build's copies (from
+/// `copy`, by name) if they are there and right, else compressed here.
+fn pack_file(path: &str, data: &[u8], copy: impl Fn(&str) -> Option<Bytes>) -> Option<Packed> {
+    let built = copy(&format!("{path}.br")).zip(copy(&format!("{path}.gz")));
     if let Some((brotli, gzip)) = built {
-        match Packed::checked(data, bytes(brotli.data), bytes(gzip.data)) {
+        match Packed::checked(data, brotli, gzip) {
             Ok(packed) => return Some(packed),
             Err(err) => tracing::warn!(
                 %path,
@@ -407,6 +416,39 @@ mod tests {
             Packed::checked(data.as_bytes(), brotli, junk),
             Err(CopyError::Gzip(_))
         ));
+    }
+
+    #[test]
+    fn a_file_without_right_copies_is_compressed_here() {
+        let data = "natter ".repeat(500);
+        let right = Packed::new(data.as_bytes()).unwrap();
+        let none = |_: &str| None;
+        let fresh = pack_file("app.js", data.as_bytes(), none).unwrap();
+        assert_eq!(
+            fresh.gzip, right.gzip,
+            "compressed here, as Packed::new does"
+        );
+
+        let copies = |name: &str| match name {
+            "app.js.br" => Some(right.brotli.clone()),
+            "app.js.gz" => Some(Bytes::from_static(b"stale")),
+            _ => None,
+        };
+        let packed = pack_file("app.js", data.as_bytes(), copies).unwrap();
+        assert_eq!(packed.gzip, right.gzip, "the stale copy is not used");
+
+        let zopfli_like = Bytes::from({
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(data.as_bytes()).unwrap();
+            gz.finish().unwrap()
+        });
+        let copies = |name: &str| match name {
+            "app.js.br" => Some(right.brotli.clone()),
+            "app.js.gz" => Some(zopfli_like.clone()),
+            _ => None,
+        };
+        let packed = pack_file("app.js", data.as_bytes(), copies).unwrap();
+        assert_eq!(packed.gzip, zopfli_like, "a right copy is used as it is");
     }
 
     #[test]

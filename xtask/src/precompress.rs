@@ -6,8 +6,10 @@
 //! server's own gzip at its best).
 //! The server embeds them with the rest of the bundle, checks at start that
 //! each decodes to the file beside it, and sends them to browsers that
-//! accept them (`server/src/assets.rs`), so no server spends its start
-//! compressing.
+//! accept them (`server/src/assets.rs`), so servers do not spend their
+//! start compressing the bundle trunk builds. Only `dist/`'s top level is
+//! read, where trunk writes the page, the wasm, its glue and the
+//! stylesheets; the server compresses anything else itself.
 //!
 //! This is the last step of the build: any later change to a file would
 //! leave its compressed copies stale (the server would then notice and
@@ -27,7 +29,11 @@ const MIN_BYTES: usize = 1024;
 
 /// Zopfli's passes over each block; its own command's default. A hundred
 /// passes make the wasm 32 bytes smaller in four times the time.
-const ZOPFLI_ITERATIONS: u64 = 15;
+const ZOPFLI_ITERATIONS: NonZeroU64 = NonZeroU64::new(15).expect("not zero");
+
+/// How the temporary files of this step begin, so that the leftovers of an
+/// interrupted build are found and removed rather than embedded.
+const TEMP_PREFIX: &str = ".precompress-";
 
 /// Writes `<file>.br` and `<file>.gz` beside every compressible file of at
 /// least [`MIN_BYTES`] in `dist`, and removes compressed copies whose
@@ -36,16 +42,21 @@ pub fn precompress(dist: &Path) -> Result<()> {
     step("compressing the bundle (brotli, and gzip by Zopfli)");
     let files = crate::minify::files(dist)?;
     for file in &files {
-        if let Some(original) = copy_of(file) {
-            if !original.exists() {
-                std::fs::remove_file(file)
-                    .with_context(|| format!("cannot remove {}", file.display()))?;
-            }
+        let leftover = file
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with(TEMP_PREFIX));
+        let orphan = copy_of(file).is_some_and(|original| !original.exists());
+        if leftover || orphan {
+            std::fs::remove_file(file)
+                .with_context(|| format!("cannot remove {}", file.display()))?;
+            continue;
+        }
+        if copy_of(file).is_some() || !file.is_file() || !is_compressible(file) {
             continue;
         }
         let data =
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-        if data.len() < MIN_BYTES || !is_compressible(file) {
+        if data.len() < MIN_BYTES {
             continue;
         }
         let brotli =
@@ -64,10 +75,12 @@ pub fn precompress(dist: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The file that `file` is a compressed copy of, if it is one.
+/// The file that `file` is a compressed copy of, if it is one: a `.br` or
+/// `.gz` name over the name of a kind of file this compresses (so that
+/// `data.tar.gz` is no copy).
 fn copy_of(file: &Path) -> Option<PathBuf> {
     match file.extension()?.to_str()? {
-        "br" | "gz" => Some(file.with_extension("")),
+        "br" | "gz" => Some(file.with_extension("")).filter(|original| is_compressible(original)),
         _ => None,
     }
 }
@@ -94,7 +107,7 @@ fn brotli(data: &[u8]) -> std::io::Result<Vec<u8>> {
 
 fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
     let options = zopfli::Options {
-        iteration_count: NonZeroU64::new(ZOPFLI_ITERATIONS).expect("not zero"),
+        iteration_count: ZOPFLI_ITERATIONS,
         ..Default::default()
     };
     let mut out = Vec::new();
@@ -111,7 +124,9 @@ fn write_beside(file: &Path, ext: &str, bytes: &[u8]) -> Result<()> {
     name.push(".");
     name.push(ext);
     let target = PathBuf::from(name);
-    let mut temp = tempfile::NamedTempFile::new_in(dir)
+    let mut temp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
         .with_context(|| format!("cannot create a file in {}", dir.display()))?;
     temp.write_all(bytes)
         .with_context(|| format!("cannot write {}", target.display()))?;
@@ -156,7 +171,13 @@ mod tests {
         let dist = tempfile::tempdir().unwrap();
         let wasm = sample(50_000);
         std::fs::write(dist.path().join("app-0123456789abcdef_bg.wasm"), &wasm).unwrap();
-        std::fs::write(dist.path().join("index.html"), sample(2_000)).unwrap();
+        let index = dist.path().join("index.html");
+        std::fs::write(&index, sample(MIN_BYTES)).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&index, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
         precompress(dist.path()).unwrap();
 
         let br = std::fs::read(dist.path().join("app-0123456789abcdef_bg.wasm.br")).unwrap();
@@ -175,10 +196,12 @@ mod tests {
     }
 
     #[test]
-    fn small_and_compressed_files_are_left_alone() {
+    fn small_and_compressed_files_and_folders_are_left_alone() {
         let dist = tempfile::tempdir().unwrap();
         std::fs::write(dist.path().join("favicon.svg"), sample(MIN_BYTES - 1)).unwrap();
         std::fs::write(dist.path().join("logo.png"), sample(10_000)).unwrap();
+        std::fs::write(dist.path().join("data.tar.gz"), sample(10_000)).unwrap();
+        std::fs::create_dir(dist.path().join("snippets")).unwrap();
         precompress(dist.path()).unwrap();
         let mut names = crate::minify::files(dist.path())
             .unwrap()
@@ -186,21 +209,27 @@ mod tests {
             .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
             .collect::<Vec<_>>();
         names.sort();
-        assert_eq!(names, ["favicon.svg", "logo.png"]);
+        assert_eq!(
+            names,
+            ["data.tar.gz", "favicon.svg", "logo.png", "snippets"]
+        );
     }
 
     #[test]
-    fn copies_are_rewritten_and_orphans_removed() {
+    fn copies_are_rewritten_and_orphans_and_leftovers_removed() {
         let dist = tempfile::tempdir().unwrap();
         let js = dist.path().join("app.js");
         std::fs::write(&js, sample(5_000)).unwrap();
         std::fs::write(dist.path().join("app.js.gz"), b"stale").unwrap();
         std::fs::write(dist.path().join("gone.js.br"), b"orphan").unwrap();
+        let leftover = dist.path().join(format!("{TEMP_PREFIX}a1b2c3"));
+        std::fs::write(&leftover, b"half a copy").unwrap();
         precompress(dist.path()).unwrap();
         assert_eq!(
             decoded_gzip(&std::fs::read(dist.path().join("app.js.gz")).unwrap()),
             sample(5_000)
         );
         assert!(!dist.path().join("gone.js.br").exists());
+        assert!(!leftover.exists());
     }
 }
