@@ -37,7 +37,7 @@ const TEMP_PREFIX: &str = ".precompress-";
 
 /// Writes `<file>.br` and `<file>.gz` beside every compressible file of at
 /// least [`MIN_BYTES`] in `dist`, and removes compressed copies whose
-/// original is gone.
+/// original is gone and the temporary files of an interrupted run.
 pub fn precompress(dist: &Path) -> Result<()> {
     step("compressing the bundle (brotli, and gzip by Zopfli)");
     let files = crate::minify::files(dist)?;
