@@ -45,13 +45,14 @@ pub fn precompress(dist: &Path) -> Result<()> {
         let leftover = file
             .file_name()
             .is_some_and(|name| name.to_string_lossy().starts_with(TEMP_PREFIX));
-        let orphan = copy_of(file).is_some_and(|original| !original.exists());
+        let copy = copy_of(file);
+        let orphan = copy.as_ref().is_some_and(|original| !original.exists());
         if leftover || orphan {
             std::fs::remove_file(file)
                 .with_context(|| format!("cannot remove {}", file.display()))?;
             continue;
         }
-        if copy_of(file).is_some() || !file.is_file() || !is_compressible(file) {
+        if copy.is_some() || !file.is_file() || !is_compressible(file) {
             continue;
         }
         let data =
