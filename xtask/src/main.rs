@@ -25,6 +25,7 @@ mod fuzz;
 mod minify;
 mod precompress;
 mod tools;
+mod unused_classes;
 mod wasm_names;
 
 use std::path::{Path, PathBuf};

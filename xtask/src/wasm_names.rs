@@ -5,7 +5,8 @@
 //! the JavaScript it wraps plus a 64-bit hash (`__wbg_setAttribute_1a2b…`),
 //! and some of the functions it exports after Rust types written out in
 //! full. Both files carry every name, and hashes do not compress. After
-//! trunk's build, binaryen's `wasm-opt` renames every import, export and
+//! trunk's build, and once the classes it never uses are taken out
+//! (`unused_classes.rs`), binaryen's `wasm-opt` renames every import, export and
 //! import module to one to three characters and prints the renaming (the
 //! same run optimises for size once more, which finds a little more to
 //! remove); the glue is then rewritten to match and the page's integrity
@@ -18,6 +19,7 @@
 //! must be a renamed export.
 
 use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -25,7 +27,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use crate::minify::{files, rehash};
-use crate::step;
+use crate::{step, unused_classes};
 
 /// The renaming `wasm-opt --minify-imports-and-exports-and-modules` prints.
 #[derive(Debug, Deserialize)]
@@ -105,8 +107,19 @@ fn rename(
         std::fs::read(wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
     let glue_before =
         std::fs::read_to_string(glue).with_context(|| format!("cannot read {}", glue.display()))?;
+    let (lean, glue_lean, removed) =
+        unused_classes::remove(&wasm_before, &glue_before, &unused_classes::UNUSED)
+            .context("removing the classes the bundle does not use")?;
+    let mut lean_file = tempfile::Builder::new()
+        .suffix(".wasm")
+        .tempfile()
+        .context("cannot create a temporary file")?;
+    lean_file
+        .write_all(&lean)
+        .and_then(|()| lean_file.flush())
+        .context("cannot write the wasm without its unused classes")?;
     let out = Command::new(wasm_opt)
-        .arg(wasm)
+        .arg(lean_file.path())
         .args([
             "-Oz",
             "--minify-imports-and-exports-and-modules",
@@ -127,7 +140,7 @@ fn rename(
     let wasm_after =
         std::fs::read(renamed).with_context(|| format!("cannot read {}", renamed.display()))?;
     let interface = Interface::read(&wasm_after).context("reading the renamed wasm")?;
-    let glue_after = rewrite(&glue_before, &renames, &interface)
+    let glue_after = rewrite(&glue_lean, &renames, &interface)
         .with_context(|| format!("rewriting {}", glue.display()))?;
     std::fs::write(glue_renamed, &glue_after)
         .with_context(|| format!("cannot write {}", glue_renamed.display()))?;
@@ -138,11 +151,12 @@ fn rename(
     std::fs::rename(glue_renamed, glue)
         .with_context(|| format!("cannot replace {}", glue.display()))?;
     let sizes = format!(
-        "wasm {} → {} bytes, its JavaScript {} → {}",
+        "wasm {} → {} bytes, its JavaScript {} → {}; {} exports of unused classes removed",
         wasm_before.len(),
         wasm_after.len(),
         glue_before.len(),
-        glue_after.len()
+        glue_after.len(),
+        removed.len()
     );
     Ok((index, sizes))
 }

@@ -1,0 +1,313 @@
+//! wasm-bindgen classes the bundle carries but never uses, taken out of
+//! the wasm and its JavaScript glue.
+//!
+//! Leptos's `server_fn` always turns on its `browser` feature, which
+//! compiles in `wasm_streams`; that crate exports three Rust types to
+//! JavaScript as classes. wasm-bindgen exports their methods from the wasm
+//! and writes a class for each in the glue, so neither the methods nor the
+//! code they reach can be optimised away, although Natter creates no
+//! stream. Before `wasm-opt` optimises the wasm (`wasm_names.rs`), this
+//! removes those exports, so that `wasm-opt` drops what only they reached,
+//! and cuts the classes out of the glue.
+//!
+//! The cut is strict: each class is either wholly absent (a later
+//! `server_fn` may not compile it in) or found in both files, and once it
+//! is cut nothing else in the glue may name it. What the rest of the glue
+//! reads of the wasm is checked afterwards by `wasm_names.rs`: every
+//! `wasm.<name>` must still be exported.
+
+use anyhow::{Context, Result, bail};
+use wasm_encoder::{ExportKind, ExportSection, Module, RawSection};
+use wasmparser::{ExternalKind, Parser, Payload};
+
+/// The classes of `wasm_streams`, none of which Natter creates.
+pub const UNUSED: [&str; 3] = [
+    "IntoUnderlyingByteSource",
+    "IntoUnderlyingSink",
+    "IntoUnderlyingSource",
+];
+
+/// `wasm` and `glue` without the classes named in `classes`, and the
+/// names of the exports removed.
+pub fn remove(wasm: &[u8], glue: &str, classes: &[&str]) -> Result<(Vec<u8>, String, Vec<String>)> {
+    let mut glue = glue.to_owned();
+    let mut removed = Vec::new();
+    for class in classes {
+        let exports = class_exports(wasm, class)?;
+        let declared = glue.contains(&format!("\nexport class {class} {{"));
+        match (exports.is_empty(), declared) {
+            (true, false) => continue,
+            (false, true) => {}
+            (true, true) => bail!("the glue declares {class}, but the wasm exports nothing of it"),
+            (false, false) => {
+                bail!("the wasm exports {class}'s methods, but the glue has no such class")
+            }
+        }
+        glue = cut_class(&glue, class)?;
+        removed.extend(exports);
+    }
+    let wasm = without_exports(wasm, |name| removed.iter().any(|r| r == name))
+        .context("rewriting the wasm's exports")?;
+    Ok((wasm, glue, removed))
+}
+
+/// The exports wasm-bindgen names after `class`: its methods, getters and
+/// setters (`<class>_<name>`, `__wbg_get_<class>_<field>`,
+/// `__wbg_set_<class>_<field>`) and its destructor (`__wbg_<class>_free`),
+/// the class's name in lower case.
+fn class_exports(wasm: &[u8], class: &str) -> Result<Vec<String>> {
+    let prefix = format!("{}_", class.to_ascii_lowercase());
+    let of_class = |name: &str| {
+        let rest = name
+            .strip_prefix("__wbg_get_")
+            .or_else(|| name.strip_prefix("__wbg_set_"))
+            .or_else(|| name.strip_prefix("__wbg_"))
+            .unwrap_or(name);
+        rest.starts_with(&prefix)
+    };
+    let mut found = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        if let Payload::ExportSection(reader) = payload? {
+            for export in reader {
+                let export = export?;
+                if of_class(export.name) {
+                    found.push(export.name.to_owned());
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// `wasm` with the same sections, but without the exports `drop` picks.
+fn without_exports(wasm: &[u8], drop: impl Fn(&str) -> bool) -> Result<Vec<u8>> {
+    let mut module = Module::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload?;
+        if let Payload::ExportSection(reader) = &payload {
+            let mut exports = ExportSection::new();
+            for export in reader.clone() {
+                let export = export?;
+                if !drop(export.name) {
+                    exports.export(export.name, export_kind(export.kind)?, export.index);
+                }
+            }
+            module.section(&exports);
+        } else if let Some((id, range)) = payload.as_section() {
+            let range = usize::try_from(range.start)?..usize::try_from(range.end)?;
+            let data = wasm.get(range).context("a section ends past the module")?;
+            module.section(&RawSection { id, data });
+        }
+    }
+    Ok(module.finish())
+}
+
+fn export_kind(kind: ExternalKind) -> Result<ExportKind> {
+    Ok(match kind {
+        ExternalKind::Func => ExportKind::Func,
+        ExternalKind::Table => ExportKind::Table,
+        ExternalKind::Memory => ExportKind::Memory,
+        ExternalKind::Global => ExportKind::Global,
+        ExternalKind::Tag => ExportKind::Tag,
+        ExternalKind::FuncExact => bail!("an export of an exact function type"),
+    })
+}
+
+/// `glue` without `class`: its declaration (from `export class <class> {`
+/// to the `}` that closes it at the start of a line), the line that makes
+/// `Symbol.dispose` free it, and the registry that frees the instances the
+/// garbage collector takes (`const <class>Finalization = …;`).
+fn cut_class(glue: &str, class: &str) -> Result<String> {
+    let mut glue = cut(glue, &format!("\nexport class {class} {{"), "\n}\n")
+        .with_context(|| format!("in the glue's class {class}"))?;
+    let dispose = format!(
+        "\nif (Symbol.dispose) {class}.prototype[Symbol.dispose] = {class}.prototype.free;\n"
+    );
+    if let Some(at) = glue.find(&dispose) {
+        glue.replace_range(at + 1..at + dispose.len(), "");
+    }
+    let registry = format!("\nconst {class}Finalization = ");
+    if glue.contains(&registry) {
+        glue = cut(&glue, &registry, ";\n")
+            .with_context(|| format!("in the glue's {class}Finalization"))?;
+    }
+    for name in [class.to_owned(), format!("{class}Finalization")] {
+        if words(&glue).any(|word| word == name) {
+            bail!("the glue still names {name} once its class is cut out");
+        }
+    }
+    Ok(glue)
+}
+
+/// `text` without the span that begins with `start` (after its leading
+/// newline) and ends with the first `end` after it, which must be there.
+fn cut(text: &str, start: &str, end: &str) -> Result<String> {
+    let from = match text.matches(start).count() {
+        1 => text.find(start).unwrap_or_default() + 1,
+        n => bail!("{:?} appears {n} times, not once", start.trim()),
+    };
+    let Some(len) = text[from..].find(end) else {
+        bail!("{:?} is not closed by {:?}", start.trim(), end.trim());
+    };
+    // Keep the newline that ends the line before the span, drop the one
+    // that ends the span's last line.
+    let to = from + len + end.len();
+    Ok(format!("{}{}", &text[..from], &text[to..]))
+}
+
+/// The JavaScript names in `text`.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+        .filter(|word| !word.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shape of wasm-bindgen's glue for one class, `Stream`, beside
+    /// code that stays.
+    const GLUE: &str = r#"function keep() {
+    return wasm.__wbindgen_start();
+}
+const __wbindgen_enum_ReadableStreamType = ["bytes"];
+const StreamFinalization = (typeof FinalizationRegistry === 'undefined')
+    ? { register: () => {}, unregister: () => {} }
+    : new FinalizationRegistry(ptr => wasm.__wbg_stream_free(ptr >>> 0, 1));
+
+export class Stream {
+    __destroy_into_raw() {
+        const ptr = this.__wbg_ptr;
+        this.__wbg_ptr = 0;
+        StreamFinalization.unregister(this);
+        return ptr;
+    }
+    free() {
+        const ptr = this.__destroy_into_raw();
+        wasm.__wbg_stream_free(ptr, 0);
+    }
+    pull(controller) {
+        const ret = wasm.stream_pull(this.__wbg_ptr, controller);
+        return ret;
+    }
+}
+if (Symbol.dispose) Stream.prototype[Symbol.dispose] = Stream.prototype.free;
+
+export { initSync };
+"#;
+
+    /// What is left of `GLUE` once `Stream` is cut.
+    const KEPT: &str = r#"function keep() {
+    return wasm.__wbindgen_start();
+}
+const __wbindgen_enum_ReadableStreamType = ["bytes"];
+
+
+export { initSync };
+"#;
+
+    /// A module exporting `__wbindgen_start`, `stream_pull`,
+    /// `__wbg_stream_free` (three functions) and `memory`, with a custom
+    /// section after its code.
+    fn module() -> Vec<u8> {
+        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
+        wasm.extend([0x01, 0x04, 0x01, 0x60, 0x00, 0x00]); // types: () -> ()
+        wasm.extend([0x03, 0x04, 0x03, 0x00, 0x00, 0x00]); // three functions
+        wasm.extend([0x05, 0x03, 0x01, 0x00, 0x01]); // memory 1
+        let mut exports = ExportSection::new();
+        exports.export("__wbindgen_start", ExportKind::Func, 0);
+        exports.export("stream_pull", ExportKind::Func, 1);
+        exports.export("__wbg_stream_free", ExportKind::Func, 2);
+        exports.export("memory", ExportKind::Memory, 0);
+        let mut sections = Module::new();
+        sections.section(&exports);
+        wasm.extend(&sections.finish()[8..]);
+        wasm.extend([
+            0x0a, 0x0a, 0x03, 0x02, 0x00, 0x0b, 0x02, 0x00, 0x0b, 0x02, 0x00, 0x0b,
+        ]);
+        wasm.extend([0x00, 0x04, 0x03, b'a', b'b', b'c']); // custom section "abc"
+        wasm
+    }
+
+    fn exports(wasm: &[u8]) -> Vec<String> {
+        let mut names = Vec::new();
+        for payload in Parser::new(0).parse_all(wasm) {
+            if let Payload::ExportSection(reader) = payload.unwrap() {
+                names.extend(reader.into_iter().map(|e| e.unwrap().name.to_owned()));
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn a_class_leaves_both_files() {
+        let (wasm, glue, removed) = remove(&module(), GLUE, &["Stream"]).unwrap();
+        assert_eq!(glue, KEPT);
+        assert_eq!(removed, ["stream_pull", "__wbg_stream_free"]);
+        assert_eq!(exports(&wasm), ["__wbindgen_start", "memory"]);
+        // Every other section is as it was, the custom one included.
+        let original = module();
+        assert_eq!(
+            wasm.len(),
+            original.len() - "stream_pull".len() - "__wbg_stream_free".len() - 6
+        );
+        assert!(wasm.ends_with(&[0x00, 0x04, 0x03, b'a', b'b', b'c']));
+    }
+
+    #[test]
+    fn a_class_in_neither_file_is_no_change() {
+        let (wasm, glue, removed) = remove(&module(), GLUE, &["Other"]).unwrap();
+        assert_eq!((wasm, glue.as_str()), (module(), GLUE));
+        assert!(removed.is_empty());
+    }
+
+    #[test]
+    fn a_class_in_one_file_only_is_an_error() {
+        let err = remove(&module(), KEPT, &["Stream"]).unwrap_err();
+        assert!(err.to_string().contains("no such class"), "{err}");
+        let other = GLUE.replace("Stream", "Other");
+        let err = remove(&module(), &other, &["Other"]).unwrap_err();
+        assert!(err.to_string().contains("exports nothing"), "{err}");
+    }
+
+    #[test]
+    fn a_class_the_rest_of_the_glue_names_is_kept() {
+        let glue = format!("{GLUE}function wrap(ptr) {{ return Stream.__wrap(ptr); }}\n");
+        let err = remove(&module(), &glue, &["Stream"]).unwrap_err();
+        assert!(format!("{err:#}").contains("still names Stream"), "{err:#}");
+    }
+
+    #[test]
+    fn an_unclosed_class_is_an_error() {
+        let glue = GLUE.replace("\n}\nif", "\n    }\nif");
+        let err = remove(&module(), &glue, &["Stream"]).unwrap_err();
+        assert!(format!("{err:#}").contains("is not closed"), "{err:#}");
+    }
+
+    #[test]
+    fn the_exports_of_a_class_are_told_by_their_names() {
+        let mut exports = ExportSection::new();
+        for name in [
+            "intounderlyingsource_pull",
+            "__wbg_intounderlyingsource_free",
+            "__wbg_get_intounderlyingsource_size",
+            "__wbg_set_intounderlyingsource_size",
+            "intounderlyingsourcex_pull",
+            "intounderlyingbytesource_pull",
+            "my_intounderlyingsource_pull",
+        ] {
+            exports.export(name, ExportKind::Func, 0);
+        }
+        let mut module = Module::new();
+        module.section(&exports);
+        assert_eq!(
+            class_exports(&module.finish(), "IntoUnderlyingSource").unwrap(),
+            [
+                "intounderlyingsource_pull",
+                "__wbg_intounderlyingsource_free",
+                "__wbg_get_intounderlyingsource_size",
+                "__wbg_set_intounderlyingsource_size",
+            ]
+        );
+    }
+}
