@@ -34,7 +34,9 @@ pub fn remove(wasm: &[u8], glue: &str, classes: &[&str]) -> Result<(Vec<u8>, Str
     let mut removed = Vec::new();
     for class in classes {
         let exports = class_exports(wasm, class)?;
-        let declared = glue.contains(&format!("\nexport class {class} {{"));
+        let declared = line_starts(&glue, &format!("export class {class} {{"))
+            .next()
+            .is_some();
         match (exports.is_empty(), declared) {
             (true, false) => continue,
             (false, true) => {}
@@ -118,16 +120,17 @@ fn export_kind(kind: ExternalKind) -> Result<ExportKind> {
 /// `Symbol.dispose` free it, and the registry that frees the instances the
 /// garbage collector takes (`const <class>Finalization = …;`).
 fn cut_class(glue: &str, class: &str) -> Result<String> {
-    let mut glue = cut(glue, &format!("\nexport class {class} {{"), "\n}\n")
+    let mut glue = cut(glue, &format!("export class {class} {{"), "\n}\n")
         .with_context(|| format!("in the glue's class {class}"))?;
     let dispose = format!(
-        "\nif (Symbol.dispose) {class}.prototype[Symbol.dispose] = {class}.prototype.free;\n"
+        "if (Symbol.dispose) {class}.prototype[Symbol.dispose] = {class}.prototype.free;\n"
     );
-    if let Some(at) = glue.find(&dispose) {
-        glue.replace_range(at + 1..at + dispose.len(), "");
+    let at = line_starts(&glue, &dispose).next();
+    if let Some(at) = at {
+        glue.replace_range(at..at + dispose.len(), "");
     }
-    let registry = format!("\nconst {class}Finalization = ");
-    if glue.contains(&registry) {
+    let registry = format!("const {class}Finalization = ");
+    if line_starts(&glue, &registry).next().is_some() {
         glue = cut(&glue, &registry, ";\n")
             .with_context(|| format!("in the glue's {class}Finalization"))?;
     }
@@ -139,20 +142,27 @@ fn cut_class(glue: &str, class: &str) -> Result<String> {
     Ok(glue)
 }
 
-/// `text` without the span that begins with `start` (after its leading
-/// newline) and ends with the first `end` after it, which must be there.
+/// `text` without the lines from the one that begins with `start`, which
+/// must be one line only, to the first `end` after it, which must be there.
 fn cut(text: &str, start: &str, end: &str) -> Result<String> {
-    let from = match text.matches(start).count() {
-        1 => text.find(start).unwrap_or_default() + 1,
-        n => bail!("{:?} appears {n} times, not once", start.trim()),
+    let starts: Vec<usize> = line_starts(text, start).collect();
+    let [from] = starts[..] else {
+        bail!("{start:?} begins {} lines, not one", starts.len());
     };
     let Some(len) = text[from..].find(end) else {
-        bail!("{:?} is not closed by {:?}", start.trim(), end.trim());
+        bail!("{start:?} is not closed by {:?}", end.trim());
     };
-    // Keep the newline that ends the line before the span, drop the one
-    // that ends the span's last line.
+    // The newline that ends the line before the span stays; the one that
+    // ends the span's last line goes with it.
     let to = from + len + end.len();
     Ok(format!("{}{}", &text[..from], &text[to..]))
+}
+
+/// Where in `text` the lines that begin with `prefix` begin.
+fn line_starts<'a>(text: &'a str, prefix: &'a str) -> impl Iterator<Item = usize> + 'a {
+    text.match_indices(prefix)
+        .map(|(at, _)| at)
+        .filter(|&at| at == 0 || text.as_bytes()[at - 1] == b'\n')
 }
 
 /// The JavaScript names in `text`.
@@ -252,6 +262,23 @@ export { initSync };
             original.len() - "stream_pull".len() - "__wbg_stream_free".len() - 6
         );
         assert!(wasm.ends_with(&[0x00, 0x04, 0x03, b'a', b'b', b'c']));
+    }
+
+    #[test]
+    fn a_class_that_begins_the_glue_is_cut() {
+        let glue = "export class Stream {
+    free() {
+        wasm.__wbg_stream_free(this.__wbg_ptr, 0);
+    }
+    pull() {
+        return wasm.stream_pull(this.__wbg_ptr);
+    }
+}
+if (Symbol.dispose) Stream.prototype[Symbol.dispose] = Stream.prototype.free;
+function keep() {}
+";
+        let (_, glue, _) = remove(&module(), glue, &["Stream"]).unwrap();
+        assert_eq!(glue, "function keep() {}\n");
     }
 
     #[test]

@@ -42,6 +42,7 @@ struct Renames {
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Interface {
     modules: BTreeSet<String>,
+    imports: BTreeSet<String>,
     exports: BTreeSet<String>,
 }
 
@@ -52,7 +53,9 @@ impl Interface {
             match payload? {
                 wasmparser::Payload::ImportSection(reader) => {
                     for import in reader.into_imports() {
-                        found.modules.insert(import?.module.to_owned());
+                        let import = import?;
+                        found.modules.insert(import.module.to_owned());
+                        found.imports.insert(import.name.to_owned());
                     }
                 }
                 wasmparser::Payload::ExportSection(reader) => {
@@ -140,6 +143,23 @@ fn rename(
     let wasm_after =
         std::fs::read(renamed).with_context(|| format!("cannot read {}", renamed.display()))?;
     let interface = Interface::read(&wasm_after).context("reading the renamed wasm")?;
+    let kept: BTreeSet<&str> = renames
+        .imports
+        .iter()
+        .map(|(_, old, _)| old.as_str())
+        .collect();
+    let dropped: Vec<String> = Interface::read(&lean)
+        .context("reading the wasm")?
+        .imports
+        .into_iter()
+        .filter(|name| !kept.contains(name.as_str()))
+        .collect();
+    let glue_lean = without_imports(&glue_lean, &dropped).with_context(|| {
+        format!(
+            "removing the imports wasm-opt dropped from {}",
+            glue.display()
+        )
+    })?;
     let glue_after = rewrite(&glue_lean, &renames, &interface)
         .with_context(|| format!("rewriting {}", glue.display()))?;
     std::fs::write(glue_renamed, &glue_after)
@@ -151,12 +171,14 @@ fn rename(
     std::fs::rename(glue_renamed, glue)
         .with_context(|| format!("cannot replace {}", glue.display()))?;
     let sizes = format!(
-        "wasm {} → {} bytes, its JavaScript {} → {}; {} exports of unused classes removed",
+        "wasm {} → {} bytes, its JavaScript {} → {}; {} exports of unused classes \
+         and {} imports wasm-opt dropped removed",
         wasm_before.len(),
         wasm_after.len(),
         glue_before.len(),
         glue_after.len(),
-        removed.len()
+        removed.len(),
+        dropped.len()
     );
     Ok((index, sizes))
 }
@@ -250,6 +272,38 @@ fn rewrite(glue: &str, renames: &Renames, interface: &Interface) -> Result<Strin
     Ok(out)
 }
 
+/// `glue` without the functions its imports object gives for `dropped`,
+/// imports the optimised wasm no longer has. Each must be there once, as
+/// wasm-bindgen writes it: a line `<name>: function(…) {`, up to the line
+/// `},` indented as that one.
+fn without_imports(glue: &str, dropped: &[String]) -> Result<String> {
+    let mut glue = glue.to_owned();
+    for name in dropped {
+        let key = format!("{name}: function(");
+        let starts: Vec<(usize, &str)> = glue
+            .match_indices(&key)
+            .filter_map(|(at, _)| {
+                let line = glue[..at].rfind('\n').map_or(0, |nl| nl + 1);
+                let indent = &glue[line..at];
+                indent.bytes().all(|b| b == b' ').then_some((line, indent))
+            })
+            .collect();
+        let [(from, indent)] = starts[..] else {
+            bail!(
+                "the glue gives the import {name} {} times, not once",
+                starts.len()
+            );
+        };
+        let close = format!("\n{indent}}},\n");
+        let Some(len) = glue[from..].find(&close) else {
+            bail!("the glue's function for the import {name} is not closed");
+        };
+        // From the start of the key's line to the end of the closing line.
+        glue.replace_range(from..from + len + close.len(), "");
+    }
+    Ok(glue)
+}
+
 /// A character of a JavaScript name (ASCII; wasm-bindgen's names are).
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '$'
@@ -313,6 +367,7 @@ function finish(instance) {
     fn interface() -> Interface {
         Interface {
             modules: ["a".to_owned()].into(),
+            imports: ["a", "$b"].map(str::to_owned).into(),
             exports: ["c", "d", "e", "f"].map(str::to_owned).into(),
         }
     }
@@ -386,6 +441,34 @@ function finish(instance) {
     }
 
     #[test]
+    fn the_functions_of_dropped_imports_leave_the_glue() {
+        let dropped = ["__wbg_now_0123456789abcdef".to_owned()];
+        let glue = without_imports(GLUE, &dropped).unwrap();
+        let expected = GLUE.replace(
+            "        __wbg_now_0123456789abcdef: function() {\n            return Date.now();\n        },\n",
+            "",
+        );
+        assert_ne!(expected, GLUE);
+        assert_eq!(glue, expected);
+        // What is left is renamed as before, with one import fewer.
+        let mut renames = renames();
+        renames.imports.pop();
+        assert!(rewrite(&glue, &renames, &interface()).is_ok());
+    }
+
+    #[test]
+    fn a_dropped_import_the_glue_does_not_give_once_is_an_error() {
+        let never = ["__wbg_gone_ffffffffffffffff".to_owned()];
+        let err = without_imports(GLUE, &never).unwrap_err();
+        assert!(err.to_string().contains("0 times"), "{err}");
+
+        let dropped = ["__wbg_now_0123456789abcdef".to_owned()];
+        let unclosed = GLUE.replace("            return Date.now();\n        },", "");
+        let err = without_imports(&unclosed, &dropped).unwrap_err();
+        assert!(err.to_string().contains("not closed"), "{err}");
+    }
+
+    #[test]
     fn the_interface_of_a_wasm_module_is_read() {
         // (module (import "a" "b" (func)) (func $f) (export "c" (func $f))
         //   (memory 1) (export "d" (memory 0)))
@@ -402,6 +485,7 @@ function finish(instance) {
             Interface::read(&wasm).unwrap(),
             Interface {
                 modules: ["a".to_owned()].into(),
+                imports: ["b".to_owned()].into(),
                 exports: ["c".to_owned(), "d".to_owned()].into(),
             }
         );
