@@ -1,14 +1,14 @@
-//! wasm-bindgen classes the bundle carries but never uses, taken out of
-//! the wasm and its JavaScript glue.
+//! wasm-bindgen classes the bundle carries but never uses, cut out of its
+//! JavaScript glue.
 //!
 //! Leptos's `server_fn` always turns on its `browser` feature, which
 //! compiles in `wasm_streams`; that crate exports three Rust types to
 //! JavaScript as classes. wasm-bindgen exports their methods from the wasm
 //! and writes a class for each in the glue, so neither the methods nor the
 //! code they reach can be optimised away, although Natter creates no
-//! stream. Before `wasm-opt` optimises the wasm (`wasm_names.rs`), this
-//! removes those exports, so that `wasm-opt` drops what only they reached,
-//! and cuts the classes out of the glue.
+//! stream. Once the classes are cut out of the glue, nothing reads those
+//! exports, and `wasm_names.rs` removes them with every other export the
+//! glue does not read, before `wasm-opt` drops what only they reached.
 //!
 //! The cut is strict: each class is either wholly absent (a later
 //! `server_fn` may not compile it in) or found in both files, and once it
@@ -17,8 +17,7 @@
 //! `wasm.<name>` must still be exported.
 
 use anyhow::{Context, Result, bail};
-use wasm_encoder::{ExportKind, ExportSection, Module, RawSection};
-use wasmparser::{ExternalKind, Parser, Payload};
+use wasmparser::{Parser, Payload};
 
 /// The classes of `wasm_streams`, none of which Natter creates.
 pub const UNUSED: [&str; 3] = [
@@ -27,11 +26,11 @@ pub const UNUSED: [&str; 3] = [
     "IntoUnderlyingSource",
 ];
 
-/// `wasm` and `glue` without the classes named in `classes`, and the
-/// names of the exports removed.
-pub fn remove(wasm: &[u8], glue: &str, classes: &[&str]) -> Result<(Vec<u8>, String, Vec<String>)> {
+/// `glue` without the classes named in `classes`, and how many of
+/// `wasm`'s exports were theirs (the glue reads none of them now).
+pub fn remove(wasm: &[u8], glue: &str, classes: &[&str]) -> Result<(String, usize)> {
     let mut glue = glue.to_owned();
-    let mut removed = Vec::new();
+    let mut theirs = 0;
     for class in classes {
         let exports = class_exports(wasm, class)?;
         let declared = line_starts(&glue, &format!("export class {class} {{"))
@@ -46,11 +45,9 @@ pub fn remove(wasm: &[u8], glue: &str, classes: &[&str]) -> Result<(Vec<u8>, Str
             }
         }
         glue = cut_class(&glue, class)?;
-        removed.extend(exports);
+        theirs += exports.len();
     }
-    let wasm = without_exports(wasm, |name| removed.iter().any(|r| r == name))
-        .context("rewriting the wasm's exports")?;
-    Ok((wasm, glue, removed))
+    Ok((glue, theirs))
 }
 
 /// The exports wasm-bindgen names after `class`: its methods, getters and
@@ -79,40 +76,6 @@ fn class_exports(wasm: &[u8], class: &str) -> Result<Vec<String>> {
         }
     }
     Ok(found)
-}
-
-/// `wasm` with the same sections, but without the exports `drop` picks.
-fn without_exports(wasm: &[u8], drop: impl Fn(&str) -> bool) -> Result<Vec<u8>> {
-    let mut module = Module::new();
-    for payload in Parser::new(0).parse_all(wasm) {
-        let payload = payload?;
-        if let Payload::ExportSection(reader) = &payload {
-            let mut exports = ExportSection::new();
-            for export in reader.clone() {
-                let export = export?;
-                if !drop(export.name) {
-                    exports.export(export.name, export_kind(export.kind)?, export.index);
-                }
-            }
-            module.section(&exports);
-        } else if let Some((id, range)) = payload.as_section() {
-            let range = usize::try_from(range.start)?..usize::try_from(range.end)?;
-            let data = wasm.get(range).context("a section ends past the module")?;
-            module.section(&RawSection { id, data });
-        }
-    }
-    Ok(module.finish())
-}
-
-fn export_kind(kind: ExternalKind) -> Result<ExportKind> {
-    Ok(match kind {
-        ExternalKind::Func => ExportKind::Func,
-        ExternalKind::Table => ExportKind::Table,
-        ExternalKind::Memory => ExportKind::Memory,
-        ExternalKind::Global => ExportKind::Global,
-        ExternalKind::Tag => ExportKind::Tag,
-        ExternalKind::FuncExact => bail!("an export of an exact function type"),
-    })
 }
 
 /// `glue` without `class`: its declaration (from `export class <class> {`
@@ -173,6 +136,8 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
 
 #[cfg(test)]
 mod tests {
+    use wasm_encoder::{ExportKind, ExportSection, Module};
+
     use super::*;
 
     /// The shape of wasm-bindgen's glue for one class, `Stream`, beside
@@ -216,52 +181,24 @@ const __wbindgen_enum_ReadableStreamType = ["bytes"];
 export { initSync };
 "#;
 
-    /// A module exporting `__wbindgen_start`, `stream_pull`,
-    /// `__wbg_stream_free` (three functions) and `memory`, with a custom
-    /// section after its code.
+    /// A module whose export section names `__wbindgen_start`,
+    /// `stream_pull`, `__wbg_stream_free` and `memory`.
     fn module() -> Vec<u8> {
-        let mut wasm = b"\0asm\x01\0\0\0".to_vec();
-        wasm.extend([0x01, 0x04, 0x01, 0x60, 0x00, 0x00]); // types: () -> ()
-        wasm.extend([0x03, 0x04, 0x03, 0x00, 0x00, 0x00]); // three functions
-        wasm.extend([0x05, 0x03, 0x01, 0x00, 0x01]); // memory 1
         let mut exports = ExportSection::new();
         exports.export("__wbindgen_start", ExportKind::Func, 0);
         exports.export("stream_pull", ExportKind::Func, 1);
         exports.export("__wbg_stream_free", ExportKind::Func, 2);
         exports.export("memory", ExportKind::Memory, 0);
-        let mut sections = Module::new();
-        sections.section(&exports);
-        wasm.extend(&sections.finish()[8..]);
-        wasm.extend([
-            0x0a, 0x0a, 0x03, 0x02, 0x00, 0x0b, 0x02, 0x00, 0x0b, 0x02, 0x00, 0x0b,
-        ]);
-        wasm.extend([0x00, 0x04, 0x03, b'a', b'b', b'c']); // custom section "abc"
-        wasm
-    }
-
-    fn exports(wasm: &[u8]) -> Vec<String> {
-        let mut names = Vec::new();
-        for payload in Parser::new(0).parse_all(wasm) {
-            if let Payload::ExportSection(reader) = payload.unwrap() {
-                names.extend(reader.into_iter().map(|e| e.unwrap().name.to_owned()));
-            }
-        }
-        names
+        let mut module = Module::new();
+        module.section(&exports);
+        module.finish()
     }
 
     #[test]
-    fn a_class_leaves_both_files() {
-        let (wasm, glue, removed) = remove(&module(), GLUE, &["Stream"]).unwrap();
+    fn a_class_leaves_the_glue() {
+        let (glue, theirs) = remove(&module(), GLUE, &["Stream"]).unwrap();
         assert_eq!(glue, KEPT);
-        assert_eq!(removed, ["stream_pull", "__wbg_stream_free"]);
-        assert_eq!(exports(&wasm), ["__wbindgen_start", "memory"]);
-        // Every other section is as it was, the custom one included.
-        let original = module();
-        assert_eq!(
-            wasm.len(),
-            original.len() - "stream_pull".len() - "__wbg_stream_free".len() - 6
-        );
-        assert!(wasm.ends_with(&[0x00, 0x04, 0x03, b'a', b'b', b'c']));
+        assert_eq!(theirs, 2);
     }
 
     #[test]
@@ -277,15 +214,14 @@ export { initSync };
 if (Symbol.dispose) Stream.prototype[Symbol.dispose] = Stream.prototype.free;
 function keep() {}
 ";
-        let (_, glue, _) = remove(&module(), glue, &["Stream"]).unwrap();
+        let (glue, _) = remove(&module(), glue, &["Stream"]).unwrap();
         assert_eq!(glue, "function keep() {}\n");
     }
 
     #[test]
     fn a_class_in_neither_file_is_no_change() {
-        let (wasm, glue, removed) = remove(&module(), GLUE, &["Other"]).unwrap();
-        assert_eq!((wasm, glue.as_str()), (module(), GLUE));
-        assert!(removed.is_empty());
+        let (glue, theirs) = remove(&module(), GLUE, &["Other"]).unwrap();
+        assert_eq!((glue.as_str(), theirs), (GLUE, 0));
     }
 
     #[test]

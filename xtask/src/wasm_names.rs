@@ -19,12 +19,13 @@
 //! must be a renamed export.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
+use wasm_encoder::{ExportKind, ExportSection, Module, RawSection};
+use wasmparser::{ExternalKind, Parser, Payload};
 
 use crate::minify::{files, rehash};
 use crate::{step, unused_classes};
@@ -49,16 +50,16 @@ struct Interface {
 impl Interface {
     fn read(wasm: &[u8]) -> Result<Interface> {
         let mut found = Interface::default();
-        for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        for payload in Parser::new(0).parse_all(wasm) {
             match payload? {
-                wasmparser::Payload::ImportSection(reader) => {
+                Payload::ImportSection(reader) => {
                     for import in reader.into_imports() {
                         let import = import?;
                         found.modules.insert(import.module.to_owned());
                         found.imports.insert(import.name.to_owned());
                     }
                 }
-                wasmparser::Payload::ExportSection(reader) => {
+                Payload::ExportSection(reader) => {
                     for export in reader {
                         found.exports.insert(export?.name.to_owned());
                     }
@@ -110,58 +111,60 @@ fn rename(
         std::fs::read(wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
     let glue_before =
         std::fs::read_to_string(glue).with_context(|| format!("cannot read {}", glue.display()))?;
-    let (lean, glue_lean, removed) =
+    let (mut glue_lean, of_classes) =
         unused_classes::remove(&wasm_before, &glue_before, &unused_classes::UNUSED)
             .context("removing the classes the bundle does not use")?;
-    let mut lean_file = tempfile::Builder::new()
-        .suffix(".wasm")
-        .tempfile()
-        .context("cannot create a temporary file")?;
-    lean_file
-        .write_all(&lean)
-        .and_then(|()| lean_file.flush())
-        .context("cannot write the wasm without its unused classes")?;
-    let out = Command::new(wasm_opt)
-        .arg(lean_file.path())
-        .args([
-            "-Oz",
-            "--minify-imports-and-exports-and-modules",
-            "--output",
-        ])
-        .arg(renamed)
-        .output()
-        .with_context(|| format!("cannot run {}", wasm_opt.display()))?;
-    if !out.status.success() {
-        bail!(
-            "wasm-opt failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+    // What one side no longer uses leaves the other, until nothing more
+    // does: the exports the glue does not read leave the wasm, and the
+    // functions the glue gives for imports that wasm-opt then drops leave
+    // the glue, which may leave more exports unread.
+    let mut lean = wasm_before.clone();
+    let (mut unread, mut unimported) = (0, 0);
+    loop {
+        let read = exports_read(&glue_lean);
+        let exports = Interface::read(&lean).context("reading the wasm")?.exports;
+        let drop: BTreeSet<&str> = exports
+            .iter()
+            .map(String::as_str)
+            .filter(|name| !read.contains(name))
+            .collect();
+        if drop.is_empty() {
+            break;
+        }
+        unread += drop.len();
+        lean = without_exports(&lean, |name| drop.contains(name))
+            .context("removing the exports the glue does not read")?;
+        let (optimised, _) = run_wasm_opt(wasm_opt, &lean, &["-Oz"])?;
+        glue_lean = without_dropped_imports(&glue_lean, &lean, &optimised)?;
+        unimported += imports_dropped(&lean, &optimised)?.len();
+        lean = optimised;
     }
+    let (wasm_after, renaming) = run_wasm_opt(
+        wasm_opt,
+        &lean,
+        &["-Oz", "--minify-imports-and-exports-and-modules"],
+    )?;
     let renames: Renames =
-        serde_json::from_slice(&out.stdout).context("reading wasm-opt's renaming")?;
-    let wasm_after =
-        std::fs::read(renamed).with_context(|| format!("cannot read {}", renamed.display()))?;
+        serde_json::from_slice(&renaming).context("reading wasm-opt's renaming")?;
     let interface = Interface::read(&wasm_after).context("reading the renamed wasm")?;
     let kept: BTreeSet<&str> = renames
         .imports
         .iter()
         .map(|(_, old, _)| old.as_str())
         .collect();
-    let dropped: Vec<String> = Interface::read(&lean)
+    let last: Vec<String> = Interface::read(&lean)
         .context("reading the wasm")?
         .imports
         .into_iter()
         .filter(|name| !kept.contains(name.as_str()))
         .collect();
-    let glue_lean = without_imports(&glue_lean, &dropped).with_context(|| {
-        format!(
-            "removing the imports wasm-opt dropped from {}",
-            glue.display()
-        )
-    })?;
+    unimported += last.len();
+    let glue_lean = without_imports(&glue_lean, &last)
+        .context("removing the imports wasm-opt dropped from the glue")?;
     let glue_after = rewrite(&glue_lean, &renames, &interface)
         .with_context(|| format!("rewriting {}", glue.display()))?;
+    std::fs::write(renamed, &wasm_after)
+        .with_context(|| format!("cannot write {}", renamed.display()))?;
     std::fs::write(glue_renamed, &glue_after)
         .with_context(|| format!("cannot write {}", glue_renamed.display()))?;
     let index = rehash(index, &wasm_before, &wasm_after)
@@ -171,16 +174,94 @@ fn rename(
     std::fs::rename(glue_renamed, glue)
         .with_context(|| format!("cannot replace {}", glue.display()))?;
     let sizes = format!(
-        "wasm {} → {} bytes, its JavaScript {} → {}; {} exports of unused classes \
-         and {} imports wasm-opt dropped removed",
+        "wasm {} → {} bytes, its JavaScript {} → {}; {unread} exports the glue does not \
+         read removed ({of_classes} of unused classes), and {unimported} imports",
         wasm_before.len(),
         wasm_after.len(),
         glue_before.len(),
         glue_after.len(),
-        removed.len(),
-        dropped.len()
     );
     Ok((index, sizes))
+}
+
+/// Runs `wasm-opt` with `args` on `wasm`; returns the module it writes and
+/// what it prints.
+fn run_wasm_opt(wasm_opt: &Path, wasm: &[u8], args: &[&str]) -> Result<(Vec<u8>, Vec<u8>)> {
+    let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let (input, output) = (dir.path().join("in.wasm"), dir.path().join("out.wasm"));
+    std::fs::write(&input, wasm).with_context(|| format!("cannot write {}", input.display()))?;
+    let out = Command::new(wasm_opt)
+        .arg(&input)
+        .args(args)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .with_context(|| format!("cannot run {}", wasm_opt.display()))?;
+    if !out.status.success() {
+        bail!(
+            "wasm-opt {} failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let module =
+        std::fs::read(&output).with_context(|| format!("cannot read {}", output.display()))?;
+    Ok((module, out.stdout))
+}
+
+/// The imports `before` has and `after` does not.
+fn imports_dropped(before: &[u8], after: &[u8]) -> Result<Vec<String>> {
+    let after = Interface::read(after)
+        .context("reading the optimised wasm")?
+        .imports;
+    Ok(Interface::read(before)
+        .context("reading the wasm")?
+        .imports
+        .into_iter()
+        .filter(|name| !after.contains(name))
+        .collect())
+}
+
+/// `glue` without the functions it gives for the imports `before` has and
+/// `after`, the same wasm optimised, no longer has.
+fn without_dropped_imports(glue: &str, before: &[u8], after: &[u8]) -> Result<String> {
+    without_imports(glue, &imports_dropped(before, after)?)
+        .context("removing the imports wasm-opt dropped from the glue")
+}
+
+/// `wasm` with the same sections, but without the exports `drop` picks.
+fn without_exports(wasm: &[u8], drop: impl Fn(&str) -> bool) -> Result<Vec<u8>> {
+    let mut module = Module::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload?;
+        if let Payload::ExportSection(reader) = &payload {
+            let mut exports = ExportSection::new();
+            for export in reader.clone() {
+                let export = export?;
+                if !drop(export.name) {
+                    exports.export(export.name, export_kind(export.kind)?, export.index);
+                }
+            }
+            module.section(&exports);
+        } else if let Some((id, range)) = payload.as_section() {
+            let range = usize::try_from(range.start)?..usize::try_from(range.end)?;
+            let data = wasm.get(range).context("a section ends past the module")?;
+            module.section(&RawSection { id, data });
+        }
+    }
+    Ok(module.finish())
+}
+
+fn export_kind(kind: ExternalKind) -> Result<ExportKind> {
+    Ok(match kind {
+        ExternalKind::Func => ExportKind::Func,
+        ExternalKind::Table => ExportKind::Table,
+        ExternalKind::Memory => ExportKind::Memory,
+        ExternalKind::Global => ExportKind::Global,
+        ExternalKind::Tag => ExportKind::Tag,
+        ExternalKind::FuncExact => bail!("an export of an exact function type"),
+    })
 }
 
 /// The one `*_bg.wasm` trunk wrote to `dist`.
@@ -238,14 +319,13 @@ fn rewrite(glue: &str, renames: &Renames, interface: &Interface) -> Result<Strin
 
     let mut out = String::with_capacity(glue.len());
     let mut seen: HashMap<&str, usize> = HashMap::new();
-    let mut rest = glue.as_str();
-    let mut after_wasm = false;
-    while let Some(start) = rest.find(is_name_char) {
-        let (before, from) = rest.split_at(start);
-        let end = from.find(|c| !is_name_char(c)).unwrap_or(from.len());
-        let (name, after) = from.split_at(end);
+    for Name {
+        before,
+        name,
+        reads_export,
+    } in names(&glue)
+    {
         out.push_str(before);
-        let reads_export = after_wasm && before == ".";
         if reads_export {
             match exports.get(name) {
                 Some(new) => out.push_str(new),
@@ -257,11 +337,7 @@ fn rewrite(glue: &str, renames: &Renames, interface: &Interface) -> Result<Strin
         } else {
             out.push_str(name);
         }
-        // The glue's exports object is `wasm`: `wasm.<name>` reads one.
-        after_wasm = name == "wasm" && !reads_export;
-        rest = after;
     }
-    out.push_str(rest);
 
     for old in imports.keys() {
         match seen.get(old).copied().unwrap_or(0) {
@@ -302,6 +378,54 @@ fn without_imports(glue: &str, dropped: &[String]) -> Result<String> {
         glue.replace_range(from..from + len + close.len(), "");
     }
     Ok(glue)
+}
+
+/// One name in the glue, with the text before it.
+struct Name<'a> {
+    before: &'a str,
+    /// Empty for the text after the last name.
+    name: &'a str,
+    /// Whether the name is an export the glue reads: `wasm.<name>`, as the
+    /// glue's exports object is `wasm`.
+    reads_export: bool,
+}
+
+/// `glue` as names and the text between them, in order.
+fn names(glue: &str) -> impl Iterator<Item = Name<'_>> {
+    let mut rest = glue;
+    let mut after_wasm = false;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let Some(start) = rest.find(is_name_char) else {
+            let before = std::mem::take(&mut rest);
+            return Some(Name {
+                before,
+                name: "",
+                reads_export: false,
+            });
+        };
+        let (before, from) = rest.split_at(start);
+        let end = from.find(|c| !is_name_char(c)).unwrap_or(from.len());
+        let (name, after) = from.split_at(end);
+        let reads_export = after_wasm && before == ".";
+        after_wasm = name == "wasm" && !reads_export;
+        rest = after;
+        Some(Name {
+            before,
+            name,
+            reads_export,
+        })
+    })
+}
+
+/// The exports `glue` reads.
+fn exports_read(glue: &str) -> BTreeSet<&str> {
+    names(glue)
+        .filter(|name| name.reads_export)
+        .map(|name| name.name)
+        .collect()
 }
 
 /// A character of a JavaScript name (ASCII; wasm-bindgen's names are).
@@ -469,18 +593,52 @@ function finish(instance) {
     }
 
     #[test]
+    fn the_exports_the_glue_reads_are_found() {
+        let glue = format!("{GLUE}notwasm.__wbg_other_free(); wasm.memory.buffer;\n");
+        assert_eq!(
+            exports_read(&glue),
+            [
+                "__wbindgen_malloc",
+                "__wbindgen_realloc",
+                "__wbindgen_start",
+                "memory"
+            ]
+            .into()
+        );
+    }
+
+    #[test]
+    fn exports_leave_the_wasm_and_nothing_else_does() {
+        let mut wasm = MODULE.to_vec();
+        // A custom section after the code.
+        wasm.extend([0x00, 0x04, 0x03, b'x', b'y', b'z']);
+        let lean = without_exports(&wasm, |name| name == "c").unwrap();
+        let interface = Interface::read(&lean).unwrap();
+        assert_eq!(interface.exports, ["d".to_owned()].into());
+        assert_eq!(interface.imports, ["b".to_owned()].into());
+        // One export's four bytes fewer; every other section is as it was.
+        assert_eq!(lean.len(), wasm.len() - 4);
+        assert!(lean.ends_with(&[
+            0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b, 0x00, 0x04, 0x03, b'x', b'y', b'z'
+        ]));
+        assert_eq!(without_exports(&wasm, |_| false).unwrap(), wasm);
+    }
+
+    /// (module (import "a" "b" (func)) (func $f) (export "c" (func $f))
+    ///   (memory 1) (export "d" (memory 0)))
+    const MODULE: [u8; 49] = [
+        0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+        0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // types: () -> ()
+        0x02, 0x07, 0x01, 0x01, b'a', 0x01, b'b', 0x00, 0x00, // import a.b
+        0x03, 0x02, 0x01, 0x00, // one function
+        0x05, 0x03, 0x01, 0x00, 0x01, // memory 1
+        0x07, 0x09, 0x02, 0x01, b'c', 0x00, 0x01, 0x01, b'd', 0x02, 0x00, // exports
+        0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b, // code: an empty body
+    ];
+
+    #[test]
     fn the_interface_of_a_wasm_module_is_read() {
-        // (module (import "a" "b" (func)) (func $f) (export "c" (func $f))
-        //   (memory 1) (export "d" (memory 0)))
-        let wasm = [
-            0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-            0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // types: () -> ()
-            0x02, 0x07, 0x01, 0x01, b'a', 0x01, b'b', 0x00, 0x00, // import a.b
-            0x03, 0x02, 0x01, 0x00, // one function
-            0x05, 0x03, 0x01, 0x00, 0x01, // memory 1
-            0x07, 0x09, 0x02, 0x01, b'c', 0x00, 0x01, 0x01, b'd', 0x02, 0x00, // exports
-            0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b, // code: an empty body
-        ];
+        let wasm = MODULE;
         assert_eq!(
             Interface::read(&wasm).unwrap(),
             Interface {
