@@ -4,13 +4,18 @@
 //! wasm-bindgen names every function the wasm imports from its glue after
 //! the JavaScript it wraps plus a 64-bit hash (`__wbg_setAttribute_1a2b…`),
 //! and some of the functions it exports after Rust types written out in
-//! full. Both files carry every name, and hashes do not compress. After
-//! trunk's build, and once the classes it never uses are taken out
-//! (`unused_classes.rs`), binaryen's `wasm-opt` renames every import, export and
-//! import module to one to three characters and prints the renaming (the
-//! same run optimises for size once more, which finds a little more to
-//! remove); the glue is then rewritten to match and the page's integrity
-//! hashes for both files are written anew.
+//! full. Both files carry every name, and hashes do not compress.
+//!
+//! After trunk's build, and once the classes the client never creates are
+//! cut out of the glue (`unused_classes.rs`), what one file no longer uses
+//! leaves the other: every export the glue does not read is removed from
+//! the wasm, `wasm-opt -Oz` then drops what only those exports reached,
+//! and the glue's functions for the imports it dropped go too, until
+//! neither side has more to give up. binaryen's `wasm-opt` then renames
+//! every import, export and import module to one to three characters and
+//! prints the renaming (the same run optimises for size once more); the
+//! glue is rewritten to match and the page's integrity hashes for both
+//! files are written anew.
 //!
 //! The rewrite is strict, so that a change in wasm-bindgen's glue fails the
 //! build rather than ship a page that cannot start: each import's old name
