@@ -140,8 +140,10 @@ fn rename(
         lean = without_exports(&lean, |name| drop.contains(name))
             .context("removing the exports the glue does not read")?;
         let (optimised, _) = run_wasm_opt(wasm_opt, &lean, &["-Oz"])?;
-        glue_lean = without_dropped_imports(&glue_lean, &lean, &optimised)?;
-        unimported += imports_dropped(&lean, &optimised)?.len();
+        let gone = imports_dropped(&lean, &optimised)?;
+        glue_lean = without_imports(&glue_lean, &gone)
+            .context("removing the imports wasm-opt dropped from the glue")?;
+        unimported += gone.len();
         lean = optimised;
     }
     let (wasm_after, renaming) = run_wasm_opt(
@@ -226,13 +228,6 @@ fn imports_dropped(before: &[u8], after: &[u8]) -> Result<Vec<String>> {
         .into_iter()
         .filter(|name| !after.contains(name))
         .collect())
-}
-
-/// `glue` without the functions it gives for the imports `before` has and
-/// `after`, the same wasm optimised, no longer has.
-fn without_dropped_imports(glue: &str, before: &[u8], after: &[u8]) -> Result<String> {
-    without_imports(glue, &imports_dropped(before, after)?)
-        .context("removing the imports wasm-opt dropped from the glue")
 }
 
 /// `wasm` with the same sections, but without the exports `drop` picks.
