@@ -116,8 +116,11 @@ fn rename(
         std::fs::read(wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
     let glue_before =
         std::fs::read_to_string(glue).with_context(|| format!("cannot read {}", glue.display()))?;
+    let exports = Interface::read(&wasm_before)
+        .context("reading the wasm")?
+        .exports;
     let (mut glue_lean, of_classes) =
-        unused_classes::remove(&wasm_before, &glue_before, &unused_classes::UNUSED)
+        unused_classes::remove(&exports, &glue_before, &unused_classes::UNUSED)
             .context("removing the classes the bundle does not use")?;
     // What one side no longer uses leaves the other, until nothing more
     // does: the exports the glue does not read leave the wasm, and the
@@ -429,7 +432,7 @@ fn exports_read(glue: &str) -> BTreeSet<&str> {
 }
 
 /// A character of a JavaScript name (ASCII; wasm-bindgen's names are).
-fn is_name_char(c: char) -> bool {
+pub fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || c == '$'
 }
 
