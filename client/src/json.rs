@@ -1,31 +1,445 @@
 //! JSON in and out, through the browser's own `JSON.parse` and
-//! `JSON.stringify`: serde-wasm-bindgen turns Rust values into JavaScript
-//! ones and back, so the bundle carries no JSON parser or printer of its
-//! own.
+//! `JSON.stringify`, and the protocol's messages read from and written to
+//! the JavaScript values they give and take.
+//!
+//! The web client carries no serde: derived serde code for the protocol's
+//! types, with its visitors and error formatting, was the largest part of
+//! the WebAssembly that was not Leptos (about 17 KB of its brotli size,
+//! `docs/BENCHMARKS.md`). Reading a parsed object field by field is small.
+//! The rules stay in one place: values are checked by the protocol crate's
+//! own `TryFrom<String>`, and a server message is put together by its
+//! `ServerMsg::try_from(ServerFields)`, as on the server. A test in
+//! `ws.rs` holds this decoder and encoder to the protocol crate's on every
+//! example of `docs/PROTOCOL.md`.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use wasm_bindgen::JsValue;
+use js_sys::{Array, JSON, Object, Reflect};
+use natter_shared::{
+    ClientMsg, ErrorCode, MessageId, MissingField, Posted, RoomInfo, Seq, ServerFields, ServerKind,
+    ServerMsg, UnixMillis,
+};
+use wasm_bindgen::{JsCast, JsValue};
 
-/// `value` as JSON text, in the shape serde_json would give it: maps as
-/// objects, integers as numbers.
-pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
-    let js = value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| e.to_string())?;
-    js_sys::JSON::stringify(&js)
+use crate::state::Outgoing;
+
+/// Why a frame is not a server message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not JSON: {0}")]
+    Syntax(String),
+    #[error("not a JSON object")]
+    NotObject,
+    #[error("unknown message type `{0}`")]
+    UnknownType(String),
+    #[error("`{field}`: {why}")]
+    Field { field: &'static str, why: String },
+    #[error(transparent)]
+    Missing(#[from] MissingField),
+}
+
+/// The server message `text` holds.
+pub fn decode_server(text: &str) -> Result<ServerMsg, DecodeError> {
+    let obj = parse(text)?;
+    if !is_object(&obj) {
+        return Err(DecodeError::NotObject);
+    }
+    let kind: String = required(&obj, "type", string)?;
+    let kind = ServerKind::from_name(&kind).ok_or(DecodeError::UnknownType(kind))?;
+    let fields = ServerFields {
+        kind,
+        nick: field(&obj, "nick", value)?,
+        heartbeat_ms: field(&obj, "heartbeat_ms", whole)?,
+        room: field(&obj, "room", value)?,
+        online: field(&obj, "online", |v| list(v, value))?,
+        latest: field(&obj, "latest", seq)?,
+        messages: field(&obj, "messages", |v| list(v, posted))?,
+        more: field(&obj, "more", boolean)?,
+        gap: field(&obj, "gap", boolean)?.unwrap_or(false),
+        at: field(&obj, "at", millis)?,
+        seq: field(&obj, "seq", seq)?,
+        text: field(&obj, "text", value)?,
+        id: field(&obj, "id", value)?,
+        from: field(&obj, "from", value)?,
+        to: field(&obj, "to", value)?,
+        rooms: field(&obj, "rooms", |v| list(v, room_info))?,
+        code: field(&obj, "code", error_code)?,
+        message: field(&obj, "message", string)?,
+        request: field(&obj, "request", string)?,
+        retry_after_ms: field(&obj, "retry_after_ms", whole)?,
+    };
+    Ok(ServerMsg::try_from(fields)?)
+}
+
+/// `msg` as JSON text, exactly as the protocol crate's `to_json` writes
+/// it: `type` first, then the fields in their declared order, absent
+/// options left out.
+pub fn encode_client(msg: &ClientMsg) -> String {
+    let obj = Object::new();
+    put(&obj, "type", msg.type_name());
+    match msg {
+        ClientMsg::Hello { device } => put(&obj, "device", device.as_str()),
+        ClientMsg::Nick { nick } => put(&obj, "nick", nick.as_str()),
+        ClientMsg::Join { room, since } => {
+            put(&obj, "room", room.as_str());
+            if let Some(since) = since {
+                put(&obj, "since", since.0 as f64);
+            }
+        }
+        ClientMsg::Leave { room } | ClientMsg::Typing { room } => put(&obj, "room", room.as_str()),
+        ClientMsg::Say { room, text, id } => {
+            put(&obj, "room", room.as_str());
+            put(&obj, "text", text.as_str());
+            if let Some(id) = id {
+                put(&obj, "id", id.as_str());
+            }
+        }
+        ClientMsg::History { room, before } => {
+            put(&obj, "room", room.as_str());
+            put(&obj, "before", before.0 as f64);
+        }
+        ClientMsg::WatchRooms | ClientMsg::Ping => {}
+    }
+    stringify(&obj)
+}
+
+/// A list of strings as a JSON array.
+pub fn encode_strings<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let array: Array = items.into_iter().map(JsValue::from_str).collect();
+    stringify(&array)
+}
+
+/// The strings of a JSON array; `None` if `text` is not one.
+pub fn decode_strings(text: &str) -> Option<Vec<String>> {
+    list(parse(text).ok()?, string).ok()
+}
+
+/// Own messages on their way, as `[{"id", "room", "text"}, …]`.
+pub fn encode_outbox(outbox: &[Outgoing]) -> String {
+    let array: Array = outbox
+        .iter()
+        .map(|o| {
+            let obj = Object::new();
+            put(&obj, "id", o.id.as_str());
+            put(&obj, "room", o.room.as_str());
+            put(&obj, "text", o.text.as_str());
+            JsValue::from(obj)
+        })
+        .collect();
+    stringify(&array)
+}
+
+/// The outbox [`encode_outbox`] wrote; entries that break the protocol's
+/// rules (a store edited by hand, an older version's) are left out.
+pub fn decode_outbox(text: &str) -> Vec<Outgoing> {
+    let Ok(parsed) = parse(text) else {
+        return Vec::new();
+    };
+    if !Array::is_array(&parsed) {
+        return Vec::new();
+    }
+    parsed
+        .unchecked_into::<Array>()
+        .iter()
+        .filter_map(|entry| {
+            Some(Outgoing {
+                id: required(&entry, "id", value).ok()?,
+                room: required(&entry, "room", value).ok()?,
+                text: required(&entry, "text", value).ok()?,
+                failed: None,
+            })
+        })
+        .collect()
+}
+
+/// What is wrong with one value, said without its field's name.
+type Check<T> = Result<T, String>;
+
+fn parse(text: &str) -> Result<JsValue, DecodeError> {
+    JSON::parse(text).map_err(|e| DecodeError::Syntax(js_sys::Error::from(e).message().into()))
+}
+
+/// Every value made here is plain data that JSON can hold.
+fn stringify(value: &JsValue) -> String {
+    JSON::stringify(value)
         .map(String::from)
-        .map_err(|e| js_error(&e))
+        .expect("strings, numbers, arrays and objects are JSON")
 }
 
-/// A `T` from JSON text: a syntax error or a value that breaks `T`'s rules
-/// is an error that says so.
-pub fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, String> {
-    let js = js_sys::JSON::parse(text).map_err(|e| js_error(&e))?;
-    serde_wasm_bindgen::from_value(js).map_err(|e| e.to_string())
+fn put(obj: &Object, key: &str, value: impl Into<JsValue>) {
+    Reflect::set(obj, &JsValue::from_str(key), &value.into()).expect("plain objects take fields");
 }
 
-/// The message of an exception the browser threw.
-fn js_error(error: &JsValue) -> String {
-    js_sys::Error::from(error.clone()).message().into()
+fn is_object(value: &JsValue) -> bool {
+    value.is_object() && !Array::is_array(value)
+}
+
+/// `obj[key]` checked by `check`; absent or `null` is `None`.
+fn field<T>(
+    obj: &JsValue,
+    key: &'static str,
+    check: fn(JsValue) -> Check<T>,
+) -> Result<Option<T>, DecodeError> {
+    let value = Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    check(value)
+        .map(Some)
+        .map_err(|why| DecodeError::Field { field: key, why })
+}
+
+/// `obj[key]`, which must be there.
+fn required<T>(
+    obj: &JsValue,
+    key: &'static str,
+    check: fn(JsValue) -> Check<T>,
+) -> Result<T, DecodeError> {
+    field(obj, key, check)?.ok_or(DecodeError::Field {
+        field: key,
+        why: "missing".into(),
+    })
+}
+
+fn string(value: JsValue) -> Check<String> {
+    value.as_string().ok_or_else(|| "not a string".into())
+}
+
+/// A string that the protocol type's own rules accept.
+fn value<T: TryFrom<String, Error: std::fmt::Display>>(raw: JsValue) -> Check<T> {
+    T::try_from(string(raw)?).map_err(|e| e.to_string())
+}
+
+fn boolean(value: JsValue) -> Check<bool> {
+    value.as_bool().ok_or_else(|| "not true or false".into())
+}
+
+/// The largest integer a JavaScript number holds exactly.
+const MAX_EXACT: f64 = 9_007_199_254_740_991.0;
+
+/// A whole number from 0 up to 2^53 - 1.
+fn whole(value: JsValue) -> Check<u64> {
+    match value.as_f64() {
+        Some(n) if (0.0..=MAX_EXACT).contains(&n) && n.fract() == 0.0 => Ok(n as u64),
+        _ => Err("not a whole number from 0 to 2^53 - 1".into()),
+    }
+}
+
+fn seq(value: JsValue) -> Check<Seq> {
+    whole(value).map(Seq)
+}
+
+fn millis(value: JsValue) -> Check<UnixMillis> {
+    whole(value).map(UnixMillis)
+}
+
+fn list<T>(value: JsValue, each: fn(JsValue) -> Check<T>) -> Check<Vec<T>> {
+    if !Array::is_array(&value) {
+        return Err("not a list".into());
+    }
+    value
+        .unchecked_into::<Array>()
+        .iter()
+        .enumerate()
+        .map(|(at, item)| each(item).map_err(|why| format!("item {at}: {why}")))
+        .collect()
+}
+
+fn object(value: &JsValue) -> Check<()> {
+    if is_object(value) {
+        Ok(())
+    } else {
+        Err("not an object".into())
+    }
+}
+
+fn posted(item: JsValue) -> Check<Posted> {
+    object(&item)?;
+    let inner = |e: DecodeError| e.to_string();
+    Ok(Posted {
+        seq: required(&item, "seq", seq).map_err(inner)?,
+        at: required(&item, "at", millis).map_err(inner)?,
+        nick: required(&item, "nick", value).map_err(inner)?,
+        text: required(&item, "text", value).map_err(inner)?,
+        id: field::<MessageId>(&item, "id", value).map_err(inner)?,
+    })
+}
+
+fn room_info(item: JsValue) -> Check<RoomInfo> {
+    object(&item)?;
+    let inner = |e: DecodeError| e.to_string();
+    let online = required(&item, "online", whole).map_err(inner)?;
+    Ok(RoomInfo {
+        name: required(&item, "name", value).map_err(inner)?,
+        online: u32::try_from(online).map_err(|_| format!("`online`: {online} is too large"))?,
+    })
+}
+
+fn error_code(value: JsValue) -> Check<ErrorCode> {
+    let name = string(value)?;
+    ErrorCode::from_name(&name).ok_or_else(|| format!("unknown code `{name}`"))
+}
+
+/// Run in headless Chromium by `cargo xtask test` (wasm-bindgen-test).
+/// `ws.rs` holds the decoder and encoder to the protocol crate's on every
+/// documented example; these are the frames no example shows.
+#[cfg(all(test, target_arch = "wasm32"))]
+mod in_browser {
+    use natter_shared::{MessageText, Nick, RoomName};
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use super::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    fn why(frame: &str) -> String {
+        decode_server(frame).unwrap_err().to_string()
+    }
+
+    /// Each kind of bad frame is refused with a reason that names what is
+    /// wrong and where.
+    #[wasm_bindgen_test]
+    fn bad_frames_are_refused_with_their_reason() {
+        assert!(why("[1,2]").contains("not a JSON object"));
+        assert!(why("\"welcome\"").contains("not a JSON object"));
+        assert!(why("{}").contains("`type`: missing"));
+        assert!(why(r#"{"type":7}"#).contains("`type`: not a string"));
+        let cases = [
+            (
+                r#"{"type":"welcome","nick":"a","heartbeat_ms":-1}"#,
+                "`heartbeat_ms`: not a whole number",
+            ),
+            (
+                r#"{"type":"welcome","nick":"a","heartbeat_ms":1.5}"#,
+                "`heartbeat_ms`: not a whole number",
+            ),
+            (
+                r#"{"type":"welcome","nick":"a","heartbeat_ms":9007199254740992}"#,
+                "`heartbeat_ms`: not a whole number",
+            ),
+            (
+                r#"{"type":"welcome","nick":"a","heartbeat_ms":"5"}"#,
+                "`heartbeat_ms`: not a whole number",
+            ),
+            (
+                r#"{"type":"welcome","nick":7,"heartbeat_ms":5}"#,
+                "`nick`: not a string",
+            ),
+            (
+                r#"{"type":"welcome","nick":"","heartbeat_ms":5}"#,
+                "`nick`: ",
+            ),
+            (
+                r#"{"type":"entered","room":"r","online":"ann"}"#,
+                "`online`: not a list",
+            ),
+            (
+                r#"{"type":"entered","room":"r","online":["ann",""]}"#,
+                "`online`: item 1: ",
+            ),
+            (
+                r#"{"type":"history","room":"r","messages":[],"more":1}"#,
+                "`more`: not true or false",
+            ),
+            (
+                r#"{"type":"history","room":"r","messages":[7],"more":true}"#,
+                "`messages`: item 0: not an object",
+            ),
+            (
+                r#"{"type":"history","room":"r","messages":[{"seq":1,"at":2,"nick":"a"}],"more":true}"#,
+                "`messages`: item 0: `text`: missing",
+            ),
+            (
+                r#"{"type":"rooms","rooms":[{"name":"r","online":4294967296}]}"#,
+                "`rooms`: item 0: `online`: 4294967296 is too large",
+            ),
+            (
+                r#"{"type":"error","code":"oops","message":"m"}"#,
+                "`code`: unknown code `oops`",
+            ),
+            (
+                r#"{"type":"said","room":"r","seq":1,"at":2,"nick":"a"}"#,
+                "missing field `text` in a `said` message",
+            ),
+        ];
+        for (frame, expected) in cases {
+            let text = why(frame);
+            assert!(text.contains(expected), "{frame}: {text}");
+        }
+    }
+
+    /// What the protocol lets a server leave out or send as `null` is
+    /// `None`, and a `gap` that is not there is `false`.
+    #[wasm_bindgen_test]
+    fn absent_and_null_fields_are_none() {
+        let frame = r#"{"type":"entered","room":"r","online":["ann"],"latest":null}"#;
+        assert_eq!(
+            decode_server(frame),
+            Ok(ServerMsg::Entered {
+                room: RoomName::try_from("r").unwrap(),
+                online: vec![Nick::try_from("ann").unwrap()],
+                latest: None,
+            })
+        );
+        let frame = r#"{"type":"history","room":"r","messages":[],"more":false}"#;
+        assert!(matches!(
+            decode_server(frame),
+            Ok(ServerMsg::History { gap: false, .. })
+        ));
+        let frame = r#"{"type":"error","code":"rate_limited","message":"m","retry_after_ms":250}"#;
+        assert_eq!(
+            decode_server(frame),
+            Ok(ServerMsg::Error {
+                code: ErrorCode::RateLimited,
+                message: "m".into(),
+                request: None,
+                room: None,
+                retry_after_ms: Some(250),
+                id: None,
+            })
+        );
+    }
+
+    /// The outbox and the room list come back as they were stored; an
+    /// outbox entry that breaks the rules is left out, and a store that
+    /// holds no JSON list gives nothing.
+    #[wasm_bindgen_test]
+    fn the_stored_outbox_and_room_list_come_back() {
+        let outbox = vec![
+            Outgoing {
+                id: MessageId::try_from("m-1").unwrap(),
+                room: RoomName::try_from("lobby").unwrap(),
+                text: MessageText::try_from("hi \"there\"\n\tand 张 \\ end").unwrap(),
+                failed: Some(ErrorCode::NotInRoom),
+            },
+            Outgoing {
+                id: MessageId::try_from("m-2").unwrap(),
+                room: RoomName::try_from("Tea").unwrap(),
+                text: MessageText::try_from("second").unwrap(),
+                failed: None,
+            },
+        ];
+        let stored = encode_outbox(&outbox);
+        let back = decode_outbox(&stored);
+        assert_eq!(back.len(), 2);
+        for (got, sent) in back.iter().zip(&outbox) {
+            assert_eq!(
+                (&got.id, &got.room, &got.text),
+                (&sent.id, &sent.room, &sent.text)
+            );
+            assert_eq!(got.failed, None, "a refusal is not kept across a reload");
+        }
+        let edited = stored.replacen("\"lobby\"", "\"a b\"", 1);
+        assert_eq!(decode_outbox(&edited).len(), 1);
+        for junk in ["", "{}", "[1,", "null", "\"x\""] {
+            assert!(decode_outbox(junk).is_empty(), "{junk}");
+        }
+
+        let rooms = encode_strings(["lobby", "Tea \"room\""]);
+        assert_eq!(rooms, r#"["lobby","Tea \"room\""]"#);
+        assert_eq!(
+            decode_strings(&rooms),
+            Some(vec!["lobby".to_owned(), "Tea \"room\"".to_owned()])
+        );
+        assert_eq!(decode_strings("[1]"), None);
+        assert_eq!(decode_strings("{}"), None);
+    }
 }

@@ -45,14 +45,13 @@ pub struct ChatState {
 }
 
 /// An own message on its way.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
     pub id: MessageId,
     pub room: RoomName,
     pub text: MessageText,
     /// Why the server refused it for good, if it did; `None` while it is
-    /// pending.
-    #[serde(skip)]
+    /// pending. Not kept across a reload.
     pub failed: Option<ErrorCode>,
 }
 

@@ -4,7 +4,7 @@
 
 use natter_shared::{DeviceId, Nick, RoomName};
 
-use crate::json::{from_json, to_json};
+use crate::json::{decode_outbox, decode_strings, encode_outbox, encode_strings};
 use crate::state::Outgoing;
 
 const NICK: &str = "natter.nick";
@@ -40,7 +40,7 @@ pub fn set_nick(nick: &Nick) {
 /// The rooms joined on an earlier visit, in order.
 pub fn rooms() -> Vec<RoomName> {
     get(ROOMS)
-        .and_then(|json| from_json::<Vec<String>>(&json).ok())
+        .and_then(|json| decode_strings(&json))
         .unwrap_or_default()
         .into_iter()
         .filter_map(|name| RoomName::try_from(name).ok())
@@ -48,10 +48,7 @@ pub fn rooms() -> Vec<RoomName> {
 }
 
 pub fn set_rooms(rooms: &[RoomName]) {
-    let names: Vec<&str> = rooms.iter().map(RoomName::as_str).collect();
-    if let Ok(json) = to_json(&names) {
-        set(ROOMS, &json);
-    }
+    set(ROOMS, &encode_strings(rooms.iter().map(RoomName::as_str)));
 }
 
 /// The language tag chosen with the switch, if any.
@@ -76,14 +73,12 @@ pub fn device() -> DeviceId {
 /// Own messages not yet confirmed, from before a reload.
 pub fn outbox() -> Vec<Outgoing> {
     get(OUTBOX)
-        .and_then(|json| from_json(&json).ok())
+        .map(|json| decode_outbox(&json))
         .unwrap_or_default()
 }
 
 pub fn set_outbox(outbox: &[Outgoing]) {
-    if let Ok(json) = to_json(outbox) {
-        set(OUTBOX, &json);
-    }
+    set(OUTBOX, &encode_outbox(outbox));
 }
 
 /// 128 random bits as 32 hex digits, for device and message ids. The

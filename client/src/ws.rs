@@ -14,7 +14,7 @@
 use std::rc::Rc;
 
 use crate::effect::effect;
-use crate::json::{from_json, to_json};
+use crate::json::{decode_server, encode_client};
 use leptos::prelude::*;
 use natter_shared::{ClientMsg, ServerMsg};
 use wasm_bindgen::JsCast;
@@ -89,10 +89,10 @@ impl Codec for ChatCodec {
     type Incoming = ServerMsg;
     type Outgoing = ClientMsg;
     fn encode(msg: &ClientMsg) -> String {
-        to_json(msg).expect("protocol types have string keys and integers within 2^53")
+        encode_client(msg)
     }
     fn decode(frame: &str) -> Result<ServerMsg, String> {
-        from_json(frame)
+        decode_server(frame).map_err(|e| e.to_string())
     }
 }
 

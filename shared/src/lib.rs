@@ -17,8 +17,8 @@ mod values;
 pub use examples::doc_examples;
 
 pub use protocol::{
-    ClientMsg, DecodeError, ErrorCode, PAGE_SIZE, Posted, RoomInfo, Seq, ServerMsg, UnixMillis,
-    close_code, decode_client, decode_server,
+    ClientMsg, DecodeError, ErrorCode, MissingField, PAGE_SIZE, Posted, RoomInfo, Seq,
+    ServerFields, ServerKind, ServerMsg, UnixMillis, close_code, decode_client, decode_server,
 };
 pub use values::{
     DEFAULT_ROOM, DeviceId, MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS, MessageId, MessageText,

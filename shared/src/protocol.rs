@@ -88,12 +88,12 @@ pub struct RoomInfo {
 
 /// What the server sends on `/ws`.
 ///
-/// Decoded through [`Wire`], a flat struct with every field any message
-/// has: serde's own decoder for a tagged enum buffers each message whole
-/// before it picks the variant, which costs the web client tens of
-/// kilobytes of WebAssembly.
+/// Decoded through [`ServerFields`], a flat struct with every field any
+/// message has: serde's own decoder for a tagged enum buffers each message
+/// whole before it picks the variant, and the web client, which reads the
+/// browser's parsed JSON without serde, fills the same struct.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", try_from = "Wire")]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "ServerFields")]
 pub enum ServerMsg {
     /// First message on every connection: the name the server gave you, and
     /// how often to send `ping` (a link that stays silent for twice that
@@ -317,39 +317,41 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
-/// Every field a server message may have, as it arrives; see [`ServerMsg`].
-/// Unknown fields are ignored, as for any derived struct.
-#[derive(Deserialize)]
-struct Wire {
+/// Every field a server message may have, as it arrives, each already
+/// checked against its own rules; `ServerMsg::try_from` checks that the
+/// message's `type` has the fields it needs. Unknown fields are ignored, as
+/// for any derived struct.
+#[derive(Debug, Deserialize)]
+pub struct ServerFields {
     #[serde(rename = "type")]
-    kind: ServerKind,
-    nick: Option<Nick>,
-    heartbeat_ms: Option<u64>,
-    room: Option<RoomName>,
-    online: Option<Vec<Nick>>,
-    latest: Option<Seq>,
-    messages: Option<Vec<Posted>>,
-    more: Option<bool>,
+    pub kind: ServerKind,
+    pub nick: Option<Nick>,
+    pub heartbeat_ms: Option<u64>,
+    pub room: Option<RoomName>,
+    pub online: Option<Vec<Nick>>,
+    pub latest: Option<Seq>,
+    pub messages: Option<Vec<Posted>>,
+    pub more: Option<bool>,
     #[serde(default)]
-    gap: bool,
-    at: Option<UnixMillis>,
-    seq: Option<Seq>,
-    text: Option<MessageText>,
-    id: Option<MessageId>,
-    from: Option<Nick>,
-    to: Option<Nick>,
-    rooms: Option<Vec<RoomInfo>>,
-    code: Option<ErrorCode>,
-    message: Option<String>,
-    request: Option<String>,
-    retry_after_ms: Option<u64>,
+    pub gap: bool,
+    pub at: Option<UnixMillis>,
+    pub seq: Option<Seq>,
+    pub text: Option<MessageText>,
+    pub id: Option<MessageId>,
+    pub from: Option<Nick>,
+    pub to: Option<Nick>,
+    pub rooms: Option<Vec<RoomInfo>>,
+    pub code: Option<ErrorCode>,
+    pub message: Option<String>,
+    pub request: Option<String>,
+    pub retry_after_ms: Option<u64>,
 }
 
 /// A server message's `type`, in the order of [`ServerMsg::TYPES`], which
-/// names it in errors.
-#[derive(Debug, Clone, Copy, Deserialize)]
+/// names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum ServerKind {
+pub enum ServerKind {
     Welcome,
     NickChanged,
     Entered,
@@ -373,10 +375,35 @@ pub struct MissingField {
     field: &'static str,
 }
 
-impl TryFrom<Wire> for ServerMsg {
+impl ServerKind {
+    /// Every kind, in the order of [`ServerMsg::TYPES`].
+    const ALL: [ServerKind; 13] = [
+        ServerKind::Welcome,
+        ServerKind::NickChanged,
+        ServerKind::Entered,
+        ServerKind::History,
+        ServerKind::Joined,
+        ServerKind::Said,
+        ServerKind::Ack,
+        ServerKind::Left,
+        ServerKind::Renamed,
+        ServerKind::Typing,
+        ServerKind::Pong,
+        ServerKind::Rooms,
+        ServerKind::Error,
+    ];
+
+    /// The kind a `type` names, if any.
+    pub fn from_name(name: &str) -> Option<ServerKind> {
+        let at = ServerMsg::TYPES.iter().position(|t| *t == name)?;
+        Some(ServerKind::ALL[at])
+    }
+}
+
+impl TryFrom<ServerFields> for ServerMsg {
     type Error = MissingField;
 
-    fn try_from(wire: Wire) -> Result<Self, MissingField> {
+    fn try_from(wire: ServerFields) -> Result<Self, MissingField> {
         let kind = ServerMsg::TYPES[wire.kind as usize];
         macro_rules! need {
             ($field:ident) => {
@@ -477,6 +504,40 @@ pub enum ErrorCode {
     /// Over a rate limit; `retry_after_ms` says when to try again. A
     /// connection that keeps going over is closed with 1008.
     RateLimited,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of [`ErrorCode::NAMES`].
+    pub const ALL: [ErrorCode; 9] = [
+        ErrorCode::MalformedJson,
+        ErrorCode::InvalidMessage,
+        ErrorCode::BinaryNotSupported,
+        ErrorCode::NickTaken,
+        ErrorCode::TooManyRooms,
+        ErrorCode::TooManyJoined,
+        ErrorCode::NotInRoom,
+        ErrorCode::StorageFailed,
+        ErrorCode::RateLimited,
+    ];
+
+    /// Each code as it is written in JSON.
+    pub const NAMES: [&str; 9] = [
+        "malformed_json",
+        "invalid_message",
+        "binary_not_supported",
+        "nick_taken",
+        "too_many_rooms",
+        "too_many_joined",
+        "not_in_room",
+        "storage_failed",
+        "rate_limited",
+    ];
+
+    /// The code a name stands for, if any.
+    pub fn from_name(name: &str) -> Option<ErrorCode> {
+        let at = ErrorCode::NAMES.iter().position(|n| *n == name)?;
+        Some(ErrorCode::ALL[at])
+    }
 }
 
 /// WebSocket close codes Natter uses beyond the ones RFC 6455 assigns to
@@ -747,6 +808,26 @@ mod tests {
         );
         let entered = decode_server(r#"{"type":"entered","room":"r","online":[]}"#).unwrap();
         assert!(matches!(entered, ServerMsg::Entered { latest: None, .. }));
+    }
+
+    /// The name tables that decoders other than serde use agree with
+    /// serde's own names, and know nothing else.
+    #[test]
+    fn kinds_and_error_codes_are_found_by_their_json_names() {
+        for (at, name) in ServerMsg::TYPES.iter().enumerate() {
+            let kind = ServerKind::from_name(name).unwrap();
+            assert_eq!(kind as usize, at, "{name}");
+            let quoted = format!("\"{name}\"");
+            assert_eq!(serde_json::from_str::<ServerKind>(&quoted).unwrap(), kind);
+        }
+        for (code, name) in ErrorCode::ALL.into_iter().zip(ErrorCode::NAMES) {
+            assert_eq!(serde_json::to_string(&code).unwrap(), format!("\"{name}\""));
+            assert_eq!(ErrorCode::from_name(name), Some(code));
+        }
+        for unknown in ["", "Welcome", "pong ", "rate-limited"] {
+            assert_eq!(ServerKind::from_name(unknown), None);
+            assert_eq!(ErrorCode::from_name(unknown), None);
+        }
     }
 
     #[test]
