@@ -7,7 +7,6 @@
 
 use leptos::prelude::*;
 use natter_shared::RoomName;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 
 use crate::components::chat::ChatPage;
 use crate::components::echo::EchoPage;
@@ -22,28 +21,21 @@ pub enum Page {
     NotFound,
 }
 
-/// Characters left as they are in a room's address; the rest (including
-/// every non-ASCII character) is percent-encoded.
-const ROOM_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'+');
-
-/// The address of a room's page.
+/// The address of a room's page: the name percent-encoded by the
+/// browser's `encodeURIComponent` (every character but ASCII letters,
+/// digits and `-_.!~*'()`, so every non-ASCII one too).
 pub fn room_path(room: &RoomName) -> String {
-    format!("/r/{}", utf8_percent_encode(room.as_str(), ROOM_SEGMENT))
+    format!("/r/{}", js_sys::encode_uri_component(room.as_str()))
 }
 
 impl Page {
     pub fn from_path(path: &str) -> Page {
         let path = path.trim_end_matches('/');
         if let Some(encoded) = path.strip_prefix("/r/") {
-            return percent_decode_str(encoded)
-                .decode_utf8()
+            // The browser refuses escapes that are not UTF-8.
+            return js_sys::decode_uri_component(encoded)
                 .ok()
-                .and_then(|name| RoomName::try_from(name.into_owned()).ok())
+                .and_then(|name| RoomName::try_from(String::from(name)).ok())
                 .map_or(Page::NotFound, Page::Chat);
         }
         match path {
@@ -135,15 +127,21 @@ fn NotFound() -> impl IntoView {
     }
 }
 
-#[cfg(test)]
-mod tests {
+/// Run in headless Chromium by `cargo xtask test` (wasm-bindgen-test):
+/// room addresses are encoded and decoded by the browser.
+#[cfg(all(test, target_arch = "wasm32"))]
+mod in_browser {
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
     use super::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
 
     fn room(s: &str) -> RoomName {
         RoomName::try_from(s).unwrap()
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn routes_by_path() {
         assert_eq!(Page::from_path("/"), Page::Chat(RoomName::lobby()));
         assert_eq!(Page::from_path(""), Page::Chat(RoomName::lobby()));
@@ -163,13 +161,24 @@ mod tests {
         assert_eq!(Page::from_path("/r/%FF"), Page::NotFound, "not UTF-8");
     }
 
-    #[test]
+    #[wasm_bindgen_test]
     fn room_addresses_round_trip() {
-        for name in ["lobby", "rust-help", "大厅", "c++", "a.b~c", "🎉", "x&y=z"] {
+        for name in [
+            "lobby",
+            "rust-help",
+            "大厅",
+            "c++",
+            "a.b~c",
+            "🎉",
+            "x&y=z",
+            "(it's)*!",
+        ] {
             let path = room_path(&room(name));
             assert!(path.is_ascii(), "{path}");
             assert_eq!(Page::from_path(&path), Page::Chat(room(name)), "{path}");
         }
         assert_eq!(room_path(&room("大厅")), "/r/%E5%A4%A7%E5%8E%85");
+        assert_eq!(room_path(&room("<svg>")), "/r/%3Csvg%3E");
+        assert_eq!(room_path(&room("c++")), "/r/c%2B%2B");
     }
 }
