@@ -314,6 +314,17 @@ async fn the_echo_page_shows_ready_state_and_echoes() {
     let page = open(&driver, &server, "/echo", &[]).await;
     wait_for(&page, READY_OPEN, "OPEN (1)").await;
     wait_for(&page, "[data-testid=echo-log]", "CONNECTED").await;
+    // The crib sheet: the API's members with what each does, then the four
+    // states, the socket's own highlighted.
+    wait_until(
+        &page,
+        "document.querySelector('.api tbody').rows.length === 11
+         && document.querySelector('.api tbody').rows[4].textContent
+             === 'onmessagefires for every message; event.data holds it'
+         && [...document.querySelectorAll('.api tr.current')]
+             .map(r => r.textContent).join('|') === 'readyState 1OPEN'",
+    )
+    .await;
 
     let input = page
         .find(Locator::Css("[data-testid=echo-input]"))
@@ -334,6 +345,12 @@ async fn the_echo_page_shows_ready_state_and_echoes() {
     )
     .await;
     wait_for(&page, "[data-testid=echo-log]", "DISCONNECTED: code 1000").await;
+    wait_until(
+        &page,
+        "[...document.querySelectorAll('.api tr.current')]
+             .map(r => r.textContent).join('|') === 'readyState 3CLOSED'",
+    )
+    .await;
 
     click(&page, "[data-testid=echo-connect]").await;
     wait_for(&page, READY_OPEN, "OPEN (1)").await;

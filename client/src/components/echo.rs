@@ -8,7 +8,7 @@ use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
 use crate::components::{Keyed, keyed_list, shown};
-use crate::i18n::use_lang;
+use crate::i18n::{Lang, use_lang};
 use crate::ws::{CloseInfo, ReadyState, SocketOptions, TextCodec, url_for, use_websocket};
 
 #[derive(Debug, Clone)]
@@ -142,25 +142,60 @@ pub fn EchoPage() -> impl IntoView {
                 <summary>{move || lang.get().api_in_brief()}</summary>
                 <table>
                     <tbody>
-                        {API.iter().map(|member| view! {
-                            <tr>
-                                <th scope="row"><code>{*member}</code></th>
-                                <td>{move || lang.get().api_member(member)}</td>
+                        {crib_rows().map(|row| view! {
+                            <tr class:current=move || row.ready().is_some_and(|s| s == state.get())>
+                                <th scope="row"><code>{row.code()}</code></th>
+                                <td>{move || row.describe(lang.get())}</td>
                             </tr>
                         }).collect_view()}
-                        {[ReadyState::Connecting, ReadyState::Open, ReadyState::Closing, ReadyState::Closed]
-                            .into_iter()
-                            .map(|s| view! {
-                                <tr class:current=move || state.get() == s>
-                                    <th scope="row"><code>{format!("readyState {}", s.code())}</code></th>
-                                    <td>{s.name()}</td>
-                                </tr>
-                            })
-                            .collect_view()}
                     </tbody>
                 </table>
             </details>
         </section>
+    }
+}
+
+/// A row of the crib sheet: a member of the API, or a value of
+/// `readyState` (highlighted while the socket is in it).
+#[derive(Clone, Copy)]
+enum CribRow {
+    Member(&'static str),
+    Ready(ReadyState),
+}
+
+/// The members first, then the four states.
+fn crib_rows() -> impl Iterator<Item = CribRow> {
+    let states = [
+        ReadyState::Connecting,
+        ReadyState::Open,
+        ReadyState::Closing,
+        ReadyState::Closed,
+    ];
+    API.iter()
+        .map(|m| CribRow::Member(m))
+        .chain(states.map(CribRow::Ready))
+}
+
+impl CribRow {
+    fn ready(self) -> Option<ReadyState> {
+        match self {
+            CribRow::Member(_) => None,
+            CribRow::Ready(state) => Some(state),
+        }
+    }
+
+    fn code(self) -> String {
+        match self {
+            CribRow::Member(member) => member.to_owned(),
+            CribRow::Ready(state) => format!("readyState {}", state.code()),
+        }
+    }
+
+    fn describe(self, lang: Lang) -> &'static str {
+        match self {
+            CribRow::Member(member) => lang.api_member(member),
+            CribRow::Ready(state) => state.name(),
+        }
     }
 }
 
