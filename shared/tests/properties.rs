@@ -260,17 +260,7 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
             text,
             id,
         });
-    let code = select(&[
-        ErrorCode::MalformedJson,
-        ErrorCode::InvalidMessage,
-        ErrorCode::BinaryNotSupported,
-        ErrorCode::NickTaken,
-        ErrorCode::TooManyRooms,
-        ErrorCode::TooManyJoined,
-        ErrorCode::NotInRoom,
-        ErrorCode::StorageFailed,
-        ErrorCode::RateLimited,
-    ]);
+    let code = select(ErrorCode::ALL.to_vec());
     prop_oneof![
         (nick(), any::<u64>())
             .prop_map(|(nick, heartbeat_ms)| ServerMsg::Welcome { nick, heartbeat_ms }),
