@@ -80,6 +80,7 @@ pub fn encode_client(msg: &ClientMsg) -> String {
         ClientMsg::Nick { nick } => put(&obj, "nick", nick.as_str()),
         ClientMsg::Join { room, since } => {
             put(&obj, "room", room.as_str());
+            // Sequence numbers stay far below 2^53, exact as numbers.
             if let Some(since) = since {
                 put(&obj, "since", since.0 as f64);
             }
@@ -152,6 +153,14 @@ pub fn decode_outbox(text: &str) -> Vec<Outgoing> {
 
 /// What is wrong with one value, said without its field's name.
 type Check<T> = Result<T, String>;
+
+/// A field of an object inside a value (a message in `messages`) is
+/// reported as part of that value's reason.
+impl From<DecodeError> for String {
+    fn from(err: DecodeError) -> String {
+        err.to_string()
+    }
+}
 
 fn parse(text: &str) -> Result<JsValue, DecodeError> {
     JSON::parse(text).map_err(|e| DecodeError::Syntax(js_sys::Error::from(e).message().into()))
@@ -253,22 +262,20 @@ fn object(value: &JsValue) -> Check<()> {
 
 fn posted(item: JsValue) -> Check<Posted> {
     object(&item)?;
-    let inner = |e: DecodeError| e.to_string();
     Ok(Posted {
-        seq: required(&item, "seq", seq).map_err(inner)?,
-        at: required(&item, "at", millis).map_err(inner)?,
-        nick: required(&item, "nick", value).map_err(inner)?,
-        text: required(&item, "text", value).map_err(inner)?,
-        id: field::<MessageId>(&item, "id", value).map_err(inner)?,
+        seq: required(&item, "seq", seq)?,
+        at: required(&item, "at", millis)?,
+        nick: required(&item, "nick", value)?,
+        text: required(&item, "text", value)?,
+        id: field::<MessageId>(&item, "id", value)?,
     })
 }
 
 fn room_info(item: JsValue) -> Check<RoomInfo> {
     object(&item)?;
-    let inner = |e: DecodeError| e.to_string();
-    let online = required(&item, "online", whole).map_err(inner)?;
+    let online = required(&item, "online", whole)?;
     Ok(RoomInfo {
-        name: required(&item, "name", value).map_err(inner)?,
+        name: required(&item, "name", value)?,
         online: u32::try_from(online).map_err(|_| format!("`online`: {online} is too large"))?,
     })
 }
