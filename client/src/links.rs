@@ -40,11 +40,12 @@ pub fn segments(text: &str) -> Vec<Segment<'_>> {
 /// The length of a link starting at byte `at`, if one does.
 fn link_at(text: &str, at: usize) -> Option<usize> {
     let rest = &text[at..];
-    // A link starts a word: `xhttps://` is not one.
-    if text[..at]
-        .chars()
-        .next_back()
-        .is_some_and(char::is_alphanumeric)
+    // A link starts a word: `xhttps://` and `2https://` are not one.
+    // Only ASCII letters and digits count: Chinese and Japanese text puts
+    // no space before a link (`请看https://…`).
+    if text.as_bytes()[..at]
+        .last()
+        .is_some_and(u8::is_ascii_alphanumeric)
     {
         return None;
     }
@@ -116,6 +117,7 @@ mod tests {
             "data:text/html,<script>alert(1)</script>",
             "ftp://example.com",
             "xhttps://example.com",
+            "2https://example.com",
             "https://",
             "<a href=\"https://x\">",
         ] {
@@ -132,6 +134,10 @@ mod tests {
             segments("javascript:alert(1)"),
             [Text("javascript:alert(1)")]
         );
+        // A link starts a word.
+        for glued in ["xhttps://example.com", "2https://example.com"] {
+            assert_eq!(segments(glued), [Text(glued)]);
+        }
     }
 
     #[test]
@@ -147,6 +153,10 @@ mod tests {
         assert_eq!(
             segments("链接：https://例子.com/路径，好"),
             [Text("链接："), Link("https://例子.com/路径"), Text("，好")]
+        );
+        assert_eq!(
+            segments("请看https://example.com，谢谢"),
+            [Text("请看"), Link("https://example.com"), Text("，谢谢")]
         );
         assert_eq!(
             segments("a\nhttps://x.y\nb"),
