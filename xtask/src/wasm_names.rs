@@ -13,9 +13,10 @@
 //! and the glue's functions for the imports it dropped go too, until
 //! neither side has more to give up. binaryen's `wasm-opt` then renames
 //! every import, export and import module to one to three characters and
-//! prints the renaming (the same run optimises for size once more); the
-//! glue is rewritten to match and the page's integrity hashes for both
-//! files are written anew.
+//! prints the renaming (the same run optimises for size once more and
+//! drops the `producers` and `target_features` sections, which no browser
+//! reads); the glue is rewritten to match and the page's integrity hashes
+//! for both files are written anew.
 //!
 //! The rewrite is strict, so that a change in wasm-bindgen's glue fails the
 //! build rather than ship a page that cannot start: each import's old name
@@ -152,7 +153,12 @@ fn rename(
     let (wasm_after, renaming) = run_wasm_opt(
         wasm_opt,
         &lean,
-        &["-Oz", "--minify-imports-and-exports-and-modules"],
+        &[
+            "-Oz",
+            "--minify-imports-and-exports-and-modules",
+            "--strip-producers",
+            "--strip-target-features",
+        ],
     )?;
     let renames: Renames =
         serde_json::from_slice(&renaming).context("reading wasm-opt's renaming")?;
