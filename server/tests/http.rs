@@ -145,6 +145,29 @@ fn skipped(test: &str, why: &str) {
     eprintln!("SKIPPED {test}: {why}");
 }
 
+/// The wasm the server sends carries none of the build's notes for tools
+/// (which compilers made it, which features it was built for): no browser
+/// reads them. Needs the built bundle, as below.
+#[test]
+fn the_bundled_wasm_carries_no_build_notes() {
+    let Some(wasm) = built_wasm() else {
+        return skipped(
+            "the_bundled_wasm_carries_no_build_notes",
+            "no bundle in dist/ (run trunk build)",
+        );
+    };
+    let bytes = std::fs::read(dist().join(&wasm)).unwrap();
+    for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
+        if let wasmparser::Payload::CustomSection(section) = payload.unwrap() {
+            assert!(
+                !matches!(section.name(), "producers" | "target_features"),
+                "{wasm} still has its `{}` section",
+                section.name()
+            );
+        }
+    }
+}
+
 /// Needs the built bundle (`trunk build`); `cargo xtask test` builds it
 /// first and sets `NATTER_REQUIRE_BUNDLE=1` so that it cannot be skipped.
 #[tokio::test]
