@@ -117,7 +117,6 @@ mod tests {
             "data:text/html,<script>alert(1)</script>",
             "ftp://example.com",
             "xhttps://example.com",
-            "2https://example.com",
             "https://",
             "<a href=\"https://x\">",
         ] {
