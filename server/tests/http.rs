@@ -168,6 +168,25 @@ fn the_bundled_wasm_carries_no_build_notes() {
     }
 }
 
+/// The web client creates no web stream, so its bundle carries none of the
+/// code that feeds one from Rust (`wasm_streams`, compiled in by Leptos):
+/// the release build links it out (`xtask/src/wasm_link.rs`). Its
+/// JavaScript would otherwise still call the stream controllers' methods.
+/// Needs the built bundle, as below.
+#[test]
+fn the_bundle_carries_no_stream_code() {
+    let Some(wasm) = built_wasm() else {
+        return skipped(
+            "the_bundle_carries_no_stream_code",
+            "no bundle in dist/ (run trunk build)",
+        );
+    };
+    let glue = std::fs::read_to_string(dist().join(wasm.replace("_bg.wasm", ".js"))).unwrap();
+    for member in [".byobRequest", ".enqueue", ".respond", ".desiredSize"] {
+        assert!(!glue.contains(member), "the glue still uses {member}");
+    }
+}
+
 /// Needs the built bundle (`trunk build`); `cargo xtask test` builds it
 /// first and sets `NATTER_REQUIRE_BUNDLE=1` so that it cannot be skipped.
 #[tokio::test]

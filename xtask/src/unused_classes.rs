@@ -9,6 +9,8 @@
 //! stream. Once the classes are cut out of the glue, nothing reads those
 //! exports, and `wasm_names.rs` removes them with every other export the
 //! glue does not read, before `wasm-opt` drops what only they reached.
+//! (The release build's linker, `wasm_link.rs`, has already left the
+//! methods' code out, and exports a trapping stub for each.)
 //!
 //! The cut is strict: each class is either wholly absent (a later
 //! `server_fn` may not compile it in) or found in both files, and once it
