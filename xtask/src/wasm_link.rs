@@ -73,6 +73,14 @@ fn rust_lld() -> Result<PathBuf> {
 }
 
 fn link(real: &Path, args: &[OsString]) -> Result<()> {
+    if args
+        .iter()
+        .any(|arg| arg.to_string_lossy().starts_with('@'))
+    {
+        bail!(
+            "rustc gave the linker a file of arguments; wasm_link.rs reads them from its command line only"
+        );
+    }
     let output = output(args)?;
     Command::new(real).args(args).run()?;
     let full = std::fs::read(&output).with_context(|| format!("reading {}", output.display()))?;
