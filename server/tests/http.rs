@@ -135,6 +135,16 @@ fn built_wasm() -> Option<String> {
     })
 }
 
+/// The built wasm's file name, or `None` once `test` has said it was
+/// skipped for want of a bundle.
+fn bundle_wasm(test: &str) -> Option<String> {
+    let wasm = built_wasm();
+    if wasm.is_none() {
+        skipped(test, "no bundle in dist/ (run trunk build)");
+    }
+    wasm
+}
+
 /// Says that `test` was skipped and why, unless `NATTER_REQUIRE_BUNDLE`
 /// is set, which makes the missing bundle a failure.
 fn skipped(test: &str, why: &str) {
@@ -150,11 +160,8 @@ fn skipped(test: &str, why: &str) {
 /// reads them. Needs the built bundle, as below.
 #[test]
 fn the_bundled_wasm_carries_no_build_notes() {
-    let Some(wasm) = built_wasm() else {
-        return skipped(
-            "the_bundled_wasm_carries_no_build_notes",
-            "no bundle in dist/ (run trunk build)",
-        );
+    let Some(wasm) = bundle_wasm("the_bundled_wasm_carries_no_build_notes") else {
+        return;
     };
     let bytes = std::fs::read(dist().join(&wasm)).unwrap();
     for payload in wasmparser::Parser::new(0).parse_all(&bytes) {
@@ -175,11 +182,8 @@ fn the_bundled_wasm_carries_no_build_notes() {
 /// Needs the built bundle, as below.
 #[test]
 fn the_bundle_carries_no_stream_code() {
-    let Some(wasm) = built_wasm() else {
-        return skipped(
-            "the_bundle_carries_no_stream_code",
-            "no bundle in dist/ (run trunk build)",
-        );
+    let Some(wasm) = bundle_wasm("the_bundle_carries_no_stream_code") else {
+        return;
     };
     let glue = std::fs::read_to_string(dist().join(wasm.replace("_bg.wasm", ".js"))).unwrap();
     for member in [".byobRequest", ".enqueue", ".respond", ".desiredSize"] {
@@ -191,11 +195,8 @@ fn the_bundle_carries_no_stream_code() {
 /// first and sets `NATTER_REQUIRE_BUNDLE=1` so that it cannot be skipped.
 #[tokio::test]
 async fn bundle_files_are_typed_compressed_and_cached() {
-    let Some(wasm) = built_wasm() else {
-        return skipped(
-            "bundle_files_are_typed_compressed_and_cached",
-            "no bundle in dist/ (run trunk build)",
-        );
+    let Some(wasm) = bundle_wasm("bundle_files_are_typed_compressed_and_cached") else {
+        return;
     };
     let server = spawn_app().await;
     let http = client();
