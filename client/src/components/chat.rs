@@ -13,7 +13,7 @@ use natter_shared::{ClientMsg, MessageId, MessageText, Nick, RoomName, ServerMsg
 
 use crate::app::room_path;
 use crate::components::{Keyed, day_label, keyed_list, local_time, shown, shown_or};
-use crate::effect::effect;
+use crate::effect::{effect, on_change};
 use crate::i18n::{Lang, use_lang};
 use crate::links::{Segment, segments};
 use crate::state::{ChatState, Effect as StateEffect, Line, LineKind, Outgoing, Problem};
@@ -185,8 +185,10 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
     });
 
     // The outbox survives a reload.
-    let outbox = Memo::new(move |_| state.with(|s| s.outbox.clone()));
-    effect(move || outbox.with(|o| storage::set_outbox(o)));
+    on_change(
+        move || state.with(|s| s.outbox.clone()),
+        |o| storage::set_outbox(o),
+    );
 
     // Having left the room in view, show another joined room, or the lobby.
     effect(move || {
@@ -198,10 +200,10 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
 
     // Remember the joined rooms for the next visit (when they change, not
     // with every message).
-    let joined = Memo::new(move |_| {
-        state.with(|s| s.rooms.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
-    });
-    effect(move || joined.with(|rooms| storage::set_rooms(rooms)));
+    on_change(
+        move || state.with(|s| s.rooms.iter().map(|r| r.name.clone()).collect::<Vec<_>>()),
+        |rooms| storage::set_rooms(rooms),
+    );
 
     // The address bar follows the room in view, the view follows Back and
     // Forward.
@@ -348,12 +350,14 @@ fn NickForm(chat: Chat) -> impl IntoView {
     let local_problem = RwSignal::new(None::<String>);
     // The field shows the current name whenever that changes (and only
     // then: whatever else arrives must not overwrite what is being typed).
-    let me = Memo::new(move |_| chat.state.with(|s| s.me.clone()));
-    effect(move || {
-        if let Some(me) = me.get() {
-            draft.set(me.to_string());
-        }
-    });
+    on_change(
+        move || chat.state.with(|s| s.me.clone()),
+        move |me| {
+            if let Some(me) = me {
+                draft.set(me.to_string());
+            }
+        },
+    );
     let save = move || match Nick::try_from(draft.get_untracked()) {
         Ok(nick) => {
             local_problem.set(None);
@@ -591,19 +595,30 @@ fn rows(lines: &[Line], lang: Lang) -> Vec<Row> {
     rows
 }
 
+/// Where the reader is in the message list, and what it showed at the
+/// last render: a page of older messages (keep the reader's place) is told
+/// from new ones (follow or count).
+#[derive(Clone, Default)]
+struct ListPlace {
+    /// Follow new lines: the reader is at the bottom.
+    stick: bool,
+    height: i32,
+    first: Option<u64>,
+    last: Option<u64>,
+    room: String,
+}
+
 #[component]
 fn MessageList(chat: Chat) -> impl IntoView {
     let lang = use_lang();
     let list = NodeRef::<Ol>::new();
     // Follow new lines only while the reader is at the bottom, so scrolling
     // up to read is never interrupted.
-    let stick = StoredValue::new(true);
+    let place = StoredValue::new(ListPlace {
+        stick: true,
+        ..ListPlace::default()
+    });
     let unseen = RwSignal::new(0u32);
-    // What the list looked like at the last render, to tell a page of older
-    // messages (keep the reader's place) from new ones (follow or count).
-    let last_height = StoredValue::new(0);
-    let last_edges = StoredValue::new((None::<u64>, None::<u64>, String::new()));
-
     let room_lines = Memo::new(move |_| {
         chat.state
             .with(|s| {
@@ -613,7 +628,7 @@ fn MessageList(chat: Chat) -> impl IntoView {
             .unwrap_or_default()
     });
     // Own messages on their way, shown after everything stored.
-    let pending = Memo::new(move |_| {
+    let pending = move || {
         chat.state.with(|s| {
             let current = s.current.as_ref().map(RoomName::key);
             s.outbox
@@ -622,11 +637,10 @@ fn MessageList(chat: Chat) -> impl IntoView {
                 .cloned()
                 .collect::<Vec<_>>()
         })
-    });
-    effect(move || {
-        pending.with(Vec::len);
+    };
+    on_change(pending, move |_| {
         if let Some(el) = list.get_untracked()
-            && stick.get_value()
+            && place.with_value(|p| p.stick)
         {
             request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
         }
@@ -651,7 +665,7 @@ fn MessageList(chat: Chat) -> impl IntoView {
         if let Some(el) = list.get_untracked() {
             el.set_scroll_top(el.scroll_height());
         }
-        stick.set_value(true);
+        place.update_value(|p| p.stick = true);
         unseen.set(0);
     };
     let on_scroll = move |_| {
@@ -660,7 +674,7 @@ fn MessageList(chat: Chat) -> impl IntoView {
         };
         let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
         let at_bottom = from_bottom < AT_BOTTOM_WITHIN_PX;
-        stick.set_value(at_bottom);
+        place.update_value(|p| p.stick = at_bottom);
         if at_bottom {
             unseen.set(0);
         }
@@ -673,19 +687,24 @@ fn MessageList(chat: Chat) -> impl IntoView {
         let first = lines.first().map(|l| l.key);
         let last = lines.last().map(|l| l.key);
         let Some(el) = list.get() else { return };
-        let (old_first, old_last, old_room) = last_edges.get_value();
-        last_edges.set_value((first, last, room.clone()));
+        let old = place.get_value();
+        let (old_first, old_last, old_room) = (old.first, old.last, old.room);
+        place.update_value(|p| {
+            p.first = first;
+            p.last = last;
+            p.room = room.clone();
+        });
         let height = el.scroll_height();
         if room != old_room {
             // Another room: start at its newest line.
             el.set_scroll_top(height);
-            stick.set_value(true);
+            place.update_value(|p| p.stick = true);
             unseen.set(0);
         } else if first != old_first && old_first.is_some() && last == old_last {
             // Older lines above: keep the same lines under the reader's eyes.
-            el.set_scroll_top(el.scroll_top() + height - last_height.get_value());
+            el.set_scroll_top(el.scroll_top() + height - old.height);
         } else if last != old_last {
-            if stick.get_value() {
+            if old.stick {
                 el.set_scroll_top(height);
             } else {
                 let new_lines = old_last
@@ -698,7 +717,7 @@ fn MessageList(chat: Chat) -> impl IntoView {
                 unseen.update(|n| *n += new_messages as u32);
             }
         }
-        last_height.set_value(el.scroll_height());
+        place.update_value(|p| p.height = el.scroll_height());
     });
     let label = move || {
         let room = room_lines.with(|(room, _)| room.clone());
@@ -726,8 +745,7 @@ fn MessageList(chat: Chat) -> impl IntoView {
                         .collect()
                 })}
                 {keyed_list(move || {
-                    pending
-                        .get()
+                    pending()
                         .into_iter()
                         .map(|outgoing| Keyed::new(
                             format!("{}\u{0}{}", outgoing.id, outgoing.failed.is_some()),
@@ -816,13 +834,9 @@ fn MessageRow(row: Row) -> impl IntoView {
 fn PendingLine(chat: Chat, outgoing: Outgoing) -> impl IntoView {
     let lang = use_lang();
     let failed = outgoing.failed.is_some();
-    let id = StoredValue::new(outgoing.id.clone());
+    let id = outgoing.id.clone();
     let retry = move |_| {
-        if let Some(again) = chat
-            .state
-            .try_update(|s| s.retry(&id.get_value()))
-            .flatten()
-        {
+        if let Some(again) = chat.state.try_update(|s| s.retry(&id)).flatten() {
             chat.send(&again.to_msg());
         }
     };
@@ -885,7 +899,7 @@ fn Composer(chat: Chat) -> impl IntoView {
     let local_problem = RwSignal::new(None::<String>);
     let last_typing = StoredValue::new(0.0f64);
     let input = NodeRef::<Textarea>::new();
-    let room = Memo::new(move |_| chat.state.with(|s| s.current.clone()));
+    let room = move || chat.state.with(|s| s.current.clone());
     let send = move || {
         let text = draft.get_untracked();
         if text.trim().is_empty() {
@@ -948,7 +962,7 @@ fn Composer(chat: Chat) -> impl IntoView {
     // then: messages arriving must never pull focus from another field.
     let mut previous = None;
     effect(move || {
-        let current = room.get();
+        let current = room();
         if previous.as_ref().is_some_and(|p| *p != current)
             && let Some(el) = input.get_untracked()
         {
@@ -960,7 +974,7 @@ fn Composer(chat: Chat) -> impl IntoView {
         <div class="composer">
             <textarea data-testid="message-input" node_ref=input rows="1"
                 aria-label=move || lang.get().message_label()
-                placeholder=move || room.with(|r| lang.get().message_placeholder(r.as_ref().map_or("", |r| r.as_str())))
+                placeholder=move || lang.get().message_placeholder(room().as_ref().map_or("", RoomName::as_str))
                 autocomplete="off" enterkeyhint="send"
                 prop:value=move || draft.get()
                 on:input=on_input

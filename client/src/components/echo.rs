@@ -34,11 +34,13 @@ const API: &[&str] = &[
 pub fn EchoPage() -> impl IntoView {
     let lang = use_lang();
     let log = RwSignal::new(Vec::<Entry>::new());
-    let next_key = StoredValue::new(0u64);
     let push = move |kind: &'static str, text: String| {
-        next_key.update_value(|k| *k += 1);
-        let key = next_key.get_value();
-        log.update(|entries| entries.push(Entry { key, kind, text }));
+        log.update(|entries| {
+            // Keys only tell the rows shown apart: after a clear they
+            // start again.
+            let key = entries.last().map_or(0, |e| e.key) + 1;
+            entries.push(Entry { key, kind, text });
+        });
     };
     let options = SocketOptions::<TextCodec> {
         on_open: Some(Rc::new(move || {
