@@ -347,7 +347,8 @@ fn Status(chat: Chat) -> impl IntoView {
 fn NickForm(chat: Chat) -> impl IntoView {
     let lang = use_lang();
     let draft = RwSignal::new(String::new());
-    let local_problem = RwSignal::new(None::<String>);
+    // What is wrong with the field's text, found here; empty if nothing.
+    let local_problem = RwSignal::new(String::new());
     // The field shows the current name whenever that changes (and only
     // then: whatever else arrives must not overwrite what is being typed).
     on_change(
@@ -360,19 +361,21 @@ fn NickForm(chat: Chat) -> impl IntoView {
     );
     let save = move || match Nick::try_from(draft.get_untracked()) {
         Ok(nick) => {
-            local_problem.set(None);
+            local_problem.set(String::new());
             if chat.state.with_untracked(|s| s.me.as_ref() != Some(&nick)) {
                 chat.send(&ClientMsg::Nick { nick });
             }
         }
-        Err(err) => local_problem.set(Some(lang.get_untracked().invalid(&err))),
+        Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
     };
     let problem = move || {
-        local_problem.get().or_else(|| {
-            let lang = lang.get();
-            chat.state
-                .with(|s| s.nick_problem.as_ref().map(|p| problem_text(lang, p)))
-        })
+        Some(local_problem.get())
+            .filter(|p| !p.is_empty())
+            .or_else(|| {
+                let lang = lang.get();
+                chat.state
+                    .with(|s| s.nick_problem.as_ref().map(|p| problem_text(lang, p)))
+            })
     };
     let reclaim_note = move || {
         let wanted = storage::nick()?;
@@ -387,7 +390,7 @@ fn NickForm(chat: Chat) -> impl IntoView {
                 <input id="nick-input" type="text" data-testid="nick-input" autocomplete="nickname"
                     maxlength="64" title=move || lang.get().nick_hint()
                     prop:value=move || draft.get()
-                    on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(None); }
+                    on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
                     aria-invalid=move || problem().is_some().to_string()
                     aria-describedby="nick-problem"/>
                 <button type="submit" data-testid="nick-save">{move || lang.get().save_name()}</button>
@@ -402,14 +405,15 @@ fn NickForm(chat: Chat) -> impl IntoView {
 fn RoomList(chat: Chat) -> impl IntoView {
     let lang = use_lang();
     let draft = RwSignal::new(String::new());
-    let local_problem = RwSignal::new(None::<String>);
+    // What is wrong with the field's text, found here; empty if nothing.
+    let local_problem = RwSignal::new(String::new());
     let create = move || match RoomName::try_from(draft.get_untracked()) {
         Ok(room) => {
-            local_problem.set(None);
+            local_problem.set(String::new());
             draft.set(String::new());
             chat.show(room, true);
         }
-        Err(err) => local_problem.set(Some(lang.get_untracked().invalid(&err))),
+        Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
     };
     // Every room on the server, plus joined rooms the list has not caught
     // up with yet.
@@ -429,11 +433,13 @@ fn RoomList(chat: Chat) -> impl IntoView {
         })
     };
     let problem = move || {
-        local_problem.get().or_else(|| {
-            let lang = lang.get();
-            chat.state
-                .with(|s| s.room_problem.as_ref().map(|p| problem_text(lang, p)))
-        })
+        Some(local_problem.get())
+            .filter(|p| !p.is_empty())
+            .or_else(|| {
+                let lang = lang.get();
+                chat.state
+                    .with(|s| s.room_problem.as_ref().map(|p| problem_text(lang, p)))
+            })
     };
     view! {
         <nav class="rooms" aria-labelledby="rooms-heading">
@@ -456,7 +462,7 @@ fn RoomList(chat: Chat) -> impl IntoView {
                         autocomplete="off" maxlength="64"
                         placeholder=move || lang.get().new_room_placeholder()
                         prop:value=move || draft.get()
-                        on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(None); }
+                        on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
                         aria-invalid=move || problem().is_some().to_string()
                         aria-describedby="room-problem"/>
                     <button type="submit" data-testid="room-create">{move || lang.get().create_room()}</button>
@@ -896,7 +902,8 @@ fn Typing(chat: Chat) -> impl IntoView {
 fn Composer(chat: Chat) -> impl IntoView {
     let lang = use_lang();
     let draft = RwSignal::new(String::new());
-    let local_problem = RwSignal::new(None::<String>);
+    // What is wrong with the field's text, found here; empty if nothing.
+    let local_problem = RwSignal::new(String::new());
     let last_typing = StoredValue::new(0.0f64);
     let input = NodeRef::<Textarea>::new();
     let room = move || chat.state.with(|s| s.current.clone());
@@ -923,15 +930,15 @@ fn Composer(chat: Chat) -> impl IntoView {
                 chat.send(&outgoing.to_msg());
                 chat.state.update(|s| s.queue(outgoing));
                 draft.set(String::new());
-                local_problem.set(None);
+                local_problem.set(String::new());
                 last_typing.set_value(0.0);
             }
-            Err(err) => local_problem.set(Some(lang.get_untracked().invalid(&err))),
+            Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
         }
     };
     let on_input = move |ev| {
         draft.set(event_target_value(&ev));
-        local_problem.set(None);
+        local_problem.set(String::new());
         let now = now_ms();
         if now - last_typing.get_value() >= TYPING_EVERY_MS
             && !draft.with_untracked(|d| d.trim().is_empty())
@@ -952,11 +959,13 @@ fn Composer(chat: Chat) -> impl IntoView {
         }
     };
     let problem = move || {
-        local_problem.get().or_else(|| {
-            let lang = lang.get();
-            chat.state
-                .with(|s| s.send_problem.as_ref().map(|p| problem_text(lang, p)))
-        })
+        Some(local_problem.get())
+            .filter(|p| !p.is_empty())
+            .or_else(|| {
+                let lang = lang.get();
+                chat.state
+                    .with(|s| s.send_problem.as_ref().map(|p| problem_text(lang, p)))
+            })
     };
     // Move the typing focus to the composer when the room changes, and only
     // then: messages arriving must never pull focus from another field.
