@@ -91,6 +91,36 @@ async fn two_people_chat_in_real_browsers() {
     server.stop().await.unwrap();
 }
 
+/// A screen reader hears each message from someone else in the page's
+/// language: the live region is written from the socket's callback, where
+/// no reactive scope gives the language.
+#[tokio::test]
+async fn new_messages_are_announced_in_the_pages_language() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    let alice = open(&driver, &server, "/", &[]).await;
+    wait_for(&alice, STATUS_OPEN, "Connected as user1").await;
+    let bob = open(&driver, &server, "/", &[]).await;
+    bob.execute(
+        "const s = document.querySelector('[data-testid=lang-switch]');
+         s.value = 'zh-CN';
+         s.dispatchEvent(new Event('change', {bubbles: true}));",
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_for(&bob, STATUS_OPEN, "已连接，你是 user2").await;
+    wait_for(&alice, "[data-testid=message]", "user2 comes in").await;
+
+    type_into(&alice, INPUT, &format!("你好{}", enter())).await;
+    wait_for(&bob, ".chat-page > [aria-live=polite]", "user1 说：你好").await;
+    bob.close().await.unwrap();
+    alice.close().await.unwrap();
+    server.stop().await.unwrap();
+}
+
 /// The chat page opens its socket before the app has loaded and the app
 /// takes it over, events and all: one socket per page, marked open once.
 /// Pages without a chat, or a browser without WebAssembly (no app to take
@@ -249,7 +279,7 @@ async fn the_composer_sends_on_enter_but_not_while_composing_or_empty() {
         first["id"].is_string(),
         "each message carries an id: {first}"
     );
-    wait_for(&page, "[data-testid=message]", "user1 says: 你好").await;
+    wait_for(&page, "[data-testid=message]", "user1 说：你好").await;
 
     // Shift+Enter makes a new line instead of sending.
     let shift_enter = format!(

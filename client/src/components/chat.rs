@@ -91,6 +91,7 @@ fn set_address(room: &RoomName) {
 
 #[component]
 pub fn ChatPage(room: RoomName) -> impl IntoView {
+    let lang = use_lang();
     let mut initial = ChatState::default();
     initial.outbox = storage::outbox();
     let state = RwSignal::new(initial);
@@ -134,7 +135,8 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
             StateEffect::RememberNick(nick) => storage::set_nick(&nick),
             StateEffect::Forget(_) => {}
             StateEffect::Announce { nick, text } => {
-                let lang = use_lang_untracked();
+                // Socket callbacks run outside any reactive scope.
+                let lang = lang.get_untracked();
                 announcement.set(format!("{nick}{}{text}", lang.says()));
             }
         }
@@ -231,7 +233,6 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
         state.update(|s| s.set_hidden(document().hidden()));
     });
     on_cleanup(move || on_visibility.remove());
-    let lang = use_lang();
     effect(move || {
         let unseen = state.with(|s| s.unseen_while_hidden);
         let room = state.with(|s| s.current.as_ref().map(|r| r.to_string()));
@@ -287,11 +288,6 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
             </div>
         </section>
     }
-}
-
-/// The language outside a reactive scope (socket callbacks).
-fn use_lang_untracked() -> Lang {
-    use_context::<RwSignal<Lang>>().map_or(Lang::En, |l| l.get_untracked())
 }
 
 fn problem_text(lang: Lang, problem: &Problem) -> String {
