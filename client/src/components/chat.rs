@@ -472,30 +472,30 @@ fn RoomList(chat: Chat) -> impl IntoView {
 #[component]
 fn RoomEntry(chat: Chat, name: RoomName, online: u32) -> impl IntoView {
     let lang = use_lang();
-    let key = name.key();
-    let view_of = move |key: String| {
-        Memo::new(move |_| {
+    // The room, and the key its name is compared by.
+    let target = StoredValue::new((name.clone(), name.key()));
+    // Joined, unread, in view.
+    let status = move || {
+        target.with_value(|(_, key)| {
             chat.state.with(|s| {
-                let joined = s.rooms.iter().find(|r| r.name.key() == key);
+                let joined = s.rooms.iter().find(|r| r.name.key() == *key);
                 (
                     joined.is_some(),
                     joined.map_or(0, |r| r.unread),
-                    s.current.as_ref().is_some_and(|c| c.key() == key),
+                    s.current.as_ref().is_some_and(|c| c.key() == *key),
                 )
             })
         })
     };
-    let status = view_of(key);
-    let joined = move || status.get().0;
-    let unread = move || status.get().1;
-    let current = move || status.get().2;
-    let target = StoredValue::new(name.clone());
+    let joined = move || status().0;
+    let unread = move || status().1;
+    let current = move || status().2;
     let show = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
-        chat.show(target.get_value(), true);
+        chat.show(target.with_value(|(name, _)| name.clone()), true);
     };
-    let leave = move |_| chat.leave(target.get_value());
-    let leave_label = move || target.with_value(|n| lang.get().leave_room(n.as_str()));
+    let leave = move |_| chat.leave(target.with_value(|(name, _)| name.clone()));
+    let leave_label = move || target.with_value(|(name, _)| lang.get().leave_room(name.as_str()));
     let label = name.to_string();
     let data_room = label.clone();
     view! {
