@@ -279,7 +279,7 @@ async fn the_composer_sends_on_enter_but_not_while_composing_or_empty() {
         first["id"].is_string(),
         "each message carries an id: {first}"
     );
-    wait_for(&page, "[data-testid=message]", "user1 说：你好").await;
+    wait_for(&page, "[data-testid=message]", "user1 says: 你好").await;
 
     // Shift+Enter makes a new line instead of sending.
     let shift_enter = format!(
