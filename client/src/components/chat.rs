@@ -72,6 +72,22 @@ impl Chat {
     fn leave(&self, room: RoomName) {
         self.send(&ClientMsg::Leave { room });
     }
+
+    /// What a form shows as its problem: its own finding (`local`, empty
+    /// if none), else the server's last refusal of what it sent (`which`).
+    fn problem(
+        self,
+        local: RwSignal<String>,
+        lang: RwSignal<Lang>,
+        which: fn(&ChatState) -> Option<&Problem>,
+    ) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
+        move || {
+            Some(local.get()).filter(|p| !p.is_empty()).or_else(|| {
+                let lang = lang.get();
+                self.state.with(|s| which(s).map(|p| problem_text(lang, p)))
+            })
+        }
+    }
 }
 
 fn now_ms() -> f64 {
@@ -364,15 +380,7 @@ fn NickForm(chat: Chat) -> impl IntoView {
         }
         Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
     };
-    let problem = move || {
-        Some(local_problem.get())
-            .filter(|p| !p.is_empty())
-            .or_else(|| {
-                let lang = lang.get();
-                chat.state
-                    .with(|s| s.nick_problem.as_ref().map(|p| problem_text(lang, p)))
-            })
-    };
+    let problem = chat.problem(local_problem, lang, |s| s.nick_problem.as_ref());
     let reclaim_note = move || {
         let wanted = storage::nick()?;
         let me = chat.state.with(|s| s.me.clone())?;
@@ -428,15 +436,7 @@ fn RoomList(chat: Chat) -> impl IntoView {
             all
         })
     };
-    let problem = move || {
-        Some(local_problem.get())
-            .filter(|p| !p.is_empty())
-            .or_else(|| {
-                let lang = lang.get();
-                chat.state
-                    .with(|s| s.room_problem.as_ref().map(|p| problem_text(lang, p)))
-            })
-    };
+    let problem = chat.problem(local_problem, lang, |s| s.room_problem.as_ref());
     view! {
         <nav class="rooms" aria-labelledby="rooms-heading">
             <h2 id="rooms-heading">{move || lang.get().rooms()}</h2>
@@ -954,15 +954,7 @@ fn Composer(chat: Chat) -> impl IntoView {
             send();
         }
     };
-    let problem = move || {
-        Some(local_problem.get())
-            .filter(|p| !p.is_empty())
-            .or_else(|| {
-                let lang = lang.get();
-                chat.state
-                    .with(|s| s.send_problem.as_ref().map(|p| problem_text(lang, p)))
-            })
-    };
+    let problem = chat.problem(local_problem, lang, |s| s.send_problem.as_ref());
     // Move the typing focus to the composer when the room changes, and only
     // then: messages arriving must never pull focus from another field.
     let mut previous = None;
