@@ -690,26 +690,21 @@ fn MessageList(chat: Chat) -> impl IntoView {
         let last = lines.last().map(|l| l.key);
         let Some(el) = list.get() else { return };
         let old = place.get_value();
-        let (old_first, old_last, old_room) = (old.first, old.last, old.room);
-        place.update_value(|p| {
-            p.first = first;
-            p.last = last;
-            p.room = room.clone();
-        });
         let height = el.scroll_height();
-        if room != old_room {
+        if room != old.room {
             // Another room: start at its newest line.
             el.set_scroll_top(height);
             place.update_value(|p| p.stick = true);
             unseen.set(0);
-        } else if first != old_first && old_first.is_some() && last == old_last {
+        } else if first != old.first && old.first.is_some() && last == old.last {
             // Older lines above: keep the same lines under the reader's eyes.
             el.set_scroll_top(el.scroll_top() + height - old.height);
-        } else if last != old_last {
+        } else if last != old.last {
             if old.stick {
                 el.set_scroll_top(height);
             } else {
-                let new_lines = old_last
+                let new_lines = old
+                    .last
                     .and_then(|k| lines.iter().position(|l| l.key == k))
                     .map_or(0, |i| lines.len() - i - 1);
                 let new_messages = lines[lines.len() - new_lines..]
@@ -719,7 +714,12 @@ fn MessageList(chat: Chat) -> impl IntoView {
                 unseen.update(|n| *n += new_messages as u32);
             }
         }
-        place.update_value(|p| p.height = el.scroll_height());
+        place.update_value(|p| {
+            p.first = first;
+            p.last = last;
+            p.room = room;
+            p.height = el.scroll_height();
+        });
     });
     let label = move || {
         let room = room_lines.with(|(room, _)| room.clone());
