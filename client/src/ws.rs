@@ -2,15 +2,17 @@
 //! `WebSocket`.
 //!
 //! [`use_websocket`] opens a socket and returns a [`Socket`]: its
-//! `ready_state` and received `messages` as signals, and typed `send`,
-//! `open` and `close`. The browser's `onopen`, `onmessage`, `onerror` and
-//! `onclose` are wired to those signals and to optional callbacks. When the
+//! `ready_state`, how it last closed and how many messages it has received
+//! as signals, and typed `send`, `open` and `close`. The browser's `onopen`,
+//! `onmessage`, `onerror` and `onclose` are wired to those signals and to
+//! callbacks; each decoded message goes to `on_message`. When the
 //! component that called it goes away, the handlers are detached and the
 //! socket closed, so no event ever reaches a dropped closure.
 //!
 //! Messages are typed by a [`Codec`]: [`ChatCodec`] speaks Natter's protocol,
 //! [`TextCodec`] passes text through (the echo page).
 
+use std::marker::PhantomData;
 use std::rc::Rc;
 
 use crate::effect::effect;
@@ -125,8 +127,6 @@ pub type Handler<T> = Option<Rc<dyn Fn(&T)>>;
 pub struct SocketOptions<C: Codec> {
     /// Connect at once (otherwise call [`Socket::open`]).
     pub immediate: bool,
-    /// How many received messages `messages` keeps; older ones are dropped.
-    pub keep: usize,
     pub on_open: Option<Rc<dyn Fn()>>,
     pub on_message: Handler<C::Incoming>,
     /// A connection error, or a frame the codec could not decode.
@@ -140,28 +140,12 @@ pub struct SocketOptions<C: Codec> {
     pub adopt_early: bool,
 }
 
-impl<C: Codec> Clone for SocketOptions<C> {
-    fn clone(&self) -> Self {
-        SocketOptions {
-            immediate: self.immediate,
-            reconnect: self.reconnect,
-            adopt_early: self.adopt_early,
-            keep: self.keep,
-            on_open: self.on_open.clone(),
-            on_message: self.on_message.clone(),
-            on_error: self.on_error.clone(),
-            on_close: self.on_close.clone(),
-        }
-    }
-}
-
 impl<C: Codec> Default for SocketOptions<C> {
     fn default() -> Self {
         SocketOptions {
             immediate: true,
             reconnect: false,
             adopt_early: false,
-            keep: 1000,
             on_open: None,
             on_message: None,
             on_error: None,
@@ -170,22 +154,55 @@ impl<C: Codec> Default for SocketOptions<C> {
     }
 }
 
-/// A reactive WebSocket. Cheap to copy into closures.
+/// A reactive WebSocket that speaks codec `C`. Cheap to copy into
+/// closures.
+///
+/// Only [`use_websocket`] and [`Socket::send`] know the codec: the socket
+/// itself moves text and bytes, so its code is the same for every codec.
 pub struct Socket<C: Codec> {
     pub ready_state: ReadSignal<ReadyState>,
-    /// The latest messages received (at most `keep`), oldest first, across
+    /// How many messages have been received and decoded in all, across
     /// reconnects.
-    pub messages: ReadSignal<Vec<C::Incoming>>,
-    /// How many messages have been received in all; with `messages`, tells
-    /// a reader which ones it has not seen yet.
     pub received: ReadSignal<usize>,
     /// How the last connection closed, if one has.
     pub last_close: ReadSignal<Option<CloseInfo>>,
     /// When the next reconnection attempt is due (the page's clock, in
     /// milliseconds), while one is waiting.
     pub retry_at: ReadSignal<Option<f64>>,
-    conn: StoredValue<Connection<C>, LocalStorage>,
+    raw: RawSocket,
+    codec: PhantomData<fn() -> C>,
+}
+
+impl<C: Codec> Clone for Socket<C> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<C: Codec> Copy for Socket<C> {}
+
+/// The socket without a codec: its frames go to one callback.
+#[derive(Clone, Copy)]
+struct RawSocket {
+    ready_state: ReadSignal<ReadyState>,
+    last_close: ReadSignal<Option<CloseInfo>>,
+    retry_at: ReadSignal<Option<f64>>,
+    conn: StoredValue<Connection, LocalStorage>,
     retry: StoredValue<Retry, LocalStorage>,
+}
+
+/// A frame as the browser handed it over.
+enum Frame {
+    Text(String),
+    Binary(Vec<u8>),
+}
+
+/// What the socket calls, whatever its codec.
+#[derive(Clone)]
+struct Hooks {
+    on_open: Option<Rc<dyn Fn()>>,
+    on_frame: Rc<dyn Fn(Frame)>,
+    on_error: Option<Rc<dyn Fn(String)>>,
+    on_close: Handler<CloseInfo>,
 }
 
 /// The reconnection schedule.
@@ -199,6 +216,20 @@ struct Retry {
     by_user: bool,
     timer: Option<TimeoutHandle>,
     due: Option<WriteSignal<Option<f64>>>,
+}
+
+impl Retry {
+    /// Cancels a waiting reconnection; `by_user` says whether the socket
+    /// is to stay closed from now on.
+    fn cancel(&mut self, by_user: bool) {
+        self.by_user = by_user;
+        if let Some(timer) = self.timer.take() {
+            timer.clear();
+        }
+        if let Some(due) = self.due {
+            due.set(None);
+        }
+    }
 }
 
 /// First wait before reconnecting, before jitter, in milliseconds.
@@ -321,33 +352,19 @@ pub fn refused(code: u16) -> bool {
     matches!(code, 1003 | 1008 | 4403)
 }
 
-impl<C: Codec> Clone for Socket<C> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<C: Codec> Copy for Socket<C> {}
-
-struct Connection<C: Codec> {
+struct Connection {
     url: String,
-    options: SocketOptions<C>,
-    writers: Writers<C>,
+    adopt_early: bool,
+    hooks: Hooks,
+    writers: Writers,
     live: Option<Live>,
 }
 
-struct Writers<C: Codec> {
+#[derive(Clone, Copy)]
+struct Writers {
     state: WriteSignal<ReadyState>,
-    messages: WriteSignal<Vec<C::Incoming>>,
-    received: WriteSignal<usize>,
     last_close: WriteSignal<Option<CloseInfo>>,
 }
-
-impl<C: Codec> Clone for Writers<C> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<C: Codec> Copy for Writers<C> {}
 
 /// An open browser socket and the closures its handlers point to.
 struct Live {
@@ -382,80 +399,133 @@ impl Drop for Live {
 
 /// Opens a reactive WebSocket to `url` (`ws://` or `wss://`).
 pub fn use_websocket<C: Codec>(url: impl Into<String>, options: SocketOptions<C>) -> Socket<C> {
-    let (ready_state, state) = signal(ReadyState::Closed);
-    let (messages, set_messages) = signal(Vec::new());
-    let (received, set_received) = signal(0);
-    let (last_close, set_last_close) = signal(None);
-    let (retry_at, set_retry_at) = signal(None);
-    let immediate = options.immediate;
-    let reconnect = options.reconnect;
-    let conn = StoredValue::new_local(Connection {
-        url: url.into(),
-        options,
-        writers: Writers {
-            state,
-            messages: set_messages,
-            received: set_received,
-            last_close: set_last_close,
-        },
-        live: None,
-    });
-    let retry = StoredValue::new_local(Retry {
-        due: Some(set_retry_at),
-        ..Retry::default()
-    });
-    let socket = Socket {
-        ready_state,
-        messages,
-        received,
-        last_close,
-        retry_at,
-        conn,
-        retry,
-    };
-    if immediate {
-        socket.open();
-    }
-    if reconnect {
-        socket.reconnect_on_close();
-    }
-    on_cleanup(move || {
-        retry.try_update_value(|r| {
-            if let Some(timer) = r.timer.take() {
-                timer.clear();
+    let SocketOptions {
+        immediate,
+        on_open,
+        on_message,
+        on_error,
+        on_close,
+        reconnect,
+        adopt_early,
+    } = options;
+    let (received, count) = signal(0);
+    let errors = on_error.clone();
+    let on_frame: Rc<dyn Fn(Frame)> = Rc::new(move |frame| {
+        let decoded = match frame {
+            Frame::Text(text) => C::decode(&text),
+            Frame::Binary(bytes) => C::decode_binary(&bytes),
+        };
+        match decoded {
+            Ok(msg) => {
+                if let Some(cb) = &on_message {
+                    cb(&msg);
+                }
+                count.update(|n| *n += 1);
             }
-        });
-        conn.try_update_value(|c| c.live = None);
+            Err(why) => {
+                web_sys::console::warn_1(&format!("ignored a frame: {why}").into());
+                if let Some(cb) = &errors {
+                    cb(why);
+                }
+            }
+        }
     });
-    socket
+    let hooks = Hooks {
+        on_open,
+        on_frame,
+        on_error,
+        on_close,
+    };
+    let raw = RawSocket::new(url.into(), adopt_early, hooks, immediate, reconnect);
+    Socket {
+        ready_state: raw.ready_state,
+        received,
+        last_close: raw.last_close,
+        retry_at: raw.retry_at,
+        raw,
+        codec: PhantomData,
+    }
 }
 
 impl<C: Codec> Socket<C> {
     /// Connects (again), replacing any current connection and cancelling a
     /// scheduled reconnection.
     pub fn open(&self) {
-        self.retry.update_value(|r| {
-            r.by_user = false;
-            if let Some(timer) = r.timer.take() {
-                timer.clear();
-            }
-            if let Some(due) = r.due {
-                due.set(None);
-            }
+        self.raw.open();
+    }
+
+    /// Connects to another address from now on.
+    pub fn set_url(&self, url: impl Into<String>) {
+        let url = url.into();
+        self.raw.conn.update_value(|c| c.url = url);
+    }
+
+    /// Sends `msg` if the socket is open; returns whether it was handed to
+    /// the browser.
+    pub fn send(&self, msg: &C::Outgoing) -> bool {
+        self.raw.send(&C::encode(msg))
+    }
+
+    /// Starts the closing handshake (code 1000) and stays closed.
+    pub fn close(&self) {
+        self.raw.close();
+    }
+}
+
+impl RawSocket {
+    fn new(url: String, adopt_early: bool, hooks: Hooks, immediate: bool, reconnect: bool) -> Self {
+        let (ready_state, state) = signal(ReadyState::Closed);
+        let (last_close, set_last_close) = signal(None);
+        let (retry_at, set_retry_at) = signal(None);
+        let conn = StoredValue::new_local(Connection {
+            url,
+            adopt_early,
+            hooks,
+            writers: Writers {
+                state,
+                last_close: set_last_close,
+            },
+            live: None,
         });
+        let retry = StoredValue::new_local(Retry {
+            due: Some(set_retry_at),
+            ..Retry::default()
+        });
+        let socket = RawSocket {
+            ready_state,
+            last_close,
+            retry_at,
+            conn,
+            retry,
+        };
+        if immediate {
+            socket.open();
+        }
+        if reconnect {
+            socket.reconnect_on_close();
+        }
+        on_cleanup(move || {
+            retry.try_update_value(|r| {
+                if let Some(timer) = r.timer.take() {
+                    timer.clear();
+                }
+            });
+            conn.try_update_value(|c| c.live = None);
+        });
+        socket
+    }
+
+    fn open(self) {
+        self.retry.update_value(|r| r.cancel(false));
         // Drop the old connection (detaching its handlers) and connect with
         // nothing borrowed, so a callback may call back into this socket.
-        let (url, options, writers) = self
+        let (url, adopt_early, hooks, writers) = self
             .conn
-            .with_value(|c| (c.url.clone(), c.options.clone(), c.writers));
+            .with_value(|c| (c.url.clone(), c.adopt_early, c.hooks.clone(), c.writers));
         self.conn.update_value(|c| c.live = None);
-        let early = if options.adopt_early {
-            take_early(&url)
-        } else {
-            None
-        };
+        let early = if adopt_early { take_early(&url) } else { None };
         let adopted = early.as_ref().map(|e| e.ws.clone());
-        let next = connect(&url, &options, writers, adopted);
+        let next = connect(&url, hooks, writers, adopted);
         self.conn.update_value(|c| c.live = next);
         if let Some(Early { ws, events }) = early {
             // Later, as the socket's own events would come: the caller
@@ -476,26 +546,18 @@ impl<C: Codec> Socket<C> {
         }
     }
 
-    /// Connects to another address from now on.
-    pub fn set_url(&self, url: impl Into<String>) {
-        let url = url.into();
-        self.conn.update_value(|c| c.url = url);
-    }
-
-    /// Sends `msg` if the socket is open; returns whether it was handed to
-    /// the browser.
-    pub fn send(&self, msg: &C::Outgoing) -> bool {
+    fn send(self, text: &str) -> bool {
         self.conn.with_value(|c| match &c.live {
             Some(live) if live.ws.ready_state() == WebSocket::OPEN => {
-                live.ws.send_with_str(&C::encode(msg)).is_ok()
+                live.ws.send_with_str(text).is_ok()
             }
             _ => false,
         })
     }
 
-    /// Reconnects at once if a reconnection is waiting (the "retry now"
-    /// button, the browser coming back online, the tab becoming visible).
-    pub fn retry_now(&self) {
+    /// Reconnects at once if a reconnection is waiting (the browser coming
+    /// back online, the tab becoming visible).
+    fn retry_now(self) {
         if self.retry_at.get_untracked().is_some() {
             self.open();
         }
@@ -557,17 +619,8 @@ impl<C: Codec> Socket<C> {
         });
     }
 
-    /// Starts the closing handshake (code 1000) and stays closed.
-    pub fn close(&self) {
-        self.retry.update_value(|r| {
-            r.by_user = true;
-            if let Some(timer) = r.timer.take() {
-                timer.clear();
-            }
-            if let Some(due) = r.due {
-                due.set(None);
-            }
-        });
+    fn close(self) {
+        self.retry.update_value(|r| r.cancel(true));
         let closing = self.conn.with_value(|c| {
             c.live.as_ref().is_some_and(|live| {
                 matches!(
@@ -585,12 +638,7 @@ impl<C: Codec> Socket<C> {
 
 /// A connection to `url`, or over `adopted`, a socket the page opened
 /// early, whose handlers the caller attaches ([`Live::wire`]).
-fn connect<C: Codec>(
-    url: &str,
-    options: &SocketOptions<C>,
-    w: Writers<C>,
-    adopted: Option<WebSocket>,
-) -> Option<Live> {
+fn connect(url: &str, hooks: Hooks, w: Writers, adopted: Option<WebSocket>) -> Option<Live> {
     // The page marks the opening of its early socket itself.
     let early = adopted.is_some();
     let created = match adopted {
@@ -605,7 +653,7 @@ fn connect<C: Codec>(
                 .map(|e| String::from(e.message()))
                 .unwrap_or_else(|| format!("cannot connect to {url}"));
             w.state.set(ReadyState::Closed);
-            if let Some(cb) = &options.on_error {
+            if let Some(cb) = &hooks.on_error {
                 cb(why);
             }
             return None;
@@ -614,74 +662,46 @@ fn connect<C: Codec>(
     ws.set_binary_type(BinaryType::Arraybuffer);
     w.state.set(ReadyState::Connecting);
 
-    let on_open = {
-        let cb = options.on_open.clone();
-        Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            if !early {
-                mark(SOCKET_OPEN_MARK);
-            }
-            w.state.set(ReadyState::Open);
-            if let Some(cb) = &cb {
-                cb();
-            }
-        })
-    };
-    let on_message = {
-        let cb = options.on_message.clone();
-        let on_error = options.on_error.clone();
-        let keep = options.keep.max(1);
-        Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-            let data = ev.data();
-            let decoded = match data.as_string() {
-                Some(text) => C::decode(&text),
-                None => C::decode_binary(&js_sys::Uint8Array::new(&data).to_vec()),
-            };
-            match decoded {
-                Ok(msg) => {
-                    if let Some(cb) = &cb {
-                        cb(&msg);
-                    }
-                    w.messages.update(|all| {
-                        all.push(msg);
-                        if all.len() > keep {
-                            all.drain(..all.len() - keep);
-                        }
-                    });
-                    w.received.update(|n| *n += 1);
-                }
-                Err(why) => {
-                    web_sys::console::warn_1(&format!("ignored a frame: {why}").into());
-                    if let Some(cb) = &on_error {
-                        cb(why);
-                    }
-                }
-            }
-        })
-    };
-    let on_error = {
-        let cb = options.on_error.clone();
-        Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            // Browsers deliberately say nothing more about the cause.
-            if let Some(cb) = &cb {
-                cb("the connection failed".into());
-            }
-        })
-    };
-    let on_close = {
-        let cb = options.on_close.clone();
-        Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
-            let info = CloseInfo {
-                code: ev.code(),
-                reason: ev.reason(),
-                was_clean: ev.was_clean(),
-            };
-            w.state.set(ReadyState::Closed);
-            if let Some(cb) = &cb {
-                cb(&info);
-            }
-            w.last_close.set(Some(info));
-        })
-    };
+    let Hooks {
+        on_open,
+        on_frame,
+        on_error,
+        on_close,
+    } = hooks;
+    let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+        if !early {
+            mark(SOCKET_OPEN_MARK);
+        }
+        w.state.set(ReadyState::Open);
+        if let Some(cb) = &on_open {
+            cb();
+        }
+    });
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+        let data = ev.data();
+        on_frame(match data.as_string() {
+            Some(text) => Frame::Text(text),
+            None => Frame::Binary(js_sys::Uint8Array::new(&data).to_vec()),
+        });
+    });
+    let on_error = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+        // Browsers deliberately say nothing more about the cause.
+        if let Some(cb) = &on_error {
+            cb("the connection failed".into());
+        }
+    });
+    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
+        let info = CloseInfo {
+            code: ev.code(),
+            reason: ev.reason(),
+            was_clean: ev.was_clean(),
+        };
+        w.state.set(ReadyState::Closed);
+        if let Some(cb) = &on_close {
+            cb(&info);
+        }
+        w.last_close.set(Some(info));
+    });
     let live = Live {
         ws,
         on_open,

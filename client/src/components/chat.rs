@@ -158,7 +158,6 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
         }
     });
     let options = SocketOptions::<ChatCodec> {
-        keep: 1,
         reconnect: true,
         adopt_early: true,
         on_message: Some(on_message),

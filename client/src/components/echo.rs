@@ -42,11 +42,14 @@ pub fn EchoPage() -> impl IntoView {
             entries.push(Entry { key, kind, text });
         });
     };
+    // The last message received, shown once there is one.
+    let last = RwSignal::new(String::new());
     let options = SocketOptions::<TextCodec> {
         on_open: Some(Rc::new(move || {
             push("open", lang.get_untracked().log_connected().into());
         })),
         on_message: Some(Rc::new(move |msg: &String| {
+            last.set(msg.clone());
             push("received", lang.get_untracked().log_received(msg));
         })),
         on_error: Some(Rc::new(move |why: String| {
@@ -111,8 +114,8 @@ pub fn EchoPage() -> impl IntoView {
             <p class="ready">
                 {move || lang.get().messages_received()}
                 <strong data-testid="echo-received">{move || socket.received.get()}</strong>
-                {shown(move || socket.messages.with(|m| !m.is_empty()), move || view! {
-                    {move || lang.get().last_received()}<q class="last">{move || socket.messages.with(|m| m.last().cloned())}</q>
+                {shown(move || socket.received.get() > 0, move || view! {
+                    {move || lang.get().last_received()}<q class="last">{move || last.get()}</q>
                 })}
             </p>
             <div class="field-row">
