@@ -15,7 +15,6 @@
 use std::marker::PhantomData;
 use std::rc::Rc;
 
-use crate::effect::effect;
 use crate::json::{decode_server, encode_client};
 use leptos::prelude::*;
 use natter_shared::{ClientMsg, ServerMsg};
@@ -112,6 +111,18 @@ impl Codec for TextCodec {
     }
 }
 
+/// Where a socket stands, as a page shows it: one signal, so that a
+/// connection closing changes it once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Status {
+    pub ready_state: ReadyState,
+    /// How the last connection closed, if one has.
+    pub last_close: Option<CloseInfo>,
+    /// When the next reconnection attempt is due (the page's clock, in
+    /// milliseconds), while one is waiting.
+    pub retry_at: Option<f64>,
+}
+
 /// What the browser reported when the socket closed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseInfo {
@@ -160,15 +171,10 @@ impl<C: Codec> Default for SocketOptions<C> {
 /// Only [`use_websocket`] and [`Socket::send`] know the codec: the socket
 /// itself moves text and bytes, so its code is the same for every codec.
 pub struct Socket<C: Codec> {
-    pub ready_state: ReadSignal<ReadyState>,
+    pub status: ReadSignal<Status>,
     /// How many messages have been received and decoded in all, across
     /// reconnects.
     pub received: ReadSignal<usize>,
-    /// How the last connection closed, if one has.
-    pub last_close: ReadSignal<Option<CloseInfo>>,
-    /// When the next reconnection attempt is due (the page's clock, in
-    /// milliseconds), while one is waiting.
-    pub retry_at: ReadSignal<Option<f64>>,
     raw: RawSocket,
     codec: PhantomData<fn() -> C>,
 }
@@ -183,9 +189,8 @@ impl<C: Codec> Copy for Socket<C> {}
 /// The socket without a codec: its frames go to one callback.
 #[derive(Clone, Copy)]
 struct RawSocket {
-    ready_state: ReadSignal<ReadyState>,
-    last_close: ReadSignal<Option<CloseInfo>>,
-    retry_at: ReadSignal<Option<f64>>,
+    status: ReadSignal<Status>,
+    set_status: WriteSignal<Status>,
     conn: StoredValue<Connection, LocalStorage>,
     retry: StoredValue<Retry, LocalStorage>,
 }
@@ -215,21 +220,6 @@ struct Retry {
     /// `close` was called: stay closed.
     by_user: bool,
     timer: Option<TimeoutHandle>,
-    due: Option<WriteSignal<Option<f64>>>,
-}
-
-impl Retry {
-    /// Cancels a waiting reconnection; `by_user` says whether the socket
-    /// is to stay closed from now on.
-    fn cancel(&mut self, by_user: bool) {
-        self.by_user = by_user;
-        if let Some(timer) = self.timer.take() {
-            timer.clear();
-        }
-        if let Some(due) = self.due {
-            due.set(None);
-        }
-    }
 }
 
 /// First wait before reconnecting, before jitter, in milliseconds.
@@ -355,15 +345,9 @@ pub fn refused(code: u16) -> bool {
 struct Connection {
     url: String,
     adopt_early: bool,
+    reconnect: bool,
     hooks: Hooks,
-    writers: Writers,
     live: Option<Live>,
-}
-
-#[derive(Clone, Copy)]
-struct Writers {
-    state: WriteSignal<ReadyState>,
-    last_close: WriteSignal<Option<CloseInfo>>,
 }
 
 /// An open browser socket and the closures its handlers point to.
@@ -438,16 +422,19 @@ pub fn use_websocket<C: Codec>(url: impl Into<String>, options: SocketOptions<C>
     };
     let raw = RawSocket::new(url.into(), adopt_early, hooks, immediate, reconnect);
     Socket {
-        ready_state: raw.ready_state,
+        status: raw.status,
         received,
-        last_close: raw.last_close,
-        retry_at: raw.retry_at,
         raw,
         codec: PhantomData,
     }
 }
 
 impl<C: Codec> Socket<C> {
+    /// The browser's `readyState`, tracked.
+    pub fn ready_state(&self) -> ReadyState {
+        self.status.with(|s| s.ready_state)
+    }
+
     /// Connects (again), replacing any current connection and cancelling a
     /// scheduled reconnection.
     pub fn open(&self) {
@@ -474,27 +461,22 @@ impl<C: Codec> Socket<C> {
 
 impl RawSocket {
     fn new(url: String, adopt_early: bool, hooks: Hooks, immediate: bool, reconnect: bool) -> Self {
-        let (ready_state, state) = signal(ReadyState::Closed);
-        let (last_close, set_last_close) = signal(None);
-        let (retry_at, set_retry_at) = signal(None);
+        let (status, set_status) = signal(Status {
+            ready_state: ReadyState::Closed,
+            last_close: None,
+            retry_at: None,
+        });
         let conn = StoredValue::new_local(Connection {
             url,
             adopt_early,
+            reconnect,
             hooks,
-            writers: Writers {
-                state,
-                last_close: set_last_close,
-            },
             live: None,
         });
-        let retry = StoredValue::new_local(Retry {
-            due: Some(set_retry_at),
-            ..Retry::default()
-        });
+        let retry = StoredValue::new_local(Retry::default());
         let socket = RawSocket {
-            ready_state,
-            last_close,
-            retry_at,
+            status,
+            set_status,
             conn,
             retry,
         };
@@ -502,7 +484,7 @@ impl RawSocket {
             socket.open();
         }
         if reconnect {
-            socket.reconnect_on_close();
+            socket.retry_early_when_back();
         }
         on_cleanup(move || {
             retry.try_update_value(|r| {
@@ -515,17 +497,38 @@ impl RawSocket {
         socket
     }
 
+    /// Changes the status, telling its readers only if it did change.
+    fn set(self, change: impl FnOnce(&mut Status)) {
+        self.set_status.maybe_update(|s| {
+            let before = s.clone();
+            change(s);
+            *s != before
+        });
+    }
+
+    /// Cancels a waiting reconnection; `by_user` says whether the socket
+    /// is to stay closed from now on.
+    fn cancel_retry(self, by_user: bool) {
+        self.retry.update_value(|r| {
+            r.by_user = by_user;
+            if let Some(timer) = r.timer.take() {
+                timer.clear();
+            }
+        });
+        self.set(|s| s.retry_at = None);
+    }
+
     fn open(self) {
-        self.retry.update_value(|r| r.cancel(false));
+        self.cancel_retry(false);
         // Drop the old connection (detaching its handlers) and connect with
         // nothing borrowed, so a callback may call back into this socket.
-        let (url, adopt_early, hooks, writers) = self
+        let (url, adopt_early, hooks) = self
             .conn
-            .with_value(|c| (c.url.clone(), c.adopt_early, c.hooks.clone(), c.writers));
+            .with_value(|c| (c.url.clone(), c.adopt_early, c.hooks.clone()));
         self.conn.update_value(|c| c.live = None);
         let early = if adopt_early { take_early(&url) } else { None };
         let adopted = early.as_ref().map(|e| e.ws.clone());
-        let next = connect(&url, hooks, writers, adopted);
+        let next = self.connect(&url, hooks, adopted);
         self.conn.update_value(|c| c.live = next);
         if let Some(Early { ws, events }) = early {
             // Later, as the socket's own events would come: the caller
@@ -558,55 +561,41 @@ impl RawSocket {
     /// Reconnects at once if a reconnection is waiting (the browser coming
     /// back online, the tab becoming visible).
     fn retry_now(self) {
-        if self.retry_at.get_untracked().is_some() {
+        if self.status.with_untracked(|s| s.retry_at.is_some()) {
             self.open();
         }
     }
 
-    /// Schedules a reconnection whenever a connection closes, unless it was
-    /// closed on purpose or refused; comes back at once when the browser
-    /// goes online or the page becomes visible.
-    fn reconnect_on_close(self) {
-        let state = self.ready_state;
-        let retry = self.retry;
-        effect(move || {
-            if state.get() == ReadyState::Open {
-                retry.update_value(|r| r.opened_at = Some(js_sys::Date::now()));
+    /// Schedules a reconnection after a connection closed with `code`,
+    /// unless it was closed on purpose or refused, or one is waiting.
+    fn schedule_retry(self, code: u16) {
+        let now = js_sys::Date::now();
+        let wait = self.retry.try_update_value(|r| {
+            if r.by_user || refused(code) || r.timer.is_some() {
+                return None;
             }
-        });
-        let closes = self.last_close;
-        effect(move || {
-            let Some(info) = closes.get() else { return };
-            if state.get_untracked() != ReadyState::Closed {
-                return;
+            if r.opened_at.take().is_some_and(|at| now - at >= STABLE_MS) {
+                r.attempt = 0;
             }
-            let now = js_sys::Date::now();
-            let wait = retry.try_update_value(|r| {
-                if r.by_user || refused(info.code) || r.timer.is_some() {
-                    return None;
-                }
-                if r.opened_at.take().is_some_and(|at| now - at >= STABLE_MS) {
-                    r.attempt = 0;
-                }
-                let wait = backoff_ms(r.attempt, js_sys::Math::random());
-                r.attempt = r.attempt.saturating_add(1);
-                Some(wait)
-            });
-            let Some(Some(wait)) = wait else { return };
-            let timer = set_timeout_with_handle(
-                move || {
-                    retry.update_value(|r| r.timer = None);
-                    self.open();
-                },
-                std::time::Duration::from_millis(wait as u64),
-            );
-            retry.update_value(|r| {
-                r.timer = timer.ok();
-                if let Some(due) = r.due {
-                    due.set(Some(now + wait));
-                }
-            });
+            let wait = backoff_ms(r.attempt, js_sys::Math::random());
+            r.attempt = r.attempt.saturating_add(1);
+            Some(wait)
         });
+        let Some(Some(wait)) = wait else { return };
+        let timer = set_timeout_with_handle(
+            move || {
+                self.retry.update_value(|r| r.timer = None);
+                self.open();
+            },
+            std::time::Duration::from_millis(wait as u64),
+        );
+        self.retry.update_value(|r| r.timer = timer.ok());
+        self.set(|s| s.retry_at = Some(now + wait));
+    }
+
+    /// Reconnects at once, instead of waiting, when the browser goes online
+    /// or the page becomes visible.
+    fn retry_early_when_back(self) {
         let online = window_event_listener(leptos::ev::online, move |_| self.retry_now());
         let visible = window_event_listener(leptos::ev::visibilitychange, move |_| {
             if !document().hidden() {
@@ -620,7 +609,7 @@ impl RawSocket {
     }
 
     fn close(self) {
-        self.retry.update_value(|r| r.cancel(true));
+        self.cancel_retry(true);
         let closing = self.conn.with_value(|c| {
             c.live.as_ref().is_some_and(|live| {
                 matches!(
@@ -630,89 +619,97 @@ impl RawSocket {
             })
         });
         if closing {
-            let state = self.conn.with_value(|c| c.writers.state);
-            state.set(ReadyState::Closing);
+            self.set(|s| s.ready_state = ReadyState::Closing);
         }
     }
-}
 
-/// A connection to `url`, or over `adopted`, a socket the page opened
-/// early, whose handlers the caller attaches ([`Live::wire`]).
-fn connect(url: &str, hooks: Hooks, w: Writers, adopted: Option<WebSocket>) -> Option<Live> {
-    // The page marks the opening of its early socket itself.
-    let early = adopted.is_some();
-    let created = match adopted {
-        Some(ws) => Ok(ws),
-        None => WebSocket::new(url),
-    };
-    let ws = match created {
-        Ok(ws) => ws,
-        Err(err) => {
-            let why = err
-                .dyn_ref::<js_sys::Error>()
-                .map(|e| String::from(e.message()))
-                .unwrap_or_else(|| format!("cannot connect to {url}"));
-            w.state.set(ReadyState::Closed);
-            if let Some(cb) = &hooks.on_error {
-                cb(why);
-            }
-            return None;
-        }
-    };
-    ws.set_binary_type(BinaryType::Arraybuffer);
-    w.state.set(ReadyState::Connecting);
-
-    let Hooks {
-        on_open,
-        on_frame,
-        on_error,
-        on_close,
-    } = hooks;
-    let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-        if !early {
-            mark(SOCKET_OPEN_MARK);
-        }
-        w.state.set(ReadyState::Open);
-        if let Some(cb) = &on_open {
-            cb();
-        }
-    });
-    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-        let data = ev.data();
-        on_frame(match data.as_string() {
-            Some(text) => Frame::Text(text),
-            None => Frame::Binary(js_sys::Uint8Array::new(&data).to_vec()),
-        });
-    });
-    let on_error = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-        // Browsers deliberately say nothing more about the cause.
-        if let Some(cb) = &on_error {
-            cb("the connection failed".into());
-        }
-    });
-    let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
-        let info = CloseInfo {
-            code: ev.code(),
-            reason: ev.reason(),
-            was_clean: ev.was_clean(),
+    /// A connection to `url`, or over `adopted`, a socket the page opened
+    /// early, whose handlers the caller attaches ([`Live::wire`]).
+    fn connect(self, url: &str, hooks: Hooks, adopted: Option<WebSocket>) -> Option<Live> {
+        // The page marks the opening of its early socket itself.
+        let early = adopted.is_some();
+        let created = match adopted {
+            Some(ws) => Ok(ws),
+            None => WebSocket::new(url),
         };
-        w.state.set(ReadyState::Closed);
-        if let Some(cb) = &on_close {
-            cb(&info);
+        let ws = match created {
+            Ok(ws) => ws,
+            Err(err) => {
+                let why = err
+                    .dyn_ref::<js_sys::Error>()
+                    .map(|e| String::from(e.message()))
+                    .unwrap_or_else(|| format!("cannot connect to {url}"));
+                self.set(|s| s.ready_state = ReadyState::Closed);
+                if let Some(cb) = &hooks.on_error {
+                    cb(why);
+                }
+                return None;
+            }
+        };
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        self.set(|s| s.ready_state = ReadyState::Connecting);
+        let reconnect = self.conn.with_value(|c| c.reconnect);
+
+        let Hooks {
+            on_open,
+            on_frame,
+            on_error,
+            on_close,
+        } = hooks;
+        let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+            if !early {
+                mark(SOCKET_OPEN_MARK);
+            }
+            self.retry
+                .update_value(|r| r.opened_at = Some(js_sys::Date::now()));
+            self.set(|s| s.ready_state = ReadyState::Open);
+            if let Some(cb) = &on_open {
+                cb();
+            }
+        });
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            let data = ev.data();
+            on_frame(match data.as_string() {
+                Some(text) => Frame::Text(text),
+                None => Frame::Binary(js_sys::Uint8Array::new(&data).to_vec()),
+            });
+        });
+        let on_error = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+            // Browsers deliberately say nothing more about the cause.
+            if let Some(cb) = &on_error {
+                cb("the connection failed".into());
+            }
+        });
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
+            let info = CloseInfo {
+                code: ev.code(),
+                reason: ev.reason(),
+                was_clean: ev.was_clean(),
+            };
+            let code = info.code;
+            self.set(|s| {
+                s.ready_state = ReadyState::Closed;
+                s.last_close = Some(info.clone());
+            });
+            if let Some(cb) = &on_close {
+                cb(&info);
+            }
+            if reconnect {
+                self.schedule_retry(code);
+            }
+        });
+        let live = Live {
+            ws,
+            on_open,
+            on_message,
+            on_error,
+            on_close,
+        };
+        if !early {
+            live.wire();
         }
-        w.last_close.set(Some(info));
-    });
-    let live = Live {
-        ws,
-        on_open,
-        on_message,
-        on_error,
-        on_close,
-    };
-    if !early {
-        live.wire();
+        Some(live)
     }
-    Some(live)
 }
 
 /// `ws://` or `wss://` URL for `path` on the server that served the page.
@@ -801,7 +798,7 @@ mod in_browser {
         let owner = Owner::new();
         let socket = owner
             .with(|| use_websocket::<TextCodec>("ws://127.0.0.1:9/", SocketOptions::default()));
-        assert_eq!(socket.ready_state.get_untracked(), ReadyState::Connecting);
+        assert_eq!(untrack(|| socket.ready_state()), ReadyState::Connecting);
         let wired = "const s = window.__sockets[0];
                      [s.onopen, s.onmessage, s.onerror, s.onclose].every(h => h !== null)";
         assert_eq!(eval(wired), JsValue::TRUE);

@@ -181,7 +181,7 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
     // send what waits in the outbox, and watch the room list.
     let mut marked = false;
     effect(move || {
-        if socket.ready_state.get() != ReadyState::Open {
+        if socket.ready_state() != ReadyState::Open {
             return;
         }
         if !marked {
@@ -269,7 +269,7 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
         let Some(every) = state.with_untracked(|s| s.heartbeat_ms) else {
             return;
         };
-        if socket.ready_state.get_untracked() != ReadyState::Open {
+        if socket.status.with_untracked(|s| s.ready_state) != ReadyState::Open {
             return;
         }
         #[allow(clippy::cast_precision_loss)]
@@ -312,10 +312,10 @@ fn problem_text(lang: Lang, problem: &Problem) -> String {
 #[component]
 fn Status(chat: Chat) -> impl IntoView {
     let lang = use_lang();
-    let state = chat.socket.ready_state;
+    let socket = chat.socket;
     let label = move || {
         let lang = lang.get();
-        match state.get() {
+        match socket.ready_state() {
             ReadyState::Connecting => lang.connecting().to_owned(),
             ReadyState::Open => chat.state.with(|c| match &c.me {
                 Some(me) => lang.connected_as(me.as_str()),
@@ -323,14 +323,17 @@ fn Status(chat: Chat) -> impl IntoView {
             }),
             ReadyState::Closing => lang.disconnecting().to_owned(),
             ReadyState::Closed => {
-                match (chat.socket.retry_at.get(), chat.socket.last_close.get()) {
+                let (retry_at, reason) = socket
+                    .status
+                    .with(|s| (s.retry_at, s.last_close.as_ref().map(|c| c.reason.clone())));
+                match (retry_at, reason) {
                     (Some(at), _) => {
                         let left = ((at - chat.now.get()) / 1000.0).ceil().max(0.0);
                         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                         lang.reconnecting_in(left as u64)
                     }
-                    (None, Some(info)) if !info.reason.is_empty() => {
-                        lang.disconnected_because(&info.reason)
+                    (None, Some(reason)) if !reason.is_empty() => {
+                        lang.disconnected_because(&reason)
                     }
                     _ => lang.disconnected().to_owned(),
                 }
@@ -338,15 +341,15 @@ fn Status(chat: Chat) -> impl IntoView {
         }
     };
     view! {
-        <div class="status" data-testid="status" data-state=move || state.get().attr() role="status">
+        <div class="status" data-testid="status" data-state=move || socket.ready_state().attr() role="status">
             <span class="dot" aria-hidden="true"></span>
             <span class="label">{label}</span>
-            {shown(move || state.get() == ReadyState::Closed, move || view! {
+            {shown(move || socket.ready_state() == ReadyState::Closed, move || view! {
                 <button type="button" class="quiet" data-testid="reconnect"
                     on:click=move |_| chat.socket.open()>
                     {move || {
                         let lang = lang.get();
-                        if chat.socket.retry_at.get().is_some() { lang.retry_now() } else { lang.reconnect() }
+                        if socket.status.with(|s| s.retry_at.is_some()) { lang.retry_now() } else { lang.reconnect() }
                     }}
                 </button>
             })}

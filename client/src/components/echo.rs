@@ -65,7 +65,7 @@ pub fn EchoPage() -> impl IntoView {
     };
     let url = RwSignal::new(url_for("/ws/echo"));
     let socket = use_websocket(url.get_untracked(), options);
-    let state = socket.ready_state;
+    let state = move || socket.ready_state();
     let draft = RwSignal::new("Hello, WebSocket!".to_owned());
 
     let connect = move |_| {
@@ -97,18 +97,18 @@ pub fn EchoPage() -> impl IntoView {
                 <input id="echo-url" type="url" data-testid="echo-url" prop:value=move || url.get()
                     on:input=move |ev| url.set(event_target_value(&ev))/>
                 <button type="button" data-testid="echo-connect" on:click=connect
-                    disabled=move || matches!(state.get(), ReadyState::Connecting | ReadyState::Open)>
+                    disabled=move || matches!(state(), ReadyState::Connecting | ReadyState::Open)>
                     {move || lang.get().connect()}
                 </button>
                 <button type="button" data-testid="echo-disconnect" on:click=move |_| socket.close()
-                    disabled=move || !matches!(state.get(), ReadyState::Connecting | ReadyState::Open)>
+                    disabled=move || !matches!(state(), ReadyState::Connecting | ReadyState::Open)>
                     {move || lang.get().disconnect()}
                 </button>
             </div>
             <p class="ready">
                 "readyState: "
-                <strong data-testid="ready-state" data-state=move || state.get().attr()>
-                    {move || format!("{} ({})", state.get().name(), state.get().code())}
+                <strong data-testid="ready-state" data-state=move || state().attr()>
+                    {move || format!("{} ({})", state().name(), state().code())}
                 </strong>
             </p>
             <p class="ready">
@@ -125,7 +125,7 @@ pub fn EchoPage() -> impl IntoView {
                     on:input=move |ev| draft.set(event_target_value(&ev))
                     on:keydown=on_keydown/>
                 <button type="button" data-testid="echo-send" on:click=move |_| send()
-                    disabled=move || state.get() != ReadyState::Open>{move || lang.get().send()}</button>
+                    disabled=move || state() != ReadyState::Open>{move || lang.get().send()}</button>
             </div>
             <div class="log-head">
                 <h2>{move || lang.get().log()}</h2>
@@ -148,7 +148,7 @@ pub fn EchoPage() -> impl IntoView {
                 <table>
                     <tbody>
                         {crib_rows().map(|row| view! {
-                            <tr class:current=move || row.ready().is_some_and(|s| s == state.get())>
+                            <tr class:current=move || row.ready().is_some_and(|s| s == state())>
                                 <th scope="row"><code>{row.code()}</code></th>
                                 <td>{move || row.describe(lang.get())}</td>
                             </tr>
