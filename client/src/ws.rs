@@ -192,7 +192,6 @@ struct RawSocket {
     status: ReadSignal<Status>,
     set_status: WriteSignal<Status>,
     conn: StoredValue<Connection, LocalStorage>,
-    retry: StoredValue<Retry, LocalStorage>,
 }
 
 /// A frame as the browser handed it over.
@@ -348,6 +347,7 @@ struct Connection {
     reconnect: bool,
     hooks: Hooks,
     live: Option<Live>,
+    retry: Retry,
 }
 
 /// An open browser socket and the closures its handlers point to.
@@ -472,13 +472,12 @@ impl RawSocket {
             reconnect,
             hooks,
             live: None,
+            retry: Retry::default(),
         });
-        let retry = StoredValue::new_local(Retry::default());
         let socket = RawSocket {
             status,
             set_status,
             conn,
-            retry,
         };
         if immediate {
             socket.open();
@@ -487,12 +486,12 @@ impl RawSocket {
             socket.retry_early_when_back();
         }
         on_cleanup(move || {
-            retry.try_update_value(|r| {
-                if let Some(timer) = r.timer.take() {
+            conn.try_update_value(|c| {
+                if let Some(timer) = c.retry.timer.take() {
                     timer.clear();
                 }
+                c.live = None;
             });
-            conn.try_update_value(|c| c.live = None);
         });
         socket
     }
@@ -509,7 +508,7 @@ impl RawSocket {
     /// Cancels a waiting reconnection; `by_user` says whether the socket
     /// is to stay closed from now on.
     fn cancel_retry(self, by_user: bool) {
-        self.retry.update_value(|r| {
+        self.conn.update_value(|Connection { retry: r, .. }| {
             r.by_user = by_user;
             if let Some(timer) = r.timer.take() {
                 timer.clear();
@@ -570,7 +569,7 @@ impl RawSocket {
     /// unless it was closed on purpose or refused, or one is waiting.
     fn schedule_retry(self, code: u16) {
         let now = js_sys::Date::now();
-        let wait = self.retry.try_update_value(|r| {
+        let wait = self.conn.try_update_value(|Connection { retry: r, .. }| {
             if r.by_user || refused(code) || r.timer.is_some() {
                 return None;
             }
@@ -584,12 +583,12 @@ impl RawSocket {
         let Some(Some(wait)) = wait else { return };
         let timer = set_timeout_with_handle(
             move || {
-                self.retry.update_value(|r| r.timer = None);
+                self.conn.update_value(|c| c.retry.timer = None);
                 self.open();
             },
             std::time::Duration::from_millis(wait as u64),
         );
-        self.retry.update_value(|r| r.timer = timer.ok());
+        self.conn.update_value(|c| c.retry.timer = timer.ok());
         self.set(|s| s.retry_at = Some(now + wait));
     }
 
@@ -660,8 +659,8 @@ impl RawSocket {
             if !early {
                 mark(SOCKET_OPEN_MARK);
             }
-            self.retry
-                .update_value(|r| r.opened_at = Some(js_sys::Date::now()));
+            self.conn
+                .try_update_value(|c| c.retry.opened_at = Some(js_sys::Date::now()));
             self.set(|s| s.ready_state = ReadyState::Open);
             if let Some(cb) = &on_open {
                 cb();

@@ -4,6 +4,7 @@
 //! All display rules live in [`crate::state`]; this file wires the socket,
 //! the browser (address bar, storage, visibility, scrolling) and the view.
 
+use std::cell::{Cell, OnceCell};
 use std::rc::Rc;
 
 use leptos::ev::KeyboardEvent;
@@ -113,11 +114,13 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
     let state = RwSignal::new(initial);
     let announcement = RwSignal::new(String::new());
     // When anything last arrived, for the heartbeat.
-    let last_heard = StoredValue::new(now_ms());
+    let last_heard = Rc::new(Cell::new(now_ms()));
     // Filled in once the socket exists, for resends from the callback.
-    let resend: StoredValue<Option<Socket<ChatCodec>>> = StoredValue::new(None);
+    let resend: Rc<OnceCell<Socket<ChatCodec>>> = Rc::default();
+    let heard = last_heard.clone();
+    let socket_later = resend.clone();
     let on_message: Rc<dyn Fn(&ServerMsg)> = Rc::new(move |msg: &ServerMsg| {
-        last_heard.set_value(now_ms());
+        heard.set(now_ms());
         // Over a rate limit: send that message again when allowed.
         if let ServerMsg::Error {
             code: natter_shared::ErrorCode::RateLimited,
@@ -127,6 +130,7 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
         } = msg
         {
             let id = id.clone();
+            let resend = socket_later.clone();
             let wait = std::time::Duration::from_millis((*wait).max(100));
             set_timeout(
                 move || {
@@ -136,7 +140,7 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
                             .find(|o| o.id == id && o.failed.is_none())
                             .cloned()
                     });
-                    if let (Some(pending), Some(socket)) = (pending, resend.get_value()) {
+                    if let (Some(pending), Some(socket)) = (pending, resend.get().copied()) {
                         socket.send(&pending.to_msg());
                     }
                 },
@@ -164,7 +168,7 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
         ..SocketOptions::default()
     };
     let socket = use_websocket(url_for("/ws"), options);
-    resend.set_value(Some(socket));
+    let _ = resend.set(socket);
     let now = RwSignal::new(now_ms());
     let chat = Chat { state, socket, now };
 
@@ -180,6 +184,7 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
     // remembered name, resume every room after the newest message shown,
     // send what waits in the outbox, and watch the room list.
     let mut marked = false;
+    let heard = last_heard.clone();
     effect(move || {
         if socket.ready_state() != ReadyState::Open {
             return;
@@ -188,7 +193,7 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
             mark(CHAT_READY_MARK);
             marked = true;
         }
-        last_heard.set_value(now_ms());
+        heard.set(now_ms());
         socket.send(&ClientMsg::Hello {
             device: storage::device(),
         });
@@ -262,7 +267,7 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
     // The clock that expires "is typing", and the heartbeat: a ping every
     // `heartbeat_ms`; a link silent for twice that is dead, however open
     // the browser thinks it is, so connect afresh.
-    let last_ping = StoredValue::new(0.0);
+    let last_ping = Cell::new(0.0);
     let tick = move || {
         let time = now_ms();
         now.set(time);
@@ -274,10 +279,10 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
         }
         #[allow(clippy::cast_precision_loss)]
         let every = every as f64;
-        if time - last_heard.get_value() > 2.0 * every {
+        if time - last_heard.get() > 2.0 * every {
             socket.open();
-        } else if time - last_ping.get_value() >= every {
-            last_ping.set_value(time);
+        } else if time - last_ping.get() >= every {
+            last_ping.set(time);
             socket.send(&ClientMsg::Ping);
         }
     };
@@ -902,7 +907,8 @@ fn Composer(chat: Chat) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     // What is wrong with the field's text, found here; empty if nothing.
     let local_problem = RwSignal::new(String::new());
-    let last_typing = StoredValue::new(0.0f64);
+    let last_typing = Rc::new(Cell::new(0.0));
+    let typed = last_typing.clone();
     let input = NodeRef::<Textarea>::new();
     let room = move || chat.state.with(|s| s.current.clone());
     let send = move || {
@@ -929,7 +935,7 @@ fn Composer(chat: Chat) -> impl IntoView {
                 chat.state.update(|s| s.queue(outgoing));
                 draft.set(String::new());
                 local_problem.set(String::new());
-                last_typing.set_value(0.0);
+                typed.set(0.0);
             }
             Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
         }
@@ -938,14 +944,15 @@ fn Composer(chat: Chat) -> impl IntoView {
         draft.set(event_target_value(&ev));
         local_problem.set(String::new());
         let now = now_ms();
-        if now - last_typing.get_value() >= TYPING_EVERY_MS
+        if now - last_typing.get() >= TYPING_EVERY_MS
             && !draft.with_untracked(|d| d.trim().is_empty())
             && let Some(room) = chat.state.with_untracked(|s| s.current.clone())
             && chat.send(&ClientMsg::Typing { room })
         {
-            last_typing.set_value(now);
+            last_typing.set(now);
         }
     };
+    let click_send = send.clone();
     let on_keydown = move |ev: KeyboardEvent| {
         // Enter that confirms an input-method composition (Chinese,
         // Japanese, …) picks the characters; it must not send. Safari
@@ -978,7 +985,7 @@ fn Composer(chat: Chat) -> impl IntoView {
                 prop:value=move || draft.get()
                 on:input=on_input
                 on:keydown=on_keydown></textarea>
-            <button type="button" data-testid="send-button" on:click=move |_| send()>
+            <button type="button" data-testid="send-button" on:click=move |_| click_send()>
                 {move || lang.get().send()}
             </button>
         </div>
