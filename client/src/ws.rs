@@ -2,10 +2,11 @@
 //! `WebSocket`.
 //!
 //! [`use_websocket`] opens a socket and returns a [`Socket`]: its
-//! `ready_state`, how it last closed and how many messages it has received
-//! as signals, and typed `send`, `open` and `close`. The browser's `onopen`,
-//! `onmessage`, `onerror` and `onclose` are wired to those signals and to
-//! callbacks; each decoded message goes to `on_message`. When the
+//! [`Status`] (ready state, last close, next retry) and how many messages
+//! it has received, each a tracked read of a signal, and typed `send`,
+//! `open` and `close`. The browser's `onopen`, `onmessage`, `onerror` and
+//! `onclose` are wired to those signals and to callbacks; each decoded
+//! message goes to `on_message`. When the
 //! component that called it goes away, the handlers are detached and the
 //! socket closed, so no event ever reaches a dropped closure.
 //!
@@ -171,10 +172,9 @@ impl<C: Codec> Default for SocketOptions<C> {
 /// Only [`use_websocket`] and [`Socket::send`] know the codec: the socket
 /// itself moves text and bytes, so its code is the same for every codec.
 pub struct Socket<C: Codec> {
-    pub status: ReadSignal<Status>,
     /// How many messages have been received and decoded in all, across
     /// reconnects.
-    pub received: ReadSignal<usize>,
+    received: RwSignal<u32>,
     raw: RawSocket,
     codec: PhantomData<fn() -> C>,
 }
@@ -189,8 +189,8 @@ impl<C: Codec> Copy for Socket<C> {}
 /// The socket without a codec: its frames go to one callback.
 #[derive(Clone, Copy)]
 struct RawSocket {
-    status: ReadSignal<Status>,
-    set_status: WriteSignal<Status>,
+    /// Written only by the socket.
+    status: RwSignal<Status>,
     conn: StoredValue<Connection, LocalStorage>,
 }
 
@@ -392,7 +392,7 @@ pub fn use_websocket<C: Codec>(url: impl Into<String>, options: SocketOptions<C>
         reconnect,
         adopt_early,
     } = options;
-    let (received, count) = signal(0);
+    let received = RwSignal::new(0u32);
     let errors = on_error.clone();
     let on_frame: Rc<dyn Fn(Frame)> = Rc::new(move |frame| {
         let decoded = match frame {
@@ -404,7 +404,7 @@ pub fn use_websocket<C: Codec>(url: impl Into<String>, options: SocketOptions<C>
                 if let Some(cb) = &on_message {
                     cb(&msg);
                 }
-                count.update(|n| *n += 1);
+                received.update(|n| *n = n.saturating_add(1));
             }
             Err(why) => {
                 web_sys::console::warn_1(&format!("ignored a frame: {why}").into());
@@ -422,7 +422,6 @@ pub fn use_websocket<C: Codec>(url: impl Into<String>, options: SocketOptions<C>
     };
     let raw = RawSocket::new(url.into(), adopt_early, hooks, immediate, reconnect);
     Socket {
-        status: raw.status,
         received,
         raw,
         codec: PhantomData,
@@ -430,9 +429,20 @@ pub fn use_websocket<C: Codec>(url: impl Into<String>, options: SocketOptions<C>
 }
 
 impl<C: Codec> Socket<C> {
+    /// Reads where the socket stands, tracked.
+    pub fn status<R>(&self, read: impl FnOnce(&Status) -> R) -> R {
+        self.raw.status.with(read)
+    }
+
     /// The browser's `readyState`, tracked.
     pub fn ready_state(&self) -> ReadyState {
-        self.status.with(|s| s.ready_state)
+        self.status(|s| s.ready_state)
+    }
+
+    /// How many messages have been received and decoded in all, across
+    /// reconnects, tracked.
+    pub fn received(&self) -> u32 {
+        self.received.get()
     }
 
     /// Connects (again), replacing any current connection and cancelling a
@@ -461,7 +471,7 @@ impl<C: Codec> Socket<C> {
 
 impl RawSocket {
     fn new(url: String, adopt_early: bool, hooks: Hooks, immediate: bool, reconnect: bool) -> Self {
-        let (status, set_status) = signal(Status {
+        let status = RwSignal::new(Status {
             ready_state: ReadyState::Closed,
             last_close: None,
             retry_at: None,
@@ -474,11 +484,7 @@ impl RawSocket {
             live: None,
             retry: Retry::default(),
         });
-        let socket = RawSocket {
-            status,
-            set_status,
-            conn,
-        };
+        let socket = RawSocket { status, conn };
         if immediate {
             socket.open();
         }
@@ -498,7 +504,7 @@ impl RawSocket {
 
     /// Changes the status, telling its readers only if it did change.
     fn set(self, change: impl FnOnce(&mut Status)) {
-        self.set_status.maybe_update(|s| {
+        self.status.maybe_update(|s| {
             let before = s.clone();
             change(s);
             *s != before

@@ -274,7 +274,7 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
         let Some(every) = state.with_untracked(|s| s.heartbeat_ms) else {
             return;
         };
-        if socket.status.with_untracked(|s| s.ready_state) != ReadyState::Open {
+        if untrack(|| socket.ready_state()) != ReadyState::Open {
             return;
         }
         #[allow(clippy::cast_precision_loss)]
@@ -329,8 +329,7 @@ fn Status(chat: Chat) -> impl IntoView {
             ReadyState::Closing => lang.disconnecting().to_owned(),
             ReadyState::Closed => {
                 let (retry_at, reason) = socket
-                    .status
-                    .with(|s| (s.retry_at, s.last_close.as_ref().map(|c| c.reason.clone())));
+                    .status(|s| (s.retry_at, s.last_close.as_ref().map(|c| c.reason.clone())));
                 match (retry_at, reason) {
                     (Some(at), _) => {
                         let left = ((at - chat.now.get()) / 1000.0).ceil().max(0.0);
@@ -354,7 +353,7 @@ fn Status(chat: Chat) -> impl IntoView {
                     on:click=move |_| chat.socket.open()>
                     {move || {
                         let lang = lang.get();
-                        if socket.status.with(|s| s.retry_at.is_some()) { lang.retry_now() } else { lang.reconnect() }
+                        if socket.status(|s| s.retry_at.is_some()) { lang.retry_now() } else { lang.reconnect() }
                     }}
                 </button>
             })}

@@ -113,8 +113,8 @@ pub fn EchoPage() -> impl IntoView {
             </p>
             <p class="ready">
                 {move || lang.get().messages_received()}
-                <strong data-testid="echo-received">{move || socket.received.get()}</strong>
-                {shown(move || socket.received.get() > 0, move || view! {
+                <strong data-testid="echo-received">{move || socket.received()}</strong>
+                {shown(move || socket.received() > 0, move || view! {
                     {move || lang.get().last_received()}<q class="last">{move || last.get()}</q>
                 })}
             </p>
