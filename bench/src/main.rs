@@ -11,6 +11,7 @@
 
 mod bundle;
 mod client;
+mod floor;
 mod load;
 mod probe;
 mod report;
@@ -82,6 +83,9 @@ pub enum Scenario {
     Persist,
     /// The web client's size and time to a live connection.
     Bundle,
+    /// The least CPU a delivery over loopback can cost here: a bare writer
+    /// to 1,000 connections, no server.
+    Floor,
 }
 
 /// Sizes of the run; `--quick` shrinks them.
@@ -136,6 +140,11 @@ const FANOUT_RATES: &[f64] = &[
     10.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0, 400.0, 500.0, 600.0, 800.0, 1000.0, 1500.0,
     2000.0,
 ];
+
+/// The write floor's runs: frames a second to each connection, and frames
+/// to each write. 75 and 100 a second are the fan-out's 75,000 and 100,000
+/// deliveries/s to 1,000 clients.
+const FLOOR_RUNS: &[(u64, u64)] = &[(75, 1), (75, 2), (75, 4), (75, 8), (100, 1), (100, 2)];
 
 /// Messages per second offered to 1,000 rooms of 10 in all.
 const ROOMS_RATES: &[f64] = &[
@@ -303,6 +312,25 @@ async fn run(cli: Cli, open_files: u64) -> Result<()> {
                 ),
             );
             results.history = Some(history);
+        }
+    }
+    if wanted(Scenario::Floor) {
+        bar.set_length(FLOOR_RUNS.len() as u64);
+        bar.set_position(0);
+        for &(per_s, per_write) in FLOOR_RUNS {
+            bar.set_message(format!(
+                "write floor: {per_s} frames/s per connection, {per_write} per write"
+            ));
+            let floor = floor::measure(sizes.fanout_clients, per_s, per_write, sizes.step).await?;
+            report::line(
+                &bar,
+                format!(
+                    "  write floor {:>4} frames/s × {} per write: {:.2} µs per delivery",
+                    per_s, per_write, floor.cpu_us_per_delivery
+                ),
+            );
+            results.floor.push(floor);
+            bar.inc(1);
         }
     }
     if wanted(Scenario::Bundle) {

@@ -8,6 +8,7 @@ use plotters::prelude::*;
 use serde::Serialize;
 
 use crate::bundle::Bundle;
+use crate::floor::Floor;
 use crate::scenarios::{History, Idle, Persist, Rising, Storm};
 use crate::target::Kind;
 
@@ -24,6 +25,7 @@ pub struct Results {
     pub persist: Option<Persist>,
     pub history: Option<History>,
     pub bundle: Option<Bundle>,
+    pub floor: Vec<Floor>,
 }
 
 #[derive(Debug, Serialize)]
@@ -83,6 +85,7 @@ impl Results {
             persist: None,
             history: None,
             bundle: None,
+            floor: Vec::new(),
         }
     }
 
@@ -189,6 +192,32 @@ impl Results {
                 h.round_trip_ms.p99,
                 h.server_store_page_mean_ms
             );
+        }
+        if let Some(f) = self.floor.first() {
+            println!(
+                "\nwrite floor: one writer thread, no server, {} connections, {}-byte frames",
+                f.connections, f.frame_bytes
+            );
+            println!(
+                "{:>16} {:>16} {:>14} {:>14} {:>14} {:>10}",
+                "frames/s/conn",
+                "frames/write",
+                "deliveries/s",
+                "CPU µs/deliv",
+                "CPU µs/write",
+                "hold ms"
+            );
+            for f in &self.floor {
+                println!(
+                    "{:>16} {:>16} {:>14.0} {:>14.2} {:>14.2} {:>10.1}",
+                    f.frames_per_s_per_connection,
+                    f.frames_per_write,
+                    f.deliveries_per_s,
+                    f.cpu_us_per_delivery,
+                    f.cpu_us_per_write,
+                    f.hold_ms
+                );
+            }
         }
         if let Some(b) = &self.bundle {
             println!(
