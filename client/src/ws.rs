@@ -324,6 +324,13 @@ pub fn mark(name: &str) {
     }
 }
 
+/// Whether the User Timing mark `name` has been set.
+fn marked(name: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .is_some_and(|p| p.get_entries_by_name(name).length() > 0)
+}
+
 /// How long to wait before reconnection attempt number `attempt` (0 for the
 /// first): "full jitter", a uniformly random wait up to an exponentially
 /// growing, capped limit, so that many clients dropped at once do not all
@@ -631,7 +638,6 @@ impl RawSocket {
     /// A connection to `url`, or over `adopted`, a socket the page opened
     /// early, whose handlers the caller attaches ([`Live::wire`]).
     fn connect(self, url: &str, hooks: Hooks, adopted: Option<WebSocket>) -> Option<Live> {
-        // The page marks the opening of its early socket itself.
         let early = adopted.is_some();
         let created = match adopted {
             Some(ws) => Ok(ws),
@@ -662,7 +668,9 @@ impl RawSocket {
             on_close,
         } = hooks;
         let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            if !early {
+            // The page marks the opening of its early socket if it saw it,
+            // before the app took the socket over.
+            if !early || !marked(SOCKET_OPEN_MARK) {
                 mark(SOCKET_OPEN_MARK);
             }
             self.conn
@@ -861,6 +869,64 @@ mod in_browser {
             ChatCodec::decode(r#"{"type":"pong","later":[1]}"#),
             Ok(ServerMsg::Pong)
         );
+    }
+
+    /// Lets the page run what is due now (timers of no delay set earlier
+    /// run first).
+    async fn next_turn() {
+        let turn = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(turn).await;
+    }
+
+    /// Leaves a socket for the app to take over, as `index.html` does,
+    /// with the events `seen` (`"open"`) the page has had so far; clears
+    /// the socket-open mark first, then sets it if the page saw the open.
+    fn leave_early_socket(seen: &str) {
+        eval(&format!(
+            "performance.clearMarks('{SOCKET_OPEN_MARK}');
+             window.__earlyWs = new WebSocket('ws://127.0.0.1:9/');
+             const events = '{seen}' ? [new Event('{seen}')] : [];
+             if (events.length) performance.mark('{SOCKET_OPEN_MARK}');
+             window.{EARLY_SOCKET} = {{ ws: window.__earlyWs, events }};"
+        ));
+    }
+
+    fn open_marks() -> JsValue {
+        eval(&format!(
+            "performance.getEntriesByName('{SOCKET_OPEN_MARK}').length"
+        ))
+    }
+
+    /// The socket-open mark is set once for an early socket: by the page
+    /// if the socket opened before the app took it over, otherwise by the
+    /// app when it opens.
+    #[wasm_bindgen_test]
+    async fn an_early_socket_is_marked_open_once_whoever_sees_it_open() {
+        let adopt = || SocketOptions::<TextCodec> {
+            adopt_early: true,
+            ..SocketOptions::default()
+        };
+
+        // Opens after the app took it over: only the app can mark it.
+        leave_early_socket("");
+        let owner = Owner::new();
+        owner.with(|| use_websocket("ws://127.0.0.1:9/", adopt()));
+        next_turn().await;
+        assert_eq!(open_marks(), JsValue::from(0));
+        eval("window.__earlyWs.dispatchEvent(new Event('open'))");
+        assert_eq!(open_marks(), JsValue::from(1));
+        owner.cleanup();
+
+        // Opened before: the page marked it, and the replayed open adds
+        // no second mark.
+        leave_early_socket("open");
+        let owner = Owner::new();
+        owner.with(|| use_websocket("ws://127.0.0.1:9/", adopt()));
+        next_turn().await;
+        assert_eq!(open_marks(), JsValue::from(1));
+        owner.cleanup();
     }
 
     /// Reconnecting replaces the socket and releases the old one.
