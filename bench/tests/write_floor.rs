@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 const WRITER: &str = env!("CARGO_BIN_EXE_natter-write-floor");
 
@@ -13,6 +13,21 @@ fn drain(mut socket: TcpStream) -> Vec<u8> {
     let mut all = Vec::new();
     socket.read_to_end(&mut all).expect("the writer's frames");
     all
+}
+
+/// Starts the writer with `args`; returns it, its output after the first
+/// line, and the port that line names.
+fn start(args: &[&str]) -> (Child, BufReader<ChildStdout>, u16) {
+    let mut writer = Command::new(WRITER)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(writer.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let port = line.trim().strip_prefix("port ").unwrap().parse().unwrap();
+    (writer, out, port)
 }
 
 fn field(report: &str, name: &str) -> u64 {
@@ -29,15 +44,7 @@ fn field(report: &str, name: &str) -> u64 {
 fn every_connection_gets_whole_frames_and_no_more_than_scheduled() {
     // 4 connections, 20 frames a second each, 2 to a write, for 1 s, of
     // 200 bytes: a round of 4 writes every 100 ms, 10 rounds.
-    let mut writer = Command::new(WRITER)
-        .args(["4", "20", "2", "1", "200"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(writer.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let port: u16 = line.trim().strip_prefix("port ").unwrap().parse().unwrap();
+    let (mut writer, mut out, port) = start(&["4", "20", "2", "1", "200"]);
     let readers: Vec<_> = (0..4)
         .map(|_| {
             let socket = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -74,15 +81,7 @@ fn every_connection_gets_whole_frames_and_no_more_than_scheduled() {
 
 #[test]
 fn a_short_frame_has_a_one_byte_length() {
-    let mut writer = Command::new(WRITER)
-        .args(["1", "10", "1", "1", "50"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(writer.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let port: u16 = line.trim().strip_prefix("port ").unwrap().parse().unwrap();
+    let (mut writer, _out, port) = start(&["1", "10", "1", "1", "50"]);
     let bytes = drain(TcpStream::connect(("127.0.0.1", port)).unwrap());
     assert!(writer.wait().unwrap().success());
     assert!(!bytes.is_empty() && bytes.len().is_multiple_of(50));
