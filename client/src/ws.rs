@@ -221,6 +221,15 @@ struct Retry {
     timer: Option<TimeoutHandle>,
 }
 
+impl Retry {
+    /// Stops a waiting reconnection's timer, if there is one.
+    fn clear_timer(&mut self) {
+        if let Some(timer) = self.timer.take() {
+            timer.clear();
+        }
+    }
+}
+
 /// First wait before reconnecting, before jitter, in milliseconds.
 pub const BACKOFF_BASE_MS: f64 = 500.0;
 /// Longest wait before reconnecting, in milliseconds.
@@ -500,9 +509,7 @@ impl RawSocket {
         }
         on_cleanup(move || {
             conn.try_update_value(|c| {
-                if let Some(timer) = c.retry.timer.take() {
-                    timer.clear();
-                }
+                c.retry.clear_timer();
                 c.live = None;
             });
         });
@@ -521,11 +528,9 @@ impl RawSocket {
     /// Cancels a waiting reconnection; `by_user` says whether the socket
     /// is to stay closed from now on.
     fn cancel_retry(self, by_user: bool) {
-        self.conn.update_value(|Connection { retry: r, .. }| {
-            r.by_user = by_user;
-            if let Some(timer) = r.timer.take() {
-                timer.clear();
-            }
+        self.conn.update_value(|c| {
+            c.retry.by_user = by_user;
+            c.retry.clear_timer();
         });
         self.set(|s| s.retry_at = None);
     }
@@ -534,13 +539,13 @@ impl RawSocket {
         self.cancel_retry(false);
         // Drop the old connection (detaching its handlers) and connect with
         // nothing borrowed, so a callback may call back into this socket.
-        let (url, adopt_early, hooks) = self
+        let (url, adopt_early, reconnect, hooks) = self
             .conn
-            .with_value(|c| (c.url.clone(), c.adopt_early, c.hooks.clone()));
+            .with_value(|c| (c.url.clone(), c.adopt_early, c.reconnect, c.hooks.clone()));
         self.conn.update_value(|c| c.live = None);
         let early = if adopt_early { take_early(&url) } else { None };
         let adopted = early.as_ref().map(|e| e.ws.clone());
-        let next = self.connect(&url, hooks, adopted);
+        let next = self.connect(&url, hooks, reconnect, adopted);
         self.conn.update_value(|c| c.live = next);
         if let Some(Early { ws, events }) = early {
             // Later, as the socket's own events would come: the caller
@@ -636,8 +641,15 @@ impl RawSocket {
     }
 
     /// A connection to `url`, or over `adopted`, a socket the page opened
-    /// early, whose handlers the caller attaches ([`Live::wire`]).
-    fn connect(self, url: &str, hooks: Hooks, adopted: Option<WebSocket>) -> Option<Live> {
+    /// early, whose handlers the caller attaches ([`Live::wire`]); with
+    /// `reconnect`, its close schedules the next attempt.
+    fn connect(
+        self,
+        url: &str,
+        hooks: Hooks,
+        reconnect: bool,
+        adopted: Option<WebSocket>,
+    ) -> Option<Live> {
         let early = adopted.is_some();
         let created = match adopted {
             Some(ws) => Ok(ws),
@@ -659,7 +671,6 @@ impl RawSocket {
         };
         ws.set_binary_type(BinaryType::Arraybuffer);
         self.set(|s| s.ready_state = ReadyState::Connecting);
-        let reconnect = self.conn.with_value(|c| c.reconnect);
 
         let Hooks {
             on_open,

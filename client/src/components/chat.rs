@@ -350,7 +350,7 @@ fn Status(chat: Chat) -> impl IntoView {
             <span class="label">{label}</span>
             {shown(move || socket.ready_state() == ReadyState::Closed, move || view! {
                 <button type="button" class="quiet" data-testid="reconnect"
-                    on:click=move |_| chat.socket.open()>
+                    on:click=move |_| socket.open()>
                     {move || {
                         let lang = lang.get();
                         if socket.status(|s| s.retry_at.is_some()) { lang.retry_now() } else { lang.reconnect() }
