@@ -14,6 +14,17 @@ pub enum Lang {
     Zh,
 }
 
+/// Why own messages wait to go out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Waiting {
+    /// Not connected.
+    Offline,
+    /// The server refused one for now and said how long to wait.
+    Held,
+    /// Going out one every this many seconds, the server's message rate.
+    Paced(f64),
+}
+
 /// The page's language, shared through context.
 pub fn use_lang() -> RwSignal<Lang> {
     expect_context::<RwSignal<Lang>>()
@@ -114,6 +125,31 @@ impl Lang {
         match self {
             Lang::En => format!("Connection lost; reconnecting in {secs} s…"),
             Lang::Zh => format!("连接已断开；{secs} 秒后重新连接…"),
+        }
+    }
+    pub fn disconnected_reconnecting(self, reason: &str, secs: u64) -> String {
+        match self {
+            Lang::En => format!("Disconnected: {reason}; reconnecting in {secs} s…"),
+            Lang::Zh => format!("已断开：{reason}；{secs} 秒后重新连接…"),
+        }
+    }
+    /// Own messages waiting to go out, and why they wait.
+    pub fn waiting_to_send(self, count: usize, why: Waiting) -> String {
+        match (self, why) {
+            (Lang::En, why) => {
+                let messages = if count == 1 { "message" } else { "messages" };
+                let why = match why {
+                    Waiting::Offline => "they go out once connected".to_owned(),
+                    Waiting::Held => "the server asked to wait a moment".to_owned(),
+                    Waiting::Paced(secs) => format!("sending one every {secs:.1} s"),
+                };
+                format!("{count} {messages} waiting: {why}")
+            }
+            (Lang::Zh, Waiting::Offline) => format!("{count} 条消息待发送：连接后发出"),
+            (Lang::Zh, Waiting::Held) => format!("{count} 条消息待发送：服务器要求稍候"),
+            (Lang::Zh, Waiting::Paced(secs)) => {
+                format!("{count} 条消息待发送：每 {secs:.1} 秒发送一条")
+            }
         }
     }
     pub fn retry_now(self) -> &'static str {

@@ -14,8 +14,8 @@
 
 use js_sys::{Array, JSON, Object, Reflect};
 use natter_shared::{
-    ClientMsg, ErrorCode, MessageId, MissingField, Posted, RoomInfo, Seq, ServerFields, ServerKind,
-    ServerMsg, UnixMillis,
+    ClientMsg, ErrorCode, Limits, MessageId, MissingField, Posted, Quota, RoomInfo, Seq,
+    ServerFields, ServerKind, ServerMsg, UnixMillis,
 };
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -65,6 +65,7 @@ pub fn decode_server(text: &str) -> Result<ServerMsg, DecodeError> {
         message: field(&obj, "message", string)?,
         request: field(&obj, "request", string)?,
         retry_after_ms: field(&obj, "retry_after_ms", whole)?,
+        limits: field(&obj, "limits", limits)?,
     };
     Ok(ServerMsg::try_from(fields)?)
 }
@@ -277,6 +278,26 @@ fn room_info(item: JsValue) -> Check<RoomInfo> {
     Ok(RoomInfo {
         name: required(&item, "name", value)?,
         online: u32::try_from(online).map_err(|_| format!("`online`: {online} is too large"))?,
+    })
+}
+
+fn limits(item: JsValue) -> Check<Limits> {
+    object(&item)?;
+    Ok(Limits {
+        say: required(&item, "say", quota)?,
+        typing: required(&item, "typing", quota)?,
+        join: required(&item, "join", quota)?,
+        history: required(&item, "history", quota)?,
+        nick: required(&item, "nick", quota)?,
+    })
+}
+
+fn quota(item: JsValue) -> Check<Quota> {
+    object(&item)?;
+    let burst = required(&item, "burst", whole)?;
+    Ok(Quota {
+        burst: u32::try_from(burst).map_err(|_| format!("`burst`: {burst} is too large"))?,
+        every_ms: required(&item, "every_ms", whole)?,
     })
 }
 

@@ -10,6 +10,7 @@ mod effect;
 mod i18n;
 mod json;
 mod links;
+mod pacer;
 mod state;
 mod storage;
 mod ws;

@@ -9,6 +9,8 @@ use natter_shared::{
     UnixMillis,
 };
 
+use crate::pacer::{Next, Pacer};
+
 /// Lines kept per room; beyond this the oldest go, and can be paged in
 /// again.
 pub const MAX_LINES: usize = 2000;
@@ -41,6 +43,8 @@ pub struct ChatState {
     pub outbox: Vec<Outgoing>,
     /// How often to ping the server, from its `welcome`.
     pub heartbeat_ms: Option<u64>,
+    /// What may be sent when, by the limits from `welcome`.
+    pub pacer: Pacer,
     next_key: u64,
 }
 
@@ -261,23 +265,37 @@ impl ChatState {
         Some(entry.clone())
     }
 
-    /// What to send when a connection opens: each joined room with the
-    /// newest message already shown (to resume after it), then every
-    /// pending message, in order.
+    /// What to send when a connection is welcomed: each joined room with
+    /// the newest message already shown (to resume after it). The outbox
+    /// follows through [`ChatState::next_say`].
     pub fn resume(&self) -> Vec<ClientMsg> {
-        let joins = self.rooms.iter().map(|r| ClientMsg::Join {
-            room: r.name.clone(),
-            since: r.newest_seq(),
-        });
-        let pending = self
-            .outbox
+        self.rooms
             .iter()
-            .filter(|o| o.failed.is_none())
-            .map(Outgoing::to_msg);
-        joins.chain(pending).collect()
+            .map(|r| ClientMsg::Join {
+                room: r.name.clone(),
+                since: r.newest_seq(),
+            })
+            .collect()
+    }
+
+    /// The next own message to send at `now`, if the pacer lets it go.
+    pub fn next_say(&mut self, now: f64) -> Next<ClientMsg> {
+        let next = self.outbox.iter().find(|o| o.failed.is_none());
+        let msg = next.map(Outgoing::to_msg);
+        match self.pacer.next_say(next.map(|o| &o.id), now) {
+            Next::Send(()) => msg.map_or(Next::Idle, Next::Send),
+            Next::Wait(ms) => Next::Wait(ms),
+            Next::Idle => Next::Idle,
+        }
+    }
+
+    /// Own messages waiting to be sent or confirmed.
+    pub fn waiting(&self) -> usize {
+        self.outbox.iter().filter(|o| o.failed.is_none()).count()
     }
 
     fn confirmed(&mut self, id: &MessageId) {
+        self.pacer.answered(id);
         self.outbox.retain(|o| &o.id != id);
     }
 
@@ -298,10 +316,15 @@ impl ChatState {
     /// milliseconds (for typing).
     pub fn apply(&mut self, msg: ServerMsg, now: f64) -> Effect {
         match msg {
-            ServerMsg::Welcome { nick, heartbeat_ms } => {
+            ServerMsg::Welcome {
+                nick,
+                heartbeat_ms,
+                limits,
+            } => {
                 // A new connection: every room must be entered again.
                 self.me = Some(nick);
                 self.heartbeat_ms = Some(heartbeat_ms);
+                self.pacer.welcome(limits, now);
                 for room in &mut self.rooms {
                     room.entered = false;
                     room.loading = false;
@@ -398,18 +421,21 @@ impl ChatState {
                 code,
                 message,
                 request,
-                room,
+                retry_after_ms,
                 id: Some(id),
                 ..
             } if request.as_deref() == Some("say") => {
                 // Worth sending again later (over a limit, storage down):
-                // stays pending. Anything else will never be accepted.
-                if !matches!(code, ErrorCode::RateLimited | ErrorCode::StorageFailed)
-                    && let Some(entry) = self.outbox.iter_mut().find(|o| o.id == id)
-                {
+                // stays pending and goes again after the wait, unremarked.
+                // Anything else will never be accepted.
+                if matches!(code, ErrorCode::RateLimited | ErrorCode::StorageFailed) {
+                    self.pacer.refused_for_now(&id, code, retry_after_ms, now);
+                    return Effect::None;
+                }
+                self.pacer.answered(&id);
+                if let Some(entry) = self.outbox.iter_mut().find(|o| o.id == id) {
                     entry.failed = Some(code);
                 }
-                let _ = room;
                 self.send_problem = Some(Problem { code, message });
             }
             ServerMsg::Error {
@@ -649,6 +675,7 @@ mod tests {
             ServerMsg::Welcome {
                 nick: nick("user1"),
                 heartbeat_ms: 20_000,
+                limits: natter_shared::Limits::default(),
             },
             0.0,
         );
@@ -791,6 +818,7 @@ mod tests {
             ServerMsg::Welcome {
                 nick: nick("user1"),
                 heartbeat_ms: 20_000,
+                limits: natter_shared::Limits::default(),
             },
             0.0,
         );
@@ -917,17 +945,16 @@ mod tests {
         let mut s = in_lobby();
         s.queue(outgoing("a", "lobby", "one"));
         s.queue(outgoing("b", "lobby", "two"));
-        // A reconnect resends both, in order, after resuming the room.
+        // A reconnect resumes the room, then resends both, one at a time
+        // and in order.
         let resume = s.resume();
-        assert!(matches!(&resume[0], ClientMsg::Join { since: None, .. }));
-        let ids: Vec<_> = resume[1..]
-            .iter()
-            .map(|m| match m {
-                ClientMsg::Say { id: Some(id), .. } => id.to_string(),
-                other => panic!("{other:?}"),
-            })
-            .collect();
-        assert_eq!(ids, ["a", "b"]);
+        assert!(matches!(&resume[..], [ClientMsg::Join { since: None, .. }]));
+        let sent_id = |s: &mut ChatState| match s.next_say(0.0) {
+            Next::Send(ClientMsg::Say { id: Some(id), .. }) => id.to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(sent_id(&mut s), "a");
+        assert_eq!(s.next_say(0.0), Next::Idle, "one in flight at a time");
         // The stored copy confirms it, whoever's name it carries now.
         let mut first = said("lobby", 7, "someone-renamed", "one");
         if let ServerMsg::Said { id, .. } = &mut first {
@@ -938,6 +965,7 @@ mod tests {
             s.current_room().unwrap().lines.last().unwrap().kind,
             LineKind::Said { own: true, .. }
         ));
+        assert_eq!(sent_id(&mut s), "b");
         // An ack alone (a retry of something stored before) confirms too.
         s.apply(
             ServerMsg::Ack {
@@ -971,14 +999,22 @@ mod tests {
             retry_after_ms: None,
             id: Some(MessageId::try_from(id).unwrap()),
         };
+        assert!(matches!(s.next_say(0.0), Next::Send(_)));
         s.apply(refuse("slow", ErrorCode::RateLimited), 0.0);
+        assert_eq!(s.send_problem, None, "waiting is not a problem to show");
         s.apply(refuse("bad", ErrorCode::NotInRoom), 0.0);
         assert_eq!(s.outbox[0].failed, None, "still pending");
         assert_eq!(s.outbox[1].failed, Some(ErrorCode::NotInRoom));
-        assert_eq!(s.resume().len(), 2, "the join and the pending one");
+        assert_eq!(s.waiting(), 1);
+        // The one over the limit goes again after the wait it was given.
+        assert_eq!(s.next_say(0.0), Next::Wait(2_000));
+        assert!(matches!(
+            s.next_say(2_000.0),
+            Next::Send(ClientMsg::Say { .. })
+        ));
         let again = s.retry(&MessageId::try_from("bad").unwrap()).unwrap();
         assert_eq!(again.failed, None);
-        assert_eq!(s.resume().len(), 3);
+        assert_eq!(s.waiting(), 2);
     }
 }
 

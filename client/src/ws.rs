@@ -18,6 +18,7 @@ use std::rc::Rc;
 
 use crate::json::{decode_server, encode_client};
 use leptos::prelude::*;
+use natter_shared::backoff::{STABLE_MS, reconnect_after_ms};
 use natter_shared::{ClientMsg, ServerMsg};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -144,8 +145,9 @@ pub struct SocketOptions<C: Codec> {
     /// A connection error, or a frame the codec could not decode.
     pub on_error: Option<Rc<dyn Fn(String)>>,
     pub on_close: Handler<CloseInfo>,
-    /// Reconnect by itself after the connection drops (see [`backoff_ms`]),
-    /// unless the close code says the server refused this client.
+    /// Reconnect by itself after the connection drops, after the wait
+    /// [`reconnect_after_ms`] gives: longer when the server refused this
+    /// client's behaviour (1008), but always.
     pub reconnect: bool,
     /// The first time, take over the socket to the same URL that the page
     /// opened before the app loaded (see [`take_early`]), if there is one.
@@ -229,14 +231,6 @@ impl Retry {
         }
     }
 }
-
-/// First wait before reconnecting, before jitter, in milliseconds.
-pub const BACKOFF_BASE_MS: f64 = 500.0;
-/// Longest wait before reconnecting, in milliseconds.
-pub const BACKOFF_CAP_MS: f64 = 30_000.0;
-/// A connection open this long counts as stable: the next drop starts the
-/// backoff afresh.
-pub const STABLE_MS: f64 = 10_000.0;
 
 /// The User Timing mark set each time a socket opens: performance tools
 /// (and `cargo xtask bench`) read the time from navigation to a live
@@ -338,23 +332,6 @@ fn marked(name: &str) -> bool {
     web_sys::window()
         .and_then(|w| w.performance())
         .is_some_and(|p| p.get_entries_by_name(name).length() > 0)
-}
-
-/// How long to wait before reconnection attempt number `attempt` (0 for the
-/// first): "full jitter", a uniformly random wait up to an exponentially
-/// growing, capped limit, so that many clients dropped at once do not all
-/// come back at the same moment. `random` is in `[0, 1)`.
-pub fn backoff_ms(attempt: u32, random: f64) -> f64 {
-    let limit = BACKOFF_BASE_MS * 2f64.powi(i32::try_from(attempt.min(16)).unwrap_or(16));
-    random.clamp(0.0, 1.0) * limit.min(BACKOFF_CAP_MS)
-}
-
-/// Close codes that mean "you were refused": reconnecting would only be
-/// refused again, so the socket stays closed and shows the reason.
-pub fn refused(code: u16) -> bool {
-    // 1008 policy violation (kept breaking the rules), 1003 unacceptable
-    // data, 4403 forbidden.
-    matches!(code, 1003 | 1008 | 4403)
 }
 
 struct Connection {
@@ -584,17 +561,17 @@ impl RawSocket {
     }
 
     /// Schedules a reconnection after a connection closed with `code`,
-    /// unless it was closed on purpose or refused, or one is waiting.
+    /// unless it was closed on purpose or one is waiting.
     fn schedule_retry(self, code: u16) {
         let now = js_sys::Date::now();
         let wait = self.conn.try_update_value(|Connection { retry: r, .. }| {
-            if r.by_user || refused(code) || r.timer.is_some() {
+            if r.by_user || r.timer.is_some() {
                 return None;
             }
             if r.opened_at.take().is_some_and(|at| now - at >= STABLE_MS) {
                 r.attempt = 0;
             }
-            let wait = backoff_ms(r.attempt, js_sys::Math::random());
+            let wait = reconnect_after_ms(code, r.attempt, js_sys::Math::random());
             r.attempt = r.attempt.saturating_add(1);
             Some(wait)
         });
@@ -750,30 +727,6 @@ pub fn url_for(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_to_a_cap_with_full_jitter() {
-        assert_eq!(backoff_ms(0, 0.0), 0.0);
-        assert_eq!(backoff_ms(0, 1.0), BACKOFF_BASE_MS);
-        assert_eq!(backoff_ms(3, 1.0), 4_000.0);
-        assert_eq!(backoff_ms(3, 0.5), 2_000.0);
-        assert_eq!(
-            backoff_ms(6, 1.0),
-            BACKOFF_CAP_MS,
-            "0.5 s × 64 is past the cap"
-        );
-        assert_eq!(backoff_ms(u32::MAX, 0.99), 0.99 * BACKOFF_CAP_MS);
-        let limits: Vec<f64> = (0..8).map(|a| backoff_ms(a, 1.0)).collect();
-        assert!(limits.windows(2).all(|w| w[1] >= w[0]));
-    }
-
-    #[test]
-    fn only_refusals_stop_reconnecting() {
-        for code in [1000, 1001, 1006, 1011, 1012, 4008] {
-            assert!(!refused(code), "{code}");
-        }
-        assert!(refused(1008));
-    }
 
     #[test]
     fn ready_state_codes_match_the_browser_api() {

@@ -21,7 +21,6 @@ use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
-use governor::Quota;
 use natter_shared::RoomName;
 use tokio::task::JoinHandle;
 
@@ -29,6 +28,7 @@ use crate::cluster::{BusError, Cluster, Fanout, Tasks};
 use crate::config::{Config, MessageLimits, Timing};
 use crate::guard::{Admitted, Guard, Refused};
 use crate::hub::{Hub, now};
+use crate::quota::QuotaSettings;
 use crate::scribe::Scribe;
 use crate::shutdown::Drain;
 use crate::store::{Store, StoreError};
@@ -55,8 +55,8 @@ pub struct Shared {
     pub timing: Timing,
     pub message_limits: MessageLimits,
     pub guard: Arc<Guard>,
-    /// How fast one connection may send chat messages.
-    pub message_quota: Quota,
+    /// What one connection may send.
+    pub quotas: QuotaSettings,
     /// The other nodes, with `--redis-url`.
     pub cluster: Option<Cluster>,
 }
@@ -107,7 +107,7 @@ impl AppState {
             timing: config.timing(),
             message_limits: config.message_limits(),
             guard: config.guard(),
-            message_quota: config.message_quota(),
+            quotas: config.quotas(),
             cluster,
         }));
         let background = Background {

@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use clap::Parser;
 use governor::Quota;
-use natter_shared::{MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS};
+use natter_shared::{Limits, MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS};
 
 use crate::guard::Guard;
 use crate::hub::HubLimits;
 use crate::limits;
+use crate::quota::QuotaSettings;
 
 /// Natter: a self-hosted real-time chat.
 #[derive(Debug, Clone, Parser)]
@@ -117,6 +118,17 @@ pub struct Config {
     #[arg(long, env = "NATTER_MESSAGE_BURST", default_value_t = 20,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub message_burst: u32,
+
+    /// History pages per second one connection may ask for, after a burst
+    /// of --history-burst; the web client paces itself by them.
+    #[arg(long, env = "NATTER_HISTORY_RATE", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub history_rate: u32,
+
+    /// History pages one connection may ask for at once.
+    #[arg(long, env = "NATTER_HISTORY_BURST", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub history_burst: u32,
 
     /// Longest chat message, in characters (at most 4,000, the protocol's
     /// own limit).
@@ -285,9 +297,20 @@ impl Config {
         )
     }
 
-    /// How fast one connection may send chat messages.
-    pub fn message_quota(&self) -> Quota {
-        Quota::per_second(nonzero(self.message_rate)).allow_burst(nonzero(self.message_burst))
+    /// What one connection may send: the budgets every session gets, and
+    /// what clients are told of them.
+    pub fn quotas(&self) -> QuotaSettings {
+        let every_ms = |rate: u32| 1000u64.div_ceil(u64::from(rate.max(1)));
+        let defaults = Limits::default();
+        QuotaSettings {
+            told: Limits {
+                say: natter_shared::Quota::new(self.message_burst, every_ms(self.message_rate)),
+                history: natter_shared::Quota::new(self.history_burst, every_ms(self.history_rate)),
+                ..defaults
+            },
+            say: Quota::per_second(nonzero(self.message_rate))
+                .allow_burst(nonzero(self.message_burst)),
+        }
     }
 
     pub fn hub_limits(&self) -> HubLimits {
@@ -297,6 +320,7 @@ impl Config {
             max_rooms: size(self.max_rooms),
             max_joined: size(self.max_joined),
             heartbeat_ms: self.client_heartbeat_secs.saturating_mul(1000),
+            told: self.quotas().told,
             presence_grace: Duration::from_secs(self.presence_grace_secs),
         }
     }
@@ -337,6 +361,8 @@ impl Default for Config {
             connect_burst: 50,
             message_rate: 5,
             message_burst: 20,
+            history_rate: 4,
+            history_burst: 20,
             max_text_chars: MAX_TEXT_CHARS as u32,
             max_nick_chars: MAX_NICK_CHARS as u32,
             max_room_chars: MAX_ROOM_CHARS as u32,

@@ -112,6 +112,8 @@ pub struct HubLimits {
     pub max_joined: usize,
     /// How often clients should send `ping`, told in `welcome`.
     pub heartbeat_ms: u64,
+    /// The request limits, told in `welcome` (and held by each session).
+    pub told: natter_shared::Limits,
     /// How long a device's departure waits to be announced: a connection
     /// from the same device within this time takes its place silently.
     pub presence_grace: std::time::Duration,
@@ -325,6 +327,7 @@ impl Hub {
         let welcome = ServerMsg::Welcome {
             nick: nick.clone(),
             heartbeat_ms: self.limits.heartbeat_ms,
+            limits: self.limits.told,
         };
         tx.try_send(frame(&welcome))
             .expect("a new queue has room for the welcome");
@@ -1183,6 +1186,27 @@ impl Connection {
         self.hub.member(self.id, room)
     }
 
+    /// How many others an announcement by this connection reaches: a
+    /// rename, through every room it is in (`None`), or its entering or
+    /// leaving `room`, which reaches nobody when it is in the room already.
+    pub fn reach(&self, room: Option<&RoomName>) -> usize {
+        let state = self.hub.lock();
+        let Some(conn) = state.conns.get(&self.id) else {
+            return 0;
+        };
+        let others = |key: &String| {
+            state
+                .rooms
+                .get(key)
+                .map_or(0, |r| r.members.len() + r.remote.len())
+        };
+        match room {
+            None => conn.rooms.iter().map(|k| others(k).saturating_sub(1)).sum(),
+            Some(room) if conn.rooms.contains(&room.key()) => 0,
+            Some(room) => others(&room.key()),
+        }
+    }
+
     /// Tells the others in the room that this connection is typing.
     pub fn typing(&self, room: &RoomName) -> Result<(), Refusal> {
         self.hub.typing(self.id, room)
@@ -1238,6 +1262,7 @@ mod tests {
             max_rooms: 3,
             max_joined: 2,
             heartbeat_ms: 20_000,
+            told: natter_shared::Limits::default(),
             presence_grace: std::time::Duration::ZERO,
         }
     }
@@ -1314,6 +1339,7 @@ mod tests {
             [ServerMsg::Welcome {
                 nick: nick("user2"),
                 heartbeat_ms: 20_000,
+                limits: natter_shared::Limits::default(),
             }]
         );
         assert_eq!(drain(&mut a).len(), 1, "no room events before a join");

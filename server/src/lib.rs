@@ -38,6 +38,7 @@ pub mod limits;
 pub mod listener;
 pub mod metrics;
 pub mod pace;
+pub mod quota;
 pub mod scribe;
 pub mod shutdown;
 pub mod socket;

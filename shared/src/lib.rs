@@ -10,11 +10,14 @@
 //! `wasm32-unknown-unknown`. `docs/PROTOCOL.md` describes every message; a
 //! test keeps that document and these types in agreement.
 
+pub mod backoff;
 mod examples;
+mod limits;
 mod protocol;
 mod values;
 
 pub use examples::doc_examples;
+pub use limits::{Bucket, Limits, Quota};
 
 pub use protocol::{
     ClientMsg, DecodeError, ErrorCode, MissingField, PAGE_SIZE, Posted, RoomInfo, Seq,

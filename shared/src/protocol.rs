@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits::Limits;
 use crate::values::{DeviceId, MessageId, MessageText, Nick, RoomName};
 
 /// Position of a message in its room's history, assigned by the server.
@@ -95,10 +96,14 @@ pub struct RoomInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", try_from = "ServerFields")]
 pub enum ServerMsg {
-    /// First message on every connection: the name the server gave you, and
-    /// how often to send `ping` (a link that stays silent for twice that
-    /// long is dead).
-    Welcome { nick: Nick, heartbeat_ms: u64 },
+    /// First message on every connection: the name the server gave you, how
+    /// often to send `ping` (a link that stays silent for twice that long is
+    /// dead), and the limits to pace requests by.
+    Welcome {
+        nick: Nick,
+        heartbeat_ms: u64,
+        limits: Limits,
+    },
     /// Your `nick` request succeeded: this is your name now.
     NickChanged { nick: Nick },
     /// You are in `room`: who is online there (you included), and the
@@ -345,6 +350,7 @@ pub struct ServerFields {
     pub message: Option<String>,
     pub request: Option<String>,
     pub retry_after_ms: Option<u64>,
+    pub limits: Option<Limits>,
 }
 
 /// A server message's `type`, in the order of [`ServerMsg::TYPES`], which
@@ -417,6 +423,7 @@ impl TryFrom<ServerFields> for ServerMsg {
             ServerKind::Welcome => ServerMsg::Welcome {
                 nick: need!(nick),
                 heartbeat_ms: need!(heartbeat_ms),
+                limits: need!(limits),
             },
             ServerKind::NickChanged => ServerMsg::NickChanged { nick: need!(nick) },
             ServerKind::Entered => ServerMsg::Entered {
@@ -622,6 +629,7 @@ mod tests {
             ServerMsg::Welcome {
                 nick: nick("user1"),
                 heartbeat_ms: 20_000,
+                limits: Limits::default(),
             },
             ServerMsg::Pong,
             ServerMsg::NickChanged { nick: nick("Ada") },

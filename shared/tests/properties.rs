@@ -8,9 +8,9 @@
 //! longer.
 
 use natter_shared::{
-    ClientMsg, DecodeError, DeviceId, ErrorCode, MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS,
-    MessageId, MessageText, Nick, Posted, RoomInfo, RoomName, Seq, ServerMsg, UnixMillis,
-    decode_client, decode_server,
+    ClientMsg, DecodeError, DeviceId, ErrorCode, Limits, MAX_NICK_CHARS, MAX_ROOM_CHARS,
+    MAX_TEXT_CHARS, MessageId, MessageText, Nick, Posted, Quota, RoomInfo, RoomName, Seq,
+    ServerMsg, UnixMillis, decode_client, decode_server,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -262,8 +262,17 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
         });
     let code = select(ErrorCode::ALL.to_vec());
     prop_oneof![
-        (nick(), any::<u64>())
-            .prop_map(|(nick, heartbeat_ms)| ServerMsg::Welcome { nick, heartbeat_ms }),
+        (nick(), any::<u64>(), any::<(u32, u64)>()).prop_map(|(nick, heartbeat_ms, say)| {
+            let limits = Limits {
+                say: Quota::new(say.0, say.1),
+                ..Limits::default()
+            };
+            ServerMsg::Welcome {
+                nick,
+                heartbeat_ms,
+                limits,
+            }
+        }),
         Just(ServerMsg::Pong),
         nick().prop_map(|nick| ServerMsg::NickChanged { nick }),
         (

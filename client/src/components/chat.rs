@@ -15,8 +15,9 @@ use natter_shared::{ClientMsg, MessageId, MessageText, Nick, RoomName, ServerMsg
 use crate::app::room_path;
 use crate::components::{Keyed, day_label, keyed_list, local_time, shown, shown_or};
 use crate::effect::{effect, on_change};
-use crate::i18n::{Lang, use_lang};
+use crate::i18n::{Lang, Waiting, use_lang};
 use crate::links::{Segment, segments};
+use crate::pacer::{Next, Paced};
 use crate::state::{ChatState, Effect as StateEffect, Line, LineKind, Outgoing, Problem};
 use crate::storage;
 use crate::ws::{ChatCodec, ReadyState, Socket, SocketOptions, mark, url_for, use_websocket};
@@ -45,11 +46,70 @@ struct Chat {
     socket: Socket<ChatCodec>,
     /// The page's clock in milliseconds, ticking every second (typing).
     now: RwSignal<f64>,
+    /// A timer will pump the outbox again (see [`Chat::pump`]).
+    pump_later: StoredValue<bool>,
 }
 
 impl Chat {
     fn send(&self, msg: &ClientMsg) -> bool {
         self.socket.send(msg)
+    }
+
+    /// Sends `msg` within its budget: now, or once the budget allows.
+    fn send_paced(self, kind: Paced, msg: ClientMsg) {
+        match self.state.try_update(|s| s.pacer.take(kind, now_ms())) {
+            Some(Err(wait)) => {
+                set_timeout(
+                    move || self.send_paced(kind, msg),
+                    std::time::Duration::from_millis(wait),
+                );
+            }
+            _ => {
+                self.send(&msg);
+            }
+        }
+    }
+
+    /// Sends the next own message if the pacer lets it go now, or comes
+    /// back when it may. Called whenever that may have changed: a new
+    /// message, an answer, a welcome.
+    fn pump(self) {
+        let next = self.state.try_update(|s| s.next_say(now_ms()));
+        match next {
+            Some(Next::Send(msg)) => {
+                if !self.send(&msg) {
+                    self.state.update(|s| s.pacer.disconnected());
+                }
+            }
+            Some(Next::Wait(ms)) if !self.pump_later.get_value() => {
+                self.pump_later.set_value(true);
+                set_timeout(
+                    move || {
+                        self.pump_later.set_value(false);
+                        self.pump();
+                    },
+                    std::time::Duration::from_millis(ms),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// A connection was welcomed: say which device this is, reclaim the
+    /// remembered name, resume every room after the newest message shown,
+    /// watch the room list, then send what waits in the outbox.
+    fn resume(self) {
+        self.send(&ClientMsg::Hello {
+            device: storage::device(),
+        });
+        if let Some(nick) = storage::nick() {
+            self.send(&ClientMsg::Nick { nick });
+        }
+        for join in self.state.with_untracked(ChatState::resume) {
+            self.send_paced(Paced::Join, join);
+        }
+        self.send(&ClientMsg::WatchRooms);
+        self.pump();
     }
 
     /// Puts `room` in view, joining it if needed, and puts it in the
@@ -60,10 +120,11 @@ impl Chat {
             .try_update(|s| s.show(room.clone()))
             .unwrap_or(false);
         if fresh {
-            self.send(&ClientMsg::Join {
+            let join = ClientMsg::Join {
                 room: room.clone(),
                 since: None,
-            });
+            };
+            self.send_paced(Paced::Join, join);
         }
         if push_history {
             set_address(&room);
@@ -115,41 +176,24 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
     let announcement = RwSignal::new(String::new());
     // When anything last arrived, for the heartbeat.
     let last_heard = Rc::new(Cell::new(now_ms()));
-    // Filled in once the socket exists, for resends from the callback.
-    let resend: Rc<OnceCell<Socket<ChatCodec>>> = Rc::default();
+    // Filled in once the socket exists, for what answers a message.
+    let later: Rc<OnceCell<Chat>> = Rc::default();
     let heard = last_heard.clone();
-    let socket_later = resend.clone();
+    let chat_later = later.clone();
     let on_message: Rc<dyn Fn(&ServerMsg)> = Rc::new(move |msg: &ServerMsg| {
         heard.set(now_ms());
-        // Over a rate limit: send that message again when allowed.
-        if let ServerMsg::Error {
-            code: natter_shared::ErrorCode::RateLimited,
-            id: Some(id),
-            retry_after_ms: Some(wait),
-            ..
-        } = msg
-        {
-            let id = id.clone();
-            let resend = socket_later.clone();
-            let wait = std::time::Duration::from_millis((*wait).max(100));
-            set_timeout(
-                move || {
-                    let pending = state.with_untracked(|s| {
-                        s.outbox
-                            .iter()
-                            .find(|o| o.id == id && o.failed.is_none())
-                            .cloned()
-                    });
-                    if let (Some(pending), Some(socket)) = (pending, resend.get().copied()) {
-                        socket.send(&pending.to_msg());
-                    }
-                },
-                wait,
-            );
-        }
         let effect = state
             .try_update(|s| s.apply(msg.clone(), now_ms()))
             .unwrap_or(StateEffect::None);
+        if let Some(chat) = chat_later.get().copied() {
+            match msg {
+                ServerMsg::Welcome { .. } => chat.resume(),
+                ServerMsg::Ack { .. } | ServerMsg::Said { .. } | ServerMsg::Error { .. } => {
+                    chat.pump();
+                }
+                _ => {}
+            }
+        }
         match effect {
             StateEffect::None => {}
             StateEffect::RememberNick(nick) => storage::set_nick(&nick),
@@ -168,9 +212,15 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
         ..SocketOptions::default()
     };
     let socket = use_websocket(url_for("/ws"), options);
-    let _ = resend.set(socket);
     let now = RwSignal::new(now_ms());
-    let chat = Chat { state, socket, now };
+    let pump_later = StoredValue::new(false);
+    let chat = Chat {
+        state,
+        socket,
+        now,
+        pump_later,
+    };
+    let _ = later.set(chat);
 
     // The rooms of the last visit, then the one in the address.
     state.update(|s| {
@@ -180,13 +230,16 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
         s.show(room);
     });
 
-    // On every (re)connection: say which device this is, reclaim the
-    // remembered name, resume every room after the newest message shown,
-    // send what waits in the outbox, and watch the room list.
+    // On every connection, the ready mark; what is sent then waits for the
+    // server's welcome, which tells the limits to pace it by. A connection
+    // that is gone has nothing in flight.
     let mut marked = false;
     let heard = last_heard.clone();
     effect(move || {
         if socket.ready_state() != ReadyState::Open {
+            if state.with_untracked(|s| s.pacer.connected()) {
+                state.update(|s| s.pacer.disconnected());
+            }
             return;
         }
         if !marked {
@@ -194,16 +247,6 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
             marked = true;
         }
         heard.set(now_ms());
-        socket.send(&ClientMsg::Hello {
-            device: storage::device(),
-        });
-        if let Some(nick) = storage::nick() {
-            socket.send(&ClientMsg::Nick { nick });
-        }
-        for msg in state.with_untracked(ChatState::resume) {
-            socket.send(&msg);
-        }
-        socket.send(&ClientMsg::WatchRooms);
     });
 
     // The outbox survives a reload.
@@ -301,6 +344,7 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
                 <Status chat=chat/>
                 <MessageList chat=chat/>
                 <Typing chat=chat/>
+                <OutboxStatus chat=chat/>
                 <Composer chat=chat/>
             </div>
             <div class="visually-hidden" aria-live="polite" aria-atomic="true">
@@ -331,10 +375,14 @@ fn Status(chat: Chat) -> impl IntoView {
                 let (retry_at, reason) = socket
                     .status(|s| (s.retry_at, s.last_close.as_ref().map(|c| c.reason.clone())));
                 match (retry_at, reason) {
-                    (Some(at), _) => {
+                    (Some(at), reason) => {
                         let left = ((at - chat.now.get()) / 1000.0).ceil().max(0.0);
                         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                        lang.reconnecting_in(left as u64)
+                        let left = left as u64;
+                        match reason.filter(|r| !r.is_empty()) {
+                            Some(reason) => lang.disconnected_reconnecting(&reason, left),
+                            None => lang.reconnecting_in(left),
+                        }
                     }
                     (None, Some(reason)) if !reason.is_empty() => {
                         lang.disconnected_because(&reason)
@@ -358,6 +406,36 @@ fn Status(chat: Chat) -> impl IntoView {
                 </button>
             })}
         </div>
+    }
+}
+
+/// How many own messages wait to go out and why, when more than the one
+/// being sent wait, or any cannot go yet.
+#[component]
+fn OutboxStatus(chat: Chat) -> impl IntoView {
+    let lang = use_lang();
+    let text = move || {
+        let now = chat.now.get();
+        let connected = chat.socket.ready_state() == ReadyState::Open;
+        chat.state.with(|s| {
+            let count = s.waiting();
+            let why = if !connected || !s.pacer.connected() {
+                Waiting::Offline
+            } else if s.pacer.holding(now) {
+                Waiting::Held
+            } else if count > 1 {
+                #[allow(clippy::cast_precision_loss)] // a few seconds
+                Waiting::Paced(s.pacer.say_every_ms() as f64 / 1000.0)
+            } else {
+                return None;
+            };
+            (count > 0).then(|| lang.get().waiting_to_send(count, why))
+        })
+    };
+    view! {
+        {shown(move || text().is_some(), move || view! {
+            <p class="outbox-status" data-testid="outbox-status" role="status">{text}</p>
+        })}
     }
 }
 
@@ -666,7 +744,7 @@ fn MessageList(chat: Chat) -> impl IntoView {
             return;
         };
         if let Some(before) = chat.state.try_update(|s| s.want_older(&room)).flatten() {
-            chat.send(&ClientMsg::History { room, before });
+            chat.send_paced(Paced::History, ClientMsg::History { room, before });
         }
     };
     let scroll_to_bottom = move || {
@@ -844,9 +922,10 @@ fn PendingLine(chat: Chat, outgoing: Outgoing) -> impl IntoView {
     let failed = outgoing.failed.is_some();
     let id = outgoing.id.clone();
     let retry = move |_| {
-        if let Some(again) = chat.state.try_update(|s| s.retry(&id)).flatten() {
-            chat.send(&again.to_msg());
-        }
+        chat.state.update(|s| {
+            s.retry(&id);
+        });
+        chat.pump();
     };
     let me = move || {
         chat.state
@@ -906,8 +985,7 @@ fn Composer(chat: Chat) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     // What is wrong with the field's text, found here; empty if nothing.
     let local_problem = RwSignal::new(String::new());
-    let last_typing = Rc::new(Cell::new(0.0));
-    let typed = last_typing.clone();
+    let last_typing = Cell::new(0.0);
     let input = NodeRef::<Textarea>::new();
     let room = move || chat.state.with(|s| s.current.clone());
     let send = move || {
@@ -930,11 +1008,10 @@ fn Composer(chat: Chat) -> impl IntoView {
                     text,
                     failed: None,
                 };
-                chat.send(&outgoing.to_msg());
                 chat.state.update(|s| s.queue(outgoing));
+                chat.pump();
                 draft.set(String::new());
                 local_problem.set(String::new());
-                typed.set(0.0);
             }
             Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
         }
@@ -942,10 +1019,13 @@ fn Composer(chat: Chat) -> impl IntoView {
     let on_input = move |ev| {
         draft.set(event_target_value(&ev));
         local_problem.set(String::new());
+        // At most one signal per interval while typing, whatever is sent
+        // meanwhile; over the server's budget none at all.
         let now = now_ms();
         if now - last_typing.get() >= TYPING_EVERY_MS
             && !draft.with_untracked(|d| d.trim().is_empty())
             && let Some(room) = chat.state.with_untracked(|s| s.current.clone())
+            && chat.state.try_update(|s| s.pacer.take(Paced::Typing, now)) == Some(Ok(()))
             && chat.send(&ClientMsg::Typing { room })
         {
             last_typing.set(now);

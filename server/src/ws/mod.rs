@@ -8,8 +8,9 @@
 //! one is answered with an `error` to the sender alone, and the session, the
 //! rooms and everyone else carry on.
 
+mod settle;
+
 use std::collections::HashMap;
-use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -19,12 +20,8 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::FuturesOrdered;
 use futures_util::{SinkExt, StreamExt};
-use governor::clock::{Clock, MonotonicClock};
-use governor::middleware::NoOpMiddleware;
-use governor::state::{InMemoryState, NotKeyed};
-use governor::{Quota, RateLimiter};
 use natter_shared::{
-    ClientMsg, DeviceId, ErrorCode, PAGE_SIZE, Posted, RoomName, Seq, ServerMsg, close_code,
+    ClientMsg, DeviceId, ErrorCode, Nick, PAGE_SIZE, Posted, RoomName, Seq, ServerMsg, close_code,
     decode_client,
 };
 use tokio::sync::watch;
@@ -32,13 +29,15 @@ use tokio::time::Instant;
 
 use crate::app::{AppState, Ticket};
 use crate::config::MessageLimits;
-use crate::hub::{Connection, Entry, Refusal, now};
+use crate::hub::{Connection, Entry, Member, Refusal, now};
 use crate::limits;
 use crate::listener::Peer;
 use crate::pace::Pace;
+use crate::quota::{Kind, Limited, QuotaSettings, Quotas};
 use crate::scribe::NotStored;
 use crate::socket::{self, End, Gated, Heartbeat, Rx, Tx};
 use crate::store::StoreError;
+use settle::{Departures, HeldRename, rename_due};
 
 /// A connection's `typing` signals are passed on at most this often per
 /// room; clients send one every few seconds while someone types.
@@ -80,7 +79,7 @@ async fn converse(mut tx: impl Tx, mut rx: impl Rx, app: AppState, ticket: Ticke
             None => None,
         };
         let conn = app.hub.connect_numbered(number);
-        let mut session = Session::new(conn, app.message_quota);
+        let mut session = Session::new(conn, app.quotas);
         let end = drive(&mut tx, &mut rx, &mut session, &app).await;
         tracing::debug!(conn = session.conn.id(), ?end, "session over");
         // The session drops here: its rooms hear of the departure before
@@ -97,7 +96,11 @@ pub(crate) struct Session {
     rooms: Option<RoomWatch>,
     /// When each room (by key) last passed on this connection's typing.
     typing: HashMap<String, Instant>,
-    limits: Limits,
+    quotas: Quotas,
+    /// A rename over the budget, announced once the budget allows.
+    held_rename: Option<HeldRename>,
+    /// Rooms left whose departure is not announced yet.
+    departures: Departures,
     /// The device this connection said it is (`hello`); until then, one
     /// made up for the connection, so message ids are still scoped.
     device: DeviceId,
@@ -106,6 +109,14 @@ pub(crate) struct Session {
     /// Made with the first and dropped with the last, so a connection that
     /// says nothing holds none.
     storing: Option<FuturesOrdered<Storing>>,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Departures still settling are announced now, before the hub
+        // hears the connection is gone (and perhaps lets it linger).
+        self.settle_all();
+    }
 }
 
 /// A connection's watch on the room list.
@@ -126,98 +137,6 @@ type Storing =
 /// this the session stops reading until the oldest is stored.
 const MAX_STORING: usize = 64;
 
-/// One budget of one connection. The standard clock keeps it small: every
-/// connection holds five.
-type Limiter =
-    RateLimiter<NotKeyed, InMemoryState, MonotonicClock, NoOpMiddleware<std::time::Instant>>;
-
-/// One connection's rate limits.
-struct Limits {
-    /// `say`: the configured burst, then the configured rate.
-    say: Limiter,
-    say_quota: Quota,
-    /// `typing` signals: 10 at once, then one a second.
-    typing: Limiter,
-    /// New rooms: 5 at once, then one every 10 seconds.
-    create: Limiter,
-    /// `ping`: 5 at once, then one a second.
-    ping: Limiter,
-    /// Refusals of any kind: 20 at once, then one every 3 seconds. A
-    /// connection that runs out is closed with 1008.
-    strikes: Limiter,
-}
-
-/// `typing` signals: 10 at once, then one a second.
-const TYPING_QUOTA: Quota =
-    Quota::per_second(NonZeroU32::MIN).allow_burst(NonZeroU32::new(10).unwrap());
-
-/// `ping`: 5 at once, then one a second.
-const PING_QUOTA: Quota =
-    Quota::per_second(NonZeroU32::MIN).allow_burst(NonZeroU32::new(5).unwrap());
-
-/// New rooms per connection: 5 at once, then one every 10 seconds.
-fn create_quota() -> Quota {
-    Quota::with_period(Duration::from_secs(10))
-        .expect("a period")
-        .allow_burst(NonZeroU32::new(5).expect("not zero"))
-}
-
-/// Which limit a request went over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Limit {
-    Say,
-    Typing,
-    Create,
-    Ping,
-}
-
-impl Limit {
-    fn name(self) -> &'static str {
-        match self {
-            Limit::Say => "messages",
-            Limit::Typing => "typing",
-            Limit::Create => "rooms",
-            Limit::Ping => "pings",
-        }
-    }
-}
-
-impl Limits {
-    fn new(say: Quota) -> Self {
-        let n = |v| NonZeroU32::new(v).expect("not zero");
-        let limiter = |quota| RateLimiter::direct_with_clock(quota, MonotonicClock);
-        Limits {
-            say: limiter(say),
-            say_quota: say,
-            typing: limiter(TYPING_QUOTA),
-            create: limiter(create_quota()),
-            ping: limiter(PING_QUOTA),
-            strikes: limiter(
-                Quota::with_period(Duration::from_secs(3))
-                    .expect("a period")
-                    .allow_burst(n(20)),
-            ),
-        }
-    }
-
-    /// Takes one from `limit`'s budget, or says how long to wait.
-    fn take(&self, limit: Limit) -> Result<(), Failure> {
-        let (limiter, what) = match limit {
-            Limit::Say => (&self.say, describe("messages", &self.say_quota)),
-            Limit::Typing => (&self.typing, describe("typing signals", &TYPING_QUOTA)),
-            Limit::Create => (&self.create, describe("new rooms", &create_quota())),
-            Limit::Ping => (&self.ping, describe("pings", &PING_QUOTA)),
-        };
-        limiter.check().map_err(|not_until| {
-            metrics::counter!("natter_rate_limited_total", "limit" => limit.name()).increment(1);
-            Failure::Limited {
-                what,
-                wait: not_until.wait_time_from(MonotonicClock.now()),
-            }
-        })
-    }
-}
-
 /// Why a request was not carried out.
 #[derive(Debug, thiserror::Error)]
 enum Failure {
@@ -229,8 +148,8 @@ enum Failure {
     Store(#[from] StoreError),
     #[error("names cannot be checked across the servers right now; try again in a moment")]
     Bus(#[from] crate::cluster::BusError),
-    #[error("{what}; try again in {:.1} s", wait.as_secs_f64())]
-    Limited { what: String, wait: Duration },
+    #[error(transparent)]
+    Limited(#[from] Limited),
     #[error("the {what} is {len} characters long; this server allows {max}")]
     TooLong {
         what: &'static str,
@@ -258,29 +177,30 @@ fn check_length(what: &'static str, value: &str, max: usize) -> Result<(), Failu
     Ok(())
 }
 
-/// A limit in words, e.g. "too many messages: 20 at once, then one every
-/// 0.2 s".
-fn describe(what: &str, quota: &Quota) -> String {
-    format!(
-        "too many {what}: {} at once, then one every {:.1} s",
-        quota.burst_size(),
-        quota.replenish_interval().as_secs_f64()
-    )
-}
-
 impl Failure {
     fn code(&self) -> ErrorCode {
         match self {
             Failure::Refused(refusal) => refusal.code(),
             Failure::NotStored(_) | Failure::Store(_) | Failure::Bus(_) => ErrorCode::StorageFailed,
-            Failure::Limited { .. } => ErrorCode::RateLimited,
+            Failure::Limited(_) => ErrorCode::RateLimited,
             Failure::TooLong { .. } => ErrorCode::InvalidMessage,
+        }
+    }
+
+    /// Whether the refusal counts against the connection's refusal budget:
+    /// not when the server is at fault (storage, the bus), and not over a
+    /// limit when the client waited as long as it was told to.
+    fn costs_a_strike(&self) -> bool {
+        match self {
+            Failure::NotStored(_) | Failure::Store(_) | Failure::Bus(_) => false,
+            Failure::Limited(limited) => !limited.honoured,
+            Failure::Refused(_) | Failure::TooLong { .. } => true,
         }
     }
 
     fn retry_after_ms(&self) -> Option<u64> {
         match self {
-            Failure::Limited { wait, .. } => {
+            Failure::Limited(Limited { wait, .. }) => {
                 Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1))
             }
             _ => None,
@@ -289,13 +209,15 @@ impl Failure {
 }
 
 impl Session {
-    pub(crate) fn new(conn: Connection, say: Quota) -> Self {
+    pub(crate) fn new(conn: Connection, quotas: QuotaSettings) -> Self {
         let device = connection_device(conn.id());
         Session {
             conn,
             rooms: None,
             typing: HashMap::new(),
-            limits: Limits::new(say),
+            quotas: Quotas::new(quotas),
+            held_rename: None,
+            departures: Departures::default(),
             device,
             sent: Sent::new(),
             storing: None,
@@ -309,82 +231,44 @@ impl Session {
         check_lengths(&msg, &app.message_limits)?;
         match msg {
             ClientMsg::Hello { device } => {
+                self.quotas.take(Kind::Hello, 0)?;
                 self.conn.set_device(device.clone());
                 self.device = device;
             }
-            ClientMsg::Nick { nick } => {
-                if let Some(cluster) = &app.cluster {
-                    let device = self.conn.device();
-                    if !cluster
-                        .claim(&nick, self.conn.id(), device.as_ref())
-                        .await?
-                    {
-                        return Err(Refusal::NickTaken(nick).into());
-                    }
-                }
-                self.conn.rename(nick)?;
-            }
+            ClientMsg::Nick { nick } => self.rename(nick, app).await?,
             ClientMsg::Join { room, since } => return self.join(&room, since, app).await,
             ClientMsg::Leave { room } => {
-                self.conn.leave(&room)?;
+                // The leaver hears its own `left` at once; the others once
+                // the departure has settled (see `settle`).
+                let member = self.member(&room)?;
                 self.typing.remove(&room.key());
+                self.departures.push(room);
+                let left = ServerMsg::Left {
+                    room: member.name,
+                    at: now(),
+                    nick: member.nick,
+                };
+                return Ok(vec![left.to_json().into()]);
             }
             ClientMsg::Say { room, text, id } => {
-                let member = self.conn.member(&room)?;
-                self.limits.take(Limit::Say)?;
-                let origin = id.clone().map(|id| (self.device.clone(), id));
-                let request = ClientMsg::Say {
-                    room: room.clone(),
-                    text: text.clone(),
-                    id: id.clone(),
-                };
-                let receipt = app
-                    .scribe
-                    .submit(member.room, member.nick, text, origin)
-                    .await?;
-                // Saying something ends "is typing"; let the next one through.
-                self.typing.remove(&room.key());
-                // Answered once stored; meanwhile the session reads on, so
-                // one connection's messages share disk flushes too.
-                let storing = self.storing.get_or_insert_with(FuturesOrdered::new);
-                storing.push_back(Box::pin(async move {
-                    let answer = match receipt.await {
-                        Ok(seq) => {
-                            metrics::counter!("natter_messages_in_total").increment(1);
-                            Ok(id.map(|id| {
-                                let room = member.name;
-                                ServerMsg::Ack { id, room, seq }.to_json().into()
-                            }))
-                        }
-                        Err(err) => Err(err.into()),
-                    };
-                    (request, answer)
-                }));
+                let member = self.member(&room)?;
+                self.quotas.take(Kind::Say, 0)?;
+                self.say(member, text, id, app).await?;
             }
             ClientMsg::History { room, before } => {
-                let member = self.conn.member(&room)?;
+                let member = self.member(&room)?;
+                self.quotas.take(Kind::History, 0)?;
                 return Ok(vec![
                     page(app, member.room, member.name, before, false).await?,
                 ]);
             }
-            ClientMsg::Typing { room } => {
-                let member = self.conn.member(&room)?;
-                self.limits.take(Limit::Typing)?;
-                let now = Instant::now();
-                let last = self.typing.insert(member.name.key(), now);
-                if last.is_none_or(|last| now - last >= TYPING_MIN_GAP) {
-                    self.conn.typing(&room)?;
-                } else if let Some(last) = last {
-                    // Too soon: keep the earlier time so the gap still counts
-                    // from the signal that was passed on.
-                    self.typing.insert(member.name.key(), last);
-                }
-            }
+            ClientMsg::Typing { room } => self.typing(&room)?,
             ClientMsg::Ping => {
-                self.limits.take(Limit::Ping)?;
+                self.quotas.take(Kind::Ping, 0)?;
                 return Ok(vec![ServerMsg::Pong.to_json().into()]);
             }
             ClientMsg::WatchRooms => {
+                self.quotas.take(Kind::WatchRooms, 0)?;
                 let mut watch = app.hub.watch_rooms();
                 watch.mark_unchanged();
                 self.rooms = Some(RoomWatch {
@@ -398,14 +282,127 @@ impl Session {
         Ok(Vec::new())
     }
 
+    /// The connection's place in `room`, unless it is not in it or has
+    /// left it (its departure still settling).
+    fn member(&self, room: &RoomName) -> Result<Member, Refusal> {
+        if self.departures.contains(room) {
+            return Err(Refusal::NotInRoom(room.clone()));
+        }
+        self.conn.member(room)
+    }
+
+    /// Hands a message to the scribe; its answer is written once stored.
+    async fn say(
+        &mut self,
+        member: Member,
+        text: natter_shared::MessageText,
+        id: Option<natter_shared::MessageId>,
+        app: &AppState,
+    ) -> Result<(), Failure> {
+        let origin = id.clone().map(|id| (self.device.clone(), id));
+        let request = ClientMsg::Say {
+            room: member.name.clone(),
+            text: text.clone(),
+            id: id.clone(),
+        };
+        let receipt = app
+            .scribe
+            .submit(member.room, member.nick, text, origin)
+            .await?;
+        // Saying something ends "is typing"; let the next one through.
+        self.typing.remove(&member.name.key());
+        // Answered once stored; meanwhile the session reads on, so
+        // one connection's messages share disk flushes too.
+        let storing = self.storing.get_or_insert_with(FuturesOrdered::new);
+        storing.push_back(Box::pin(async move {
+            let answer = match receipt.await {
+                Ok(seq) => {
+                    metrics::counter!("natter_messages_in_total").increment(1);
+                    Ok(id.map(|id| {
+                        let room = member.name;
+                        ServerMsg::Ack { id, room, seq }.to_json().into()
+                    }))
+                }
+                Err(err) => Err(err.into()),
+            };
+            (request, answer)
+        }));
+        Ok(())
+    }
+
+    /// Passes on "is typing", at most once per [`TYPING_MIN_GAP`] per room.
+    /// Over its budget the signal is dropped without an answer: it is a
+    /// hint, and refusing it would only cost the sender.
+    fn typing(&mut self, room: &RoomName) -> Result<(), Failure> {
+        let member = self.member(room)?;
+        if self.quotas.take(Kind::Typing, 0).is_err() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let key = member.name.key();
+        if self
+            .typing
+            .get(&key)
+            .is_none_or(|&last| now - last >= TYPING_MIN_GAP)
+        {
+            self.typing.insert(key, now);
+            self.conn.typing(room)?;
+        }
+        Ok(())
+    }
+
+    /// Takes a new name, priced by how many people the rename reaches.
+    /// Over the budget it is held, not refused: the last name asked for is
+    /// taken once the budget allows (see [`settle`]).
+    async fn rename(&mut self, nick: Nick, app: &AppState) -> Result<(), Failure> {
+        if let Err(limited) = self.quotas.take(Kind::Nick, self.conn.reach(None)) {
+            self.held_rename = Some(HeldRename::new(nick, limited.wait));
+            return Ok(());
+        }
+        self.held_rename = None;
+        if let Some(cluster) = &app.cluster {
+            let device = self.conn.device();
+            if !cluster
+                .claim(&nick, self.conn.id(), device.as_ref())
+                .await?
+            {
+                return Err(Refusal::NickTaken(nick).into());
+            }
+        }
+        self.conn.rename(nick)?;
+        Ok(())
+    }
+
+    /// Announces the departures that have settled.
+    fn settle(&mut self, rooms: Vec<RoomName>) {
+        for room in rooms {
+            // Gone already only if the hub let the connection go.
+            let _ = self.conn.leave(&room);
+        }
+    }
+
+    fn settle_all(&mut self) {
+        let rooms = self.departures.take_all();
+        self.settle(rooms);
+    }
+
     /// Enters `room`, creating it first if needed; answers `entered` and
-    /// the messages after `since`, or the latest page.
+    /// the messages after `since`, or the latest page. Entering is priced
+    /// by how many people it is announced to; coming back to a room whose
+    /// departure is still settling is announced to nobody.
     async fn join(
         &mut self,
         room: &RoomName,
         since: Option<Seq>,
         app: &AppState,
     ) -> Result<Vec<Utf8Bytes>, Failure> {
+        let reach = if self.departures.contains(room) {
+            0
+        } else {
+            self.conn.reach(Some(room))
+        };
+        self.quotas.take(Kind::Join, reach)?;
+        self.departures.cancel(room);
         // Coming from another node, the client may have seen messages this
         // one has not delivered yet; they must be delivered before it
         // enters, or its queue would get them again.
@@ -415,7 +412,15 @@ impl Session {
             Box::pin(cluster.deliver_through(held.id, since)).await;
         }
         for _ in 0..2 {
-            match self.conn.enter(room)? {
+            let entry = match self.conn.enter(room) {
+                // Rooms left but still settling hold places: give them up.
+                Err(Refusal::TooManyJoined(_)) if !self.departures.is_empty() => {
+                    self.settle_all();
+                    self.conn.enter(room)?
+                }
+                entry => entry?,
+            };
+            match entry {
                 Entry::Entered {
                     room: id,
                     entered,
@@ -425,28 +430,12 @@ impl Session {
                     if let Some(cluster) = &app.cluster {
                         cluster.entered(id);
                     }
-                    let history = match resume(app, id, name.clone(), since, latest).await {
-                        Ok(history) => history,
-                        // In the room all the same; the history can be
-                        // asked for again.
-                        Err(err) => {
-                            tracing::error!(%err, "reading history failed");
-                            let failed = ServerMsg::Error {
-                                code: ErrorCode::StorageFailed,
-                                message: Failure::Store(err).to_string(),
-                                request: Some("history".into()),
-                                room: Some(name),
-                                retry_after_ms: None,
-                                id: None,
-                            };
-                            failed.to_json().into()
-                        }
-                    };
+                    let history = first_page(app, id, name, since, latest).await;
                     return Ok(vec![entered.to_json().into(), history]);
                 }
                 Entry::Missing => {
                     check_length("room name", room.as_str(), app.message_limits.room_chars)?;
-                    self.limits.take(Limit::Create)?;
+                    self.quotas.take(Kind::Create, 0)?;
                     let reservation = app.hub.reserve_room()?;
                     let row = app.store.create_room(room, now()).await?;
                     tracing::info!(room = %row.name, "room created");
@@ -462,7 +451,7 @@ impl Session {
     /// Counts a refusal; a connection refused too often too fast is closed
     /// with 1008 (policy violation).
     fn strike(&self) -> Result<(), End> {
-        self.limits.strikes.check().map_err(|_| {
+        self.quotas.strike().map_err(|()| {
             tracing::info!(
                 conn = self.conn.id(),
                 "closed for going over its limits again and again"
@@ -489,6 +478,33 @@ impl Session {
 fn connection_device(conn: crate::hub::ConnId) -> DeviceId {
     DeviceId::try_from(format!("conn-{}-{}", now().0, conn))
         .expect("digits and dashes make a device id")
+}
+
+/// The `history` that answers a `join` (see [`resume`]); when it cannot be
+/// read, an `error` instead: the connection is in the room all the same,
+/// and the history can be asked for again.
+async fn first_page(
+    app: &AppState,
+    room: crate::store::RoomId,
+    name: RoomName,
+    since: Option<Seq>,
+    latest: Seq,
+) -> Utf8Bytes {
+    match resume(app, room, name.clone(), since, latest).await {
+        Ok(history) => history,
+        Err(err) => {
+            tracing::error!(%err, "reading history failed");
+            let failed = ServerMsg::Error {
+                code: ErrorCode::StorageFailed,
+                message: Failure::Store(err).to_string(),
+                request: Some("history".into()),
+                room: Some(name),
+                retry_after_ms: None,
+                id: None,
+            };
+            failed.to_json().into()
+        }
+    }
 }
 
 /// Most messages replayed to a client resuming a room; further behind, it
@@ -626,6 +642,15 @@ pub(crate) async fn drive(
                     Err(end) => Err(end),
                 }
             }
+            () = rename_due(&mut session.held_rename) => {
+                let held = session.held_rename.take().expect("a held rename is due");
+                let rename = ClientMsg::Nick { nick: held.nick };
+                Box::pin(answer(rename, tx, session, app)).await
+            }
+            due = session.departures.due() => {
+                session.settle(due);
+                Ok(())
+            }
             incoming = rx.next(), if session.storing.as_ref().map_or(0, FuturesOrdered::len) < MAX_STORING => {
                 heartbeat.heard();
                 // Boxed: carrying out a request (storage, the bus) takes far
@@ -674,6 +699,16 @@ async fn handle(
             return write(tx, vec![msg.to_json().into()], app).await;
         }
     };
+    answer(msg, tx, session, app).await
+}
+
+/// Carries out one request and writes its answer.
+async fn answer(
+    msg: ClientMsg,
+    tx: &mut impl Tx,
+    session: &mut Session,
+    app: &AppState,
+) -> Result<(), End> {
     let request = msg.clone();
     // Storage may be slow; shutdown must not wait for it.
     let answer = tokio::select! {
@@ -695,7 +730,9 @@ impl Session {
         if let Failure::Store(err) = &failure {
             tracing::error!(%err, "reading history failed");
         }
-        self.strike()?;
+        if failure.costs_a_strike() {
+            self.strike()?;
+        }
         let mut msg = ServerMsg::error(failure.code(), failure.to_string(), Some(request));
         if let ServerMsg::Error { retry_after_ms, .. } = &mut msg {
             *retry_after_ms = failure.retry_after_ms();
@@ -869,7 +906,7 @@ mod tests {
     fn quiet_session(app: &AppState) -> Session {
         let mut conn = app.hub.connect();
         while conn.try_recv().is_some() {}
-        Session::new(conn, app.message_quota)
+        Session::new(conn, app.quotas)
     }
 
     #[tokio::test]
@@ -877,7 +914,7 @@ mod tests {
         let drain = Drain::new();
         let (app, _dir) = app(&drain).await;
         // Its welcome is waiting to be written.
-        let mut session = Session::new(app.hub.connect(), app.message_quota);
+        let mut session = Session::new(app.hub.connect(), app.quotas);
         let started = Instant::now();
         let end = drive(&mut stuck(), &mut silent(), &mut session, &app).await;
         assert_eq!(
@@ -906,7 +943,7 @@ mod tests {
             let drain = Drain::new();
             let (app, _dir) = app(&drain).await;
             let mut session = if queued {
-                Session::new(app.hub.connect(), app.message_quota)
+                Session::new(app.hub.connect(), app.quotas)
             } else {
                 quiet_session(&app)
             };
@@ -991,7 +1028,7 @@ mod tests {
                 let posted = Posted {
                     seq: Seq(latest.0 + n),
                     at: now(),
-                    nick: natter_shared::Nick::try_from("flood").unwrap(),
+                    nick: Nick::try_from("flood").unwrap(),
                     text: natter_shared::MessageText::try_from(format!("m{n}")).unwrap(),
                     id: None,
                 };
@@ -1037,7 +1074,7 @@ mod tests {
     async fn a_silent_peer_is_pinged_then_dropped() {
         let drain = Drain::new();
         let (app, _dir) = app(&drain).await;
-        let mut session = Session::new(app.hub.connect(), app.message_quota);
+        let mut session = Session::new(app.hub.connect(), app.quotas);
         let (mut tx, mut sent) = recording();
         let started = Instant::now();
         let end = drive(&mut tx, &mut silent(), &mut session, &app).await;
@@ -1067,7 +1104,7 @@ mod tests {
         config.check().expect("the tightest valid setting");
         let t = config.timing();
         let (app, _dir) = app_with(config, Drain::new()).await;
-        let mut session = Session::new(app.hub.connect(), app.message_quota);
+        let mut session = Session::new(app.hub.connect(), app.quotas);
         let (mut tx, sent) = recording();
         let pings = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&pings);
