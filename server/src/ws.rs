@@ -283,6 +283,7 @@ impl Failure {
             Failure::Limited { wait, .. } => {
                 Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1))
             }
+            Failure::NotStored(_) => Some(NotStored::RETRY_AFTER.as_millis() as u64),
             _ => None,
         }
     }
@@ -689,13 +690,16 @@ async fn handle(
 
 impl Session {
     /// The `error` that tells the sender why `request` was refused; counts
-    /// the refusal against the connection.
+    /// the refusal against the connection, unless the server was at fault.
     fn refuse(&mut self, request: &ClientMsg, failure: Failure) -> Result<Vec<Utf8Bytes>, End> {
         tracing::debug!(conn = self.conn.id(), request = request.type_name(), %failure, "refused");
         if let Failure::Store(err) = &failure {
             tracing::error!(%err, "reading history failed");
         }
-        self.strike()?;
+        // The server's own faults (storage, the bus) cost the client nothing.
+        if failure.code() != ErrorCode::StorageFailed {
+            self.strike()?;
+        }
         let mut msg = ServerMsg::error(failure.code(), failure.to_string(), Some(request));
         if let ServerMsg::Error { retry_after_ms, .. } = &mut msg {
             *retry_after_ms = failure.retry_after_ms();
