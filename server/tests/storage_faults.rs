@@ -15,6 +15,9 @@
 //! - A full disk for real (a 2 MB tmpfs), where the tests run as root.
 //! - At start, a database that cannot be written is refused in one
 //!   sentence by the real binary.
+//! - With `NATTER_TEST_POSTGRES`: the server's connections terminated
+//!   (`pg_terminate_backend`), then the database switched to read-only
+//!   (`default_transaction_read_only`) and back.
 
 mod common;
 
@@ -445,4 +448,81 @@ impl Drop for Unmount {
 
 fn scopeguard(at: std::path::PathBuf) -> Unmount {
     Unmount(at)
+}
+
+/// The messages in the PostgreSQL database at `url`: client id → seqs.
+async fn stored_pg(url: &str) -> HashMap<String, Vec<u64>> {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let rows = sqlx::query("SELECT client_id, seq FROM messages WHERE client_id IS NOT NULL")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let mut by_id: HashMap<String, Vec<u64>> = HashMap::new();
+    for row in rows {
+        let seq: i64 = row.get(1);
+        by_id.entry(row.get(0)).or_default().push(seq as u64);
+    }
+    by_id
+}
+
+#[tokio::test]
+async fn postgres_killed_connections_and_read_only_lose_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::database(dir.path()).await;
+    if !db.starts_with("postgres") {
+        eprintln!("SKIPPED: NATTER_TEST_POSTGRES is not set");
+        return;
+    }
+    let name = db.rsplit('/').next().unwrap().to_owned();
+    let server = common::spawn_app_on(&db, Config::default()).await;
+    let mut ws = sender(&server).await;
+    let watcher = watch(server.join().await.0);
+    let mut admin = sqlx::PgConnection::connect(&db).await.unwrap();
+    let kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                WHERE datname = current_database() AND pid <> pg_backend_pid()";
+    let mut acked = HashMap::new();
+    let mut refused = Vec::new();
+    for i in 0..30 {
+        if i % 5 == 2 {
+            admin.execute(kill).await.unwrap();
+        }
+        if i == 15 {
+            let sql = format!("ALTER DATABASE {name} SET default_transaction_read_only = on");
+            admin.execute(sql.as_str()).await.unwrap();
+            admin.execute(kill).await.unwrap();
+        }
+        match say(&mut ws, &id("m", i), text(i)).await {
+            Answer::Ack(seq) => {
+                acked.insert(id("m", i), seq);
+            }
+            Answer::Refused(code, _) => {
+                assert_eq!(code, ErrorCode::StorageFailed);
+                refused.push(i);
+            }
+        }
+        if i == 20 {
+            let (status, why) = ready(&server).await;
+            assert_eq!(status, 503, "{why}");
+            assert!(why.contains("read-only"), "{why}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let sql = format!("ALTER DATABASE {name} SET default_transaction_read_only = off");
+    admin.execute(sql.as_str()).await.unwrap();
+    recovers(&server).await;
+    for &i in &refused {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        match say(&mut ws, &id("m", i), text(i)).await {
+            Answer::Ack(seq) => {
+                acked.insert(id("m", i), seq);
+            }
+            other => panic!("m{i} after recovery: {other:?}"),
+        }
+    }
+    drop(ws);
+    server.stop().await.unwrap();
+    let said = watcher.await.unwrap();
+    let stored = stored_pg(&db).await;
+    check(&acked, &said, &stored);
+    assert_eq!(stored.len(), 30);
 }
