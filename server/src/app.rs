@@ -5,7 +5,7 @@
 //! | `GET /ws` | [`crate::ws::chat`] |
 //! | `GET /ws/echo` | [`crate::echo::echo`] |
 //! | `GET /healthz` | `200 ok` while the process serves |
-//! | `GET /readyz` | `200` when storage and the bus answer, else `503` |
+//! | `GET /readyz` | `200` when storage takes writes and the bus answers, else `503` |
 //! | `GET /metrics` | Prometheus text: [`crate::metrics`] |
 //! | `GET` anything else | [`crate::assets::serve`]: the web client |
 
@@ -82,7 +82,7 @@ impl AppState {
     /// Opens the store (making sure the lobby exists), loads the rooms into
     /// a new hub, joins the cluster if there is one, and starts the writer.
     pub async fn open(config: &Config, drain: Drain) -> Result<(Self, Background), OpenError> {
-        let store = Store::open(&config.database_url).await?;
+        let store = Store::open_with(&config.database_url, config.store_options()).await?;
         store.create_room(&RoomName::lobby(), now()).await?;
         let hub = Hub::new(config.hub_limits(), store.rooms().await?);
         let (cluster, tasks) = match &config.redis_url {
@@ -157,11 +157,15 @@ pub fn router(state: AppState) -> Router {
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `GET /readyz`: whether this node should get new clients. `503` with the
-/// reason while draining, or when storage or the bus does not answer.
+/// reason while draining, while the last write to storage failed (a full
+/// disk still answers reads), or when storage or the bus does not answer.
 async fn ready(State(app): State<AppState>) -> (StatusCode, String) {
     let unready = |why: String| (StatusCode::SERVICE_UNAVAILABLE, why);
     if app.drain.is_closing() {
         return unready("draining: shutting down".into());
+    }
+    if let Some(problem) = app.store.health().problem() {
+        return unready(format!("storage: {problem}"));
     }
     match tokio::time::timeout(READY_TIMEOUT, app.store.ping()).await {
         Ok(Ok(())) => {}

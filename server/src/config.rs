@@ -41,6 +41,12 @@ pub struct Config {
     #[arg(long, env = "NATTER_DATABASE_URL", default_value = "natter.db")]
     pub database_url: String,
 
+    /// For tests of a full disk without one: the most pages (4 KiB) the
+    /// SQLite file may hold; writes past it fail as on a full disk. Hidden:
+    /// not a setting for operators.
+    #[arg(long, env = "NATTER_SQLITE_MAX_PAGES", hide = true)]
+    pub sqlite_max_pages: Option<u32>,
+
     /// Redis to share rooms with other Natter nodes through, e.g.
     /// `redis://127.0.0.1:6379`. Without it this node is alone.
     #[arg(long, env = "NATTER_REDIS_URL")]
@@ -332,6 +338,12 @@ impl Config {
         }
     }
 
+    pub fn store_options(&self) -> crate::store::Options {
+        crate::store::Options {
+            sqlite_max_pages: self.sqlite_max_pages,
+        }
+    }
+
     pub fn timing(&self) -> Timing {
         Timing {
             ping_every: Duration::from_secs(self.ping_interval_secs),
@@ -349,6 +361,7 @@ impl Default for Config {
             log: "info".into(),
             log_format: LogFormat::Text,
             database_url: "natter.db".into(),
+            sqlite_max_pages: None,
             redis_url: None,
             node_ttl_secs: 10,
             cluster_name: "natter".into(),

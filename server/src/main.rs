@@ -5,8 +5,10 @@ use std::io::IsTerminal;
 
 use anyhow::Context;
 use clap::Parser;
+use natter_server::app::OpenError;
 use natter_server::config::LogFormat;
-use natter_server::{Config, run, shutdown_signal};
+use natter_server::store::StoreError;
+use natter_server::{Config, ServeError, run, shutdown_signal};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -39,7 +41,13 @@ async fn main() -> anyhow::Result<()> {
     }
     let listener = natter_server::listener::bind(config.bind)
         .with_context(|| format!("cannot listen on {}", config.bind))?;
-    run(config, listener, shutdown_signal())
-        .await
-        .context("server failed")
+    match run(config, listener, shutdown_signal()).await {
+        Ok(()) => Ok(()),
+        // A database that cannot be opened or written: the sentence says
+        // what to fix; a chain of causes would only bury it.
+        Err(err @ ServeError::Open(OpenError::Store(StoreError::Unusable(_)))) => {
+            Err(anyhow::anyhow!("{err}"))
+        }
+        Err(err) => Err(err).context("server failed"),
+    }
 }

@@ -124,6 +124,10 @@ fn describe() {
         "natter_bus_errors_total",
         "Redis commands that failed and were retried."
     );
+    describe_counter!(
+        "natter_storage_failures_total",
+        "Writes to the database that failed, by cause (full, read_only, io, ...)."
+    );
     describe_histogram!(
         "natter_store_seconds",
         Unit::Seconds,

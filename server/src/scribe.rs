@@ -9,8 +9,15 @@
 //! other nodes when there are any), in order, and each sender answered. So
 //! nobody sees a message that is not stored, every room's numbers go up by
 //! one with no gaps, and delivery order is storage order.
+//!
+//! A batch the store could not write is refused ([`NotStored`]: the
+//! senders answer `storage_failed` and resend later), and delivers
+//! nothing. While storage is failing, the writer probes it every
+//! [`PROBE_EVERY`] when it has nothing to write, so the store's health
+//! (and `/readyz`) recovers once the fault clears, without traffic.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use natter_shared::{DeviceId, MessageId, MessageText, Nick, Seq};
 use tokio::sync::{mpsc, oneshot};
@@ -26,10 +33,18 @@ const MAX_BATCH: usize = 1024;
 /// Messages that may wait for the writer before senders wait too.
 const QUEUE: usize = 4096;
 
+/// How often the writer probes a failing store while idle.
+pub const PROBE_EVERY: Duration = Duration::from_secs(1);
+
 /// The message could not be stored; nothing was delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the message could not be stored")]
 pub struct NotStored;
+
+impl NotStored {
+    /// When a sender may try again: about when the writer probes next.
+    pub const RETRY_AFTER: Duration = Duration::from_millis(1500);
+}
 
 enum Job {
     Post(Pending),
@@ -125,7 +140,19 @@ async fn write(store: Store, fanout: Fanout, mut queue: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
     while !stopping {
-        let Some(first) = queue.recv().await else {
+        let first = if store.health().fault().is_some() {
+            match tokio::time::timeout(PROBE_EVERY, queue.recv()).await {
+                Ok(first) => first,
+                Err(_) => {
+                    // Recorded in the store's health either way.
+                    let _ = store.probe().await;
+                    continue;
+                }
+            }
+        } else {
+            queue.recv().await
+        };
+        let Some(first) = first else {
             break;
         };
         batch.clear();

@@ -231,6 +231,7 @@ const POSTGRES_SUITES: &[&str] = &[
     "http",
     "process",
     "echo",
+    "storage_faults",
 ];
 
 /// Builds the release server (with the client) and the load generator,

@@ -203,6 +203,7 @@ impl Failure {
             Failure::Limited(Limited { wait, .. }) => {
                 Some(u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1))
             }
+            Failure::NotStored(_) => Some(NotStored::RETRY_AFTER.as_millis() as u64),
             _ => None,
         }
     }
@@ -724,7 +725,7 @@ async fn answer(
 
 impl Session {
     /// The `error` that tells the sender why `request` was refused; counts
-    /// the refusal against the connection.
+    /// the refusal against the connection, unless the server was at fault.
     fn refuse(&mut self, request: &ClientMsg, failure: Failure) -> Result<Vec<Utf8Bytes>, End> {
         tracing::debug!(conn = self.conn.id(), request = request.type_name(), %failure, "refused");
         if let Failure::Store(err) = &failure {

@@ -14,21 +14,34 @@
 //! several writers (the nodes of a cluster sharing PostgreSQL) serialise on
 //! the room's row lock and every room's numbers stay gap-free.
 //!
+//! Writes live in `write.rs`: a connection on which a write failed is
+//! closed, never given back to the pool (see there why). Their outcome is
+//! the store's [`Health`] (`health.rs`), which `/readyz` reports. SQL text
+//! and conversions shared by the queries are in `sql.rs`.
+//!
 //! Only [`crate::scribe`] appends messages; this module just runs the
 //! statements and records their latency (`natter_store_seconds`).
 
-use std::collections::{BTreeMap, HashMap};
+mod health;
+mod sql;
+mod write;
+
+use std::collections::HashMap;
 use std::future::Future;
-use std::ops::Range;
-use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use natter_shared::{
     DeviceId, MessageId, MessageText, Nick, Posted, RoomName, Seq, UnixMillis, ValueError,
 };
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::migrate::MigrateError;
 use sqlx::{AnyPool, Connection, Executor, Row};
+
+pub use health::{Fault, Health};
+pub use sql::redacted;
+use sql::{as_i64, as_u64, chunks, connect_url, placeholders};
 
 /// A room's row id in the database.
 pub type RoomId = i64;
@@ -36,14 +49,12 @@ pub type RoomId = i64;
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the database {url:?}: {source}")]
-    Open {
-        url: String,
-        #[source]
-        source: sqlx::Error,
-    },
+    /// At start: the database cannot be opened, or not written. One
+    /// sentence, for the operator.
+    #[error("{0}")]
+    Unusable(String),
     #[error("cannot bring the database schema up to date: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(#[from] MigrateError),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
     #[error("the database holds a value Natter cannot accept: {0}")]
@@ -96,24 +107,46 @@ pub struct Draft {
     pub origin: Option<(DeviceId, MessageId)>,
 }
 
+/// How to open a [`Store`], beyond its URL.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// SQLite only: the most pages the file may hold (`PRAGMA
+    /// max_page_count` on every connection; a page is 4 KiB). Writes past
+    /// it fail as on a full disk: for tests of a full disk without one.
+    pub sqlite_max_pages: Option<u32>,
+}
+
 /// Shared handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    health: Arc<Health>,
 }
 
 impl Store {
     /// Opens the database at `url` (see the module documentation), creating
     /// a SQLite file if needed, and runs the migrations.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_with(url, Options::default()).await
+    }
+
+    /// [`Store::open`] with `options`. Checks that the database takes a
+    /// write: one that cannot be written is refused with a sentence saying
+    /// why ([`StoreError::Unusable`]).
+    pub async fn open_with(url: &str, options: Options) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
-        let open_err = |source| StoreError::Open {
-            url: redacted(url),
-            source,
-        };
         let backend = Backend::of(url);
-        let options = AnyConnectOptions::from_str(&connect_url(url)).map_err(open_err)?;
+        let place = sql::place(url);
+        let unusable = |err: &sqlx::Error, doing: &str| {
+            tracing::debug!(cause = %err, "{doing} the database failed");
+            StoreError::Unusable(format!(
+                "cannot {doing} the database: {}",
+                sql::explain(url, Fault::of(err, backend))
+            ))
+        };
+        let connect =
+            AnyConnectOptions::from_str(&connect_url(url)).map_err(|err| unusable(&err, "open"))?;
         let pool = AnyPoolOptions::new()
             .max_connections(match backend {
                 Backend::Sqlite => 4,
@@ -127,18 +160,39 @@ impl Store {
                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
                         )
                         .await?;
+                        if let Some(pages) = options.sqlite_max_pages {
+                            let pragma = format!("PRAGMA max_page_count = {pages}");
+                            conn.execute(pragma.as_str()).await?;
+                        }
                     }
                     Ok(())
                 })
             })
-            .connect_with(options)
+            .connect_with(connect)
             .await
-            .map_err(open_err)?;
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+            .map_err(|err| unusable(&err, "open"))?;
+        let migrated = match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await,
+        };
+        match migrated {
+            Ok(()) => {}
+            Err(MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _))
+                if Fault::of(&err, backend) != Fault::Other =>
+            {
+                return Err(unusable(&err, "write"));
+            }
+            Err(err) => return Err(err.into()),
         }
-        Ok(Store { pool, backend })
+        let store = Store {
+            pool,
+            backend,
+            health: Arc::new(Health::new(place)),
+        };
+        match store.probe().await {
+            Err(StoreError::Query(err)) => Err(unusable(&err, "write")),
+            other => other.map(|()| store),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -164,99 +218,6 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
             row.as_ref().map(room_row).transpose()
-        })
-        .await
-    }
-
-    /// Creates the room if no room of that name (ignoring case) exists, and
-    /// returns the room of that name either way.
-    pub async fn create_room(
-        &self,
-        name: &RoomName,
-        at: UnixMillis,
-    ) -> Result<RoomRow, StoreError> {
-        timed("create_room", async {
-            sqlx::query(
-                "INSERT INTO rooms (name, key, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(name.as_str())
-            .bind(name.key())
-            .bind(as_i64(at.0))
-            .execute(&self.pool)
-            .await?;
-            Ok(())
-        })
-        .await?;
-        self.room(name)
-            .await?
-            .ok_or_else(|| StoreError::Query(sqlx::Error::RowNotFound))
-    }
-
-    /// Numbers and stores `drafts` at time `at` in one transaction: all of
-    /// them are stored, or none. Returns them as stored, in the order given;
-    /// within a room the numbers follow that order.
-    pub async fn append(
-        &self,
-        drafts: &[Draft],
-        at: UnixMillis,
-    ) -> Result<Vec<(RoomId, Posted)>, StoreError> {
-        timed("append", async {
-            let mut counts: BTreeMap<RoomId, u64> = BTreeMap::new();
-            for draft in drafts {
-                *counts.entry(draft.room).or_default() += 1;
-            }
-            let mut tx = self.pool.begin().await?;
-            // Rooms in id order: two writers sharing rooms lock them in the
-            // same order and cannot deadlock.
-            let mut next: BTreeMap<RoomId, u64> = BTreeMap::new();
-            for (&room, &count) in &counts {
-                let last: Option<i64> = sqlx::query_scalar(
-                    "UPDATE rooms SET last_seq = last_seq + $1 WHERE id = $2 RETURNING last_seq",
-                )
-                .bind(as_i64(count))
-                .bind(room)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let last = last.ok_or(StoreError::NoRoom(room))?;
-                next.insert(room, as_u64(last) - count + 1);
-            }
-            let mut stored = Vec::with_capacity(drafts.len());
-            for draft in drafts {
-                let seq = next.get_mut(&draft.room).expect("counted above");
-                let posted = Posted {
-                    seq: Seq(*seq),
-                    at,
-                    nick: draft.nick.clone(),
-                    text: draft.text.clone(),
-                    id: draft.origin.as_ref().map(|(_, id)| id.clone()),
-                };
-                *seq += 1;
-                stored.push((draft.room, posted));
-            }
-            // Many rows per statement: each statement is a round trip to
-            // the database (for SQLite, to its worker thread).
-            for rows in chunks(drafts.len()) {
-                let sql = format!(
-                    "INSERT INTO messages (room_id, seq, at, nick, text, device, client_id) \
-                     VALUES {}",
-                    placeholders(self.backend, rows.len(), 7)
-                );
-                let mut insert = sqlx::query(&sql);
-                for (draft, (room, posted)) in drafts[rows.clone()].iter().zip(&stored[rows]) {
-                    insert = insert
-                        .bind(*room)
-                        .bind(as_i64(posted.seq.0))
-                        .bind(as_i64(at.0))
-                        .bind(posted.nick.as_str())
-                        .bind(posted.text.as_str())
-                        .bind(draft.origin.as_ref().map(|(device, _)| device.as_str()))
-                        .bind(posted.id.as_ref().map(MessageId::as_str));
-                }
-                insert.execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            Ok(stored)
         })
         .await
     }
@@ -393,48 +354,6 @@ async fn timed<T>(
     result
 }
 
-/// Characters of a file path that cannot stand as they are in a URL.
-const PATH_UNSAFE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
-    .add(b' ')
-    .add(b'%')
-    .add(b'?')
-    .add(b'#');
-
-/// The URL `sqlx` is given: PostgreSQL and `sqlite:` URLs as they are; a
-/// plain path becomes a `sqlite://` URL that creates the file if missing.
-fn connect_url(url: &str) -> String {
-    if Backend::of(url) == Backend::Postgres {
-        return url.to_owned();
-    }
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
-    let (path, query) = path.split_once('?').unwrap_or((path, ""));
-    let encoded =
-        percent_encoding::utf8_percent_encode(&Path::new(path).to_string_lossy(), PATH_UNSAFE)
-            .to_string();
-    let mut params: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
-    if !params.iter().any(|p| p.starts_with("mode=")) {
-        params.push("mode=rwc");
-    }
-    format!("sqlite://{encoded}?{}", params.join("&"))
-}
-
-/// `url` without its password, for messages.
-pub fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
-}
-
 fn posted(row: &AnyRow) -> Result<Posted, StoreError> {
     Ok(Posted {
         seq: Seq(as_u64(row.try_get("seq")?)),
@@ -469,82 +388,9 @@ impl Store {
     }
 }
 
-/// Rows per multi-row statement, largest first. A batch is cut greedily
-/// into these sizes, so only a few distinct statements are ever prepared
-/// (and cached), and none comes near either engine's limit on parameters.
-const CHUNKS: [usize; 5] = [256, 64, 16, 4, 1];
-
-/// Cuts `len` rows into ranges of [`CHUNKS`] sizes.
-fn chunks(len: usize) -> impl Iterator<Item = Range<usize>> {
-    let mut start = 0;
-    std::iter::from_fn(move || {
-        let left = len - start;
-        let size = CHUNKS.into_iter().find(|&c| c <= left)?;
-        let range = start..start + size;
-        start += size;
-        Some(range)
-    })
-}
-
-/// `($1, $2), ($3, $4)` for `rows` rows of `columns` parameters, numbered
-/// for PostgreSQL; SQLite's are left unnumbered, `(?, ?), (?, ?)`: SQLite
-/// finds a numbered parameter by walking the list of every name in the
-/// statement, and binding walks it once per parameter, so a statement of
-/// 256 rows spent most of its time there.
-fn placeholders(backend: Backend, rows: usize, columns: usize) -> String {
-    let mut sql = String::with_capacity(rows * columns * 5);
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for column in 0..columns {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            match backend {
-                Backend::Sqlite => sql.push('?'),
-                Backend::Postgres => {
-                    sql.push('$');
-                    sql.push_str(&(row * columns + column + 1).to_string());
-                }
-            }
-        }
-        sql.push(')');
-    }
-    sql
-}
-
-/// Both engines store signed 64-bit integers; sequence numbers and
-/// timestamps are far below `i64::MAX`, so these conversions saturate only
-/// on corrupt data.
-fn as_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn as_u64(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn batches_are_cut_into_few_statement_sizes() {
-        let sizes = |len| chunks(len).map(|r| r.len()).collect::<Vec<_>>();
-        assert_eq!(sizes(0), Vec::<usize>::new());
-        assert_eq!(sizes(1), [1]);
-        assert_eq!(sizes(300), [256, 16, 16, 4, 4, 4]);
-        assert_eq!(sizes(1024), [256; 4]);
-        let ranges: Vec<_> = chunks(21).collect();
-        assert_eq!(ranges, [0..16, 16..20, 20..21]);
-        assert_eq!(
-            placeholders(Backend::Postgres, 2, 3),
-            "($1, $2, $3), ($4, $5, $6)"
-        );
-        assert_eq!(placeholders(Backend::Sqlite, 2, 3), "(?, ?, ?), (?, ?, ?)");
-    }
 
     #[tokio::test]
     async fn a_large_batch_is_stored_whole_and_its_origins_found() {
@@ -596,27 +442,5 @@ mod tests {
         assert_eq!(found.len(), 300);
         let m3 = (device, MessageId::try_from("m3".to_owned()).unwrap());
         assert_eq!(found[&m3], (b, Seq(2)));
-    }
-
-    #[test]
-    fn urls_pick_the_engine_and_hide_passwords() {
-        assert_eq!(Backend::of("postgres://a@b/c"), Backend::Postgres);
-        assert_eq!(Backend::of("postgresql://a@b/c"), Backend::Postgres);
-        assert_eq!(Backend::of("natter.db"), Backend::Sqlite);
-        assert_eq!(Backend::of("sqlite:x.db"), Backend::Sqlite);
-        assert_eq!(connect_url("natter.db"), "sqlite://natter.db?mode=rwc");
-        assert_eq!(
-            connect_url("/tmp/a b/n%.db"),
-            "sqlite:///tmp/a%20b/n%25.db?mode=rwc"
-        );
-        assert_eq!(connect_url("sqlite:x.db?mode=ro"), "sqlite://x.db?mode=ro");
-        assert_eq!(
-            redacted("postgres://me:secret@db/natter"),
-            "postgres://me:***@db/natter"
-        );
-        assert_eq!(
-            redacted("postgres://me@db/natter"),
-            "postgres://me@db/natter"
-        );
     }
 }

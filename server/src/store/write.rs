@@ -1,0 +1,214 @@
+//! The store's writes: new rooms, batches of messages, and the probe that
+//! tells whether the database takes a write.
+//!
+//! Each write runs on a connection taken from the pool for it. If the write
+//! fails, that connection is closed, never given back: after a failed
+//! statement or `COMMIT` the engine may have rolled the transaction back
+//! itself, or kept it open, and `sqlx` cannot tell. SQLite rolls a
+//! transaction back by itself on `SQLITE_FULL` (among others); `sqlx` then
+//! fails its `ROLLBACK`, still counts the transaction open, and begins the
+//! next one on that connection as a savepoint (`SAVEPOINT`), which on its
+//! own starts a real transaction, but one that the next failure's
+//! `ROLLBACK TO SAVEPOINT` leaves open. Every later "commit" only releases
+//! a savepoint: the writes were acknowledged and never stored, and the
+//! connection held the write lock for ever ("database is locked" on every
+//! other). A new connection has no such past.
+//!
+//! Every outcome is recorded in the store's [`Health`].
+
+use std::collections::BTreeMap;
+
+use natter_shared::{MessageId, Posted, RoomName, Seq, UnixMillis};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, Connection};
+
+use super::{
+    Backend, Draft, Health, RoomId, RoomRow, Store, StoreError, as_i64, as_u64, chunks,
+    placeholders, timed,
+};
+
+/// Bytes the probe writes (and removes in the same transaction): a few
+/// pages, so a database that cannot grow fails it.
+const PROBE_BYTES: usize = 16 * 1024;
+
+/// Longest wait for a failed connection to close.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Store {
+    /// Creates the room if no room of that name (ignoring case) exists, and
+    /// returns the room of that name either way.
+    pub async fn create_room(
+        &self,
+        name: &RoomName,
+        at: UnixMillis,
+    ) -> Result<RoomRow, StoreError> {
+        timed("create_room", async {
+            let mut conn = self.writer().await?;
+            let created = sqlx::query(
+                "INSERT INTO rooms (name, key, created_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(name.as_str())
+            .bind(name.key())
+            .bind(as_i64(at.0))
+            .execute(&mut *conn)
+            .await
+            .map(drop)
+            .map_err(StoreError::from);
+            self.settle(conn, created).await
+        })
+        .await?;
+        self.room(name)
+            .await?
+            .ok_or_else(|| StoreError::Query(sqlx::Error::RowNotFound))
+    }
+
+    /// Numbers and stores `drafts` at time `at` in one transaction: all of
+    /// them are stored, or none. Returns them as stored, in the order given;
+    /// within a room the numbers follow that order.
+    pub async fn append(
+        &self,
+        drafts: &[Draft],
+        at: UnixMillis,
+    ) -> Result<Vec<(RoomId, Posted)>, StoreError> {
+        timed("append", async {
+            let mut conn = self.writer().await?;
+            let stored = append_on(&mut conn, self.backend, drafts, at).await;
+            self.settle(conn, stored).await
+        })
+        .await
+    }
+
+    /// Writes a few pages and removes them again in one committed
+    /// transaction: whether the database takes a write now (space, file
+    /// permissions, a read-only database, the lock). The writer probes
+    /// while storage is failing, so that recovery shows without traffic.
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        timed("probe", async {
+            let mut conn = self.writer().await?;
+            let probed = probe_on(&mut conn).await;
+            self.settle(conn, probed).await
+        })
+        .await
+    }
+
+    /// What is wrong with storage, while the last write failed.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// A connection for one write.
+    async fn writer(&self) -> Result<PoolConnection<Any>, StoreError> {
+        self.pool.acquire().await.map_err(|err| {
+            self.health.failed(&err, self.backend);
+            StoreError::Query(err)
+        })
+    }
+
+    /// Records the outcome of a write on `conn`; after a failure, closes
+    /// `conn` (see the module documentation).
+    async fn settle<T>(
+        &self,
+        conn: PoolConnection<Any>,
+        outcome: Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match &outcome {
+            Ok(_) => {
+                self.health.wrote();
+                return outcome;
+            }
+            Err(StoreError::Query(err)) if !outcome_is_conflict(&outcome) => {
+                self.health.failed(err, self.backend);
+            }
+            Err(_) => {}
+        }
+        match tokio::time::timeout(CLOSE_TIMEOUT, conn.close()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::debug!(%err, "closing a failed connection"),
+            Err(_) => tracing::warn!("a failed database connection did not close in time"),
+        }
+        outcome
+    }
+}
+
+fn outcome_is_conflict<T>(outcome: &Result<T, StoreError>) -> bool {
+    outcome.as_ref().err().is_some_and(StoreError::is_conflict)
+}
+
+/// [`Store::append`]'s transaction, on `conn`.
+async fn append_on(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    drafts: &[Draft],
+    at: UnixMillis,
+) -> Result<Vec<(RoomId, Posted)>, StoreError> {
+    let mut counts: BTreeMap<RoomId, u64> = BTreeMap::new();
+    for draft in drafts {
+        *counts.entry(draft.room).or_default() += 1;
+    }
+    let mut tx = conn.begin().await?;
+    // Rooms in id order: two writers sharing rooms lock them in the
+    // same order and cannot deadlock.
+    let mut next: BTreeMap<RoomId, u64> = BTreeMap::new();
+    for (&room, &count) in &counts {
+        let last: Option<i64> = sqlx::query_scalar(
+            "UPDATE rooms SET last_seq = last_seq + $1 WHERE id = $2 RETURNING last_seq",
+        )
+        .bind(as_i64(count))
+        .bind(room)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let last = last.ok_or(StoreError::NoRoom(room))?;
+        next.insert(room, as_u64(last) - count + 1);
+    }
+    let mut stored = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        let seq = next.get_mut(&draft.room).expect("counted above");
+        let posted = Posted {
+            seq: Seq(*seq),
+            at,
+            nick: draft.nick.clone(),
+            text: draft.text.clone(),
+            id: draft.origin.as_ref().map(|(_, id)| id.clone()),
+        };
+        *seq += 1;
+        stored.push((draft.room, posted));
+    }
+    // Many rows per statement: each statement is a round trip to
+    // the database (for SQLite, to its worker thread).
+    for rows in chunks(drafts.len()) {
+        let sql = format!(
+            "INSERT INTO messages (room_id, seq, at, nick, text, device, client_id) \
+                 VALUES {}",
+            placeholders(backend, rows.len(), 7)
+        );
+        let mut insert = sqlx::query(&sql);
+        for (draft, (room, posted)) in drafts[rows.clone()].iter().zip(&stored[rows]) {
+            insert = insert
+                .bind(*room)
+                .bind(as_i64(posted.seq.0))
+                .bind(as_i64(at.0))
+                .bind(posted.nick.as_str())
+                .bind(posted.text.as_str())
+                .bind(draft.origin.as_ref().map(|(device, _)| device.as_str()))
+                .bind(posted.id.as_ref().map(MessageId::as_str));
+        }
+        insert.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// [`Store::probe`]'s transaction, on `conn`.
+async fn probe_on(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    let mut tx = conn.begin().await?;
+    sqlx::query("INSERT INTO storage_probe (id, filler) VALUES (1, $1)")
+        .bind(vec![0_u8; PROBE_BYTES])
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM storage_probe")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
