@@ -230,6 +230,9 @@ async fn a_flood_is_throttled_then_closed_while_others_are_heard() {
 enum Answer {
     Error(ErrorCode),
     Close(u16),
+    /// No answer at all: the next answer is the `pong` to a `ping` sent
+    /// after the offence.
+    Nothing,
 }
 
 /// How the offender misbehaves.
@@ -242,6 +245,11 @@ enum Offence {
 
 fn text(s: impl Into<String>) -> Offence {
     Offence::Frames(vec![Message::text(s.into())])
+}
+
+/// The same request `count` times at once.
+fn flood(frame: &str, count: usize) -> Offence {
+    Offence::Frames((0..count).map(|_| Message::text(frame)).collect())
 }
 
 /// One WebSocket frame, FIN set, masked unless `mask` is `None`.
@@ -283,7 +291,7 @@ macro_rules! bad_input {
 }
 
 mod bad_input {
-    use super::Answer::{Close, Error};
+    use super::Answer::{Close, Error, Nothing};
     use super::*;
     use natter_shared::ErrorCode::*;
 
@@ -307,7 +315,14 @@ mod bad_input {
         leaving_a_room_not_joined: text(r#"{"type":"leave","room":"elsewhere"}"#) => Error(NotInRoom);
         a_name_someone_has: text(r#"{"type":"nick","nick":"WATCHER"}"#) => Error(NickTaken);
         binary_frame: Offence::Frames(vec![Message::binary(vec![0, 159, 146, 150])]) => Error(BinaryNotSupported);
-        typing_flood: Offence::Frames((0..11).map(|_| Message::text(r#"{"type":"typing","room":"lobby"}"#)).collect()) => Error(RateLimited);
+        typing_flood: flood(r#"{"type":"typing","room":"lobby"}"#, 50) => Nothing;
+        rename_flood: Offence::Frames((0..50).map(|n| Message::text(format!(r#"{{"type":"nick","nick":"n{n}"}}"#))).collect()) => Nothing;
+        join_flood: flood(r#"{"type":"join","room":"lobby"}"#, 31) => Error(RateLimited);
+        history_flood: flood(r#"{"type":"history","room":"lobby","before":1}"#, 21) => Error(RateLimited);
+        room_list_flood: flood(r#"{"type":"watch_rooms"}"#, 4) => Error(RateLimited);
+        hello_flood: flood(r#"{"type":"hello","device":"d1"}"#, 4) => Error(RateLimited);
+        ping_flood: flood(r#"{"type":"ping"}"#, 6) => Error(RateLimited);
+        new_room_flood: Offence::Frames((0..6).map(|n| Message::text(format!(r#"{{"type":"join","room":"new{n}"}}"#))).collect()) => Error(RateLimited);
         invalid_utf8_in_a_text_frame: Offence::Raw(raw_frame(0x1, &[0x7b, 0xff, 0xfe, 0x7d], KEY)) => Close(1007);
         message_over_16_kib: Offence::Frames(vec![Message::text("x".repeat(16 * 1024 + 1))]) => Close(1009);
         unmasked_client_frame: Offence::Raw(raw_frame(0x1, b"{}", None)) => Close(1002);
@@ -378,6 +393,9 @@ async fn check_row(what: &str, offence: Offence, answer: Answer) {
             for frame in frames {
                 offender.send(frame).await.unwrap();
             }
+            if answer == Answer::Nothing {
+                send(&mut offender, &ClientMsg::Ping).await;
+            }
             outcome(&mut offender, answer).await
         }
         Offence::Raw(bytes) => {
@@ -423,16 +441,16 @@ async fn check_row(what: &str, offence: Offence, answer: Answer) {
 async fn outcome(ws: &mut Ws, expected: Answer) -> Answer {
     match expected {
         Answer::Close(_) => Answer::Close(u16::from(expect_close(ws).await.code)),
-        Answer::Error(_) => loop {
+        Answer::Error(_) | Answer::Nothing => loop {
             match next_frame(ws).await {
-                Message::Text(text) => {
-                    if let ServerMsg::Error { code, message, .. } =
-                        natter_shared::decode_server(&text).unwrap()
-                    {
+                Message::Text(text) => match natter_shared::decode_server(&text).unwrap() {
+                    ServerMsg::Error { code, message, .. } => {
                         assert!(!message.is_empty());
                         break Answer::Error(code);
                     }
-                }
+                    ServerMsg::Pong if expected == Answer::Nothing => break Answer::Nothing,
+                    _ => {}
+                },
                 Message::Close(frame) => {
                     break Answer::Close(frame.map_or(1005, |f| u16::from(f.code)));
                 }
