@@ -8,20 +8,17 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 
+use common::browser::*;
 use common::{TestServer, spawn_app};
+use fantoccini::Locator;
 use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 const XSS: &str = r#"<img src=x onerror="window.__pwned=1">"#;
-const INPUT: &str = "[data-testid=message-input]";
-const STATUS_OPEN: &str = "[data-testid=status][data-state=open]";
-const READY_OPEN: &str = "[data-testid=ready-state][data-state=open]";
 
 #[tokio::test]
 async fn two_people_chat_in_real_browsers() {
@@ -483,6 +480,8 @@ async fn reload_keeps_room_name_and_history_and_scrolling_up_pages_in_older() {
     let Some(driver) = Driver::start().await else {
         return;
     };
+    // The fill below writes 120 messages at once, faster than a person:
+    // raised for the writer only; the browsers read with the defaults.
     let server = common::spawn_app_with(common::bulk()).await;
     // 120 messages in a room before anyone opens a browser.
     let (mut writer, _) = server.arrive().await;
@@ -586,7 +585,7 @@ async fn messages_typed_offline_survive_a_reload_and_arrive_once_in_order() {
     };
     let dir = tempfile::tempdir().unwrap();
     let db = common::database(dir.path()).await;
-    let server = common::spawn_app_on(&db, common::bulk()).await;
+    let server = common::spawn_app_on(&db, natter_server::Config::default()).await;
     let addr = server.addr;
     let alice = open(&driver, &server, "/", &[]).await;
     let bob = open(&driver, &server, "/", &[]).await;
@@ -617,7 +616,7 @@ async fn messages_typed_offline_survive_a_reload_and_arrive_once_in_order() {
     // She reloads while the server is still down (the page cannot load),
     // then the server comes back and she opens the chat again.
     let _ = alice.refresh().await;
-    let server = common::spawn_app_at(addr, &db, common::bulk()).await;
+    let server = common::spawn_app_at(addr, &db, natter_server::Config::default()).await;
     alice.goto(&server.url("/")).await.unwrap();
     wait_for(&alice, STATUS_OPEN, "").await;
     // Bob's page comes back by itself, or at once with "Retry now".
@@ -736,7 +735,7 @@ async fn a_link_that_goes_silent_is_noticed_and_replaced() {
     // Pings every second: a link silent for two seconds is dead.
     let server = common::spawn_app_with(natter_server::Config {
         client_heartbeat_secs: 1,
-        ..common::bulk()
+        ..natter_server::Config::default()
     })
     .await;
     let proxy = Proxy::start(server.addr).await;
@@ -922,7 +921,7 @@ async fn through_nginx_people_on_two_nodes_chat_in_real_browsers() {
         redis_url: Some(services.redis.clone()),
         cluster_name: common::cluster_name(),
         trusted_proxies: vec![std::net::Ipv4Addr::LOCALHOST.into()],
-        ..common::bulk()
+        ..natter_server::Config::default()
     };
     let one = common::spawn_app_on(&db, config.clone()).await;
     let two = common::spawn_app_on(&db, config).await;
@@ -1095,257 +1094,4 @@ async fn injection_payloads_render_as_inert_text() {
     assert_eq!(path(&page).await, "/r/%3Csvg%3E");
     page.close().await.unwrap();
     server.stop().await.unwrap();
-}
-
-// --- helpers -------------------------------------------------------------
-
-/// The page's path, as the address bar shows it.
-async fn path(page: &Client) -> String {
-    page.execute("return location.pathname", vec![])
-        .await
-        .unwrap()
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// Waits, inside the page, until the script expression `condition` holds,
-/// re-checking on every change to the page; fails after 10 s.
-async fn wait_until(page: &Client, condition: &str) {
-    let script = format!(
-        "const done = arguments[0];
-         const holds = () => {{ try {{ return Boolean({condition}); }} catch (e) {{ return false; }} }};
-         if (holds()) return done(true);
-         const timer = setTimeout(() => {{ observer.disconnect(); done(false); }}, 10000);
-         const observer = new MutationObserver(() => {{
-             if (holds()) {{ observer.disconnect(); clearTimeout(timer); done(true); }}
-         }});
-         observer.observe(document.documentElement,
-             {{ subtree: true, childList: true, characterData: true, attributes: true }});
-         document.addEventListener('scroll', () => {{
-             if (holds()) {{ observer.disconnect(); clearTimeout(timer); done(true); }}
-         }}, {{ capture: true }});"
-    );
-    let held = page
-        .execute_async(&script, vec![])
-        .await
-        .expect("wait script runs");
-    assert_eq!(
-        held,
-        Value::Bool(true),
-        "{condition} did not hold within 10 s"
-    );
-}
-
-/// A Chrome DevTools Protocol command, sent through chromedriver.
-#[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
-}
-
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        let session = session_id.unwrap_or_default();
-        base_url.join(&format!("session/{session}/goog/cdp/execute"))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.cmd, "params": self.params });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
-
-/// A chromedriver process on a port of its choosing.
-struct Driver {
-    url: String,
-    _process: Child,
-    profiles: tempfile::TempDir,
-}
-
-impl Driver {
-    /// Starts chromedriver, or explains why the browser tests are skipped.
-    async fn start() -> Option<Driver> {
-        let required = std::env::var_os("NATTER_REQUIRE_BROWSER").is_some();
-        let chromedriver = tool("CHROMEDRIVER", "/usr/bin/chromedriver");
-        let chromium = tool("CHROMIUM", "/usr/bin/chromium");
-        let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/index.html");
-        let missing: Vec<String> = [
-            (&chromedriver, "chromedriver"),
-            (&chromium, "chromium"),
-            (&bundle, "the client bundle (trunk build)"),
-        ]
-        .iter()
-        .filter(|(path, _)| !path.exists())
-        .map(|(path, what)| format!("{what} at {}", path.display()))
-        .collect();
-        if !missing.is_empty() {
-            let why = missing.join(", ");
-            assert!(
-                !required,
-                "NATTER_REQUIRE_BROWSER is set but these are missing: {why}"
-            );
-            eprintln!(
-                "SKIPPED browser test: missing {why}; `cargo xtask test` installs and builds them"
-            );
-            return None;
-        }
-        let mut process = Command::new(&chromedriver)
-            .arg("--port=0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("chromedriver starts");
-        let stdout = process.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = async {
-            while let Some(line) = lines.next_line().await.expect("read chromedriver output") {
-                if let Some(port) = line.split("started successfully on port ").nth(1) {
-                    return port.trim_end_matches('.').to_owned();
-                }
-            }
-            panic!("chromedriver exited before it was ready");
-        };
-        let port = tokio::time::timeout(common::WAIT, ready)
-            .await
-            .expect("chromedriver ready in time");
-        // Keep draining its output so it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Some(Driver {
-            url: format!("http://127.0.0.1:{port}"),
-            _process: process,
-            profiles: tempfile::tempdir().expect("temp dir"),
-        })
-    }
-
-    /// A new browser with a fresh profile and extra Chromium flags.
-    async fn session_with(&self, extra: &[&str]) -> Client {
-        let profile = tempfile::tempdir_in(self.profiles.path())
-            .expect("profile dir")
-            .keep();
-        let args = [
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--window-size=900,600",
-            &format!("--user-data-dir={}", profile.display()),
-        ];
-        let args: Vec<&str> = args.iter().copied().chain(extra.iter().copied()).collect();
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({ "binary": tool("CHROMIUM", "/usr/bin/chromium"), "args": args }),
-        );
-        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&self.url)
-            .await
-            .expect("a browser session")
-    }
-}
-
-fn tool(var: &str, default: &str) -> PathBuf {
-    std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from)
-}
-
-/// Opens `path` in a new browser (with extra Chromium `flags`) and waits
-/// until the page's socket is open.
-async fn open(driver: &Driver, server: &TestServer, path: &str, flags: &[&str]) -> Client {
-    let page = driver.session_with(flags).await;
-    page.goto(&server.url(path)).await.unwrap();
-    let ready = if path == "/echo" {
-        READY_OPEN
-    } else {
-        STATUS_OPEN
-    };
-    wait_for(&page, ready, "").await;
-    page
-}
-
-/// Clicks the element `selector` names. The view may replace it between
-/// finding and clicking it; then the new one is found and clicked.
-async fn click(page: &Client, selector: &str) {
-    for _ in 0..20 {
-        let clicked = match page.find(Locator::Css(selector)).await {
-            Ok(element) => element.click().await,
-            Err(err) => Err(err),
-        };
-        match clicked {
-            Ok(()) => return,
-            Err(err) if err.is_stale_element_reference() => continue,
-            Err(err) => panic!("clicking {selector}: {err}"),
-        }
-    }
-    panic!("{selector} was replaced 20 times in a row while being clicked");
-}
-
-/// Picks the language `tag` with the page's switch, as a person would.
-async fn choose_language(page: &Client, tag: &str) {
-    page.execute(
-        "const s = document.querySelector('[data-testid=lang-switch]');
-         s.value = arguments[0];
-         s.dispatchEvent(new Event('change', {bubbles: true}));",
-        vec![json!(tag)],
-    )
-    .await
-    .unwrap();
-}
-
-fn enter() -> String {
-    char::from(Key::Enter).to_string()
-}
-
-async fn type_into(page: &Client, selector: &str, keys: &str) {
-    let input = page.find(Locator::Css(selector)).await.unwrap();
-    input.send_keys(keys).await.unwrap();
-}
-
-/// Waits, inside the page, until an element matching `selector` shows
-/// `text` (a MutationObserver, not polling); fails after 10 s.
-async fn wait_for(page: &Client, selector: &str, text: &str) {
-    let script = "
-        const [selector, text, done] = arguments;
-        const found = () => [...document.querySelectorAll(selector)]
-            .some(e => e.innerText.includes(text));
-        if (found()) return done(true);
-        const timer = setTimeout(() => { observer.disconnect(); done(false); }, 10000);
-        const observer = new MutationObserver(() => {
-            if (found()) { observer.disconnect(); clearTimeout(timer); done(true); }
-        });
-        observer.observe(document.documentElement,
-            { subtree: true, childList: true, characterData: true, attributes: true });";
-    let found = page
-        .execute_async(script, vec![json!(selector), json!(text)])
-        .await
-        .expect("wait script runs");
-    if found != Value::Bool(true) {
-        let shown = page
-            .execute("return document.querySelector('main').outerHTML", vec![])
-            .await
-            .unwrap_or_default();
-        panic!("no {selector} showing {text:?} within 10 s; the page holds:\n{shown}");
-    }
-}
-
-async fn save_screenshot(page: &Client, name: &str) {
-    let png = page.screenshot().await.expect("screenshot");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshot dir");
-    std::fs::write(dir.join(format!("{name}.png")), &png).expect("write screenshot");
-    if std::env::var_os("NATTER_UPDATE_SCREENSHOTS").is_some() {
-        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
-        std::fs::create_dir_all(&docs).expect("docs screenshot dir");
-        std::fs::write(docs.join(format!("{name}.png")), &png).expect("write docs screenshot");
-    }
 }
