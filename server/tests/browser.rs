@@ -986,6 +986,7 @@ async fn injection_payloads_render_as_inert_text() {
     let Some(driver) = Driver::start().await else {
         return;
     };
+    // Raised: the payloads are posted at once by a test client, not typed.
     let server = common::spawn_app_with(common::bulk()).await;
     // Someone with a hostile name posts every payload, and a very long
     // unbroken word, into the lobby and into rooms with hostile names.

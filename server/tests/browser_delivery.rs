@@ -101,7 +101,11 @@ async fn sixty_messages_sent_ten_a_second_all_arrive_on_one_connection() {
         "the connection was closed: {shown:?}"
     );
     let stored = stored_in_lobby(&server).await;
-    assert_eq!(stored[stored.len() - 50..], texts[10..], "stored once, in order");
+    assert_eq!(
+        stored[stored.len() - 50..],
+        texts[10..],
+        "stored once, in order"
+    );
     page.close().await.unwrap();
     server.stop().await.unwrap();
 }

@@ -228,6 +228,7 @@ async fn shutdown_closes_every_socket_with_1012() {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_let_go_without_slowing_the_others() {
+    // Raised: the talker floods the room to fill a reader's queue.
     let config = Config {
         queue_capacity: 8,
         ..common::bulk()

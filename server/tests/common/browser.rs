@@ -16,7 +16,6 @@ pub const INPUT: &str = "[data-testid=message-input]";
 pub const STATUS_OPEN: &str = "[data-testid=status][data-state=open]";
 pub const READY_OPEN: &str = "[data-testid=ready-state][data-state=open]";
 
-
 /// The page's path, as the address bar shows it.
 pub async fn path(page: &Client) -> String {
     page.execute("return location.pathname", vec![])

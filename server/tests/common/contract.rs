@@ -46,7 +46,10 @@ pub async fn start(addr: SocketAddr, db: &str, extra: &[&str]) -> Child {
             "--log",
             "warn,natter_server=info",
         ])
+        // Raised: the peers write thousands of messages as fast as they
+        // can, and `store_view` reads every page back on one connection.
         .args(["--message-rate", "100000", "--message-burst", "100000"])
+        .args(["--history-rate", "100000", "--history-burst", "100000"])
         .args(["--connect-burst", "1000", "--presence-grace-secs", "0"])
         .env("NATTER_DATABASE_URL", db)
         .stdout(Stdio::piped())
