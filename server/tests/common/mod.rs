@@ -6,6 +6,8 @@
 #![allow(dead_code)] // each test file uses a different part of this module
 
 pub mod contract;
+pub mod faults;
+pub mod full_disk;
 
 use std::net::SocketAddr;
 use std::path::Path;
