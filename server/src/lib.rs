@@ -31,6 +31,7 @@ pub mod assets;
 pub mod cluster;
 pub mod config;
 pub mod echo;
+pub mod fanout;
 pub mod guard;
 pub mod headers;
 pub mod hub;

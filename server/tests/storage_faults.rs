@@ -1,7 +1,7 @@
 //! Storage faults: what a client that follows the delivery contract sees
 //! while the database cannot be written, and that nothing acknowledged or
-//! shown is lost. Each test runs on SQLite (its own file, whatever
-//! `NATTER_TEST_POSTGRES` says; the PostgreSQL faults have their own test).
+//! shown is lost. Each test runs on its own SQLite file, whatever
+//! `NATTER_TEST_POSTGRES` says, unless said otherwise below.
 //!
 //! - A transaction SQLite rolled back by itself (as it does when `COMMIT`
 //!   fails with `SQLITE_FULL` or `SQLITE_IOERR`), stood in for by a trigger
@@ -20,6 +20,11 @@
 //!   prints "SKIPPED: …" and passes where it cannot be mounted).
 //! - At start, a database that cannot be written is refused in one
 //!   sentence by the real binary.
+//! - A write stored but reported failed (a test hook loses the answer to
+//!   `COMMIT`, as when a PostgreSQL connection dies just then): a watcher
+//!   still gets every stored message live, in order, once, and the writer
+//!   goes on. This one runs on PostgreSQL too when `NATTER_TEST_POSTGRES`
+//!   is set.
 //! - With `NATTER_TEST_POSTGRES`: the server's connections terminated
 //!   (`pg_terminate_backend`), then the database switched to read-only
 //!   (`default_transaction_read_only`) and back.
@@ -27,6 +32,7 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::faults::{
@@ -34,8 +40,11 @@ use common::faults::{
 };
 use common::full_disk::{Space, free_bytes, kill_9_through_a_full_disk, mount_ext4, mount_tmpfs};
 use natter_server::Config;
+use natter_server::fanout::Fanout;
+use natter_server::hub::{self, Hub};
+use natter_server::scribe::{NotStored, Scribe};
 use natter_server::store::Store;
-use natter_shared::{ErrorCode, MessageText};
+use natter_shared::{DeviceId, ErrorCode, MessageText, Nick, Seq, ServerMsg, UnixMillis};
 use sqlx::{Connection, Executor, Row, SqliteConnection};
 
 /// A sender as the web client is, on `server`.
@@ -339,4 +348,62 @@ async fn postgres_killed_connections_and_read_only_lose_nothing_acknowledged() {
     let stored = stored_pg(&db).await;
     check(&acked, &said, &stored);
     assert_eq!(stored.len(), 30);
+}
+
+/// The next `said` a hub connection is sent, as (seq, text).
+async fn next_said(conn: &mut hub::Connection) -> (u64, String) {
+    loop {
+        let frame = tokio::time::timeout(common::WAIT, conn.recv())
+            .await
+            .expect("a message in time")
+            .expect("still connected");
+        if let Ok(ServerMsg::Said { seq, text, .. }) = natter_shared::decode_server(&frame) {
+            return (seq.0, text.to_string());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_write_stored_but_reported_failed_is_delivered_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&common::database(dir.path()).await)
+        .await
+        .unwrap();
+    let lobby = common::room("lobby");
+    let room = store.create_room(&lobby, UnixMillis(1)).await.unwrap();
+    let hub = Hub::new(Config::default().hub_limits(), vec![room.clone()]);
+    let (scribe, writer) = Scribe::spawn(store.clone(), Fanout::Local(Arc::clone(&hub)));
+    let mut watcher = hub.connect();
+    watcher.enter(&lobby).unwrap();
+    let device = DeviceId::try_from("device-1".to_owned()).unwrap();
+    let post = |i: usize| {
+        let said = MessageText::try_from(format!("m{i}")).unwrap();
+        let origin = Some((device.clone(), id("m", i)));
+        scribe.post(room.id, Nick::numbered(1), said, origin)
+    };
+    let said = |seq: u64| (seq, format!("m{}", seq - 1));
+
+    assert_eq!(post(0).await, Ok(Seq(1)));
+    assert_eq!(next_said(&mut watcher).await, said(1));
+    // Stored, but the writer is told it failed; the next message follows.
+    store.lose_answers(1);
+    assert_eq!(post(1).await, Err(NotStored));
+    assert_eq!(post(2).await, Ok(Seq(3)));
+    assert_eq!(next_said(&mut watcher).await, said(2));
+    assert_eq!(next_said(&mut watcher).await, said(3));
+    // The sender's resend is answered with the number it was stored as.
+    assert_eq!(post(1).await, Ok(Seq(2)));
+    // Nothing follows: the writer catches up by itself.
+    store.lose_answers(1);
+    assert_eq!(post(3).await, Err(NotStored));
+    assert_eq!(next_said(&mut watcher).await, said(4));
+    assert_eq!(post(4).await, Ok(Seq(5)));
+    assert_eq!(next_said(&mut watcher).await, said(5));
+
+    scribe.stop().await;
+    writer.await.expect("the writer did not panic");
+    assert!(watcher.try_recv().is_none(), "nothing delivered twice");
+    let (page, _) = store.page(room.id, Seq(u64::MAX), 50).await.unwrap();
+    let texts: Vec<(u64, String)> = page.iter().map(|p| (p.seq.0, p.text.to_string())).collect();
+    assert_eq!(texts, (1..=5).map(said).collect::<Vec<_>>());
 }

@@ -17,6 +17,7 @@
 //! Every outcome is recorded in the store's [`Health`].
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 
 use natter_shared::{MessageId, Posted, RoomName, Seq, UnixMillis};
 use sqlx::pool::PoolConnection;
@@ -73,7 +74,9 @@ impl Store {
     ) -> Result<Vec<(RoomId, Posted)>, StoreError> {
         timed("append", async {
             let mut conn = self.writer().await?;
-            let stored = append_on(&mut conn, self.backend, drafts, at).await;
+            let stored = append_on(&mut conn, self.backend, drafts, at)
+                .await
+                .and_then(|stored| self.answer_lost().map(|()| stored));
             self.settle(conn, stored).await
         })
         .await
@@ -90,6 +93,32 @@ impl Store {
             self.settle(conn, probed).await
         })
         .await
+    }
+
+    /// Test hook: the next `n` [`Store::append`]s fail after their
+    /// `COMMIT` succeeded, as when the connection to PostgreSQL dies before
+    /// the answer arrives: stored, but the caller is told it failed (an
+    /// I/O error, which also marks the store unhealthy). For tests of what
+    /// the writer does when a write's outcome is unknown; nothing else
+    /// calls it.
+    #[doc(hidden)]
+    pub fn lose_answers(&self, n: u32) {
+        self.lost_answers.store(n, Ordering::SeqCst);
+    }
+
+    /// [`Store::lose_answers`]: whether to lose this answer.
+    fn answer_lost(&self) -> Result<(), StoreError> {
+        let lose = |n: u32| n.checked_sub(1);
+        match self
+            .lost_answers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, lose)
+        {
+            Ok(_) => Err(StoreError::Query(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "the answer to COMMIT was lost (test hook)",
+            )))),
+            Err(_) => Ok(()),
+        }
     }
 
     /// What is wrong with storage, while the last write failed.
