@@ -100,7 +100,7 @@ impl Store {
     /// while storage is failing, so that recovery shows without traffic.
     ///
     /// After a batch of messages failed, the probe is as large as that
-    /// batch (up to [`MAX_PROBE_BYTES`]): a few pages may fit where the
+    /// batch (up to 1 MiB): a few pages may fit where the
     /// batch did not (in free pages, or the WAL's), and the store must not
     /// be called healthy again while the writes it refused still fail.
     pub async fn probe(&self) -> Result<(), StoreError> {
