@@ -24,8 +24,9 @@ use tower_http::trace::TraceLayer;
 use natter_shared::RoomName;
 use tokio::task::JoinHandle;
 
-use crate::cluster::{BusError, Cluster, Fanout, Tasks};
+use crate::cluster::{BusError, Cluster, Tasks};
 use crate::config::{Config, MessageLimits, Timing};
+use crate::fanout::Fanout;
 use crate::guard::{Admitted, Guard, Refused};
 use crate::hub::{Hub, now};
 use crate::quota::QuotaSettings;

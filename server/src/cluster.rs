@@ -1,7 +1,7 @@
 //! Several nodes as one chat, through Redis.
 //!
 //! Without `--redis-url` a node is alone: the writer hands stored messages
-//! straight to its hub ([`Fanout::Local`]). With it, every node publishes
+//! straight to its hub ([`crate::fanout::Fanout::Local`]). With it, every node publishes
 //! what happens on it to one Redis pub/sub channel and applies what the
 //! others publish:
 //!
@@ -42,12 +42,11 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use crate::fanout::fill_room;
 use crate::hub::{ConnId, Event, Hub, NodeId, Offer, Presence, RoomRef};
 use crate::shutdown::Drain;
 use crate::store::{RoomId, Store};
 
-/// Messages read from the store per query when filling a gap.
-const FILL_PAGE: usize = 500;
 /// Longest wait for one Redis command.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 /// Events waiting for Redis beyond this are dropped, oldest first: the
@@ -63,27 +62,6 @@ pub enum BusError {
     Redis(#[from] redis::RedisError),
     #[error("Redis did not answer within {0:?}")]
     Timeout(Duration),
-}
-
-/// Where the writer hands a stored message.
-#[derive(Clone)]
-pub enum Fanout {
-    /// This node alone: straight to the hub, which gets messages in order.
-    Local(Arc<Hub>),
-    /// A cluster: to this node's relay, and to the others through Redis.
-    Cluster(Cluster),
-}
-
-impl Fanout {
-    pub fn stored(&self, room: RoomId, posted: Posted) {
-        match self {
-            Fanout::Local(hub) => {
-                let offer = hub.offer(room, posted);
-                debug_assert_eq!(offer, Offer::Delivered, "the writer publishes in order");
-            }
-            Fanout::Cluster(cluster) => cluster.stored(room, posted),
-        }
-    }
 }
 
 /// What crosses the bus: the hub's events as they are, and what only the
@@ -270,7 +248,7 @@ impl Cluster {
     }
 
     /// A message this node stored: deliver it here and tell the others.
-    fn stored(&self, room: RoomId, posted: Posted) {
+    pub(crate) fn stored(&self, room: RoomId, posted: Posted) {
         let Some(room) = self.inner.hub.room_ref(room) else {
             tracing::warn!(room, "a stored message for a room the hub does not hold");
             return;
@@ -656,37 +634,6 @@ async fn offer(
         }
     }
     Ok(())
-}
-
-/// Reads what the hub has not delivered of a room from the store and
-/// offers it, up to `upto` (or everything stored).
-async fn fill_room(
-    hub: &Hub,
-    store: &Store,
-    room: RoomId,
-    upto: Option<Seq>,
-) -> Result<(), crate::store::StoreError> {
-    loop {
-        let Some(held) = hub.room_ref(room) else {
-            return Ok(());
-        };
-        if upto.is_some_and(|upto| held.latest >= upto.0) {
-            return Ok(());
-        }
-        let page = store.after(room, Seq(held.latest), FILL_PAGE).await?;
-        let full = page.len() == FILL_PAGE;
-        for posted in page {
-            if upto.is_some_and(|upto| posted.seq > upto) {
-                return Ok(());
-            }
-            if hub.offer(room, posted) != Offer::Delivered {
-                return Ok(());
-            }
-        }
-        if !full {
-            return Ok(());
-        }
-    }
 }
 
 /// A Redis command with [`COMMAND_TIMEOUT`].

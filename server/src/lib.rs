@@ -11,6 +11,8 @@
 //!   Knows no sockets and no SQL.
 //! - [`scribe`]: the single writer that numbers, stores and then publishes
 //!   every chat message.
+//! - [`fanout`]: where the writer hands stored messages, in order: this
+//!   node's hub, or the cluster.
 //! - [`store`]: history in SQLite or PostgreSQL: rooms, messages, pages.
 //! - [`cluster`]: several nodes as one chat through Redis: messages in
 //!   order, presence, names, liveness.
@@ -31,6 +33,7 @@ pub mod assets;
 pub mod cluster;
 pub mod config;
 pub mod echo;
+pub mod fanout;
 pub mod guard;
 pub mod headers;
 pub mod hub;

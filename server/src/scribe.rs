@@ -15,15 +15,22 @@
 //! nothing. While storage is failing, the writer probes it every
 //! [`PROBE_EVERY`] when it has nothing to write, so the store's health
 //! (and `/readyz`) recovers once the fault clears, without traffic.
+//!
+//! A failed write may have been stored all the same: the connection died
+//! after `COMMIT` was sent, before its answer came. Its rooms are then read
+//! back from the store, and what it holds beyond what was handed on is
+//! handed on before anything newer (before the next batch, or within
+//! [`PROBE_EVERY`] when idle); a resend of such a message is answered with
+//! the number it was stored as.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use natter_shared::{DeviceId, MessageId, MessageText, Nick, Seq};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::cluster::Fanout;
+use crate::fanout::Fanout;
 use crate::hub::now;
 use crate::store::{Draft, RoomId, Store};
 
@@ -137,15 +144,24 @@ impl Scribe {
 }
 
 async fn write(store: Store, fanout: Fanout, mut queue: mpsc::Receiver<Job>) {
+    let mut writer = Writer {
+        store,
+        fanout,
+        behind: BTreeSet::new(),
+    };
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
     while !stopping {
-        let first = if store.health().fault().is_some() {
+        let failing = writer.store.health().fault().is_some();
+        let first = if failing || !writer.behind.is_empty() {
             match tokio::time::timeout(PROBE_EVERY, queue.recv()).await {
                 Ok(first) => first,
                 Err(_) => {
-                    // Recorded in the store's health either way.
-                    let _ = store.probe().await;
+                    if failing {
+                        // Recorded in the store's health either way.
+                        let _ = writer.store.probe().await;
+                    }
+                    writer.catch_up().await;
                     continue;
                 }
             }
@@ -168,68 +184,141 @@ async fn write(store: Store, fanout: Fanout, mut queue: mpsc::Receiver<Job>) {
                 break;
             }
         }
+        writer.catch_up().await;
         if !batch.is_empty() {
-            commit(&store, &fanout, &mut batch).await;
+            writer.commit(&mut batch).await;
         }
     }
     tracing::debug!("the writer stopped");
 }
 
 /// Attempts at a batch: the first stores it as it is; each later one looks
-/// up which of its ids are stored already (see [`commit`]).
+/// up which of its ids are stored already (see [`Writer::commit`]).
 const CONFLICT_ATTEMPTS: usize = 4;
-
-async fn commit(store: &Store, fanout: &Fanout, batch: &mut Vec<Pending>) {
-    let mut pending: Vec<Pending> = std::mem::take(batch);
-    for attempt in 1..=CONFLICT_ATTEMPTS {
-        // Retries of stored messages are rare, and the store's unique index
-        // on `(device, id)` refuses them anyway: the first attempt skips the
-        // lookup, which would cost every batch a round trip to the store.
-        match try_commit(store, fanout, pending, attempt > 1).await {
-            Ok(()) => return,
-            // A message of the batch is stored already (retried after a
-            // reconnect, or through another node meanwhile): look the
-            // origins up (again).
-            Err(Conflict(again)) if attempt < CONFLICT_ATTEMPTS => pending = again,
-            Err(Conflict(again)) => return fail(again),
-        }
-    }
-}
 
 /// The batch ran into a message stored already: before, when its origins
 /// were not looked up, or by another writer since they were. Nothing of it
 /// was stored.
 struct Conflict(Vec<Pending>);
 
-async fn try_commit(
-    store: &Store,
-    fanout: &Fanout,
-    batch: Vec<Pending>,
-    look_up: bool,
-) -> Result<(), Conflict> {
-    // Set retries aside: those stored before are answered with their first
-    // number now; those repeated within this batch once the first copy is
-    // stored. Only the rest is numbered, so numbering stays gap-free.
-    let origins: Vec<(DeviceId, MessageId)> = if look_up {
-        batch
-            .iter()
-            .filter_map(|p| p.draft.origin.clone())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let known = if origins.is_empty() {
-        HashMap::new()
-    } else {
-        match store.find_origins(&origins).await {
-            Ok(known) => known,
-            Err(err) => {
-                tracing::error!(%err, "cannot look up the messages' ids");
-                fail(batch);
-                return Ok(());
+/// The writer task's state.
+struct Writer {
+    store: Store,
+    fanout: Fanout,
+    /// Rooms that may hold stored messages not handed on: a write to them
+    /// failed, and a failed write may have been stored all the same (the
+    /// connection died after `COMMIT` was sent, before its answer came).
+    /// Each is read from the store and handed on ([`Fanout::catch_up`])
+    /// before the next batch, and every [`PROBE_EVERY`] while idle.
+    behind: BTreeSet<RoomId>,
+}
+
+impl Writer {
+    /// Hands on what the rooms [`Writer::behind`] hold and nobody was
+    /// told of; those that cannot be read now stay behind.
+    async fn catch_up(&mut self) {
+        let rooms: Vec<RoomId> = self.behind.iter().copied().collect();
+        for room in rooms {
+            match self.fanout.catch_up(&self.store, room).await {
+                Ok(()) => {
+                    self.behind.remove(&room);
+                }
+                Err(err) => tracing::debug!(%err, room, "cannot catch the room up yet"),
             }
         }
-    };
+    }
+
+    async fn commit(&mut self, batch: &mut Vec<Pending>) {
+        let mut pending: Vec<Pending> = std::mem::take(batch);
+        for attempt in 1..=CONFLICT_ATTEMPTS {
+            // Retries of stored messages are rare, and the store's unique
+            // index on `(device, id)` refuses them anyway: the first attempt
+            // skips the lookup, which would cost every batch a round trip.
+            match self.try_commit(pending, attempt > 1).await {
+                Ok(()) => return,
+                // A message of the batch is stored already (retried after
+                // a reconnect, or through another node meanwhile): look the
+                // origins up (again).
+                Err(Conflict(again)) if attempt < CONFLICT_ATTEMPTS => pending = again,
+                Err(Conflict(again)) => return fail(again),
+            }
+        }
+    }
+
+    async fn try_commit(&mut self, batch: Vec<Pending>, look_up: bool) -> Result<(), Conflict> {
+        // Set retries aside: those stored before are answered with their
+        // first number now; those repeated within this batch once the first
+        // copy is stored. Only the rest is numbered, so numbering stays
+        // gap-free.
+        let origins: Vec<(DeviceId, MessageId)> = if look_up {
+            batch
+                .iter()
+                .filter_map(|p| p.draft.origin.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let known = if origins.is_empty() {
+            HashMap::new()
+        } else {
+            match self.store.find_origins(&origins).await {
+                Ok(known) => known,
+                Err(err) => {
+                    tracing::error!(%err, "cannot look up the messages' ids");
+                    fail(batch);
+                    return Ok(());
+                }
+            }
+        };
+        let (fresh, repeats) = set_retries_aside(batch, &known);
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let drafts: Vec<Draft> = fresh.iter().map(|p| p.draft.clone()).collect();
+        let stored = match self.store.append(&drafts, now()).await {
+            Ok(stored) => stored,
+            Err(err) if err.is_conflict() => {
+                tracing::debug!(%err, "a message of the batch is stored already");
+                let mut again = fresh;
+                again.extend(repeats.into_iter().map(|(p, _)| p));
+                return Err(Conflict(again));
+            }
+            Err(err) => {
+                tracing::error!(%err, messages = drafts.len(), "storing messages failed");
+                // Perhaps stored all the same: see `behind`.
+                self.behind.extend(drafts.iter().map(|d| d.room));
+                fail(fresh);
+                fail(repeats.into_iter().map(|(p, _)| p).collect());
+                return Ok(());
+            }
+        };
+        let seqs: Vec<Seq> = stored.iter().map(|(_, posted)| posted.seq).collect();
+        for ((room, posted), pending) in stored.into_iter().zip(fresh) {
+            let seq = posted.seq;
+            // A room behind is caught up from the store, this one included.
+            if !self.behind.contains(&room)
+                && let Err(err) = self.fanout.stored(&self.store, room, posted).await
+            {
+                tracing::warn!(%err, room, "cannot read messages missing before a new one");
+                self.behind.insert(room);
+            }
+            // The sender may have gone meanwhile; the message stands.
+            let _ = pending.done.send(Ok(seq));
+        }
+        for (pending, first) in repeats {
+            let _ = pending.done.send(Ok(seqs[first]));
+        }
+        Ok(())
+    }
+}
+
+/// Splits a batch into the messages to store and the repeats within it
+/// (each with the index of its first copy among those to store); answers
+/// those `known` to be stored already with their first number.
+fn set_retries_aside(
+    batch: Vec<Pending>,
+    known: &HashMap<(DeviceId, MessageId), (RoomId, Seq)>,
+) -> (Vec<Pending>, Vec<(Pending, usize)>) {
     let mut fresh: Vec<Pending> = Vec::with_capacity(batch.len());
     let mut firsts: HashMap<(DeviceId, MessageId), usize> = HashMap::new();
     let mut repeats: Vec<(Pending, usize)> = Vec::new();
@@ -247,35 +336,7 @@ async fn try_commit(
             fresh.push(pending);
         }
     }
-    if fresh.is_empty() {
-        return Ok(());
-    }
-    let drafts: Vec<Draft> = fresh.iter().map(|p| p.draft.clone()).collect();
-    let stored = match store.append(&drafts, now()).await {
-        Ok(stored) => stored,
-        Err(err) if err.is_conflict() => {
-            tracing::debug!(%err, "a message of the batch is stored already");
-            fresh.extend(repeats.into_iter().map(|(p, _)| p));
-            return Err(Conflict(fresh));
-        }
-        Err(err) => {
-            tracing::error!(%err, messages = drafts.len(), "storing messages failed");
-            fail(fresh);
-            fail(repeats.into_iter().map(|(p, _)| p).collect());
-            return Ok(());
-        }
-    };
-    let seqs: Vec<Seq> = stored.iter().map(|(_, posted)| posted.seq).collect();
-    for ((room, posted), pending) in stored.into_iter().zip(fresh) {
-        let seq = posted.seq;
-        fanout.stored(room, posted);
-        // The sender may have gone meanwhile; the message stands.
-        let _ = pending.done.send(Ok(seq));
-    }
-    for (pending, first) in repeats {
-        let _ = pending.done.send(Ok(seqs[first]));
-    }
-    Ok(())
+    (fresh, repeats)
 }
 
 fn fail(batch: Vec<Pending>) {

@@ -1,7 +1,7 @@
 //! Storage faults: what a client that follows the delivery contract sees
 //! while the database cannot be written, and that nothing acknowledged or
-//! shown is lost. Each test runs on SQLite (its own file, whatever
-//! `NATTER_TEST_POSTGRES` says; the PostgreSQL faults have their own test).
+//! shown is lost. Each test runs on its own SQLite file, whatever
+//! `NATTER_TEST_POSTGRES` says, unless said otherwise below.
 //!
 //! - A transaction SQLite rolled back by itself (as it does when `COMMIT`
 //!   fails with `SQLITE_FULL` or `SQLITE_IOERR`), stood in for by a trigger
@@ -12,9 +12,19 @@
 //!   freed by dropping a filler table): `storage_failed` with
 //!   `retry_after_ms`, never a 1008, `/readyz` 503 naming the fault,
 //!   recovery without a restart, resends stored once.
-//! - A full disk for real (a 2 MB tmpfs), where the tests run as root.
+//! - The real binary through a full disk and its recovery, then killed
+//!   with `kill -9` and restarted on the same file: every acknowledged and
+//!   every shown message is stored exactly once, and so are the refused
+//!   ones resent. The disk is the capped database, and where the tests run
+//!   as root a 2 MB tmpfs and a 4 MB ext4 image on a loop device (each
+//!   prints "SKIPPED: …" and passes where it cannot be mounted).
 //! - At start, a database that cannot be written is refused in one
 //!   sentence by the real binary.
+//! - A write stored but reported failed (a test hook loses the answer to
+//!   `COMMIT`, as when a PostgreSQL connection dies just then): a watcher
+//!   still gets every stored message live, in order, once, and the writer
+//!   goes on. This one runs on PostgreSQL too when `NATTER_TEST_POSTGRES`
+//!   is set.
 //! - With `NATTER_TEST_POSTGRES`: the server's connections terminated
 //!   (`pg_terminate_backend`), then the database switched to read-only
 //!   (`default_transaction_read_only`) and back.
@@ -22,138 +32,24 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Ws, next_msg, send};
+use common::faults::{
+    Answer, check, drop_filler, id, ready, recovers, say, stored, text, watch, with_filler,
+};
+use common::full_disk::{Space, free_bytes, kill_9_through_a_full_disk, mount_ext4, mount_tmpfs};
 use natter_server::Config;
-use natter_shared::{ClientMsg, DeviceId, ErrorCode, MessageId, MessageText, ServerMsg};
+use natter_server::fanout::Fanout;
+use natter_server::hub::{self, Hub};
+use natter_server::scribe::{NotStored, Scribe};
+use natter_server::store::Store;
+use natter_shared::{DeviceId, ErrorCode, MessageText, Nick, Seq, ServerMsg, UnixMillis};
 use sqlx::{Connection, Executor, Row, SqliteConnection};
-use tokio::task::JoinHandle;
 
-/// A message text of about 2 KB, as in the report of the fault.
-fn text(i: usize) -> MessageText {
-    MessageText::try_from(format!("message {i} {}", "x".repeat(2000))).unwrap()
-}
-
-fn id(prefix: &str, i: usize) -> MessageId {
-    MessageId::try_from(format!("{prefix}{i}")).unwrap()
-}
-
-/// What the server answered to one `say`.
-#[derive(Debug, Clone, PartialEq)]
-enum Answer {
-    Ack(u64),
-    Refused(ErrorCode, Option<u64>),
-}
-
-/// A sender as the web client is: `hello` with its device, in the lobby.
-async fn sender(server: &common::TestServer) -> Ws {
-    let (mut ws, _) = server.arrive().await;
-    let device = DeviceId::try_from("device-storage".to_owned()).unwrap();
-    send(&mut ws, &ClientMsg::Hello { device }).await;
-    common::enter(&mut ws, "lobby").await;
-    ws
-}
-
-/// Says `text` with `id` in the lobby and reads until its answer.
-async fn say(ws: &mut Ws, id: &MessageId, text: MessageText) -> Answer {
-    let msg = ClientMsg::Say {
-        room: common::room("lobby"),
-        text,
-        id: Some(id.clone()),
-    };
-    send(ws, &msg).await;
-    loop {
-        match next_msg(ws).await {
-            ServerMsg::Ack { id: got, seq, .. } if got == *id => return Answer::Ack(seq.0),
-            ServerMsg::Error {
-                code,
-                id: Some(got),
-                retry_after_ms,
-                ..
-            } if got == *id => return Answer::Refused(code, retry_after_ms),
-            ServerMsg::Error { code, message, .. } => panic!("refused: {code:?} {message}"),
-            _ => {}
-        }
-    }
-}
-
-/// Watches the lobby: every `said`, as (seq, id).
-fn watch(mut ws: Ws) -> JoinHandle<Vec<(u64, Option<String>)>> {
-    tokio::spawn(async move {
-        let mut seen = Vec::new();
-        loop {
-            match tokio::time::timeout(
-                Duration::from_secs(30),
-                futures_util::StreamExt::next(&mut ws),
-            )
-            .await
-            {
-                Ok(Some(Ok(tungstenite::Message::Text(text)))) => {
-                    if let Ok(ServerMsg::Said { seq, id, .. }) = natter_shared::decode_server(&text)
-                    {
-                        seen.push((seq.0, id.map(|i| i.to_string())));
-                    }
-                }
-                Ok(Some(Ok(_))) => {}
-                _ => return seen,
-            }
-        }
-    })
-}
-
-/// The lobby's messages in the SQLite file at `db`: client id → seqs.
-async fn stored(db: &str) -> HashMap<String, Vec<u64>> {
-    let mut conn = SqliteConnection::connect(&format!("sqlite://{db}"))
-        .await
-        .unwrap();
-    let rows = sqlx::query("SELECT client_id, seq FROM messages WHERE client_id IS NOT NULL")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    let mut by_id: HashMap<String, Vec<u64>> = HashMap::new();
-    for row in rows {
-        let seq: i64 = row.get(1);
-        by_id.entry(row.get(0)).or_default().push(seq as u64);
-    }
-    by_id
-}
-
-/// Every acknowledged message is stored once under its number, and every
-/// message shown to the watcher is stored.
-fn check(
-    acked: &HashMap<MessageId, u64>,
-    said: &[(u64, Option<String>)],
-    db: &HashMap<String, Vec<u64>>,
-) {
-    for (id, seq) in acked {
-        assert_eq!(
-            db.get(id.as_str()),
-            Some(&vec![*seq]),
-            "{id:?} was acknowledged as {seq}"
-        );
-    }
-    for (seq, id) in said {
-        let id = id.as_ref().expect("the sender gave ids");
-        assert_eq!(db.get(id), Some(&vec![*seq]), "{id} was shown as {seq}");
-    }
-}
-
-async fn ready(server: &common::TestServer) -> (u16, String) {
-    let res = reqwest::get(server.url("/readyz")).await.unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
-}
-
-/// Waits until `/readyz` answers 200, without any traffic.
-async fn recovers(server: &common::TestServer) {
-    for _ in 0..100 {
-        if ready(server).await.0 == 200 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("not ready again: {:?}", ready(server).await);
+/// A sender as the web client is, on `server`.
+async fn sender(server: &common::TestServer) -> common::Ws {
+    common::faults::sender(server.arrive().await.0).await
 }
 
 #[tokio::test]
@@ -210,27 +106,6 @@ async fn a_transaction_sqlite_rolled_back_itself_does_not_poison_its_connection(
     );
 }
 
-/// Fills a fresh database at `db` with a filler table and returns its size
-/// in pages.
-async fn with_filler(db: &str) -> u32 {
-    natter_server::store::Store::open(db)
-        .await
-        .unwrap()
-        .close()
-        .await;
-    let mut conn = SqliteConnection::connect(&format!("sqlite://{db}"))
-        .await
-        .unwrap();
-    conn.execute("CREATE TABLE filler (b BLOB); INSERT INTO filler VALUES (zeroblob(400000))")
-        .await
-        .unwrap();
-    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    u32::try_from(pages).unwrap()
-}
-
 #[tokio::test]
 async fn a_full_database_refuses_messages_and_recovers_by_itself() {
     let dir = tempfile::tempdir().unwrap();
@@ -263,7 +138,7 @@ async fn a_full_database_refuses_messages_and_recovers_by_itself() {
             }
         }
         if refused.len() == 1 {
-            let (status, why) = ready(&server).await;
+            let (status, why) = ready(&server.url("")).await;
             assert_eq!(status, 503, "{why}");
             assert!(why.contains("storage:") && why.contains("is full"), "{why}");
         }
@@ -284,11 +159,8 @@ async fn a_full_database_refuses_messages_and_recovers_by_itself() {
         "{metrics}"
     );
     // Free space: the server notices by itself.
-    let mut conn = SqliteConnection::connect(&format!("sqlite://{db}"))
-        .await
-        .unwrap();
-    conn.execute("DROP TABLE filler").await.unwrap();
-    recovers(&server).await;
+    drop_filler(&db).await;
+    recovers(&server.url("")).await;
     // The client's outbox sends the refused ones again, and one that was
     // acknowledged (its ack was lost, say): each is stored once.
     for &i in refused.iter().chain([0].iter()) {
@@ -324,6 +196,9 @@ async fn refused_at_start(db: &str) -> (bool, String) {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_natter"))
             .args(["--bind", "127.0.0.1:0", "--log", "warn"])
             .env("NATTER_DATABASE_URL", db)
+            // As an operator runs it: no backtrace after the sentence.
+            .env_remove("RUST_BACKTRACE")
+            .env_remove("RUST_LIB_BACKTRACE")
             .output(),
     )
     .await
@@ -351,11 +226,7 @@ async fn a_database_that_cannot_be_written_is_refused_in_one_sentence() {
     );
 
     let db = dir.path().join("natter.db").display().to_string();
-    natter_server::store::Store::open(&db)
-        .await
-        .unwrap()
-        .close()
-        .await;
+    Store::open(&db).await.unwrap().close().await;
     let (ok, said) = refused_at_start(&format!("sqlite:{db}?mode=ro")).await;
     assert!(!ok);
     assert_eq!(said.lines().count(), 1, "{said}");
@@ -365,89 +236,44 @@ async fn a_database_that_cannot_be_written_is_refused_in_one_sentence() {
     );
 }
 
-/// Mounts a tmpfs of `size` at `at`, where this runs as root; `None` after
-/// saying why not.
-fn mount_tmpfs(at: &Path, size: &str) -> Option<()> {
-    let ok = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-        .arg(at)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        eprintln!("SKIPPED: cannot mount a tmpfs (not root, or no mount)");
-        return None;
-    }
-    Some(())
+#[tokio::test]
+async fn kill_9_after_a_full_database_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("natter.db").display().to_string();
+    let cap = (with_filler(&db).await + 12).to_string();
+    let flags = ["--sqlite-max-pages", cap.as_str()];
+    kill_9_through_a_full_disk(&db, &flags, Space::Capped).await;
 }
 
 #[tokio::test]
-async fn a_full_disk_loses_nothing_acknowledged_and_recovers() {
+async fn kill_9_after_a_full_tmpfs_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let mnt = dir.path().join("disk");
     std::fs::create_dir(&mnt).unwrap();
-    if mount_tmpfs(&mnt, "2m").is_none() {
+    let Some(_mounted) = mount_tmpfs(&mnt, "2m") else {
         return;
-    }
-    let unmount = scopeguard(mnt.clone());
-    let db = mnt.join("natter.db").display().to_string();
+    };
     // Most of the disk taken by something else.
-    std::fs::write(mnt.join("filler"), vec![1_u8; 1_850_000]).unwrap();
-    let server = common::spawn_app_on(&db, Config::default()).await;
-    let mut ws = sender(&server).await;
-    let watcher = watch(server.join().await.0);
-    let mut acked = HashMap::new();
-    let mut refused = Vec::new();
-    let mut not_ready = false;
-    for i in 0..400 {
-        match say(&mut ws, &id("m", i), text(i)).await {
-            Answer::Ack(seq) => {
-                acked.insert(id("m", i), seq);
-            }
-            Answer::Refused(code, _) => {
-                assert_eq!(code, ErrorCode::StorageFailed);
-                refused.push(i);
-                not_ready |= ready(&server).await.0 == 503;
-            }
-        }
-        if refused.len() > 25 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(refused.len() > 25, "the disk never filled");
-    assert!(not_ready, "/readyz said ready during the fault");
-    std::fs::remove_file(mnt.join("filler")).unwrap();
-    recovers(&server).await;
-    for &i in &refused {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        match say(&mut ws, &id("m", i), text(i)).await {
-            Answer::Ack(seq) => {
-                acked.insert(id("m", i), seq);
-            }
-            other => panic!("m{i} after recovery: {other:?}"),
-        }
-    }
-    drop(ws);
-    server.stop().await.unwrap();
-    let said = watcher.await.unwrap();
-    let stored = stored(&db).await;
-    check(&acked, &said, &stored);
-    assert_eq!(stored.len(), acked.len());
-    drop(unmount);
+    let filler = mnt.join("filler");
+    std::fs::write(&filler, vec![1_u8; 1_850_000]).unwrap();
+    let db = mnt.join("natter.db").display().to_string();
+    kill_9_through_a_full_disk(&db, &[], Space::Disk { filler }).await;
 }
 
-/// Unmounts `at` when dropped.
-struct Unmount(std::path::PathBuf);
-
-impl Drop for Unmount {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
-    }
-}
-
-fn scopeguard(at: std::path::PathBuf) -> Unmount {
-    Unmount(at)
+#[tokio::test]
+async fn kill_9_after_a_full_ext4_disk_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("disk");
+    std::fs::create_dir(&mnt).unwrap();
+    let Some(_mounted) = mount_ext4(&dir.path().join("disk.img"), 4 << 20, &mnt) else {
+        return;
+    };
+    // All but 250 kB taken by something else, as on the reporter's disk.
+    let filler = mnt.join("filler");
+    let taken = free_bytes(&mnt).saturating_sub(250_000);
+    std::fs::write(&filler, vec![1_u8; usize::try_from(taken).unwrap()]).unwrap();
+    let db = mnt.join("natter.db").display().to_string();
+    kill_9_through_a_full_disk(&db, &[], Space::Disk { filler }).await;
 }
 
 /// The messages in the PostgreSQL database at `url`: client id → seqs.
@@ -501,7 +327,7 @@ async fn postgres_killed_connections_and_read_only_lose_nothing_acknowledged() {
             }
         }
         if i == 20 {
-            let (status, why) = ready(&server).await;
+            let (status, why) = ready(&server.url("")).await;
             assert_eq!(status, 503, "{why}");
             assert!(why.contains("read-only"), "{why}");
         }
@@ -509,7 +335,7 @@ async fn postgres_killed_connections_and_read_only_lose_nothing_acknowledged() {
     }
     let sql = format!("ALTER DATABASE {name} SET default_transaction_read_only = off");
     admin.execute(sql.as_str()).await.unwrap();
-    recovers(&server).await;
+    recovers(&server.url("")).await;
     for &i in &refused {
         tokio::time::sleep(Duration::from_millis(200)).await;
         match say(&mut ws, &id("m", i), text(i)).await {
@@ -525,4 +351,62 @@ async fn postgres_killed_connections_and_read_only_lose_nothing_acknowledged() {
     let stored = stored_pg(&db).await;
     check(&acked, &said, &stored);
     assert_eq!(stored.len(), 30);
+}
+
+/// The next `said` a hub connection is sent, as (seq, text).
+async fn next_said(conn: &mut hub::Connection) -> (u64, String) {
+    loop {
+        let frame = tokio::time::timeout(common::WAIT, conn.recv())
+            .await
+            .expect("a message in time")
+            .expect("still connected");
+        if let Ok(ServerMsg::Said { seq, text, .. }) = natter_shared::decode_server(&frame) {
+            return (seq.0, text.to_string());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_write_stored_but_reported_failed_is_delivered_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&common::database(dir.path()).await)
+        .await
+        .unwrap();
+    let lobby = common::room("lobby");
+    let room = store.create_room(&lobby, UnixMillis(1)).await.unwrap();
+    let hub = Hub::new(Config::default().hub_limits(), vec![room.clone()]);
+    let (scribe, writer) = Scribe::spawn(store.clone(), Fanout::Local(Arc::clone(&hub)));
+    let mut watcher = hub.connect();
+    watcher.enter(&lobby).unwrap();
+    let device = DeviceId::try_from("device-1".to_owned()).unwrap();
+    let post = |i: usize| {
+        let said = MessageText::try_from(format!("m{i}")).unwrap();
+        let origin = Some((device.clone(), id("m", i)));
+        scribe.post(room.id, Nick::numbered(1), said, origin)
+    };
+    let said = |seq: u64| (seq, format!("m{}", seq - 1));
+
+    assert_eq!(post(0).await, Ok(Seq(1)));
+    assert_eq!(next_said(&mut watcher).await, said(1));
+    // Stored, but the writer is told it failed; the next message follows.
+    store.lose_answers(1);
+    assert_eq!(post(1).await, Err(NotStored));
+    assert_eq!(post(2).await, Ok(Seq(3)));
+    assert_eq!(next_said(&mut watcher).await, said(2));
+    assert_eq!(next_said(&mut watcher).await, said(3));
+    // The sender's resend is answered with the number it was stored as.
+    assert_eq!(post(1).await, Ok(Seq(2)));
+    // Nothing follows: the writer catches up by itself.
+    store.lose_answers(1);
+    assert_eq!(post(3).await, Err(NotStored));
+    assert_eq!(next_said(&mut watcher).await, said(4));
+    assert_eq!(post(4).await, Ok(Seq(5)));
+    assert_eq!(next_said(&mut watcher).await, said(5));
+
+    scribe.stop().await;
+    writer.await.expect("the writer did not panic");
+    assert!(watcher.try_recv().is_none(), "nothing delivered twice");
+    let (page, _) = store.page(room.id, Seq(u64::MAX), 50).await.unwrap();
+    let texts: Vec<(u64, String)> = page.iter().map(|p| (p.seq.0, p.text.to_string())).collect();
+    assert_eq!(texts, (1..=5).map(said).collect::<Vec<_>>());
 }

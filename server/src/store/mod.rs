@@ -30,6 +30,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicUsize};
 use std::time::Instant;
 
 use natter_shared::{
@@ -122,6 +123,11 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     health: Arc<Health>,
+    /// Test hook: see [`Store::lose_answers`].
+    lost_answers: Arc<AtomicU32>,
+    /// The size of the last batch of messages, if it failed; the probe
+    /// writes as much (see [`Store::probe`]).
+    failed_bytes: Arc<AtomicUsize>,
 }
 
 impl Store {
@@ -188,6 +194,8 @@ impl Store {
             pool,
             backend,
             health: Arc::new(Health::new(place)),
+            lost_answers: Arc::default(),
+            failed_bytes: Arc::default(),
         };
         match store.probe().await {
             Err(StoreError::Query(err)) => Err(unusable(&err, "write")),

@@ -17,6 +17,7 @@
 //! Every outcome is recorded in the store's [`Health`].
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 
 use natter_shared::{MessageId, Posted, RoomName, Seq, UnixMillis};
 use sqlx::pool::PoolConnection;
@@ -30,6 +31,13 @@ use super::{
 /// Bytes the probe writes (and removes in the same transaction): a few
 /// pages, so a database that cannot grow fails it.
 const PROBE_BYTES: usize = 16 * 1024;
+
+/// Most bytes a probe writes after a batch failed: see [`Store::probe`].
+const MAX_PROBE_BYTES: usize = 1024 * 1024;
+
+/// Bytes a message takes on disk beyond its text and name, about: its
+/// row, its index entries.
+const ROW_BYTES: usize = 96;
 
 /// Longest wait for a failed connection to close.
 const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -73,7 +81,14 @@ impl Store {
     ) -> Result<Vec<(RoomId, Posted)>, StoreError> {
         timed("append", async {
             let mut conn = self.writer().await?;
-            let stored = append_on(&mut conn, self.backend, drafts, at).await;
+            let stored = append_on(&mut conn, self.backend, drafts, at)
+                .await
+                .and_then(|stored| self.answer_lost().map(|()| stored));
+            let failed = match &stored {
+                Err(err) if !err.is_conflict() => size(drafts),
+                _ => 0,
+            };
+            self.failed_bytes.store(failed, Ordering::SeqCst);
             self.settle(conn, stored).await
         })
         .await
@@ -83,13 +98,51 @@ impl Store {
     /// transaction: whether the database takes a write now (space, file
     /// permissions, a read-only database, the lock). The writer probes
     /// while storage is failing, so that recovery shows without traffic.
+    ///
+    /// After a batch of messages failed, the probe is as large as that
+    /// batch (up to 1 MiB): a few pages may fit where the
+    /// batch did not (in free pages, or the WAL's), and the store must not
+    /// be called healthy again while the writes it refused still fail.
     pub async fn probe(&self) -> Result<(), StoreError> {
+        let bytes = self
+            .failed_bytes
+            .load(Ordering::SeqCst)
+            .clamp(PROBE_BYTES, MAX_PROBE_BYTES);
         timed("probe", async {
             let mut conn = self.writer().await?;
-            let probed = probe_on(&mut conn).await;
+            let probed = probe_on(&mut conn, bytes).await;
+            if probed.is_ok() {
+                self.failed_bytes.store(0, Ordering::SeqCst);
+            }
             self.settle(conn, probed).await
         })
         .await
+    }
+
+    /// Test hook: the next `n` [`Store::append`]s fail after their
+    /// `COMMIT` succeeded, as when the connection to PostgreSQL dies before
+    /// the answer arrives: stored, but the caller is told it failed (an
+    /// I/O error, which also marks the store unhealthy). For tests of what
+    /// the writer does when a write's outcome is unknown; nothing else
+    /// calls it.
+    #[doc(hidden)]
+    pub fn lose_answers(&self, n: u32) {
+        self.lost_answers.store(n, Ordering::SeqCst);
+    }
+
+    /// [`Store::lose_answers`]: whether to lose this answer.
+    fn answer_lost(&self) -> Result<(), StoreError> {
+        let lose = |n: u32| n.checked_sub(1);
+        match self
+            .lost_answers
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, lose)
+        {
+            Ok(_) => Err(StoreError::Query(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "the answer to COMMIT was lost (test hook)",
+            )))),
+            Err(_) => Ok(()),
+        }
     }
 
     /// What is wrong with storage, while the last write failed.
@@ -199,11 +252,19 @@ async fn append_on(
     Ok(stored)
 }
 
-/// [`Store::probe`]'s transaction, on `conn`.
-async fn probe_on(conn: &mut AnyConnection) -> Result<(), StoreError> {
+/// About how many bytes `drafts` take on disk.
+fn size(drafts: &[Draft]) -> usize {
+    drafts
+        .iter()
+        .map(|d| d.text.as_str().len() + d.nick.as_str().len() + ROW_BYTES)
+        .sum()
+}
+
+/// [`Store::probe`]'s transaction of `bytes`, on `conn`.
+async fn probe_on(conn: &mut AnyConnection, bytes: usize) -> Result<(), StoreError> {
     let mut tx = conn.begin().await?;
     sqlx::query("INSERT INTO storage_probe (id, filler) VALUES (1, $1)")
-        .bind(vec![0_u8; PROBE_BYTES])
+        .bind(vec![0_u8; bytes])
         .execute(&mut *tx)
         .await?;
     sqlx::query("DELETE FROM storage_probe")
@@ -211,4 +272,50 @@ async fn probe_on(conn: &mut AnyConnection) -> Result<(), StoreError> {
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use natter_shared::{MessageText, Nick};
+    use sqlx::Executor;
+
+    use super::*;
+    use crate::store::{Fault, Options};
+
+    #[tokio::test]
+    async fn after_a_batch_failed_a_few_pages_that_fit_do_not_make_it_healthy() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db").display().to_string();
+        let store = Store::open(&db).await.unwrap();
+        let name = RoomName::try_from("a").unwrap();
+        let room = store.create_room(&name, UnixMillis(1)).await.unwrap();
+        let fill = "CREATE TABLE filler (b BLOB); INSERT INTO filler VALUES (zeroblob(400000))";
+        store.pool().execute(fill).await.unwrap();
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+        let capped = Options {
+            sqlite_max_pages: Some(u32::try_from(pages).unwrap() + 12),
+        };
+        let store = Store::open_with(&db, capped).await.unwrap();
+        let drafts: Vec<Draft> = (0..30)
+            .map(|i| Draft {
+                room: room.id,
+                nick: Nick::numbered(1),
+                text: MessageText::try_from(format!("{i} {}", "x".repeat(3000))).unwrap(),
+                origin: None,
+            })
+            .collect();
+        assert!(store.append(&drafts, UnixMillis(2)).await.is_err());
+        assert_eq!(store.health().fault(), Some(Fault::Full));
+        // The start's probe left free pages a small probe would fit in.
+        assert!(store.probe().await.is_err());
+        assert_eq!(store.health().fault(), Some(Fault::Full));
+        store.pool().execute("DROP TABLE filler").await.unwrap();
+        store.probe().await.unwrap();
+        assert_eq!(store.health().fault(), None);
+        store.append(&drafts, UnixMillis(3)).await.unwrap();
+    }
 }

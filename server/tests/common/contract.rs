@@ -36,8 +36,26 @@ pub const WRITERS: usize = 3;
 const MESSAGES: u64 = 10_000;
 
 /// Starts the binary on `addr` with the database at `db` and `extra`
-/// flags; returns once it listens.
+/// flags, messages and history pages unlimited; returns once it listens.
 pub async fn start(addr: SocketAddr, db: &str, extra: &[&str]) -> Child {
+    // Raised: the peers write thousands of messages as fast as they can,
+    // and `store_view` reads every page back on one connection.
+    let bulk = [
+        "--message-rate",
+        "100000",
+        "--message-burst",
+        "100000",
+        "--history-rate",
+        "100000",
+        "--history-burst",
+        "100000",
+    ];
+    start_paced(addr, db, &[extra, &bulk].concat()).await
+}
+
+/// [`start`] at the default message limits, for clients that pace what
+/// they send as the web client does.
+pub async fn start_paced(addr: SocketAddr, db: &str, extra: &[&str]) -> Child {
     let mut child = Command::new(env!("CARGO_BIN_EXE_natter"))
         .args(extra)
         .args([
@@ -46,10 +64,6 @@ pub async fn start(addr: SocketAddr, db: &str, extra: &[&str]) -> Child {
             "--log",
             "warn,natter_server=info",
         ])
-        // Raised: the peers write thousands of messages as fast as they
-        // can, and `store_view` reads every page back on one connection.
-        .args(["--message-rate", "100000", "--message-burst", "100000"])
-        .args(["--history-rate", "100000", "--history-burst", "100000"])
         .args(["--connect-burst", "1000", "--presence-grace-secs", "0"])
         .env("NATTER_DATABASE_URL", db)
         .stdout(Stdio::piped())

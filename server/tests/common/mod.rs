@@ -7,6 +7,8 @@
 
 pub mod browser;
 pub mod contract;
+pub mod faults;
+pub mod full_disk;
 
 use std::net::SocketAddr;
 use std::path::Path;
