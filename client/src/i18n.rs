@@ -14,6 +14,13 @@ pub enum Lang {
     Zh,
 }
 
+/// Milliseconds as seconds with one decimal, e.g. "0.2" (integer
+/// arithmetic: float formatting would add kilobytes to the bundle).
+fn seconds(ms: u64) -> String {
+    let tenths = (ms + 50) / 100;
+    format!("{}.{}", tenths / 10, tenths % 10)
+}
+
 /// Why own messages wait to go out.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Waiting {
@@ -21,8 +28,9 @@ pub enum Waiting {
     Offline,
     /// The server refused one for now and said how long to wait.
     Held,
-    /// Going out one every this many seconds, the server's message rate.
-    Paced(f64),
+    /// Going out one every this many milliseconds, the server's message
+    /// rate.
+    Paced(u64),
 }
 
 /// The page's language, shared through context.
@@ -139,16 +147,17 @@ impl Lang {
             (Lang::En, why) => {
                 let messages = if count == 1 { "message" } else { "messages" };
                 let why = match why {
+                    Waiting::Offline if count == 1 => "it goes out once connected".to_owned(),
                     Waiting::Offline => "they go out once connected".to_owned(),
                     Waiting::Held => "the server asked to wait a moment".to_owned(),
-                    Waiting::Paced(secs) => format!("sending one every {secs:.1} s"),
+                    Waiting::Paced(ms) => format!("sending one every {} s", seconds(ms)),
                 };
                 format!("{count} {messages} waiting: {why}")
             }
             (Lang::Zh, Waiting::Offline) => format!("{count} 条消息待发送：连接后发出"),
             (Lang::Zh, Waiting::Held) => format!("{count} 条消息待发送：服务器要求稍候"),
-            (Lang::Zh, Waiting::Paced(secs)) => {
-                format!("{count} 条消息待发送：每 {secs:.1} 秒发送一条")
+            (Lang::Zh, Waiting::Paced(ms)) => {
+                format!("{count} 条消息待发送：每 {} 秒发送一条", seconds(ms))
             }
         }
     }
@@ -510,6 +519,22 @@ mod tests {
             assert_eq!(Lang::from_tag(tag), Lang::En, "{tag}");
         }
         assert_eq!(Lang::from_tag(Lang::Zh.tag()), Lang::Zh);
+    }
+
+    #[test]
+    fn waiting_messages_say_how_many_and_why() {
+        assert_eq!(
+            Lang::En.waiting_to_send(3, Waiting::Paced(220)),
+            "3 messages waiting: sending one every 0.2 s"
+        );
+        assert_eq!(
+            Lang::En.waiting_to_send(1, Waiting::Offline),
+            "1 message waiting: it goes out once connected"
+        );
+        assert_eq!(
+            Lang::Zh.waiting_to_send(2, Waiting::Paced(1_250)),
+            "2 条消息待发送：每 1.3 秒发送一条"
+        );
     }
 
     #[test]

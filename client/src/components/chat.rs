@@ -76,10 +76,8 @@ impl Chat {
     fn pump(self) {
         let next = self.state.try_update(|s| s.next_say(now_ms()));
         match next {
-            Some(Next::Send(msg)) => {
-                if !self.send(&msg) {
-                    self.state.update(|s| s.pacer.disconnected());
-                }
+            Some(Next::Send(msg)) if !self.send(&msg) => {
+                self.state.update(|s| s.pacer.disconnected());
             }
             Some(Next::Wait(ms)) if !self.pump_later.get_value() => {
                 self.pump_later.set_value(true);
@@ -424,8 +422,7 @@ fn OutboxStatus(chat: Chat) -> impl IntoView {
             } else if s.pacer.holding(now) {
                 Waiting::Held
             } else if count > 1 {
-                #[allow(clippy::cast_precision_loss)] // a few seconds
-                Waiting::Paced(s.pacer.say_every_ms() as f64 / 1000.0)
+                Waiting::Paced(s.pacer.say_every_ms())
             } else {
                 return None;
             };
@@ -985,7 +982,8 @@ fn Composer(chat: Chat) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     // What is wrong with the field's text, found here; empty if nothing.
     let local_problem = RwSignal::new(String::new());
-    let last_typing = Cell::new(0.0);
+    let last_typing = Rc::new(Cell::new(0.0));
+    let typed = last_typing.clone();
     let input = NodeRef::<Textarea>::new();
     let room = move || chat.state.with(|s| s.current.clone());
     let send = move || {
@@ -1012,6 +1010,9 @@ fn Composer(chat: Chat) -> impl IntoView {
                 chat.pump();
                 draft.set(String::new());
                 local_problem.set(String::new());
+                // The message ended "is typing" for the others: typing on
+                // shows again, within the typing budget.
+                typed.set(0.0);
             }
             Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
         }
@@ -1019,8 +1020,8 @@ fn Composer(chat: Chat) -> impl IntoView {
     let on_input = move |ev| {
         draft.set(event_target_value(&ev));
         local_problem.set(String::new());
-        // At most one signal per interval while typing, whatever is sent
-        // meanwhile; over the server's budget none at all.
+        // At most one signal per interval while typing, and never more
+        // than the server's typing budget, however many messages are sent.
         let now = now_ms();
         if now - last_typing.get() >= TYPING_EVERY_MS
             && !draft.with_untracked(|d| d.trim().is_empty())

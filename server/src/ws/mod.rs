@@ -452,13 +452,14 @@ impl Session {
     /// Counts a refusal; a connection refused too often too fast is closed
     /// with 1008 (policy violation).
     fn strike(&self) -> Result<(), End> {
-        self.quotas.strike().map_err(|()| {
-            tracing::info!(
-                conn = self.conn.id(),
-                "closed for going over its limits again and again"
-            );
-            End::Close(close_code::POLICY, "too many refused requests")
-        })
+        if self.quotas.strike() {
+            return Ok(());
+        }
+        tracing::info!(
+            conn = self.conn.id(),
+            "closed for going over its limits again and again"
+        );
+        Err(End::Close(close_code::POLICY, "too many refused requests"))
     }
 
     /// Sends the room list if it is due.
