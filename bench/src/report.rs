@@ -344,8 +344,17 @@ fn storm_restart_table(s: &StormRestart) {
         s.stopped_with
     );
     println!(
-        "{:<16} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>8} {:>8}",
-        "phase", "welcomed", "last s", "p50 s", "p90 s", "tries/cl", "max", "429s", "refused"
+        "{:<16} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8}",
+        "phase",
+        "welcomed",
+        "last s",
+        "p50 s",
+        "p90 s",
+        "tries/cl",
+        "max",
+        "429s",
+        "refused",
+        "CPU s"
     );
     let phases = [
         ("first arrival", Some(&s.first_arrival)),
@@ -357,7 +366,7 @@ fn storm_restart_table(s: &StormRestart) {
             continue;
         };
         println!(
-            "{:<16} {:>9} {:>9.1} {:>9.1} {:>9.1} {:>10.2} {:>8} {:>8} {:>8}{}",
+            "{:<16} {:>9} {:>9.1} {:>9.1} {:>9.1} {:>10.2} {:>8} {:>8} {:>8} {:>8.2}{}",
             name,
             p.welcomed,
             p.last_s,
@@ -367,6 +376,7 @@ fn storm_restart_table(s: &StormRestart) {
             p.attempts_max,
             p.refused_429,
             p.refused_tcp,
+            p.server_cpu_s,
             if p.all_back {
                 String::new()
             } else {

@@ -110,6 +110,10 @@ pub struct Phase {
     /// a timeout; and the first few of them, as said.
     pub other_failures: u64,
     pub other_examples: Vec<String>,
+    /// The server's CPU time (user and system) from its start to the end
+    /// of the phase, in seconds: handshakes, refusals, joins and the
+    /// lobby's presence announcements.
+    pub server_cpu_s: f64,
 }
 
 /// Failures seen by all clients so far.
@@ -169,7 +173,8 @@ pub async fn run(
     for _ in 0..options.clients {
         clients.spawn(client(addr, counts.clone(), backs.clone()));
     }
-    let first_arrival = phase(&mut back, started, options, [0; 3], &counts, bar).await;
+    let mut first_arrival = phase(&mut back, started, options, [0; 3], &counts, bar).await;
+    first_arrival.server_cpu_s = server.usage()?.cpu.as_secs_f64();
     let mut result = StormRestart {
         clients: options.clients,
         source: SOURCE,
@@ -199,7 +204,8 @@ pub async fn run(
         .await?;
     result.restarted_after_kill_ms = ms(restarted - killed);
     result.listening_after_start_ms = ms(restarted.elapsed());
-    let after = phase(&mut back, restarted, options, before, &counts, bar).await;
+    let mut after = phase(&mut back, restarted, options, before, &counts, bar).await;
+    after.server_cpu_s = server.usage()?.cpu.as_secs_f64();
     result.after_restart = Some(after);
     clients.abort_all();
     server.stop().await;
