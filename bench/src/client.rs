@@ -41,8 +41,16 @@ pub fn source(i: usize) -> Ipv4Addr {
 /// Opens client `i`'s connection and completes the WebSocket handshake.
 /// Natter's first message (`welcome`) is left for the caller.
 pub async fn connect(kind: Kind, server: SocketAddr, i: usize) -> Result<Ws> {
+    connect_from(kind, server, source(i)).await
+}
+
+/// Opens a connection from the source address `from` and completes the
+/// WebSocket handshake. A refusal keeps its cause for `downcast_ref`: a
+/// `std::io::Error` for the TCP connect, a tungstenite `Error::Http` for
+/// an HTTP status.
+pub async fn connect_from(kind: Kind, server: SocketAddr, from: Ipv4Addr) -> Result<Ws> {
     let socket = TcpSocket::new_v4()?;
-    socket.bind(SocketAddr::from((source(i), 0)))?;
+    socket.bind(SocketAddr::from((from, 0)))?;
     let stream = tokio::time::timeout(STEP_TIMEOUT, socket.connect(server))
         .await
         .context("TCP connect timed out")?

@@ -16,6 +16,7 @@ mod load;
 mod probe;
 mod report;
 mod scenarios;
+mod storm_restart;
 mod target;
 mod usage;
 
@@ -29,7 +30,7 @@ use serde::Serialize;
 
 use crate::load::Layout;
 use crate::probe::Clock;
-use crate::target::{Kind, Target};
+use crate::target::{ConnectLimits, Kind, Target};
 
 #[derive(Parser)]
 #[command(about = "Measure Natter (and the Node.js chats it replaces) under load")]
@@ -64,6 +65,19 @@ struct Cli {
     /// The generator's worker threads.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Clients behind the one address in `storm-restart` (1,000; 200 with
+    /// `--quick`).
+    #[arg(long)]
+    storm_clients: Option<usize>,
+    /// `--connect-rate` and `--connect-burst` for `storm-restart`, instead
+    /// of Natter's defaults.
+    #[arg(long, requires = "storm_connect_burst")]
+    storm_connect_rate: Option<u32>,
+    #[arg(long, requires = "storm_connect_rate")]
+    storm_connect_burst: Option<u32>,
+    /// How long `storm-restart` waits for everyone, per phase, in seconds.
+    #[arg(long, default_value_t = 180)]
+    storm_give_up: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -77,6 +91,9 @@ pub enum Scenario {
     Idle,
     /// New connections as fast as they are accepted.
     Storm,
+    /// 1,000 clients from one address back after a restart, on the web
+    /// client's schedule, under Natter's own limits on new connections.
+    StormRestart,
     /// The newest page of a room of 1,000,000 messages.
     History,
     /// Messages stored and acknowledged per second.
@@ -97,6 +114,7 @@ struct Sizes {
     peer_idle: usize,
     storm: usize,
     peer_storm: usize,
+    storm_restart: usize,
     history: u64,
     persist: Duration,
     page_loads: usize,
@@ -113,6 +131,7 @@ impl Sizes {
                 peer_idle: 500,
                 storm: 1_000,
                 peer_storm: 500,
+                storm_restart: 200,
                 history: 20_000,
                 persist: Duration::from_secs(2),
                 page_loads: 3,
@@ -126,6 +145,7 @@ impl Sizes {
                 peer_idle: 2_000,
                 storm: 10_000,
                 peer_storm: 2_000,
+                storm_restart: 1_000,
                 history: 1_000_000,
                 persist: Duration::from_secs(10),
                 page_loads: 20,
@@ -284,6 +304,16 @@ async fn run(cli: Cli, open_files: u64) -> Result<()> {
             );
             results.storm.push((kind, storm));
         }
+        if wanted(Scenario::StormRestart) && natter {
+            let logs = [
+                log(target, "storm-restart"),
+                log(target, "storm-restart-after"),
+            ];
+            let options = storm_restart_options(&cli, &sizes);
+            let run = storm_restart::run(target, [&logs[0], &logs[1]], options, &bar).await?;
+            report::line(&bar, report::storm_restart_line(&run));
+            results.storm_restart = Some(run);
+        }
         if wanted(Scenario::Persist) && natter {
             let persist =
                 scenarios::persist(target, &log(target, "persist"), sizes.persist, clock, &bar)
@@ -346,6 +376,19 @@ async fn run(cli: Cli, open_files: u64) -> Result<()> {
     bar.finish_and_clear();
     results.write(&cli.out)?;
     Ok(())
+}
+
+/// The storm after a restart as asked: Natter's own limits on new
+/// connections unless the flags set them.
+fn storm_restart_options(cli: &Cli, sizes: &Sizes) -> storm_restart::Options {
+    storm_restart::Options {
+        clients: cli.storm_clients.unwrap_or(sizes.storm_restart),
+        connect: match (cli.storm_connect_rate, cli.storm_connect_burst) {
+            (Some(rate), Some(burst)) => ConnectLimits::Set { rate, burst },
+            _ => ConnectLimits::Default,
+        },
+        give_up: Duration::from_secs(cli.storm_give_up),
+    }
 }
 
 fn serde_plain(kind: Kind) -> String {

@@ -70,14 +70,38 @@ impl Target {
     }
 
     /// Starts the server with an empty database (Natter), logging to
-    /// `log`, and waits until it accepts connections.
+    /// `log`, and waits until it accepts connections. Its limits for
+    /// people are lifted.
     pub async fn start(&self, log: &Path) -> Result<Server> {
         self.start_on(log, None).await
     }
 
     /// Starts Natter on an existing database file.
     pub async fn start_on(&self, log: &Path, database: Option<&Path>) -> Result<Server> {
-        let port = free_port()?;
+        self.launch(log, free_port()?, database, ConnectLimits::Lifted)
+            .await
+    }
+
+    /// Starts Natter on `port` and `database` (which may already hold its
+    /// data: a restart), with `connect` for its per-address limits on new
+    /// connections.
+    pub async fn start_natter(
+        &self,
+        log: &Path,
+        port: u16,
+        database: &Path,
+        connect: ConnectLimits,
+    ) -> Result<Server> {
+        self.launch(log, port, Some(database), connect).await
+    }
+
+    async fn launch(
+        &self,
+        log: &Path,
+        port: u16,
+        database: Option<&Path>,
+        connect: ConnectLimits,
+    ) -> Result<Server> {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
         let mut command = Command::new(&self.program);
@@ -95,7 +119,8 @@ impl Target {
                     .arg(addr.to_string())
                     .arg("--database-url")
                     .arg(db)
-                    .args(NATTER_LIMITS);
+                    .args(NATTER_LIMITS)
+                    .args(connect.args());
             }
         }
         let log_file = std::fs::File::create(log)
@@ -121,16 +146,13 @@ impl Target {
 }
 
 /// Natter's limits are for people; the generator is thousands of clients
-/// on a few addresses, sending far faster than anyone types.
+/// on a few addresses, sending far faster than anyone types. The limits on
+/// new connections per address are in [`ConnectLimits`].
 const NATTER_LIMITS: &[&str] = &[
     "--log",
     "warn",
     "--max-connections",
     "19500",
-    "--connect-rate",
-    "1000000",
-    "--connect-burst",
-    "1000000",
     "--message-rate",
     "1000000",
     "--message-burst",
@@ -138,6 +160,34 @@ const NATTER_LIMITS: &[&str] = &[
     "--max-rooms",
     "5000",
 ];
+
+/// Natter's limits on new connections per address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConnectLimits {
+    /// Out of the way: a million a second.
+    Lifted,
+    /// The server's own defaults (no flag given).
+    Default,
+    /// `--connect-rate` and `--connect-burst`.
+    Set { rate: u32, burst: u32 },
+}
+
+impl ConnectLimits {
+    fn args(self) -> Vec<String> {
+        let (rate, burst) = match self {
+            ConnectLimits::Default => return Vec::new(),
+            ConnectLimits::Lifted => (1_000_000, 1_000_000),
+            ConnectLimits::Set { rate, burst } => (rate, burst),
+        };
+        vec![
+            "--connect-rate".into(),
+            rate.to_string(),
+            "--connect-burst".into(),
+            burst.to_string(),
+        ]
+    }
+}
 
 /// A running server.
 pub struct Server {
@@ -175,6 +225,7 @@ impl Server {
         bail!("the server did not listen on {} within 30 s", self.addr)
     }
 
+    /// Kills the server (SIGKILL) and waits until it is gone.
     pub async fn stop(mut self) {
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;

@@ -105,12 +105,20 @@ pub struct Config {
 
     /// New WebSocket connections per second from one IP address, after a
     /// burst of --connect-burst; more are refused with HTTP 429.
-    #[arg(long, env = "NATTER_CONNECT_RATE", default_value_t = 10,
+    ///
+    /// One address may be a whole school or office behind NAT: at 50 a
+    /// second, 1,000 web clients there are all back about 40 s after a
+    /// restart (10 a second took 110 s; `cargo xtask bench --only
+    /// storm-restart`), while one address opening connections as fast as it
+    /// may costs the server about 1 % of a core in handshakes.
+    /// --max-connections caps them all.
+    #[arg(long, env = "NATTER_CONNECT_RATE", default_value_t = 50,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub connect_rate: u32,
 
-    /// New WebSocket connections one IP address may open at once.
-    #[arg(long, env = "NATTER_CONNECT_BURST", default_value_t = 50,
+    /// New WebSocket connections one IP address may open at once: two
+    /// seconds' worth of --connect-rate.
+    #[arg(long, env = "NATTER_CONNECT_BURST", default_value_t = 100,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub connect_burst: u32,
 
@@ -370,8 +378,8 @@ impl Default for Config {
             echo_max_message_bytes: limits::ECHO_MAX_MESSAGE_BYTES,
             allowed_origins: Vec::new(),
             max_connections: 10_000,
-            connect_rate: 10,
-            connect_burst: 50,
+            connect_rate: 50,
+            connect_burst: 100,
             message_rate: 5,
             message_burst: 20,
             history_rate: 4,

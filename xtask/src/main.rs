@@ -67,8 +67,8 @@ enum Task {
         /// Fewer clients and shorter steps: a smoke run.
         #[arg(long)]
         quick: bool,
-        /// Only these scenarios (fanout, rooms, idle, storm, history,
-        /// persist, bundle), comma-separated.
+        /// Only these scenarios (fanout, rooms, idle, storm, storm-restart,
+        /// history, persist, bundle), comma-separated.
         #[arg(long)]
         only: Option<String>,
     },
