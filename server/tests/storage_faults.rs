@@ -18,6 +18,13 @@
 //!   ones resent. The disk is the capped database, and where the tests run
 //!   as root a 2 MB tmpfs and a 4 MB ext4 image on a loop device (each
 //!   prints "SKIPPED: …" and passes where it cannot be mounted).
+//! - As root, a 16 MB ext4 image turned read-only mid-traffic as the
+//!   kernel does after an error (`errors=remount-ro`, through
+//!   `trigger_fs_error`; Linux refuses `remount,ro` while the server holds
+//!   the files open for writing): `storage_failed`, never a 1008, `/readyz`
+//!   503 naming read-only, the metric; then `kill -9`, `e2fsck`, mounted
+//!   again and restarted (Linux refuses `remount,rw` before the check):
+//!   resends stored once, every ack and `said` exactly once.
 //! - At start, a database that cannot be written is refused in one
 //!   sentence by the real binary.
 //! - A write stored but reported failed (a test hook loses the answer to
@@ -38,7 +45,10 @@ use std::time::Duration;
 use common::faults::{
     Answer, check, drop_filler, id, ready, recovers, say, stored, text, watch, with_filler,
 };
-use common::full_disk::{Space, free_bytes, kill_9_through_a_full_disk, mount_ext4, mount_tmpfs};
+use common::full_disk::{
+    Space, free_bytes, kill_9_through_a_full_disk, kill_9_through_a_read_only_disk, mount_ext4,
+    mount_ext4_with, mount_tmpfs,
+};
 use natter_server::Config;
 use natter_server::fanout::Fanout;
 use natter_server::hub::{self, Hub};
@@ -274,6 +284,19 @@ async fn kill_9_after_a_full_ext4_disk_loses_nothing_acknowledged() {
     std::fs::write(&filler, vec![1_u8; usize::try_from(taken).unwrap()]).unwrap();
     let db = mnt.join("natter.db").display().to_string();
     kill_9_through_a_full_disk(&db, &[], Space::Disk { filler }).await;
+}
+
+#[tokio::test]
+async fn a_filesystem_turned_read_only_loses_nothing_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("disk");
+    std::fs::create_dir(&mnt).unwrap();
+    let image = dir.path().join("disk.img");
+    let Some(mounted) = mount_ext4_with(&image, 16 << 20, &mnt, "loop,errors=remount-ro") else {
+        return;
+    };
+    let db = mnt.join("natter.db").display().to_string();
+    kill_9_through_a_read_only_disk(&db, &image, &mnt, mounted).await;
 }
 
 /// The messages in the PostgreSQL database at `url`: client id → seqs.

@@ -73,7 +73,11 @@ impl Fault {
     pub fn describe(self, place: &str) -> String {
         match self {
             Fault::Full => format!("the disk holding {place} is full"),
-            Fault::ReadOnly => format!("{place} is read-only"),
+            Fault::ReadOnly => {
+                format!(
+                    "{place} cannot be written: it, or the file system holding it, is read-only"
+                )
+            }
             Fault::Io => format!("the disk holding {place} fails to read or write (I/O error)"),
             Fault::CannotOpen => {
                 format!("{place} cannot be opened: its folder is missing or not accessible")
@@ -189,6 +193,13 @@ mod tests {
         assert_eq!(
             Fault::Full.describe("natter.db"),
             "the disk holding natter.db is full"
+        );
+        // A file system the kernel turned read-only (EROFS) shows first as
+        // an I/O error on the open file, then as SQLITE_READONLY.
+        assert_eq!(sqlite_fault(8), Fault::ReadOnly);
+        assert_eq!(
+            Fault::ReadOnly.describe("natter.db"),
+            "natter.db cannot be written: it, or the file system holding it, is read-only"
         );
         let health = Health::new("n.db".into());
         assert_eq!(health.problem(), None);

@@ -91,23 +91,8 @@ pub async fn kill_9_through_a_full_disk(db: &str, flags: &[&str], space: Space) 
     enter(&mut watching, "lobby").await;
     let watcher = watch(watching);
     let mut told = Told::default();
-    for i in 0..BURST {
-        send_say(&mut ws, &id("m", i), text(i)).await;
-    }
-    for _ in 0..BURST {
-        let (got, answer) = next_answer(&mut ws).await;
-        let i = got.as_str()[1..].parse().unwrap();
-        told.record(i, answer, &base).await;
-    }
     let mut pace = tokio::time::interval_at(Instant::now() + PACE, PACE);
-    let mut next = BURST;
-    while told.refused.len() < REFUSALS {
-        assert!(next < 400, "the disk never filled");
-        pace.tick().await;
-        let answer = say(&mut ws, &id("m", next), text(next)).await;
-        told.record(next, answer, &base).await;
-        next += 1;
-    }
+    let next = until_refused(&mut ws, &base, &mut told, &mut pace, |_| {}).await;
     assert!(told.not_ready, "/readyz said ready during the fault");
     space.free(db).await;
     recovers(&base).await;
@@ -133,16 +118,163 @@ pub async fn kill_9_through_a_full_disk(db: &str, flags: &[&str], space: Space) 
     assert_eq!(again, Answer::Ack(told.acked[&id("m", first)]));
     server.kill().await.unwrap();
 
+    check_once(db, &told, &said, next + IN_FLIGHT).await;
+    assert_eq!(told.acked.len(), next, "every message was acknowledged");
+}
+
+/// Sends the web client's burst, then one message each `pace`, until more
+/// than the refusal budget was refused; `before(i)` runs before message
+/// `i` is sent (to start a fault). Returns the number of the next message.
+async fn until_refused(
+    ws: &mut super::Ws,
+    base: &str,
+    told: &mut Told,
+    pace: &mut tokio::time::Interval,
+    mut before: impl FnMut(usize),
+) -> usize {
+    for i in 0..BURST {
+        send_say(ws, &id("m", i), text(i)).await;
+    }
+    for _ in 0..BURST {
+        let (got, answer) = next_answer(ws).await;
+        let i = got.as_str()[1..].parse().unwrap();
+        told.record(i, answer, base).await;
+    }
+    let mut next = BURST;
+    while told.refused.len() < REFUSALS {
+        assert!(next < 400, "the fault never showed");
+        before(next);
+        pace.tick().await;
+        let answer = say(ws, &id("m", next), text(next)).await;
+        told.record(next, answer, base).await;
+        next += 1;
+    }
+    next
+}
+
+/// Every acknowledged and every shown message is stored in `db` exactly
+/// once, and nothing that was not sent (`m0` … below `sent`).
+async fn check_once(db: &str, told: &Told, said: &[(u64, Option<String>)], sent: usize) {
     let rows = stored(db).await;
-    check(&told.acked, &said, &rows);
-    let sent: HashSet<String> = (0..next + IN_FLIGHT).map(|i| format!("m{i}")).collect();
+    check(&told.acked, said, &rows);
+    let sent: HashSet<String> = (0..sent).map(|i| format!("m{i}")).collect();
     for (got, seqs) in &rows {
         assert!(sent.contains(got), "{got} was never sent");
         assert_eq!(seqs.len(), 1, "{got} stored as {seqs:?}");
     }
     let shown: HashSet<u64> = said.iter().map(|(seq, _)| *seq).collect();
     assert_eq!(shown.len(), said.len(), "the watcher saw a message twice");
+}
+
+/// Messages sent before the file system turns read-only.
+const BEFORE_READ_ONLY: usize = BURST + 8;
+
+/// Runs the binary on `db`, on the ext4 image `image` mounted at `at`
+/// (`mounted`), until the file system turns read-only under it as the
+/// kernel does after an error (`errors=remount-ro`); checks the refusals,
+/// `/readyz` and `/metrics`. Linux lets nobody make such a file system
+/// writable again while the server holds its files (`remount,rw` is
+/// refused), and `remount,ro` is refused too while the server has them
+/// open for writing: so the process is killed with SIGKILL, the file
+/// system checked (`e2fsck`) and mounted again, and the server restarted;
+/// the resends of the refused messages are stored once, and every
+/// acknowledged and every shown message exactly once. Prints "SKIPPED: …"
+/// and returns where the file system cannot be turned read-only.
+pub async fn kill_9_through_a_read_only_disk(db: &str, image: &Path, at: &Path, mounted: Mounted) {
+    let trigger = match read_only_trigger(at) {
+        Ok(trigger) => trigger,
+        Err(why) => return eprintln!("SKIPPED: {why}"),
+    };
+    let addr = super::free_addr();
+    let base = format!("http://{addr}");
+    let mut server = contract::start_paced(addr, db, &[]).await;
+    let mut ws = sender(arrive(addr).await).await;
+    let mut watching = arrive(addr).await;
+    enter(&mut watching, "lobby").await;
+    let watcher = watch(watching);
+    let mut told = Told::default();
+    let mut pace = tokio::time::interval_at(Instant::now() + PACE, PACE);
+    let next = until_refused(&mut ws, &base, &mut told, &mut pace, |i| {
+        if i == BEFORE_READ_ONLY {
+            std::fs::write(&trigger, "1").unwrap();
+        }
+    })
+    .await;
+    assert!(told.not_ready, "/readyz said ready during the fault");
+    assert!(
+        told.acked
+            .keys()
+            .all(|got| got.as_str()[1..].parse::<usize>().unwrap() < BEFORE_READ_ONLY),
+        "a message acknowledged on a read-only file system"
+    );
+    // The cause, once a write has met the file system as it is now.
+    let mut why = String::new();
+    for _ in 0..50 {
+        why = ready(&base).await.1;
+        if why.contains("read-only") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        why.starts_with("storage: ") && why.contains("read-only"),
+        "{why}"
+    );
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("natter_storage_failures_total{cause=\"read_only\"}"),
+        "{metrics}"
+    );
+    contract::kill_9(&mut server).await;
+    let said = watcher.await.unwrap();
+    // What an operator does: unmount, check, mount again.
+    drop(mounted);
+    let checked = Command::new("e2fsck")
+        .args(["-f", "-y"])
+        .arg(image)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(checked.code().is_some_and(|c| c <= 1), "e2fsck: {checked}");
+    let _mounted = mount_image(image, at, "loop").expect("mounted again");
+    let mut server = contract::start_paced(addr, db, &[]).await;
+    let mut ws = sender(arrive(addr).await).await;
+    // The outbox sends the refused ones again, then one acknowledged.
+    for i in told.refused.clone().into_iter().chain([0]) {
+        pace.tick().await;
+        match say(&mut ws, &id("m", i), text(i)).await {
+            answer @ Answer::Ack(_) => told.record(i, answer, &base).await,
+            other => panic!("m{i} after the restart: {other:?}"),
+        }
+    }
+    contract::kill_9(&mut server).await;
+    check_once(db, &told, &said, next).await;
     assert_eq!(told.acked.len(), next, "every message was acknowledged");
+}
+
+/// The switch that makes the ext4 file system mounted at `at` read-only
+/// as the kernel does after an error, where it is mounted with
+/// `errors=remount-ro`: `/sys/fs/ext4/<device>/trigger_fs_error`.
+fn read_only_trigger(at: &Path) -> Result<PathBuf, String> {
+    let out = Command::new("findmnt")
+        .args(["-n", "-o", "SOURCE"])
+        .arg(at)
+        .output()
+        .map_err(|e| format!("no findmnt: {e}"))?;
+    let source = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let device = source.rsplit('/').next().unwrap_or_default();
+    let trigger = PathBuf::from(format!("/sys/fs/ext4/{device}/trigger_fs_error"));
+    let writable = std::fs::OpenOptions::new().write(true).open(&trigger);
+    match writable {
+        Ok(_) => Ok(trigger),
+        Err(e) => Err(format!("cannot write {}: {e}", trigger.display())),
+    }
 }
 
 /// Unmounts its path when dropped.
@@ -181,6 +313,11 @@ pub fn mount_tmpfs(at: &Path, size: &str) -> Option<Mounted> {
 /// through a loop device at `at`, where this runs as root; `None` after
 /// printing why not.
 pub fn mount_ext4(image: &Path, bytes: u64, at: &Path) -> Option<Mounted> {
+    mount_ext4_with(image, bytes, at, "loop")
+}
+
+/// [`mount_ext4`] with the mount `options` (`loop` among them).
+pub fn mount_ext4_with(image: &Path, bytes: u64, at: &Path, options: &str) -> Option<Mounted> {
     std::fs::File::create(image)
         .unwrap()
         .set_len(bytes)
@@ -195,16 +332,18 @@ pub fn mount_ext4(image: &Path, bytes: u64, at: &Path) -> Option<Mounted> {
         eprintln!("SKIPPED: cannot make an ext4 file system (no mkfs.ext4)");
         return None;
     }
-    if !succeeds(
-        Command::new("mount")
-            .args(["-o", "loop"])
-            .arg(image)
-            .arg(at),
-    ) {
+    let mounted = mount_image(image, at, options);
+    if mounted.is_none() {
         eprintln!("SKIPPED: cannot mount an ext4 image (not root, no loop device, or refused)");
-        return None;
     }
-    Some(Mounted(at.to_owned()))
+    mounted
+}
+
+/// Mounts the file system in `image` at `at` with `options`.
+fn mount_image(image: &Path, at: &Path, options: &str) -> Option<Mounted> {
+    let mut mount = Command::new("mount");
+    mount.args(["-o", options]).arg(image).arg(at);
+    succeeds(&mut mount).then(|| Mounted(at.to_owned()))
 }
 
 /// Bytes free on the file system holding `at`.
