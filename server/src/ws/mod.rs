@@ -8,6 +8,7 @@
 //! one is answered with an `error` to the sender alone, and the session, the
 //! rooms and everyone else carry on.
 
+mod control;
 mod history;
 mod settle;
 
@@ -624,16 +625,11 @@ async fn handle(
             metrics::counter!("natter_bytes_in_total").increment(text.len() as u64);
             text
         }
-        Some(Ok(Message::Binary(_))) => {
-            let msg = ServerMsg::error(
-                ErrorCode::BinaryNotSupported,
-                "this route speaks JSON text frames only; binary frames are ignored",
-                None,
-            );
-            return write(tx, vec![msg.to_json().into()], app).await;
-        }
-        // tungstenite answers pings by itself; a pong only proves liveness.
-        Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Ok(()),
+        Some(Ok(Message::Binary(_))) => return write(tx, session.binary()?, app).await,
+        // tungstenite answers pings by itself (see `control`).
+        Some(Ok(Message::Ping(_))) => return session.pinged(),
+        // A pong only proves liveness.
+        Some(Ok(Message::Pong(_))) => return Ok(()),
         Some(Ok(Message::Close(_))) => return Err(End::PeerClosed),
         None => return Err(End::PeerGone),
         Some(Err(err)) => return Err(socket::read_error(&err)),
