@@ -670,7 +670,10 @@ impl Hub {
 
     /// Records the device a connection is. If that device has a lingering
     /// connection, this one takes its place silently: its name and its
-    /// rooms, with no `left` or `joined` for anyone to see.
+    /// rooms, with no `left` or `joined` for anyone to see; no more rooms
+    /// than `--max-joined` in all, though: a connection in rooms of its own
+    /// could otherwise gather twice the limit, and more through a chain of
+    /// take-overs. The rooms beyond it are left, announced as usual.
     fn set_device(&self, id: ConnId, device: DeviceId) {
         let mut state = self.lock();
         let Some(conn) = state.conns.get_mut(&id) else {
@@ -685,8 +688,14 @@ impl Hub {
         };
         let conn = state.conns.get_mut(&id).expect("checked above");
         let provisional = std::mem::replace(&mut conn.nick, old.nick.clone());
+        let (mut taken, mut dropped) = (Vec::new(), Vec::new());
         for key in &old.rooms {
-            conn.rooms.insert(key.clone());
+            if conn.rooms.contains(key) || conn.rooms.len() < self.limits.max_joined {
+                conn.rooms.insert(key.clone());
+                taken.push(key);
+            } else {
+                dropped.push(key);
+            }
         }
         let queue = conn.queue.clone();
         state.nicks.remove(&provisional.key());
@@ -700,7 +709,7 @@ impl Hub {
             conn: id,
             nick: old.nick.clone(),
         });
-        for key in &old.rooms {
+        for key in taken {
             if let Some(room) = state.rooms.get_mut(key) {
                 room.members.remove(&old_id);
                 room.members.insert(id);
@@ -715,12 +724,20 @@ impl Hub {
             }
         }
         tracing::debug!(conn = id, nick = %old.nick, "came back within the grace period");
+        let mut gone = Vec::new();
+        for key in &dropped {
+            gone.extend(state.leave_room_as(old_id, key, &old.nick));
+        }
         if queue
             .try_send(frame(&ServerMsg::NickChanged { nick: old.nick }))
             .is_err()
         {
-            self.let_go(&mut state, vec![id]);
+            gone.push(id);
         }
+        if !dropped.is_empty() {
+            self.room_list_changed(&mut state);
+        }
+        self.let_go(&mut state, gone);
     }
 
     /// Lets go of `gone` (see [`State::let_go`]) and tells room watchers.
