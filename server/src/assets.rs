@@ -4,8 +4,9 @@
 //! deploy; debug builds read `dist/` from disk, so a fresh `trunk build`
 //! shows up without recompiling the server.
 //!
-//! Page paths (`/`, `/echo`, anything without a file extension) get
-//! `index.html`, and the client routes from the URL. Files whose names carry
+//! Page paths (`/`, `/index.html`, `/echo`, `/r/<room>` whatever the room's
+//! name, anything else without a file extension) get `index.html` with the
+//! page's policy, and the client routes from the URL. Files whose names carry
 //! trunk's content hash are cached for a year; everything else is revalidated
 //! with its ETag.
 //!
@@ -40,7 +41,8 @@ const REVALIDATE: &str = "no-cache";
 /// `GET` for any path no other route claims.
 pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
-    if let Some(file) = Bundle::get(path).filter(|_| !path.is_empty() && !is_copy(path)) {
+    let page = is_page(path);
+    if let Some(file) = Bundle::get(path).filter(|_| !page && !is_copy(path)) {
         let cache = if is_hashed(path) {
             IMMUTABLE
         } else {
@@ -48,7 +50,7 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
         };
         return file_response(path, file, cache, &headers);
     }
-    if has_extension(path) {
+    if !page && has_extension(path) {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
     match Bundle::get(INDEX) {
@@ -215,9 +217,11 @@ fn accepts(list: &str, coding: &str) -> bool {
     for item in list.split(',') {
         let mut parts = item.split(';').map(str::trim);
         let name = parts.next().unwrap_or("");
+        // Parameter names are case-insensitive (RFC 9110): `Q=0` too.
         let refused = parts.any(|p| {
-            p.strip_prefix("q=")
-                .and_then(|q| q.parse::<f32>().ok())
+            p.split_once('=')
+                .filter(|(name, _)| name.trim().eq_ignore_ascii_case("q"))
+                .and_then(|(_, q)| q.trim().parse::<f32>().ok())
                 .is_some_and(|q| q == 0.0)
         });
         if name.eq_ignore_ascii_case(coding) {
@@ -301,6 +305,14 @@ fn matches_etag(if_none_match: &str, tag: &str) -> bool {
     })
 }
 
+/// Whether `path` (without its leading `/`) is a page whatever its name:
+/// `/`, `index.html` itself (with the page's policy, not a file's), or a
+/// room's address (room names may hold dots). Other paths are pages when
+/// they have no file extension.
+fn is_page(path: &str) -> bool {
+    path.is_empty() || path == INDEX || path.starts_with("r/")
+}
+
 fn has_extension(path: &str) -> bool {
     path.rsplit('/')
         .next()
@@ -354,6 +366,8 @@ mod tests {
         assert!(accepts("GZIP", "gzip"));
         assert!(!accepts("gzip", "br"));
         assert!(!accepts("br;q=0, gzip", "br"));
+        assert!(!accepts("BR;Q=0", "br"));
+        assert!(!accepts("br; Q = 0.0", "br"));
         assert!(accepts("br;q=0.5", "br"));
         assert!(accepts("*", "br"));
         assert!(!accepts("*, br;q=0", "br"));

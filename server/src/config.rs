@@ -188,6 +188,20 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(2..))]
     pub queue_capacity: u32,
 
+    /// How many KiB of outgoing messages may wait for one connection before
+    /// it is disconnected as a slow consumer (close code 4008): 64 messages
+    /// of the largest size, or thousands of ordinary ones.
+    #[arg(long, env = "NATTER_QUEUE_KIB", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(64..))]
+    pub queue_kib: u32,
+
+    /// How many MiB of outgoing messages all slow connections together may
+    /// hold (beyond the first 64 KiB of each); a connection whose next
+    /// message would pass it is disconnected as a slow consumer (4008).
+    #[arg(long, env = "NATTER_QUEUE_TOTAL_MIB", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub queue_total_mib: u32,
+
     /// Seconds between WebSocket pings to each connection. Browsers answer
     /// pings by themselves; the answers prove the connection is alive.
     #[arg(long, env = "NATTER_PING_INTERVAL_SECS", default_value_t = 30,
@@ -331,6 +345,8 @@ impl Config {
         let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
         HubLimits {
             queue_capacity: size(self.queue_capacity),
+            queue_bytes: size(self.queue_kib).saturating_mul(1024),
+            queue_bytes_total: size(self.queue_total_mib).saturating_mul(1024 * 1024),
             max_rooms: size(self.max_rooms),
             max_joined: size(self.max_joined),
             heartbeat_ms: self.client_heartbeat_secs.saturating_mul(1000),
@@ -391,6 +407,8 @@ impl Default for Config {
             max_joined: 20,
             shutdown_grace_secs: 5,
             queue_capacity: 4096,
+            queue_kib: 1024,
+            queue_total_mib: 256,
             ping_interval_secs: 30,
             idle_timeout_secs: 75,
             write_timeout_secs: 10,

@@ -26,6 +26,7 @@ use natter_shared::{
 };
 use tokio::sync::{mpsc, watch};
 
+use crate::outbox::{self, Inbox, Outbox, QueueBudget};
 use crate::store::{RoomId, RoomRow};
 
 /// Identifies one connection for as long as the server runs.
@@ -106,6 +107,10 @@ pub enum Offer {
 pub struct HubLimits {
     /// Frames that may wait for one connection.
     pub queue_capacity: usize,
+    /// Bytes that may wait for one connection (see [`crate::outbox`]).
+    pub queue_bytes: usize,
+    /// Bytes all connections' queues may hold beyond their allowances.
+    pub queue_bytes_total: usize,
     /// Rooms the server holds at most.
     pub max_rooms: usize,
     /// Rooms one connection may be in at once.
@@ -170,6 +175,7 @@ pub struct Hub {
     state: Mutex<State>,
     limits: HubLimits,
     rooms_changed: watch::Sender<()>,
+    budget: Arc<QueueBudget>,
 }
 
 #[derive(Default)]
@@ -195,7 +201,7 @@ struct State {
 
 struct Conn {
     nick: Nick,
-    queue: flume::Sender<Utf8Bytes>,
+    queue: Outbox,
     /// Keys of the rooms this connection is in.
     rooms: Joined,
     /// The device it said it is (`hello`).
@@ -274,7 +280,7 @@ impl<'a> IntoIterator for &'a Joined {
 /// `left` follows every `joined` even if the session ends by a panic.
 pub struct Connection {
     id: ConnId,
-    queue: flume::Receiver<Utf8Bytes>,
+    queue: Inbox,
     hub: Arc<Hub>,
 }
 
@@ -300,6 +306,7 @@ impl Hub {
                 ..limits
             },
             rooms_changed,
+            budget: QueueBudget::new(limits.queue_bytes, limits.queue_bytes_total),
         })
     }
 
@@ -313,7 +320,7 @@ impl Hub {
     /// node's own count when no number is given (a cluster numbers arrivals
     /// across nodes).
     pub fn connect_numbered(self: &Arc<Self>, number: Option<u64>) -> Connection {
-        let (tx, rx) = flume::bounded(self.limits.queue_capacity);
+        let (tx, rx) = outbox::queue(self.limits.queue_capacity, &self.budget);
         let mut state = self.lock();
         state.arrivals += 1;
         let id = state.arrivals;
@@ -329,7 +336,7 @@ impl Hub {
             heartbeat_ms: self.limits.heartbeat_ms,
             limits: self.limits.told,
         };
-        tx.try_send(frame(&welcome))
+        tx.force(frame(&welcome))
             .expect("a new queue has room for the welcome");
         state.nicks.insert(nick.key(), id);
         state.conns.insert(
@@ -663,7 +670,10 @@ impl Hub {
 
     /// Records the device a connection is. If that device has a lingering
     /// connection, this one takes its place silently: its name and its
-    /// rooms, with no `left` or `joined` for anyone to see.
+    /// rooms, with no `left` or `joined` for anyone to see; no more rooms
+    /// than `--max-joined` in all, though: a connection in rooms of its own
+    /// could otherwise gather twice the limit, and more through a chain of
+    /// take-overs. The rooms beyond it are left, announced as usual.
     fn set_device(&self, id: ConnId, device: DeviceId) {
         let mut state = self.lock();
         let Some(conn) = state.conns.get_mut(&id) else {
@@ -678,8 +688,14 @@ impl Hub {
         };
         let conn = state.conns.get_mut(&id).expect("checked above");
         let provisional = std::mem::replace(&mut conn.nick, old.nick.clone());
+        let (mut taken, mut dropped) = (Vec::new(), Vec::new());
         for key in &old.rooms {
-            conn.rooms.insert(key.clone());
+            if conn.rooms.contains(key) || conn.rooms.len() < self.limits.max_joined {
+                conn.rooms.insert(key.clone());
+                taken.push(key);
+            } else {
+                dropped.push(key);
+            }
         }
         let queue = conn.queue.clone();
         state.nicks.remove(&provisional.key());
@@ -693,7 +709,7 @@ impl Hub {
             conn: id,
             nick: old.nick.clone(),
         });
-        for key in &old.rooms {
+        for key in taken {
             if let Some(room) = state.rooms.get_mut(key) {
                 room.members.remove(&old_id);
                 room.members.insert(id);
@@ -708,12 +724,20 @@ impl Hub {
             }
         }
         tracing::debug!(conn = id, nick = %old.nick, "came back within the grace period");
+        let mut gone = Vec::new();
+        for key in &dropped {
+            gone.extend(state.leave_room_as(old_id, key, &old.nick));
+        }
         if queue
             .try_send(frame(&ServerMsg::NickChanged { nick: old.nick }))
             .is_err()
         {
-            self.let_go(&mut state, vec![id]);
+            gone.push(id);
         }
+        if !dropped.is_empty() {
+            self.room_list_changed(&mut state);
+        }
+        self.let_go(&mut state, gone);
     }
 
     /// Lets go of `gone` (see [`State::let_go`]) and tells room watchers.
@@ -1215,12 +1239,12 @@ impl Connection {
     /// The next frame for this connection. `None` means the hub let it go
     /// because its queue was full: close as a slow consumer.
     pub async fn recv(&mut self) -> Option<Utf8Bytes> {
-        self.queue.recv_async().await.ok()
+        self.queue.recv().await
     }
 
     /// A frame already waiting, if any, for batching writes.
     pub fn try_recv(&mut self) -> Option<Utf8Bytes> {
-        self.queue.try_recv().ok()
+        self.queue.try_recv()
     }
 }
 
@@ -1259,6 +1283,8 @@ mod tests {
     fn limits(queue_capacity: usize) -> HubLimits {
         HubLimits {
             queue_capacity,
+            queue_bytes: 1 << 20,
+            queue_bytes_total: 1 << 30,
             max_rooms: 3,
             max_joined: 2,
             heartbeat_ms: 20_000,
@@ -1494,7 +1520,7 @@ mod tests {
         assert_eq!(hub.online(), 1, "the stalled connection was let go");
         // It still gets what was queued, then the end of its queue.
         assert!(std::iter::from_fn(|| stalled.try_recv()).count() <= 4);
-        assert!(stalled.queue.try_recv().is_err());
+        assert!(stalled.queue.try_recv().is_none());
         drop(stalled);
         assert_eq!(hub.online(), 1, "leaving twice changes nothing");
         hub.offer(1, posted(11, "user1", "still here"));

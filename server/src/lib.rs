@@ -40,6 +40,7 @@ pub mod hub;
 pub mod limits;
 pub mod listener;
 pub mod metrics;
+pub mod outbox;
 pub mod pace;
 pub mod quota;
 pub mod scribe;

@@ -45,6 +45,8 @@ pub enum Kind {
     /// `join` of a room that does not exist yet.
     Create,
     WatchRooms,
+    /// `ping`, and WebSocket pings too (`ws/control.rs`): 5 at once,
+    /// then one a second.
     Ping,
     Hello,
 }

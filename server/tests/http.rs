@@ -96,10 +96,18 @@ async fn every_page_path_gets_the_same_page_and_missing_files_404() {
             .unwrap()
             .starts_with("text/html")
     );
+    let csp = root.headers().get("content-security-policy").cloned();
     let root_body = root.text().await.unwrap();
-    for path in ["/echo", "/some/deep/page"] {
+    // `/index.html` and rooms with a dot in their names (issue 34, item
+    // 11): the page with the page's policy, not a 404 or a file's policy.
+    for path in ["/echo", "/some/deep/page", "/index.html", "/r/v1.2"] {
         let res = http.get(server.url(path)).send().await.unwrap();
         assert_eq!(res.status(), status, "{path}");
+        assert_eq!(
+            res.headers().get("content-security-policy"),
+            csp.as_ref(),
+            "{path}"
+        );
         assert_eq!(res.text().await.unwrap(), root_body, "{path}");
     }
     let missing = http

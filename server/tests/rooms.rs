@@ -374,3 +374,58 @@ async fn messages_posted_while_paging_are_neither_lost_nor_repeated() {
     drop(reader.close(None).await);
     server.stop().await.unwrap();
 }
+
+/// Issue 34, item 9: a connection that takes over a departed device's rooms
+/// (`hello` within the presence grace) stays within `--max-joined` (20 by
+/// default): it was in 40 rooms, then 60, on one socket.
+#[tokio::test]
+async fn taking_over_a_device_keeps_within_max_joined() {
+    let server = spawn_app().await;
+    let names: Vec<String> = (1..=20).map(|n| format!("r{n:02}")).collect();
+    // New rooms cost 5 per 10 s per connection: four connections make them.
+    for five in names.chunks(5) {
+        let five: Vec<&str> = five.iter().map(String::as_str).collect();
+        common::create_rooms(server.addr, &five).await;
+    }
+    let device = natter_shared::DeviceId::try_from("phone").unwrap();
+    let (mut first, _) = server.arrive().await;
+    send(
+        &mut first,
+        &ClientMsg::Hello {
+            device: device.clone(),
+        },
+    )
+    .await;
+    for name in &names {
+        enter(&mut first, name).await;
+    }
+    // Closed cleanly: once the server answers the close, the device lingers.
+    first.close(None).await.unwrap();
+    while let Some(Ok(_)) = futures_util::StreamExt::next(&mut first).await {}
+
+    let (mut second, _) = server.arrive().await;
+    enter(&mut second, "lobby").await;
+    send(&mut second, &ClientMsg::Hello { device }).await;
+    read_until(&mut second, |m| matches!(m, ServerMsg::NickChanged { .. })).await;
+    // In 20 rooms at most: leaving all 21 answers one `not_in_room`.
+    let mut left = 0;
+    let mut refused = 0;
+    for name in names.iter().map(String::as_str).chain(["lobby"]) {
+        send(&mut second, &ClientMsg::Leave { room: room(name) }).await;
+        let answer = read_until(&mut second, |m| {
+            matches!(m, ServerMsg::Left { room, .. } if room.as_str() == name)
+                || matches!(m, ServerMsg::Error { .. })
+        })
+        .await;
+        match answer.last() {
+            Some(ServerMsg::Error {
+                code: ErrorCode::NotInRoom,
+                ..
+            }) => refused += 1,
+            Some(ServerMsg::Left { .. }) => left += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!((left, refused), (20, 1));
+    server.stop().await.unwrap();
+}

@@ -8,6 +8,8 @@
 //! one is answered with an `error` to the sender alone, and the session, the
 //! rooms and everyone else carry on.
 
+mod control;
+mod history;
 mod settle;
 
 use std::collections::HashMap;
@@ -21,8 +23,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream::FuturesOrdered;
 use futures_util::{SinkExt, StreamExt};
 use natter_shared::{
-    ClientMsg, DeviceId, ErrorCode, Nick, PAGE_SIZE, Posted, RoomName, Seq, ServerMsg, close_code,
-    decode_client,
+    ClientMsg, DeviceId, ErrorCode, Nick, RoomName, Seq, ServerMsg, close_code, decode_client,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -37,6 +38,7 @@ use crate::quota::{Kind, Limited, QuotaSettings, Quotas};
 use crate::scribe::NotStored;
 use crate::socket::{self, End, Gated, Heartbeat, Rx, Tx};
 use crate::store::StoreError;
+use history::{page, resume};
 use settle::{Departures, HeldRename, rename_due};
 
 /// A connection's `typing` signals are passed on at most this often per
@@ -509,61 +511,6 @@ async fn first_page(
     }
 }
 
-/// Most messages replayed to a client resuming a room; further behind, it
-/// gets the latest page marked as a gap.
-const REPLAY_MAX: u64 = 1000;
-
-/// The `history` that answers a `join`: everything after `since` up to
-/// `latest` (the newest message published before the joiner was added;
-/// later ones are in its queue), or the latest page when there is no
-/// `since`, or it is too far behind or ahead of the room (marked as a gap
-/// then).
-async fn resume(
-    app: &AppState,
-    room: crate::store::RoomId,
-    name: RoomName,
-    since: Option<Seq>,
-    latest: Seq,
-) -> Result<Utf8Bytes, StoreError> {
-    let newest_page = Seq(latest.0 + 1);
-    let Some(since) = since else {
-        return page(app, room, name, newest_page, false).await;
-    };
-    // Ahead of the room, the client's numbers come from another history
-    // (the store was restored from a backup, or replaced): what it shows
-    // cannot be trusted to match, so it starts afresh, as after a gap.
-    let Some(missed) = latest.0.checked_sub(since.0).filter(|&m| m <= REPLAY_MAX) else {
-        return page(app, room, name, newest_page, true).await;
-    };
-    let limit = usize::try_from(missed).unwrap_or(usize::MAX);
-    let messages = app.store.after(room, since, limit).await?;
-    let more = messages.first().map_or(since.0 > 0, |m| m.seq.0 > 1);
-    Ok(history(name, messages, more, false))
-}
-
-/// A `history` message: the page of `room` before `before`; `gap` when it
-/// stands in for messages too many to replay.
-async fn page(
-    app: &AppState,
-    room: crate::store::RoomId,
-    name: RoomName,
-    before: Seq,
-    gap: bool,
-) -> Result<Utf8Bytes, StoreError> {
-    let (messages, more) = app.store.page(room, before, PAGE_SIZE).await?;
-    Ok(history(name, messages, more, gap))
-}
-
-fn history(room: RoomName, messages: Vec<Posted>, more: bool, gap: bool) -> Utf8Bytes {
-    let msg = ServerMsg::History {
-        room,
-        messages,
-        more,
-        gap,
-    };
-    msg.to_json().into()
-}
-
 /// Resolves when the watched room list has changed since it was last sent
 /// and the gap between sends has passed; never, when not watching.
 /// Cancel-safe.
@@ -678,16 +625,11 @@ async fn handle(
             metrics::counter!("natter_bytes_in_total").increment(text.len() as u64);
             text
         }
-        Some(Ok(Message::Binary(_))) => {
-            let msg = ServerMsg::error(
-                ErrorCode::BinaryNotSupported,
-                "this route speaks JSON text frames only; binary frames are ignored",
-                None,
-            );
-            return write(tx, vec![msg.to_json().into()], app).await;
-        }
-        // tungstenite answers pings by itself; a pong only proves liveness.
-        Some(Ok(Message::Ping(_) | Message::Pong(_))) => return Ok(()),
+        Some(Ok(Message::Binary(_))) => return write(tx, session.binary()?, app).await,
+        // tungstenite answers pings by itself (see `control`).
+        Some(Ok(Message::Ping(_))) => return session.pinged(),
+        // A pong only proves liveness.
+        Some(Ok(Message::Pong(_))) => return Ok(()),
         Some(Ok(Message::Close(_))) => return Err(End::PeerClosed),
         None => return Err(End::PeerGone),
         Some(Err(err)) => return Err(socket::read_error(&err)),
@@ -1027,7 +969,7 @@ mod tests {
         tokio::spawn(async move {
             for n in 1..=MESSAGES {
                 tokio::time::sleep(Duration::from_millis(2)).await;
-                let posted = Posted {
+                let posted = natter_shared::Posted {
                     seq: Seq(latest.0 + n),
                     at: now(),
                     nick: Nick::try_from("flood").unwrap(),
