@@ -11,6 +11,7 @@ use clap::Parser;
 use governor::Quota;
 use natter_shared::{Limits, MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS};
 
+use crate::address::Tally;
 use crate::guard::Guard;
 use crate::hub::HubLimits;
 use crate::limits;
@@ -97,11 +98,19 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
-    /// WebSocket connections the server holds at most; more are refused
-    /// with HTTP 503.
+    /// Connections the server holds at most, plain HTTP and WebSocket
+    /// alike; more are closed as soon as they are accepted (a WebSocket
+    /// handshake over the limit is refused with HTTP 503).
     #[arg(long, env = "NATTER_MAX_CONNECTIONS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+
+    /// Connections one IP address (one /64 for IPv6) may hold open at once,
+    /// plain HTTP and WebSocket alike; more are closed as soon as they are
+    /// accepted. Trusted proxies are exempt.
+    #[arg(long, env = "NATTER_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_address: u32,
 
     /// New WebSocket connections per second from one IP address, after a
     /// burst of --connect-burst; more are refused with HTTP 429.
@@ -300,6 +309,20 @@ impl Config {
             nonzero(self.connect_rate),
             nonzero(self.connect_burst),
             usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            self.tally(),
+        )
+    }
+
+    /// The count of open connections, per address and in total. The
+    /// listener closes connections beyond `--max-connections` and
+    /// [`limits::REFUSAL_HEADROOM`], so that a handshake over the limit is
+    /// still answered 503 rather than reset.
+    pub fn tally(&self) -> Arc<Tally> {
+        let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+        Tally::new(
+            size(self.max_connections_per_address),
+            size(self.max_connections).saturating_add(limits::REFUSAL_HEADROOM),
+            &self.trusted_proxies,
         )
     }
 
@@ -370,6 +393,7 @@ impl Default for Config {
             echo_max_message_bytes: limits::ECHO_MAX_MESSAGE_BYTES,
             allowed_origins: Vec::new(),
             max_connections: 10_000,
+            max_connections_per_address: 64,
             connect_rate: 10,
             connect_burst: 50,
             message_rate: 5,

@@ -9,7 +9,8 @@
 //!   let through: nothing stops them from sending any value anyway.
 //! - **New connections per address**, a burst and then a steady rate.
 //! - **Connections in total**, so one server cannot be made to run out of
-//!   file descriptors or memory.
+//!   file descriptors or memory: WebSockets, and every open connection
+//!   (plain HTTP ones too) as the [`Tally`] counts them.
 //!
 //! A refusal is an HTTP status with a sentence (403, 429 with
 //! `Retry-After`, 503) and a log line.
@@ -25,6 +26,8 @@ use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::address::Tally;
+
 /// The admission rules and the live count of connections.
 pub struct Guard {
     allowed: Vec<String>,
@@ -33,6 +36,8 @@ pub struct Guard {
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
     open: AtomicUsize,
     max: usize,
+    /// Every open connection, this handshake's included.
+    tally: Arc<Tally>,
 }
 
 /// Why a handshake was refused.
@@ -62,6 +67,7 @@ impl Guard {
         rate: NonZeroU32,
         burst: NonZeroU32,
         max: usize,
+        tally: Arc<Tally>,
     ) -> Arc<Self> {
         Arc::new(Guard {
             allowed: allowed.iter().map(|o| normalize(o)).collect(),
@@ -69,6 +75,7 @@ impl Guard {
             per_ip: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
             open: AtomicUsize::new(0),
             max,
+            tally,
         })
     }
 
@@ -90,7 +97,7 @@ impl Guard {
         let admitted = Admitted {
             guard: Arc::clone(self),
         };
-        if open >= self.max {
+        if open >= self.max || self.tally.total() > self.max {
             return Err(Refused::Full(self.max));
         }
         Ok(admitted)
@@ -136,7 +143,12 @@ impl Guard {
             .unwrap_or(peer)
     }
 
-    /// Connections open now.
+    /// The count of open connections the listener keeps.
+    pub fn tally(&self) -> Arc<Tally> {
+        Arc::clone(&self.tally)
+    }
+
+    /// WebSocket connections open now.
     pub fn open(&self) -> usize {
         self.open.load(Ordering::Acquire)
     }
@@ -207,7 +219,8 @@ mod tests {
     fn guard(allowed: &[&str], burst: u32, max: usize) -> Arc<Guard> {
         let allowed: Vec<String> = allowed.iter().map(|s| (*s).to_owned()).collect();
         let n = |v| NonZeroU32::new(v).unwrap();
-        Guard::new(&allowed, &[PROXY], n(1), n(burst), max)
+        let tally = Tally::new(usize::MAX, usize::MAX, &[]);
+        Guard::new(&allowed, &[PROXY], n(1), n(burst), max, tally)
     }
 
     const PROXY: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9));

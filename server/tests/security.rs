@@ -112,6 +112,27 @@ async fn new_connections_are_limited_per_address_and_in_total() {
     server.stop().await.unwrap();
 }
 
+/// Plain HTTP connections count toward `--max-connections` like
+/// WebSockets: with the limit held by idle keep-alive connections, a
+/// handshake is refused with 503. (Before, only WebSockets counted, and
+/// idle HTTP connections could hold every descriptor.) The limit is 2 here
+/// because the default, 10,000, would take 10,000 sockets to reach.
+#[tokio::test]
+async fn plain_http_connections_count_toward_the_limit() {
+    use common::raw::healthz;
+    let config = Config {
+        max_connections: 2,
+        ..Config::default()
+    };
+    let server = spawn_app_with(config).await;
+    let mut a = TcpStream::connect(server.addr).await.unwrap();
+    healthz(&mut a).await;
+    let mut b = TcpStream::connect(server.addr).await.unwrap();
+    healthz(&mut b).await;
+    assert_eq!(handshake(&server, "/ws", None).await.0, 503);
+    server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_handshake_that_never_completes_is_dropped() {
     let server = spawn_app().await;
