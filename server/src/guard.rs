@@ -26,7 +26,7 @@ use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::address::Tally;
+use crate::address::{self, Tally};
 
 /// The admission rules and the live count of connections.
 pub struct Guard {
@@ -71,7 +71,7 @@ impl Guard {
     ) -> Arc<Self> {
         Arc::new(Guard {
             allowed: allowed.iter().map(|o| normalize(o)).collect(),
-            proxies: proxies.to_vec(),
+            proxies: proxies.iter().map(|ip| address::canonical(*ip)).collect(),
             per_ip: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
             open: AtomicUsize::new(0),
             max,
@@ -88,7 +88,7 @@ impl Guard {
                 return Err(Refused::Origin(origin.to_owned()));
             }
         }
-        let client = self.client(peer, headers);
+        let client = address::key(self.client(peer, headers));
         if let Err(not_until) = self.per_ip.check_key(&client) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             return Err(Refused::Rate(wait.as_secs_f64().max(0.1)));
@@ -127,9 +127,11 @@ impl Guard {
             })
     }
 
-    /// The client's address: `peer`, or for a trusted proxy the last
-    /// address its `X-Forwarded-For` names (the one the proxy itself saw).
+    /// The client's address, canonical (`::ffff:a.b.c.d` is `a.b.c.d`):
+    /// `peer`, or for a trusted proxy the last address its
+    /// `X-Forwarded-For` names (the one the proxy itself saw).
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let peer = address::canonical(peer);
         if !self.proxies.contains(&peer) {
             return peer;
         }
@@ -140,7 +142,7 @@ impl Guard {
             .flat_map(|v| v.split(','))
             .next_back()
             .and_then(|last| last.trim().parse().ok())
-            .unwrap_or(peer)
+            .map_or(peer, address::canonical)
     }
 
     /// The count of open connections the listener keeps.
@@ -243,6 +245,32 @@ mod tests {
         assert!(g.admit(PROXY, &h).is_ok());
         h.insert("x-forwarded-for", HeaderValue::from_static("garbage"));
         assert_eq!(g.client(PROXY, &h), PROXY);
+    }
+
+    #[test]
+    fn addresses_compare_and_count_canonically() {
+        let g = guard(&[], 1, 100);
+        let mut h = headers(None, "x");
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("::ffff:192.0.2.7"),
+        );
+        let mapped_proxy: IpAddr = "::ffff:127.0.0.9".parse().unwrap();
+        let client: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(
+            g.client(mapped_proxy, &h),
+            client,
+            "a mapped proxy is the proxy"
+        );
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        assert_eq!(g.client(mapped, &h), IP);
+        // One budget for an address however it is written, and for a /64.
+        assert!(g.admit(IP, &h).is_ok());
+        assert!(matches!(g.admit(mapped, &h), Err(Refused::Rate(_))));
+        let one: IpAddr = "2001:db8::1".parse().unwrap();
+        let same_64: IpAddr = "2001:db8::ffff:2".parse().unwrap();
+        assert!(g.admit(one, &h).is_ok());
+        assert!(matches!(g.admit(same_64, &h), Err(Refused::Rate(_))));
     }
 
     fn headers(origin: Option<&str>, host: &str) -> HeaderMap {

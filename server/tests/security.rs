@@ -133,6 +133,36 @@ async fn plain_http_connections_count_toward_the_limit() {
     server.stop().await.unwrap();
 }
 
+/// Behind `--bind [::]`, an IPv4 proxy connects as `::ffff:127.0.0.1`:
+/// it is still the trusted proxy, so each client it names has a budget of
+/// its own and `--connect-burst` + 1 clients all get in. (Before, it was
+/// not recognised, and everyone behind it shared one budget: 429.) The
+/// server listens on `[::]` because only a dual-stack socket sees mapped
+/// addresses; the test connects to 127.0.0.1 alone.
+#[tokio::test]
+async fn a_trusted_proxy_is_recognised_at_its_mapped_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::database(dir.path()).await;
+    let config = Config {
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..Config::default()
+    };
+    let server = common::spawn_app_at("[::]:0".parse().unwrap(), &db, config).await;
+    let url = format!("ws://127.0.0.1:{}/ws", server.addr.port());
+    for n in 0..=Config::default().connect_burst {
+        let mut request = url.as_str().into_client_request().unwrap();
+        let client = format!("192.0.2.{}", n % 250 + 1);
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", HeaderValue::from_str(&client).unwrap());
+        let answer = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+            .await
+            .expect("handshake in time");
+        assert!(answer.is_ok(), "client {n}: {:?}", answer.err());
+    }
+    server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_handshake_that_never_completes_is_dropped() {
     let server = spawn_app().await;
