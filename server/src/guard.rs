@@ -82,16 +82,18 @@ impl Guard {
     /// Checks a handshake from `peer` with `headers`; the returned token
     /// counts the connection until it is dropped.
     pub fn admit(self: &Arc<Self>, peer: IpAddr, headers: &HeaderMap) -> Result<Admitted, Refused> {
-        if let Some(origin) = headers.get(header::ORIGIN) {
-            let origin = origin.to_str().unwrap_or("(not text)");
-            if !self.origin_allowed(origin, headers.get(header::HOST)) {
-                return Err(Refused::Origin(origin.to_owned()));
-            }
-        }
+        // The budget first: every handshake, refused or not, spends it, so
+        // refusals cannot be repeated (and logged) at will.
         let client = address::key(self.client(peer, headers));
         if let Err(not_until) = self.per_ip.check_key(&client) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             return Err(Refused::Rate(wait.as_secs_f64().max(0.1)));
+        }
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or("(not text)");
+            if !self.origin_allowed(origin, headers.get(header::HOST)) {
+                return Err(Refused::Origin(shortened(origin)));
+            }
         }
         let open = self.open.fetch_add(1, Ordering::AcqRel);
         let admitted = Admitted {
@@ -207,6 +209,17 @@ impl IntoResponse for Refused {
     }
 }
 
+/// The most of a refused origin kept (for the answer and the log line).
+const ORIGIN_SHOWN_CHARS: usize = 100;
+
+/// `origin`, cut to [`ORIGIN_SHOWN_CHARS`] with `…` if it was longer.
+fn shortened(origin: &str) -> String {
+    match origin.char_indices().nth(ORIGIN_SHOWN_CHARS) {
+        Some((cut, _)) => format!("{}…", &origin[..cut]),
+        None => origin.to_owned(),
+    }
+}
+
 /// Origins compare in lower case without a trailing slash.
 fn normalize(origin: &str) -> String {
     origin.trim().trim_end_matches('/').to_ascii_lowercase()
@@ -318,6 +331,26 @@ mod tests {
             g.admit(IP, &headers(Some("http://a.example:80"), "a.example"))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn refusals_spend_the_budget_and_show_a_short_origin() {
+        let g = guard(&[], 2, 100);
+        let long = format!("http://{}.example", "a".repeat(5000));
+        let shown = match g.admit(IP, &headers(Some(&long), "x")) {
+            Err(Refused::Origin(shown)) => shown,
+            other => panic!("{:?}", other.err()),
+        };
+        assert_eq!(shown.chars().count(), ORIGIN_SHOWN_CHARS + 1, "{shown}");
+        assert!(
+            g.admit(IP, &headers(Some("http://evil.example"), "x"))
+                .is_err()
+        );
+        // Both refusals were charged: the next handshake waits.
+        assert!(matches!(
+            g.admit(IP, &headers(None, "x")),
+            Err(Refused::Rate(_))
+        ));
     }
 
     #[test]

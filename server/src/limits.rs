@@ -36,3 +36,7 @@ pub const HANDSHAKE: std::time::Duration = std::time::Duration::from_secs(5);
 /// further ones are closed at once. Within the 64 spare descriptors the
 /// server asks for over the limit (`main.rs`).
 pub const REFUSAL_HEADROOM: usize = 32;
+
+/// Largest request head read (hyper answers 431 and closes beyond it):
+/// room for a browser's headers and cookies, not for megabytes of them.
+pub const REQUEST_HEAD_BYTES: usize = 16 * 1024;

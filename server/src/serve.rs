@@ -6,7 +6,9 @@
 //! request head a byte at a time. Here every request head, the first and
 //! each one after on a keep-alive connection, must arrive within
 //! [`limits::HANDSHAKE`], counted from when the connection is ready for it:
-//! that is also the idle keep-alive timeout.
+//! that is also the idle keep-alive timeout. A head may take at most
+//! [`limits::REQUEST_HEAD_BYTES`] (hyper's default, about 400 KB, let one
+//! 400 KB `Origin` through to be refused, and logged, at length).
 //!
 //! It does not decide who may connect (the listener's tally and
 //! [`crate::guard`] do) nor what a request gets (the router does).
@@ -75,7 +77,8 @@ async fn connection(
     });
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(limits::HANDSHAKE);
+        .header_read_timeout(limits::HANDSHAKE)
+        .max_buf_size(limits::REQUEST_HEAD_BYTES);
     let conn = http
         .serve_connection(TokioIo::new(io), service)
         .with_upgrades();

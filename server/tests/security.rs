@@ -163,6 +163,51 @@ async fn a_trusted_proxy_is_recognised_at_its_mapped_address() {
     server.stop().await.unwrap();
 }
 
+/// Refused handshakes spend the address's budget before anything else
+/// (so the log cannot be flooded at will: 2,000 of them over one socket
+/// wrote 114 MiB of warnings), a request head over 16 KiB is not read
+/// (431), and what is told of a refused origin is cut short. Defaults.
+#[tokio::test]
+async fn refused_handshakes_spend_the_budget_and_heads_are_capped() {
+    let server = spawn_app().await;
+    let long = format!("http://{}.example", "e".repeat(1000));
+    let (status, _) = handshake(&server, "/ws", Some(&long)).await;
+    assert_eq!(status, 403);
+    let burst = Config::default().connect_burst;
+    for _ in 1..burst {
+        assert_eq!(
+            handshake(&server, "/ws", Some("http://evil.example"))
+                .await
+                .0,
+            403
+        );
+    }
+    let (status, retry) = handshake(&server, "/ws", Some("http://evil.example")).await;
+    assert_eq!(
+        (status, retry.is_some()),
+        (429, true),
+        "refusals were charged"
+    );
+    assert_eq!(handshake(&server, "/ws", None).await.0, 429, "for everyone");
+    // A 20 KB `Origin` is not read at all (before: read, refused and
+    // logged whole, up to 400 KB).
+    let huge = format!("http://{}.example", "h".repeat(20_000));
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "GET /ws HTTP/1.1\r\nHost: x\r\nOrigin: {huge}\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    let _ = tcp.write_all(head.as_bytes()).await;
+    let answer = common::raw::until_closed(&mut tcp).await;
+    assert!(
+        answer.starts_with(b"HTTP/1.1 431"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_handshake_that_never_completes_is_dropped() {
     let server = spawn_app().await;
