@@ -27,6 +27,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::address::{self, Tally};
+use crate::throttle::Throttle;
 
 /// The admission rules and the live count of connections.
 pub struct Guard {
@@ -38,6 +39,8 @@ pub struct Guard {
     max: usize,
     /// Every open connection, this handshake's included.
     tally: Arc<Tally>,
+    /// Refusals are logged within this budget.
+    log: Throttle,
 }
 
 /// Why a handshake was refused.
@@ -76,6 +79,7 @@ impl Guard {
             open: AtomicUsize::new(0),
             max,
             tally,
+            log: Throttle::default(),
         })
     }
 
@@ -121,10 +125,17 @@ impl Guard {
                 metrics::counter!("natter_handshakes_refused_total", "reason" => reason)
                     .increment(1);
             })
-            .inspect_err(|refused| match refused {
-                Refused::Origin(_) => tracing::warn!(%peer, %refused, "handshake refused"),
-                Refused::Rate(_) | Refused::Full(_) => {
-                    tracing::info!(%peer, %refused, "handshake refused");
+            .inspect_err(|refused| {
+                let Some(left_out) = self.log.allow() else {
+                    return;
+                };
+                match refused {
+                    Refused::Origin(_) => {
+                        tracing::warn!(%peer, %refused, left_out, "handshake refused");
+                    }
+                    Refused::Rate(_) | Refused::Full(_) => {
+                        tracing::info!(%peer, %refused, left_out, "handshake refused");
+                    }
                 }
             })
     }

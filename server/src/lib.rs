@@ -27,6 +27,7 @@
 //!   their request head in time.
 //! - [`serve`]: HTTP/1 on each connection, a deadline on every request head.
 //! - [`shutdown`]: signals and the drain of live sessions.
+//! - [`throttle`]: a budget for log lines that clients can cause.
 //!
 //! [`run`] ties them together on a listener the caller has bound, which is
 //! how tests start a server on `127.0.0.1:0`.
@@ -51,6 +52,7 @@ pub mod serve;
 pub mod shutdown;
 pub mod socket;
 pub mod store;
+pub mod throttle;
 pub mod ws;
 
 use std::future::Future;
