@@ -89,8 +89,10 @@ pub struct Config {
     pub echo_max_message_bytes: u32,
 
     /// An origin besides the server's own whose pages may open WebSockets,
-    /// e.g. `https://chat.example.com`. Repeat the flag for several; the
-    /// variable takes a comma-separated list.
+    /// written `scheme://host[:port]`, e.g. `https://chat.example.com` (a
+    /// default port is dropped; `null`, `*` and empty entries are refused).
+    /// Repeat the flag for several; the variable takes a comma-separated
+    /// list.
     #[arg(
         long = "allowed-origin",
         env = "NATTER_ALLOWED_ORIGINS",
@@ -244,6 +246,8 @@ pub enum ConfigError {
          or a live connection whose answer is read late could be taken for dead"
     )]
     IdleNotAfterPing { idle: u64, ping: u64 },
+    #[error("--allowed-origin: {0}")]
+    Origin(#[from] crate::guard::BadOrigin),
 }
 
 /// Rates are at least 1 (clap checks); this keeps the type honest.
@@ -284,6 +288,9 @@ impl Config {
                 idle: self.idle_timeout_secs,
                 ping: self.ping_interval_secs,
             });
+        }
+        for origin in &self.allowed_origins {
+            crate::guard::parse_origin(origin)?;
         }
         Ok(())
     }

@@ -73,7 +73,11 @@ impl Guard {
         tally: Arc<Tally>,
     ) -> Arc<Self> {
         Arc::new(Guard {
-            allowed: allowed.iter().map(|o| normalize(o)).collect(),
+            // `Config::check` refuses invalid entries; none is let through.
+            allowed: allowed
+                .iter()
+                .filter_map(|o| parse_origin(o).ok())
+                .collect(),
             proxies: proxies.iter().map(|ip| address::canonical(*ip)).collect(),
             per_ip: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
             open: AtomicUsize::new(0),
@@ -220,6 +224,41 @@ impl IntoResponse for Refused {
     }
 }
 
+/// Why an `--allowed-origin` is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not an origin: write scheme://host[:port], such as \
+     https://chat.example.com (not null, * or a path)"
+)]
+pub struct BadOrigin(pub String);
+
+/// An allowed origin as browsers send it: `http` or `https`, a host and
+/// perhaps a port, in lower case, without the scheme's default port (a
+/// browser never sends `:443` for `https`). `null`, `*`, paths and empty
+/// entries are refused.
+pub fn parse_origin(text: &str) -> Result<String, BadOrigin> {
+    let bad = || BadOrigin(text.to_owned());
+    let origin = normalize(text);
+    let (scheme, authority) = origin.split_once("://").ok_or_else(bad)?;
+    let default_port = match scheme {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return Err(bad()),
+    };
+    let authority = authority.strip_suffix(default_port).unwrap_or(authority);
+    let forbidden = |c: char| "/?#@*\\ ".contains(c) || c.is_control();
+    if authority.is_empty() || authority.contains(forbidden) {
+        return Err(bad());
+    }
+    if !authority.ends_with(']')
+        && let Some((host, port)) = authority.rsplit_once(':')
+        && (host.is_empty() || port.parse::<u16>().is_err())
+    {
+        return Err(bad());
+    }
+    Ok(format!("{scheme}://{authority}"))
+}
+
 /// The most of a refused origin kept (for the answer and the log line).
 const ORIGIN_SHOWN_CHARS: usize = 100;
 
@@ -362,6 +401,34 @@ mod tests {
             g.admit(IP, &headers(None, "x")),
             Err(Refused::Rate(_))
         ));
+    }
+
+    #[test]
+    fn allowed_origins_are_validated_and_default_ports_stripped() {
+        for (given, kept) in [
+            ("https://Chat.Example.com/", "https://chat.example.com"),
+            ("https://chat.example.com:443", "https://chat.example.com"),
+            ("http://chat.example.com:80", "http://chat.example.com"),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://[::1]:8080", "http://[::1]:8080"),
+        ] {
+            assert_eq!(parse_origin(given).as_deref(), Ok(kept), "{given}");
+        }
+        for bad in [
+            "",
+            "null",
+            "*",
+            "https://*",
+            "chat.example.com",
+            "ftp://x",
+            "https://",
+            "https://x/path",
+            "https://x:port",
+            "https://u@x",
+            "https://x:99999",
+        ] {
+            assert_eq!(parse_origin(bad), Err(BadOrigin(bad.to_owned())), "{bad}");
+        }
     }
 
     #[test]

@@ -61,6 +61,27 @@ async fn a_bad_flag_is_refused_with_a_reason() {
     assert!(err.contains("--bind"), "{err}");
 }
 
+/// `--allowed-origin` must be an origin: `null`, `*` and empty entries
+/// were accepted before, and could never match (or matched sandboxed
+/// pages, for `null`).
+#[tokio::test]
+async fn an_allowed_origin_that_is_not_one_is_refused() {
+    for bad in ["null", "*", "", "chat.example.com"] {
+        let db = tempfile::tempdir().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_natter"))
+            .args(["--bind", "127.0.0.1:0", "--allowed-origin", bad])
+            .env("NATTER_DATABASE_URL", common::database(db.path()).await)
+            .output();
+        let out = tokio::time::timeout(WAIT, out)
+            .await
+            .expect("exits")
+            .unwrap();
+        assert!(!out.status.success(), "{bad:?} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is not an origin"), "{bad:?}: {err}");
+    }
+}
+
 async fn stops_cleanly_on(signal: &str) {
     let (mut server, addr, _db) = start().await;
     let (mut ws, _) = connect_async(format!("ws://{addr}/ws")).await.unwrap();

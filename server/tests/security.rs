@@ -208,6 +208,20 @@ async fn refused_handshakes_spend_the_budget_and_heads_are_capped() {
     server.stop().await.unwrap();
 }
 
+/// `--allowed-origin https://chat.example.com:443` matches what browsers
+/// send, `https://chat.example.com` (before, it never matched).
+#[tokio::test]
+async fn an_allowed_origin_with_its_default_port_matches() {
+    let config = Config {
+        allowed_origins: vec!["https://chat.example.com:443".into()],
+        ..Config::default()
+    };
+    let server = spawn_app_with(config).await;
+    let origin = Some("https://chat.example.com");
+    assert_eq!(handshake(&server, "/ws", origin).await.0, 101);
+    server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_handshake_that_never_completes_is_dropped() {
     let server = spawn_app().await;
