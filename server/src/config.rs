@@ -11,6 +11,7 @@ use clap::Parser;
 use governor::Quota;
 use natter_shared::{Limits, MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS};
 
+use crate::address::Tally;
 use crate::guard::Guard;
 use crate::hub::HubLimits;
 use crate::limits;
@@ -88,8 +89,10 @@ pub struct Config {
     pub echo_max_message_bytes: u32,
 
     /// An origin besides the server's own whose pages may open WebSockets,
-    /// e.g. `https://chat.example.com`. Repeat the flag for several; the
-    /// variable takes a comma-separated list.
+    /// written `scheme://host[:port]`, e.g. `https://chat.example.com` (a
+    /// default port is dropped; `null`, `*` and empty entries are refused).
+    /// Repeat the flag for several; the variable takes a comma-separated
+    /// list.
     #[arg(
         long = "allowed-origin",
         env = "NATTER_ALLOWED_ORIGINS",
@@ -97,11 +100,20 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
-    /// WebSocket connections the server holds at most; more are refused
-    /// with HTTP 503.
+    /// Connections the server holds at most, plain HTTP and WebSocket
+    /// alike; more are closed as soon as they are accepted (a WebSocket
+    /// handshake over the limit is refused with HTTP 503).
     #[arg(long, env = "NATTER_MAX_CONNECTIONS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+
+    /// Connections one IP address (one /64 for IPv6) may hold open at once,
+    /// plain HTTP and WebSocket alike; more are closed as soon as they are
+    /// accepted. Trusted proxies are exempt. The default leaves room for
+    /// 1,000 people behind one address (a school, an office).
+    #[arg(long, env = "NATTER_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_address: u32,
 
     /// New WebSocket connections per second from one IP address, after a
     /// burst of --connect-burst; more are refused with HTTP 429.
@@ -257,6 +269,8 @@ pub enum ConfigError {
          or a live connection whose answer is read late could be taken for dead"
     )]
     IdleNotAfterPing { idle: u64, ping: u64 },
+    #[error("--allowed-origin: {0}")]
+    Origin(#[from] crate::guard::BadOrigin),
 }
 
 /// Rates are at least 1 (clap checks); this keeps the type honest.
@@ -298,6 +312,9 @@ impl Config {
                 ping: self.ping_interval_secs,
             });
         }
+        for origin in &self.allowed_origins {
+            crate::guard::parse_origin(origin)?;
+        }
         Ok(())
     }
 
@@ -322,6 +339,20 @@ impl Config {
             nonzero(self.connect_rate),
             nonzero(self.connect_burst),
             usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            self.tally(),
+        )
+    }
+
+    /// The count of open connections, per address and in total. The
+    /// listener closes connections beyond `--max-connections` and
+    /// [`limits::REFUSAL_HEADROOM`], so that a handshake over the limit is
+    /// still answered 503 rather than reset.
+    pub fn tally(&self) -> Arc<Tally> {
+        let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+        Tally::new(
+            size(self.max_connections_per_address),
+            size(self.max_connections).saturating_add(limits::REFUSAL_HEADROOM),
+            &self.trusted_proxies,
         )
     }
 
@@ -394,6 +425,7 @@ impl Default for Config {
             echo_max_message_bytes: limits::ECHO_MAX_MESSAGE_BYTES,
             allowed_origins: Vec::new(),
             max_connections: 10_000,
+            max_connections_per_address: 1024,
             connect_rate: 50,
             connect_burst: 100,
             message_rate: 5,

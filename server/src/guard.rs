@@ -9,7 +9,8 @@
 //!   let through: nothing stops them from sending any value anyway.
 //! - **New connections per address**, a burst and then a steady rate.
 //! - **Connections in total**, so one server cannot be made to run out of
-//!   file descriptors or memory.
+//!   file descriptors or memory: WebSockets, and every open connection
+//!   (plain HTTP ones too) as the [`Tally`] counts them.
 //!
 //! A refusal is an HTTP status with a sentence (403, 429 with
 //! `Retry-After`, 503) and a log line.
@@ -25,6 +26,9 @@ use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::address::{self, Tally};
+use crate::throttle::Throttle;
+
 /// The admission rules and the live count of connections.
 pub struct Guard {
     allowed: Vec<String>,
@@ -33,6 +37,10 @@ pub struct Guard {
     per_ip: DefaultKeyedRateLimiter<IpAddr>,
     open: AtomicUsize,
     max: usize,
+    /// Every open connection, this handshake's included.
+    tally: Arc<Tally>,
+    /// Refusals are logged within this budget.
+    log: Throttle,
 }
 
 /// Why a handshake was refused.
@@ -62,35 +70,44 @@ impl Guard {
         rate: NonZeroU32,
         burst: NonZeroU32,
         max: usize,
+        tally: Arc<Tally>,
     ) -> Arc<Self> {
         Arc::new(Guard {
-            allowed: allowed.iter().map(|o| normalize(o)).collect(),
-            proxies: proxies.to_vec(),
+            // `Config::check` refuses invalid entries; none is let through.
+            allowed: allowed
+                .iter()
+                .filter_map(|o| parse_origin(o).ok())
+                .collect(),
+            proxies: proxies.iter().map(|ip| address::canonical(*ip)).collect(),
             per_ip: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
             open: AtomicUsize::new(0),
             max,
+            tally,
+            log: Throttle::default(),
         })
     }
 
     /// Checks a handshake from `peer` with `headers`; the returned token
     /// counts the connection until it is dropped.
     pub fn admit(self: &Arc<Self>, peer: IpAddr, headers: &HeaderMap) -> Result<Admitted, Refused> {
-        if let Some(origin) = headers.get(header::ORIGIN) {
-            let origin = origin.to_str().unwrap_or("(not text)");
-            if !self.origin_allowed(origin, headers.get(header::HOST)) {
-                return Err(Refused::Origin(origin.to_owned()));
-            }
-        }
-        let client = self.client(peer, headers);
+        // The budget first: every handshake, refused or not, spends it, so
+        // refusals cannot be repeated (and logged) at will.
+        let client = address::key(self.client(peer, headers));
         if let Err(not_until) = self.per_ip.check_key(&client) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             return Err(Refused::Rate(wait.as_secs_f64().max(0.1)));
+        }
+        if let Some(origin) = headers.get(header::ORIGIN) {
+            let origin = origin.to_str().unwrap_or("(not text)");
+            if !self.origin_allowed(origin, headers.get(header::HOST)) {
+                return Err(Refused::Origin(shortened(origin)));
+            }
         }
         let open = self.open.fetch_add(1, Ordering::AcqRel);
         let admitted = Admitted {
             guard: Arc::clone(self),
         };
-        if open >= self.max {
+        if open >= self.max || self.tally.total() > self.max {
             return Err(Refused::Full(self.max));
         }
         Ok(admitted)
@@ -112,17 +129,26 @@ impl Guard {
                 metrics::counter!("natter_handshakes_refused_total", "reason" => reason)
                     .increment(1);
             })
-            .inspect_err(|refused| match refused {
-                Refused::Origin(_) => tracing::warn!(%peer, %refused, "handshake refused"),
-                Refused::Rate(_) | Refused::Full(_) => {
-                    tracing::info!(%peer, %refused, "handshake refused");
+            .inspect_err(|refused| {
+                let Some(left_out) = self.log.allow() else {
+                    return;
+                };
+                match refused {
+                    Refused::Origin(_) => {
+                        tracing::warn!(%peer, %refused, left_out, "handshake refused");
+                    }
+                    Refused::Rate(_) | Refused::Full(_) => {
+                        tracing::info!(%peer, %refused, left_out, "handshake refused");
+                    }
                 }
             })
     }
 
-    /// The client's address: `peer`, or for a trusted proxy the last
-    /// address its `X-Forwarded-For` names (the one the proxy itself saw).
+    /// The client's address, canonical (`::ffff:a.b.c.d` is `a.b.c.d`):
+    /// `peer`, or for a trusted proxy the last address its
+    /// `X-Forwarded-For` names (the one the proxy itself saw).
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let peer = address::canonical(peer);
         if !self.proxies.contains(&peer) {
             return peer;
         }
@@ -133,10 +159,15 @@ impl Guard {
             .flat_map(|v| v.split(','))
             .next_back()
             .and_then(|last| last.trim().parse().ok())
-            .unwrap_or(peer)
+            .map_or(peer, address::canonical)
     }
 
-    /// Connections open now.
+    /// The count of open connections the listener keeps.
+    pub fn tally(&self) -> Arc<Tally> {
+        Arc::clone(&self.tally)
+    }
+
+    /// WebSocket connections open now.
     pub fn open(&self) -> usize {
         self.open.load(Ordering::Acquire)
     }
@@ -193,6 +224,52 @@ impl IntoResponse for Refused {
     }
 }
 
+/// Why an `--allowed-origin` is not one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not an origin: write scheme://host[:port], such as \
+     https://chat.example.com (not null, * or a path)"
+)]
+pub struct BadOrigin(pub String);
+
+/// An allowed origin as browsers send it: `http` or `https`, a host and
+/// perhaps a port, in lower case, without the scheme's default port (a
+/// browser never sends `:443` for `https`). `null`, `*`, paths and empty
+/// entries are refused.
+pub fn parse_origin(text: &str) -> Result<String, BadOrigin> {
+    let bad = || BadOrigin(text.to_owned());
+    let origin = normalize(text);
+    let (scheme, authority) = origin.split_once("://").ok_or_else(bad)?;
+    let default_port = match scheme {
+        "http" => ":80",
+        "https" => ":443",
+        _ => return Err(bad()),
+    };
+    let authority = authority.strip_suffix(default_port).unwrap_or(authority);
+    let forbidden = |c: char| "/?#@*\\ ".contains(c) || c.is_control();
+    if authority.is_empty() || authority.contains(forbidden) {
+        return Err(bad());
+    }
+    if !authority.ends_with(']')
+        && let Some((host, port)) = authority.rsplit_once(':')
+        && (host.is_empty() || port.parse::<u16>().is_err())
+    {
+        return Err(bad());
+    }
+    Ok(format!("{scheme}://{authority}"))
+}
+
+/// The most of a refused origin kept (for the answer and the log line).
+const ORIGIN_SHOWN_CHARS: usize = 100;
+
+/// `origin`, cut to [`ORIGIN_SHOWN_CHARS`] with `…` if it was longer.
+fn shortened(origin: &str) -> String {
+    match origin.char_indices().nth(ORIGIN_SHOWN_CHARS) {
+        Some((cut, _)) => format!("{}…", &origin[..cut]),
+        None => origin.to_owned(),
+    }
+}
+
 /// Origins compare in lower case without a trailing slash.
 fn normalize(origin: &str) -> String {
     origin.trim().trim_end_matches('/').to_ascii_lowercase()
@@ -207,7 +284,8 @@ mod tests {
     fn guard(allowed: &[&str], burst: u32, max: usize) -> Arc<Guard> {
         let allowed: Vec<String> = allowed.iter().map(|s| (*s).to_owned()).collect();
         let n = |v| NonZeroU32::new(v).unwrap();
-        Guard::new(&allowed, &[PROXY], n(1), n(burst), max)
+        let tally = Tally::new(usize::MAX, usize::MAX, &[]);
+        Guard::new(&allowed, &[PROXY], n(1), n(burst), max, tally)
     }
 
     const PROXY: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9));
@@ -230,6 +308,32 @@ mod tests {
         assert!(g.admit(PROXY, &h).is_ok());
         h.insert("x-forwarded-for", HeaderValue::from_static("garbage"));
         assert_eq!(g.client(PROXY, &h), PROXY);
+    }
+
+    #[test]
+    fn addresses_compare_and_count_canonically() {
+        let g = guard(&[], 1, 100);
+        let mut h = headers(None, "x");
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("::ffff:192.0.2.7"),
+        );
+        let mapped_proxy: IpAddr = "::ffff:127.0.0.9".parse().unwrap();
+        let client: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(
+            g.client(mapped_proxy, &h),
+            client,
+            "a mapped proxy is the proxy"
+        );
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        assert_eq!(g.client(mapped, &h), IP);
+        // One budget for an address however it is written, and for a /64.
+        assert!(g.admit(IP, &h).is_ok());
+        assert!(matches!(g.admit(mapped, &h), Err(Refused::Rate(_))));
+        let one: IpAddr = "2001:db8::1".parse().unwrap();
+        let same_64: IpAddr = "2001:db8::ffff:2".parse().unwrap();
+        assert!(g.admit(one, &h).is_ok());
+        assert!(matches!(g.admit(same_64, &h), Err(Refused::Rate(_))));
     }
 
     fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
@@ -277,6 +381,54 @@ mod tests {
             g.admit(IP, &headers(Some("http://a.example:80"), "a.example"))
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn refusals_spend_the_budget_and_show_a_short_origin() {
+        let g = guard(&[], 2, 100);
+        let long = format!("http://{}.example", "a".repeat(5000));
+        let shown = match g.admit(IP, &headers(Some(&long), "x")) {
+            Err(Refused::Origin(shown)) => shown,
+            other => panic!("{:?}", other.err()),
+        };
+        assert_eq!(shown.chars().count(), ORIGIN_SHOWN_CHARS + 1, "{shown}");
+        assert!(
+            g.admit(IP, &headers(Some("http://evil.example"), "x"))
+                .is_err()
+        );
+        // Both refusals were charged: the next handshake waits.
+        assert!(matches!(
+            g.admit(IP, &headers(None, "x")),
+            Err(Refused::Rate(_))
+        ));
+    }
+
+    #[test]
+    fn allowed_origins_are_validated_and_default_ports_stripped() {
+        for (given, kept) in [
+            ("https://Chat.Example.com/", "https://chat.example.com"),
+            ("https://chat.example.com:443", "https://chat.example.com"),
+            ("http://chat.example.com:80", "http://chat.example.com"),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://[::1]:8080", "http://[::1]:8080"),
+        ] {
+            assert_eq!(parse_origin(given).as_deref(), Ok(kept), "{given}");
+        }
+        for bad in [
+            "",
+            "null",
+            "*",
+            "https://*",
+            "chat.example.com",
+            "ftp://x",
+            "https://",
+            "https://x/path",
+            "https://x:port",
+            "https://u@x",
+            "https://x:99999",
+        ] {
+            assert_eq!(parse_origin(bad), Err(BadOrigin(bad.to_owned())), "{bad}");
+        }
     }
 
     #[test]

@@ -21,13 +21,18 @@
 //! - [`socket`]: what every socket session shares: bounded writes,
 //!   heartbeats, close codes and the closing handshake.
 //! - [`limits`]: sizes of frames and buffers, fixed waits.
-//! - [`listener`]: accepted connections must send their request head in
-//!   time.
+//! - [`address`]: canonical client addresses, IPv6 by /64, and the count
+//!   of open connections per address.
+//! - [`listener`]: accepted connections must fit in that count and send
+//!   their request head in time.
+//! - [`serve`]: HTTP/1 on each connection, a deadline on every request head.
 //! - [`shutdown`]: signals and the drain of live sessions.
+//! - [`throttle`]: a budget for log lines that clients can cause.
 //!
 //! [`run`] ties them together on a listener the caller has bound, which is
 //! how tests start a server on `127.0.0.1:0`.
 
+pub mod address;
 pub mod app;
 pub mod assets;
 pub mod cluster;
@@ -44,12 +49,14 @@ pub mod outbox;
 pub mod pace;
 pub mod quota;
 pub mod scribe;
+pub mod serve;
 pub mod shutdown;
 pub mod socket;
 pub mod store;
+pub mod throttle;
 pub mod ws;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 
 use tokio::net::TcpListener;
 use tokio::time::Instant;
@@ -92,8 +99,6 @@ pub enum ServeError {
     Open(#[from] app::OpenError),
     #[error("cannot read the listener's address: {0}")]
     LocalAddr(#[source] std::io::Error),
-    #[error("the HTTP server failed: {0}")]
-    Serve(#[source] std::io::Error),
 }
 
 /// Serves Natter on `listener` until `shutdown` completes, then closes every
@@ -124,17 +129,17 @@ pub async fn run(
 
     tracing::info!(%addr, "Natter is listening on http://{addr}");
     let stop = drain.clone();
+    let tally = guard.tally();
     let tidy = state_guard_tidier(&drain, guard);
-    let serving = axum::serve(
-        listener::Guarded::new(listener),
-        router.into_make_service_with_connect_info::<listener::Peer>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        tracing::info!("shutting down: closing every connection");
-        stop.begin();
-    })
-    .into_future();
+    let serving = serve::serve(
+        listener::Guarded::new(listener, tally),
+        router,
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing every connection");
+            stop.begin();
+        },
+    );
     tokio::pin!(serving);
 
     // Shutdown is bounded as a whole: plain HTTP connections (axum waits for
@@ -150,7 +155,7 @@ pub async fn run(
         None => tokio::time::timeout_at(deadline, &mut serving).await.ok(),
     };
     match finished {
-        Some(served) => served.map_err(ServeError::Serve)?,
+        Some(()) => {}
         None => tracing::warn!("HTTP connections still open after the grace period; leaving them"),
     }
     drain.wait_until(deadline).await;

@@ -27,5 +27,16 @@ pub const WRITE_BATCH_FRAMES: usize = 64;
 pub const CLOSE_REPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How long a new connection may take to send its request head (for
-/// WebSockets: the upgrade request) before it is dropped.
+/// WebSockets: the upgrade request) before it is dropped; and how long a
+/// keep-alive connection may then wait idle plus send its next head.
 pub const HANDSHAKE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Connections accepted beyond `--max-connections`, so that handshakes over
+/// the limit are answered 503 (and plain requests served) instead of reset;
+/// further ones are closed at once. Within the 64 spare descriptors the
+/// server asks for over the limit (`main.rs`).
+pub const REFUSAL_HEADROOM: usize = 32;
+
+/// Largest request head read (hyper answers 431 and closes beyond it):
+/// room for a browser's headers and cookies, not for megabytes of them.
+pub const REQUEST_HEAD_BYTES: usize = 16 * 1024;

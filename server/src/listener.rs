@@ -6,8 +6,13 @@
 //!
 //! The deadline ends with the server's first write (the response to the
 //! first request, e.g. `101 Switching Protocols`), after which the session's
-//! own timeouts apply. Accepted sockets also get `TCP_NODELAY`: chat frames
-//! are small and must not wait for Nagle's algorithm.
+//! own timeouts apply (and for later requests on a keep-alive connection,
+//! HTTP's, see [`crate::serve`]). Accepted sockets also get `TCP_NODELAY`:
+//! chat frames are small and must not wait for Nagle's algorithm.
+//!
+//! Every accepted connection holds a [`Slot`] in the [`Tally`] of open
+//! connections until its socket closes, whatever it became; one the tally
+//! has no room for is closed at once, before anything is read.
 
 use std::io;
 use std::net::SocketAddr;
@@ -15,12 +20,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, Listener};
+use std::sync::Arc;
+
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::Sleep;
 
+use crate::address::{Slot, Tally};
 use crate::limits;
 
 /// Connections the kernel may hold for the server before it accepts them
@@ -43,33 +49,41 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(BACKLOG)
 }
 
-/// A TCP listener whose connections must complete their handshake in time.
+/// A TCP listener whose connections must complete their handshake in time
+/// and fit in the tally of open connections.
 pub struct Guarded {
     inner: TcpListener,
-}
-
-impl Guarded {
-    pub fn new(inner: TcpListener) -> Self {
-        Guarded { inner }
-    }
+    tally: Arc<Tally>,
 }
 
 /// The peer's address, for `ConnectInfo`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Peer(pub SocketAddr);
 
-impl Listener for Guarded {
-    type Io = Deadlined;
-    type Addr = SocketAddr;
+impl Guarded {
+    pub fn new(inner: TcpListener, tally: Arc<Tally>) -> Self {
+        Guarded { inner, tally }
+    }
 
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+    /// The next connection the tally has room for; others are closed.
+    pub async fn accept(&mut self) -> (Deadlined, SocketAddr) {
         loop {
             match self.inner.accept().await {
-                Ok((stream, addr)) => {
-                    // Only a latency setting; a failure changes nothing else.
-                    let _ = stream.set_nodelay(true);
-                    return (Deadlined::new(stream, limits::HANDSHAKE), addr);
-                }
+                Ok((stream, addr)) => match self.tally.open(addr.ip()) {
+                    Ok(slot) => {
+                        // Only a latency setting; a failure changes nothing else.
+                        let _ = stream.set_nodelay(true);
+                        return (Deadlined::new(stream, slot, limits::HANDSHAKE), addr);
+                    }
+                    // Dropping the stream closes it. Not logged: a crowd
+                    // from one address would be a flood of lines.
+                    Err(crowded) => {
+                        metrics::counter!("natter_connections_refused_total",
+                            "reason" => crowded.reason())
+                        .increment(1);
+                        tracing::debug!(peer = %addr, %crowded, "connection closed at once");
+                    }
+                },
                 // Out of file descriptors or a connection reset while
                 // queued: log, breathe, go on accepting.
                 Err(err) => {
@@ -80,14 +94,8 @@ impl Listener for Guarded {
         }
     }
 
-    fn local_addr(&self) -> io::Result<Self::Addr> {
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
-    }
-}
-
-impl Connected<IncomingStream<'_, Guarded>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, Guarded>) -> Self {
-        Peer(*stream.remote_addr())
     }
 }
 
@@ -96,13 +104,16 @@ impl Connected<IncomingStream<'_, Guarded>> for Peer {
 pub struct Deadlined {
     io: TcpStream,
     deadline: Option<Pin<Box<Sleep>>>,
+    /// Counts this connection as open until the socket is dropped.
+    _slot: Slot,
 }
 
 impl Deadlined {
-    fn new(io: TcpStream, within: Duration) -> Self {
+    fn new(io: TcpStream, slot: Slot, within: Duration) -> Self {
         Deadlined {
             io,
             deadline: Some(Box::pin(tokio::time::sleep(within))),
+            _slot: slot,
         }
     }
 }

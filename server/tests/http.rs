@@ -299,3 +299,106 @@ async fn a_stalled_http_client_does_not_block_shutdown() {
     server.stop().await.unwrap();
     drop(stalled);
 }
+
+/// Every request head on a keep-alive connection has the same deadline as
+/// the first, counted from when the server is ready for it: a connection
+/// that idles after its answer, or sends its next head a byte at a time,
+/// is closed without another answer. (Before, both stayed open for good
+/// and the slow head got its 200.)
+#[tokio::test]
+async fn idle_and_slow_keep_alive_connections_are_closed() {
+    use common::raw::{healthz, until_closed};
+    use tokio::io::AsyncWriteExt;
+    let server = spawn_app().await;
+    let started = std::time::Instant::now();
+    let mut idle = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    healthz(&mut idle).await;
+    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    healthz(&mut slow).await;
+    let slow_closed = async {
+        use tokio::io::AsyncReadExt;
+        let (mut read, mut write) = slow.split();
+        write
+            .write_all(b"GET /healthz HTTP/1.1\r\nX-Slow: ")
+            .await
+            .unwrap();
+        let mut every = tokio::time::interval(std::time::Duration::from_millis(250));
+        let mut buf = [0u8; 64];
+        // Bounded: 40 ticks are 10 s, the test's wait.
+        for _ in 0..40 {
+            tokio::select! {
+                got = read.read(&mut buf) => {
+                    assert!(matches!(got, Ok(0) | Err(_)), "answered: {:?}", &buf[..]);
+                    return true;
+                }
+                _ = every.tick() => {
+                    let _ = write.write_all(b"a").await;
+                }
+            }
+        }
+        false
+    };
+    let (idle_got, slow_closed) = tokio::join!(until_closed(&mut idle), slow_closed);
+    assert!(
+        idle_got.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&idle_got)
+    );
+    assert!(
+        slow_closed,
+        "a head sent a byte at a time was read for good"
+    );
+    assert!(started.elapsed() < common::WAIT, "{:?}", started.elapsed());
+    server.stop().await.unwrap();
+}
+
+/// One address may hold `--max-connections-per-address` connections
+/// (1,024 by default): one more is closed before anything is read, another
+/// address is served meanwhile, and a slot frees when a connection ends.
+#[tokio::test]
+async fn one_address_holds_at_most_its_share_of_connections() {
+    use common::raw::{HEALTHZ, connect_from, healthz, until_closed};
+    use tokio::io::AsyncWriteExt;
+    let server = spawn_app().await;
+    let cap = natter_server::Config::default().max_connections_per_address as usize;
+    let me: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..cap {
+        let mut tcp = connect_from(me, server.addr).await;
+        healthz(&mut tcp).await;
+        held.push(tcp);
+    }
+    let mut extra = connect_from(me, server.addr).await;
+    let _ = extra.write_all(HEALTHZ).await;
+    let got = until_closed(&mut extra).await;
+    assert!(got.is_empty(), "{:?}", String::from_utf8_lossy(&got));
+    let mut other = connect_from("127.0.0.2".parse().unwrap(), server.addr).await;
+    healthz(&mut other).await;
+    drop(held.pop());
+    // The slot frees once the server has seen the connection go, which a
+    // client cannot await: try again a few times.
+    let mut freed = false;
+    for _ in 0..50 {
+        let mut again = connect_from(me, server.addr).await;
+        let _ = again.write_all(HEALTHZ).await;
+        let got = until_closed_or_answered(&mut again).await;
+        if got.starts_with(b"HTTP/1.1 200") {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(freed, "a closed connection's slot was never freed");
+    server.stop().await.unwrap();
+}
+
+/// The first bytes of an answer on `tcp`, or nothing if it is closed.
+async fn until_closed_or_answered(tcp: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 64];
+    match tokio::time::timeout(common::WAIT, tcp.read(&mut buf)).await {
+        Ok(Ok(n)) => buf[..n].to_vec(),
+        Ok(Err(_)) => Vec::new(),
+        Err(_) => panic!("neither an answer nor a close in time"),
+    }
+}

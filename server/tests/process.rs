@@ -61,6 +61,27 @@ async fn a_bad_flag_is_refused_with_a_reason() {
     assert!(err.contains("--bind"), "{err}");
 }
 
+/// `--allowed-origin` must be an origin: `null`, `*` and empty entries
+/// were accepted before, and could never match (or matched sandboxed
+/// pages, for `null`).
+#[tokio::test]
+async fn an_allowed_origin_that_is_not_one_is_refused() {
+    for bad in ["null", "*", "", "chat.example.com"] {
+        let db = tempfile::tempdir().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_natter"))
+            .args(["--bind", "127.0.0.1:0", "--allowed-origin", bad])
+            .env("NATTER_DATABASE_URL", common::database(db.path()).await)
+            .output();
+        let out = tokio::time::timeout(WAIT, out)
+            .await
+            .expect("exits")
+            .unwrap();
+        assert!(!out.status.success(), "{bad:?} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is not an origin"), "{bad:?}: {err}");
+    }
+}
+
 async fn stops_cleanly_on(signal: &str) {
     let (mut server, addr, _db) = start().await;
     let (mut ws, _) = connect_async(format!("ws://{addr}/ws")).await.unwrap();
@@ -135,4 +156,49 @@ async fn start() -> (Child, String, tempfile::TempDir) {
     .expect("the address is printed in time");
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, addr, db)
+}
+
+/// Idle keep-alive connections from one address hold at most
+/// `--max-connections-per-address` descriptors of the real binary, with
+/// the defaults, and none once the idle timeout has passed. (Before, 283
+/// such connections held every descriptor under a `LimitNOFILE` of 300,
+/// for good.)
+#[tokio::test]
+async fn idle_http_connections_hold_few_descriptors_and_not_for_long() {
+    use common::raw::{HEALTHZ, until_closed};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (server, addr, _db) = start().await;
+    let pid = server.id().expect("running");
+    let before = open_descriptors(pid);
+    let addr: std::net::SocketAddr = addr.parse().unwrap();
+    let cap = natter_server::Config::default().max_connections_per_address as usize;
+    let mut answered = Vec::new();
+    for _ in 0..cap * 3 {
+        let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let _ = tcp.write_all(HEALTHZ).await;
+        let mut buf = [0u8; 64];
+        match tokio::time::timeout(WAIT, tcp.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => answered.push(tcp),
+            Ok(_) => {}
+            Err(_) => panic!("neither an answer nor a close in time"),
+        }
+    }
+    assert_eq!(answered.len(), cap, "answered connections");
+    let held = open_descriptors(pid).saturating_sub(before);
+    assert!(
+        held <= cap + 4,
+        "{held} more descriptors for {cap} connections"
+    );
+    for tcp in &mut answered {
+        until_closed(tcp).await;
+    }
+    let left = open_descriptors(pid).saturating_sub(before);
+    assert!(left <= 4, "{left} descriptors still held");
+}
+
+/// How many descriptors process `pid` holds.
+fn open_descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("/proc/<pid>/fd")
+        .count()
 }

@@ -112,6 +112,116 @@ async fn new_connections_are_limited_per_address_and_in_total() {
     server.stop().await.unwrap();
 }
 
+/// Plain HTTP connections count toward `--max-connections` like
+/// WebSockets: with the limit held by idle keep-alive connections, a
+/// handshake is refused with 503. (Before, only WebSockets counted, and
+/// idle HTTP connections could hold every descriptor.) The limit is 2 here
+/// because the default, 10,000, would take 10,000 sockets to reach.
+#[tokio::test]
+async fn plain_http_connections_count_toward_the_limit() {
+    use common::raw::healthz;
+    let config = Config {
+        max_connections: 2,
+        ..Config::default()
+    };
+    let server = spawn_app_with(config).await;
+    let mut a = TcpStream::connect(server.addr).await.unwrap();
+    healthz(&mut a).await;
+    let mut b = TcpStream::connect(server.addr).await.unwrap();
+    healthz(&mut b).await;
+    assert_eq!(handshake(&server, "/ws", None).await.0, 503);
+    server.stop().await.unwrap();
+}
+
+/// Behind `--bind [::]`, an IPv4 proxy connects as `::ffff:127.0.0.1`:
+/// it is still the trusted proxy, so each client it names has a budget of
+/// its own and `--connect-burst` + 1 clients all get in. (Before, it was
+/// not recognised, and everyone behind it shared one budget: 429.) The
+/// server listens on `[::]` because only a dual-stack socket sees mapped
+/// addresses; the test connects to 127.0.0.1 alone.
+#[tokio::test]
+async fn a_trusted_proxy_is_recognised_at_its_mapped_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::database(dir.path()).await;
+    let config = Config {
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..Config::default()
+    };
+    let server = common::spawn_app_at("[::]:0".parse().unwrap(), &db, config).await;
+    let url = format!("ws://127.0.0.1:{}/ws", server.addr.port());
+    for n in 0..=Config::default().connect_burst {
+        let mut request = url.as_str().into_client_request().unwrap();
+        let client = format!("192.0.2.{}", n % 250 + 1);
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", HeaderValue::from_str(&client).unwrap());
+        let answer = tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(request))
+            .await
+            .expect("handshake in time");
+        assert!(answer.is_ok(), "client {n}: {:?}", answer.err());
+    }
+    server.stop().await.unwrap();
+}
+
+/// Refused handshakes spend the address's budget before anything else
+/// (so the log cannot be flooded at will: 2,000 of them over one socket
+/// wrote 114 MiB of warnings), a request head over 16 KiB is not read
+/// (431), and what is told of a refused origin is cut short. Defaults.
+#[tokio::test]
+async fn refused_handshakes_spend_the_budget_and_heads_are_capped() {
+    let server = spawn_app().await;
+    let long = format!("http://{}.example", "e".repeat(1000));
+    let (status, _) = handshake(&server, "/ws", Some(&long)).await;
+    assert_eq!(status, 403);
+    let burst = Config::default().connect_burst;
+    for _ in 1..burst {
+        assert_eq!(
+            handshake(&server, "/ws", Some("http://evil.example"))
+                .await
+                .0,
+            403
+        );
+    }
+    let (status, retry) = handshake(&server, "/ws", Some("http://evil.example")).await;
+    assert_eq!(
+        (status, retry.is_some()),
+        (429, true),
+        "refusals were charged"
+    );
+    assert_eq!(handshake(&server, "/ws", None).await.0, 429, "for everyone");
+    // A 20 KB `Origin` is not read at all (before: read, refused and
+    // logged whole, up to 400 KB).
+    let huge = format!("http://{}.example", "h".repeat(20_000));
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "GET /ws HTTP/1.1\r\nHost: x\r\nOrigin: {huge}\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    let _ = tcp.write_all(head.as_bytes()).await;
+    let answer = common::raw::until_closed(&mut tcp).await;
+    assert!(
+        answer.starts_with(b"HTTP/1.1 431"),
+        "{:?}",
+        String::from_utf8_lossy(&answer)
+    );
+    server.stop().await.unwrap();
+}
+
+/// `--allowed-origin https://chat.example.com:443` matches what browsers
+/// send, `https://chat.example.com` (before, it never matched).
+#[tokio::test]
+async fn an_allowed_origin_with_its_default_port_matches() {
+    let config = Config {
+        allowed_origins: vec!["https://chat.example.com:443".into()],
+        ..Config::default()
+    };
+    let server = spawn_app_with(config).await;
+    let origin = Some("https://chat.example.com");
+    assert_eq!(handshake(&server, "/ws", origin).await.0, 101);
+    server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_handshake_that_never_completes_is_dropped() {
     let server = spawn_app().await;

@@ -9,6 +9,7 @@ pub mod browser;
 pub mod contract;
 pub mod faults;
 pub mod full_disk;
+pub mod raw;
 
 use std::net::SocketAddr;
 use std::path::Path;
