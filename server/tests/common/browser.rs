@@ -117,33 +117,18 @@ impl Driver {
             );
             return None;
         }
-        let mut process = Command::new(&chromedriver)
-            .arg("--port=0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("chromedriver starts");
-        let stdout = process.stdout.take().expect("piped stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = async {
-            while let Some(line) = lines.next_line().await.expect("read chromedriver output") {
-                if let Some(port) = line.split("started successfully on port ").nth(1) {
-                    return port.trim_end_matches('.').to_owned();
-                }
+        // chromedriver now and then exits at start when many start at once
+        // on a loaded machine: try a few times.
+        for _ in 0..3 {
+            if let Some((process, port)) = launch(&chromedriver).await {
+                return Some(Driver {
+                    url: format!("http://127.0.0.1:{port}"),
+                    _process: process,
+                    profiles: tempfile::tempdir().expect("temp dir"),
+                });
             }
-            panic!("chromedriver exited before it was ready");
-        };
-        let port = tokio::time::timeout(super::WAIT, ready)
-            .await
-            .expect("chromedriver ready in time");
-        // Keep draining its output so it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Some(Driver {
-            url: format!("http://127.0.0.1:{port}"),
-            _process: process,
-            profiles: tempfile::tempdir().expect("temp dir"),
-        })
+        }
+        panic!("chromedriver exited before it was ready, three times");
     }
 
     /// A new browser with a fresh profile and extra Chromium flags.
@@ -176,6 +161,34 @@ impl Driver {
             .await
             .expect("a browser session")
     }
+}
+
+/// Starts chromedriver on a port of its choosing; `None` if it exits
+/// before it says it is ready.
+async fn launch(chromedriver: &Path) -> Option<(Child, String)> {
+    let mut process = Command::new(chromedriver)
+        .arg("--port=0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("chromedriver starts");
+    let stdout = process.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let ready = async {
+        while let Some(line) = lines.next_line().await.expect("read chromedriver output") {
+            if let Some(port) = line.split("started successfully on port ").nth(1) {
+                return Some(port.trim_end_matches('.').to_owned());
+            }
+        }
+        None
+    };
+    let port = tokio::time::timeout(super::WAIT, ready)
+        .await
+        .expect("chromedriver ready in time")?;
+    // Keep draining its output so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Some((process, port))
 }
 
 pub fn tool(var: &str, default: &str) -> PathBuf {
