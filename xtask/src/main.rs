@@ -232,6 +232,9 @@ const POSTGRES_SUITES: &[&str] = &[
     "process",
     "echo",
     "storage_faults",
+    "limits",
+    "frames",
+    "memory",
 ];
 
 /// Builds the release server (with the client) and the load generator,
@@ -356,8 +359,8 @@ fn exec(mut cmd: Command) -> Result<()> {
 #[cfg(test)]
 mod postgres_tests {
     /// A new integration suite runs on both engines unless it has no
-    /// storage of its own to vary (the browser pages and the cluster, which
-    /// always uses PostgreSQL).
+    /// storage of its own to vary (the browser suites and the cluster,
+    /// which always uses PostgreSQL).
     #[test]
     fn every_suite_but_browser_and_cluster_runs_on_postgres() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/tests");
@@ -370,7 +373,7 @@ mod postgres_tests {
                     .strip_suffix(".rs")
                     .map(str::to_owned)
             })
-            .filter(|s| s != "browser" && s != "cluster")
+            .filter(|s| !s.starts_with("browser") && s != "cluster")
             .collect();
         suites.sort();
         let mut listed: Vec<&str> = super::POSTGRES_SUITES.to_vec();
