@@ -43,7 +43,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::faults::{
-    Answer, check, drop_filler, id, ready, recovers, say, stored, text, watch, with_filler,
+    Answer, assert_failures_counted, check, drop_filler, id, ready, recovers, say, stored,
+    stored_pg, text, watch, with_filler,
 };
 use common::full_disk::{
     Space, free_bytes, kill_9_through_a_full_disk, kill_9_through_a_read_only_disk, mount_ext4,
@@ -55,7 +56,7 @@ use natter_server::hub::{self, Hub};
 use natter_server::scribe::{NotStored, Scribe};
 use natter_server::store::Store;
 use natter_shared::{DeviceId, ErrorCode, MessageText, Nick, Seq, ServerMsg, UnixMillis};
-use sqlx::{Connection, Executor, Row, SqliteConnection};
+use sqlx::{Connection, Executor, SqliteConnection};
 
 /// A sender as the web client is, on `server`.
 async fn sender(server: &common::TestServer) -> common::Ws {
@@ -158,16 +159,7 @@ async fn a_full_database_refuses_messages_and_recovers_by_itself() {
         assert!(i < 200, "the database never filled");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let metrics = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("natter_storage_failures_total{cause=\"full\"}"),
-        "{metrics}"
-    );
+    assert_failures_counted(&server.url(""), "full").await;
     // Free space: the server notices by itself.
     drop_filler(&db).await;
     recovers(&server.url("")).await;
@@ -297,21 +289,6 @@ async fn a_filesystem_turned_read_only_loses_nothing_and_recovers() {
     };
     let db = mnt.join("natter.db").display().to_string();
     kill_9_through_a_read_only_disk(&db, &image, &mnt, mounted).await;
-}
-
-/// The messages in the PostgreSQL database at `url`: client id → seqs.
-async fn stored_pg(url: &str) -> HashMap<String, Vec<u64>> {
-    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-    let rows = sqlx::query("SELECT client_id, seq FROM messages WHERE client_id IS NOT NULL")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    let mut by_id: HashMap<String, Vec<u64>> = HashMap::new();
-    for row in rows {
-        let seq: i64 = row.get(1);
-        by_id.entry(row.get(0)).or_default().push(seq as u64);
-    }
-    by_id
 }
 
 #[tokio::test]

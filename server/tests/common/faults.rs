@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use natter_shared::{ClientMsg, DeviceId, ErrorCode, MessageId, MessageText, ServerMsg};
-use sqlx::{Connection, Executor, Row, SqliteConnection};
+use sqlx::{Connection, Executor, SqliteConnection};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::connect_async;
 
@@ -113,22 +113,52 @@ pub fn watch(mut ws: Ws) -> JoinHandle<Vec<(u64, Option<String>)>> {
     })
 }
 
+/// The messages with ids, client id and seq.
+const STORED_IDS: &str = "SELECT client_id, seq FROM messages WHERE client_id IS NOT NULL";
+
 /// The messages with ids in the SQLite file at `db`: client id → seqs.
 pub async fn stored(db: &str) -> HashMap<String, Vec<u64>> {
     let mut conn = SqliteConnection::connect(&format!("sqlite://{db}"))
         .await
         .unwrap();
-    let rows = sqlx::query("SELECT client_id, seq FROM messages WHERE client_id IS NOT NULL")
+    let rows = sqlx::query_as(STORED_IDS)
         .fetch_all(&mut conn)
         .await
         .unwrap();
-    let mut by_id: HashMap<String, Vec<u64>> = HashMap::new();
-    for row in rows {
-        let seq: i64 = row.get(1);
-        by_id.entry(row.get(0)).or_default().push(seq as u64);
-    }
     conn.close().await.unwrap();
+    by_client_id(rows)
+}
+
+/// The messages with ids in the PostgreSQL database at `url`: client id →
+/// seqs.
+pub async fn stored_pg(url: &str) -> HashMap<String, Vec<u64>> {
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    let rows = sqlx::query_as(STORED_IDS)
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    by_client_id(rows)
+}
+
+fn by_client_id(rows: Vec<(String, i64)>) -> HashMap<String, Vec<u64>> {
+    let mut by_id: HashMap<String, Vec<u64>> = HashMap::new();
+    for (id, seq) in rows {
+        by_id.entry(id).or_default().push(seq as u64);
+    }
     by_id
+}
+
+/// Asserts that the server at `base` (`http://host:port`) has counted
+/// storage failures of `cause` in `/metrics`.
+pub async fn assert_failures_counted(base: &str, cause: &str) {
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let counter = format!("natter_storage_failures_total{{cause=\"{cause}\"}}");
+    assert!(metrics.contains(&counter), "{metrics}");
 }
 
 /// Every acknowledged message is stored once under its number, and every

@@ -220,16 +220,7 @@ pub async fn kill_9_through_a_read_only_disk(db: &str, image: &Path, at: &Path, 
         why.starts_with("storage: ") && why.contains("read-only"),
         "{why}"
     );
-    let metrics = reqwest::get(format!("{base}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("natter_storage_failures_total{cause=\"read_only\"}"),
-        "{metrics}"
-    );
+    super::faults::assert_failures_counted(&base, "read_only").await;
     contract::kill_9(&mut server).await;
     let said = watcher.await.unwrap();
     // What an operator does: unmount, check, mount again.

@@ -39,6 +39,10 @@ pub struct TestServer {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// Raised limits, only for tests that fill rooms or queues in bulk, each
+/// saying why where it calls this; every promise of the delivery contract
+/// is also held with the defaults (`limits.rs`, `browser_delivery.rs`).
+///
 /// Settings for tests that send messages in bulk, faster than a person
 /// could: the per-connection message rate is set out of the way, as an
 /// operator would for a bot. Every other limit keeps its default.
