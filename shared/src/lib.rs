@@ -11,11 +11,13 @@
 //! test keeps that document and these types in agreement.
 
 pub mod backoff;
+mod directory;
 mod examples;
 mod limits;
 mod protocol;
 mod values;
 
+pub use directory::apply_room_changes;
 pub use examples::doc_examples;
 pub use limits::{Bucket, Limits, Quota};
 

@@ -17,6 +17,10 @@ use crate::hub::HubLimits;
 use crate::limits;
 use crate::quota::QuotaSettings;
 
+mod rooms;
+
+pub use rooms::RoomFlags;
+
 /// Natter: a self-hosted real-time chat.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "natter", version, about)]
@@ -99,6 +103,19 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+
+    /// A host name the server answers to, e.g. `chat.example.com`: the
+    /// name people type to reach it. Addresses (`127.0.0.1`, `[::1]`),
+    /// `localhost` and the hosts of `--allowed-origin`s are always
+    /// answered; a request for any other name gets 421, which stops DNS
+    /// rebinding. Repeat the flag for several; the variable takes a
+    /// comma-separated list.
+    #[arg(
+        long = "allowed-host",
+        env = "NATTER_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
 
     /// Connections the server holds at most, plain HTTP and WebSocket
     /// alike; more are closed as soon as they are accepted (a WebSocket
@@ -240,6 +257,9 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(0..=MAX_SECS))]
     pub presence_grace_secs: u64,
 
+    #[command(flatten)]
+    pub rooms: RoomFlags,
+
     /// Seconds a write to one connection may take before the connection is
     /// let go as a slow consumer (close code 4008).
     #[arg(long, env = "NATTER_WRITE_TIMEOUT_SECS", default_value_t = 10,
@@ -269,6 +289,8 @@ pub enum ConfigError {
          or a live connection whose answer is read late could be taken for dead"
     )]
     IdleNotAfterPing { idle: u64, ping: u64 },
+    #[error("--allowed-host: {0}")]
+    Host(#[from] crate::hosts::BadHost),
     #[error("--allowed-origin: {0}")]
     Origin(#[from] crate::guard::BadOrigin),
 }
@@ -314,6 +336,9 @@ impl Config {
         }
         for origin in &self.allowed_origins {
             crate::guard::parse_origin(origin)?;
+        }
+        for host in &self.allowed_hosts {
+            crate::hosts::parse_host(host)?;
         }
         Ok(())
     }
@@ -424,6 +449,7 @@ impl Default for Config {
             max_message_bytes: limits::CHAT_MAX_MESSAGE_BYTES,
             echo_max_message_bytes: limits::ECHO_MAX_MESSAGE_BYTES,
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             max_connections: 10_000,
             max_connections_per_address: 1024,
             connect_rate: 50,
@@ -446,6 +472,7 @@ impl Default for Config {
             write_timeout_secs: 10,
             client_heartbeat_secs: 20,
             presence_grace_secs: 5,
+            rooms: RoomFlags::default(),
         }
     }
 }
@@ -480,6 +507,18 @@ mod tests {
             default.echo_max_message_bytes
         );
         assert_eq!(parsed.max_joined, default.max_joined);
+        assert_eq!(
+            (
+                parsed.rooms.room_expiry_secs,
+                parsed.rooms.room_create_burst,
+                parsed.rooms.room_create_every_secs
+            ),
+            (
+                default.rooms.room_expiry_secs,
+                default.rooms.room_create_burst,
+                default.rooms.room_create_every_secs
+            )
+        );
         if std::env::var_os("NATTER_DATABASE_URL").is_none() {
             assert_eq!(parsed.database_url, default.database_url);
         }
@@ -510,7 +549,7 @@ mod tests {
     #[test]
     fn the_documented_systemd_unit_starts_a_valid_node() {
         use clap::CommandFactory;
-        let unit = include_str!("../../docs/deploy/natter.service");
+        let unit = include_str!("../../../docs/deploy/natter.service");
         let exec = unit
             .lines()
             .find_map(|l| l.strip_prefix("ExecStart="))
@@ -543,5 +582,19 @@ mod tests {
         assert!(Config::try_parse_from(["natter", "--max-text-chars", "4001"]).is_err());
         assert!(Config::try_parse_from(["natter", "--max-nick-chars", "33"]).is_err());
         assert!(Config::try_parse_from(["natter", "--max-room-chars", "16"]).is_ok());
+        assert!(Config::try_parse_from(["natter", "--room-expiry-secs", "0"]).is_err());
+        let host = |h: &str| {
+            Config::try_parse_from(["natter", "--allowed-host", h])
+                .unwrap()
+                .check()
+        };
+        assert_eq!(host("chat.example.com"), Ok(()));
+        for bad in [
+            "*.example.com",
+            "https://chat.example.com",
+            "chat.example.com:443",
+        ] {
+            assert!(matches!(host(bad), Err(ConfigError::Host(_))), "{bad}");
+        }
     }
 }
