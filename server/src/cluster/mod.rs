@@ -27,6 +27,20 @@
 //! When Redis goes away the nodes keep serving their own clients, and
 //! reconnect with backoff; after resubscribing, a node catches every room
 //! it has members in up from the store and asks the others for snapshots.
+//!
+//! What arrives on the bus is decoded with bounds ([`wire`]) and believed
+//! only as far as the store backs it ([`trust`], [`relay`]): a forged
+//! payload may show presence or typing that is not there, but cannot
+//! rename a room, add one the store lacks, or make a node skip real
+//! messages.
+
+mod apply;
+mod relay;
+mod trust;
+mod wire;
+
+pub use trust::redact;
+pub use wire::{MAX_PAYLOAD_BYTES, Rejected};
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -37,15 +51,20 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use natter_shared::{DeviceId, Nick, Posted, Seq};
 use redis::aio::ConnectionManager;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::fanout::fill_room;
-use crate::hub::{ConnId, Event, Hub, NodeId, Offer, Presence, RoomRef};
+use crate::hub::{ConnId, Event, Hub, NodeId};
 use crate::shutdown::Drain;
 use crate::store::{RoomId, Store};
+use relay::{Fill, relay_task};
+use trust::Gate;
+use wire::{Envelope, Wire};
+
+/// Nodes heard from at most: a payload from one more is dropped, so that
+/// invented node ids cannot grow this node's memory without end.
+const MAX_NODES: usize = 1024;
 
 /// Longest wait for one Redis command.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
@@ -62,34 +81,6 @@ pub enum BusError {
     Redis(#[from] redis::RedisError),
     #[error("Redis did not answer within {0:?}")]
     Timeout(Duration),
-}
-
-/// What crosses the bus: the hub's events as they are, and what only the
-/// cluster sends.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Wire {
-    Said {
-        room: RoomRef,
-        posted: Posted,
-    },
-    /// Everything a node holds: its members, and the newest number of each
-    /// room it has delivered.
-    Snapshot {
-        members: Vec<Presence>,
-        rooms: Vec<RoomRef>,
-    },
-    /// A node (re)joined the bus: everyone answers with a snapshot.
-    Hello,
-    #[serde(untagged)]
-    Event(Event),
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Envelope {
-    node: NodeId,
-    #[serde(flatten)]
-    wire: Wire,
 }
 
 /// Work for the Redis connection, in order.
@@ -132,26 +123,11 @@ struct Inner {
     jobs: mpsc::UnboundedSender<Job>,
     relay: mpsc::UnboundedSender<Fill>,
     hub: Arc<Hub>,
+    /// Checks what the bus says.
+    gate: Arc<Gate>,
     /// Whether the subscription is up now.
     subscribed: AtomicBool,
     settings: ClusterSettings,
-}
-
-/// Work for the relay.
-enum Fill {
-    /// A stored message, from this node's writer or from the bus.
-    Offer(RoomRef, Posted),
-    /// Make sure the room has been delivered up to `latest`, reading the
-    /// store for what is missing.
-    Behind(RoomRef),
-    /// Read everything newer than what was delivered, for every room with
-    /// members here.
-    CatchUp,
-    /// The same for one room someone here just entered: while nobody here
-    /// was in it, messages lost on the way were not missed.
-    Entered(RoomId),
-    /// Deliver the room at least through this number, then say so.
-    Through(RoomId, Seq, oneshot::Sender<()>),
 }
 
 /// Tasks the cluster runs until shutdown.
@@ -217,6 +193,7 @@ impl Cluster {
         let (jobs, job_queue) = mpsc::unbounded_channel();
         let (relay, fills) = mpsc::unbounded_channel();
         let (events, event_queue) = mpsc::unbounded_channel();
+        let gate = Arc::new(Gate::new(Arc::clone(&hub), store.clone()));
         let cluster = Cluster {
             inner: Arc::new(Inner {
                 node,
@@ -224,6 +201,7 @@ impl Cluster {
                 jobs,
                 relay,
                 hub: Arc::clone(&hub),
+                gate: Arc::clone(&gate),
                 subscribed: AtomicBool::new(false),
                 settings,
             }),
@@ -233,7 +211,7 @@ impl Cluster {
         let mut tasks = vec![
             tokio::spawn(cluster.clone().publish(job_queue)),
             tokio::spawn(cluster.clone().forward(event_queue)),
-            tokio::spawn(relay_task(Arc::clone(&hub), store, fills)),
+            tokio::spawn(relay_task(Arc::clone(&hub), store, gate, fills)),
             tokio::spawn(cluster.clone().subscribe(client, Arc::clone(&heard))),
         ];
         tasks.push(tokio::spawn(cluster.clone().heartbeat(heard)));
@@ -243,7 +221,11 @@ impl Cluster {
             stop.closing().await;
             leaving.leave().await;
         }));
-        tracing::info!(node = format!("{node:016x}"), "joined the cluster");
+        tracing::info!(
+            node = format!("{node:016x}"),
+            redis = %redact(url),
+            "joined the cluster"
+        );
         Ok((cluster, Tasks(tasks)))
     }
 
@@ -409,11 +391,10 @@ impl Cluster {
     }
 
     fn envelope(&self, wire: Wire) -> String {
-        let envelope = Envelope {
+        wire::encode(&Envelope {
             node: self.inner.node,
             wire,
-        };
-        serde_json::to_string(&envelope).expect("events serialise")
+        })
     }
 
     /// Listens to the channel, resubscribing after every outage.
@@ -448,50 +429,13 @@ impl Cluster {
             let _ = self.inner.jobs.send(Job::Publish(Wire::Hello));
             let mut messages = pubsub.on_message();
             while let Some(msg) = messages.next().await {
-                let Ok(payload) = msg.get_payload::<String>() else {
-                    continue;
-                };
-                match serde_json::from_str::<Envelope>(&payload) {
-                    Ok(envelope) => self.apply(envelope, &heard),
-                    Err(err) => tracing::warn!(%err, "ignored an event from the bus"),
+                match wire::decode(msg.get_payload_bytes()) {
+                    Ok(envelope) => self.apply(envelope, &heard).await,
+                    Err(err) => self.inner.gate.reject(&err),
                 }
             }
             self.inner.subscribed.store(false, Ordering::Relaxed);
             tracing::warn!("lost the Redis subscription; reconnecting");
-        }
-    }
-
-    /// Applies an event from another node.
-    fn apply(&self, envelope: Envelope, heard: &Mutex<HashMap<NodeId, Instant>>) {
-        let node = envelope.node;
-        if node == self.inner.node {
-            return;
-        }
-        heard
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(node, Instant::now());
-        let hub = &self.inner.hub;
-        match envelope.wire {
-            Wire::Said { room, posted } => {
-                let _ = self.inner.relay.send(Fill::Offer(room, posted));
-            }
-            Wire::Event(Event::Joined { room, conn, nick }) => {
-                hub.remote_joined((node, conn), &room, nick);
-            }
-            Wire::Event(Event::Left { room, conn }) => hub.remote_left((node, conn), &room),
-            Wire::Event(Event::Renamed { conn, nick }) => hub.remote_renamed((node, conn), &nick),
-            Wire::Event(Event::Typing { room, nick }) => hub.remote_typing(&room, nick),
-            Wire::Event(Event::RoomAdded { room }) => hub.remote_room(&room),
-            // Names are given back through Redis itself, never published.
-            Wire::Event(Event::Released { .. }) => {}
-            Wire::Snapshot { members, rooms } => {
-                hub.remote_snapshot(node, &members);
-                for room in rooms {
-                    let _ = self.inner.relay.send(Fill::Behind(room));
-                }
-            }
-            Wire::Hello => self.send_snapshot(),
         }
     }
 
@@ -578,64 +522,6 @@ fn shed(jobs: &mut mpsc::UnboundedReceiver<Job>) -> usize {
     dropped
 }
 
-/// Puts stored messages in order before the hub delivers them.
-async fn relay_task(hub: Arc<Hub>, store: Store, mut fills: mpsc::UnboundedReceiver<Fill>) {
-    while let Some(fill) = fills.recv().await {
-        let done = match fill {
-            Fill::Offer(room, posted) => offer(&hub, &store, room, posted).await,
-            Fill::Behind(room) => {
-                let behind = hub
-                    .room_ref(room.id)
-                    .is_some_and(|held| held.latest < room.latest);
-                if behind {
-                    fill_room(&hub, &store, room.id, Some(Seq(room.latest))).await
-                } else {
-                    Ok(())
-                }
-            }
-            Fill::Entered(room) => fill_room(&hub, &store, room, None).await,
-            Fill::Through(room, seq, done) => {
-                let filled = fill_room(&hub, &store, room, Some(seq)).await;
-                let _ = done.send(());
-                filled
-            }
-            Fill::CatchUp => {
-                let mut result = Ok(());
-                for room in hub.watched_rooms() {
-                    result = result.and(fill_room(&hub, &store, room.id, None).await);
-                }
-                result
-            }
-        };
-        if let Err(err) = done {
-            // The next snapshot from the node that stored it tries again.
-            tracing::warn!(%err, "cannot read missing messages from the store");
-        }
-    }
-}
-
-/// Offers a message to the hub, first filling any gap before it.
-async fn offer(
-    hub: &Hub,
-    store: &Store,
-    room: RoomRef,
-    posted: Posted,
-) -> Result<(), crate::store::StoreError> {
-    for _ in 0..3 {
-        match hub.offer(room.id, posted.clone()) {
-            Offer::Delivered | Offer::Stale => return Ok(()),
-            Offer::UnknownRoom => hub.learn_room(&RoomRef {
-                latest: posted.seq.0 - 1,
-                ..room.clone()
-            }),
-            Offer::Gap { .. } => {
-                fill_room(hub, store, room.id, Some(Seq(posted.seq.0 - 1))).await?;
-            }
-        }
-    }
-    Ok(())
-}
-
 /// A Redis command with [`COMMAND_TIMEOUT`].
 async fn bounded<T>(
     command: impl Future<Output = Result<T, redis::RedisError>>,
@@ -659,72 +545,4 @@ fn rand_node() -> NodeId {
     );
     hasher.write_u32(std::process::id());
     hasher.finish()
-}
-
-#[cfg(test)]
-mod tests {
-    use natter_shared::{MessageText, RoomName, UnixMillis};
-
-    use super::*;
-
-    fn room() -> RoomRef {
-        RoomRef {
-            id: 3,
-            name: RoomName::try_from("ops").unwrap(),
-            latest: 41,
-        }
-    }
-
-    /// Each kind of event reads back as what was sent, the hub's own events
-    /// included.
-    #[test]
-    fn everything_on_the_bus_round_trips() {
-        let nick = Nick::try_from("ada").unwrap();
-        let all = [
-            Wire::Said {
-                room: room(),
-                posted: Posted {
-                    seq: Seq(42),
-                    at: UnixMillis(1),
-                    nick: nick.clone(),
-                    text: MessageText::try_from("hi").unwrap(),
-                    id: None,
-                },
-            },
-            Wire::Snapshot {
-                members: vec![Presence {
-                    room: room(),
-                    conn: 7,
-                    nick: nick.clone(),
-                }],
-                rooms: vec![room()],
-            },
-            Wire::Hello,
-            Wire::Event(Event::Joined {
-                room: room(),
-                conn: 7,
-                nick: nick.clone(),
-            }),
-            Wire::Event(Event::Left {
-                room: room(),
-                conn: 7,
-            }),
-            Wire::Event(Event::Renamed {
-                conn: 7,
-                nick: nick.clone(),
-            }),
-            Wire::Event(Event::Typing { room: room(), nick }),
-            Wire::Event(Event::RoomAdded { room: room() }),
-        ];
-        for wire in all {
-            let text = serde_json::to_string(&Envelope {
-                node: 5,
-                wire: wire.clone(),
-            })
-            .unwrap();
-            let back: Envelope = serde_json::from_str(&text).unwrap();
-            assert_eq!(back.node, 5);
-            assert_eq!(format!("{:?}", back.wire), format!("{wire:?}"), "{text}");
-        }
-    }
 }
