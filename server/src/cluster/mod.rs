@@ -6,9 +6,11 @@
 //! others publish:
 //!
 //! - **Messages** are stored first (PostgreSQL numbers them per room), then
-//!   published. A [`Relay`] task on each node puts them in sequence order
-//!   before the hub delivers them: a message that arrives ahead of one still
-//!   missing has the gap read from the store, and repeats are dropped. So
+//!   published. The [`relay`] task on each node puts them in sequence order
+//!   before the hub delivers them: this node's own as its writer hands them
+//!   over, another node's as the store holds them (from the bus it takes
+//!   only that a room has reached a number), a message that arrives ahead
+//!   of one still missing after the gap is read, and repeats are dropped. So
 //!   every member on every node sees every message of its rooms once, in
 //!   the same order, even when Redis reorders or loses some.
 //! - **Presence, renames, typing and new rooms** are [`Event`]s the hub
@@ -20,7 +22,7 @@
 //!   a key with that time to live. A node not heard from for the whole time
 //!   is dead: its members leave every room. A snapshot also repairs what a
 //!   Redis outage lost (presence, and messages some node has not seen).
-//! - **Names** are claimed with a Redis key per name, held by a node and a
+//! - **Names** ([`names`]) are claimed with a Redis key per name, held by a node and a
 //!   device; a claim held by a dead node, or by the same device on another
 //!   node, may be taken over. Default names `userN` count up across nodes.
 //!
@@ -35,6 +37,9 @@
 //! messages.
 
 mod apply;
+mod heartbeat;
+mod names;
+mod publish;
 mod relay;
 mod trust;
 mod wire;
@@ -45,22 +50,23 @@ pub use wire::{MAX_PAYLOAD_BYTES, Rejected};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use natter_shared::{DeviceId, Nick, Posted, Seq};
+use natter_shared::{Nick, Posted, Seq};
 use redis::aio::ConnectionManager;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::hub::{ConnId, Event, Hub, NodeId};
+use crate::hub::{Hub, NodeId};
 use crate::shutdown::Drain;
 use crate::store::{RoomId, Store};
+use publish::Job;
 use relay::{Fill, relay_task};
 use trust::Gate;
-use wire::{Envelope, Wire};
+use wire::Wire;
 
 /// Nodes heard from at most: a payload from one more is dropped, so that
 /// invented node ids cannot grow this node's memory without end.
@@ -68,9 +74,6 @@ const MAX_NODES: usize = 1024;
 
 /// Longest wait for one Redis command.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
-/// Events waiting for Redis beyond this are dropped, oldest first: the
-/// snapshots and catch-ups that follow an outage repair what they carried.
-const MAX_BACKLOG: usize = 10_000;
 
 /// Why the bus failed.
 #[derive(Debug, thiserror::Error)]
@@ -82,34 +85,6 @@ pub enum BusError {
     #[error("Redis did not answer within {0:?}")]
     Timeout(Duration),
 }
-
-/// Work for the Redis connection, in order.
-enum Job {
-    Publish(Wire),
-    Release { key: String, owner: String },
-}
-
-/// Releases a name only if the caller still holds it.
-const RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0";
-
-/// Takes a name unless a live node holds it for another device. The owner
-/// is `<node>|<holder>`; a node is live while its key (`ARGV[2]` followed
-/// by the node) exists.
-const CLAIM: &str = r"
-local held = redis.call('GET', KEYS[1])
-if held and held ~= ARGV[1] then
-  local node, holder = string.match(held, '^([^|]*)|(.*)$')
-  local mine = string.match(ARGV[1], '^[^|]*|(.*)$')
-  if holder ~= mine and redis.call('EXISTS', ARGV[2] .. node) == 1 then
-    return 0
-  end
-end
-redis.call('SET', KEYS[1], ARGV[1])
-return 1";
 
 /// This node's handle on the cluster; cheap to clone.
 #[derive(Clone)]
@@ -265,46 +240,6 @@ impl Cluster {
         }
     }
 
-    /// A number for the next default name, counted across nodes; `None`
-    /// when Redis does not answer (the node then counts on its own).
-    pub async fn next_number(&self) -> Option<u64> {
-        let mut redis = self.inner.redis.clone();
-        let mut incr = redis::cmd("INCR");
-        incr.arg(self.inner.settings.arrivals());
-        match bounded(incr.query_async::<u64>(&mut redis)).await {
-            Ok(n) => Some(n),
-            Err(err) => {
-                tracing::warn!(%err, "cannot number an arrival across the cluster");
-                None
-            }
-        }
-    }
-
-    /// Claims `nick` for the connection `conn` (of `device`, if it said
-    /// which) across the cluster; `false` when someone else holds it.
-    pub async fn claim(
-        &self,
-        nick: &Nick,
-        conn: ConnId,
-        device: Option<&DeviceId>,
-    ) -> Result<bool, BusError> {
-        let mut redis = self.inner.redis.clone();
-        let script = redis::Script::new(CLAIM);
-        let mut call = script.key(self.inner.settings.nick_key(nick));
-        call.arg(self.owner(conn, device))
-            .arg(format!("{}:node:", self.inner.settings.name));
-        let taken: i64 = bounded(call.invoke_async(&mut redis)).await?;
-        Ok(taken == 1)
-    }
-
-    /// Gives a claimed name back, if this connection still holds it.
-    pub fn release(&self, nick: &Nick, conn: ConnId, device: Option<&DeviceId>) {
-        let _ = self.inner.jobs.send(Job::Release {
-            key: self.inner.settings.nick_key(nick),
-            owner: self.owner(conn, device),
-        });
-    }
-
     /// Whether Redis answers and this node is subscribed, for `/readyz`.
     pub async fn ready(&self) -> Result<(), BusError> {
         let mut redis = self.inner.redis.clone();
@@ -317,84 +252,6 @@ impl Cluster {
                 "not subscribed to the event channel",
             ))))
         }
-    }
-
-    fn owner(&self, conn: ConnId, device: Option<&DeviceId>) -> String {
-        let holder = match device {
-            Some(device) => format!("d:{}", device.as_str()),
-            None => format!("c:{conn}"),
-        };
-        format!("{:016x}|{holder}", self.inner.node)
-    }
-
-    /// Turns the hub's events into jobs for the bus.
-    async fn forward(self, mut events: mpsc::UnboundedReceiver<Event>) {
-        while let Some(event) = events.recv().await {
-            if let Event::Released { conn, device, nick } = &event {
-                self.release(nick, *conn, device.as_ref());
-                continue;
-            }
-            let _ = self.inner.jobs.send(Job::Publish(Wire::Event(event)));
-        }
-    }
-
-    /// Sends jobs to Redis in order; a job that fails is retried once the
-    /// connection is back.
-    async fn publish(self, mut jobs: mpsc::UnboundedReceiver<Job>) {
-        let mut redis = self.inner.redis.clone();
-        let release = redis::Script::new(RELEASE);
-        let channel = self.inner.settings.channel();
-        let mut wait = Duration::from_millis(50);
-        while let Some(job) = jobs.recv().await {
-            let payload = match &job {
-                Job::Publish(wire) => Some(self.envelope(wire.clone())),
-                Job::Release { .. } => None,
-            };
-            loop {
-                let started = Instant::now();
-                let sent = match (&job, &payload) {
-                    (Job::Publish(_), Some(payload)) => {
-                        let mut publish = redis::cmd("PUBLISH");
-                        publish.arg(&channel).arg(payload);
-                        bounded(publish.query_async::<i64>(&mut redis))
-                            .await
-                            .map(drop)
-                    }
-                    (Job::Release { key, owner }, _) => {
-                        let mut call = release.key(key);
-                        call.arg(owner);
-                        bounded(call.invoke_async::<i64>(&mut redis))
-                            .await
-                            .map(drop)
-                    }
-                    (Job::Publish(_), None) => Ok(()),
-                };
-                match sent {
-                    Ok(()) => {
-                        metrics::histogram!("natter_bus_seconds").record(started.elapsed());
-                        wait = Duration::from_millis(50);
-                        break;
-                    }
-                    Err(err) => {
-                        tracing::warn!(%err, "cannot reach Redis; retrying");
-                        metrics::counter!("natter_bus_errors_total").increment(1);
-                        tokio::time::sleep(wait).await;
-                        wait = (wait * 2).min(Duration::from_secs(2));
-                        let dropped = shed(&mut jobs);
-                        if dropped > 0 {
-                            tracing::warn!(dropped, "dropped events waiting for Redis");
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    fn envelope(&self, wire: Wire) -> String {
-        wire::encode(&Envelope {
-            node: self.inner.node,
-            wire,
-        })
     }
 
     /// Listens to the channel, resubscribing after every outage.
@@ -447,79 +304,6 @@ impl Cluster {
         };
         let _ = self.inner.jobs.send(Job::Publish(snapshot));
     }
-
-    /// Every quarter of the time to live: refresh this node's key, send a
-    /// snapshot, and let go of nodes not heard from for the whole time
-    /// (only while this node has been subscribed that long itself).
-    async fn heartbeat(self, heard: Arc<Mutex<HashMap<NodeId, Instant>>>) {
-        let ttl = self.inner.settings.node_ttl;
-        let mut every = tokio::time::interval(ttl / 4);
-        let mut subscribed_since: Option<Instant> = None;
-        let key = self.inner.settings.node_key(self.inner.node);
-        loop {
-            every.tick().await;
-            let mut redis = self.inner.redis.clone();
-            let mut alive = redis::cmd("SET");
-            alive
-                .arg(&key)
-                .arg(1)
-                .arg("PX")
-                .arg(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
-            if let Err(err) = bounded(alive.query_async::<()>(&mut redis)).await {
-                tracing::warn!(%err, "cannot refresh this node's liveness key");
-            }
-            self.send_snapshot();
-            let now = Instant::now();
-            if self.inner.subscribed.load(Ordering::Relaxed) {
-                let since = *subscribed_since.get_or_insert(now);
-                if now - since >= ttl {
-                    let dead: Vec<NodeId> = {
-                        let mut heard = heard.lock().unwrap_or_else(PoisonError::into_inner);
-                        let dead = heard
-                            .iter()
-                            .filter(|(_, at)| now - **at >= ttl)
-                            .map(|(node, _)| *node)
-                            .collect::<Vec<_>>();
-                        for node in &dead {
-                            heard.remove(node);
-                        }
-                        dead
-                    };
-                    for node in dead {
-                        tracing::warn!(
-                            node = format!("{node:016x}"),
-                            "a node went silent; its members leave"
-                        );
-                        self.inner.hub.remote_node_gone(node);
-                    }
-                }
-            } else {
-                subscribed_since = None;
-            }
-            let nodes = heard.lock().unwrap_or_else(PoisonError::into_inner).len() + 1;
-            metrics::gauge!("natter_nodes").set(nodes as f64);
-        }
-    }
-
-    /// Shutting down: give up this node's liveness key so that names it
-    /// held are free at once.
-    async fn leave(&self) {
-        let mut redis = self.inner.redis.clone();
-        let key = self.inner.settings.node_key(self.inner.node);
-        let _ = bounded(redis::cmd("DEL").arg(key).query_async::<i64>(&mut redis)).await;
-    }
-}
-
-/// Drops the oldest jobs beyond [`MAX_BACKLOG`]; returns how many.
-fn shed(jobs: &mut mpsc::UnboundedReceiver<Job>) -> usize {
-    let mut dropped = 0;
-    while jobs.len() > MAX_BACKLOG {
-        if jobs.try_recv().is_err() {
-            break;
-        }
-        dropped += 1;
-    }
-    dropped
 }
 
 /// A Redis command with [`COMMAND_TIMEOUT`].
