@@ -9,6 +9,7 @@
 
 mod common;
 
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::{Services, TestServer, WAIT, Ws, enter, read_until, room, say_in, send};
@@ -16,6 +17,8 @@ use natter_server::Config;
 use natter_shared::{ClientMsg, ServerMsg};
 use serde_json::{Value, json};
 use sqlx::Connection;
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
 /// The node id forged payloads claim to come from.
@@ -138,18 +141,18 @@ async fn counted(node: &TestServer, reason: &str) {
     let line = format!("natter_bus_rejected_total{{reason=\"{reason}\"}}");
     let deadline = Instant::now() + WAIT;
     loop {
-        let text = reqwest::get(node.url("/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = http().get(node.url("/metrics")).send().await.unwrap();
+        let text = text.text().await.unwrap();
         if text.lines().any(|l| l.starts_with(&line)) {
             return;
         }
         assert!(Instant::now() < deadline, "{line} never counted");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
 /// One node of a new cluster on a new database, a forger on its channel,
@@ -282,4 +285,122 @@ async fn rooms_only_the_bus_names_are_not_held_and_leave_max_rooms_to_people() {
 /// A second node of `cluster`, with the default limits.
 async fn node_of(services: &Services, db: &str, cluster: &str) -> TestServer {
     node(services, db, cluster, Config::default()).await
+}
+
+/// A Redis server of the test's own on `port`, with the password the
+/// deployment guide sets; `None` without `redis-server`.
+async fn redis_with_password(port: u16, password: &str) -> Option<Child> {
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args([
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--requirepass",
+            password,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + WAIT;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "redis-server never listened");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Some(child)
+}
+
+/// Waits until the node answers `/readyz` with 200.
+async fn ready(node: &TestServer) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let res = http().get(node.url("/readyz")).send().await;
+        if res.is_ok_and(|r| r.status().is_success()) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The ACL user line of docs/DEPLOY.md, with `password`, as the arguments
+/// of `ACL SETUSER`.
+fn documented_acl(password: &str) -> Vec<String> {
+    let guide = include_str!("../../docs/DEPLOY.md");
+    let line = guide
+        .lines()
+        .find(|l| l.starts_with("user natter on "))
+        .expect("the guide has an ACL line");
+    line.split_whitespace()
+        .skip(1)
+        .map(|w| w.replace("3f6c…", password))
+        .collect()
+}
+
+#[tokio::test]
+async fn nodes_use_a_redis_with_a_password_or_acl_user_as_documented_and_never_show_it() {
+    let Some(services) = common::cluster_services().await else {
+        return;
+    };
+    let port = common::free_addr().port();
+    let Some(_redis) = redis_with_password(port, "s3cret").await else {
+        eprintln!("SKIPPED Redis password test: cannot start redis-server");
+        return;
+    };
+    let db = common::postgres_database(&services.postgres).await;
+    // A wrong password: the node does not start, and does not say it.
+    let wrong = Config {
+        redis_url: Some(format!("redis://:wr0ng-pw@127.0.0.1:{port}")),
+        database_url: db.clone(),
+        ..Config::default()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let failed = tokio::time::timeout(WAIT, natter_server::run(wrong, listener, async {}))
+        .await
+        .expect("fails in time")
+        .expect_err("a wrong password is refused");
+    let said = format!("{failed} {failed:?}");
+    assert!(!said.contains("wr0ng-pw"), "{said}");
+
+    // The password of `requirepass`, and an ACL user of the guide.
+    let with = |url: String| Services {
+        postgres: services.postgres.clone(),
+        redis: url,
+    };
+    let default_user = with(format!("redis://:s3cret@127.0.0.1:{port}"));
+    let a = node(&default_user, &db, "natter", Config::default()).await;
+    ready(&a).await;
+    let client = redis::Client::open(default_user.redis.as_str()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let mut setuser = redis::cmd("ACL");
+    setuser.arg("SETUSER").arg(documented_acl("an0ther"));
+    let () = setuser.query_async(&mut admin).await.unwrap();
+    let acl_user = with(format!("redis://natter:an0ther@127.0.0.1:{port}"));
+    let b = node(&acl_user, &db, "natter", Config::default()).await;
+    ready(&b).await;
+
+    // Names and presence cross between them.
+    let (mut alice, _) = a.arrive().await;
+    enter(&mut alice, "lobby").await;
+    let (mut bob, _) = b.arrive().await;
+    send(
+        &mut bob,
+        &ClientMsg::Nick {
+            nick: natter_shared::Nick::try_from("bob").unwrap(),
+        },
+    )
+    .await;
+    read_until(&mut bob, |m| matches!(m, ServerMsg::NickChanged { .. })).await;
+    enter(&mut bob, "lobby").await;
+    read_until(
+        &mut alice,
+        |m| matches!(m, ServerMsg::Joined { nick, .. } if nick.as_str() == "bob"),
+    )
+    .await;
 }
