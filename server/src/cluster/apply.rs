@@ -68,7 +68,8 @@ impl Cluster {
                     }
                 }
             }
-            Wire::Hello => self.send_snapshot(),
+            Wire::Hello if gate.answer_hello() => self.send_snapshot(),
+            Wire::Hello => tracing::debug!("a hello left to the next heartbeat"),
         }
         Ok(())
     }

@@ -42,12 +42,19 @@ use crate::throttle::Throttle;
 const LOOKUP_BURST: u32 = 100;
 const LOOKUP_RATE: u32 = 20;
 
+/// `hello`s answered with a snapshot, at once and then per second: each
+/// costs a snapshot of all this node's members, and the heartbeat sends
+/// one every quarter of `--node-ttl-secs` anyway.
+const HELLO_BURST: u32 = 5;
+const HELLO_RATE: u32 = 1;
+
 /// Checks what the bus says against this node's rooms and the store.
 pub(super) struct Gate {
     hub: Arc<Hub>,
     store: Store,
     log: Throttle,
     lookups: DefaultDirectRateLimiter,
+    hellos: DefaultDirectRateLimiter,
 }
 
 impl Gate {
@@ -60,7 +67,16 @@ impl Gate {
             lookups: RateLimiter::direct(
                 Quota::per_second(n(LOOKUP_RATE)).allow_burst(n(LOOKUP_BURST)),
             ),
+            hellos: RateLimiter::direct(
+                Quota::per_second(n(HELLO_RATE)).allow_burst(n(HELLO_BURST)),
+            ),
         }
+    }
+
+    /// Whether a `hello` may be answered now; one that may not is answered
+    /// by the next heartbeat's snapshot.
+    pub fn answer_hello(&self) -> bool {
+        self.hellos.check().is_ok()
     }
 
     /// Counts a dropped payload and says why (throttled).
