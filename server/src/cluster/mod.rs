@@ -7,10 +7,11 @@
 //!
 //! - **Messages** are stored first (PostgreSQL numbers them per room), then
 //!   published. The [`relay`] task on each node puts them in sequence order
-//!   before the hub delivers them: this node's own as its writer hands them
-//!   over, another node's as the store holds them (from the bus it takes
-//!   only that a room has reached a number), a message that arrives ahead
-//!   of one still missing after the gap is read, and repeats are dropped. So
+//!   before the hub delivers them. It delivers this node's own messages as
+//!   its writer hands them over, and another node's as the store holds
+//!   them: from the bus it takes only that a room has reached a number. A
+//!   message that arrives ahead of one still missing waits for the gap to
+//!   be read from the store, and repeats are dropped. So
 //!   every member on every node sees every message of its rooms once, in
 //!   the same order, even when Redis reorders or loses some.
 //! - **Presence, renames, typing and new rooms** are [`Event`]s the hub
@@ -22,9 +23,10 @@
 //!   a key with that time to live. A node not heard from for the whole time
 //!   is dead: its members leave every room. A snapshot also repairs what a
 //!   Redis outage lost (presence, and messages some node has not seen).
-//! - **Names** ([`names`]) are claimed with a Redis key per name, held by a node and a
-//!   device; a claim held by a dead node, or by the same device on another
-//!   node, may be taken over. Default names `userN` count up across nodes.
+//! - **Names** ([`names`]) are claimed with a Redis key per name, held by
+//!   a node and a device; a claim held by a dead node, or by the same
+//!   device on another node, may be taken over. Default names `userN` count
+//!   up across nodes.
 //!
 //! When Redis goes away the nodes keep serving their own clients, and
 //! reconnect with backoff; after resubscribing, a node catches every room
