@@ -43,7 +43,12 @@ pub struct Config {
     /// Where history is stored: a SQLite file path (created if missing), a
     /// `sqlite:` URL, or a `postgres://` URL (needed when several nodes
     /// share one history).
-    #[arg(long, env = "NATTER_DATABASE_URL", default_value = "natter.db")]
+    #[arg(
+        long,
+        env = "NATTER_DATABASE_URL",
+        default_value = "natter.db",
+        hide_env_values = true
+    )]
     pub database_url: String,
 
     /// For tests of a full disk without one: the most pages (4 KiB) the
@@ -53,8 +58,11 @@ pub struct Config {
     pub sqlite_max_pages: Option<u32>,
 
     /// Redis to share rooms with other Natter nodes through, e.g.
-    /// `redis://127.0.0.1:6379`. Without it this node is alone.
-    #[arg(long, env = "NATTER_REDIS_URL")]
+    /// `redis://:PASSWORD@10.0.0.5:6379`. Without it this node is alone.
+    /// Whoever can publish on this Redis speaks for every node: give it a
+    /// password, and pass the URL in the environment (an `EnvironmentFile`)
+    /// rather than on the command line, where `ps` shows it.
+    #[arg(long, env = "NATTER_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
     /// Seconds after which a node that stopped refreshing its presence in
@@ -558,19 +566,44 @@ mod tests {
         let config = Config::try_parse_from(std::iter::once("natter").chain(args))
             .unwrap_or_else(|e| panic!("{exec}: {e}"));
         assert_eq!(config.log_format, LogFormat::Json);
-        // Every variable the unit sets is one the server reads.
+        // Every variable the unit and its secrets file set is one the
+        // server reads.
         let help = Config::command().render_long_help().to_string();
+        let secrets = include_str!("../../docs/deploy/natter.env");
         let vars: Vec<&str> = unit
             .lines()
             .filter_map(|l| l.strip_prefix("Environment="))
+            .chain(secrets.lines().filter(|l| l.starts_with("NATTER_")))
             .filter_map(|kv| kv.split('=').next())
             .collect();
-        assert!(vars.len() >= 3, "{vars:?}");
+        assert!(vars.len() >= 4, "{vars:?}");
         for var in vars {
             assert!(
                 help.contains(var),
                 "the unit sets {var}, which no flag reads"
             );
+        }
+    }
+
+    /// URLs carry passwords: the unit reads them from a root-only file,
+    /// never from its own lines, and `--help` never shows their values.
+    #[test]
+    fn passwords_stay_out_of_the_unit_ps_and_help() {
+        use clap::CommandFactory;
+        let unit = include_str!("../../docs/deploy/natter.service");
+        assert!(unit.contains("\nEnvironmentFile=/etc/natter.env\n"));
+        for line in unit.lines().filter(|l| !l.starts_with('#')) {
+            assert!(!line.contains("://"), "a URL in the unit: {line}");
+        }
+        let secrets = include_str!("../../docs/deploy/natter.env");
+        assert!(secrets.contains("NATTER_REDIS_URL=redis://:REDIS_PASSWORD@"));
+        let command = Config::command();
+        for id in ["redis_url", "database_url"] {
+            let arg = command
+                .get_arguments()
+                .find(|a| a.get_id() == id)
+                .expect("the flag exists");
+            assert!(arg.is_hide_env_values_set(), "{id}");
         }
     }
 

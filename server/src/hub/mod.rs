@@ -389,7 +389,7 @@ impl Hub {
         if posted.seq.0 <= r.latest {
             return Offer::Stale;
         }
-        if posted.seq.0 > r.latest + 1 && !r.members.is_empty() {
+        if posted.seq.0 > r.latest.saturating_add(1) && !r.members.is_empty() {
             return Offer::Gap {
                 after: Seq(r.latest),
             };
