@@ -205,7 +205,8 @@ async fn three_nodes_share_messages_in_one_order_names_presence_and_typing() {
     // The room list counts the people of every node.
     send(&mut people[3].1, &ClientMsg::WatchRooms).await;
     read_until(&mut people[3].1, |m| {
-        matches!(m, ServerMsg::Rooms { rooms } if rooms.iter().any(|r| r.name.as_str() == "lobby" && r.online == 6))
+        matches!(m, ServerMsg::Rooms { rooms } | ServerMsg::RoomChanges { rooms, .. }
+            if rooms.iter().any(|r| r.name.as_str() == "lobby" && r.online == 6))
     })
     .await;
 

@@ -274,7 +274,8 @@ async fn rooms_only_the_bus_names_are_not_held_and_leave_max_rooms_to_people() {
     let (mut carol, _) = other.arrive().await;
     enter(&mut carol, "made-there").await;
     read_until(&mut alice, |m| {
-        matches!(m, ServerMsg::Rooms { rooms } if rooms.iter().any(|r| r.name == room("made-there")))
+        matches!(m, ServerMsg::Rooms { rooms } | ServerMsg::RoomChanges { rooms, .. }
+            if rooms.iter().any(|r| r.name == room("made-there")))
     })
     .await;
     enter(&mut alice, "made-there").await;

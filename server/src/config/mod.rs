@@ -569,7 +569,7 @@ mod tests {
         // Every variable the unit and its secrets file set is one the
         // server reads.
         let help = Config::command().render_long_help().to_string();
-        let secrets = include_str!("../../docs/deploy/natter.env");
+        let secrets = include_str!("../../../docs/deploy/natter.env");
         let vars: Vec<&str> = unit
             .lines()
             .filter_map(|l| l.strip_prefix("Environment="))
@@ -590,12 +590,12 @@ mod tests {
     #[test]
     fn passwords_stay_out_of_the_unit_ps_and_help() {
         use clap::CommandFactory;
-        let unit = include_str!("../../docs/deploy/natter.service");
+        let unit = include_str!("../../../docs/deploy/natter.service");
         assert!(unit.contains("\nEnvironmentFile=/etc/natter.env\n"));
         for line in unit.lines().filter(|l| !l.starts_with('#')) {
             assert!(!line.contains("://"), "a URL in the unit: {line}");
         }
-        let secrets = include_str!("../../docs/deploy/natter.env");
+        let secrets = include_str!("../../../docs/deploy/natter.env");
         assert!(secrets.contains("NATTER_REDIS_URL=redis://:REDIS_PASSWORD@"));
         let command = Config::command();
         for id in ["redis_url", "database_url"] {
