@@ -11,6 +11,7 @@
 //! test keeps that document and these types in agreement.
 
 pub mod backoff;
+mod charset;
 mod examples;
 mod limits;
 mod protocol;
