@@ -487,7 +487,10 @@ impl Lang {
                 )
             }
             (Lang::Zh, ValueError::Blank { what: w, code }) => {
-                format!("{}包含看起来像空格的字符 U+{code:04X}；只允许普通空格。", what(w))
+                format!(
+                    "{}包含看起来像空格的字符 U+{code:04X}；只允许普通空格。",
+                    what(w)
+                )
             }
             (Lang::En, ValueError::Reserved { what: w }) => {
                 format!(

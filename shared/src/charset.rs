@@ -123,9 +123,9 @@ mod tests {
     #[test]
     fn default_ignorables_match_unicode() {
         let ends = [
-            0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180F, 0x200B,
-            0x200F, 0x202A, 0x202E, 0x2060, 0x206F, 0x3164, 0xFE00, 0xFE0F, 0xFEFF, 0xFFA0,
-            0xFFF0, 0xFFF8, 0x1BCA0, 0x1BCA3, 0x1D173, 0x1D17A, 0xE0000, 0xE0FFF,
+            0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180F, 0x200B, 0x200F,
+            0x202A, 0x202E, 0x2060, 0x206F, 0x3164, 0xFE00, 0xFE0F, 0xFEFF, 0xFFA0, 0xFFF0, 0xFFF8,
+            0x1BCA0, 0x1BCA3, 0x1D173, 0x1D17A, 0xE0000, 0xE0FFF,
         ];
         for code in ends {
             let c = char::from_u32(code).unwrap();
@@ -143,7 +143,9 @@ mod tests {
 
     #[test]
     fn blanks_are_every_space_but_the_ordinary_one() {
-        for c in ['\u{00A0}', '\u{2002}', '\u{2009}', '\u{202F}', '\u{3000}', '\u{2800}'] {
+        for c in [
+            '\u{00A0}', '\u{2002}', '\u{2009}', '\u{202F}', '\u{3000}', '\u{2800}',
+        ] {
             assert!(is_other_blank(c), "U+{:04X}", c as u32);
         }
         assert!(!is_other_blank(' '));

@@ -390,14 +390,7 @@ mod tests {
             room("lob\u{200B}by"),
             Err(ValueError::Invisible { .. })
         ));
-        for bad in [
-            "two words",
-            "a/b",
-            "a\\b",
-            "what?",
-            "#tag",
-            "100%",
-        ] {
+        for bad in ["two words", "a/b", "a\\b", "what?", "#tag", "100%"] {
             assert_eq!(
                 room(bad),
                 Err(ValueError::Reserved { what: "room name" }),
@@ -520,7 +513,10 @@ mod tests {
                 "U+{code:04X}"
             );
         }
-        assert_eq!(nick("ａｄｍｉｎ").unwrap().key(), nick("admin").unwrap().key());
+        assert_eq!(
+            nick("ａｄｍｉｎ").unwrap().key(),
+            nick("admin").unwrap().key()
+        );
         assert_eq!(nick("ＡＤＭＩＮ").unwrap().key(), "admin");
         assert_eq!(room("ｌｏｂｂｙ").unwrap().key(), RoomName::lobby().key());
     }
@@ -542,13 +538,17 @@ mod tests {
     #[test]
     fn every_default_ignorable_is_refused() {
         let samples = [
-            0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x180B, 0x180E, 0x180F, 0x200C,
-            0x2065, 0x3164, 0xFE00, 0xFE0F, 0xFFA0, 0xFFF0, 0xFFFA, 0x1BCA0, 0x1BCA3,
-            0x1D173, 0x1D17A, 0xE0000, 0xE0001, 0xE0100, 0xE0FFF,
+            0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x180B, 0x180E, 0x180F, 0x200C, 0x2065,
+            0x3164, 0xFE00, 0xFE0F, 0xFFA0, 0xFFF0, 0xFFFA, 0x1BCA0, 0x1BCA3, 0x1D173, 0x1D17A,
+            0xE0000, 0xE0001, 0xE0100, 0xE0FFF,
         ];
         for code in samples {
             let c = char::from_u32(code).unwrap();
-            for name in [format!("ad{c}min"), format!("{c}admin"), format!("admin{c}")] {
+            for name in [
+                format!("ad{c}min"),
+                format!("{c}admin"),
+                format!("admin{c}"),
+            ] {
                 assert_eq!(
                     nick(&name),
                     Err(ValueError::Invisible {
