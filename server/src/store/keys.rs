@@ -16,9 +16,10 @@
 use std::collections::HashSet;
 
 use natter_shared::RoomName;
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Connection, Row};
 
-use super::{RoomId, Store, StoreError};
+use super::{RoomId, RoomRow, Store, StoreError, room_row};
 
 impl Store {
     /// Sets each room's `key` to [`RoomName::key`] of its name, unless
@@ -53,6 +54,22 @@ impl Store {
         }
         moved
     }
+}
+
+/// The rooms of `rows` (read with their `key`) whose key is the one their
+/// name gives: those [`Store::rekey_rooms`] left with an old key, because
+/// another room has their name now, are left out.
+pub(super) fn current_rooms(rows: &[AnyRow]) -> Result<Vec<RoomRow>, StoreError> {
+    let mut rooms = Vec::with_capacity(rows.len());
+    for row in rows {
+        let room = room_row(row)?;
+        if room.name.key() == row.try_get::<String, _>("key")? {
+            rooms.push(room);
+        } else {
+            tracing::warn!(room = %room.name, id = room.id, "room not loaded: another room has its name");
+        }
+    }
+    Ok(rooms)
 }
 
 /// Sets the keys of `moves` in one transaction, each only if no room holds

@@ -216,16 +216,7 @@ impl Store {
             let rows = sqlx::query("SELECT id, name, key, last_seq FROM rooms ORDER BY id")
                 .fetch_all(&self.pool)
                 .await?;
-            let mut rooms = Vec::with_capacity(rows.len());
-            for row in &rows {
-                let room = room_row(row)?;
-                if room.name.key() == row.try_get::<String, _>("key")? {
-                    rooms.push(room);
-                } else {
-                    tracing::warn!(room = %room.name, id = room.id, "room not loaded: another room has its name");
-                }
-            }
-            Ok(rooms)
+            keys::current_rooms(&rows)
         })
         .await
     }
