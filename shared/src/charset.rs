@@ -12,9 +12,11 @@
 /// (zero-width spaces and joiners, bidirectional controls, variation
 /// selectors, Hangul fillers, shorthand and musical format controls, tags).
 ///
-/// The ranges are those of `DerivedCoreProperties.txt` in Unicode 14.0,
-/// which later versions (15.0, 15.1, 16.0) leave as they are; the test
-/// `default_ignorables_match_unicode` names the ends of each range.
+/// The ranges are those of `DerivedCoreProperties.txt` in Unicode 14.0
+/// (read from Perl 5.36's copy of the tables); no later version up to 16.0
+/// is known to change them, but check the file again when Unicode adds
+/// format characters. The test `default_ignorables_match_unicode` names
+/// the ends of each range.
 pub(crate) fn is_default_ignorable(c: char) -> bool {
     matches!(
         c,
