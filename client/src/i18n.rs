@@ -482,15 +482,12 @@ impl Lang {
             }
             (Lang::En, ValueError::Blank { what: w, code }) => {
                 format!(
-                    "The {} contains U+{code:04X}, which looks like a space; only the ordinary space is allowed.",
+                    "The {} contains U+{code:04X}, a blank that could pass for an ordinary space.",
                     what(w)
                 )
             }
             (Lang::Zh, ValueError::Blank { what: w, code }) => {
-                format!(
-                    "{}包含看起来像空格的字符 U+{code:04X}；只允许普通空格。",
-                    what(w)
-                )
+                format!("{}包含 U+{code:04X}，这是一个容易被当成普通空格的空白字符。", what(w))
             }
             (Lang::En, ValueError::Reserved { what: w }) => {
                 format!(
