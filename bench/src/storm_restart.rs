@@ -164,7 +164,8 @@ pub async fn run(
     // Only the limits on new connections are Natter's own here; the other
     // limits meant for people stay lifted as in every scenario
     // (`--message-rate`, `--message-burst`, `--max-rooms`,
-    // `--max-connections 19500`, and `--log warn`), though 1,000
+    // `--room-create-burst`, `--max-connections 19500`, and `--log warn`),
+    // though 1,000
     // connections sending one `join` each reach none of their defaults.
     let server = target
         .start_natter(logs[0], port, &database, options.connect)

@@ -146,8 +146,9 @@ impl Target {
 }
 
 /// Natter's limits are for people; the generator is thousands of clients
-/// on a few addresses, sending far faster than anyone types. The limits on
-/// new connections per address are in [`ConnectLimits`].
+/// on a few addresses, sending far faster than anyone types, and making a
+/// room for every ten of them from one address (`--room-create-burst`).
+/// The limits on new connections per address are in [`ConnectLimits`].
 const NATTER_LIMITS: &[&str] = &[
     "--log",
     "warn",
@@ -158,6 +159,8 @@ const NATTER_LIMITS: &[&str] = &[
     "--message-burst",
     "1000000",
     "--max-rooms",
+    "5000",
+    "--room-create-burst",
     "5000",
 ];
 

@@ -487,7 +487,10 @@ impl Lang {
                 )
             }
             (Lang::Zh, ValueError::Blank { what: w, code }) => {
-                format!("{}包含 U+{code:04X}，这是一个容易被当成普通空格的空白字符。", what(w))
+                format!(
+                    "{}包含 U+{code:04X}，这是一个容易被当成普通空格的空白字符。",
+                    what(w)
+                )
             }
             (Lang::En, ValueError::Reserved { what: w }) => {
                 format!(

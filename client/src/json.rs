@@ -61,6 +61,7 @@ pub fn decode_server(text: &str) -> Result<ServerMsg, DecodeError> {
         from: field(&obj, "from", value)?,
         to: field(&obj, "to", value)?,
         rooms: field(&obj, "rooms", |v| list(v, room_info))?,
+        gone: field(&obj, "gone", |v| list(v, value))?,
         code: field(&obj, "code", error_code)?,
         message: field(&obj, "message", string)?,
         request: field(&obj, "request", string)?,

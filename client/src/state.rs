@@ -417,6 +417,9 @@ impl ChatState {
                 }
             }
             ServerMsg::Rooms { rooms } => self.directory = rooms,
+            ServerMsg::RoomChanges { rooms, gone } => {
+                natter_shared::apply_room_changes(&mut self.directory, rooms, &gone);
+            }
             ServerMsg::Error {
                 code,
                 message,

@@ -21,15 +21,17 @@ use axum::routing::get;
 use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
-use natter_shared::RoomName;
+use natter_shared::{RoomName, UnixMillis};
 use tokio::task::JoinHandle;
 
 use crate::cluster::{BusError, Cluster, Tasks};
 use crate::config::{Config, MessageLimits, Timing};
 use crate::fanout::Fanout;
 use crate::guard::{Admitted, Guard, Refused};
+use crate::hosts::AllowedHosts;
 use crate::hub::{Hub, now};
 use crate::quota::QuotaSettings;
+use crate::room_quota::RoomQuota;
 use crate::scribe::Scribe;
 use crate::shutdown::Drain;
 use crate::store::{Store, StoreError};
@@ -58,6 +60,12 @@ pub struct Shared {
     pub guard: Arc<Guard>,
     /// What one connection may send.
     pub quotas: QuotaSettings,
+    /// New rooms per address.
+    pub room_quota: RoomQuota,
+    /// The host names answered to.
+    pub hosts: Arc<AllowedHosts>,
+    /// How long an unused room without messages is kept.
+    pub room_expiry: std::time::Duration,
     /// The other nodes, with `--redis-url`.
     pub cluster: Option<Cluster>,
 }
@@ -85,7 +93,9 @@ impl AppState {
     pub async fn open(config: &Config, drain: Drain) -> Result<(Self, Background), OpenError> {
         let store = Store::open_with(&config.database_url, config.store_options()).await?;
         store.create_room(&RoomName::lobby(), now()).await?;
-        let hub = Hub::new(config.hub_limits(), store.rooms().await?);
+        let made_since = now().0.saturating_sub(millis(config.rooms.expiry()));
+        let rooms = store.rooms(UnixMillis(made_since)).await?;
+        let hub = Hub::new(config.hub_limits(), rooms);
         let (cluster, tasks) = match &config.redis_url {
             Some(url) => {
                 let settings = config.cluster_settings();
@@ -109,6 +119,9 @@ impl AppState {
             message_limits: config.message_limits(),
             guard: config.guard(),
             quotas: config.quotas(),
+            room_quota: RoomQuota::new(config.rooms.create_quota()),
+            hosts: AllowedHosts::new(&config.allowed_hosts, &config.allowed_origins),
+            room_expiry: config.rooms.expiry(),
             cluster,
         }));
         let background = Background {
@@ -122,6 +135,8 @@ impl AppState {
 /// What a WebSocket session holds from its handshake to its end: its place
 /// in the connection count, and in the drain that shutdown waits for.
 pub struct Ticket {
+    /// The client's address, as per-address limits key it.
+    pub address: IpAddr,
     _admitted: Admitted,
     _live: TaskTrackerToken,
 }
@@ -132,6 +147,7 @@ impl AppState {
     /// the upgrade still waits for it and sends it a close frame.
     pub fn admit(&self, peer: IpAddr, headers: &HeaderMap) -> Result<Ticket, Refused> {
         Ok(Ticket {
+            address: crate::address::key(self.guard.client(peer, headers)),
             _admitted: self.guard.admit_logged(peer, headers)?,
             _live: self.drain.session(),
         })
@@ -142,13 +158,20 @@ pub fn router(state: AppState) -> Router {
     // Only the static bundle is compressed: WebSocket upgrades and the tiny
     // health answer gain nothing from it.
     let bundle = get(crate::assets::serve).layer(CompressionLayer::new());
+    let hosts = Arc::clone(&state.hosts);
     Router::new()
         .route("/ws", get(crate::ws::chat))
         .route("/ws/echo", get(crate::echo::echo))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
         .route("/metrics", get(crate::metrics::render))
         .fallback_service(bundle)
+        // Not for the health checks below, which load balancers may send
+        // with any host name and which tell nothing.
+        .layer(axum::middleware::from_fn_with_state(
+            hosts,
+            crate::hosts::check,
+        ))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
         .layer(axum::middleware::from_fn(crate::headers::secure))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -179,6 +202,11 @@ async fn ready(State(app): State<AppState>) -> (StatusCode, String) {
         return unready(format!("bus: {err}"));
     }
     (StatusCode::OK, "ready".into())
+}
+
+/// `duration` in whole milliseconds, saturating.
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]

@@ -41,6 +41,7 @@ pub mod echo;
 pub mod fanout;
 pub mod guard;
 pub mod headers;
+pub mod hosts;
 pub mod hub;
 pub mod limits;
 pub mod listener;
@@ -48,6 +49,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod pace;
 pub mod quota;
+pub mod room_quota;
 pub mod scribe;
 pub mod serve;
 pub mod shutdown;
@@ -64,22 +66,30 @@ use tokio::time::Instant;
 pub use config::Config;
 pub use shutdown::shutdown_signal;
 
-/// Forgets idle addresses in the connection-rate table every minute, so
-/// it does not grow with every address ever seen, and folds metrics
-/// samples.
-fn state_guard_tidier(
-    drain: &shutdown::Drain,
-    guard: std::sync::Arc<guard::Guard>,
-) -> tokio::task::JoinHandle<()> {
+/// Upkeep: every minute, forgets idle addresses in the per-address
+/// tables, so they do not grow with every address ever seen, and folds
+/// metrics samples; and forgets rooms unused for `--room-expiry-secs`
+/// (see `hub/expiry.rs`), checking a few times within that time.
+fn upkeep(drain: &shutdown::Drain, state: app::AppState) -> tokio::task::JoinHandle<()> {
     let drain = drain.clone();
+    let minute = std::time::Duration::from_secs(60);
+    let rooms_every = (state.room_expiry / 4).clamp(std::time::Duration::from_secs(1), minute);
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut every_minute = tokio::time::interval(minute);
+        let mut rooms_due = tokio::time::interval(rooms_every);
         loop {
             tokio::select! {
                 () = drain.closing() => return,
-                _ = every.tick() => {
-                    guard.tidy();
+                _ = every_minute.tick() => {
+                    state.guard.tidy();
+                    state.room_quota.tidy();
                     metrics::upkeep();
+                }
+                _ = rooms_due.tick() => {
+                    let forgotten = state.hub.forget_idle_rooms(state.room_expiry);
+                    if !forgotten.is_empty() {
+                        tracing::info!(rooms = forgotten.len(), "forgot rooms no one used");
+                    }
                 }
             }
         }
@@ -116,6 +126,7 @@ pub async fn run(
     let (state, background) = app::AppState::open(&config, drain.clone()).await?;
     let (store, scribe) = (state.store.clone(), state.scribe.clone());
     let guard = std::sync::Arc::clone(&state.guard);
+    let tidy = upkeep(&drain, state.clone());
     let router = app::router(state);
     // Ready the embedded web client compressed (checking the build's
     // compressed copies, or compressing), once, on a thread of its own so
@@ -130,7 +141,6 @@ pub async fn run(
     tracing::info!(%addr, "Natter is listening on http://{addr}");
     let stop = drain.clone();
     let tally = guard.tally();
-    let tidy = state_guard_tidier(&drain, guard);
     let serving = serve::serve(
         listener::Guarded::new(listener, tally),
         router,

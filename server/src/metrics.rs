@@ -125,6 +125,10 @@ fn describe() {
         "Redis commands that failed and were retried."
     );
     describe_counter!(
+        "natter_bus_rejected_total",
+        "Payloads from the cluster's Redis channel dropped as invalid, by reason."
+    );
+    describe_counter!(
         "natter_storage_failures_total",
         "Writes to the database that failed, by cause (full, read_only, io, ...)."
     );

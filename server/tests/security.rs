@@ -74,6 +74,71 @@ async fn cross_origin_handshakes_are_refused_with_403() {
     server.stop().await.unwrap();
 }
 
+/// The status and body a plain request for `path` gets with `Host: host`
+/// (and the same `Origin`, as a rebinding page's browser sends it).
+async fn as_host(
+    server: &common::TestServer,
+    path: &str,
+    host: &str,
+    upgrade: bool,
+) -> (u16, String) {
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    let upgrade = if upgrade {
+        "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    } else {
+        ""
+    };
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nOrigin: http://{host}\r\n{upgrade}\
+         Connection: close\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 4096];
+    let read = tokio::time::timeout(WAIT, tcp.read(&mut answer))
+        .await
+        .expect("an answer in time")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]).into_owned();
+    let status = answer[9..12].parse().unwrap();
+    (status, answer)
+}
+
+/// Issue 34, item 8: a page on `evil.example` that rebinds its name to
+/// Natter's address sends `Host: evil.example:P` with the matching
+/// `Origin`, and used to get 101. Only addresses, `localhost` and the
+/// names given with `--allowed-host` are answered now.
+#[tokio::test]
+async fn requests_for_unknown_host_names_are_refused_against_dns_rebinding() {
+    let config = Config {
+        allowed_hosts: vec!["chat.example.com".into()],
+        ..Config::default()
+    };
+    let server = spawn_app_with(config).await;
+    let port = server.addr.port();
+    let evil = format!("evil.example:{port}");
+    for (path, upgrade) in [
+        ("/ws", true),
+        ("/ws/echo", true),
+        ("/", false),
+        ("/metrics", false),
+    ] {
+        let (status, answer) = as_host(&server, path, &evil, upgrade).await;
+        assert_eq!(status, 421, "{path}: {answer}");
+        assert!(answer.contains("--allowed-host evil.example"), "{answer}");
+    }
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("chat.example.com:{port}"),
+    ] {
+        assert_eq!(as_host(&server, "/ws", &host, true).await.0, 101, "{host}");
+    }
+    // Health checks answer whatever the name.
+    assert_eq!(as_host(&server, "/healthz", &evil, false).await.0, 200);
+    server.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn new_connections_are_limited_per_address_and_in_total() {
     let config = Config {

@@ -12,11 +12,13 @@
 
 pub mod backoff;
 mod charset;
+mod directory;
 mod examples;
 mod limits;
 mod protocol;
 mod values;
 
+pub use directory::apply_room_changes;
 pub use examples::doc_examples;
 pub use limits::{Bucket, Limits, Quota};
 

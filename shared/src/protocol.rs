@@ -167,8 +167,16 @@ pub enum ServerMsg {
     Typing { room: RoomName, nick: Nick },
     /// The answer to `ping`.
     Pong,
-    /// Every room and how many people are in it (after `watch_rooms`).
+    /// Every room and how many people are in it: the answer to
+    /// `watch_rooms`, and again only if a watcher fell too far behind.
     Rooms { rooms: Vec<RoomInfo> },
+    /// What changed in the room list since it was last sent to you: rooms
+    /// that are new or whose count changed, and rooms that are gone. Apply
+    /// `gone` first, then `rooms`.
+    RoomChanges {
+        rooms: Vec<RoomInfo>,
+        gone: Vec<RoomName>,
+    },
     /// Your last message was refused; only you receive this. `request` is
     /// the `type` of the refused message and `room` its room, when known.
     Error {
@@ -250,6 +258,7 @@ impl ServerMsg {
         "typing",
         "pong",
         "rooms",
+        "room_changes",
         "error",
     ];
 
@@ -267,6 +276,7 @@ impl ServerMsg {
             ServerMsg::Typing { .. } => "typing",
             ServerMsg::Pong => "pong",
             ServerMsg::Rooms { .. } => "rooms",
+            ServerMsg::RoomChanges { .. } => "room_changes",
             ServerMsg::Error { .. } => "error",
         }
     }
@@ -294,7 +304,8 @@ impl ServerMsg {
             ServerMsg::Welcome { .. }
             | ServerMsg::NickChanged { .. }
             | ServerMsg::Pong
-            | ServerMsg::Rooms { .. } => None,
+            | ServerMsg::Rooms { .. }
+            | ServerMsg::RoomChanges { .. } => None,
         }
     }
 
@@ -346,6 +357,7 @@ pub struct ServerFields {
     pub from: Option<Nick>,
     pub to: Option<Nick>,
     pub rooms: Option<Vec<RoomInfo>>,
+    pub gone: Option<Vec<RoomName>>,
     pub code: Option<ErrorCode>,
     pub message: Option<String>,
     pub request: Option<String>,
@@ -370,6 +382,7 @@ pub enum ServerKind {
     Typing,
     Pong,
     Rooms,
+    RoomChanges,
     Error,
 }
 
@@ -383,7 +396,7 @@ pub struct MissingField {
 
 impl ServerKind {
     /// Every kind, in the order of [`ServerMsg::TYPES`].
-    const ALL: [ServerKind; 13] = [
+    const ALL: [ServerKind; 14] = [
         ServerKind::Welcome,
         ServerKind::NickChanged,
         ServerKind::Entered,
@@ -396,6 +409,7 @@ impl ServerKind {
         ServerKind::Typing,
         ServerKind::Pong,
         ServerKind::Rooms,
+        ServerKind::RoomChanges,
         ServerKind::Error,
     ];
 
@@ -473,6 +487,10 @@ impl TryFrom<ServerFields> for ServerMsg {
             ServerKind::Pong => ServerMsg::Pong,
             ServerKind::Rooms => ServerMsg::Rooms {
                 rooms: need!(rooms),
+            },
+            ServerKind::RoomChanges => ServerMsg::RoomChanges {
+                rooms: need!(rooms),
+                gone: need!(gone),
             },
             ServerKind::Error => ServerMsg::Error {
                 code: need!(code),
@@ -682,6 +700,13 @@ mod tests {
                     name: RoomName::lobby(),
                     online: 3,
                 }],
+            },
+            ServerMsg::RoomChanges {
+                rooms: vec![RoomInfo {
+                    name: room("rust"),
+                    online: 1,
+                }],
+                gone: vec![room("old")],
             },
             ServerMsg::error(ErrorCode::InvalidMessage, "nope", None),
             ServerMsg::error(

@@ -209,13 +209,22 @@ impl Store {
         self.backend
     }
 
-    /// Every room, with its newest sequence number; not those whose name
-    /// now compares equal to another room's (see `keys.rs`).
-    pub async fn rooms(&self) -> Result<Vec<RoomRow>, StoreError> {
+    /// The rooms to hold at start, with their newest sequence numbers:
+    /// the rooms worth holding: the lobby, every room with messages,
+    /// and rooms made since `made_since`. An older room without messages
+    /// stays in the store, holding nothing, and comes back under its id
+    /// when someone joins its name ([`Store::create_room`]). Not those whose
+    /// name now compares equal to another room's (see `keys.rs`).
+    pub async fn rooms(&self, made_since: UnixMillis) -> Result<Vec<RoomRow>, StoreError> {
         timed("rooms", async {
-            let rows = sqlx::query("SELECT id, name, key, last_seq FROM rooms ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
+            let rows = sqlx::query(
+                "SELECT id, name, key, last_seq FROM rooms \
+                 WHERE last_seq > 0 OR key = $1 OR created_at >= $2 ORDER BY id",
+            )
+            .bind(RoomName::lobby().key())
+            .bind(as_i64(made_since.0))
+            .fetch_all(&self.pool)
+            .await?;
             keys::current_rooms(&rows)
         })
         .await

@@ -13,6 +13,7 @@ mod history;
 mod settle;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -69,7 +70,6 @@ pub async fn chat(
 
 /// One chat connection, from the upgrade to the closing handshake.
 async fn converse(mut tx: impl Tx, mut rx: impl Rx, app: AppState, ticket: Ticket) {
-    let _ticket = ticket;
     let end = if app.drain.is_closing() {
         End::restarting()
     } else {
@@ -81,7 +81,7 @@ async fn converse(mut tx: impl Tx, mut rx: impl Rx, app: AppState, ticket: Ticke
             None => None,
         };
         let conn = app.hub.connect_numbered(number);
-        let mut session = Session::new(conn, app.quotas);
+        let mut session = Session::new(conn, app.quotas, ticket.address);
         let end = drive(&mut tx, &mut rx, &mut session, &app).await;
         tracing::debug!(conn = session.conn.id(), ?end, "session over");
         // The session drops here: its rooms hear of the departure before
@@ -94,6 +94,8 @@ async fn converse(mut tx: impl Tx, mut rx: impl Rx, app: AppState, ticket: Ticke
 /// One connection's state beyond what the hub keeps.
 pub(crate) struct Session {
     conn: Connection,
+    /// The client's address, as per-address limits key it.
+    address: IpAddr,
     /// Set once the client asked to watch the room list.
     rooms: Option<RoomWatch>,
     /// When each room (by key) last passed on this connection's typing.
@@ -128,6 +130,8 @@ struct RoomWatch {
     due: bool,
     /// When the list may be sent next.
     next: Pin<Box<tokio::time::Sleep>>,
+    /// The list's generation this connection was last told.
+    seen: u64,
 }
 
 /// A `say` being stored: its request, and then its `ack` (if it had an id)
@@ -212,10 +216,11 @@ impl Failure {
 }
 
 impl Session {
-    pub(crate) fn new(conn: Connection, quotas: QuotaSettings) -> Self {
+    pub(crate) fn new(conn: Connection, quotas: QuotaSettings, address: IpAddr) -> Self {
         let device = connection_device(conn.id());
         Session {
             conn,
+            address,
             rooms: None,
             typing: HashMap::new(),
             quotas: Quotas::new(quotas),
@@ -274,12 +279,14 @@ impl Session {
                 self.quotas.take(Kind::WatchRooms, 0)?;
                 let mut watch = app.hub.watch_rooms();
                 watch.mark_unchanged();
+                let listed = app.hub.room_list();
                 self.rooms = Some(RoomWatch {
                     changes: watch,
                     due: false,
                     next: Box::pin(tokio::time::sleep(ROOM_LIST_MIN_GAP)),
+                    seen: listed.generation,
                 });
-                return Ok(vec![app.hub.room_list()]);
+                return Ok(vec![listed.frame]);
             }
         }
         Ok(Vec::new())
@@ -439,6 +446,7 @@ impl Session {
                 Entry::Missing => {
                     check_length("room name", room.as_str(), app.message_limits.room_chars)?;
                     self.quotas.take(Kind::Create, 0)?;
+                    app.room_quota.take(self.address)?;
                     let reservation = app.hub.reserve_room()?;
                     let row = app.store.create_room(room, now()).await?;
                     tracing::info!(room = %row.name, "room created");
@@ -464,16 +472,22 @@ impl Session {
         Err(End::Close(close_code::POLICY, "too many refused requests"))
     }
 
-    /// Sends the room list if it is due.
-    fn room_list(&mut self, app: &AppState) -> Utf8Bytes {
-        if let Some(watch) = &mut self.rooms {
-            watch.due = false;
-            watch
-                .next
-                .as_mut()
-                .reset(Instant::now() + ROOM_LIST_MIN_GAP);
-        }
-        app.hub.room_list()
+    /// What changed in the room list since this connection was last told,
+    /// once that is due; nothing if nothing did.
+    fn room_changes(&mut self, app: &AppState) -> Vec<Utf8Bytes> {
+        let Some(watch) = &mut self.rooms else {
+            return Vec::new();
+        };
+        watch.due = false;
+        let Some(listed) = app.hub.room_changes(watch.seen) else {
+            return Vec::new();
+        };
+        watch.seen = listed.generation;
+        watch
+            .next
+            .as_mut()
+            .reset(Instant::now() + ROOM_LIST_MIN_GAP);
+        vec![listed.frame]
     }
 }
 
@@ -578,8 +592,8 @@ pub(crate) async fn drive(
                 None => Ok(()),
             },
             () = room_list_due(&mut session.rooms) => {
-                let list = session.room_list(app);
-                Box::pin(write(tx, vec![list], app)).await
+                let changes = session.room_changes(app);
+                Box::pin(write(tx, changes, app)).await
             }
             Some((request, answer)) = next_stored(&mut session.storing) => {
                 let frames = match answer {
@@ -841,6 +855,9 @@ mod tests {
         }))
     }
 
+    /// The address the sessions here come from.
+    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
     /// A peer that says nothing at all.
     fn silent() -> impl Rx {
         stream::pending()
@@ -850,7 +867,7 @@ mod tests {
     fn quiet_session(app: &AppState) -> Session {
         let mut conn = app.hub.connect();
         while conn.try_recv().is_some() {}
-        Session::new(conn, app.quotas)
+        Session::new(conn, app.quotas, LOCAL)
     }
 
     #[tokio::test]
@@ -858,7 +875,7 @@ mod tests {
         let drain = Drain::new();
         let (app, _dir) = app(&drain).await;
         // Its welcome is waiting to be written.
-        let mut session = Session::new(app.hub.connect(), app.quotas);
+        let mut session = Session::new(app.hub.connect(), app.quotas, LOCAL);
         let started = Instant::now();
         let end = drive(&mut stuck(), &mut silent(), &mut session, &app).await;
         assert_eq!(
@@ -887,7 +904,7 @@ mod tests {
             let drain = Drain::new();
             let (app, _dir) = app(&drain).await;
             let mut session = if queued {
-                Session::new(app.hub.connect(), app.quotas)
+                Session::new(app.hub.connect(), app.quotas, LOCAL)
             } else {
                 quiet_session(&app)
             };
@@ -1018,7 +1035,7 @@ mod tests {
     async fn a_silent_peer_is_pinged_then_dropped() {
         let drain = Drain::new();
         let (app, _dir) = app(&drain).await;
-        let mut session = Session::new(app.hub.connect(), app.quotas);
+        let mut session = Session::new(app.hub.connect(), app.quotas, LOCAL);
         let (mut tx, mut sent) = recording();
         let started = Instant::now();
         let end = drive(&mut tx, &mut silent(), &mut session, &app).await;
@@ -1048,7 +1065,7 @@ mod tests {
         config.check().expect("the tightest valid setting");
         let t = config.timing();
         let (app, _dir) = app_with(config, Drain::new()).await;
-        let mut session = Session::new(app.hub.connect(), app.quotas);
+        let mut session = Session::new(app.hub.connect(), app.quotas, LOCAL);
         let (mut tx, sent) = recording();
         let pings = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&pings);

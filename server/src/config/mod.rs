@@ -17,6 +17,10 @@ use crate::hub::HubLimits;
 use crate::limits;
 use crate::quota::QuotaSettings;
 
+mod rooms;
+
+pub use rooms::RoomFlags;
+
 /// Natter: a self-hosted real-time chat.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "natter", version, about)]
@@ -39,7 +43,12 @@ pub struct Config {
     /// Where history is stored: a SQLite file path (created if missing), a
     /// `sqlite:` URL, or a `postgres://` URL (needed when several nodes
     /// share one history).
-    #[arg(long, env = "NATTER_DATABASE_URL", default_value = "natter.db")]
+    #[arg(
+        long,
+        env = "NATTER_DATABASE_URL",
+        default_value = "natter.db",
+        hide_env_values = true
+    )]
     pub database_url: String,
 
     /// For tests of a full disk without one: the most pages (4 KiB) the
@@ -49,8 +58,11 @@ pub struct Config {
     pub sqlite_max_pages: Option<u32>,
 
     /// Redis to share rooms with other Natter nodes through, e.g.
-    /// `redis://127.0.0.1:6379`. Without it this node is alone.
-    #[arg(long, env = "NATTER_REDIS_URL")]
+    /// `redis://:PASSWORD@10.0.0.5:6379`. Without it this node is alone.
+    /// Whoever can publish on this Redis speaks for every node: give it a
+    /// password, and pass the URL in the environment (an `EnvironmentFile`)
+    /// rather than on the command line, where `ps` shows it.
+    #[arg(long, env = "NATTER_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
     /// Seconds after which a node that stopped refreshing its presence in
@@ -99,6 +111,19 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+
+    /// A host name the server answers to, e.g. `chat.example.com`: the
+    /// name people type to reach it. Addresses (`127.0.0.1`, `[::1]`),
+    /// `localhost` and the hosts of `--allowed-origin`s are always
+    /// answered; a request for any other name gets 421, which stops DNS
+    /// rebinding. Repeat the flag for several; the variable takes a
+    /// comma-separated list.
+    #[arg(
+        long = "allowed-host",
+        env = "NATTER_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
 
     /// Connections the server holds at most, plain HTTP and WebSocket
     /// alike; more are closed as soon as they are accepted (a WebSocket
@@ -240,6 +265,9 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(0..=MAX_SECS))]
     pub presence_grace_secs: u64,
 
+    #[command(flatten)]
+    pub rooms: RoomFlags,
+
     /// Seconds a write to one connection may take before the connection is
     /// let go as a slow consumer (close code 4008).
     #[arg(long, env = "NATTER_WRITE_TIMEOUT_SECS", default_value_t = 10,
@@ -269,6 +297,8 @@ pub enum ConfigError {
          or a live connection whose answer is read late could be taken for dead"
     )]
     IdleNotAfterPing { idle: u64, ping: u64 },
+    #[error("--allowed-host: {0}")]
+    Host(#[from] crate::hosts::BadHost),
     #[error("--allowed-origin: {0}")]
     Origin(#[from] crate::guard::BadOrigin),
 }
@@ -314,6 +344,9 @@ impl Config {
         }
         for origin in &self.allowed_origins {
             crate::guard::parse_origin(origin)?;
+        }
+        for host in &self.allowed_hosts {
+            crate::hosts::parse_host(host)?;
         }
         Ok(())
     }
@@ -424,6 +457,7 @@ impl Default for Config {
             max_message_bytes: limits::CHAT_MAX_MESSAGE_BYTES,
             echo_max_message_bytes: limits::ECHO_MAX_MESSAGE_BYTES,
             allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             max_connections: 10_000,
             max_connections_per_address: 1024,
             connect_rate: 50,
@@ -446,6 +480,7 @@ impl Default for Config {
             write_timeout_secs: 10,
             client_heartbeat_secs: 20,
             presence_grace_secs: 5,
+            rooms: RoomFlags::default(),
         }
     }
 }
@@ -480,6 +515,18 @@ mod tests {
             default.echo_max_message_bytes
         );
         assert_eq!(parsed.max_joined, default.max_joined);
+        assert_eq!(
+            (
+                parsed.rooms.room_expiry_secs,
+                parsed.rooms.room_create_burst,
+                parsed.rooms.room_create_every_secs
+            ),
+            (
+                default.rooms.room_expiry_secs,
+                default.rooms.room_create_burst,
+                default.rooms.room_create_every_secs
+            )
+        );
         if std::env::var_os("NATTER_DATABASE_URL").is_none() {
             assert_eq!(parsed.database_url, default.database_url);
         }
@@ -510,7 +557,7 @@ mod tests {
     #[test]
     fn the_documented_systemd_unit_starts_a_valid_node() {
         use clap::CommandFactory;
-        let unit = include_str!("../../docs/deploy/natter.service");
+        let unit = include_str!("../../../docs/deploy/natter.service");
         let exec = unit
             .lines()
             .find_map(|l| l.strip_prefix("ExecStart="))
@@ -519,19 +566,44 @@ mod tests {
         let config = Config::try_parse_from(std::iter::once("natter").chain(args))
             .unwrap_or_else(|e| panic!("{exec}: {e}"));
         assert_eq!(config.log_format, LogFormat::Json);
-        // Every variable the unit sets is one the server reads.
+        // Every variable the unit and its secrets file set is one the
+        // server reads.
         let help = Config::command().render_long_help().to_string();
+        let secrets = include_str!("../../docs/deploy/natter.env");
         let vars: Vec<&str> = unit
             .lines()
             .filter_map(|l| l.strip_prefix("Environment="))
+            .chain(secrets.lines().filter(|l| l.starts_with("NATTER_")))
             .filter_map(|kv| kv.split('=').next())
             .collect();
-        assert!(vars.len() >= 3, "{vars:?}");
+        assert!(vars.len() >= 4, "{vars:?}");
         for var in vars {
             assert!(
                 help.contains(var),
                 "the unit sets {var}, which no flag reads"
             );
+        }
+    }
+
+    /// URLs carry passwords: the unit reads them from a root-only file,
+    /// never from its own lines, and `--help` never shows their values.
+    #[test]
+    fn passwords_stay_out_of_the_unit_ps_and_help() {
+        use clap::CommandFactory;
+        let unit = include_str!("../../docs/deploy/natter.service");
+        assert!(unit.contains("\nEnvironmentFile=/etc/natter.env\n"));
+        for line in unit.lines().filter(|l| !l.starts_with('#')) {
+            assert!(!line.contains("://"), "a URL in the unit: {line}");
+        }
+        let secrets = include_str!("../../docs/deploy/natter.env");
+        assert!(secrets.contains("NATTER_REDIS_URL=redis://:REDIS_PASSWORD@"));
+        let command = Config::command();
+        for id in ["redis_url", "database_url"] {
+            let arg = command
+                .get_arguments()
+                .find(|a| a.get_id() == id)
+                .expect("the flag exists");
+            assert!(arg.is_hide_env_values_set(), "{id}");
         }
     }
 
@@ -543,5 +615,19 @@ mod tests {
         assert!(Config::try_parse_from(["natter", "--max-text-chars", "4001"]).is_err());
         assert!(Config::try_parse_from(["natter", "--max-nick-chars", "33"]).is_err());
         assert!(Config::try_parse_from(["natter", "--max-room-chars", "16"]).is_ok());
+        assert!(Config::try_parse_from(["natter", "--room-expiry-secs", "0"]).is_err());
+        let host = |h: &str| {
+            Config::try_parse_from(["natter", "--allowed-host", h])
+                .unwrap()
+                .check()
+        };
+        assert_eq!(host("chat.example.com"), Ok(()));
+        for bad in [
+            "*.example.com",
+            "https://chat.example.com",
+            "chat.example.com:443",
+        ] {
+            assert!(matches!(host(bad), Err(ConfigError::Host(_))), "{bad}");
+        }
     }
 }

@@ -21,13 +21,16 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::Utf8Bytes;
-use natter_shared::{
-    DeviceId, ErrorCode, Nick, Posted, RoomInfo, RoomName, Seq, ServerMsg, UnixMillis,
-};
+use natter_shared::{DeviceId, ErrorCode, Nick, Posted, RoomName, Seq, ServerMsg, UnixMillis};
 use tokio::sync::{mpsc, watch};
 
 use crate::outbox::{self, Inbox, Outbox, QueueBudget};
+
+mod expiry;
+mod listing;
+
 use crate::store::{RoomId, RoomRow};
+pub use listing::Listed;
 
 /// Identifies one connection for as long as the server runs.
 pub type ConnId = u64;
@@ -195,8 +198,8 @@ struct State {
     keys: HashMap<RoomId, String>,
     /// Rooms being created right now, counted against the limit.
     creating: usize,
-    /// The `rooms` frame, built once per change.
-    room_list: Option<Utf8Bytes>,
+    /// The room list as watchers are told it.
+    listing: listing::Listing,
 }
 
 struct Conn {
@@ -219,6 +222,11 @@ struct Room {
     members: BTreeSet<ConnId>,
     /// Members connected to other nodes.
     remote: BTreeMap<RemoteConn, Nick>,
+    /// Its place in the room list.
+    stamp: listing::Stamp,
+    /// Since when no one has been in it (roughly: the last time it was
+    /// counted empty); see [`Hub::forget_idle_rooms`].
+    quiet_since: tokio::time::Instant,
 }
 
 /// The keys of the rooms one connection is in, in order. A connection is in
@@ -381,7 +389,7 @@ impl Hub {
         if posted.seq.0 <= r.latest {
             return Offer::Stale;
         }
-        if posted.seq.0 > r.latest + 1 && !r.members.is_empty() {
+        if posted.seq.0 > r.latest.saturating_add(1) && !r.members.is_empty() {
             return Offer::Gap {
                 after: Seq(r.latest),
             };
@@ -426,38 +434,13 @@ impl Hub {
         };
         if state.add_room(row) {
             state.emit(Event::RoomAdded { room });
-            self.room_list_changed(&mut state);
+            self.publish(&mut state);
         }
     }
 
     /// Wakes whenever the room list or an online count changes.
     pub fn watch_rooms(&self) -> watch::Receiver<()> {
         self.rooms_changed.subscribe()
-    }
-
-    /// The `rooms` message: every room and its online count, by name.
-    pub fn room_list(&self) -> Utf8Bytes {
-        let mut state = self.lock();
-        if let Some(list) = &state.room_list {
-            return list.clone();
-        }
-        let mut rooms: Vec<RoomInfo> = state
-            .rooms
-            .values()
-            .map(|r| RoomInfo {
-                name: r.name.clone(),
-                online: u32::try_from(state.present(r).len()).unwrap_or(u32::MAX),
-            })
-            .collect();
-        rooms.sort_by_key(|r| r.name.key());
-        let list = frame(&ServerMsg::Rooms { rooms });
-        state.room_list = Some(list.clone());
-        list
-    }
-
-    fn room_list_changed(&self, state: &mut State) {
-        state.room_list = None;
-        self.rooms_changed.send_replace(());
     }
 
     fn rename(&self, id: ConnId, nick: Nick) -> Result<(), Refusal> {
@@ -504,9 +487,13 @@ impl Hub {
                     to: nick.clone(),
                 };
                 gone.extend(state.push(&room, &msg, None));
+                // Two connections may share a name (a device between
+                // nodes): a rename can change how many names are present.
+                state.touch(&room);
             }
         }
         self.let_go(&mut state, gone);
+        self.publish(&mut state);
         Ok(())
     }
 
@@ -539,6 +526,7 @@ impl Hub {
                 .expect("checked above")
                 .members
                 .insert(id);
+            state.touch(&key);
             state.emit(Event::Joined {
                 room: RoomRef {
                     id: room_id,
@@ -559,7 +547,7 @@ impl Hub {
                 let gone = state.push(&key, &joined, None);
                 self.let_go(&mut state, gone);
             }
-            self.room_list_changed(&mut state);
+            self.publish(&mut state);
         }
         let online = state.present(&state.rooms[&key]);
         Ok(Entry::Entered {
@@ -585,7 +573,7 @@ impl Hub {
         }
         let gone = state.leave_room(id, &key);
         self.let_go(&mut state, gone);
-        self.room_list_changed(&mut state);
+        self.publish(&mut state);
         Ok(())
     }
 
@@ -710,6 +698,7 @@ impl Hub {
             nick: old.nick.clone(),
         });
         for key in taken {
+            state.touch(key);
             if let Some(room) = state.rooms.get_mut(key) {
                 room.members.remove(&old_id);
                 room.members.insert(id);
@@ -734,16 +723,14 @@ impl Hub {
         {
             gone.push(id);
         }
-        if !dropped.is_empty() {
-            self.room_list_changed(&mut state);
-        }
         self.let_go(&mut state, gone);
+        self.publish(&mut state);
     }
 
     /// Lets go of `gone` (see [`State::let_go`]) and tells room watchers.
     fn let_go(&self, state: &mut State, gone: Vec<ConnId>) {
         if state.let_go(gone) {
-            self.room_list_changed(state);
+            self.publish(state);
         }
     }
 
@@ -796,21 +783,6 @@ impl State {
             .collect()
     }
 
-    /// What is known of `node`'s connections: room, connection, name.
-    fn entries_of(&self, node: NodeId) -> Vec<(String, ConnId, String)> {
-        let mut all: Vec<_> = self
-            .rooms
-            .iter()
-            .flat_map(|(key, room)| {
-                room.remote
-                    .range((node, 0)..=(node, ConnId::MAX))
-                    .map(move |(&(_, conn), nick)| (key.clone(), conn, nick.to_string()))
-            })
-            .collect();
-        all.sort();
-        all
-    }
-
     /// Whether a connection on another node goes by `nick`.
     fn remote_holds(&self, nick: &Nick) -> bool {
         let key = nick.key();
@@ -839,16 +811,19 @@ impl State {
         let room = &self.rooms[&key];
         let announce = self.count(room, &nick.key()) == 0;
         let room = self.rooms.get_mut(&key).expect("learnt above");
-        if let Some(before) = room.remote.insert(who, nick.clone())
-            && before.key() == nick.key()
-        {
+        let before = room.remote.insert(who, nick.clone());
+        let name = room.name.clone();
+        if before.as_ref() != Some(&nick) {
+            self.touch(&key);
+        }
+        if before.is_some_and(|before| before.key() == nick.key()) {
             return Vec::new();
         }
         if !announce {
             return Vec::new();
         }
         let msg = ServerMsg::Joined {
-            room: room.name.clone(),
+            room: name,
             at: now(),
             nick,
         };
@@ -864,6 +839,7 @@ impl State {
             return Vec::new();
         };
         let name = room.name.clone();
+        self.touch(key);
         if self.count(&self.rooms[key], &nick.key()) > 0 {
             return Vec::new();
         }
@@ -887,7 +863,7 @@ impl Hub {
         let mut state = self.lock();
         let gone = state.remote_join(who, room, nick);
         self.let_go(&mut state, gone);
-        self.room_list_changed(&mut state);
+        self.publish(&mut state);
     }
 
     /// Another node's connection left a room.
@@ -895,7 +871,7 @@ impl Hub {
         let mut state = self.lock();
         let gone = state.remote_leave(who, &room.name.key());
         self.let_go(&mut state, gone);
-        self.room_list_changed(&mut state);
+        self.publish(&mut state);
     }
 
     /// Another node's connection took a new name.
@@ -912,6 +888,7 @@ impl Hub {
         }
         let mut gone = Vec::new();
         for (key, room, from) in renames {
+            state.touch(&key);
             let msg = ServerMsg::Renamed {
                 room,
                 at: now(),
@@ -921,6 +898,7 @@ impl Hub {
             gone.extend(state.push(&key, &msg, None));
         }
         self.let_go(&mut state, gone);
+        self.publish(&mut state);
     }
 
     /// Someone on another node is typing in a room.
@@ -943,7 +921,7 @@ impl Hub {
         let mut state = self.lock();
         if !state.rooms.contains_key(&room.name.key()) {
             state.learn_room(room);
-            self.room_list_changed(&mut state);
+            self.publish(&mut state);
         }
     }
 
@@ -951,7 +929,6 @@ impl Hub {
     /// announcing only the differences.
     pub fn remote_snapshot(&self, node: NodeId, snapshot: &[Presence]) {
         let mut state = self.lock();
-        let before = (state.rooms.len(), state.entries_of(node));
         let wanted: HashMap<(String, RemoteConn), &Presence> = snapshot
             .iter()
             .map(|p| ((p.room.name.key(), (node, p.conn)), p))
@@ -982,10 +959,9 @@ impl Hub {
             }
         }
         self.let_go(&mut state, gone);
-        // Snapshots come every few seconds and mostly change nothing.
-        if (state.rooms.len(), state.entries_of(node)) != before {
-            self.room_list_changed(&mut state);
-        }
+        // Snapshots come every few seconds and mostly change nothing: only
+        // the rooms whose entries changed were touched.
+        self.publish(&mut state);
     }
 
     /// `node` is gone: each of its connections leaves its rooms.
@@ -1052,7 +1028,7 @@ impl Hub {
     pub fn learn_room(&self, room: &RoomRef) {
         let mut state = self.lock();
         state.learn_room(room);
-        self.room_list_changed(&mut state);
+        self.publish(&mut state);
     }
 }
 
@@ -1066,15 +1042,18 @@ impl State {
         }
         self.keys.insert(row.id, key.clone());
         self.rooms.insert(
-            key,
+            key.clone(),
             Room {
                 id: row.id,
                 name: row.name,
                 latest: row.last_seq,
                 members: BTreeSet::new(),
                 remote: BTreeMap::new(),
+                stamp: listing::Stamp::default(),
+                quiet_since: tokio::time::Instant::now(),
             },
         );
+        self.touch(&key);
         true
     }
 
@@ -1100,6 +1079,7 @@ impl State {
             nick: nick.clone(),
         };
         let room_ref = room.as_ref();
+        self.touch(key);
         self.emit(Event::Left {
             room: room_ref,
             conn: id,
@@ -1276,11 +1256,11 @@ pub fn now() -> UnixMillis {
 
 #[cfg(test)]
 mod tests {
-    use natter_shared::{MessageText, decode_server};
+    use natter_shared::{MessageText, RoomInfo, decode_server};
 
     use super::*;
 
-    fn limits(queue_capacity: usize) -> HubLimits {
+    pub(super) fn limits(queue_capacity: usize) -> HubLimits {
         HubLimits {
             queue_capacity,
             queue_bytes: 1 << 20,
@@ -1293,7 +1273,7 @@ mod tests {
         }
     }
 
-    fn row(id: RoomId, name: &str, last_seq: u64) -> RoomRow {
+    pub(super) fn row(id: RoomId, name: &str, last_seq: u64) -> RoomRow {
         RoomRow {
             id,
             name: room(name),
@@ -1301,35 +1281,35 @@ mod tests {
         }
     }
 
-    fn hub(queue_capacity: usize) -> Arc<Hub> {
+    pub(super) fn hub(queue_capacity: usize) -> Arc<Hub> {
         Hub::new(
             limits(queue_capacity),
             vec![row(1, "lobby", 0), row(2, "Rust", 7)],
         )
     }
 
-    fn room(s: &str) -> RoomName {
+    pub(super) fn room(s: &str) -> RoomName {
         RoomName::try_from(s).unwrap()
     }
 
-    fn nick(s: &str) -> Nick {
+    pub(super) fn nick(s: &str) -> Nick {
         Nick::try_from(s).unwrap()
     }
 
-    fn drain(c: &mut Connection) -> Vec<ServerMsg> {
+    pub(super) fn drain(c: &mut Connection) -> Vec<ServerMsg> {
         std::iter::from_fn(|| c.try_recv())
             .map(|b| decode_server(&b).unwrap())
             .collect()
     }
 
-    fn enter(c: &Connection, name: &str) -> ServerMsg {
+    pub(super) fn enter(c: &Connection, name: &str) -> ServerMsg {
         match c.enter(&room(name)).unwrap() {
             Entry::Entered { entered, .. } => entered,
             Entry::Missing => panic!("{name} is missing"),
         }
     }
 
-    fn posted(seq: u64, who: &str, text: &str) -> Posted {
+    pub(super) fn posted(seq: u64, who: &str, text: &str) -> Posted {
         Posted {
             seq: Seq(seq),
             at: UnixMillis(seq),
@@ -1537,7 +1517,7 @@ mod tests {
         let a = hub.connect();
         enter(&a, "rust");
         assert!(watch.has_changed().unwrap());
-        let list = decode_server(&hub.room_list()).unwrap();
+        let list = decode_server(&hub.room_list().frame).unwrap();
         assert_eq!(
             list,
             ServerMsg::Rooms {
@@ -1556,10 +1536,10 @@ mod tests {
         watch.mark_unchanged();
         drop(a);
         assert!(watch.has_changed().unwrap());
-        assert!(hub.room_list().as_str().contains(r#""online":0}]"#));
+        assert!(hub.room_list().frame.as_str().contains(r#""online":0}]"#));
     }
 
-    fn lobby_ref() -> RoomRef {
+    pub(super) fn lobby_ref() -> RoomRef {
         RoomRef {
             id: 1,
             name: room("lobby"),
@@ -1590,7 +1570,7 @@ mod tests {
             unreachable!()
         };
         assert_eq!(online, [nick("user1"), nick("user2"), nick("bob")]);
-        assert!(hub.room_list().as_str().contains(r#""online":3"#));
+        assert!(hub.room_list().frame.as_str().contains(r#""online":3"#));
         drain(&mut a);
         // A snapshot announces only what changed.
         let snapshot = [("bob", 1), ("carol", 2)].map(|(n, conn)| Presence {
@@ -1612,7 +1592,7 @@ mod tests {
         let mut gone = presence_of(&drain(&mut a));
         gone.sort();
         assert_eq!(gone, ["-bob", "-caroline"]);
-        assert!(hub.room_list().as_str().contains(r#""online":2"#));
+        assert!(hub.room_list().frame.as_str().contains(r#""online":2"#));
     }
 
     #[test]

@@ -1,0 +1,134 @@
+//! Applies what other nodes publish, once [`super::wire::decode`] has
+//! checked its form: every room it names is checked by the [`Gate`]
+//! first, and a payload (or a snapshot entry) that fails is dropped and
+//! counted.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use tokio::time::Instant;
+
+use super::relay::Fill;
+use super::trust::Gate;
+use super::wire::{Envelope, Rejected, Wire};
+use super::{Cluster, MAX_NODES};
+use crate::hub::{Event, NodeId, Presence};
+use crate::store::RoomId;
+
+impl Cluster {
+    /// Applies a payload from another node.
+    pub(super) async fn apply(&self, envelope: Envelope, heard: &Mutex<HashMap<NodeId, Instant>>) {
+        let node = envelope.node;
+        if node == self.inner.node {
+            return;
+        }
+        let applied = match hear(heard, node) {
+            Ok(()) => self.apply_wire(node, envelope.wire).await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = applied {
+            self.inner.gate.reject(&err);
+        }
+    }
+
+    async fn apply_wire(&self, node: NodeId, wire: Wire) -> Result<(), Rejected> {
+        let hub = &self.inner.hub;
+        let gate = &self.inner.gate;
+        match wire {
+            Wire::Said { room, posted } => {
+                gate.room(&room).await?;
+                let _ = self.inner.relay.send(Fill::Said(room.id, posted.seq));
+            }
+            Wire::Event(Event::Joined { room, conn, nick }) => {
+                gate.room(&room).await?;
+                hub.remote_joined((node, conn), &room, nick);
+            }
+            Wire::Event(Event::Left { room, conn }) => {
+                gate.known(&room)?;
+                hub.remote_left((node, conn), &room);
+            }
+            Wire::Event(Event::Renamed { conn, nick }) => hub.remote_renamed((node, conn), &nick),
+            Wire::Event(Event::Typing { room, nick }) => {
+                gate.known(&room)?;
+                hub.remote_typing(&room, nick);
+            }
+            Wire::Event(Event::RoomAdded { room }) => gate.room(&room).await?,
+            // Names are given back through Redis itself, never published.
+            Wire::Event(Event::Released { .. }) => {}
+            Wire::Snapshot { members, rooms } => {
+                let members = checked_members(gate, members).await;
+                hub.remote_snapshot(node, &members);
+                for room in rooms {
+                    match gate.known(&room) {
+                        Ok(Some(_)) => {
+                            let _ = self.inner.relay.send(Fill::Behind(room));
+                        }
+                        Ok(None) => {}
+                        Err(err) => gate.reject(&err),
+                    }
+                }
+            }
+            Wire::Hello if gate.answer_hello() => self.send_snapshot(),
+            Wire::Hello => tracing::debug!("a hello left to the next heartbeat"),
+        }
+        Ok(())
+    }
+}
+
+/// Notes that `node` was heard from now, unless it would be one node too
+/// many.
+fn hear(heard: &Mutex<HashMap<NodeId, Instant>>, node: NodeId) -> Result<(), Rejected> {
+    let mut heard = heard.lock().unwrap_or_else(PoisonError::into_inner);
+    if heard.len() >= MAX_NODES && !heard.contains_key(&node) {
+        return Err(Rejected::TooManyNodes(MAX_NODES));
+    }
+    heard.insert(node, Instant::now());
+    Ok(())
+}
+
+/// The entries of a snapshot whose rooms pass the gate; each room is
+/// checked once however many entries name it.
+async fn checked_members(gate: &Gate, members: Vec<Presence>) -> Vec<Presence> {
+    let mut verdicts: HashMap<(RoomId, String), bool> = HashMap::new();
+    let mut kept = Vec::with_capacity(members.len());
+    for p in members {
+        let key = (p.room.id, p.room.name.key());
+        let pass = match verdicts.get(&key) {
+            Some(pass) => *pass,
+            None => {
+                let pass = match gate.room(&p.room).await {
+                    Ok(()) => true,
+                    Err(err) => {
+                        gate.reject(&err);
+                        false
+                    }
+                };
+                verdicts.insert(key, pass);
+                pass
+            }
+        };
+        if pass {
+            kept.push(p);
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_past_the_limit_are_not_heard() {
+        let heard = Mutex::new(HashMap::new());
+        for node in 0..MAX_NODES as u64 {
+            hear(&heard, node).unwrap();
+        }
+        assert_eq!(
+            hear(&heard, u64::MAX).unwrap_err(),
+            Rejected::TooManyNodes(MAX_NODES)
+        );
+        // Nodes already heard from still are.
+        hear(&heard, 3).unwrap();
+    }
+}

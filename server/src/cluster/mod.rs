@@ -1,0 +1,334 @@
+//! Several nodes as one chat, through Redis.
+//!
+//! Without `--redis-url` a node is alone: the writer hands stored messages
+//! straight to its hub ([`crate::fanout::Fanout::Local`]). With it, every node publishes
+//! what happens on it to one Redis pub/sub channel and applies what the
+//! others publish:
+//!
+//! - **Messages** are stored first (PostgreSQL numbers them per room), then
+//!   published. The [`relay`] task on each node puts them in sequence order
+//!   before the hub delivers them. It delivers this node's own messages as
+//!   its writer hands them over, and another node's as the store holds
+//!   them: from the bus it takes only that a room has reached a number. A
+//!   message that arrives ahead of one still missing waits for the gap to
+//!   be read from the store, and repeats are dropped. So
+//!   every member on every node sees every message of its rooms once, in
+//!   the same order, even when Redis reorders or loses some.
+//! - **Presence, renames, typing and new rooms** are [`Event`]s the hub
+//!   emits and the other hubs apply to their view of remote members.
+//!   Presence is a count of connections per name: a device moving from one
+//!   node to another is never seen leaving.
+//! - **Liveness**: each node publishes a snapshot of its members and of its
+//!   rooms' newest numbers every quarter of `--node-ttl-secs`, and refreshes
+//!   a key with that time to live. A node not heard from for the whole time
+//!   is dead: its members leave every room. A snapshot also repairs what a
+//!   Redis outage lost (presence, and messages some node has not seen).
+//! - **Names** ([`names`]) are claimed with a Redis key per name, held by
+//!   a node and a device; a claim held by a dead node, or by the same
+//!   device on another node, may be taken over. Default names `userN` count
+//!   up across nodes.
+//!
+//! When Redis goes away the nodes keep serving their own clients, and
+//! reconnect with backoff; after resubscribing, a node catches every room
+//! it has members in up from the store and asks the others for snapshots.
+//!
+//! What arrives on the bus is decoded with bounds ([`wire`]) and believed
+//! only as far as the store backs it ([`trust`], [`relay`]): a forged
+//! payload may show presence or typing that is not there, but cannot
+//! rename a room, add one the store lacks, or make a node skip real
+//! messages.
+
+mod apply;
+mod heartbeat;
+mod names;
+mod publish;
+mod relay;
+mod trust;
+mod wire;
+
+pub use trust::redact;
+pub use wire::{MAX_PAYLOAD_BYTES, Rejected};
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use natter_shared::{Nick, Posted, Seq};
+use redis::aio::ConnectionManager;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::hub::{Hub, NodeId};
+use crate::shutdown::Drain;
+use crate::store::{RoomId, Store};
+use publish::Job;
+use relay::{Fill, relay_task};
+use trust::Gate;
+use wire::Wire;
+
+/// Nodes heard from at most: a payload from one more is dropped, so that
+/// invented node ids cannot grow this node's memory without end.
+const MAX_NODES: usize = 1024;
+
+/// Longest wait for one Redis command.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why the bus failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("cannot use the Redis URL: {0}")]
+    Url(#[source] redis::RedisError),
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("Redis did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+/// This node's handle on the cluster; cheap to clone.
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    node: NodeId,
+    redis: ConnectionManager,
+    jobs: mpsc::UnboundedSender<Job>,
+    relay: mpsc::UnboundedSender<Fill>,
+    hub: Arc<Hub>,
+    /// Checks what the bus says.
+    gate: Arc<Gate>,
+    /// Whether the subscription is up now.
+    subscribed: AtomicBool,
+    settings: ClusterSettings,
+}
+
+/// Tasks the cluster runs until shutdown.
+pub struct Tasks(Vec<JoinHandle<()>>);
+
+impl Tasks {
+    pub fn abort(self) {
+        for task in self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Settings of [`Cluster::join`].
+#[derive(Debug, Clone)]
+pub struct ClusterSettings {
+    /// A node not heard from for this long is dead.
+    pub node_ttl: Duration,
+    /// Prefix of every Redis key and channel, so that several clusters can
+    /// share one Redis: `<name>:events`, `<name>:node:<id>`, …
+    pub name: String,
+}
+
+impl ClusterSettings {
+    /// The pub/sub channel every node publishes to and listens on.
+    fn channel(&self) -> String {
+        format!("{}:events", self.name)
+    }
+
+    /// Counts arrivals across nodes, for default names.
+    fn arrivals(&self) -> String {
+        format!("{}:arrivals", self.name)
+    }
+
+    /// Exists while the node is alive.
+    fn node_key(&self, node: NodeId) -> String {
+        format!("{}:node:{node:016x}", self.name)
+    }
+
+    fn nick_key(&self, nick: &Nick) -> String {
+        format!("{}:nick:{}", self.name, nick.key())
+    }
+}
+
+impl Cluster {
+    /// Connects to Redis at `url` and starts the node's tasks: the
+    /// publisher, the subscriber, the relay and the heartbeat. Fails if
+    /// Redis cannot be reached now; later outages are waited out.
+    pub async fn join(
+        url: &str,
+        hub: Arc<Hub>,
+        store: Store,
+        settings: ClusterSettings,
+        drain: &Drain,
+    ) -> Result<(Cluster, Tasks), BusError> {
+        let client = redis::Client::open(url).map_err(BusError::Url)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(COMMAND_TIMEOUT))
+            .set_response_timeout(Some(COMMAND_TIMEOUT))
+            .set_max_delay(Duration::from_secs(2));
+        let redis = bounded(client.get_connection_manager_with_config(config)).await?;
+        let node: NodeId = rand_node();
+        let (jobs, job_queue) = mpsc::unbounded_channel();
+        let (relay, fills) = mpsc::unbounded_channel();
+        let (events, event_queue) = mpsc::unbounded_channel();
+        let gate = Arc::new(Gate::new(Arc::clone(&hub), store.clone()));
+        let cluster = Cluster {
+            inner: Arc::new(Inner {
+                node,
+                redis,
+                jobs,
+                relay,
+                hub: Arc::clone(&hub),
+                gate: Arc::clone(&gate),
+                subscribed: AtomicBool::new(false),
+                settings,
+            }),
+        };
+        hub.announce_to(events);
+        let heard = Arc::new(Mutex::new(HashMap::new()));
+        let mut tasks = vec![
+            tokio::spawn(cluster.clone().publish(job_queue)),
+            tokio::spawn(cluster.clone().forward(event_queue)),
+            tokio::spawn(relay_task(Arc::clone(&hub), store, gate, fills)),
+            tokio::spawn(cluster.clone().subscribe(client, Arc::clone(&heard))),
+        ];
+        tasks.push(tokio::spawn(cluster.clone().heartbeat(heard)));
+        let stop = drain.clone();
+        let leaving = cluster.clone();
+        tasks.push(tokio::spawn(async move {
+            stop.closing().await;
+            leaving.leave().await;
+        }));
+        tracing::info!(
+            node = format!("{node:016x}"),
+            redis = %redact(url),
+            "joined the cluster"
+        );
+        Ok((cluster, Tasks(tasks)))
+    }
+
+    /// A message this node stored: deliver it here and tell the others.
+    pub(crate) fn stored(&self, room: RoomId, posted: Posted) {
+        let Some(room) = self.inner.hub.room_ref(room) else {
+            tracing::warn!(room, "a stored message for a room the hub does not hold");
+            return;
+        };
+        let _ = self.inner.jobs.send(Job::Publish(Wire::Said {
+            room: room.clone(),
+            posted: posted.clone(),
+        }));
+        let _ = self.inner.relay.send(Fill::Offer(room, posted));
+    }
+
+    /// Someone here entered `room`: make sure this node has delivered all
+    /// of it that is stored; what it lacked follows the joiner's history.
+    pub fn entered(&self, room: RoomId) {
+        let _ = self.inner.relay.send(Fill::Entered(room));
+    }
+
+    /// Delivers `room` on this node at least through `seq`, reading from
+    /// the store what it has not had yet, and returns once that is done. A
+    /// device that moves here from another node may have seen more of the
+    /// room than this node has delivered: entering before this is done
+    /// would send it again what it saw.
+    pub async fn deliver_through(&self, room: RoomId, seq: Seq) {
+        let (done, delivered) = oneshot::channel();
+        if self
+            .inner
+            .relay
+            .send(Fill::Through(room, seq, done))
+            .is_ok()
+        {
+            let _ = delivered.await;
+        }
+    }
+
+    /// Whether Redis answers and this node is subscribed, for `/readyz`.
+    pub async fn ready(&self) -> Result<(), BusError> {
+        let mut redis = self.inner.redis.clone();
+        bounded(redis::cmd("PING").query_async::<String>(&mut redis)).await?;
+        if self.inner.subscribed.load(Ordering::Relaxed) {
+            Ok(())
+        } else {
+            Err(BusError::Redis(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "not subscribed to the event channel",
+            ))))
+        }
+    }
+
+    /// Listens to the channel, resubscribing after every outage.
+    async fn subscribe(self, client: redis::Client, heard: Arc<Mutex<HashMap<NodeId, Instant>>>) {
+        let mut wait = Duration::from_millis(50);
+        let mut first = true;
+        loop {
+            let pubsub = async {
+                let mut pubsub = client.get_async_pubsub().await?;
+                pubsub.subscribe(self.inner.settings.channel()).await?;
+                Ok::<_, redis::RedisError>(pubsub)
+            };
+            let mut pubsub = match bounded(pubsub).await {
+                Ok(pubsub) => pubsub,
+                Err(err) => {
+                    tracing::warn!(%err, "cannot subscribe to Redis; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(2));
+                    continue;
+                }
+            };
+            wait = Duration::from_millis(50);
+            if !first {
+                metrics::counter!("natter_bus_reconnects_total").increment(1);
+                tracing::info!("subscribed to Redis again");
+            }
+            first = false;
+            self.inner.subscribed.store(true, Ordering::Relaxed);
+            // Whatever was missed while away is in the store; presence comes
+            // back with the snapshots the hello asks for.
+            let _ = self.inner.relay.send(Fill::CatchUp);
+            let _ = self.inner.jobs.send(Job::Publish(Wire::Hello));
+            let mut messages = pubsub.on_message();
+            while let Some(msg) = messages.next().await {
+                match wire::decode(msg.get_payload_bytes()) {
+                    Ok(envelope) => self.apply(envelope, &heard).await,
+                    Err(err) => self.inner.gate.reject(&err),
+                }
+            }
+            self.inner.subscribed.store(false, Ordering::Relaxed);
+            tracing::warn!("lost the Redis subscription; reconnecting");
+        }
+    }
+
+    fn send_snapshot(&self) {
+        let hub = &self.inner.hub;
+        let snapshot = Wire::Snapshot {
+            members: hub.snapshot(),
+            rooms: hub.active_rooms(),
+        };
+        let _ = self.inner.jobs.send(Job::Publish(snapshot));
+    }
+}
+
+/// A Redis command with [`COMMAND_TIMEOUT`].
+async fn bounded<T>(
+    command: impl Future<Output = Result<T, redis::RedisError>>,
+) -> Result<T, BusError> {
+    match tokio::time::timeout(COMMAND_TIMEOUT, command).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(BusError::Timeout(COMMAND_TIMEOUT)),
+    }
+}
+
+/// A random node id, from the standard library's per-process random hasher
+/// keys mixed with the time and the process id.
+fn rand_node() -> NodeId {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    hasher.write_u32(std::process::id());
+    hasher.finish()
+}
