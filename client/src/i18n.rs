@@ -471,11 +471,26 @@ impl Lang {
                 format!("The {} contains a control character.", what(w))
             }
             (Lang::Zh, ValueError::Control { what: w, .. }) => format!("{}包含控制字符。", what(w)),
-            (Lang::En, ValueError::Invisible { what: w, .. }) => {
-                format!("The {} contains an invisible character.", what(w))
+            (Lang::En, ValueError::Invisible { what: w, code }) => {
+                format!(
+                    "The {} contains the invisible character U+{code:04X}.",
+                    what(w)
+                )
             }
-            (Lang::Zh, ValueError::Invisible { what: w, .. }) => {
-                format!("{}包含不可见字符。", what(w))
+            (Lang::Zh, ValueError::Invisible { what: w, code }) => {
+                format!("{}包含不可见字符 U+{code:04X}。", what(w))
+            }
+            (Lang::En, ValueError::Blank { what: w, code }) => {
+                format!(
+                    "The {} contains U+{code:04X}, a blank that could pass for an ordinary space.",
+                    what(w)
+                )
+            }
+            (Lang::Zh, ValueError::Blank { what: w, code }) => {
+                format!(
+                    "{}包含 U+{code:04X}，这是一个容易被当成普通空格的空白字符。",
+                    what(w)
+                )
             }
             (Lang::En, ValueError::Reserved { what: w }) => {
                 format!(
@@ -563,6 +578,10 @@ mod tests {
             ValueError::Invisible {
                 what: "nickname",
                 code: 0x200B,
+            },
+            ValueError::Blank {
+                what: "nickname",
+                code: 0x2800,
             },
             ValueError::Reserved { what: "room name" },
         ];

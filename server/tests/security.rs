@@ -482,6 +482,10 @@ mod bad_input {
         control_character_in_text: text(r#"{"type":"say","room":"lobby","text":"a\u0007"}"#) => Error(InvalidMessage);
         invisible_character_in_a_name: text(r#"{"type":"nick","nick":"ad\u200bmin"}"#) => Error(InvalidMessage);
         bidi_override_in_a_name: text(r#"{"type":"nick","nick":"abc\u202edcba"}"#) => Error(InvalidMessage);
+        invisible_character_from_another_plane_in_a_name: text(r#"{"type":"nick","nick":"ad\ud834\udd73min"}"#) => Error(InvalidMessage);
+        no_break_space_in_a_name: text(r#"{"type":"nick","nick":"Ada\u00a0Lovelace"}"#) => Error(InvalidMessage);
+        braille_blank_in_a_name: text(r#"{"type":"nick","nick":"alice\u2800"}"#) => Error(InvalidMessage);
+        invisible_character_in_a_room_name: text(r#"{"type":"join","room":"lob\ud834\udd73by"}"#) => Error(InvalidMessage);
         name_over_32_characters: text(format!(r#"{{"type":"nick","nick":"{}"}}"#, "n".repeat(33))) => Error(InvalidMessage);
         slash_in_a_room_name: text(r#"{"type":"join","room":"a/b"}"#) => Error(InvalidMessage);
         say_in_a_room_not_joined: text(r#"{"type":"say","room":"elsewhere","text":"x"}"#) => Error(NotInRoom);
@@ -489,6 +493,7 @@ mod bad_input {
         typing_in_a_room_not_joined: text(r#"{"type":"typing","room":"elsewhere"}"#) => Error(NotInRoom);
         leaving_a_room_not_joined: text(r#"{"type":"leave","room":"elsewhere"}"#) => Error(NotInRoom);
         a_name_someone_has: text(r#"{"type":"nick","nick":"WATCHER"}"#) => Error(NickTaken);
+        a_full_width_form_of_a_name_someone_has: text(r#"{"type":"nick","nick":"ＷＡＴＣＨＥＲ"}"#) => Error(NickTaken);
         binary_frame: Offence::Frames(vec![Message::binary(vec![0, 159, 146, 150])]) => Error(BinaryNotSupported);
         typing_flood: flood(r#"{"type":"typing","room":"lobby"}"#, 50) => Nothing;
         rename_flood: Offence::Frames((0..50).map(|n| Message::text(format!(r#"{{"type":"nick","nick":"n{n}"}}"#))).collect()) => Nothing;

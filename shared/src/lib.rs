@@ -11,6 +11,7 @@
 //! test keeps that document and these types in agreement.
 
 pub mod backoff;
+mod charset;
 mod directory;
 mod examples;
 mod limits;

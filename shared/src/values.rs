@@ -8,6 +8,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::charset::{is_invisible, is_other_blank, name_key, nfc};
+
 /// Longest nickname, counted in Unicode scalar values (not bytes), so that a
 /// Chinese name gets the same room as a Latin one.
 pub const MAX_NICK_CHARS: usize = 32;
@@ -34,18 +36,27 @@ pub enum ValueError {
     },
     #[error("{what} contains the control character U+{code:04X}")]
     Control { what: &'static str, code: u32 },
-    #[error("{what} contains the invisible formatting character U+{code:04X}")]
+    #[error(
+        "{what} contains the invisible character U+{code:04X}, \
+         which would let two different names look the same"
+    )]
     Invisible { what: &'static str, code: u32 },
+    #[error(
+        "{what} contains U+{code:04X}, a blank that could pass for \
+         another character or for the ordinary space U+0020"
+    )]
+    Blank { what: &'static str, code: u32 },
     #[error("{what} may not contain white space or any of / \\ ? # %")]
     Reserved { what: &'static str },
     #[error("{what} may hold only ASCII letters, digits, - and _")]
     NotToken { what: &'static str },
 }
 
-/// A display name: trimmed, 1 to [`MAX_NICK_CHARS`] characters of any script,
-/// with no control characters and no invisible formatting characters (which
-/// would let two different-looking-identical names exist, or reorder text
-/// around the name).
+/// A display name: trimmed, 1 to [`MAX_NICK_CHARS`] characters of any script
+/// in Normalization Form C, with no control characters, no invisible
+/// (default ignorable) characters and no blank but the ordinary space, so
+/// that two names that look the same are one name (see [`Nick::key`]), and
+/// no name reorders the text around it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Nick(String);
@@ -61,9 +72,19 @@ impl Nick {
     }
 
     /// The form two names are compared in: names that differ only in case
-    /// (`Alice`, `alice`, `ALICE`) belong to one person.
+    /// (`Alice`, `alice`, `ALICE`), in how accents are encoded, or by
+    /// compatibility forms (full-width `ａｄｍｉｎ`, `admin`) belong to one
+    /// person. It is `lower(NFKC(lower(NFKC(name))))`, which approximates
+    /// Unicode's NFKC_Casefold (see `charset.rs`).
     pub fn key(&self) -> String {
-        lower_case(&self.0)
+        name_key(&self.0)
+    }
+
+    /// A name stored under older, looser rules, made valid: each character
+    /// the rules now refuse becomes U+FFFD (�), so that old messages still
+    /// load and the name still looks unlike the one it imitated.
+    pub fn from_stored(raw: String) -> Result<Self, ValueError> {
+        Nick::try_from(repair(&raw, MAX_NICK_CHARS))
     }
 }
 
@@ -77,7 +98,8 @@ impl TryFrom<String> for Nick {
 
 /// The name of a room: the nickname rules, and no white space or characters
 /// that have a meaning in a URL path (`/ \ ? # %`), because the room is in the
-/// page's address (`/r/<room>`). Compared case-insensitively, like nicknames.
+/// page's address (`/r/<room>`). Compared like nicknames: ignoring case,
+/// encoding and compatibility forms.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct RoomName(String);
@@ -94,22 +116,13 @@ impl RoomName {
 
     /// The form two room names are compared in (see [`Nick::key`]).
     pub fn key(&self) -> String {
-        lower_case(&self.0)
+        name_key(&self.0)
     }
-}
 
-/// `text` in lower case: Unicode's default mapping, as `str::to_lowercase`
-/// does it. In the browser the page's own `String.prototype.toLowerCase`,
-/// the same mapping, does it instead, so the web client carries no copy of
-/// Unicode's case tables (15 KB of its WebAssembly).
-fn lower_case(text: &str) -> String {
-    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-    {
-        String::from(js_sys::JsString::from(text).to_lower_case())
-    }
-    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
-    {
-        text.to_lowercase()
+    /// A room name stored under older rules, made valid (see
+    /// [`Nick::from_stored`]).
+    pub fn from_stored(raw: String) -> Result<Self, ValueError> {
+        RoomName::try_from(repair(&raw, MAX_ROOM_CHARS))
     }
 }
 
@@ -122,39 +135,49 @@ impl TryFrom<String> for RoomName {
     }
 }
 
-/// The rules names share: trimmed, 1 to `max` characters, no control and no
-/// invisible formatting characters (which would let two different names
-/// look identical, or reorder the text around them), nothing `reserved`.
+/// The rules names share: trimmed, in Normalization Form C, 1 to `max`
+/// characters, no control characters, no invisible characters (which would
+/// let two different names look identical, or reorder the text around
+/// them), no blank but U+0020, nothing `reserved`.
+///
+/// The characters are checked after normalising, so that nothing the
+/// normalisation produces escapes the rules.
 fn check_name(
     what: &'static str,
     raw: String,
     max: usize,
     reserved: impl Fn(char) -> bool,
 ) -> Result<String, ValueError> {
-    let trimmed = raw.trim();
-    check_length(what, trimmed, max)?;
-    for c in trimmed.chars() {
+    let name = nfc(raw.trim());
+    check_length(what, &name, max)?;
+    for c in name.chars() {
+        let code = c.into();
         if c.is_control() {
-            return Err(ValueError::Control {
-                what,
-                code: c.into(),
-            });
+            return Err(ValueError::Control { what, code });
         }
-        if is_invisible_format(c) {
-            return Err(ValueError::Invisible {
-                what,
-                code: c.into(),
-            });
+        if is_invisible(c) {
+            return Err(ValueError::Invisible { what, code });
+        }
+        if is_other_blank(c) {
+            return Err(ValueError::Blank { what, code });
         }
         if reserved(c) {
             return Err(ValueError::Reserved { what });
         }
     }
-    Ok(if trimmed.len() == raw.len() {
-        raw
-    } else {
-        trimmed.to_owned()
-    })
+    Ok(name)
+}
+
+/// `raw` with every character a name may not hold replaced by U+FFFD, in
+/// Normalization Form C, and cut to `max` characters.
+fn repair(raw: &str, max: usize) -> String {
+    let refused = |c: char| c.is_control() || is_invisible(c) || is_other_blank(c);
+    let replaced: String = raw
+        .trim()
+        .chars()
+        .map(|c| if refused(c) { '\u{FFFD}' } else { c })
+        .collect();
+    nfc(&replaced).chars().take(max).collect()
 }
 
 /// The text of one chat message: 1 to [`MAX_TEXT_CHARS`] characters, not
@@ -277,31 +300,6 @@ fn check_length(what: &'static str, s: &str, max: usize) -> Result<(), ValueErro
     Ok(())
 }
 
-/// Unicode format characters (general category Cf) that render as nothing:
-/// zero-width spaces and joiners, bidirectional controls, the BOM, the soft
-/// hyphen and tag characters. Kept as explicit ranges so the wasm client does
-/// not carry a Unicode table for one check.
-fn is_invisible_format(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00AD}'
-            | '\u{034F}'
-            | '\u{061C}'
-            | '\u{115F}'..='\u{1160}'
-            | '\u{17B4}'..='\u{17B5}'
-            | '\u{180B}'..='\u{180F}'
-            | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{206F}'
-            | '\u{3164}'
-            | '\u{FE00}'..='\u{FE0F}'
-            | '\u{FEFF}'
-            | '\u{FFA0}'
-            | '\u{FFF0}'..='\u{FFFB}'
-            | '\u{E0000}'..='\u{E0FFF}'
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,15 +390,7 @@ mod tests {
             room("lob\u{200B}by"),
             Err(ValueError::Invisible { .. })
         ));
-        for bad in [
-            "two words",
-            "a/b",
-            "a\\b",
-            "what?",
-            "#tag",
-            "100%",
-            "wide\u{3000}space",
-        ] {
+        for bad in ["two words", "a/b", "a\\b", "what?", "#tag", "100%"] {
             assert_eq!(
                 room(bad),
                 Err(ValueError::Reserved { what: "room name" }),
@@ -469,7 +459,121 @@ mod tests {
         );
         assert_eq!(
             nick("a\u{200B}").unwrap_err().to_string(),
-            "nickname contains the invisible formatting character U+200B"
+            "nickname contains the invisible character U+200B, \
+             which would let two different names look the same"
         );
+        assert_eq!(
+            nick("Ada\u{A0}Lovelace").unwrap_err().to_string(),
+            "nickname contains U+00A0, a blank that could pass for \
+             another character or for the ordinary space U+0020"
+        );
+    }
+
+    #[test]
+    fn look_alike_names_are_refused_or_one_name() {
+        assert!(nick("admin").is_ok());
+        assert_eq!(
+            nick("ad\u{1D173}min"),
+            Err(ValueError::Invisible {
+                what: "nickname",
+                code: 0x1D173
+            })
+        );
+        assert_eq!(
+            room("lob\u{1D173}by"),
+            Err(ValueError::Invisible {
+                what: "room name",
+                code: 0x1D173
+            })
+        );
+        assert_eq!(
+            nick("alice\u{2800}"),
+            Err(ValueError::Blank {
+                what: "nickname",
+                code: 0x2800
+            })
+        );
+        assert!(nick("Ada Lovelace").is_ok());
+        for space in ['\u{00A0}', '\u{2002}', '\u{2009}', '\u{202F}', '\u{3000}'] {
+            let code = u32::from(space);
+            assert_eq!(
+                nick(&format!("Ada{space}Lovelace")),
+                Err(ValueError::Blank {
+                    what: "nickname",
+                    code
+                }),
+                "U+{code:04X}"
+            );
+            assert_eq!(
+                room(&format!("wide{space}space")),
+                Err(ValueError::Blank {
+                    what: "room name",
+                    code
+                }),
+                "U+{code:04X}"
+            );
+        }
+        assert_eq!(
+            nick("ａｄｍｉｎ").unwrap().key(),
+            nick("admin").unwrap().key()
+        );
+        assert_eq!(nick("ＡＤＭＩＮ").unwrap().key(), "admin");
+        assert_eq!(room("ｌｏｂｂｙ").unwrap().key(), RoomName::lobby().key());
+    }
+
+    #[test]
+    fn names_are_kept_composed() {
+        let composed = nick("Zoë").unwrap();
+        let decomposed = nick("Zoe\u{0308}").unwrap();
+        assert_eq!(decomposed.as_str(), "Zoë", "NFD input comes out NFC");
+        assert_eq!(decomposed, composed);
+        assert_eq!(decomposed.key(), composed.key());
+        assert_eq!(room("Cafe\u{0301}").unwrap().as_str(), "Café");
+        let serde: Nick = serde_json::from_str(r#""Zoe\u0308""#).unwrap();
+        assert_eq!(serde.as_str(), "Zoë", "decoding normalises too");
+        let long = "e\u{0301}".repeat(MAX_NICK_CHARS);
+        assert!(nick(&long).is_ok(), "the limit counts the composed form");
+    }
+
+    #[test]
+    fn every_default_ignorable_is_refused() {
+        let samples = [
+            0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x180B, 0x180E, 0x180F, 0x200C, 0x2065,
+            0x3164, 0xFE00, 0xFE0F, 0xFFA0, 0xFFF0, 0xFFFA, 0x1BCA0, 0x1BCA3, 0x1D173, 0x1D17A,
+            0xE0000, 0xE0001, 0xE0100, 0xE0FFF,
+        ];
+        for code in samples {
+            let c = char::from_u32(code).unwrap();
+            for name in [
+                format!("ad{c}min"),
+                format!("{c}admin"),
+                format!("admin{c}"),
+            ] {
+                assert_eq!(
+                    nick(&name),
+                    Err(ValueError::Invisible {
+                        what: "nickname",
+                        code
+                    }),
+                    "U+{code:04X}"
+                );
+                assert!(
+                    matches!(room(&name), Err(ValueError::Invisible { .. })),
+                    "U+{code:04X}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn stored_names_from_looser_rules_still_load() {
+        let old = |s: &str| Nick::from_stored(s.to_owned()).unwrap();
+        assert_eq!(old("alice").as_str(), "alice");
+        assert_eq!(old("alice\u{2800}").as_str(), "alice\u{FFFD}");
+        assert_eq!(old("Ada\u{A0}Lovelace").as_str(), "Ada\u{FFFD}Lovelace");
+        assert_eq!(old("Zoe\u{0308}").as_str(), "Zoë");
+        assert_ne!(old("ad\u{1D173}min").key(), nick("admin").unwrap().key());
+        let room = RoomName::from_stored("lob\u{1D173}by".to_owned()).unwrap();
+        assert_eq!(room.as_str(), "lob\u{FFFD}by");
     }
 }

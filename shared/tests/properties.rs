@@ -339,6 +339,12 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
     ]
 }
 
+/// `text` in Normalization Form C, as names are kept.
+fn composed(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    text.nfc().collect()
+}
+
 /// Decodes `frame` both ways; neither may panic, and whatever decodes must
 /// survive its own round trip.
 fn decode_both(frame: &str) -> Result<(), TestCaseError> {
@@ -387,7 +393,7 @@ proptest! {
         match checked {
             Ok(nick) => {
                 let s = nick.as_str();
-                prop_assert_eq!(s, raw.trim());
+                prop_assert_eq!(s, composed(raw.trim()), "kept trimmed, in NFC");
                 prop_assert_eq!(s, s.trim());
                 prop_assert!((1..=MAX_NICK_CHARS).contains(&s.chars().count()), "{s:?}");
                 prop_assert!(!s.chars().any(char::is_control), "{s:?}");
@@ -410,7 +416,7 @@ proptest! {
         match checked {
             Ok(room) => {
                 let s = room.as_str();
-                prop_assert_eq!(s, raw.trim());
+                prop_assert_eq!(s, composed(raw.trim()), "kept trimmed, in NFC");
                 prop_assert!((1..=MAX_ROOM_CHARS).contains(&s.chars().count()), "{s:?}");
                 prop_assert!(
                     !s.chars().any(|c| c.is_control()

@@ -225,6 +225,7 @@ fn postgres_suite() -> Result<()> {
 const POSTGRES_SUITES: &[&str] = &[
     "chat",
     "rooms",
+    "names",
     "reliability",
     "durability",
     "security",

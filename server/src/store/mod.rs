@@ -23,6 +23,7 @@
 //! statements and records their latency (`natter_store_seconds`).
 
 mod health;
+mod keys;
 mod sql;
 mod write;
 
@@ -197,6 +198,7 @@ impl Store {
             lost_answers: Arc::default(),
             failed_bytes: Arc::default(),
         };
+        store.rekey_rooms().await?;
         match store.probe().await {
             Err(StoreError::Query(err)) => Err(unusable(&err, "write")),
             other => other.map(|()| store),
@@ -211,23 +213,24 @@ impl Store {
     /// the rooms worth holding: the lobby, every room with messages,
     /// and rooms made since `made_since`. An older room without messages
     /// stays in the store, holding nothing, and comes back under its id
-    /// when someone joins its name ([`Store::create_room`]).
+    /// when someone joins its name ([`Store::create_room`]). Not those whose
+    /// name now compares equal to another room's (see `keys.rs`).
     pub async fn rooms(&self, made_since: UnixMillis) -> Result<Vec<RoomRow>, StoreError> {
         timed("rooms", async {
             let rows = sqlx::query(
-                "SELECT id, name, last_seq FROM rooms \
+                "SELECT id, name, key, last_seq FROM rooms \
                  WHERE last_seq > 0 OR key = $1 OR created_at >= $2 ORDER BY id",
             )
             .bind(RoomName::lobby().key())
             .bind(as_i64(made_since.0))
             .fetch_all(&self.pool)
             .await?;
-            rows.iter().map(room_row).collect()
+            keys::current_rooms(&rows)
         })
         .await
     }
 
-    /// The room called `name` (ignoring case), if it exists.
+    /// The room called `name` (compared by [`RoomName::key`]), if it exists.
     pub async fn room(&self, name: &RoomName) -> Result<Option<RoomRow>, StoreError> {
         timed("room", async {
             let row = sqlx::query("SELECT id, name, last_seq FROM rooms WHERE key = $1")
@@ -375,7 +378,7 @@ fn posted(row: &AnyRow) -> Result<Posted, StoreError> {
     Ok(Posted {
         seq: Seq(as_u64(row.try_get("seq")?)),
         at: UnixMillis(as_u64(row.try_get("at")?)),
-        nick: Nick::try_from(row.try_get::<String, _>("nick")?)?,
+        nick: Nick::from_stored(row.try_get::<String, _>("nick")?)?,
         text: MessageText::try_from(row.try_get::<String, _>("text")?)?,
         id: row
             .try_get::<Option<String>, _>("client_id")?
@@ -387,7 +390,7 @@ fn posted(row: &AnyRow) -> Result<Posted, StoreError> {
 fn room_row(row: &AnyRow) -> Result<RoomRow, StoreError> {
     Ok(RoomRow {
         id: row.try_get("id")?,
-        name: RoomName::try_from(row.try_get::<String, _>("name")?)?,
+        name: RoomName::from_stored(row.try_get::<String, _>("name")?)?,
         last_seq: as_u64(row.try_get("last_seq")?),
     })
 }

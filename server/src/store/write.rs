@@ -43,8 +43,9 @@ const ROW_BYTES: usize = 96;
 const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Store {
-    /// Creates the room if no room of that name (ignoring case) exists, and
-    /// returns the room of that name either way.
+    /// Creates the room if no room of that name (as names compare, see
+    /// [`RoomName::key`]) exists, and returns the room of that name either
+    /// way.
     pub async fn create_room(
         &self,
         name: &RoomName,
