@@ -3,7 +3,7 @@
 //! - `cargo xtask run [SERVER FLAGS]`: set up, build everything in
 //!   release mode, and run Natter (default http://127.0.0.1:8080).
 //! - `cargo xtask test`: set up (Chromium included), then formatting,
-//!   lints, the client's tests in headless Chromium, the wasm build, the
+//!   lints, the docs (warnings fail), the client's tests in headless Chromium, the wasm build, the
 //!   WebSocket conformance cases (the quick suite; the full one when `CI` is
 //!   set) and every native test, browser tests included.
 //! - `cargo xtask dist`: build the single release binary.
@@ -156,6 +156,20 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ])
+    .run()?;
+    step("docs (broken links and doc warnings fail)");
+    cargo(&["doc", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings")
+        .run()?;
+    cargo(&[
+        "doc",
+        "-p",
+        "natter-client",
+        "--target",
+        tools::WASM_TARGET,
+        "--no-deps",
+    ])
+    .env("RUSTDOCFLAGS", "-D warnings")
     .run()?;
     step("client tests in headless Chromium (wasm-bindgen-test)");
     cargo(&[

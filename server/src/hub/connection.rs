@@ -70,7 +70,8 @@ impl Connection {
         self.hub.lock().conns.get(&self.id).map(|c| c.nick.clone())
     }
 
-    /// Records which device this connection is (see [`Hub::set_device`]).
+    /// Records which device this connection is; a lingering connection of
+    /// the same device is taken over (see `grace.rs`).
     pub fn set_device(&self, device: DeviceId) {
         self.hub.set_device(self.id, device);
     }

@@ -4,7 +4,7 @@
 //! server shutting down, the heartbeat, frames the hub queued for this
 //! connection, changes to the room list (once asked to watch it), and frames
 //! from the browser. Queued frames are written in batches (feed several,
-//! flush once). Each request is carried out by [`Session::act`]; a refused
+//! flush once). Each request is carried out by `Session::act`; a refused
 //! one is answered with an `error` to the sender alone, and the session, the
 //! rooms and everyone else carry on.
 
