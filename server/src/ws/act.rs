@@ -1,0 +1,318 @@
+//! Carrying out one request: say, join, leave, rename, typing, history,
+//! the room list; and the answer to one refused.
+
+use super::*;
+
+impl Session {
+    /// Carries out one request; returns the frames that answer it directly.
+    /// Events for rooms (`joined`, `said`, …) reach the queue through the
+    /// hub instead.
+    pub(super) async fn act(
+        &mut self,
+        msg: ClientMsg,
+        app: &AppState,
+    ) -> Result<Vec<Utf8Bytes>, Failure> {
+        check_lengths(&msg, &app.message_limits)?;
+        match msg {
+            ClientMsg::Hello { device } => {
+                self.quotas.take(Kind::Hello, 0)?;
+                self.conn.set_device(device.clone());
+                self.device = device;
+            }
+            ClientMsg::Nick { nick } => self.rename(nick, app).await?,
+            ClientMsg::Join { room, since } => return self.join(&room, since, app).await,
+            ClientMsg::Leave { room } => {
+                // The leaver hears its own `left` at once; the others once
+                // the departure has settled (see `settle`).
+                let member = self.member(&room)?;
+                self.typing.remove(&room.key());
+                self.departures.push(room);
+                let left = ServerMsg::Left {
+                    room: member.name,
+                    at: now(),
+                    nick: member.nick,
+                };
+                return Ok(vec![left.to_json().into()]);
+            }
+            ClientMsg::Say { room, text, id } => {
+                let member = self.member(&room)?;
+                self.quotas.take(Kind::Say, 0)?;
+                self.say(member, text, id, app).await?;
+            }
+            ClientMsg::History { room, before } => {
+                let member = self.member(&room)?;
+                self.quotas.take(Kind::History, 0)?;
+                return Ok(vec![
+                    page(app, member.room, member.name, before, false).await?,
+                ]);
+            }
+            ClientMsg::Typing { room } => self.typing(&room)?,
+            ClientMsg::Ping => {
+                self.quotas.take(Kind::Ping, 0)?;
+                return Ok(vec![ServerMsg::Pong.to_json().into()]);
+            }
+            ClientMsg::WatchRooms => {
+                self.quotas.take(Kind::WatchRooms, 0)?;
+                let mut watch = app.hub.watch_rooms();
+                watch.mark_unchanged();
+                let listed = app.hub.room_list();
+                self.rooms = Some(RoomWatch {
+                    changes: watch,
+                    due: false,
+                    next: Box::pin(tokio::time::sleep(ROOM_LIST_MIN_GAP)),
+                    seen: listed.generation,
+                });
+                return Ok(vec![listed.frame]);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// The connection's place in `room`, unless it is not in it or has
+    /// left it (its departure still settling).
+    pub(super) fn member(&self, room: &RoomName) -> Result<Member, Refusal> {
+        if self.departures.contains(room) {
+            return Err(Refusal::NotInRoom(room.clone()));
+        }
+        self.conn.member(room)
+    }
+
+    /// Hands a message to the scribe; its answer is written once stored.
+    pub(super) async fn say(
+        &mut self,
+        member: Member,
+        text: natter_shared::MessageText,
+        id: Option<natter_shared::MessageId>,
+        app: &AppState,
+    ) -> Result<(), Failure> {
+        let origin = id.clone().map(|id| (self.device.clone(), id));
+        let request = ClientMsg::Say {
+            room: member.name.clone(),
+            text: text.clone(),
+            id: id.clone(),
+        };
+        let receipt = app
+            .scribe
+            .submit(member.room, member.nick, text, origin)
+            .await?;
+        // Saying something ends "is typing"; let the next one through.
+        self.typing.remove(&member.name.key());
+        // Answered once stored; meanwhile the session reads on, so
+        // one connection's messages share disk flushes too.
+        let storing = self.storing.get_or_insert_with(FuturesOrdered::new);
+        storing.push_back(Box::pin(async move {
+            let answer = match receipt.await {
+                Ok(seq) => {
+                    metrics::counter!("natter_messages_in_total").increment(1);
+                    Ok(id.map(|id| {
+                        let room = member.name;
+                        ServerMsg::Ack { id, room, seq }.to_json().into()
+                    }))
+                }
+                Err(err) => Err(err.into()),
+            };
+            (request, answer)
+        }));
+        Ok(())
+    }
+
+    /// Passes on "is typing", at most once per [`TYPING_MIN_GAP`] per room.
+    /// Over its budget the signal is dropped without an answer: it is a
+    /// hint, and refusing it would only cost the sender.
+    pub(super) fn typing(&mut self, room: &RoomName) -> Result<(), Failure> {
+        let member = self.member(room)?;
+        if self.quotas.take(Kind::Typing, 0).is_err() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let key = member.name.key();
+        if self
+            .typing
+            .get(&key)
+            .is_none_or(|&last| now - last >= TYPING_MIN_GAP)
+        {
+            self.typing.insert(key, now);
+            self.conn.typing(room)?;
+        }
+        Ok(())
+    }
+
+    /// Takes a new name, priced by how many people the rename reaches.
+    /// Over the budget it is held, not refused: the last name asked for is
+    /// taken once the budget allows (see [`settle`]).
+    pub(super) async fn rename(&mut self, nick: Nick, app: &AppState) -> Result<(), Failure> {
+        if let Err(limited) = self.quotas.take(Kind::Nick, self.conn.reach(None)) {
+            self.held_rename = Some(HeldRename::new(nick, limited.wait));
+            return Ok(());
+        }
+        self.held_rename = None;
+        if let Some(cluster) = &app.cluster {
+            let device = self.conn.device();
+            if !cluster
+                .claim(&nick, self.conn.id(), device.as_ref())
+                .await?
+            {
+                return Err(Refusal::NickTaken(nick).into());
+            }
+        }
+        self.conn.rename(nick)?;
+        Ok(())
+    }
+
+    /// Announces the departures that have settled.
+    pub(super) fn settle(&mut self, rooms: Vec<RoomName>) {
+        for room in rooms {
+            // Gone already only if the hub let the connection go.
+            let _ = self.conn.leave(&room);
+        }
+    }
+
+    pub(super) fn settle_all(&mut self) {
+        let rooms = self.departures.take_all();
+        self.settle(rooms);
+    }
+
+    /// Enters `room`, creating it first if needed; answers `entered` and
+    /// the messages after `since`, or the latest page. Entering is priced
+    /// by how many people it is announced to; coming back to a room whose
+    /// departure is still settling is announced to nobody.
+    pub(super) async fn join(
+        &mut self,
+        room: &RoomName,
+        since: Option<Seq>,
+        app: &AppState,
+    ) -> Result<Vec<Utf8Bytes>, Failure> {
+        let reach = if self.departures.contains(room) {
+            0
+        } else {
+            self.conn.reach(Some(room))
+        };
+        self.quotas.take(Kind::Join, reach)?;
+        self.departures.cancel(room);
+        // Coming from another node, the client may have seen messages this
+        // one has not delivered yet; they must be delivered before it
+        // enters, or its queue would get them again.
+        if let (Some(cluster), Some(since)) = (&app.cluster, since)
+            && let Some(held) = app.hub.room_named(room).filter(|r| r.latest < since.0)
+        {
+            Box::pin(cluster.deliver_through(held.id, since)).await;
+        }
+        for _ in 0..2 {
+            let entry = match self.conn.enter(room) {
+                // Rooms left but still settling hold places: give them up.
+                Err(Refusal::TooManyJoined(_)) if !self.departures.is_empty() => {
+                    self.settle_all();
+                    self.conn.enter(room)?
+                }
+                entry => entry?,
+            };
+            match entry {
+                Entry::Entered {
+                    room: id,
+                    entered,
+                    latest,
+                } => {
+                    let name = entered.room().cloned().unwrap_or_else(|| room.clone());
+                    if let Some(cluster) = &app.cluster {
+                        cluster.entered(id);
+                    }
+                    let history = first_page(app, id, name, since, latest).await;
+                    return Ok(vec![entered.to_json().into(), history]);
+                }
+                Entry::Missing => {
+                    check_length("room name", room.as_str(), app.message_limits.room_chars)?;
+                    self.quotas.take(Kind::Create, 0)?;
+                    app.room_quota.take(self.address)?;
+                    let reservation = app.hub.reserve_room()?;
+                    let row = app.store.create_room(room, now()).await?;
+                    tracing::info!(room = %row.name, "room created");
+                    app.hub.add_room(row, reservation);
+                }
+            }
+        }
+        // Created, then gone again: rooms are never removed, so this cannot
+        // happen; answer as a storage problem rather than loop.
+        Err(Failure::NotStored(NotStored))
+    }
+
+    /// Counts a refusal; a connection refused too often too fast is closed
+    /// with 1008 (policy violation).
+    pub(super) fn strike(&self) -> Result<(), End> {
+        if self.quotas.strike() {
+            return Ok(());
+        }
+        tracing::info!(
+            conn = self.conn.id(),
+            "closed for going over its limits again and again"
+        );
+        Err(End::Close(close_code::POLICY, "too many refused requests"))
+    }
+
+    /// What changed in the room list since this connection was last told,
+    /// once that is due; nothing if nothing did.
+    pub(super) fn room_changes(&mut self, app: &AppState) -> Vec<Utf8Bytes> {
+        let Some(watch) = &mut self.rooms else {
+            return Vec::new();
+        };
+        watch.due = false;
+        let Some(listed) = app.hub.room_changes(watch.seen) else {
+            return Vec::new();
+        };
+        watch.seen = listed.generation;
+        watch
+            .next
+            .as_mut()
+            .reset(Instant::now() + ROOM_LIST_MIN_GAP);
+        vec![listed.frame]
+    }
+}
+
+impl Session {
+    /// The `error` that tells the sender why `request` was refused; counts
+    /// the refusal against the connection, unless the server was at fault.
+    pub(super) fn refuse(
+        &mut self,
+        request: &ClientMsg,
+        failure: Failure,
+    ) -> Result<Vec<Utf8Bytes>, End> {
+        tracing::debug!(conn = self.conn.id(), request = request.type_name(), %failure, "refused");
+        if let Failure::Store(err) = &failure {
+            tracing::error!(%err, "reading history failed");
+        }
+        if failure.costs_a_strike() {
+            self.strike()?;
+        }
+        let mut msg = ServerMsg::error(failure.code(), failure.to_string(), Some(request));
+        if let ServerMsg::Error { retry_after_ms, .. } = &mut msg {
+            *retry_after_ms = failure.retry_after_ms();
+        }
+        Ok(vec![msg.to_json().into()])
+    }
+}
+
+/// The `history` that answers a `join` (see [`resume`]); when it cannot be
+/// read, an `error` instead: the connection is in the room all the same,
+/// and the history can be asked for again.
+pub(super) async fn first_page(
+    app: &AppState,
+    room: crate::store::RoomId,
+    name: RoomName,
+    since: Option<Seq>,
+    latest: Seq,
+) -> Utf8Bytes {
+    match resume(app, room, name.clone(), since, latest).await {
+        Ok(history) => history,
+        Err(err) => {
+            tracing::error!(%err, "reading history failed");
+            let failed = ServerMsg::Error {
+                code: ErrorCode::StorageFailed,
+                message: Failure::Store(err).to_string(),
+                request: Some("history".into()),
+                room: Some(name),
+                retry_after_ms: None,
+                id: None,
+            };
+            failed.to_json().into()
+        }
+    }
+}
