@@ -1,0 +1,93 @@
+//! What a client sends on `/ws`.
+
+use super::*;
+
+/// What a browser may send on `/ws`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMsg {
+    /// Says which device this connection is: sent first. Message ids are
+    /// scoped to the device, so a message retried on a new connection is
+    /// recognised.
+    Hello { device: DeviceId },
+    /// Take a new name. Answered with `nick_changed`, or `error` with
+    /// `nick_taken` when someone online has it already.
+    Nick { nick: Nick },
+    /// Enter a room, creating it if it does not exist yet. Answered with
+    /// `entered` and a `history`: the messages after `since` when given
+    /// (resuming after a reconnect), else the latest page.
+    Join {
+        room: RoomName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<Seq>,
+    },
+    /// Leave a room. Answered with the `left` everyone in the room sees.
+    Leave { room: RoomName },
+    /// Say something in a room this connection is in. With an `id`, the
+    /// server answers `ack` once the message is stored, and stores a
+    /// retried `id` only once.
+    Say {
+        room: RoomName,
+        text: MessageText,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<MessageId>,
+    },
+    /// Ask for the page of messages just before `before`.
+    History { room: RoomName, before: Seq },
+    /// "I am typing" in a room; shown to the others for a few seconds.
+    Typing { room: RoomName },
+    /// Keep this connection told about the list of rooms and their
+    /// online counts (`rooms` now, and again whenever it changes).
+    WatchRooms,
+    /// Are you there? Answered at once with `pong`. Browsers cannot see
+    /// WebSocket pings, so clients use this to notice a dead link.
+    Ping,
+}
+
+impl ClientMsg {
+    /// Every `type` a client message can have.
+    pub const TYPES: &[&str] = &[
+        "hello",
+        "nick",
+        "join",
+        "leave",
+        "say",
+        "history",
+        "typing",
+        "watch_rooms",
+        "ping",
+    ];
+
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ClientMsg::Hello { .. } => "hello",
+            ClientMsg::Nick { .. } => "nick",
+            ClientMsg::Join { .. } => "join",
+            ClientMsg::Leave { .. } => "leave",
+            ClientMsg::Say { .. } => "say",
+            ClientMsg::History { .. } => "history",
+            ClientMsg::Typing { .. } => "typing",
+            ClientMsg::WatchRooms => "watch_rooms",
+            ClientMsg::Ping => "ping",
+        }
+    }
+
+    /// The room the message is about, if any.
+    pub fn room(&self) -> Option<&RoomName> {
+        match self {
+            ClientMsg::Join { room, .. }
+            | ClientMsg::Leave { room }
+            | ClientMsg::Say { room, .. }
+            | ClientMsg::History { room, .. }
+            | ClientMsg::Typing { room } => Some(room),
+            ClientMsg::Hello { .. }
+            | ClientMsg::Nick { .. }
+            | ClientMsg::WatchRooms
+            | ClientMsg::Ping => None,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("protocol types have string keys only")
+    }
+}

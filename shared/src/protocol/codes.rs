@@ -1,0 +1,77 @@
+//! Stable codes: the `code` of an `error`, and the WebSocket close codes.
+
+use super::*;
+
+/// Stable, machine-readable reason in an `error` message. Clients may match
+/// on it; the accompanying `message` is for people and may change wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame was not valid JSON.
+    MalformedJson,
+    /// Valid JSON, but not a valid message: unknown `type`, a missing or
+    /// extra field, or a value that breaks its rules (e.g. empty text).
+    InvalidMessage,
+    /// A binary frame on a route that speaks JSON text only.
+    BinaryNotSupported,
+    /// Someone online already has that name (compared ignoring case).
+    NickTaken,
+    /// The room does not exist and the server holds as many rooms as it may.
+    TooManyRooms,
+    /// This connection is in as many rooms as one connection may be.
+    TooManyJoined,
+    /// The message is about a room this connection is not in.
+    NotInRoom,
+    /// The server could not store or read history; try again later.
+    StorageFailed,
+    /// Over a rate limit; `retry_after_ms` says when to try again. A
+    /// connection that keeps going over is closed with 1008.
+    RateLimited,
+}
+
+impl ErrorCode {
+    /// Every code, in the order of [`ErrorCode::NAMES`].
+    pub const ALL: [ErrorCode; 9] = [
+        ErrorCode::MalformedJson,
+        ErrorCode::InvalidMessage,
+        ErrorCode::BinaryNotSupported,
+        ErrorCode::NickTaken,
+        ErrorCode::TooManyRooms,
+        ErrorCode::TooManyJoined,
+        ErrorCode::NotInRoom,
+        ErrorCode::StorageFailed,
+        ErrorCode::RateLimited,
+    ];
+
+    /// Each code as it is written in JSON.
+    pub const NAMES: [&str; 9] = [
+        "malformed_json",
+        "invalid_message",
+        "binary_not_supported",
+        "nick_taken",
+        "too_many_rooms",
+        "too_many_joined",
+        "not_in_room",
+        "storage_failed",
+        "rate_limited",
+    ];
+
+    /// The code a name stands for, if any.
+    pub fn from_name(name: &str) -> Option<ErrorCode> {
+        let at = ErrorCode::NAMES.iter().position(|n| *n == name)?;
+        Some(ErrorCode::ALL[at])
+    }
+}
+
+/// WebSocket close codes Natter uses beyond the ones RFC 6455 assigns to
+/// protocol errors (1002, 1007, 1009) and normal closure (1000).
+pub mod close_code {
+    /// The server is shutting down, most likely to restart: reconnect (after
+    /// a short, jittered wait) and resume.
+    pub const RESTARTING: u16 = 1012;
+    /// The connection kept sending requests that were refused.
+    pub const POLICY: u16 = 1008;
+    /// The connection could not keep up with the room: its outbound queue
+    /// filled up, so the server let it go rather than slow everyone down.
+    pub const SLOW_CONSUMER: u16 = 4008;
+}

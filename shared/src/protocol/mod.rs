@@ -1,0 +1,95 @@
+//! The messages themselves, their JSON shape and the decoders.
+//!
+//! A connection has one name ([`Nick`]) and may be in several rooms at once.
+//! Chat messages are stored: each carries its room's [`Seq`], assigned by the
+//! server, strictly increasing and without gaps within a room. Presence
+//! (`joined`, `left`, `renamed`) and typing are live only: they are delivered
+//! in order with the room's messages but not stored and not numbered.
+
+use serde::{Deserialize, Serialize};
+
+use crate::limits::Limits;
+use crate::values::{DeviceId, MessageId, MessageText, Nick, RoomName};
+
+mod client;
+mod codes;
+mod server;
+
+pub use client::ClientMsg;
+pub use codes::{ErrorCode, close_code};
+pub use server::{MissingField, ServerFields, ServerKind, ServerMsg};
+
+/// Position of a message in its room's history, assigned by the server.
+/// Strictly increasing and gap-free within a room, starting at 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Seq(pub u64);
+
+/// Server time of an event, in milliseconds since the Unix epoch (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UnixMillis(pub u64);
+
+/// How many messages one history page holds at most.
+pub const PAGE_SIZE: usize = 50;
+
+/// One stored chat message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posted {
+    pub seq: Seq,
+    pub at: UnixMillis,
+    pub nick: Nick,
+    pub text: MessageText,
+    /// The sender's id for it, if it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<MessageId>,
+}
+
+/// A room in the room list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    pub name: RoomName,
+    /// People in the room right now.
+    pub online: u32,
+}
+
+/// Why an incoming frame could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("the message is not valid JSON: {0}")]
+    Syntax(String),
+    #[error("the message is not a valid Natter message: {0}")]
+    Invalid(String),
+}
+
+impl DecodeError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            DecodeError::Syntax(_) => ErrorCode::MalformedJson,
+            DecodeError::Invalid(_) => ErrorCode::InvalidMessage,
+        }
+    }
+}
+
+impl From<serde_json::Error> for DecodeError {
+    fn from(err: serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        match err.classify() {
+            Category::Syntax | Category::Eof | Category::Io => DecodeError::Syntax(err.to_string()),
+            Category::Data => DecodeError::Invalid(err.to_string()),
+        }
+    }
+}
+
+/// Decodes one text frame from a client.
+pub fn decode_client(frame: &str) -> Result<ClientMsg, DecodeError> {
+    Ok(serde_json::from_str(frame)?)
+}
+
+/// Decodes one text frame from the server.
+pub fn decode_server(frame: &str) -> Result<ServerMsg, DecodeError> {
+    Ok(serde_json::from_str(frame)?)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,372 @@
+//! What the server sends on `/ws`, and the flat form it is decoded from.
+
+use super::*;
+
+/// What the server sends on `/ws`.
+///
+/// Decoded through [`ServerFields`], a flat struct with every field any
+/// message has: serde's own decoder for a tagged enum buffers each message
+/// whole before it picks the variant, and the web client, which reads the
+/// browser's parsed JSON without serde, fills the same struct.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "ServerFields")]
+pub enum ServerMsg {
+    /// First message on every connection: the name the server gave you, how
+    /// often to send `ping` (a link that stays silent for twice that long is
+    /// dead), and the limits to pace requests by.
+    Welcome {
+        nick: Nick,
+        heartbeat_ms: u64,
+        limits: Limits,
+    },
+    /// Your `nick` request succeeded: this is your name now.
+    NickChanged { nick: Nick },
+    /// You are in `room`: who is online there (you included), and the
+    /// sequence number of its newest message (`null` for an empty room).
+    Entered {
+        room: RoomName,
+        online: Vec<Nick>,
+        latest: Option<Seq>,
+    },
+    /// A page of a room's messages, oldest first. `more` says whether older
+    /// ones exist. `gap` answers a `join` with `since` that was too far
+    /// behind to replay: the messages between `since` and this page were
+    /// skipped, so the client must show this page afresh.
+    History {
+        room: RoomName,
+        messages: Vec<Posted>,
+        more: bool,
+        #[serde(default, skip_serializing_if = "is_false")]
+        gap: bool,
+    },
+    /// Someone entered a room you are in ("userN comes in"); you receive
+    /// your own too.
+    Joined {
+        room: RoomName,
+        at: UnixMillis,
+        nick: Nick,
+    },
+    /// Someone said something in a room you are in ("userN says: …"); the
+    /// sender receives it too, which is how it learns the message is stored.
+    Said {
+        room: RoomName,
+        seq: Seq,
+        at: UnixMillis,
+        nick: Nick,
+        text: MessageText,
+        /// The sender's id for the message, if it gave one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<MessageId>,
+    },
+    /// Your message `id` is stored as `seq` in `room`. A retried `id` gets
+    /// the same answer again.
+    Ack {
+        id: MessageId,
+        room: RoomName,
+        seq: Seq,
+    },
+    /// Someone left a room you are in, or disconnected ("userN left").
+    Left {
+        room: RoomName,
+        at: UnixMillis,
+        nick: Nick,
+    },
+    /// Someone in a room you are in changed their name.
+    Renamed {
+        room: RoomName,
+        at: UnixMillis,
+        from: Nick,
+        to: Nick,
+    },
+    /// Someone else is typing in a room you are in.
+    Typing { room: RoomName, nick: Nick },
+    /// The answer to `ping`.
+    Pong,
+    /// Every room and how many people are in it: the answer to
+    /// `watch_rooms`, and again only if a watcher fell too far behind.
+    Rooms { rooms: Vec<RoomInfo> },
+    /// What changed in the room list since it was last sent to you: rooms
+    /// that are new or whose count changed, and rooms that are gone. Apply
+    /// `gone` first, then `rooms`.
+    RoomChanges {
+        rooms: Vec<RoomInfo>,
+        gone: Vec<RoomName>,
+    },
+    /// Your last message was refused; only you receive this. `request` is
+    /// the `type` of the refused message and `room` its room, when known.
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room: Option<RoomName>,
+        /// For `rate_limited`: how long to wait before trying again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
+        /// The `id` of the refused `say`, when it had one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<MessageId>,
+    },
+}
+
+impl ServerMsg {
+    /// Every `type` a server message can have.
+    pub const TYPES: &[&str] = &[
+        "welcome",
+        "nick_changed",
+        "entered",
+        "history",
+        "joined",
+        "said",
+        "ack",
+        "left",
+        "renamed",
+        "typing",
+        "pong",
+        "rooms",
+        "room_changes",
+        "error",
+    ];
+
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ServerMsg::Welcome { .. } => "welcome",
+            ServerMsg::NickChanged { .. } => "nick_changed",
+            ServerMsg::Entered { .. } => "entered",
+            ServerMsg::History { .. } => "history",
+            ServerMsg::Joined { .. } => "joined",
+            ServerMsg::Said { .. } => "said",
+            ServerMsg::Ack { .. } => "ack",
+            ServerMsg::Left { .. } => "left",
+            ServerMsg::Renamed { .. } => "renamed",
+            ServerMsg::Typing { .. } => "typing",
+            ServerMsg::Pong => "pong",
+            ServerMsg::Rooms { .. } => "rooms",
+            ServerMsg::RoomChanges { .. } => "room_changes",
+            ServerMsg::Error { .. } => "error",
+        }
+    }
+
+    /// The message's sequence number, for `said` and `ack`.
+    pub fn seq(&self) -> Option<Seq> {
+        match self {
+            ServerMsg::Said { seq, .. } | ServerMsg::Ack { seq, .. } => Some(*seq),
+            _ => None,
+        }
+    }
+
+    /// The room the message is about, if any.
+    pub fn room(&self) -> Option<&RoomName> {
+        match self {
+            ServerMsg::Entered { room, .. }
+            | ServerMsg::History { room, .. }
+            | ServerMsg::Joined { room, .. }
+            | ServerMsg::Said { room, .. }
+            | ServerMsg::Ack { room, .. }
+            | ServerMsg::Left { room, .. }
+            | ServerMsg::Renamed { room, .. }
+            | ServerMsg::Typing { room, .. } => Some(room),
+            ServerMsg::Error { room, .. } => room.as_ref(),
+            ServerMsg::Welcome { .. }
+            | ServerMsg::NickChanged { .. }
+            | ServerMsg::Pong
+            | ServerMsg::Rooms { .. }
+            | ServerMsg::RoomChanges { .. } => None,
+        }
+    }
+
+    /// An `error` answering `request` (about `room`, if any).
+    pub fn error(code: ErrorCode, message: impl Into<String>, request: Option<&ClientMsg>) -> Self {
+        ServerMsg::Error {
+            code,
+            message: message.into(),
+            request: request.map(|r| r.type_name().to_owned()),
+            room: request.and_then(ClientMsg::room).cloned(),
+            retry_after_ms: None,
+            id: match request {
+                Some(ClientMsg::Say { id, .. }) => id.clone(),
+                _ => None,
+            },
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("protocol types have string keys only")
+    }
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// Every field a server message may have, as it arrives, each already
+/// checked against its own rules; `ServerMsg::try_from` checks that the
+/// message's `type` has the fields it needs. Unknown fields are ignored, as
+/// for any derived struct.
+#[derive(Debug, Deserialize)]
+pub struct ServerFields {
+    #[serde(rename = "type")]
+    pub kind: ServerKind,
+    pub nick: Option<Nick>,
+    pub heartbeat_ms: Option<u64>,
+    pub room: Option<RoomName>,
+    pub online: Option<Vec<Nick>>,
+    pub latest: Option<Seq>,
+    pub messages: Option<Vec<Posted>>,
+    pub more: Option<bool>,
+    #[serde(default)]
+    pub gap: bool,
+    pub at: Option<UnixMillis>,
+    pub seq: Option<Seq>,
+    pub text: Option<MessageText>,
+    pub id: Option<MessageId>,
+    pub from: Option<Nick>,
+    pub to: Option<Nick>,
+    pub rooms: Option<Vec<RoomInfo>>,
+    pub gone: Option<Vec<RoomName>>,
+    pub code: Option<ErrorCode>,
+    pub message: Option<String>,
+    pub request: Option<String>,
+    pub retry_after_ms: Option<u64>,
+    pub limits: Option<Limits>,
+}
+
+/// A server message's `type`, in the order of [`ServerMsg::TYPES`], which
+/// names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerKind {
+    Welcome,
+    NickChanged,
+    Entered,
+    History,
+    Joined,
+    Said,
+    Ack,
+    Left,
+    Renamed,
+    Typing,
+    Pong,
+    Rooms,
+    RoomChanges,
+    Error,
+}
+
+/// A server message lacks a field its `type` requires.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("missing field `{field}` in a `{kind}` message")]
+pub struct MissingField {
+    kind: &'static str,
+    field: &'static str,
+}
+
+impl ServerKind {
+    /// Every kind, in the order of [`ServerMsg::TYPES`].
+    const ALL: [ServerKind; 14] = [
+        ServerKind::Welcome,
+        ServerKind::NickChanged,
+        ServerKind::Entered,
+        ServerKind::History,
+        ServerKind::Joined,
+        ServerKind::Said,
+        ServerKind::Ack,
+        ServerKind::Left,
+        ServerKind::Renamed,
+        ServerKind::Typing,
+        ServerKind::Pong,
+        ServerKind::Rooms,
+        ServerKind::RoomChanges,
+        ServerKind::Error,
+    ];
+
+    /// The kind a `type` names, if any.
+    pub fn from_name(name: &str) -> Option<ServerKind> {
+        let at = ServerMsg::TYPES.iter().position(|t| *t == name)?;
+        Some(ServerKind::ALL[at])
+    }
+}
+
+impl TryFrom<ServerFields> for ServerMsg {
+    type Error = MissingField;
+
+    fn try_from(wire: ServerFields) -> Result<Self, MissingField> {
+        let kind = ServerMsg::TYPES[wire.kind as usize];
+        macro_rules! need {
+            ($field:ident) => {
+                wire.$field.ok_or(MissingField {
+                    kind,
+                    field: stringify!($field),
+                })?
+            };
+        }
+        Ok(match wire.kind {
+            ServerKind::Welcome => ServerMsg::Welcome {
+                nick: need!(nick),
+                heartbeat_ms: need!(heartbeat_ms),
+                limits: need!(limits),
+            },
+            ServerKind::NickChanged => ServerMsg::NickChanged { nick: need!(nick) },
+            ServerKind::Entered => ServerMsg::Entered {
+                room: need!(room),
+                online: need!(online),
+                latest: wire.latest,
+            },
+            ServerKind::History => ServerMsg::History {
+                room: need!(room),
+                messages: need!(messages),
+                more: need!(more),
+                gap: wire.gap,
+            },
+            ServerKind::Joined => ServerMsg::Joined {
+                room: need!(room),
+                at: need!(at),
+                nick: need!(nick),
+            },
+            ServerKind::Said => ServerMsg::Said {
+                room: need!(room),
+                seq: need!(seq),
+                at: need!(at),
+                nick: need!(nick),
+                text: need!(text),
+                id: wire.id,
+            },
+            ServerKind::Ack => ServerMsg::Ack {
+                id: need!(id),
+                room: need!(room),
+                seq: need!(seq),
+            },
+            ServerKind::Left => ServerMsg::Left {
+                room: need!(room),
+                at: need!(at),
+                nick: need!(nick),
+            },
+            ServerKind::Renamed => ServerMsg::Renamed {
+                room: need!(room),
+                at: need!(at),
+                from: need!(from),
+                to: need!(to),
+            },
+            ServerKind::Typing => ServerMsg::Typing {
+                room: need!(room),
+                nick: need!(nick),
+            },
+            ServerKind::Pong => ServerMsg::Pong,
+            ServerKind::Rooms => ServerMsg::Rooms {
+                rooms: need!(rooms),
+            },
+            ServerKind::RoomChanges => ServerMsg::RoomChanges {
+                rooms: need!(rooms),
+                gone: need!(gone),
+            },
+            ServerKind::Error => ServerMsg::Error {
+                code: need!(code),
+                message: need!(message),
+                request: wire.request,
+                room: wire.room,
+                retry_after_ms: wire.retry_after_ms,
+                id: wire.id,
+            },
+        })
+    }
+}
