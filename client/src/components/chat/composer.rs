@@ -1,0 +1,102 @@
+//! Where a message is written and sent.
+
+use super::*;
+
+#[component]
+pub(super) fn Composer(chat: Chat) -> impl IntoView {
+    let lang = use_lang();
+    let draft = RwSignal::new(String::new());
+    // What is wrong with the field's text, found here; empty if nothing.
+    let local_problem = RwSignal::new(String::new());
+    let last_typing = Rc::new(Cell::new(0.0));
+    let typed = last_typing.clone();
+    let input = NodeRef::<Textarea>::new();
+    let room = move || chat.state.with(|s| s.current.clone());
+    let send = move || {
+        let text = draft.get_untracked();
+        if text.trim().is_empty() {
+            return;
+        }
+        let Some(room) = chat.state.with_untracked(|s| s.current.clone()) else {
+            return;
+        };
+        chat.state.update(|s| s.send_problem = None);
+        match MessageText::try_from(text) {
+            Ok(text) => {
+                // Into the outbox first: it shows as pending, survives a
+                // reload, and goes out now or once connected.
+                let outgoing = Outgoing {
+                    id: MessageId::try_from(storage::random_token())
+                        .expect("hex digits make a message id"),
+                    room,
+                    text,
+                    failed: None,
+                };
+                chat.state.update(|s| s.queue(outgoing));
+                chat.pump();
+                draft.set(String::new());
+                local_problem.set(String::new());
+                // The message ended "is typing" for the others: typing on
+                // shows again, within the typing budget.
+                typed.set(0.0);
+            }
+            Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
+        }
+    };
+    let on_input = move |ev| {
+        draft.set(event_target_value(&ev));
+        local_problem.set(String::new());
+        // At most one signal per interval while typing, and never more
+        // than the server's typing budget, however many messages are sent.
+        let now = now_ms();
+        if now - last_typing.get() >= TYPING_EVERY_MS
+            && !draft.with_untracked(|d| d.trim().is_empty())
+            && let Some(room) = chat.state.with_untracked(|s| s.current.clone())
+            && chat.state.try_update(|s| s.pacer.take(Paced::Typing, now)) == Some(Ok(()))
+            && chat.send(&ClientMsg::Typing { room })
+        {
+            last_typing.set(now);
+        }
+    };
+    let click_send = send.clone();
+    let on_keydown = move |ev: KeyboardEvent| {
+        // Enter that confirms an input-method composition (Chinese,
+        // Japanese, …) picks the characters; it must not send. Safari
+        // reports such keys with keyCode 229 and isComposing false.
+        // Shift+Enter makes a new line.
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() && ev.key_code() != 229 {
+            ev.prevent_default();
+            send();
+        }
+    };
+    let problem = chat.problem(local_problem, lang, |s| s.send_problem.as_ref());
+    // Move the typing focus to the composer when the room changes, and only
+    // then: messages arriving must never pull focus from another field.
+    let mut previous = None;
+    effect(move || {
+        let current = room();
+        if previous.as_ref().is_some_and(|p| *p != current)
+            && let Some(el) = input.get_untracked()
+        {
+            let _ = el.focus();
+        }
+        previous = Some(current);
+    });
+    view! {
+        <div class="composer">
+            <textarea data-testid="message-input" node_ref=input rows="1"
+                aria-label=move || lang.get().message_label()
+                placeholder=move || lang.get().message_placeholder(room().as_ref().map_or("", RoomName::as_str))
+                autocomplete="off" enterkeyhint="send"
+                prop:value=move || draft.get()
+                on:input=on_input
+                on:keydown=on_keydown></textarea>
+            <button type="button" data-testid="send-button" on:click=move |_| click_send()>
+                {move || lang.get().send()}
+            </button>
+        </div>
+        {shown(move || problem().is_some(), move || view! {
+            <p class="problem" role="alert">{problem}</p>
+        })}
+    }
+}

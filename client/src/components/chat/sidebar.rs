@@ -1,0 +1,280 @@
+//! The side of the chat: the connection's status, the outbox, the name
+//! form, the room list and who is in the room.
+
+use super::*;
+
+#[component]
+pub(super) fn Status(chat: Chat) -> impl IntoView {
+    let lang = use_lang();
+    let socket = chat.socket;
+    let label = move || {
+        let lang = lang.get();
+        match socket.ready_state() {
+            ReadyState::Connecting => lang.connecting().to_owned(),
+            ReadyState::Open => chat.state.with(|c| match &c.me {
+                Some(me) => lang.connected_as(me.as_str()),
+                None => lang.connected().to_owned(),
+            }),
+            ReadyState::Closing => lang.disconnecting().to_owned(),
+            ReadyState::Closed => {
+                let (retry_at, reason) = socket
+                    .status(|s| (s.retry_at, s.last_close.as_ref().map(|c| c.reason.clone())));
+                match (retry_at, reason) {
+                    (Some(at), reason) => {
+                        let left = ((at - chat.now.get()) / 1000.0).ceil().max(0.0);
+                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                        let left = left as u64;
+                        match reason.filter(|r| !r.is_empty()) {
+                            Some(reason) => lang.disconnected_reconnecting(&reason, left),
+                            None => lang.reconnecting_in(left),
+                        }
+                    }
+                    (None, Some(reason)) if !reason.is_empty() => {
+                        lang.disconnected_because(&reason)
+                    }
+                    _ => lang.disconnected().to_owned(),
+                }
+            }
+        }
+    };
+    view! {
+        <div class="status" data-testid="status" data-state=move || socket.ready_state().attr() role="status">
+            <span class="dot" aria-hidden="true"></span>
+            <span class="label">{label}</span>
+            {shown(move || socket.ready_state() == ReadyState::Closed, move || view! {
+                <button type="button" class="quiet" data-testid="reconnect"
+                    on:click=move |_| socket.open()>
+                    {move || {
+                        let lang = lang.get();
+                        if socket.status(|s| s.retry_at.is_some()) { lang.retry_now() } else { lang.reconnect() }
+                    }}
+                </button>
+            })}
+        </div>
+    }
+}
+
+/// How many own messages wait to go out and why, when more than the one
+/// being sent wait, or any cannot go yet.
+#[component]
+pub(super) fn OutboxStatus(chat: Chat) -> impl IntoView {
+    let lang = use_lang();
+    let text = move || {
+        let now = chat.now.get();
+        let connected = chat.socket.ready_state() == ReadyState::Open;
+        chat.state.with(|s| {
+            let count = s.waiting();
+            let why = if !connected || !s.pacer.connected() {
+                Waiting::Offline
+            } else if s.pacer.holding(now) {
+                Waiting::Held
+            } else if count > 1 {
+                Waiting::Paced(s.pacer.say_every_ms())
+            } else {
+                return None;
+            };
+            (count > 0).then(|| lang.get().waiting_to_send(count, why))
+        })
+    };
+    view! {
+        {shown(move || text().is_some(), move || view! {
+            <p class="outbox-status" data-testid="outbox-status" role="status">{text}</p>
+        })}
+    }
+}
+
+#[component]
+pub(super) fn NickForm(chat: Chat) -> impl IntoView {
+    let lang = use_lang();
+    let draft = RwSignal::new(String::new());
+    // What is wrong with the field's text, found here; empty if nothing.
+    let local_problem = RwSignal::new(String::new());
+    // The field shows the current name whenever that changes (and only
+    // then: whatever else arrives must not overwrite what is being typed).
+    on_change(
+        move || chat.state.with(|s| s.me.clone()),
+        move |me| {
+            if let Some(me) = me {
+                draft.set(me.to_string());
+            }
+        },
+    );
+    let save = move || match Nick::try_from(draft.get_untracked()) {
+        Ok(nick) => {
+            local_problem.set(String::new());
+            if chat.state.with_untracked(|s| s.me.as_ref() != Some(&nick)) {
+                chat.send(&ClientMsg::Nick { nick });
+            }
+        }
+        Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
+    };
+    let problem = chat.problem(local_problem, lang, |s| s.nick_problem.as_ref());
+    let reclaim_note = move || {
+        let wanted = storage::nick()?;
+        let me = chat.state.with(|s| s.me.clone())?;
+        let taken = chat.state.with(|s| s.nick_problem.is_some());
+        (taken && me != wanted).then(|| lang.get().name_reclaim_failed(wanted.as_str()))
+    };
+    view! {
+        <form class="nick-form" on:submit=move |ev| { ev.prevent_default(); save(); }>
+            <label for="nick-input">{move || lang.get().your_name()}</label>
+            <div class="row">
+                <input id="nick-input" type="text" data-testid="nick-input" autocomplete="nickname"
+                    maxlength="64" title=move || lang.get().nick_hint()
+                    prop:value=move || draft.get()
+                    on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
+                    aria-invalid=move || problem().is_some().to_string()
+                    aria-describedby="nick-problem"/>
+                <button type="submit" data-testid="nick-save">{move || lang.get().save_name()}</button>
+            </div>
+            <p id="nick-problem" class="problem" role="alert">{problem}</p>
+            <p class="note">{reclaim_note}</p>
+        </form>
+    }
+}
+
+#[component]
+pub(super) fn RoomList(chat: Chat) -> impl IntoView {
+    let lang = use_lang();
+    let draft = RwSignal::new(String::new());
+    // What is wrong with the field's text, found here; empty if nothing.
+    let local_problem = RwSignal::new(String::new());
+    let create = move || match RoomName::try_from(draft.get_untracked()) {
+        Ok(room) => {
+            local_problem.set(String::new());
+            draft.set(String::new());
+            chat.show(room, true);
+        }
+        Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
+    };
+    // Every room on the server, plus joined rooms the list has not caught
+    // up with yet.
+    let entries = move || {
+        chat.state.with(|s| {
+            let mut all: Vec<(RoomName, u32)> = s
+                .directory
+                .iter()
+                .map(|r| (r.name.clone(), r.online))
+                .collect();
+            for joined in &s.rooms {
+                if !all.iter().any(|(n, _)| n.key() == joined.name.key()) {
+                    all.push((joined.name.clone(), joined.online.len() as u32));
+                }
+            }
+            all
+        })
+    };
+    let problem = chat.problem(local_problem, lang, |s| s.room_problem.as_ref());
+    view! {
+        <nav class="rooms" aria-labelledby="rooms-heading">
+            <h2 id="rooms-heading">{move || lang.get().rooms()}</h2>
+            <ul data-testid="room-list">
+                {keyed_list(move || {
+                    entries()
+                        .into_iter()
+                        .map(|(name, online)| Keyed::new(
+                            format!("{name}\u{0}{online}"),
+                            move || view! { <RoomEntry chat=chat name=name online=online/> },
+                        ))
+                        .collect()
+                })}
+            </ul>
+            <form class="room-create" on:submit=move |ev| { ev.prevent_default(); create(); }>
+                <label for="room-create-input">{move || lang.get().new_room()}</label>
+                <div class="row">
+                    <input id="room-create-input" type="text" data-testid="room-create-input"
+                        autocomplete="off" maxlength="64"
+                        placeholder=move || lang.get().new_room_placeholder()
+                        prop:value=move || draft.get()
+                        on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
+                        aria-invalid=move || problem().is_some().to_string()
+                        aria-describedby="room-problem"/>
+                    <button type="submit" data-testid="room-create">{move || lang.get().create_room()}</button>
+                </div>
+                <p id="room-problem" class="problem" role="alert">{problem}</p>
+            </form>
+        </nav>
+    }
+}
+
+#[component]
+pub(super) fn RoomEntry(chat: Chat, name: RoomName, online: u32) -> impl IntoView {
+    let lang = use_lang();
+    // The room, and the key its name is compared by.
+    let target = StoredValue::new((name.clone(), name.key()));
+    // Joined, unread, in view.
+    let status = move || {
+        target.with_value(|(_, key)| {
+            chat.state.with(|s| {
+                let joined = s.rooms.iter().find(|r| r.name.key() == *key);
+                (
+                    joined.is_some(),
+                    joined.map_or(0, |r| r.unread),
+                    s.current.as_ref().is_some_and(|c| c.key() == *key),
+                )
+            })
+        })
+    };
+    let joined = move || status().0;
+    let unread = move || status().1;
+    let current = move || status().2;
+    let show = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        chat.show(target.with_value(|(name, _)| name.clone()), true);
+    };
+    let leave = move |_| chat.leave(target.with_value(|(name, _)| name.clone()));
+    let leave_label = move || target.with_value(|(name, _)| lang.get().leave_room(name.as_str()));
+    let label = name.to_string();
+    let data_room = label.clone();
+    view! {
+        <li data-testid="room" data-room=data_room data-unread=move || unread().to_string()
+            class:joined=joined class:current=current>
+            <a href=room_path(&name) on:click=show aria-current=move || current().then_some("page")>
+                <span class="room-name">{label}</span>
+                <span class="count" title=move || lang.get().online_count(online)>{online}</span>
+                {shown(move || unread() > 0, move || view! {
+                    <span class="unread" aria-label=move || lang.get().unread_count(unread())>{unread}</span>
+                })}
+            </a>
+            {shown(joined, move || view! {
+                <button type="button" class="leave quiet" on:click=leave
+                    aria-label=leave_label title=leave_label>"×"</button>
+            })}
+        </li>
+    }
+}
+
+#[component]
+pub(super) fn UserList(chat: Chat) -> impl IntoView {
+    let lang = use_lang();
+    let people = move || {
+        chat.state.with(|s| {
+            s.current_room()
+                .map(|r| r.online.clone())
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        <section class="people" aria-labelledby="people-heading">
+            <h2 id="people-heading">
+                {move || lang.get().people_here()}
+                " "<span class="count">{move || people().len()}</span>
+            </h2>
+            <ul data-testid="user-list">
+                {keyed_list(move || {
+                    people()
+                        .into_iter()
+                        .map(|nick| Keyed::new(nick.to_string(), move || view! {
+                            <li data-testid="user">
+                                {nick.to_string()}
+                                {shown(move || chat.state.with(|s| s.me.as_ref() == Some(&nick)), move || view! {
+                                    <span class="you">{move || lang.get().you_suffix()}</span>
+                                })}
+                            </li>
+                        }))
+                        .collect()
+                })}
+            </ul>
+        </section>
+    }
+}
