@@ -1,0 +1,299 @@
+//! Folding each server message into what the page shows.
+
+use super::*;
+
+impl ChatState {
+    /// Folds one server message in. `now` is the page's clock in
+    /// milliseconds (for typing).
+    pub fn apply(&mut self, msg: ServerMsg, now: f64) -> Effect {
+        match msg {
+            ServerMsg::Welcome {
+                nick,
+                heartbeat_ms,
+                limits,
+            } => {
+                // A new connection: every room must be entered again.
+                self.me = Some(nick);
+                self.heartbeat_ms = Some(heartbeat_ms);
+                self.pacer.welcome(limits, now);
+                for room in &mut self.rooms {
+                    room.entered = false;
+                    room.loading = false;
+                    room.typing.clear();
+                }
+            }
+            ServerMsg::NickChanged { nick } => {
+                self.me = Some(nick.clone());
+                self.nick_problem = None;
+                return Effect::RememberNick(nick);
+            }
+            ServerMsg::Entered { room, online, .. } => {
+                let view = match self.room_mut(&room) {
+                    Some(view) => view,
+                    None => {
+                        self.rooms.push(RoomView::new(room.clone()));
+                        self.rooms.last_mut().expect("just pushed")
+                    }
+                };
+                // The server's spelling wins (`RUST` joins `Rust`).
+                view.name = room.clone();
+                view.online = online;
+                view.entered = true;
+                if self.is_current(&room) {
+                    self.current = Some(room);
+                }
+            }
+            ServerMsg::History {
+                room,
+                messages,
+                more,
+                gap,
+            } => self.merge_page(&room, messages, more, gap),
+            ServerMsg::Joined { room, at, nick } => {
+                let me = self.me.as_ref() == Some(&nick);
+                if let Some(view) = self.room_mut(&room)
+                    && !view.online.contains(&nick)
+                {
+                    view.online.push(nick.clone());
+                }
+                self.push(&room, Some(at), LineKind::Joined { nick, me });
+            }
+            ServerMsg::Said {
+                room,
+                seq,
+                at,
+                nick,
+                text,
+                id,
+            } => {
+                return self.said(
+                    &room,
+                    Posted {
+                        seq,
+                        at,
+                        nick,
+                        text,
+                        id,
+                    },
+                );
+            }
+            ServerMsg::Ack { id, .. } => self.confirmed(&id),
+            ServerMsg::Pong => {}
+            ServerMsg::Left { room, at, nick } => {
+                if self.me.as_ref() == Some(&nick) {
+                    self.forget(&room);
+                    return Effect::Forget(room);
+                }
+                if let Some(view) = self.room_mut(&room) {
+                    view.online.retain(|n| n != &nick);
+                    view.stop_typing(&nick);
+                }
+                self.push(&room, Some(at), LineKind::Left { nick });
+            }
+            ServerMsg::Renamed { room, at, from, to } => {
+                if let Some(view) = self.room_mut(&room) {
+                    for n in &mut view.online {
+                        if *n == from {
+                            *n = to.clone();
+                        }
+                    }
+                    view.stop_typing(&from);
+                }
+                self.push(&room, Some(at), LineKind::Renamed { from, to });
+            }
+            ServerMsg::Typing { room, nick } => {
+                if let Some(view) = self.room_mut(&room) {
+                    view.stop_typing(&nick);
+                    view.typing.push((nick, now + TYPING_SHOWS_MS));
+                }
+            }
+            ServerMsg::Rooms { rooms } => self.directory = rooms,
+            ServerMsg::RoomChanges { rooms, gone } => {
+                natter_shared::apply_room_changes(&mut self.directory, rooms, &gone);
+            }
+            ServerMsg::Error {
+                code,
+                message,
+                request,
+                retry_after_ms,
+                id: Some(id),
+                ..
+            } if request.as_deref() == Some("say") => {
+                // Worth sending again later (over a limit, storage down):
+                // stays pending and goes again after the wait, unremarked.
+                // Anything else will never be accepted.
+                if matches!(code, ErrorCode::RateLimited | ErrorCode::StorageFailed) {
+                    self.pacer.refused_for_now(&id, code, retry_after_ms, now);
+                    return Effect::None;
+                }
+                self.pacer.answered(&id);
+                if let Some(entry) = self.outbox.iter_mut().find(|o| o.id == id) {
+                    entry.failed = Some(code);
+                }
+                self.send_problem = Some(Problem { code, message });
+            }
+            ServerMsg::Error {
+                code,
+                message,
+                request,
+                room,
+                ..
+            } => return self.refused(Problem { code, message }, request.as_deref(), room),
+        }
+        Effect::None
+    }
+
+    pub(super) fn said(&mut self, room: &RoomName, posted: Posted) -> Effect {
+        // An id in the outbox: this is one of ours, now stored.
+        let ours = posted
+            .id
+            .as_ref()
+            .is_some_and(|id| self.outbox.iter().any(|o| &o.id == id));
+        if let Some(id) = &posted.id {
+            self.confirmed(id);
+        }
+        let own = ours || self.me.as_ref() == Some(&posted.nick);
+        let current = self.is_current(room);
+        let Some(view) = self.room_mut(room) else {
+            return Effect::None;
+        };
+        // Never show a message twice.
+        if view.has(posted.seq) {
+            return Effect::None;
+        }
+        view.stop_typing(&posted.nick);
+        if !own && !current {
+            view.unread += 1;
+        }
+        let effect = if own {
+            Effect::None
+        } else {
+            Effect::Announce {
+                nick: posted.nick.clone(),
+                text: posted.text.clone(),
+            }
+        };
+        if !own && self.hidden {
+            self.unseen_while_hidden += 1;
+        }
+        let at = posted.at;
+        self.insert_message(room, at, LineKind::said(posted, own));
+        effect
+    }
+
+    pub(super) fn refused(
+        &mut self,
+        problem: Problem,
+        request: Option<&str>,
+        room: Option<RoomName>,
+    ) -> Effect {
+        match request {
+            Some("nick") => self.nick_problem = Some(problem),
+            Some("join") => {
+                self.room_problem = Some(problem);
+                if let Some(room) = room {
+                    // The join did not happen; drop the placeholder.
+                    if self.room(&room).is_some_and(|r| !r.entered) {
+                        self.forget(&room);
+                        return Effect::Forget(room);
+                    }
+                }
+            }
+            Some("say") => self.send_problem = Some(problem),
+            _ => {
+                let target = room.or_else(|| self.current.clone());
+                if let Some(target) = target {
+                    if let Some(view) = self.room_mut(&target) {
+                        view.loading = false;
+                    }
+                    self.push(&target, None, LineKind::Refused(problem));
+                }
+            }
+        }
+        Effect::None
+    }
+
+    pub(super) fn forget(&mut self, room: &RoomName) {
+        let key = room.key();
+        self.rooms.retain(|r| r.name.key() != key);
+        if self.current.as_ref().is_some_and(|c| c.key() == key) {
+            self.current = None;
+        }
+    }
+
+    /// Merges a page of stored messages: each message not shown yet goes
+    /// before the first shown message with a higher number, so pages and
+    /// live messages end up in `seq` order with none twice.
+    pub(super) fn merge_page(&mut self, room: &RoomName, page: Vec<Posted>, more: bool, gap: bool) {
+        let Some(view) = self.room_mut(room) else {
+            return;
+        };
+        view.loading = false;
+        // The server could not replay everything missed: start afresh from
+        // this page rather than show a hole.
+        if gap {
+            view.lines.retain(|l| l.seq().is_none());
+            view.more = more;
+        }
+        let first = page.first().map(|m| m.seq);
+        let newest = view.newest_seq();
+        // After a reconnect the latest page may not reach back to what is
+        // shown: rather than leave a silent hole, show only the page.
+        if let (Some(first), Some(newest)) = (first, newest)
+            && first.0 > newest.0 + 1
+        {
+            view.lines.retain(|l| l.seq().is_none());
+            view.more = true;
+        }
+        let oldest = view.oldest_seq();
+        if oldest.is_none() || first.zip(oldest).is_some_and(|(f, o)| f <= o) {
+            view.more = more;
+        }
+        for posted in page {
+            let own = self.me.as_ref() == Some(&posted.nick);
+            let at = posted.at;
+            self.insert_message(room, at, LineKind::said(posted, own));
+        }
+    }
+
+    pub(super) fn insert_message(&mut self, room: &RoomName, at: UnixMillis, kind: LineKind) {
+        let key = self.next_key();
+        let Some(view) = self.room_mut(room) else {
+            return;
+        };
+        let seq = match &kind {
+            LineKind::Said { seq, .. } => *seq,
+            _ => unreachable!("only messages are inserted by number"),
+        };
+        if view.has(seq) {
+            return;
+        }
+        let line = Line {
+            key,
+            at: Some(at),
+            kind,
+        };
+        match view
+            .lines
+            .iter()
+            .position(|l| l.seq().is_some_and(|s| s > seq))
+        {
+            Some(i) => view.lines.insert(i, line),
+            None => view.lines.push(line),
+        }
+        trim(view);
+    }
+
+    pub(super) fn push(&mut self, room: &RoomName, at: Option<UnixMillis>, kind: LineKind) {
+        let key = self.next_key();
+        if let Some(view) = self.room_mut(room) {
+            view.lines.push(Line { key, at, kind });
+            trim(view);
+        }
+    }
+
+    pub(super) fn next_key(&mut self) -> u64 {
+        self.next_key += 1;
+        self.next_key
+    }
+}

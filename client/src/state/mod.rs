@@ -1,0 +1,207 @@
+//! What the chat page shows, as plain data: [`ChatState::apply`] folds each
+//! server message into it. No browser here, so ordinary `cargo test` covers
+//! every rule of the display logic: presence, renames, unread counts,
+//! typing, merging history pages with live messages without losing or
+//! repeating any, and the outbox of own messages not yet confirmed.
+
+use natter_shared::{
+    ClientMsg, ErrorCode, MessageId, MessageText, Nick, Posted, RoomInfo, RoomName, Seq, ServerMsg,
+    UnixMillis,
+};
+
+use crate::pacer::{Next, Pacer};
+
+mod apply;
+mod outbox;
+mod room;
+
+use room::trim;
+
+/// Lines kept per room; beyond this the oldest go, and can be paged in
+/// again.
+pub const MAX_LINES: usize = 2000;
+
+/// How long "is typing" shows after the last signal, in milliseconds.
+pub const TYPING_SHOWS_MS: f64 = 6000.0;
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatState {
+    /// This connection's name, once welcomed.
+    pub me: Option<Nick>,
+    /// The room in view.
+    pub current: Option<RoomName>,
+    /// Rooms this connection is in, in the order they were joined.
+    pub rooms: Vec<RoomView>,
+    /// Every room on the server, with online counts.
+    pub directory: Vec<RoomInfo>,
+    /// The last refusal of a `nick` request.
+    pub nick_problem: Option<Problem>,
+    /// The last refusal of a `join` request.
+    pub room_problem: Option<Problem>,
+    /// The last refusal of a `say` request.
+    pub send_problem: Option<Problem>,
+    /// Messages from others that arrived while the page was hidden.
+    pub unseen_while_hidden: u32,
+    pub hidden: bool,
+    /// Own messages not yet confirmed stored, in the order they were
+    /// written. They survive reconnects (and, saved by the page, reloads)
+    /// and are sent again until the server confirms them.
+    pub outbox: Vec<Outgoing>,
+    /// How often to ping the server, from its `welcome`.
+    pub heartbeat_ms: Option<u64>,
+    /// What may be sent when, by the limits from `welcome`.
+    pub pacer: Pacer,
+    next_key: u64,
+}
+
+/// An own message on its way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    pub id: MessageId,
+    pub room: RoomName,
+    pub text: MessageText,
+    /// Why the server refused it for good, if it did; `None` while it is
+    /// pending. Not kept across a reload.
+    pub failed: Option<ErrorCode>,
+}
+
+impl Outgoing {
+    /// The `say` that sends it.
+    pub fn to_msg(&self) -> ClientMsg {
+        ClientMsg::Say {
+            room: self.room.clone(),
+            text: self.text.clone(),
+            id: Some(self.id.clone()),
+        }
+    }
+}
+
+/// A refusal, by code; the sentence is the server's, in English.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// One joined room.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomView {
+    pub name: RoomName,
+    pub lines: Vec<Line>,
+    /// Who is in the room now, in order of arrival.
+    pub online: Vec<Nick>,
+    /// Who is typing, and until when (milliseconds on the page's clock).
+    pub typing: Vec<(Nick, f64)>,
+    /// Messages that arrived while another room was in view.
+    pub unread: u32,
+    /// Older messages exist than the oldest shown.
+    pub more: bool,
+    /// A page of older messages has been asked for.
+    pub loading: bool,
+    /// `entered` arrived (the join went through).
+    pub entered: bool,
+}
+
+/// One line of a room's message list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// Unique for the life of the page (keys the list rendering).
+    pub key: u64,
+    pub at: Option<UnixMillis>,
+    pub kind: LineKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum LineKind {
+    /// `user3 says: …`; `own` when this connection's name said it.
+    Said {
+        seq: Seq,
+        nick: Nick,
+        text: MessageText,
+        own: bool,
+    },
+    /// `user3 comes in`
+    Joined { nick: Nick, me: bool },
+    /// `user3 left`
+    Left { nick: Nick },
+    /// `user3 is now known as Ada`
+    Renamed { from: Nick, to: Nick },
+    /// The server refused something sent to this room.
+    Refused(Problem),
+}
+
+/// What the page should do after a message, beyond showing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    /// The server confirmed a new name: remember it.
+    RememberNick(Nick),
+    /// A joined room is gone from this connection (left, or refused).
+    Forget(RoomName),
+    /// Announce this new message to screen readers.
+    Announce {
+        nick: Nick,
+        text: MessageText,
+    },
+}
+
+impl ChatState {
+    /// The room in view, if it is joined.
+    pub fn current_room(&self) -> Option<&RoomView> {
+        let current = self.current.as_ref()?;
+        self.room(current)
+    }
+
+    pub fn room(&self, name: &RoomName) -> Option<&RoomView> {
+        let key = name.key();
+        self.rooms.iter().find(|r| r.name.key() == key)
+    }
+
+    fn room_mut(&mut self, name: &RoomName) -> Option<&mut RoomView> {
+        let key = name.key();
+        self.rooms.iter_mut().find(|r| r.name.key() == key)
+    }
+
+    fn is_current(&self, name: &RoomName) -> bool {
+        self.current.as_ref().is_some_and(|c| c.key() == name.key())
+    }
+
+    /// Puts `name` in view, adding it (not yet entered) if it is not joined;
+    /// returns whether a `join` should be sent.
+    pub fn show(&mut self, name: RoomName) -> bool {
+        let fresh = self.room(&name).is_none();
+        if fresh {
+            self.rooms.push(RoomView::new(name.clone()));
+        }
+        if let Some(room) = self.room_mut(&name) {
+            room.unread = 0;
+        }
+        self.current = Some(name);
+        self.room_problem = None;
+        fresh
+    }
+
+    /// Notes that the page became hidden or visible again.
+    pub fn set_hidden(&mut self, hidden: bool) {
+        self.hidden = hidden;
+        if !hidden {
+            self.unseen_while_hidden = 0;
+        }
+    }
+
+    /// Marks a room as waiting for an older page; returns the `before` to
+    /// ask with, or `None` when there is nothing older or a page is on its
+    /// way.
+    pub fn want_older(&mut self, name: &RoomName) -> Option<Seq> {
+        let room = self.room_mut(name)?;
+        if !room.more || room.loading {
+            return None;
+        }
+        let before = room.oldest_seq()?;
+        room.loading = true;
+        Some(before)
+    }
+}
+
+#[cfg(test)]
+mod tests;
