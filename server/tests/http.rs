@@ -183,20 +183,48 @@ fn the_bundled_wasm_carries_no_build_notes() {
     }
 }
 
-/// The web client creates no web stream, so its bundle carries none of the
-/// code that feeds one from Rust (`wasm_streams`, compiled in by Leptos):
-/// the release build links it out (`xtask/src/wasm_link.rs`). Its
-/// JavaScript would otherwise still call the stream controllers' methods.
-/// Needs the built bundle, as below.
+/// The bundle's budget: what a browser downloads to start the chat (the
+/// wasm, its JavaScript and the stylesheet, as the server sends them with
+/// brotli) stays within 150 KB, and within 200 KB at the end of stage two.
+const BUNDLE_BUDGET_BROTLI: u64 = 150 * 1024;
+
+/// The release bundle, as browsers get it, fits [`BUNDLE_BUDGET_BROTLI`];
+/// the sizes are printed either way. Needs the built bundle, as below.
 #[test]
-fn the_bundle_carries_no_stream_code() {
-    let Some(wasm) = bundle_wasm("the_bundle_carries_no_stream_code") else {
+fn the_bundle_fits_its_budget() {
+    let Some(wasm) = bundle_wasm("the_bundle_fits_its_budget") else {
         return;
     };
-    let glue = std::fs::read_to_string(dist().join(wasm.replace("_bg.wasm", ".js"))).unwrap();
-    for member in [".byobRequest", ".enqueue", ".respond", ".desiredSize"] {
-        assert!(!glue.contains(member), "the glue still uses {member}");
+    let stem = wasm.trim_end_matches("_bg.wasm");
+    let mut sizes = Vec::new();
+    for entry in std::fs::read_dir(dist()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let counted = name == format!("{wasm}.br")
+            || name == format!("{stem}.js.br")
+            || (name.ends_with(".css.br"));
+        if counted {
+            sizes.push((
+                name.clone(),
+                std::fs::metadata(dist().join(&name)).unwrap().len(),
+            ));
+        }
     }
+    sizes.sort();
+    let total: u64 = sizes.iter().map(|(_, size)| size).sum();
+    let listed: Vec<String> = sizes.iter().map(|(n, s)| format!("{n}: {s} B")).collect();
+    eprintln!(
+        "bundle (brotli): {} = {total} B of {BUNDLE_BUDGET_BROTLI} B",
+        listed.join(", ")
+    );
+    assert_eq!(
+        sizes.len(),
+        3,
+        "expected the wasm, the JavaScript and the CSS: {listed:?}"
+    );
+    assert!(
+        total <= BUNDLE_BUDGET_BROTLI,
+        "the bundle is {total} B brotli, over its budget of {BUNDLE_BUDGET_BROTLI} B: {listed:?}"
+    );
 }
 
 /// Needs the built bundle (`trunk build`); `cargo xtask test` builds it

@@ -25,9 +25,6 @@ mod fuzz;
 mod minify;
 mod precompress;
 mod tools;
-mod unused_classes;
-mod wasm_link;
-mod wasm_names;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -91,10 +88,6 @@ enum Task {
 }
 
 fn main() -> Result<()> {
-    // The client's build runs the xtask as its linker (see wasm_link.rs).
-    if let Some(linked) = wasm_link::link_if_asked() {
-        return linked;
-    }
     let cli = Cli::parse();
     let root = project_root();
     std::env::set_current_dir(&root).context("cannot enter the project root")?;
@@ -313,11 +306,8 @@ fn build_client(env: &tools::BuildEnv) -> Result<()> {
         .args(["build", "--release", "--cargo-profile", "wasm-release"])
         .env("PATH", &env.path)
         .env("TRUNK_SKIP_VERSION_CHECK", "true");
-    env.size.apply(&mut trunk);
-    wasm_link::configure(&mut trunk)?;
     trunk.run()?;
     let dist = Path::new("dist");
-    wasm_names::shorten(dist, &env.minifiers.wasm_opt)?;
     minify::minify(dist, &env.minifiers)?;
     precompress::precompress(dist)
 }

@@ -23,9 +23,6 @@ pub struct Minifiers {
     pub terser: PathBuf,
     /// Lightning CSS's command line, for stylesheets.
     pub lightningcss: PathBuf,
-    /// binaryen's wasm-opt, which shortens the names the wasm and its
-    /// JavaScript share (`wasm_names.rs`).
-    pub wasm_opt: PathBuf,
 }
 
 impl Minifiers {
@@ -148,7 +145,6 @@ mod tests {
         let minifiers = Minifiers {
             terser: "terser".into(),
             lightningcss: "lightningcss".into(),
-            wasm_opt: "wasm-opt".into(),
         };
         let out = Path::new("out");
         let js = minifiers.command(Path::new("app-1.js"), out).unwrap();

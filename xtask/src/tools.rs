@@ -4,7 +4,6 @@
 //! | tool | from | why this way |
 //! |---|---|---|
 //! | `wasm32-unknown-unknown` | rustup | the client's target |
-//! | `rust-src` | rustup | the release bundle rebuilds the standard library for size |
 //! | trunk | crates.io | builds the client bundle |
 //! | wasm-bindgen CLI | crates.io, the version in `Cargo.lock` | trunk would otherwise try to download it |
 //! | wasm-opt | npm's `binaryen`, under `target/tools` | Debian's binaryen is too old and breaks the bundle |
@@ -30,8 +29,6 @@ const LIGHTNINGCSS_VERSION: &str = "1.33.0";
 /// the pinned wasm-bindgen and wasm-opt.
 pub struct BuildEnv {
     pub trunk: PathBuf,
-    /// How the release bundle's standard library is built; see [`SizeBuild`].
-    pub size: SizeBuild,
     /// Runs wasm tests in a headless browser; installed with wasm-bindgen.
     pub wasm_test_runner: PathBuf,
     /// Minify the release bundle's JavaScript and CSS.
@@ -41,7 +38,6 @@ pub struct BuildEnv {
 
 pub fn ensure_build_tools(root: &Path) -> Result<BuildEnv> {
     ensure_wasm_target()?;
-    let size = SizeBuild::for_toolchain()?;
     let bindgen_version = locked_version(root, "wasm-bindgen")?;
     check_trunk_pins(root, &bindgen_version)?;
 
@@ -78,7 +74,6 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildEnv> {
             LIGHTNINGCSS_VERSION,
             "lightningcss",
         )?,
-        wasm_opt: wasm_opt_dir.join("wasm-opt"),
     };
 
     let wasm_test_runner = parent(&bindgen).join("wasm-bindgen-test-runner");
@@ -89,7 +84,6 @@ pub fn ensure_build_tools(root: &Path) -> Result<BuildEnv> {
     let path = std::env::join_paths(dirs).context("a tool path holds a ':'")?;
     Ok(BuildEnv {
         trunk,
-        size,
         wasm_test_runner,
         minifiers,
         path,
@@ -180,87 +174,6 @@ fn ensure_rustup_part(kind: &str, name: &str, what: &str) -> Result<()> {
     }
     step(&format!("adding {what}"));
     Command::new("rustup").args([kind, "add", name]).run()
-}
-
-/// The flags of the release bundle's own build of the standard library,
-/// the size settings the Leptos book gives for nightly Rust: `std` built
-/// with the `wasm-release` profile (`opt-level = "z"`) and its
-/// `optimize_for_size` feature, panics that trap at once instead of
-/// formatting a message (`-Cpanic=immediate-abort`), and no file names or
-/// line numbers kept for panics. They are unstable options of the same
-/// compiler, allowed by `RUSTC_BOOTSTRAP=1` for this one build only, so
-/// the bundle needs no second toolchain. `docs/BENCHMARKS.md` has the
-/// sizes with and without them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SizeBuild {
-    /// Rebuild the standard library for size.
-    Rebuilt,
-    /// The toolchain is older than the oldest this build is known to work
-    /// with: the prebuilt standard library is used.
-    Prebuilt,
-}
-
-/// The flags the client is built with when the standard library is rebuilt.
-/// They replace `.cargo/config.toml`'s `rustflags` for the wasm target, so
-/// they repeat them (a test checks that).
-pub const SIZE_RUSTFLAGS: [&str; 5] = [
-    "--cfg",
-    "erase_components",
-    "-Zunstable-options",
-    "-Cpanic=immediate-abort",
-    "-Zlocation-detail=none",
-];
-
-/// The oldest stable Rust the size build was verified with. Before it,
-/// `-Cpanic=immediate-abort` was a feature of the standard library instead.
-const SIZE_BUILD_SINCE: (u32, u32) = (1, 95);
-
-impl SizeBuild {
-    fn for_toolchain() -> Result<SizeBuild> {
-        let out = Command::new(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()))
-            .arg("--version")
-            .output()
-            .context("running rustc --version")?;
-        let version = String::from_utf8_lossy(&out.stdout).into_owned();
-        if rustc_release(&version).is_none_or(|v| v < SIZE_BUILD_SINCE) {
-            step(&format!(
-                "{} cannot rebuild the standard library for size: the bundle will be larger",
-                version.trim()
-            ));
-            return Ok(SizeBuild::Prebuilt);
-        }
-        ensure_rust_src()?;
-        Ok(SizeBuild::Rebuilt)
-    }
-
-    /// Sets up `cmd` (trunk, which runs cargo) for this kind of build.
-    pub fn apply(self, cmd: &mut Command) {
-        if self == SizeBuild::Prebuilt {
-            return;
-        }
-        cmd.env("RUSTC_BOOTSTRAP", "1")
-            .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
-            .env("CARGO_UNSTABLE_BUILD_STD_FEATURES", "optimize_for_size")
-            .env("CARGO_ENCODED_RUSTFLAGS", SIZE_RUSTFLAGS.join("\x1f"))
-            .env_remove("RUSTFLAGS");
-    }
-}
-
-/// `(major, minor)` from `rustc 1.95.0 (59807616e 2026-04-14)`.
-fn rustc_release(version: &str) -> Option<(u32, u32)> {
-    let number = version.split_whitespace().nth(1)?;
-    let mut parts = number.split(['.', '-']);
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
-}
-
-fn ensure_rust_src() -> Result<()> {
-    ensure_rustup_part(
-        "component",
-        "rust-src",
-        "the rust-src component (the bundle's standard library is built from it)",
-    )
 }
 
 /// npm's binaryen in `target/tools/binaryen`; returns the folder of its
@@ -433,52 +346,4 @@ fn is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_the_release_of_stable_and_nightly_compilers() {
-        assert_eq!(
-            rustc_release("rustc 1.95.0 (59807616e 2026-04-14)\n"),
-            Some((1, 95))
-        );
-        assert_eq!(
-            rustc_release("rustc 1.97.0-nightly (e50aa6fba 2026-05-19)"),
-            Some((1, 97))
-        );
-        assert_eq!(rustc_release("not rustc"), None);
-        assert!(rustc_release("rustc 1.91.1 (ed61e7d7e 2025-11-07)").unwrap() < SIZE_BUILD_SINCE);
-    }
-
-    /// The size build's flags replace the wasm target's `rustflags` from
-    /// `.cargo/config.toml`, so every one of those must be among them.
-    #[test]
-    fn the_size_build_keeps_the_configured_wasm_flags() {
-        let config = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cargo/config.toml"),
-        )
-        .unwrap();
-        let table = config
-            .split("[target.wasm32-unknown-unknown]")
-            .nth(1)
-            .expect("the config has a table for the wasm target");
-        let line = table
-            .lines()
-            .find(|l| l.trim_start().starts_with("rustflags"))
-            .expect("the wasm target sets rustflags");
-        let configured: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
-        assert!(!configured.is_empty());
-        for window in configured.windows(2).step_by(2) {
-            assert!(
-                SIZE_RUSTFLAGS.windows(2).any(|w| w == window),
-                "{window:?} is configured but not in SIZE_RUSTFLAGS"
-            );
-        }
-        if configured.len() % 2 == 1 {
-            assert!(SIZE_RUSTFLAGS.contains(configured.last().unwrap()));
-        }
-    }
 }
