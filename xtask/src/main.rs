@@ -26,6 +26,9 @@ mod minify;
 mod precompress;
 mod tools;
 
+#[cfg(test)]
+mod tidy;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -24,6 +24,7 @@
 
 mod health;
 mod keys;
+mod read;
 mod sql;
 mod write;
 
@@ -42,6 +43,7 @@ use sqlx::migrate::MigrateError;
 use sqlx::{AnyPool, Connection, Executor, Row};
 
 pub use health::{Fault, Health};
+use read::room_row;
 pub use sql::redacted;
 use sql::{as_i64, as_u64, chunks, connect_url, placeholders};
 
@@ -209,139 +211,6 @@ impl Store {
         self.backend
     }
 
-    /// The rooms to hold at start, with their newest sequence numbers:
-    /// the rooms worth holding: the lobby, every room with messages,
-    /// and rooms made since `made_since`. An older room without messages
-    /// stays in the store, holding nothing, and comes back under its id
-    /// when someone joins its name ([`Store::create_room`]). Not those whose
-    /// name now compares equal to another room's (see `keys.rs`).
-    pub async fn rooms(&self, made_since: UnixMillis) -> Result<Vec<RoomRow>, StoreError> {
-        timed("rooms", async {
-            let rows = sqlx::query(
-                "SELECT id, name, key, last_seq FROM rooms \
-                 WHERE last_seq > 0 OR key = $1 OR created_at >= $2 ORDER BY id",
-            )
-            .bind(RoomName::lobby().key())
-            .bind(as_i64(made_since.0))
-            .fetch_all(&self.pool)
-            .await?;
-            keys::current_rooms(&rows)
-        })
-        .await
-    }
-
-    /// The room called `name` (compared by [`RoomName::key`]), if it exists.
-    pub async fn room(&self, name: &RoomName) -> Result<Option<RoomRow>, StoreError> {
-        timed("room", async {
-            let row = sqlx::query("SELECT id, name, last_seq FROM rooms WHERE key = $1")
-                .bind(name.key())
-                .fetch_optional(&self.pool)
-                .await?;
-            row.as_ref().map(room_row).transpose()
-        })
-        .await
-    }
-
-    /// Which of these messages (device, and the client's id) are stored,
-    /// and where; those not in the answer are not stored.
-    pub async fn find_origins(
-        &self,
-        origins: &[(DeviceId, MessageId)],
-    ) -> Result<HashMap<(DeviceId, MessageId), (RoomId, Seq)>, StoreError> {
-        timed("find_origins", async {
-            let mut found = HashMap::new();
-            for part in chunks(origins.len()) {
-                // Joined from the list, so each is looked up in the index.
-                let sql = format!(
-                    "WITH wanted (device, client_id) AS (VALUES {}) \
-                     SELECT m.device, m.client_id, m.room_id, m.seq FROM wanted \
-                     JOIN messages m ON m.device = wanted.device AND m.client_id = wanted.client_id",
-                    placeholders(self.backend, part.len(), 2)
-                );
-                let mut select = sqlx::query(&sql);
-                for (device, id) in &origins[part] {
-                    select = select.bind(device.as_str()).bind(id.as_str());
-                }
-                for row in select.fetch_all(&self.pool).await? {
-                    let device: String = row.try_get("device")?;
-                    let id: String = row.try_get("client_id")?;
-                    let (Ok(device), Ok(id)) = (DeviceId::try_from(device), MessageId::try_from(id))
-                    else {
-                        continue;
-                    };
-                    let at = (row.try_get("room_id")?, Seq(as_u64(row.try_get("seq")?)));
-                    found.insert((device, id), at);
-                }
-            }
-            Ok(found)
-        })
-        .await
-    }
-
-    /// The first `limit` messages of `room` after `after`, oldest first.
-    pub async fn after(
-        &self,
-        room: RoomId,
-        after: Seq,
-        limit: usize,
-    ) -> Result<Vec<Posted>, StoreError> {
-        timed("after", async {
-            let rows = sqlx::query(
-                "SELECT seq, at, nick, text, client_id FROM messages \
-                 WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-            )
-            .bind(room)
-            .bind(as_i64(after.0))
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await?;
-            rows.iter().map(posted).collect()
-        })
-        .await
-    }
-
-    /// The newest sequence number of a room (0 when it has no messages).
-    pub async fn last_seq(&self, room: RoomId) -> Result<u64, StoreError> {
-        timed("last_seq", async {
-            let last: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM rooms WHERE id = $1")
-                .bind(room)
-                .fetch_optional(&self.pool)
-                .await?;
-            Ok(as_u64(last.ok_or(StoreError::NoRoom(room))?))
-        })
-        .await
-    }
-
-    /// Up to `limit` messages of `room` with a sequence number below
-    /// `before`, oldest first, and whether older ones exist.
-    pub async fn page(
-        &self,
-        room: RoomId,
-        before: Seq,
-        limit: usize,
-    ) -> Result<(Vec<Posted>, bool), StoreError> {
-        timed("page", async {
-            let rows = sqlx::query(
-                "SELECT seq, at, nick, text, client_id FROM messages \
-                 WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
-            )
-            .bind(room)
-            .bind(as_i64(before.0))
-            .bind(i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await?;
-            let more = rows.len() > limit;
-            let mut page = rows
-                .iter()
-                .take(limit)
-                .map(posted)
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            page.reverse();
-            Ok((page, more))
-        })
-        .await
-    }
-
     /// Checks that the database answers, for `/readyz`.
     pub async fn ping(&self) -> Result<(), StoreError> {
         timed("ping", async {
@@ -357,8 +226,22 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// The pool, for benchmarks and tests that fill or inspect the database.
-    pub fn pool(&self) -> &AnyPool {
+    /// Folds SQLite's write-ahead log into the database file, so that the
+    /// file's size is the data's (the benchmark of a large history reads
+    /// it). Nothing to do on PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            return Ok(());
+        }
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The pool, for this crate's own tests that inspect the database.
+    #[cfg(test)]
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 }
@@ -372,27 +255,6 @@ async fn timed<T>(
     let result = work.await;
     metrics::histogram!("natter_store_seconds", "op" => op).record(started.elapsed());
     result
-}
-
-fn posted(row: &AnyRow) -> Result<Posted, StoreError> {
-    Ok(Posted {
-        seq: Seq(as_u64(row.try_get("seq")?)),
-        at: UnixMillis(as_u64(row.try_get("at")?)),
-        nick: Nick::from_stored(row.try_get::<String, _>("nick")?)?,
-        text: MessageText::try_from(row.try_get::<String, _>("text")?)?,
-        id: row
-            .try_get::<Option<String>, _>("client_id")?
-            .map(MessageId::try_from)
-            .transpose()?,
-    })
-}
-
-fn room_row(row: &AnyRow) -> Result<RoomRow, StoreError> {
-    Ok(RoomRow {
-        id: row.try_get("id")?,
-        name: RoomName::from_stored(row.try_get::<String, _>("name")?)?,
-        last_seq: as_u64(row.try_get("last_seq")?),
-    })
 }
 
 #[cfg(test)]
