@@ -460,14 +460,53 @@ async fn rooms_renames_typing_unread_and_links_in_two_browsers() {
     )
     .await;
 
+    // At phone width the side folds into a drawer: the conversation gets
+    // the screen, and the button above it opens the side.
     alice.set_window_size(360, 740).await.unwrap();
+    const SIDEBAR: &str = "document.querySelector('[data-testid=sidebar]')";
+    wait_until(
+        &alice,
+        &format!("getComputedStyle({SIDEBAR}).visibility === 'hidden'"),
+    )
+    .await;
+    let share = alice
+        .execute(
+            "return document.querySelector('[data-testid=message-list]')\
+                 .getBoundingClientRect().height / window.innerHeight",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        share.as_f64().unwrap() > 0.5,
+        "the messages get {share} of the height"
+    );
     save_screenshot(&alice, "chat-360px").await;
+    click(&alice, "[data-testid=drawer-toggle]").await;
+    wait_until(
+        &alice,
+        &format!(
+            "getComputedStyle({SIDEBAR}).visibility === 'visible' && \
+             {SIDEBAR}.getBoundingClientRect().left >= 0 && \
+             document.querySelector('[data-testid=drawer-toggle]')\
+                 .getAttribute('aria-expanded') === 'true'"
+        ),
+    )
+    .await;
+    save_screenshot(&alice, "chat-360px-drawer").await;
 
     // A bad name gets a clear error beside the field and is not sent.
     nick.clear().await.unwrap();
     nick.send_keys("two/words\u{200B}").await.unwrap();
     click(&alice, "[data-testid=nick-save]").await;
     wait_for(&alice, ".nick-form .problem", "invisible character").await;
+    // Escape closes the drawer.
+    nick.send_keys("\u{E00C}").await.unwrap();
+    wait_until(
+        &alice,
+        &format!("getComputedStyle({SIDEBAR}).visibility === 'hidden'"),
+    )
+    .await;
 
     bob.close().await.unwrap();
     wait_for(&alice, "[data-testid=message]", "user2 left").await;

@@ -93,6 +93,13 @@ impl Lang {
     }
 
     // Rooms and people.
+    /// The button that opens the side drawer on a phone.
+    pub fn rooms_and_people(self) -> &'static str {
+        self.pick("Rooms and people", "房间和成员")
+    }
+    pub fn close_drawer(self) -> &'static str {
+        self.pick("Close", "关闭")
+    }
     pub fn rooms(self) -> &'static str {
         self.pick("Rooms", "房间")
     }

@@ -25,12 +25,11 @@ use crate::storage;
 use crate::ws::{ChatCodec, ReadyState, Socket, SocketOptions, mark, url_for, use_websocket};
 
 mod composer;
+mod layout;
 mod messages;
 mod sidebar;
 
-use composer::Composer;
-use messages::{MessageList, Typing};
-use sidebar::{NickForm, OutboxStatus, RoomList, Status, UserList};
+use layout::Layout;
 
 /// A typing signal is sent at most this often while someone types.
 const TYPING_EVERY_MS: f64 = 3000.0;
@@ -341,25 +340,7 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
         on_cleanup(move || tick.clear());
     }
 
-    view! {
-        <section class="chat-page">
-            <aside class="sidebar">
-                <NickForm chat=chat/>
-                <RoomList chat=chat/>
-                <UserList chat=chat/>
-            </aside>
-            <div class="room-pane">
-                <Status chat=chat/>
-                <MessageList chat=chat/>
-                <Typing chat=chat/>
-                <OutboxStatus chat=chat/>
-                <Composer chat=chat/>
-            </div>
-            <div class="visually-hidden" aria-live="polite" aria-atomic="true">
-                {move || announcement.get()}
-            </div>
-        </section>
-    }
+    view! { <Layout chat=chat announcement=announcement/> }
 }
 
 fn problem_text(lang: Lang, problem: &Problem) -> String {
