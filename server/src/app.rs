@@ -59,7 +59,7 @@ pub struct Shared {
     pub message_limits: MessageLimits,
     pub guard: Arc<Guard>,
     /// What one connection may send.
-    pub quotas: QuotaSettings,
+    pub quotas: Arc<QuotaSettings>,
     /// New rooms per address.
     pub room_quota: RoomQuota,
     /// The host names answered to.
@@ -118,7 +118,7 @@ impl AppState {
             timing: config.timing(),
             message_limits: config.message_limits(),
             guard: config.guard(),
-            quotas: config.quotas(),
+            quotas: Arc::new(config.quotas()),
             room_quota: RoomQuota::new(config.rooms.create_quota()),
             hosts: AllowedHosts::new(&config.allowed_hosts, &config.allowed_origins),
             room_expiry: config.rooms.expiry(),

@@ -15,6 +15,7 @@
 //! are dropped without an answer and cost nothing.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::clock::{Clock, MonotonicClock};
@@ -152,30 +153,43 @@ pub struct Limited {
 
 struct Budget {
     limiter: Limiter,
-    /// Until when the last refusal of this kind told the client to wait.
-    told_until: Option<Instant>,
+    /// Until when the last refusal of this kind told the client to wait,
+    /// in whole milliseconds after [`Quotas::since`] (every idle connection
+    /// holds one per kind, so the smallest form).
+    told_until: Option<u32>,
 }
 
 /// One connection's budgets.
 pub struct Quotas {
-    settings: QuotaSettings,
+    /// Shared by every connection of the server.
+    settings: Arc<QuotaSettings>,
     budgets: [Budget; Kind::ALL.len()],
     /// Refusals of any kind: 20 at once, then one every 3 seconds. A
     /// connection that runs out is closed with 1008.
     strikes: Limiter,
+    /// When the budgets were made: what `told_until` counts from.
+    since: Instant,
 }
 
 impl Quotas {
-    pub fn new(settings: QuotaSettings) -> Quotas {
+    pub fn new(settings: Arc<QuotaSettings>) -> Quotas {
         let limiter = |quota| RateLimiter::direct_with_clock(quota, MonotonicClock);
         Quotas {
-            settings,
             budgets: Kind::ALL.map(|kind| Budget {
                 limiter: limiter(settings.quota(kind)),
                 told_until: None,
             }),
+            settings,
             strikes: limiter(quota(20, Duration::from_secs(3))),
+            since: Instant::now(),
         }
+    }
+
+    /// Whole milliseconds from [`Quotas::since`] to `at` (rounded down, on
+    /// both sides of a comparison, so a client back exactly when told is
+    /// on time), saturating.
+    fn millis(&self, at: Instant) -> u32 {
+        u32::try_from(at.saturating_duration_since(self.since).as_millis()).unwrap_or(u32::MAX)
     }
 
     /// Takes one request of `kind`, reaching `reach` other people (0 for
@@ -199,8 +213,10 @@ impl Quotas {
         metrics::counter!("natter_rate_limited_total", "limit" => kind.name()).increment(1);
         let wait = not_until.wait_time_from(MonotonicClock.now());
         let now = Instant::now();
-        let honoured = budget.told_until.is_none_or(|until| now >= until);
-        budget.told_until = Some(now + wait);
+        let (at, until) = (self.millis(now), self.millis(now + wait));
+        let budget = &mut self.budgets[kind as usize];
+        let honoured = budget.told_until.is_none_or(|told| at >= told);
+        budget.told_until = Some(until);
         Err(Limited {
             what: describe(kind.what(), &quota, units),
             wait,
@@ -243,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_budget_refuses_past_its_burst_and_says_how_long_to_wait() {
-        let mut q = Quotas::new(settings());
+        let mut q = Quotas::new(Arc::new(settings()));
         assert_eq!(q.take(Kind::Say, 0), Ok(()));
         assert_eq!(q.take(Kind::Say, 0), Ok(()));
         let refused = q.take(Kind::Say, 0).unwrap_err();
@@ -255,7 +271,7 @@ mod tests {
 
     #[test]
     fn only_a_refusal_before_the_told_time_is_not_honoured() {
-        let mut q = Quotas::new(settings());
+        let mut q = Quotas::new(Arc::new(settings()));
         q.take(Kind::Say, 0).unwrap();
         q.take(Kind::Say, 0).unwrap();
         assert!(q.take(Kind::Say, 0).unwrap_err().honoured, "never told");
@@ -267,7 +283,7 @@ mod tests {
 
     #[test]
     fn reach_prices_a_request_and_never_past_the_burst() {
-        let mut q = Quotas::new(settings());
+        let mut q = Quotas::new(Arc::new(settings()));
         // 5 renames at once by default; one reaching 2,500 people costs 3.
         q.take(Kind::Nick, 2_500).unwrap();
         q.take(Kind::Nick, 0).unwrap();
@@ -275,7 +291,7 @@ mod tests {
         let refused = q.take(Kind::Nick, 0).unwrap_err();
         assert!(refused.what.starts_with("too many renames"));
         // Reaching a million costs the whole burst, not more.
-        let mut q = Quotas::new(settings());
+        let mut q = Quotas::new(Arc::new(settings()));
         q.take(Kind::Nick, 1_000_000).unwrap();
         let refused = q.take(Kind::Nick, 1_000_000).unwrap_err();
         assert!(refused.what.contains("counts as 5"), "{}", refused.what);
@@ -283,7 +299,7 @@ mod tests {
 
     #[test]
     fn strikes_run_out_after_twenty() {
-        let q = Quotas::new(settings());
+        let q = Quotas::new(Arc::new(settings()));
         for _ in 0..20 {
             assert!(q.strike());
         }

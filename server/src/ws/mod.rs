@@ -27,6 +27,7 @@ use failure::{Failure, check_length, check_lengths};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, Utf8Bytes, WebSocketUpgrade};
@@ -93,7 +94,7 @@ async fn converse(mut tx: impl Tx, mut rx: impl Rx, app: AppState, ticket: Ticke
             None => None,
         };
         let conn = app.hub.connect_numbered(number);
-        let mut session = Session::new(conn, app.quotas, ticket.address);
+        let mut session = Session::new(conn, Arc::clone(&app.quotas), ticket.address);
         let end = drive(&mut tx, &mut rx, &mut session, &app).await;
         tracing::debug!(conn = session.conn.id(), ?end, "session over");
         // The session drops here: its rooms hear of the departure before
@@ -156,7 +157,7 @@ type Storing =
 const MAX_STORING: usize = 64;
 
 impl Session {
-    pub(crate) fn new(conn: Connection, quotas: QuotaSettings, address: IpAddr) -> Self {
+    pub(crate) fn new(conn: Connection, quotas: Arc<QuotaSettings>, address: IpAddr) -> Self {
         let device = connection_device(conn.id());
         Session {
             conn,

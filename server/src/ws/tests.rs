@@ -71,7 +71,7 @@ fn silent() -> impl Rx {
 fn quiet_session(app: &AppState) -> Session {
     let mut conn = app.hub.connect();
     while conn.try_recv().is_some() {}
-    Session::new(conn, app.quotas, LOCAL)
+    Session::new(conn, Arc::clone(&app.quotas), LOCAL)
 }
 
 #[tokio::test]
@@ -79,7 +79,7 @@ async fn a_write_that_hangs_ends_the_session_as_a_slow_consumer() {
     let drain = Drain::new();
     let (app, _dir) = app(&drain).await;
     // Its welcome is waiting to be written.
-    let mut session = Session::new(app.hub.connect(), app.quotas, LOCAL);
+    let mut session = Session::new(app.hub.connect(), Arc::clone(&app.quotas), LOCAL);
     let started = Instant::now();
     let end = drive(&mut stuck(), &mut silent(), &mut session, &app).await;
     assert_eq!(
@@ -108,7 +108,7 @@ async fn shutdown_interrupts_any_write_that_hangs() {
         let drain = Drain::new();
         let (app, _dir) = app(&drain).await;
         let mut session = if queued {
-            Session::new(app.hub.connect(), app.quotas, LOCAL)
+            Session::new(app.hub.connect(), Arc::clone(&app.quotas), LOCAL)
         } else {
             quiet_session(&app)
         };
@@ -239,7 +239,7 @@ async fn a_flooded_session_writes_everything_in_order_in_few_writes() {
 async fn a_silent_peer_is_pinged_then_dropped() {
     let drain = Drain::new();
     let (app, _dir) = app(&drain).await;
-    let mut session = Session::new(app.hub.connect(), app.quotas, LOCAL);
+    let mut session = Session::new(app.hub.connect(), Arc::clone(&app.quotas), LOCAL);
     let (mut tx, mut sent) = recording();
     let started = Instant::now();
     let end = drive(&mut tx, &mut silent(), &mut session, &app).await;
@@ -269,7 +269,7 @@ async fn a_peer_that_answers_each_ping_stays() {
     config.check().expect("the tightest valid setting");
     let t = config.timing();
     let (app, _dir) = app_with(config, Drain::new()).await;
-    let mut session = Session::new(app.hub.connect(), app.quotas, LOCAL);
+    let mut session = Session::new(app.hub.connect(), Arc::clone(&app.quotas), LOCAL);
     let (mut tx, sent) = recording();
     let pings = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&pings);
