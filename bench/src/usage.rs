@@ -56,9 +56,10 @@ pub fn reset_peak(pid: u32) -> io::Result<()> {
 }
 
 fn ticks_per_second() -> f64 {
-    // SAFETY: sysconf only reads a configuration value.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if hz > 0 { hz as f64 } else { 100.0 }
+    match rustix::param::clock_ticks_per_second() {
+        0 => 100.0,
+        hz => hz as f64,
+    }
 }
 
 fn bad(what: &str) -> io::Error {

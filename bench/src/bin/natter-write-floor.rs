@@ -131,17 +131,8 @@ fn text_frame(bytes: usize) -> Result<Vec<u8>> {
     Ok(frame)
 }
 
-/// This process's user and system CPU time.
+/// This process's user and system CPU time, all threads
+/// (`CLOCK_PROCESS_CPUTIME_ID`, to the nanosecond).
 fn cpu_time() -> Result<Duration> {
-    // SAFETY: getrusage writes into the zeroed struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: a valid pointer to a rusage struct.
-    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &raw mut usage) } != 0 {
-        return Err(std::io::Error::last_os_error().into());
-    }
-    let micros = |t: libc::timeval| {
-        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
-            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
-    };
-    Ok(micros(usage.ru_utime) + micros(usage.ru_stime))
+    Ok(cpu_time::ProcessTime::try_now()?.as_duration())
 }
