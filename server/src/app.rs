@@ -159,7 +159,7 @@ pub fn router(state: AppState) -> Router {
     // health answer gain nothing from it.
     let bundle = get(crate::assets::serve).layer(CompressionLayer::new());
     let hosts = Arc::clone(&state.hosts);
-    Router::new()
+    let router = Router::new()
         .route("/ws", get(crate::ws::chat))
         .route("/ws/echo", get(crate::echo::echo))
         .route("/metrics", get(crate::metrics::render))
@@ -171,8 +171,8 @@ pub fn router(state: AppState) -> Router {
             crate::hosts::check,
         ))
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready))
-        .layer(axum::middleware::from_fn(crate::headers::secure))
+        .route("/readyz", get(ready));
+    crate::headers::secure(router)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

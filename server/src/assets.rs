@@ -55,9 +55,9 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     }
     match Bundle::get(INDEX) {
         Some(index) => {
-            let csp = crate::headers::page_csp(&String::from_utf8_lossy(&index.data));
+            let csp = page_policy(&index);
             let mut response = file_response(INDEX, index, REVALIDATE, &headers);
-            if let Ok(csp) = HeaderValue::from_str(&csp) {
+            if let Some(csp) = csp {
                 response
                     .headers_mut()
                     .insert(header::CONTENT_SECURITY_POLICY, csp);
@@ -66,6 +66,21 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
         }
         None => not_built(),
     }
+}
+
+/// The page's Content-Security-Policy, with the hashes of its inline
+/// scripts: computed once for the embedded page, and for every request in
+/// debug builds, which read the page from disk, where it may change.
+fn page_policy(index: &EmbeddedFile) -> Option<HeaderValue> {
+    let compute = || {
+        let csp = crate::headers::page_csp(&String::from_utf8_lossy(&index.data));
+        HeaderValue::from_str(&csp).ok()
+    };
+    if cfg!(debug_assertions) {
+        return compute();
+    }
+    static POLICY: OnceLock<Option<HeaderValue>> = OnceLock::new();
+    POLICY.get_or_init(compute).clone()
 }
 
 fn file_response(

@@ -10,13 +10,11 @@
 //! responses (scripts, styles, wasm, errors) get a policy that allows
 //! nothing, since they are never documents.
 
-use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The policy for responses that are not the page.
 const NOTHING: &str =
@@ -44,11 +42,13 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// Adds the headers every response carries, unless the handler set them.
-pub async fn secure(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    let fixed: [(HeaderName, &str); 5] = [
+/// Adds the headers every response carries, unless the handler set them
+/// (the page sets its own policy): one `SetResponseHeaderLayer` each.
+pub fn secure<S>(router: axum::Router<S>) -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let fixed: [(HeaderName, &'static str); 5] = [
         (header::CONTENT_SECURITY_POLICY, NOTHING),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
@@ -58,12 +58,12 @@ pub async fn secure(request: Request, next: Next) -> Response {
             "same-origin",
         ),
     ];
-    for (name, value) in fixed {
-        headers
-            .entry(name)
-            .or_insert(HeaderValue::from_static(value));
-    }
-    response
+    fixed.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
 }
 
 #[cfg(test)]
