@@ -77,13 +77,18 @@ fn one_of(when: Box<dyn Fn() -> bool + Send + Sync>, view: Draw, fallback: Draw)
     (move || if when.get() { view() } else { fallback() }).into_any()
 }
 
-/// `HH:MM` in the browser's time zone, and the full local date and time for
-/// a tooltip.
+/// The time of day in the browser's time zone, written as its locale
+/// writes it (`14:05`, or `2:05 PM` where clocks have 12 hours), and the
+/// full local date and time for a tooltip.
 pub fn local_time(at: UnixMillis) -> (String, String) {
     // Millisecond timestamps fit an f64 exactly until the year 287,396.
     #[allow(clippy::cast_precision_loss)]
     let date = js_sys::Date::new(&JsValue::from_f64(at.0 as f64));
-    let short = format!("{:02}:{:02}", date.get_hours(), date.get_minutes());
+    let options = js_sys::Object::new();
+    for (key, value) in [("hour", "numeric"), ("minute", "2-digit")] {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    }
+    let short = String::from(date.to_locale_time_string_with_options("default", &options));
     let full = String::from(date.to_locale_string("default", &JsValue::UNDEFINED));
     (short, full)
 }
