@@ -148,7 +148,7 @@ fn built_wasm() -> Option<String> {
 fn bundle_wasm(test: &str) -> Option<String> {
     let wasm = built_wasm();
     if wasm.is_none() {
-        skipped(test, "no bundle in dist/ (run trunk build)");
+        skipped(test, "no bundle in dist/ (run cargo xtask dist)");
     }
     wasm
 }

@@ -7,6 +7,8 @@
 //!   WebSocket conformance cases (the quick suite; the full one when `CI` is
 //!   set) and every native test, browser tests included.
 //! - `cargo xtask dist`: build the single release binary.
+//! - `cargo xtask dev`: the server and `trunk serve` together, for client
+//!   work with live reload.
 //! - `cargo xtask setup`: only install the missing tools.
 //! - `cargo xtask bench [--peers] [--quick] [--only SCENARIO,...]`: the
 //!   load generator (`bench/`) against the release server, and with
@@ -56,6 +58,9 @@ enum Task {
     Test,
     /// Build the release binary with the client embedded.
     Dist,
+    /// Client development: the server (debug) on 127.0.0.1:8080 and
+    /// `trunk serve` with live reload on http://127.0.0.1:8081.
+    Dev,
     /// Install the missing tools (Chromium too, for the browser tests).
     Setup,
     /// Build everything in release mode and run the load generator: a
@@ -98,6 +103,7 @@ fn main() -> Result<()> {
         Task::Run { server_args } => run(&root, &server_args),
         Task::Test => test(&root),
         Task::Dist => dist(&root).map(|_| ()),
+        Task::Dev => dev(&root),
         Task::Setup => {
             tools::ensure_build_tools(&root)?;
             tools::ensure_browser()
@@ -112,6 +118,53 @@ fn main() -> Result<()> {
             },
         ),
         Task::Fuzz { seconds, targets } => fuzz::run(&root, seconds, &targets),
+    }
+}
+
+/// The server (a debug build, on 127.0.0.1:8080, letting trunk's pages
+/// open sockets) and `trunk serve` (127.0.0.1:8081, which proxies the
+/// sockets to it), until either stops; Ctrl-C stops both.
+fn dev(root: &Path) -> Result<()> {
+    let env = tools::ensure_build_tools(root)?;
+    step("starting the server on 127.0.0.1:8080 and trunk serve on http://127.0.0.1:8081");
+    let mut server = cargo(&[
+        "run",
+        "-p",
+        "natter-server",
+        "--",
+        "--allowed-origin",
+        "http://127.0.0.1:8081",
+    ])
+    .spawn()
+    .context("cannot start the server")?;
+    let trunk = Command::new(&env.trunk)
+        .arg("serve")
+        .env("PATH", &env.path)
+        .env("TRUNK_SKIP_VERSION_CHECK", "true")
+        .spawn();
+    let trunk = match trunk {
+        Ok(trunk) => trunk,
+        Err(err) => {
+            let _ = server.kill();
+            return Err(err).context("cannot start trunk serve");
+        }
+    };
+    // Whichever stops first stops the other.
+    let mut children = [(server, "the server"), (trunk, "trunk serve")];
+    loop {
+        for at in 0..children.len() {
+            let Some(status) = children[at].0.try_wait()? else {
+                continue;
+            };
+            let other = &mut children[1 - at].0;
+            let _ = other.kill();
+            let _ = other.wait();
+            if status.success() {
+                return Ok(());
+            }
+            bail!("{} stopped ({status})", children[at].1);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
 
@@ -307,6 +360,7 @@ fn build_client(env: &tools::BuildEnv) -> Result<()> {
     let mut trunk = Command::new(&env.trunk);
     trunk
         .args(["build", "--release", "--cargo-profile", "wasm-release"])
+        .args(["--dist", "dist"])
         .env("PATH", &env.path)
         .env("TRUNK_SKIP_VERSION_CHECK", "true");
     trunk.run()?;
