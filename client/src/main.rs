@@ -1,6 +1,6 @@
 //! Natter's web client: mounts the app. See `app.rs` for the page shell,
-//! `ws.rs` for the socket, `state.rs` for the chat's display logic,
-//! `i18n.rs` for every phrase, `links.rs` for links in messages,
+//! `ws/` for the socket, `state/` for the chat's display logic,
+//! `i18n/` for every phrase, `links.rs` for links in messages,
 //! `storage.rs` for what the browser remembers, `json.rs` for JSON,
 //! `effect.rs` for how effects are made and `components/` for the pages.
 
