@@ -310,7 +310,8 @@ fn error_code(value: JsValue) -> Check<ErrorCode> {
 /// Run in headless Chromium by `cargo xtask test` (wasm-bindgen-test).
 /// `ws.rs` holds the decoder and encoder to the protocol crate's on every
 /// documented example; these are the frames no example shows.
-#[cfg(all(test, target_arch = "wasm32"))]
+#[cfg(test)]
+#[cfg(target_arch = "wasm32")]
 mod in_browser {
     use natter_shared::{MessageText, Nick, RoomName};
     use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};

@@ -146,9 +146,10 @@ impl AppState {
     /// is counted from the handshake on, so that a shutdown starting during
     /// the upgrade still waits for it and sends it a close frame.
     pub fn admit(&self, peer: IpAddr, headers: &HeaderMap) -> Result<Ticket, Refused> {
+        let admitted = self.guard.admit_logged(peer, headers)?;
         Ok(Ticket {
-            address: crate::address::key(self.guard.client(peer, headers)),
-            _admitted: self.guard.admit_logged(peer, headers)?,
+            address: admitted.address,
+            _admitted: admitted,
             _live: self.drain.session(),
         })
     }

@@ -57,6 +57,8 @@ pub enum Refused {
 /// One admitted connection, counted until dropped.
 pub struct Admitted {
     guard: Arc<Guard>,
+    /// The client's address, as per-address limits key it.
+    pub address: IpAddr,
 }
 
 impl Guard {
@@ -106,6 +108,7 @@ impl Guard {
         let open = self.open.fetch_add(1, Ordering::AcqRel);
         let admitted = Admitted {
             guard: Arc::clone(self),
+            address: client,
         };
         if open >= self.max || self.tally.total() > self.max {
             return Err(Refused::Full(self.max));

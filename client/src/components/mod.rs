@@ -116,3 +116,37 @@ pub fn day_label(at: UnixMillis, lang: Lang) -> String {
     }
     String::from(date.to_locale_date_string(lang.tag(), &options))
 }
+
+/// Run in headless Chromium by `cargo xtask test` (wasm-bindgen-test).
+#[cfg(test)]
+#[cfg(target_arch = "wasm32")]
+mod in_browser {
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use super::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    /// Five past one in the afternoon reads as the browser's locale writes
+    /// it: `1:05 PM` where clocks have 12 hours, `13:05` where they have 24.
+    #[wasm_bindgen_test]
+    fn times_follow_the_locales_clock() {
+        let date = js_sys::Date::new_0();
+        date.set_hours(13);
+        date.set_minutes(5);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let at = UnixMillis(date.get_time() as u64);
+        let (short, _) = local_time(at);
+        let twelve = js_sys::eval(
+            "new Intl.DateTimeFormat(undefined, { hour: 'numeric' }).resolvedOptions().hour12",
+        )
+        .unwrap()
+        .as_bool()
+        .unwrap_or(false);
+        if twelve {
+            assert!(short.contains("1:05") && !short.contains("13"), "{short}");
+        } else {
+            assert!(short.contains("13:05"), "{short}");
+        }
+    }
+}
