@@ -39,9 +39,10 @@ async fn main() -> anyhow::Result<()> {
         Ok(_) => {}
         Err(err) => tracing::warn!(cause = %err, "cannot raise the open files limit"),
     }
+    let stop = shutdown_signal().context("cannot listen for SIGINT and SIGTERM")?;
     let listener = natter_server::listener::bind(config.bind)
         .with_context(|| format!("cannot listen on {}", config.bind))?;
-    match run(config, listener, shutdown_signal()).await {
+    match run(config, listener, stop).await {
         Ok(()) => Ok(()),
         // A database that cannot be opened or written: the sentence says
         // what to fix; a chain of causes would only bury it.

@@ -22,6 +22,23 @@ async fn sigint_closes_sockets_with_1012_then_exits_cleanly() {
     stops_cleanly_on("INT").await;
 }
 
+/// The handlers are in place before the server says where it listens: a
+/// signal sent at once still stops it cleanly. (Before, they were installed
+/// when the server first waited for a connection, and a signal sent in
+/// between killed the process with its sockets open.)
+#[tokio::test]
+async fn a_signal_as_soon_as_the_address_is_printed_stops_cleanly() {
+    for _ in 0..5 {
+        let (mut server, _addr, _db) = start().await;
+        signal(&server, "TERM").await;
+        let status = tokio::time::timeout(WAIT, server.wait())
+            .await
+            .expect("exits in time")
+            .unwrap();
+        assert!(status.success(), "exit status {status}");
+    }
+}
+
 #[tokio::test]
 async fn help_lists_every_setting_with_its_variable() {
     let out = Command::new(env!("CARGO_BIN_EXE_natter"))
@@ -82,19 +99,12 @@ async fn an_allowed_origin_that_is_not_one_is_refused() {
     }
 }
 
-async fn stops_cleanly_on(signal: &str) {
+async fn stops_cleanly_on(signal_name: &str) {
     let (mut server, addr, _db) = start().await;
     let (mut ws, _) = connect_async(format!("ws://{addr}/ws")).await.unwrap();
     assert!(matches!(next_msg(&mut ws).await, ServerMsg::Welcome { .. }));
 
-    let pid = server.id().expect("running").to_string();
-    let sent = Command::new("kill")
-        .args([&format!("-{signal}"), &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(sent.success());
-
+    signal(&server, signal_name).await;
     assert_eq!(
         u16::from(expect_close(&mut ws).await.code),
         close_code::RESTARTING
@@ -129,6 +139,17 @@ async fn json_logs_are_one_object_per_line() {
     assert!(entry["timestamp"].is_string(), "{line}");
     assert!(entry["message"].is_string(), "{line}");
     child.kill().await.unwrap();
+}
+
+/// Sends `server` the signal named `name` (`TERM`, `INT`).
+async fn signal(server: &Child, name: &str) {
+    let pid = server.id().expect("running").to_string();
+    let sent = Command::new("kill")
+        .args([&format!("-{name}"), &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(sent.success());
 }
 
 /// Starts the binary on a free port and a fresh database; returns it, the

@@ -12,8 +12,9 @@ use natter_server::{Config, run, shutdown_signal};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
+    let stop = shutdown_signal().context("cannot listen for SIGINT and SIGTERM")?;
     let listener = natter_server::listener::bind(config.bind)
         .with_context(|| format!("cannot listen on {}", config.bind))?;
-    run(config, listener, shutdown_signal()).await?;
+    run(config, listener, stop).await?;
     Ok(())
 }
