@@ -69,19 +69,7 @@ pub async fn measure(
         .with_context(|| format!("the writer did not say where it listens: {first:?}"))?
         .parse()?;
 
-    let received = Arc::new(AtomicU64::new(0));
-    let mut readers = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        let mut socket = TcpStream::connect(("127.0.0.1", port)).await?;
-        let received = Arc::clone(&received);
-        readers.push(tokio::spawn(async move {
-            let mut buf = [0u8; 4096];
-            // Until the writer, done, closes the connection.
-            while let Ok(n @ 1..) = socket.read(&mut buf).await {
-                received.fetch_add(n as u64, Ordering::Relaxed);
-            }
-        }));
-    }
+    let (readers, received) = readers(connections, port).await?;
 
     let report = lines
         .next_line()
@@ -89,15 +77,7 @@ pub async fn measure(
         .context("the writer stopped without its results")?;
     let status = writer.wait().await?;
     ensure!(status.success(), "the writer failed: {status}");
-    let field = |name: &str| -> Result<u64> {
-        let mut words = report.split_whitespace();
-        while let Some(word) = words.next() {
-            if word == name {
-                return Ok(words.next().context("a value")?.parse()?);
-            }
-        }
-        bail!("no {name} in the writer's results: {report}")
-    };
+    let field = |name: &str| field(&report, name);
     let (writes, frames, cpu_us, wall_us) = (
         field("writes")?,
         field("frames")?,
@@ -128,4 +108,38 @@ pub async fn measure(
         cpu_us_per_write: cpu_us as f64 / writes as f64,
         hold_ms: (frames_per_write - 1) as f64 * 1000.0 / frames_per_s as f64,
     })
+}
+
+/// Opens `connections` connections to the writer on `port`, each read by a
+/// task until the writer closes it; returns the tasks and the bytes read
+/// by all.
+async fn readers(
+    connections: usize,
+    port: u16,
+) -> Result<(Vec<tokio::task::JoinHandle<()>>, Arc<AtomicU64>)> {
+    let received = Arc::new(AtomicU64::new(0));
+    let mut readers = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let mut socket = TcpStream::connect(("127.0.0.1", port)).await?;
+        let received = Arc::clone(&received);
+        readers.push(tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            // Until the writer, done, closes the connection.
+            while let Ok(n @ 1..) = socket.read(&mut buf).await {
+                received.fetch_add(n as u64, Ordering::Relaxed);
+            }
+        }));
+    }
+    Ok((readers, received))
+}
+
+/// The number after `name` in the writer's line of results.
+fn field(report: &str, name: &str) -> Result<u64> {
+    let mut words = report.split_whitespace();
+    while let Some(word) = words.next() {
+        if word == name {
+            return Ok(words.next().context("a value")?.parse()?);
+        }
+    }
+    bail!("no {name} in the writer's results: {report}")
 }

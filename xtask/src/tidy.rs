@@ -130,3 +130,86 @@ fn the_hub_knows_no_sql_or_redis() {
         }
     }
 }
+
+/// Lines a function or component may span, from its `fn` line to its
+/// closing brace.
+const LONGEST_FN: usize = 80;
+
+/// The functions of `text` (rustfmt's layout) longer than [`LONGEST_FN`],
+/// before its first test module, as `(name, lines)`.
+fn long_functions(path: &Path, text: &str) -> Vec<(String, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let end = non_test_lines(path, text);
+    let mut long = Vec::new();
+    for (start, line) in lines.iter().enumerate().take(end) {
+        let Some((indent, name)) = fn_start(line) else {
+            continue;
+        };
+        // The body opens where the signature ends; a `;` first means none.
+        let Some(open) = (start..end).find(|&i| {
+            let l = lines[i].trim_end();
+            l.ends_with('{') || l.ends_with(';') || l.ends_with('}')
+        }) else {
+            continue;
+        };
+        if !lines[open].trim_end().ends_with('{') {
+            continue;
+        }
+        let closing = format!("{indent}}}");
+        let close = (open + 1..end)
+            .find(|&i| lines[i] == closing)
+            .unwrap_or(end);
+        let spans = close - start + 1;
+        if spans > LONGEST_FN {
+            long.push((name.to_owned(), spans));
+        }
+    }
+    long
+}
+
+/// The indentation and name of a line that starts a function.
+fn fn_start(line: &str) -> Option<(&str, &str)> {
+    let body = line.trim_start();
+    let indent = &line[..line.len() - body.len()];
+    let mut words = body.split_whitespace().peekable();
+    while let Some(word) = words.next() {
+        if word == "fn" {
+            let name = words.next()?;
+            let name = name.split(['(', '<']).next()?;
+            return Some((indent, name));
+        }
+        let qualifier = word.starts_with("pub")
+            || matches!(word, "async" | "const" | "unsafe" | "extern" | "\"C\"");
+        if !qualifier {
+            return None;
+        }
+    }
+    None
+}
+
+#[test]
+fn functions_stay_short() {
+    let mut over = Vec::new();
+    for folder in SOURCES {
+        for (path, text) in rust_files(&root().join(folder)) {
+            let shown = path.strip_prefix(root()).unwrap_or(&path).display();
+            for (name, lines) in long_functions(&path, &text) {
+                over.push(format!("{shown}: {name} ({lines} lines)"));
+            }
+        }
+    }
+    over.sort();
+    assert!(
+        over.is_empty(),
+        "functions over {LONGEST_FN} lines: {over:#?}"
+    );
+}
+
+#[test]
+fn a_long_function_is_found() {
+    let mut text = String::from("/// Doc.\npub(crate) async fn long(\n    a: u8,\n) -> u8 {\n");
+    text.push_str(&"    let _ = a;\n".repeat(LONGEST_FN));
+    text.push_str("    a\n}\n\nfn short() {}\n\nfn declared();\n");
+    let found = long_functions(Path::new("x.rs"), &text);
+    assert_eq!(found, vec![("long".to_owned(), LONGEST_FN + 5)]);
+}

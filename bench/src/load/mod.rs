@@ -231,16 +231,62 @@ impl Crowd {
         length: Duration,
         bar: &ProgressBar,
     ) -> Result<Step> {
-        let senders = self.senders.len();
-        if senders == 0 {
+        if self.senders.is_empty() {
             bail!("this crowd has no senders");
         }
-        let period = Duration::from_secs_f64(senders as f64 / rate);
         let server_before = server.usage()?;
         server.reset_peak();
         let own_before = usage::read(None)?;
         let delivered_before = self.delivered.load(Ordering::Relaxed);
         let start = Instant::now() + Duration::from_millis(20);
+        let sent = self.send_for(rate, start, length).await?;
+        let expected = sent * self.layout.per_room as u64;
+        let target = delivered_before + expected;
+        let settled = self.until_delivered(target, bar).await;
+        let seconds = start.elapsed().as_secs_f64();
+        let server_after = server.usage()?;
+        let own_after = usage::read(None)?;
+
+        let reports = self.collect().await?;
+        let Tally {
+            latencies,
+            unique,
+            duplicates,
+            closed,
+            close_reasons,
+        } = Tally::of(&reports);
+        let server_cpu = server_after.cpu_since(&server_before).as_secs_f64();
+        Ok(Step {
+            offered_messages_per_s: rate,
+            offered_deliveries_per_s: rate * self.layout.per_room as f64,
+            sent,
+            expected,
+            delivered: unique,
+            lost: expected.saturating_sub(unique),
+            duplicates,
+            closed_connections: closed,
+            close_reasons,
+            settled,
+            seconds,
+            deliveries_per_s: unique as f64 / seconds,
+            latency_ms: Latency::of(&latencies),
+            server_cpu_us_per_delivery: if unique > 0 {
+                server_cpu * 1e6 / unique as f64
+            } else {
+                0.0
+            },
+            server_cpu_percent: 100.0 * server_cpu / seconds,
+            server_peak_rss_mib: server_after.peak_rss_kib as f64 / 1024.0,
+            generator_cpu_percent: 100.0 * own_after.cpu_since(&own_before).as_secs_f64() / seconds,
+        })
+    }
+
+    /// Has every sender send its share of `rate` messages per second in
+    /// all, evenly spaced, from `start` for `length`; returns how many were
+    /// sent.
+    async fn send_for(&mut self, rate: f64, start: Instant, length: Duration) -> Result<u64> {
+        let senders = self.senders.len();
+        let period = Duration::from_secs_f64(senders as f64 / rate);
         let stop = start + length;
         let tasks: Vec<_> = self
             .senders
@@ -264,55 +310,7 @@ impl Crowd {
             sent += count;
             self.senders.push(sender);
         }
-        let expected = sent * self.layout.per_room as u64;
-        let target = delivered_before + expected;
-        let settled = self.until_delivered(target, bar).await;
-        let seconds = start.elapsed().as_secs_f64();
-        let server_after = server.usage()?;
-        let own_after = usage::read(None)?;
-
-        let reports = self.collect().await?;
-        let mut hist = histogram();
-        let (mut unique, mut duplicates, mut closed) = (0, 0, 0);
-        let mut close_reasons: Vec<String> = Vec::new();
-        for report in &reports {
-            if let Some(reason) = &report.close
-                && close_reasons.len() < 5
-                && !close_reasons.contains(reason)
-            {
-                close_reasons.push(reason.clone());
-            }
-            for &us in &report.latencies {
-                hist.saturating_record(u64::from(us).max(1));
-            }
-            unique += report.unique;
-            duplicates += report.duplicates;
-            closed += usize::from(report.closed);
-        }
-        let server_cpu = server_after.cpu_since(&server_before).as_secs_f64();
-        Ok(Step {
-            offered_messages_per_s: rate,
-            offered_deliveries_per_s: rate * self.layout.per_room as f64,
-            sent,
-            expected,
-            delivered: unique,
-            lost: expected.saturating_sub(unique),
-            duplicates,
-            closed_connections: closed,
-            close_reasons,
-            settled,
-            seconds,
-            deliveries_per_s: unique as f64 / seconds,
-            latency_ms: Latency::of(&hist),
-            server_cpu_us_per_delivery: if unique > 0 {
-                server_cpu * 1e6 / unique as f64
-            } else {
-                0.0
-            },
-            server_cpu_percent: 100.0 * server_cpu / seconds,
-            server_peak_rss_mib: server_after.peak_rss_kib as f64 / 1024.0,
-            generator_cpu_percent: 100.0 * own_after.cpu_since(&own_before).as_secs_f64() / seconds,
-        })
+        Ok(sent)
     }
 
     /// Waits until `target` stamped messages have been delivered in all;
@@ -354,5 +352,42 @@ impl Crowd {
     /// everyone about each client that leaves.
     pub fn disband(self) {
         self.epoch.send_replace(u64::MAX);
+    }
+}
+
+/// What the clients' reports add up to.
+struct Tally {
+    latencies: Histogram<u64>,
+    unique: u64,
+    duplicates: u64,
+    closed: usize,
+    /// A few distinct close reasons, as examples.
+    close_reasons: Vec<String>,
+}
+
+impl Tally {
+    fn of(reports: &[Report]) -> Self {
+        let mut tally = Tally {
+            latencies: histogram(),
+            unique: 0,
+            duplicates: 0,
+            closed: 0,
+            close_reasons: Vec::new(),
+        };
+        for report in reports {
+            if let Some(reason) = &report.close
+                && tally.close_reasons.len() < 5
+                && !tally.close_reasons.contains(reason)
+            {
+                tally.close_reasons.push(reason.clone());
+            }
+            for &us in &report.latencies {
+                tally.latencies.saturating_record(u64::from(us).max(1));
+            }
+            tally.unique += report.unique;
+            tally.duplicates += report.duplicates;
+            tally.closed += usize::from(report.closed);
+        }
+        tally
     }
 }

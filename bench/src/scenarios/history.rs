@@ -2,6 +2,7 @@
 //! process and over a socket.
 
 use super::*;
+use natter_server::store::RoomId;
 
 /// The newest page of a long room, in the store and through the server.
 #[derive(Debug, Clone, Serialize)]
@@ -41,11 +42,36 @@ pub async fn history(
         .create_room(&RoomName::try_from("long")?, UnixMillis(START))
         .await?
         .id;
+    let filling = Instant::now();
+    fill(&store, room, messages, bar).await?;
+    let fill_seconds = filling.elapsed().as_secs_f64();
+    store.checkpoint().await?;
+    let database_mib = std::fs::metadata(&path)?.len() as f64 / (1024.0 * 1024.0);
+    let store_page_ms = newest_pages_in_store(&store, room, messages, rounds, bar).await?;
+    store.close().await;
+
+    let server = target.start_on(log, Some(&path)).await?;
+    let join_ms = joins(server.addr, messages, rounds, bar).await?;
+    let round_trip_ms = newest_pages(server.addr, messages, rounds, bar).await?;
+    let server_store_page_mean_ms = store_page_mean(server.addr).await?;
+    server.stop().await;
+    Ok(History {
+        messages,
+        fill_seconds,
+        database_mib,
+        store_page_ms,
+        round_trip_ms,
+        join_ms,
+        server_store_page_mean_ms,
+    })
+}
+
+/// Stores `messages` messages in `room`, in batches, by a few authors.
+async fn fill(store: &Store, room: RoomId, messages: u64, bar: &ProgressBar) -> Result<()> {
     bar.set_message(format!("filling a room with {messages} messages"));
     bar.set_length(messages);
     bar.set_position(0);
     let nicks: Vec<Nick> = (1..=AUTHORS).map(Nick::numbered).collect();
-    let filling = Instant::now();
     let mut next = 1;
     while next <= messages {
         let end = messages.min(next + BATCH - 1);
@@ -65,10 +91,18 @@ pub async fn history(
         bar.set_position(end);
         next = end + 1;
     }
-    let fill_seconds = filling.elapsed().as_secs_f64();
-    store.checkpoint().await?;
-    let database_mib = std::fs::metadata(&path)?.len() as f64 / (1024.0 * 1024.0);
+    Ok(())
+}
 
+/// The newest page read from the store in this process, `rounds` times
+/// after as many to warm up.
+async fn newest_pages_in_store(
+    store: &Store,
+    room: RoomId,
+    messages: u64,
+    rounds: usize,
+    bar: &ProgressBar,
+) -> Result<Latency> {
     bar.set_message("newest page, in process");
     let newest = Seq(messages + 1);
     let mut hist = load::histogram();
@@ -88,56 +122,58 @@ pub async fn history(
             hist.saturating_record((took.as_micros() as u64).max(1));
         }
     }
-    let store_page_ms = Latency::of(&hist);
-    store.close().await;
+    Ok(Latency::of(&hist))
+}
 
+/// From a join sent to the room's first page, on a new connection each
+/// round.
+async fn joins(
+    addr: SocketAddr,
+    messages: u64,
+    rounds: usize,
+    bar: &ProgressBar,
+) -> Result<Latency> {
     bar.set_message("newest page, through the server");
-    let server = target.start_on(log, Some(&path)).await?;
     let long = RoomName::try_from("long")?;
-    let mut join_hist = load::histogram();
+    let mut hist = load::histogram();
     for i in 0..rounds {
-        let mut ws = client::connect(Kind::Natter, server.addr, i).await?;
+        let mut ws = client::connect(Kind::Natter, addr, i).await?;
         let started = Instant::now();
-        client::send_json(
-            &mut ws,
-            &ClientMsg::Join {
-                room: long.clone(),
-                since: None,
-            },
-        )
-        .await?;
+        let join = ClientMsg::Join {
+            room: long.clone(),
+            since: None,
+        };
+        client::send_json(&mut ws, &join).await?;
         let page = client::until(&mut ws, |m| matches!(m, ServerMsg::History { .. })).await?;
-        join_hist.saturating_record((started.elapsed().as_micros() as u64).max(1));
+        hist.saturating_record((started.elapsed().as_micros() as u64).max(1));
         check_page(&page, messages)?;
         let _ = ws.close(None).await;
     }
-    let mut ws = client::join(Kind::Natter, server.addr, 0, "long").await?;
-    let mut trip = load::histogram();
+    Ok(Latency::of(&hist))
+}
+
+/// The newest page asked for again and again on one connection.
+async fn newest_pages(
+    addr: SocketAddr,
+    messages: u64,
+    rounds: usize,
+    bar: &ProgressBar,
+) -> Result<Latency> {
+    bar.set_message("newest page again, through the server");
+    let mut ws = client::join(Kind::Natter, addr, 0, "long").await?;
+    let ask = ClientMsg::History {
+        room: RoomName::try_from("long")?,
+        before: Seq(messages + 1),
+    };
+    let mut hist = load::histogram();
     for _ in 0..rounds {
         let started = Instant::now();
-        client::send_json(
-            &mut ws,
-            &ClientMsg::History {
-                room: long.clone(),
-                before: newest,
-            },
-        )
-        .await?;
+        client::send_json(&mut ws, &ask).await?;
         let page = client::until(&mut ws, |m| matches!(m, ServerMsg::History { .. })).await?;
-        trip.saturating_record((started.elapsed().as_micros() as u64).max(1));
+        hist.saturating_record((started.elapsed().as_micros() as u64).max(1));
         check_page(&page, messages)?;
     }
-    let server_store_page_mean_ms = store_page_mean(server.addr).await?;
-    server.stop().await;
-    Ok(History {
-        messages,
-        fill_seconds,
-        database_mib,
-        store_page_ms,
-        round_trip_ms: Latency::of(&trip),
-        join_ms: Latency::of(&join_hist),
-        server_store_page_mean_ms,
-    })
+    Ok(Latency::of(&hist))
 }
 
 pub(super) fn check_page(page: &ServerMsg, messages: u64) -> Result<()> {
