@@ -1,27 +1,10 @@
-//! A reconnection storm after a restart: many people behind one address (a
-//! school, an office behind NAT) are connected when the server is killed
-//! and started again; each of them comes back on the web client's own
-//! schedule (`natter_shared::backoff`), against Natter's limits on new
-//! connections per address.
-//!
-//! Every client connects from 127.0.0.1 and joins the lobby. The server is
-//! then killed with SIGKILL, not stopped cleanly: a crash or an OOM kill is
-//! the restart nobody plans, and every client loses its connection at the
-//! same instant without a close frame (a browser sees 1006), whereas a
-//! clean stop closes with 1012 and waits for sessions, which only spreads
-//! the drops out. The same binary is then started on the same port and the
-//! same database, and the scenario measures how long the clients take to
-//! be welcomed again.
-//!
-//! Each client follows the web client's `schedule_retry`: after a close
-//! with `code` it waits `reconnect_after_ms(code, attempt, random)` with a
-//! random number in [0, 1), adds one to `attempt`, and tries again; every
-//! failure counts as a close with 1006, as a browser reports both a refused
-//! handshake and a dropped connection: HTTP 429 (a browser cannot see the
-//! status), a refused TCP connect, or a connection that ends before the
-//! lobby is entered.
-//! The clients had been connected longer than `STABLE_MS` before the
-//! restart, as people at work are, so their count starts at 0 again.
+//! The reconnection storm after a restart (docs/BENCHMARKS.md): clients
+//! behind one address, connected for longer than `STABLE_MS`, lose the
+//! server to SIGKILL (as after a crash: 1006 for all at once); the same
+//! binary starts again on the same port and database, and each client
+//! comes back on the web client's schedule (`natter_shared::backoff`),
+//! counting every failure (HTTP 429, a refused connect, a drop before the
+//! lobby) as a close with 1006, as a browser does.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;

@@ -1,24 +1,9 @@
-//! Which host names the server answers to: the defence against DNS
-//! rebinding.
-//!
-//! A page on `evil.example` can make its own name resolve to 127.0.0.1 (or
-//! to an intranet address) after it has loaded; the browser then treats
-//! Natter as the same origin as the page, and the `Origin` check cannot
-//! tell (origin and `Host` agree). What gives it away is the `Host` header:
-//! it still says `evil.example`. So every request but the health checks
-//! must name a host Natter knows:
-//!
-//! - an IP address (`127.0.0.1:8080`, `[::1]`, the bound address or any
-//!   other): rebinding needs a name, and a literal address resolves to
-//!   itself;
-//! - `localhost` and names under `.localhost`, which browsers resolve to
-//!   loopback themselves, never through DNS;
-//! - the names given with `--allowed-host`, and the hosts of the
-//!   `--allowed-origin`s.
-//!
-//! Anything else gets 421 (Misdirected Request) with a sentence naming the
-//! flag to set. A request without `Host` (HTTP/1.0 tools) is let through:
-//! browsers always send one.
+//! Which host names the server answers to, against DNS rebinding
+//! (docs/SECURITY.md): an IP address, `localhost` and `*.localhost`, the
+//! `--allowed-host` names and the hosts of the `--allowed-origin`s. Any
+//! other `Host` gets 421 naming the flag; a request without one (HTTP/1.0
+//! tools) passes, as browsers always send it; the health checks are not
+//! behind this check.
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -1,29 +1,10 @@
-//! What a node believes of what the bus says.
-//!
-//! Redis and PostgreSQL are trusted peers of every node (docs/DEPLOY.md,
-//! "Trust between nodes"): whoever can publish on the cluster's channel can
-//! show people present or typing who are not, on every node. What such a
-//! publisher must not be able to do is bend a node's own state out of
-//! shape for good, so the bus is believed only as far as the shared store
-//! backs it:
-//!
-//! - **Rooms.** A room the bus names is taken as it is only when this node
-//!   holds it under the same id *and* the same name; a known id under
-//!   another name, or a known name under another id, is refused, so the
-//!   map between ids and names never changes under a member's feet. A room
-//!   this node does not hold is learnt only after the store confirms a row
-//!   with that id and name, and starts at the store's newest number. So
-//!   learnt rooms are the rooms some node created, each within its own
-//!   `--max-rooms`: the bus adds no room of its own, and rooms made on
-//!   other nodes still become joinable here. Store lookups are rate-limited
-//!   so that a flood of invented names costs the database little.
-//! - **Messages.** A message from the bus is a hint that the room has
-//!   reached its number: the relay reads what follows from the store and
-//!   delivers that, never the bus's copy (see [`super::relay`]). A number
-//!   the store does not hold moves nothing.
-//! - **Everything else** is checked for form by [`super::wire::decode`],
-//!   and each dropped payload is counted in `natter_bus_rejected_total`
-//!   and logged, throttled.
+//! What a node believes of what the bus says: only as far as the shared
+//! store backs it (docs/DEPLOY.md, "Trust between nodes"). A room is taken
+//! as it is only under the id *and* name this node holds, and learnt only
+//! once the store has its row (lookups rate-limited); a message is only a
+//! hint that its room has reached a number (the relay reads the store);
+//! everything else is checked for form by [`super::wire::decode`], and
+//! each dropped payload is counted in `natter_bus_rejected_total`.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
