@@ -2,7 +2,7 @@
 //!
 //! | path | handler |
 //! |---|---|
-//! | `GET /ws` | [`crate::ws::chat`] |
+//! | `GET /ws` | [`crate::ws::upgrade`] |
 //! | `GET /ws/echo` | [`crate::echo::echo`] |
 //! | `GET /healthz` | `200 ok` while the process serves |
 //! | `GET /readyz` | `200` when storage takes writes and the bus answers, else `503` |
@@ -24,17 +24,18 @@ use tower_http::trace::TraceLayer;
 use natter_shared::{RoomName, UnixMillis};
 use tokio::task::JoinHandle;
 
+use crate::clock::now;
 use crate::cluster::{BusError, Cluster, Tasks};
 use crate::config::{Config, MessageLimits, Timing};
-use crate::fanout::Fanout;
-use crate::guard::{Admitted, Guard, Refused};
+use crate::fanout::LocalFanout;
+use crate::guard::{Admitted, Guard, HandshakeRefused};
 use crate::hosts::AllowedHosts;
-use crate::hub::{Hub, now};
+use crate::hub::Hub;
 use crate::quota::QuotaSettings;
 use crate::room_quota::RoomQuota;
-use crate::scribe::Scribe;
 use crate::shutdown::Drain;
 use crate::store::{Store, StoreError};
+use crate::writer::Writer;
 
 /// What every handler can reach. One pointer: axum clones it for every
 /// request, and every WebSocket session holds it for as long as it lives.
@@ -53,7 +54,7 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     pub hub: Arc<Hub>,
     pub store: Store,
-    pub scribe: Scribe,
+    pub writer: Writer,
     pub drain: Drain,
     pub timing: Timing,
     pub message_limits: MessageLimits,
@@ -105,15 +106,14 @@ impl AppState {
             }
             None => (None, None),
         };
-        let fanout = match &cluster {
-            Some(cluster) => Fanout::Cluster(cluster.clone()),
-            None => Fanout::Local(Arc::clone(&hub)),
+        let (writer, writer_task) = match &cluster {
+            Some(cluster) => Writer::spawn(store.clone(), cluster.clone()),
+            None => Writer::spawn(store.clone(), LocalFanout(Arc::clone(&hub))),
         };
-        let (scribe, writer) = Scribe::spawn(store.clone(), fanout);
         let state = AppState(Arc::new(Shared {
             hub,
             store,
-            scribe,
+            writer,
             drain,
             timing: config.timing(),
             message_limits: config.message_limits(),
@@ -125,7 +125,7 @@ impl AppState {
             cluster,
         }));
         let background = Background {
-            writer,
+            writer: writer_task,
             cluster: tasks,
         };
         Ok((state, background))
@@ -145,7 +145,7 @@ impl AppState {
     /// The handshake checks ([`Guard::admit_logged`]); an admitted session
     /// is counted from the handshake on, so that a shutdown starting during
     /// the upgrade still waits for it and sends it a close frame.
-    pub fn admit(&self, peer: IpAddr, headers: &HeaderMap) -> Result<Ticket, Refused> {
+    pub fn admit(&self, peer: IpAddr, headers: &HeaderMap) -> Result<Ticket, HandshakeRefused> {
         let admitted = self.guard.admit_logged(peer, headers)?;
         Ok(Ticket {
             address: admitted.address,
@@ -161,7 +161,7 @@ pub fn router(state: AppState) -> Router {
     let bundle = get(crate::assets::serve).layer(CompressionLayer::new());
     let hosts = Arc::clone(&state.hosts);
     let router = Router::new()
-        .route("/ws", get(crate::ws::chat))
+        .route("/ws", get(crate::ws::upgrade))
         .route("/ws/echo", get(crate::echo::echo))
         .route("/metrics", get(crate::metrics::render))
         .fallback_service(bundle)

@@ -9,10 +9,10 @@
 //! - [`ws`]: one chat session per `/ws` socket: decode, act, write.
 //! - [`hub`]: who is online, names, rooms, presence, typing and the fan-out.
 //!   Knows no sockets and no SQL.
-//! - [`scribe`]: the single writer that numbers, stores and then publishes
+//! - [`writer`]: the single writer that numbers, stores and then publishes
 //!   every chat message.
-//! - [`fanout`]: where the writer hands stored messages, in order: this
-//!   node's hub, or the cluster.
+//! - [`fanout`]: how the writer hands stored messages, in order, to this
+//!   node's hub when there is no cluster.
 //! - [`store`]: history in SQLite or PostgreSQL: rooms, messages, pages.
 //! - [`cluster`]: several nodes as one chat through Redis: messages in
 //!   order, presence, names, liveness.
@@ -35,27 +35,30 @@
 pub mod address;
 pub mod app;
 pub mod assets;
+pub mod clock;
 pub mod cluster;
+pub mod coalesce;
 pub mod config;
 pub mod echo;
 pub mod fanout;
+pub mod frame;
 pub mod guard;
 pub mod headers;
 pub mod hosts;
 pub mod hub;
+pub mod ids;
 pub mod limits;
 pub mod listener;
 pub mod metrics;
 pub mod outbox;
-pub mod pace;
 pub mod quota;
 pub mod room_quota;
-pub mod scribe;
 pub mod serve;
 pub mod shutdown;
 pub mod socket;
 pub mod store;
 pub mod throttle;
+pub mod writer;
 pub mod ws;
 
 use std::future::Future;
@@ -124,7 +127,7 @@ pub async fn run(
     let drain = shutdown::Drain::new();
     metrics::install();
     let (state, background) = app::AppState::open(&config, drain.clone()).await?;
-    let (store, scribe) = (state.store.clone(), state.scribe.clone());
+    let (store, writer) = (state.store.clone(), state.writer.clone());
     let guard = std::sync::Arc::clone(&state.guard);
     let tidy = upkeep(&drain, state.clone());
     let router = app::router(state);
@@ -172,7 +175,7 @@ pub async fn run(
     tidy.abort();
     // Every session is over (or given up on): store what was posted, then
     // close the database.
-    scribe.stop().await;
+    writer.stop().await;
     if tokio::time::timeout_at(deadline + WRITER_GRACE, background.writer)
         .await
         .is_err()

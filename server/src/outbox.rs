@@ -2,7 +2,7 @@
 //! and in bytes, and the process-wide budget of bytes queued beyond each
 //! connection's allowance.
 //!
-//! The hub pushes shared frames ([`Utf8Bytes`]): a message said in a room
+//! The hub pushes shared frames ([`Frame`]): a message said in a room
 //! is one buffer however many queues hold it. A count of frames alone let a
 //! connection that never reads hold thousands of the largest frames, so
 //! each queue also counts the bytes it holds, and a push that would take it
@@ -21,7 +21,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::extract::ws::Utf8Bytes;
+use crate::frame::Frame;
 
 /// Bytes each queue may hold without counting against the process-wide
 /// budget: ordinary fan-out never waits longer than a write.
@@ -61,13 +61,13 @@ pub struct Full;
 /// The hub's end of a connection's queue.
 #[derive(Clone)]
 pub struct Outbox {
-    tx: flume::Sender<Utf8Bytes>,
+    tx: flume::Sender<Frame>,
     count: Arc<Count>,
 }
 
 /// The session's end of a connection's queue.
 pub struct Inbox {
-    rx: flume::Receiver<Utf8Bytes>,
+    rx: flume::Receiver<Frame>,
     count: Arc<Count>,
 }
 
@@ -93,7 +93,7 @@ pub fn queue(frames: usize, budget: &Arc<QueueBudget>) -> (Outbox, Inbox) {
 
 impl Outbox {
     /// Queues `frame` unless the queue is over a budget or full.
-    pub fn try_send(&self, frame: Utf8Bytes) -> Result<(), Full> {
+    pub fn try_send(&self, frame: Frame) -> Result<(), Full> {
         let len = frame.len();
         let old = self.count.bytes.fetch_add(len, Ordering::AcqRel);
         let budget = &self.count.budget;
@@ -109,7 +109,7 @@ impl Outbox {
 
     /// Queues `frame` if the queue has room for it, whatever the byte
     /// budgets: a connection's first frame (`welcome`).
-    pub fn force(&self, frame: Utf8Bytes) -> Result<(), Full> {
+    pub fn force(&self, frame: Frame) -> Result<(), Full> {
         let len = frame.len();
         let old = self.count.bytes.fetch_add(len, Ordering::AcqRel);
         let shared = excess(old + len) - excess(old);
@@ -124,14 +124,14 @@ impl Outbox {
 impl Inbox {
     /// The next frame; `None` once the hub let the connection go and the
     /// queue is empty.
-    pub async fn recv(&self) -> Option<Utf8Bytes> {
+    pub async fn recv(&self) -> Option<Frame> {
         let frame = self.rx.recv_async().await.ok()?;
         self.count.release(frame.len());
         Some(frame)
     }
 
     /// A frame already waiting, if any.
-    pub fn try_recv(&self) -> Option<Utf8Bytes> {
+    pub fn try_recv(&self) -> Option<Frame> {
         let frame = self.rx.try_recv().ok()?;
         self.count.release(frame.len());
         Some(frame)
@@ -167,8 +167,8 @@ fn excess(bytes: usize) -> usize {
 mod tests {
     use super::*;
 
-    fn frame(len: usize) -> Utf8Bytes {
-        Utf8Bytes::from("x".repeat(len))
+    fn frame(len: usize) -> Frame {
+        Frame::from("x".repeat(len))
     }
 
     #[test]

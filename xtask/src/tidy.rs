@@ -114,19 +114,37 @@ fn the_protocol_crate_does_no_io() {
 }
 
 #[test]
-fn the_hub_knows_no_sql_or_redis() {
+fn the_hub_knows_no_web_framework_store_sql_or_redis() {
     let banned = [
         ["sq", "lx"].concat(),
         ["red", "is::"].concat(),
         ["crate::", "cluster"].concat(),
+        ["ax", "um"].concat(),
+        ["crate::", "store"].concat(),
     ];
     for (path, text) in rust_files(&root().join("server/src/hub")) {
         for needle in &banned {
             assert!(
                 !text.contains(needle.as_str()),
-                "{} uses {needle}: the hub knows nothing of storage or the bus",
+                "{} uses {needle}: the hub knows nothing of HTTP, storage or the bus \
+                 (frames are `crate::frame`, ids `crate::ids`, the clock `crate::clock`)",
                 path.display()
             );
         }
+    }
+}
+
+#[test]
+fn the_writer_knows_no_cluster() {
+    // The writer delivers through its own `Deliver` trait; one node needs
+    // no cluster code, and several plug theirs in.
+    let path = root().join("server/src/writer.rs");
+    let text = std::fs::read_to_string(&path).unwrap();
+    for needle in [["crate::", "cluster"].concat(), ["Clus", "ter"].concat()] {
+        assert!(
+            !text.contains(needle.as_str()),
+            "{} mentions {needle}: the writer hands messages to a `Deliver`",
+            path.display()
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! Several nodes as one chat, through Redis.
 //!
 //! Without `--redis-url` a node is alone: the writer hands stored messages
-//! straight to its hub ([`crate::fanout::Fanout::Local`]). With it, every node publishes
+//! straight to its hub ([`crate::fanout::LocalFanout`]). With it, the
+//! writer hands them to the [`Cluster`] instead, and every node publishes
 //! what happens on it to one Redis pub/sub channel and applies what the
 //! others publish:
 //!
@@ -63,8 +64,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::hub::{Hub, NodeId};
+use crate::ids::RoomId;
 use crate::shutdown::Drain;
-use crate::store::{RoomId, Store};
+use crate::store::{Store, StoreError};
+use crate::writer::Deliver;
 use publish::Job;
 use relay::{Fill, relay_task};
 use trust::Gate;
@@ -207,7 +210,7 @@ impl Cluster {
     }
 
     /// A message this node stored: deliver it here and tell the others.
-    pub(crate) fn stored(&self, room: RoomId, posted: Posted) {
+    fn publish_stored(&self, room: RoomId, posted: Posted) {
         let Some(room) = self.inner.hub.room_ref(room) else {
             tracing::warn!(room, "a stored message for a room the hub does not hold");
             return;
@@ -305,6 +308,22 @@ impl Cluster {
             rooms: hub.active_rooms(),
         };
         let _ = self.inner.jobs.send(Job::Publish(snapshot));
+    }
+}
+
+/// The writer's messages, on a cluster: to this node's relay, which puts
+/// them in order (reading gaps from the store), and to the others.
+impl Deliver for Cluster {
+    async fn stored(&self, _: &Store, room: RoomId, posted: Posted) -> Result<(), StoreError> {
+        self.publish_stored(room, posted);
+        Ok(())
+    }
+
+    /// The relay reads what is missing; the other nodes learn of it from
+    /// this node's snapshots.
+    async fn catch_up(&self, _: &Store, room: RoomId) -> Result<(), StoreError> {
+        self.entered(room);
+        Ok(())
     }
 }
 

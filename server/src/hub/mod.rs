@@ -9,10 +9,10 @@
 //! everyone wait. Each event is serialised once and the bytes are shared by
 //! every queue.
 //!
-//! Messages reach the hub from [`crate::scribe`] after they are stored
+//! Messages reach the hub from [`crate::writer`] after they are stored
 //! ([`Hub::offer`]); presence, renames and typing are decided here.
-//! The hub knows nothing of HTTP, sockets or SQL; [`Utf8Bytes`] is only the
-//! cheaply clonable text type the socket writer takes.
+//! The hub knows nothing of HTTP, sockets or SQL: it hands sessions
+//! [`Frame`]s and names rooms by [`RoomId`].
 //!
 //! This file holds the types and the lock; the rest is split by subject:
 //! `rooms.rs` (members, new rooms, offers), `names.rs` (arrivals, renames),
@@ -24,12 +24,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::ws::Utf8Bytes;
-use natter_shared::{DeviceId, ErrorCode, Nick, Posted, RoomName, Seq, ServerMsg, UnixMillis};
+use natter_shared::{DeviceId, ErrorCode, Nick, Posted, RoomName, Seq, ServerMsg};
 use tokio::sync::{mpsc, watch};
 
+use crate::clock::now;
+use crate::frame::Frame;
+use crate::ids::{RoomId, RoomRow};
 use crate::outbox::{self, Inbox, Outbox, QueueBudget};
 
 mod connection;
@@ -40,7 +41,6 @@ mod names;
 mod remote;
 mod rooms;
 
-use crate::store::{RoomId, RoomRow};
 pub use listing::Listed;
 
 /// Identifies one connection for as long as the server runs.
@@ -356,18 +356,6 @@ impl State {
             .cloned()
             .collect()
     }
-}
-
-fn frame(msg: &ServerMsg) -> Utf8Bytes {
-    Utf8Bytes::from(msg.to_json())
-}
-
-/// The server's clock, as the protocol carries it.
-pub fn now() -> UnixMillis {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    UnixMillis(u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

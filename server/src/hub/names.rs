@@ -24,7 +24,7 @@ impl Hub {
             heartbeat_ms: self.limits.heartbeat_ms,
             limits: self.limits.told,
         };
-        tx.force(frame(&welcome))
+        tx.force(Frame::of(&welcome))
             .expect("a new queue has room for the welcome");
         state.nicks.insert(nick.key(), id);
         state.conns.insert(
@@ -74,7 +74,7 @@ impl Hub {
         });
         let mut gone = Vec::new();
         if queue
-            .try_send(frame(&ServerMsg::NickChanged { nick: nick.clone() }))
+            .try_send(Frame::of(&ServerMsg::NickChanged { nick: nick.clone() }))
             .is_err()
         {
             gone.push(id);

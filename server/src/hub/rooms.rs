@@ -247,7 +247,7 @@ impl State {
         };
         // The leaver hears its own `left` too, when it is still connected.
         if let Some(conn) = self.conns.get(&id)
-            && conn.queue.try_send(frame(&msg)).is_err()
+            && conn.queue.try_send(Frame::of(&msg)).is_err()
         {
             gone.push(id);
         }
@@ -260,7 +260,7 @@ impl State {
         let Some(room) = self.rooms.get(key) else {
             return Vec::new();
         };
-        let bytes = frame(msg);
+        let bytes = Frame::of(msg);
         room.members
             .iter()
             .filter(|&&m| Some(m) != except)

@@ -19,7 +19,7 @@
 //! the store's [`Health`] (`health.rs`), which `/readyz` reports. SQL text
 //! and conversions shared by the queries are in `sql.rs`.
 //!
-//! Only [`crate::scribe`] appends messages; this module just runs the
+//! Only [`crate::writer`] appends messages; this module just runs the
 //! statements and records their latency (`natter_store_seconds`).
 
 mod health;
@@ -42,13 +42,11 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::migrate::MigrateError;
 use sqlx::{AnyPool, Connection, Executor, Row};
 
+pub use crate::ids::{RoomId, RoomRow};
 pub use health::{Fault, Health};
 use read::room_row;
 pub use sql::redacted;
 use sql::{as_i64, as_u64, chunks, connect_url, placeholders};
-
-/// A room's row id in the database.
-pub type RoomId = i64;
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -91,14 +89,6 @@ impl Backend {
             Backend::Sqlite
         }
     }
-}
-
-/// A room as stored, with its newest sequence number (0 when empty).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomRow {
-    pub id: RoomId,
-    pub name: RoomName,
-    pub last_seq: u64,
 }
 
 /// A message to store; [`Store::append`] gives it its number.

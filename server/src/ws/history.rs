@@ -15,11 +15,12 @@
 
 use std::io;
 
-use axum::extract::ws::Utf8Bytes;
 use natter_shared::{PAGE_SIZE, Posted, RoomName, Seq, ServerMsg};
 
 use crate::app::AppState;
-use crate::store::{RoomId, StoreError};
+use crate::frame::Frame;
+use crate::ids::RoomId;
+use crate::store::StoreError;
 
 /// Largest size, in bytes of JSON, of the messages in one `history` frame
 /// (a page, or a replay on `join`); at least one message is always sent.
@@ -42,7 +43,7 @@ pub async fn resume(
     name: RoomName,
     since: Option<Seq>,
     latest: Seq,
-) -> Result<Utf8Bytes, StoreError> {
+) -> Result<Frame, StoreError> {
     let newest_page = Seq(latest.0 + 1);
     let Some(since) = since else {
         return page(app, room, name, newest_page, false).await;
@@ -68,7 +69,7 @@ pub async fn page(
     name: RoomName,
     before: Seq,
     gap: bool,
-) -> Result<Utf8Bytes, StoreError> {
+) -> Result<Frame, StoreError> {
     let (mut messages, mut more) = app.store.page(room, before, PAGE_SIZE).await?;
     // Oldest first: keep the newest that fit, so `before` pages on from
     // the oldest kept.
@@ -122,14 +123,14 @@ async fn replay(
     Ok(Some(all))
 }
 
-fn history(room: RoomName, messages: Vec<Posted>, more: bool, gap: bool) -> Utf8Bytes {
+fn history(room: RoomName, messages: Vec<Posted>, more: bool, gap: bool) -> Frame {
     let msg = ServerMsg::History {
         room,
         messages,
         more,
         gap,
     };
-    msg.to_json().into()
+    Frame::of(&msg)
 }
 
 /// How many bytes `posted` takes in a frame (escapes included), counted
