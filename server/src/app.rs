@@ -40,7 +40,7 @@ use crate::writer::Writer;
 /// What every handler can reach. One pointer: axum clones it for every
 /// request, and every WebSocket session holds it for as long as it lives.
 #[derive(Clone)]
-pub struct AppState(Arc<Shared>);
+pub(crate) struct AppState(Arc<Shared>);
 
 impl std::ops::Deref for AppState {
     type Target = Shared;
@@ -51,7 +51,7 @@ impl std::ops::Deref for AppState {
 }
 
 /// The parts of [`AppState`].
-pub struct Shared {
+pub(crate) struct Shared {
     pub hub: Arc<Hub>,
     pub store: Store,
     pub writer: Writer,
@@ -81,7 +81,7 @@ pub enum OpenError {
 }
 
 /// Tasks that run beside the sessions until shutdown.
-pub struct Background {
+pub(crate) struct Background {
     /// The writer: it ends once told to stop and done storing.
     pub writer: JoinHandle<()>,
     /// The cluster's tasks, which are aborted.
@@ -134,7 +134,7 @@ impl AppState {
 
 /// What a WebSocket session holds from its handshake to its end: its place
 /// in the connection count, and in the drain that shutdown waits for.
-pub struct Ticket {
+pub(crate) struct Ticket {
     /// The client's address, as per-address limits key it.
     pub address: IpAddr,
     _admitted: Admitted,
@@ -145,7 +145,11 @@ impl AppState {
     /// The handshake checks ([`Guard::admit_logged`]); an admitted session
     /// is counted from the handshake on, so that a shutdown starting during
     /// the upgrade still waits for it and sends it a close frame.
-    pub fn admit(&self, peer: IpAddr, headers: &HeaderMap) -> Result<Ticket, HandshakeRefused> {
+    pub(crate) fn admit(
+        &self,
+        peer: IpAddr,
+        headers: &HeaderMap,
+    ) -> Result<Ticket, HandshakeRefused> {
         let admitted = self.guard.admit_logged(peer, headers)?;
         Ok(Ticket {
             address: admitted.address,
@@ -155,7 +159,7 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     // Only the static bundle is compressed: WebSocket upgrades and the tiny
     // health answer gain nothing from it.
     let bundle = get(crate::assets::serve).layer(CompressionLayer::new());

@@ -28,7 +28,7 @@ impl Frame {
 
     /// The WebSocket message that carries it; the bytes are shared, not
     /// copied.
-    pub fn into_message(self) -> Message {
+    pub(crate) fn into_message(self) -> Message {
         Message::Text(self.0)
     }
 }

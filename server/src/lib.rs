@@ -8,7 +8,8 @@
 //! - [`assets`]: the web client bundle, embedded in release builds.
 //! - [`ws`]: one chat session per `/ws` socket: decode, act, write.
 //! - [`hub`]: who is online, names, rooms, presence, typing and the fan-out.
-//!   Knows no sockets and no SQL.
+//!   Knows no sockets and no SQL: it queues [`frame`]s, names rooms by
+//!   [`ids`] and reads the [`clock`].
 //! - [`writer`]: the single writer that numbers, stores and then publishes
 //!   every chat message.
 //! - [`fanout`]: how the writer hands stored messages, in order, to this
@@ -20,6 +21,8 @@
 //! - [`echo`]: the `/ws/echo` route.
 //! - [`socket`]: what every socket session shares: bounded writes,
 //!   heartbeats, close codes and the closing handshake.
+//! - [`coalesce`]: when a busy session writes, so one write carries many
+//!   frames.
 //! - [`limits`]: sizes of frames and buffers, fixed waits.
 //! - [`address`]: canonical client addresses, IPv6 by /64, and the count
 //!   of open connections per address.
@@ -30,36 +33,37 @@
 //! - [`throttle`]: a budget for log lines that clients can cause.
 //!
 //! [`run`] ties them together on a listener the caller has bound, which is
-//! how tests start a server on `127.0.0.1:0`.
+//! how tests start a server on `127.0.0.1:0`. Only what the binary, the
+//! tests and the benchmark use is public; the rest is `pub(crate)`.
 
-pub mod address;
+pub(crate) mod address;
 pub mod app;
 pub mod assets;
-pub mod clock;
-pub mod cluster;
-pub mod coalesce;
+pub(crate) mod clock;
+pub(crate) mod cluster;
+pub(crate) mod coalesce;
 pub mod config;
-pub mod echo;
+pub(crate) mod echo;
 pub mod fanout;
 pub mod frame;
-pub mod guard;
-pub mod headers;
-pub mod hosts;
+pub(crate) mod guard;
+pub(crate) mod headers;
+pub(crate) mod hosts;
 pub mod hub;
-pub mod ids;
-pub mod limits;
+pub(crate) mod ids;
+pub(crate) mod limits;
 pub mod listener;
-pub mod metrics;
-pub mod outbox;
-pub mod quota;
-pub mod room_quota;
-pub mod serve;
-pub mod shutdown;
-pub mod socket;
+pub(crate) mod metrics;
+pub(crate) mod outbox;
+pub(crate) mod quota;
+pub(crate) mod room_quota;
+pub(crate) mod serve;
+pub(crate) mod shutdown;
+pub(crate) mod socket;
 pub mod store;
-pub mod throttle;
+pub(crate) mod throttle;
 pub mod writer;
-pub mod ws;
+pub(crate) mod ws;
 
 use std::future::Future;
 

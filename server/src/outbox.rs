@@ -47,8 +47,9 @@ impl QueueBudget {
         })
     }
 
-    /// Bytes held beyond the allowances now (for tests and metrics).
-    pub fn held(&self) -> usize {
+    /// Bytes held beyond the allowances now, for this file's tests.
+    #[cfg(test)]
+    fn held(&self) -> usize {
         self.held.load(Ordering::Relaxed)
     }
 }

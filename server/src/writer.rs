@@ -65,7 +65,7 @@ const MAX_BATCH: usize = 1024;
 const QUEUE: usize = 4096;
 
 /// How often the writer probes a failing store while idle.
-pub const PROBE_EVERY: Duration = Duration::from_secs(1);
+pub(crate) const PROBE_EVERY: Duration = Duration::from_secs(1);
 
 /// The message could not be stored; nothing was delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -74,7 +74,7 @@ pub struct NotStored;
 
 impl NotStored {
     /// When a sender may try again: about when the writer probes next.
-    pub const RETRY_AFTER: Duration = Duration::from_millis(1500);
+    pub(crate) const RETRY_AFTER: Duration = Duration::from_millis(1500);
 }
 
 enum Job {

@@ -48,7 +48,6 @@ mod trust;
 mod wire;
 
 pub use trust::redact;
-pub use wire::{MAX_PAYLOAD_BYTES, Rejected};
 
 use std::collections::HashMap;
 use std::future::Future;

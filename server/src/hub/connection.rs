@@ -72,7 +72,7 @@ impl Connection {
 
     /// Records which device this connection is; a lingering connection of
     /// the same device is taken over (see `grace.rs`).
-    pub fn set_device(&self, device: DeviceId) {
+    pub(crate) fn set_device(&self, device: DeviceId) {
         self.hub.set_device(self.id, device);
     }
 

@@ -16,7 +16,7 @@ use super::Hub;
 impl Hub {
     /// Forgets every room without messages that has been empty for at
     /// least `idle`; returns their names.
-    pub fn forget_idle_rooms(&self, idle: Duration) -> Vec<RoomName> {
+    pub(crate) fn forget_idle_rooms(&self, idle: Duration) -> Vec<RoomName> {
         let mut state = self.lock();
         self.publish(&mut state);
         let lobby = RoomName::lobby().key();

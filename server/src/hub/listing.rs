@@ -44,7 +44,7 @@ pub(super) struct Listing {
 
 /// The list as a watcher is told it.
 #[derive(Debug, Clone)]
-pub struct Listed {
+pub(crate) struct Listed {
     /// The `rooms` or `room_changes` frame to send.
     pub frame: Frame,
     /// The generation the watcher has seen once it is sent.
@@ -197,7 +197,7 @@ impl State {
 impl Hub {
     /// The `rooms` message: every room and its online count, by name, with
     /// the generation to ask [`Hub::room_changes`] from.
-    pub fn room_list(&self) -> Listed {
+    pub(crate) fn room_list(&self) -> Listed {
         let mut state = self.lock();
         self.publish(&mut state);
         state.whole_list()
@@ -206,7 +206,7 @@ impl Hub {
     /// What changed in the room list after generation `since`: a
     /// `room_changes` frame, or the whole list if the watcher is too far
     /// behind; `None` if nothing changed.
-    pub fn room_changes(&self, since: u64) -> Option<Listed> {
+    pub(crate) fn room_changes(&self, since: u64) -> Option<Listed> {
         let mut state = self.lock();
         self.publish(&mut state);
         if since >= state.listing.generation {

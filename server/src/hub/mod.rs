@@ -41,21 +41,19 @@ mod names;
 mod remote;
 mod rooms;
 
-pub use listing::Listed;
-
 /// Identifies one connection for as long as the server runs.
 pub type ConnId = u64;
 
 /// Identifies one server process of a cluster (random at start).
-pub type NodeId = u64;
+pub(crate) type NodeId = u64;
 
 /// A connection on another node, as the bus reports it.
-pub type RemoteConn = (NodeId, ConnId);
+pub(crate) type RemoteConn = (NodeId, ConnId);
 
 /// A room as events name it between nodes: its id, its name and the newest
 /// sequence number the sending node had delivered (a lower bound).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RoomRef {
+pub(crate) struct RoomRef {
     pub id: RoomId,
     pub name: RoomName,
     pub latest: u64,
@@ -65,7 +63,7 @@ pub struct RoomRef {
 /// sends these, in order, once [`Hub::announce_to`] gave it somewhere to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum Event {
+pub(crate) enum Event {
     Joined {
         room: RoomRef,
         conn: ConnId,
@@ -96,7 +94,7 @@ pub enum Event {
 
 /// One connection's place in one room, as a node's snapshot lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Presence {
+pub(crate) struct Presence {
     pub room: RoomRef,
     pub conn: ConnId,
     pub nick: Nick,
@@ -104,7 +102,7 @@ pub struct Presence {
 
 /// What [`Hub::offer`] did with a stored message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Offer {
+pub(crate) enum Offer {
     /// Queued for the room's members (if any): it was the next one.
     Delivered,
     /// Delivered before; ignored.
@@ -256,7 +254,7 @@ pub struct Connection {
 
 /// A room creation in progress, counted against the room limit until it is
 /// added with [`Hub::add_room`] or dropped.
-pub struct Reservation {
+pub(crate) struct Reservation {
     hub: Arc<Hub>,
     added: bool,
 }
@@ -292,7 +290,7 @@ impl Hub {
     }
 
     /// Rooms held.
-    pub fn room_count(&self) -> usize {
+    pub(crate) fn room_count(&self) -> usize {
         self.lock().rooms.len()
     }
 

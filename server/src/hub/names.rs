@@ -7,7 +7,7 @@ impl Hub {
     /// Admits a new connection as `user<number>`, or `user<N>` by this
     /// node's own count when no number is given (a cluster numbers arrivals
     /// across nodes).
-    pub fn connect_numbered(self: &Arc<Self>, number: Option<u64>) -> Connection {
+    pub(crate) fn connect_numbered(self: &Arc<Self>, number: Option<u64>) -> Connection {
         let (tx, rx) = outbox::queue(self.limits.queue_capacity, &self.budget);
         let mut state = self.lock();
         state.arrivals += 1;

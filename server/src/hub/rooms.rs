@@ -6,7 +6,7 @@ use super::*;
 impl Hub {
     /// Delivers a stored message to its room if it is the room's next one;
     /// see [`Offer`] for what else may be done with it.
-    pub fn offer(&self, room: RoomId, posted: Posted) -> Offer {
+    pub(crate) fn offer(&self, room: RoomId, posted: Posted) -> Offer {
         let mut state = self.lock();
         let Some(key) = state.keys.get(&room).cloned() else {
             return Offer::UnknownRoom;
@@ -38,7 +38,7 @@ impl Hub {
     }
 
     /// Counts a room about to be created against the limit.
-    pub fn reserve_room(self: &Arc<Self>) -> Result<Reservation, Refusal> {
+    pub(crate) fn reserve_room(self: &Arc<Self>) -> Result<Reservation, Refusal> {
         let mut state = self.lock();
         if state.rooms.len() + state.creating >= self.limits.max_rooms {
             return Err(Refusal::TooManyRooms(self.limits.max_rooms));
@@ -51,7 +51,7 @@ impl Hub {
     }
 
     /// Adds a room the store has created.
-    pub fn add_room(&self, row: RoomRow, mut reservation: Reservation) {
+    pub(crate) fn add_room(&self, row: RoomRow, mut reservation: Reservation) {
         let mut state = self.lock();
         state.creating -= 1;
         reservation.added = true;

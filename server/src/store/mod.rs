@@ -43,9 +43,9 @@ use sqlx::migrate::MigrateError;
 use sqlx::{AnyPool, Connection, Executor, Row};
 
 pub use crate::ids::{RoomId, RoomRow};
-pub use health::{Fault, Health};
+pub(crate) use health::Fault;
+pub use health::Health;
 use read::room_row;
-pub use sql::redacted;
 use sql::{as_i64, as_u64, chunks, connect_url, placeholders};
 
 /// Why storage failed.
@@ -68,14 +68,14 @@ pub enum StoreError {
 impl StoreError {
     /// Whether a uniqueness rule refused the statement: another writer
     /// stored the same thing first.
-    pub fn is_conflict(&self) -> bool {
+    pub(crate) fn is_conflict(&self) -> bool {
         matches!(self, StoreError::Query(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
 }
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
@@ -133,7 +133,7 @@ impl Store {
     /// [`Store::open`] with `options`. Checks that the database takes a
     /// write: one that cannot be written is refused with a sentence saying
     /// why ([`StoreError::Unusable`]).
-    pub async fn open_with(url: &str, options: Options) -> Result<Store, StoreError> {
+    pub(crate) async fn open_with(url: &str, options: Options) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of(url);
         let place = sql::place(url);
@@ -195,10 +195,6 @@ impl Store {
             Err(StoreError::Query(err)) => Err(unusable(&err, "write")),
             other => other.map(|()| store),
         }
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// Checks that the database answers, for `/readyz`.
