@@ -17,17 +17,19 @@ pub struct Frame(Utf8Bytes);
 
 impl Frame {
     /// Serialises `msg`, once for everyone it goes to.
-    pub fn of(msg: &ServerMsg) -> Frame {
+    pub(crate) fn of(msg: &ServerMsg) -> Frame {
         Frame(Utf8Bytes::from(msg.to_json()))
     }
 
     /// The frame's text.
-    pub fn as_str(&self) -> &str {
+    #[inline]
+    pub(crate) fn as_str(&self) -> &str {
         self.0.as_str()
     }
 
     /// The WebSocket message that carries it; the bytes are shared, not
     /// copied.
+    #[inline]
     pub(crate) fn into_message(self) -> Message {
         Message::Text(self.0)
     }
@@ -42,6 +44,7 @@ impl From<String> for Frame {
 impl Deref for Frame {
     type Target = str;
 
+    #[inline]
     fn deref(&self) -> &str {
         self.as_str()
     }

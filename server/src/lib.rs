@@ -6,7 +6,7 @@
 //! - [`guard`]: who may open a WebSocket: origin, connection rate, cap.
 //! - [`headers`]: security headers on every HTTP response.
 //! - [`assets`]: the web client bundle, embedded in release builds.
-//! - [`ws`]: one chat session per `/ws` socket: decode, act, write.
+//! - [`ws`]: one chat session per `/ws` socket: decode, carry out, write.
 //! - [`hub`]: who is online, names, rooms, presence, typing and the fan-out.
 //!   Knows no sockets and no SQL: it queues [`frame`]s, names rooms by
 //!   [`ids`] and reads the [`clock`].
