@@ -148,3 +148,25 @@ fn the_writer_knows_no_cluster() {
         );
     }
 }
+
+#[test]
+fn only_the_stores_tests_reach_its_pool() {
+    // Other crates (the benchmark) go through `Store` methods or a
+    // `natter` subcommand, never through raw SQL on the pool.
+    let path = root().join("server/src/store/mod.rs");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let pool = lines
+        .iter()
+        .position(|l| l.contains("fn pool("))
+        .expect("the store has a pool accessor for its tests");
+    assert!(
+        lines[..pool]
+            .iter()
+            .rev()
+            .take(3)
+            .any(|l| l.trim() == "#[cfg(test)]"),
+        "{}: `Store::pool` must stay `#[cfg(test)]`",
+        path.display()
+    );
+}
