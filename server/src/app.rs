@@ -91,7 +91,10 @@ pub(crate) struct Background {
 impl AppState {
     /// Opens the store (making sure the lobby exists), loads the rooms into
     /// a new hub, joins the cluster if there is one, and starts the writer.
-    pub async fn open(config: &Config, drain: Drain) -> Result<(Self, Background), OpenError> {
+    pub(crate) async fn open(
+        config: &Config,
+        drain: Drain,
+    ) -> Result<(Self, Background), OpenError> {
         let store = Store::open_with(&config.database_url, config.store_options()).await?;
         store.create_room(&RoomName::lobby(), now()).await?;
         let made_since = now().0.saturating_sub(millis(config.rooms.expiry()));

@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use natter_shared::UnixMillis;
 
 /// Now, in milliseconds since the Unix epoch.
-pub fn now() -> UnixMillis {
+pub(crate) fn now() -> UnixMillis {
     let since_epoch = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();

@@ -20,13 +20,13 @@ use crate::limits::WRITE_BATCH_FRAMES;
 
 /// A connection written more frames a second than this is busy: more
 /// messages than anyone can read as they come.
-pub const BUSY_ABOVE_PER_SEC: u64 = 50;
+pub(crate) const BUSY_ABOVE_PER_SEC: u64 = 50;
 
 /// While a connection is busy, it rests this long after each write.
-pub const GAP: Duration = Duration::from_millis(20);
+pub(crate) const GAP: Duration = Duration::from_millis(20);
 
 /// How long a connection's rate is measured before it is judged again.
-pub const WINDOW: Duration = Duration::from_millis(100);
+pub(crate) const WINDOW: Duration = Duration::from_millis(100);
 
 /// When one connection writes: at once, or coalesced after a rest.
 pub(crate) struct Coalesce {
@@ -43,7 +43,7 @@ pub(crate) struct Coalesce {
 }
 
 impl Coalesce {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Coalesce {
             window: Instant::now(),
             frames: 0,
@@ -54,12 +54,12 @@ impl Coalesce {
     }
 
     /// Frames that come in now wait for the end of the rest.
-    pub fn resting(&self) -> bool {
+    pub(crate) fn resting(&self) -> bool {
         self.resting
     }
 
     /// Once the rest is over; never, while not resting. Cancel-safe.
-    pub async fn rested(&mut self) {
+    pub(crate) async fn rested(&mut self) {
         let (Some(wait), true) = (&mut self.wait, self.resting) else {
             return std::future::pending().await;
         };
@@ -68,7 +68,7 @@ impl Coalesce {
     }
 
     /// `frames` were written just now.
-    pub fn wrote(&mut self, frames: usize) {
+    pub(crate) fn wrote(&mut self, frames: usize) {
         let now = Instant::now();
         self.frames += frames as u64;
         let elapsed = now.duration_since(self.window);

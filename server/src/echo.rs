@@ -14,7 +14,7 @@ use crate::shutdown::Drain;
 use crate::socket::{self, End, Heartbeat, Rx, Tx};
 
 /// `GET /ws/echo`: upgrade, then echo.
-pub async fn echo(
+pub(crate) async fn echo(
     upgrade: WebSocketUpgrade,
     State(app): State<AppState>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,

@@ -30,7 +30,7 @@ use crate::address::{self, Tally};
 use crate::throttle::Throttle;
 
 /// The admission rules and the live count of connections.
-pub struct Guard {
+pub(crate) struct Guard {
     allowed: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed.
     proxies: Vec<IpAddr>,
@@ -45,7 +45,7 @@ pub struct Guard {
 
 /// Why a handshake was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum HandshakeRefused {
+pub(crate) enum HandshakeRefused {
     #[error("WebSocket connections from the origin {0} are not allowed")]
     Origin(String),
     #[error("too many new connections from your address; try again in {0:.1} s")]
@@ -55,7 +55,7 @@ pub enum HandshakeRefused {
 }
 
 /// One admitted connection, counted until dropped.
-pub struct Admitted {
+pub(crate) struct Admitted {
     guard: Arc<Guard>,
     /// The client's address, as per-address limits key it.
     pub address: IpAddr,
@@ -66,7 +66,7 @@ impl Guard {
     /// connections per second per address after a `burst`; `max` in all.
     /// Connections from `proxies` are counted against the address their
     /// `X-Forwarded-For` ends with.
-    pub fn new(
+    pub(crate) fn new(
         allowed: &[String],
         proxies: &[IpAddr],
         rate: NonZeroU32,
@@ -91,7 +91,7 @@ impl Guard {
 
     /// Checks a handshake from `peer` with `headers`; the returned token
     /// counts the connection until it is dropped.
-    pub fn admit(
+    pub(crate) fn admit(
         self: &Arc<Self>,
         peer: IpAddr,
         headers: &HeaderMap,
@@ -121,7 +121,7 @@ impl Guard {
     }
 
     /// [`Guard::admit`], with a refusal logged.
-    pub fn admit_logged(
+    pub(crate) fn admit_logged(
         self: &Arc<Self>,
         peer: IpAddr,
         headers: &HeaderMap,
@@ -154,7 +154,7 @@ impl Guard {
     /// The client's address, canonical (`::ffff:a.b.c.d` is `a.b.c.d`):
     /// `peer`, or for a trusted proxy the last address its
     /// `X-Forwarded-For` names (the one the proxy itself saw).
-    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    pub(crate) fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = address::canonical(peer);
         if !self.proxies.contains(&peer) {
             return peer;
@@ -170,17 +170,17 @@ impl Guard {
     }
 
     /// The count of open connections the listener keeps.
-    pub fn tally(&self) -> Arc<Tally> {
+    pub(crate) fn tally(&self) -> Arc<Tally> {
         Arc::clone(&self.tally)
     }
 
     /// WebSocket connections open now.
-    pub fn open(&self) -> usize {
+    pub(crate) fn open(&self) -> usize {
         self.open.load(Ordering::Acquire)
     }
 
     /// Forgets addresses that have not connected lately; call now and then.
-    pub fn tidy(&self) {
+    pub(crate) fn tidy(&self) {
         self.per_ip.retain_recent();
         self.per_ip.shrink_to_fit();
     }
@@ -243,7 +243,7 @@ pub struct BadOrigin(pub String);
 /// perhaps a port, in lower case, without the scheme's default port (a
 /// browser never sends `:443` for `https`). `null`, `*`, paths and empty
 /// entries are refused.
-pub fn parse_origin(text: &str) -> Result<String, BadOrigin> {
+pub(crate) fn parse_origin(text: &str) -> Result<String, BadOrigin> {
     let bad = || BadOrigin(text.to_owned());
     let origin = normalize(text);
     let (scheme, authority) = origin.split_once("://").ok_or_else(bad)?;

@@ -36,6 +36,9 @@
 //! how tests start a server on `127.0.0.1:0`. Only what the binary, the
 //! tests and the benchmark use is public; the rest is `pub(crate)`.
 
+// A `pub` that no other crate can reach says nothing: write `pub(crate)`.
+#![warn(unreachable_pub)]
+
 pub(crate) mod address;
 pub mod app;
 pub mod assets;

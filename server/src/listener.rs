@@ -61,12 +61,12 @@ pub(crate) struct Guarded {
 pub struct Peer(pub SocketAddr);
 
 impl Guarded {
-    pub fn new(inner: TcpListener, tally: Arc<Tally>) -> Self {
+    pub(crate) fn new(inner: TcpListener, tally: Arc<Tally>) -> Self {
         Guarded { inner, tally }
     }
 
     /// The next connection the tally has room for; others are closed.
-    pub async fn accept(&mut self) -> (Deadlined, SocketAddr) {
+    pub(crate) async fn accept(&mut self) -> (Deadlined, SocketAddr) {
         loop {
             match self.inner.accept().await {
                 Ok((stream, addr)) => match self.tally.open(addr.ip()) {

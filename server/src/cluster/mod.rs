@@ -47,7 +47,7 @@ mod relay;
 mod trust;
 mod wire;
 
-pub use trust::redact;
+pub(crate) use trust::redact;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -92,7 +92,7 @@ pub enum BusError {
 
 /// This node's handle on the cluster; cheap to clone.
 #[derive(Clone)]
-pub struct Cluster {
+pub(crate) struct Cluster {
     inner: Arc<Inner>,
 }
 
@@ -110,10 +110,10 @@ struct Inner {
 }
 
 /// Tasks the cluster runs until shutdown.
-pub struct Tasks(Vec<JoinHandle<()>>);
+pub(crate) struct Tasks(Vec<JoinHandle<()>>);
 
 impl Tasks {
-    pub fn abort(self) {
+    pub(crate) fn abort(self) {
         for task in self.0 {
             task.abort();
         }
@@ -122,7 +122,7 @@ impl Tasks {
 
 /// Settings of [`Cluster::join`].
 #[derive(Debug, Clone)]
-pub struct ClusterSettings {
+pub(crate) struct ClusterSettings {
     /// A node not heard from for this long is dead.
     pub node_ttl: Duration,
     /// Prefix of every Redis key and channel, so that several clusters can
@@ -155,7 +155,7 @@ impl Cluster {
     /// Connects to Redis at `url` and starts the node's tasks: the
     /// publisher, the subscriber, the relay and the heartbeat. Fails if
     /// Redis cannot be reached now; later outages are waited out.
-    pub async fn join(
+    pub(crate) async fn join(
         url: &str,
         hub: Arc<Hub>,
         store: Store,
@@ -223,7 +223,7 @@ impl Cluster {
 
     /// Someone here entered `room`: make sure this node has delivered all
     /// of it that is stored; what it lacked follows the joiner's history.
-    pub fn entered(&self, room: RoomId) {
+    pub(crate) fn entered(&self, room: RoomId) {
         let _ = self.inner.relay.send(Fill::Entered(room));
     }
 
@@ -232,7 +232,7 @@ impl Cluster {
     /// device that moves here from another node may have seen more of the
     /// room than this node has delivered: entering before this is done
     /// would send it again what it saw.
-    pub async fn deliver_through(&self, room: RoomId, seq: Seq) {
+    pub(crate) async fn deliver_through(&self, room: RoomId, seq: Seq) {
         let (done, delivered) = oneshot::channel();
         if self
             .inner
@@ -245,7 +245,7 @@ impl Cluster {
     }
 
     /// Whether Redis answers and this node is subscribed, for `/readyz`.
-    pub async fn ready(&self) -> Result<(), BusError> {
+    pub(crate) async fn ready(&self) -> Result<(), BusError> {
         let mut redis = self.inner.redis.clone();
         bounded(redis::cmd("PING").query_async::<String>(&mut redis)).await?;
         if self.inner.subscribed.load(Ordering::Relaxed) {

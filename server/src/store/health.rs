@@ -36,7 +36,7 @@ pub(crate) enum Fault {
 
 impl Fault {
     /// Classifies an error of `backend`.
-    pub fn of(err: &sqlx::Error, backend: Backend) -> Fault {
+    pub(crate) fn of(err: &sqlx::Error, backend: Backend) -> Fault {
         match err {
             sqlx::Error::Database(db) => {
                 let code = db.code().unwrap_or_default();
@@ -56,7 +56,7 @@ impl Fault {
     }
 
     /// Its label in `natter_storage_failures_total`.
-    pub fn cause(self) -> &'static str {
+    pub(crate) fn cause(self) -> &'static str {
         match self {
             Fault::Full => "full",
             Fault::ReadOnly => "read_only",

@@ -82,7 +82,7 @@ pub(crate) enum Backend {
 
 impl Backend {
     /// The engine `url` names.
-    pub fn of(url: &str) -> Backend {
+    pub(crate) fn of(url: &str) -> Backend {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
         } else {

@@ -26,7 +26,7 @@ use crate::store::StoreError;
 /// (a page, or a replay on `join`); at least one message is always sent.
 /// 256 KiB holds 16 messages of the largest size, or a full page of
 /// anything shorter than 5,000 bytes.
-pub const HISTORY_BYTES: usize = 256 * 1024;
+pub(super) const HISTORY_BYTES: usize = 256 * 1024;
 
 /// Most messages replayed to a client resuming a room; further behind, it
 /// gets the latest page marked as a gap.
@@ -37,7 +37,7 @@ const REPLAY_MAX: u64 = 1000;
 /// later ones are in its queue), or the latest page when there is no
 /// `since`, or it is too far behind or ahead of the room, or what it missed
 /// is more than [`HISTORY_BYTES`] (marked as a gap then).
-pub async fn resume(
+pub(super) async fn resume(
     app: &AppState,
     room: RoomId,
     name: RoomName,
@@ -63,7 +63,7 @@ pub async fn resume(
 
 /// A `history` message: the newest messages of `room` before `before` that
 /// fit a page; `gap` when it stands in for messages too many to replay.
-pub async fn page(
+pub(super) async fn page(
     app: &AppState,
     room: RoomId,
     name: RoomName,

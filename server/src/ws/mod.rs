@@ -66,7 +66,7 @@ const TYPING_MIN_GAP: Duration = Duration::from_secs(2);
 const ROOM_LIST_MIN_GAP: Duration = Duration::from_secs(1);
 
 /// `GET /ws`: admits the handshake, upgrades, then runs the session.
-pub async fn upgrade(
+pub(crate) async fn upgrade(
     upgrade: WebSocketUpgrade,
     State(app): State<AppState>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
