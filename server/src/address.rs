@@ -17,7 +17,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// `ip`, with an IPv4-mapped IPv6 address turned back into IPv4.
-pub fn canonical(ip: IpAddr) -> IpAddr {
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
@@ -26,7 +26,7 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 
 /// The key per-address limits count under: the canonical address, or for
 /// IPv6 its /64 network.
-pub fn key(ip: IpAddr) -> IpAddr {
+pub(crate) fn key(ip: IpAddr) -> IpAddr {
     match canonical(ip) {
         IpAddr::V6(v6) => {
             let network = u128::from(v6) & !((1u128 << 64) - 1);
@@ -38,7 +38,7 @@ pub fn key(ip: IpAddr) -> IpAddr {
 
 /// Why a connection was not given a slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Crowded {
+pub(crate) enum Crowded {
     #[error("{0} connections are open from this address, its limit")]
     Address(usize),
     #[error("{0} connections are open, the server's limit")]
@@ -47,7 +47,7 @@ pub enum Crowded {
 
 impl Crowded {
     /// The label for metrics.
-    pub fn reason(self) -> &'static str {
+    pub(crate) fn reason(self) -> &'static str {
         match self {
             Crowded::Address(_) => "address",
             Crowded::Total(_) => "total",
@@ -56,7 +56,7 @@ impl Crowded {
 }
 
 /// Open connections per address key and in total.
-pub struct Tally {
+pub(crate) struct Tally {
     counts: Mutex<Counts>,
     per_address: usize,
     total: usize,
@@ -72,7 +72,7 @@ struct Counts {
 }
 
 /// One open connection, counted until dropped.
-pub struct Slot {
+pub(crate) struct Slot {
     tally: Arc<Tally>,
     key: IpAddr,
 }
@@ -80,7 +80,7 @@ pub struct Slot {
 impl Tally {
     /// At most `per_address` connections from one key (but any number from
     /// `exempt`), `total` in all.
-    pub fn new(per_address: usize, total: usize, exempt: &[IpAddr]) -> Arc<Self> {
+    pub(crate) fn new(per_address: usize, total: usize, exempt: &[IpAddr]) -> Arc<Self> {
         Arc::new(Tally {
             counts: Mutex::default(),
             per_address,
@@ -90,7 +90,7 @@ impl Tally {
     }
 
     /// A slot for one more connection from `peer`, if both caps allow it.
-    pub fn open(self: &Arc<Self>, peer: IpAddr) -> Result<Slot, Crowded> {
+    pub(crate) fn open(self: &Arc<Self>, peer: IpAddr) -> Result<Slot, Crowded> {
         let key = key(peer);
         let exempt = self.exempt.contains(&canonical(peer));
         let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
@@ -110,7 +110,7 @@ impl Tally {
     }
 
     /// Connections open now.
-    pub fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         self.counts
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -2,7 +2,7 @@
 //!
 //! | path | handler |
 //! |---|---|
-//! | `GET /ws` | [`crate::ws::chat`] |
+//! | `GET /ws` | [`crate::ws::upgrade`] |
 //! | `GET /ws/echo` | [`crate::echo::echo`] |
 //! | `GET /healthz` | `200 ok` while the process serves |
 //! | `GET /readyz` | `200` when storage takes writes and the bus answers, else `503` |
@@ -24,22 +24,23 @@ use tower_http::trace::TraceLayer;
 use natter_shared::{RoomName, UnixMillis};
 use tokio::task::JoinHandle;
 
+use crate::clock::now;
 use crate::cluster::{BusError, Cluster, Tasks};
 use crate::config::{Config, MessageLimits, Timing};
-use crate::fanout::Fanout;
-use crate::guard::{Admitted, Guard, Refused};
+use crate::fanout::LocalFanout;
+use crate::guard::{Admitted, Guard, HandshakeRefused};
 use crate::hosts::AllowedHosts;
-use crate::hub::{Hub, now};
+use crate::hub::Hub;
 use crate::quota::QuotaSettings;
 use crate::room_quota::RoomQuota;
-use crate::scribe::Scribe;
 use crate::shutdown::Drain;
 use crate::store::{Store, StoreError};
+use crate::writer::Writer;
 
 /// What every handler can reach. One pointer: axum clones it for every
 /// request, and every WebSocket session holds it for as long as it lives.
 #[derive(Clone)]
-pub struct AppState(Arc<Shared>);
+pub(crate) struct AppState(Arc<Shared>);
 
 impl std::ops::Deref for AppState {
     type Target = Shared;
@@ -50,10 +51,10 @@ impl std::ops::Deref for AppState {
 }
 
 /// The parts of [`AppState`].
-pub struct Shared {
+pub(crate) struct Shared {
     pub hub: Arc<Hub>,
     pub store: Store,
-    pub scribe: Scribe,
+    pub writer: Writer,
     pub drain: Drain,
     pub timing: Timing,
     pub message_limits: MessageLimits,
@@ -80,7 +81,7 @@ pub enum OpenError {
 }
 
 /// Tasks that run beside the sessions until shutdown.
-pub struct Background {
+pub(crate) struct Background {
     /// The writer: it ends once told to stop and done storing.
     pub writer: JoinHandle<()>,
     /// The cluster's tasks, which are aborted.
@@ -90,7 +91,10 @@ pub struct Background {
 impl AppState {
     /// Opens the store (making sure the lobby exists), loads the rooms into
     /// a new hub, joins the cluster if there is one, and starts the writer.
-    pub async fn open(config: &Config, drain: Drain) -> Result<(Self, Background), OpenError> {
+    pub(crate) async fn open(
+        config: &Config,
+        drain: Drain,
+    ) -> Result<(Self, Background), OpenError> {
         let store = Store::open_with(&config.database_url, config.store_options()).await?;
         store.create_room(&RoomName::lobby(), now()).await?;
         let made_since = now().0.saturating_sub(millis(config.rooms.expiry()));
@@ -105,15 +109,14 @@ impl AppState {
             }
             None => (None, None),
         };
-        let fanout = match &cluster {
-            Some(cluster) => Fanout::Cluster(cluster.clone()),
-            None => Fanout::Local(Arc::clone(&hub)),
+        let (writer, writer_task) = match &cluster {
+            Some(cluster) => Writer::spawn(store.clone(), cluster.clone()),
+            None => Writer::spawn(store.clone(), LocalFanout(Arc::clone(&hub))),
         };
-        let (scribe, writer) = Scribe::spawn(store.clone(), fanout);
         let state = AppState(Arc::new(Shared {
             hub,
             store,
-            scribe,
+            writer,
             drain,
             timing: config.timing(),
             message_limits: config.message_limits(),
@@ -125,7 +128,7 @@ impl AppState {
             cluster,
         }));
         let background = Background {
-            writer,
+            writer: writer_task,
             cluster: tasks,
         };
         Ok((state, background))
@@ -134,7 +137,7 @@ impl AppState {
 
 /// What a WebSocket session holds from its handshake to its end: its place
 /// in the connection count, and in the drain that shutdown waits for.
-pub struct Ticket {
+pub(crate) struct Ticket {
     /// The client's address, as per-address limits key it.
     pub address: IpAddr,
     _admitted: Admitted,
@@ -145,7 +148,11 @@ impl AppState {
     /// The handshake checks ([`Guard::admit_logged`]); an admitted session
     /// is counted from the handshake on, so that a shutdown starting during
     /// the upgrade still waits for it and sends it a close frame.
-    pub fn admit(&self, peer: IpAddr, headers: &HeaderMap) -> Result<Ticket, Refused> {
+    pub(crate) fn admit(
+        &self,
+        peer: IpAddr,
+        headers: &HeaderMap,
+    ) -> Result<Ticket, HandshakeRefused> {
         let admitted = self.guard.admit_logged(peer, headers)?;
         Ok(Ticket {
             address: admitted.address,
@@ -155,13 +162,13 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     // Only the static bundle is compressed: WebSocket upgrades and the tiny
     // health answer gain nothing from it.
     let bundle = get(crate::assets::serve).layer(CompressionLayer::new());
     let hosts = Arc::clone(&state.hosts);
     let router = Router::new()
-        .route("/ws", get(crate::ws::chat))
+        .route("/ws", get(crate::ws::upgrade))
         .route("/ws/echo", get(crate::echo::echo))
         .route("/metrics", get(crate::metrics::render))
         .fallback_service(bundle)

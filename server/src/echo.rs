@@ -14,7 +14,7 @@ use crate::shutdown::Drain;
 use crate::socket::{self, End, Heartbeat, Rx, Tx};
 
 /// `GET /ws/echo`: upgrade, then echo.
-pub async fn echo(
+pub(crate) async fn echo(
     upgrade: WebSocketUpgrade,
     State(app): State<AppState>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
@@ -30,13 +30,14 @@ pub async fn echo(
         let end = if app.drain.is_closing() {
             End::restarting()
         } else {
-            drive(&mut tx, &mut rx, &app.drain, &app.timing).await
+            echo_frames(&mut tx, &mut rx, &app.drain, &app.timing).await
         };
         socket::finish(tx, rx, end).await;
     })
 }
 
-async fn drive(tx: &mut impl Tx, rx: &mut impl Rx, drain: &Drain, timing: &Timing) -> End {
+/// Sends every text and binary frame straight back until the session ends.
+async fn echo_frames(tx: &mut impl Tx, rx: &mut impl Rx, drain: &Drain, timing: &Timing) -> End {
     let mut heartbeat = Heartbeat::new(timing);
     loop {
         let step = tokio::select! {

@@ -1,75 +1,47 @@
-//! Where the writer hands the messages it stored: this node's hub alone,
-//! or a cluster's relay and the other nodes ([`crate::cluster`]).
+//! Delivery on one node: the writer hands stored messages straight to this
+//! node's hub ([`LocalFanout`]); with Redis, the cluster delivers instead.
 //!
 //! Delivery follows the store: each room's messages reach its members in
 //! sequence order, once. A write whose outcome is unknown (the connection
 //! died after `COMMIT` was sent) may have stored messages that nobody was
 //! told of; the writer then catches those rooms up from the store
-//! ([`Fanout::catch_up`]), and a message that arrives after such a gap has
-//! the gap read from the store first, as the cluster's relay does.
+//! ([`Deliver::catch_up`]), and a message that arrives after such a gap has
+//! the gap read from the store first ([`fill_room`], which the cluster's
+//! relay uses too).
 
 use std::sync::Arc;
 
 use natter_shared::{Posted, Seq};
 
-use crate::cluster::Cluster;
 use crate::hub::{Hub, Offer};
-use crate::store::{RoomId, Store, StoreError};
+use crate::ids::RoomId;
+use crate::store::{Store, StoreError};
+use crate::writer::Deliver;
 
 /// Messages read from the store per query when filling a gap.
 const FILL_PAGE: usize = 500;
 
-/// Where the writer hands a stored message.
-#[derive(Clone)]
-pub enum Fanout {
-    /// This node alone: straight to the hub, which gets messages in order.
-    Local(Arc<Hub>),
-    /// A cluster: to this node's relay, and to the others through Redis.
-    Cluster(Cluster),
-}
+/// Delivery on one node: to this node's hub, which gets messages in order.
+pub struct LocalFanout(pub Arc<Hub>);
 
-impl Fanout {
-    /// Hands on a message the writer stored. Alone, a message that comes
-    /// after one not handed on (stored by a write whose outcome was
-    /// unknown) is delivered after the missing ones, read from `store`; an
-    /// error means the room is behind until [`Fanout::catch_up`] succeeds.
-    pub async fn stored(
-        &self,
-        store: &Store,
-        room: RoomId,
-        posted: Posted,
-    ) -> Result<(), StoreError> {
-        match self {
-            Fanout::Local(hub) => {
-                let seq = posted.seq;
-                match hub.offer(room, posted) {
-                    Offer::Delivered | Offer::Stale => Ok(()),
-                    Offer::Gap { .. } => fill_room(hub, store, room, Some(seq)).await,
-                    Offer::UnknownRoom => {
-                        tracing::warn!(room, "a stored message for a room the hub does not hold");
-                        Ok(())
-                    }
-                }
-            }
-            Fanout::Cluster(cluster) => {
-                cluster.stored(room, posted);
+impl Deliver for LocalFanout {
+    /// A message that comes after one not handed on (stored by a write
+    /// whose outcome was unknown) is delivered after the missing ones, read
+    /// from `store`.
+    async fn stored(&self, store: &Store, room: RoomId, posted: Posted) -> Result<(), StoreError> {
+        let seq = posted.seq;
+        match self.0.offer(room, posted) {
+            Offer::Delivered | Offer::Stale => Ok(()),
+            Offer::Gap { .. } => fill_room(&self.0, store, room, Some(seq)).await,
+            Offer::UnknownRoom => {
+                tracing::warn!(room, "a stored message for a room the hub does not hold");
                 Ok(())
             }
         }
     }
 
-    /// Hands on whatever of `room` is stored and not handed on yet: after
-    /// a write whose outcome is unknown, which may have stored messages
-    /// nobody was told about. In a cluster the relay reads them, and the
-    /// other nodes learn of them from this node's snapshots.
-    pub async fn catch_up(&self, store: &Store, room: RoomId) -> Result<(), StoreError> {
-        match self {
-            Fanout::Local(hub) => fill_room(hub, store, room, None).await,
-            Fanout::Cluster(cluster) => {
-                cluster.entered(room);
-                Ok(())
-            }
-        }
+    async fn catch_up(&self, store: &Store, room: RoomId) -> Result<(), StoreError> {
+        fill_room(&self.0, store, room, None).await
     }
 }
 
@@ -131,7 +103,7 @@ mod tests {
             .collect();
         let mut stored = store.append(&drafts, UnixMillis(2)).await.unwrap();
         let (id, last) = stored.pop().unwrap();
-        let fanout = Fanout::Local(Arc::clone(&hub));
+        let fanout = LocalFanout(Arc::clone(&hub));
         fanout.stored(&store, id, last.clone()).await.unwrap();
         fanout.stored(&store, id, last).await.unwrap();
         let mut seqs = Vec::new();

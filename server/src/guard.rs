@@ -30,7 +30,7 @@ use crate::address::{self, Tally};
 use crate::throttle::Throttle;
 
 /// The admission rules and the live count of connections.
-pub struct Guard {
+pub(crate) struct Guard {
     allowed: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed.
     proxies: Vec<IpAddr>,
@@ -45,7 +45,7 @@ pub struct Guard {
 
 /// Why a handshake was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum Refused {
+pub(crate) enum HandshakeRefused {
     #[error("WebSocket connections from the origin {0} are not allowed")]
     Origin(String),
     #[error("too many new connections from your address; try again in {0:.1} s")]
@@ -55,7 +55,7 @@ pub enum Refused {
 }
 
 /// One admitted connection, counted until dropped.
-pub struct Admitted {
+pub(crate) struct Admitted {
     guard: Arc<Guard>,
     /// The client's address, as per-address limits key it.
     pub address: IpAddr,
@@ -66,7 +66,7 @@ impl Guard {
     /// connections per second per address after a `burst`; `max` in all.
     /// Connections from `proxies` are counted against the address their
     /// `X-Forwarded-For` ends with.
-    pub fn new(
+    pub(crate) fn new(
         allowed: &[String],
         proxies: &[IpAddr],
         rate: NonZeroU32,
@@ -91,18 +91,22 @@ impl Guard {
 
     /// Checks a handshake from `peer` with `headers`; the returned token
     /// counts the connection until it is dropped.
-    pub fn admit(self: &Arc<Self>, peer: IpAddr, headers: &HeaderMap) -> Result<Admitted, Refused> {
+    pub(crate) fn admit(
+        self: &Arc<Self>,
+        peer: IpAddr,
+        headers: &HeaderMap,
+    ) -> Result<Admitted, HandshakeRefused> {
         // The budget first: every handshake, refused or not, spends it, so
         // refusals cannot be repeated (and logged) at will.
         let client = address::key(self.client(peer, headers));
         if let Err(not_until) = self.per_ip.check_key(&client) {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
-            return Err(Refused::Rate(wait.as_secs_f64().max(0.1)));
+            return Err(HandshakeRefused::Rate(wait.as_secs_f64().max(0.1)));
         }
         if let Some(origin) = headers.get(header::ORIGIN) {
             let origin = origin.to_str().unwrap_or("(not text)");
             if !self.origin_allowed(origin, headers.get(header::HOST)) {
-                return Err(Refused::Origin(shortened(origin)));
+                return Err(HandshakeRefused::Origin(shortened(origin)));
             }
         }
         let open = self.open.fetch_add(1, Ordering::AcqRel);
@@ -111,23 +115,23 @@ impl Guard {
             address: client,
         };
         if open >= self.max || self.tally.total() > self.max {
-            return Err(Refused::Full(self.max));
+            return Err(HandshakeRefused::Full(self.max));
         }
         Ok(admitted)
     }
 
     /// [`Guard::admit`], with a refusal logged.
-    pub fn admit_logged(
+    pub(crate) fn admit_logged(
         self: &Arc<Self>,
         peer: IpAddr,
         headers: &HeaderMap,
-    ) -> Result<Admitted, Refused> {
+    ) -> Result<Admitted, HandshakeRefused> {
         self.admit(peer, headers)
             .inspect_err(|refused| {
                 let reason = match refused {
-                    Refused::Origin(_) => "origin",
-                    Refused::Rate(_) => "rate",
-                    Refused::Full(_) => "full",
+                    HandshakeRefused::Origin(_) => "origin",
+                    HandshakeRefused::Rate(_) => "rate",
+                    HandshakeRefused::Full(_) => "full",
                 };
                 metrics::counter!("natter_handshakes_refused_total", "reason" => reason)
                     .increment(1);
@@ -137,10 +141,10 @@ impl Guard {
                     return;
                 };
                 match refused {
-                    Refused::Origin(_) => {
+                    HandshakeRefused::Origin(_) => {
                         tracing::warn!(%peer, %refused, left_out, "handshake refused");
                     }
-                    Refused::Rate(_) | Refused::Full(_) => {
+                    HandshakeRefused::Rate(_) | HandshakeRefused::Full(_) => {
                         tracing::info!(%peer, %refused, left_out, "handshake refused");
                     }
                 }
@@ -150,7 +154,7 @@ impl Guard {
     /// The client's address, canonical (`::ffff:a.b.c.d` is `a.b.c.d`):
     /// `peer`, or for a trusted proxy the last address its
     /// `X-Forwarded-For` names (the one the proxy itself saw).
-    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    pub(crate) fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = address::canonical(peer);
         if !self.proxies.contains(&peer) {
             return peer;
@@ -166,17 +170,17 @@ impl Guard {
     }
 
     /// The count of open connections the listener keeps.
-    pub fn tally(&self) -> Arc<Tally> {
+    pub(crate) fn tally(&self) -> Arc<Tally> {
         Arc::clone(&self.tally)
     }
 
     /// WebSocket connections open now.
-    pub fn open(&self) -> usize {
+    pub(crate) fn open(&self) -> usize {
         self.open.load(Ordering::Acquire)
     }
 
     /// Forgets addresses that have not connected lately; call now and then.
-    pub fn tidy(&self) {
+    pub(crate) fn tidy(&self) {
         self.per_ip.retain_recent();
         self.per_ip.shrink_to_fit();
     }
@@ -209,15 +213,15 @@ impl Drop for Admitted {
     }
 }
 
-impl IntoResponse for Refused {
+impl IntoResponse for HandshakeRefused {
     fn into_response(self) -> Response {
         let status = match &self {
-            Refused::Origin(_) => StatusCode::FORBIDDEN,
-            Refused::Rate(_) => StatusCode::TOO_MANY_REQUESTS,
-            Refused::Full(_) => StatusCode::SERVICE_UNAVAILABLE,
+            HandshakeRefused::Origin(_) => StatusCode::FORBIDDEN,
+            HandshakeRefused::Rate(_) => StatusCode::TOO_MANY_REQUESTS,
+            HandshakeRefused::Full(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
         let mut response = (status, self.to_string()).into_response();
-        if let Refused::Rate(wait) = self {
+        if let HandshakeRefused::Rate(wait) = self {
             let secs = Duration::from_secs_f64(wait).as_secs().max(1);
             response
                 .headers_mut()
@@ -239,7 +243,7 @@ pub struct BadOrigin(pub String);
 /// perhaps a port, in lower case, without the scheme's default port (a
 /// browser never sends `:443` for `https`). `null`, `*`, paths and empty
 /// entries are refused.
-pub fn parse_origin(text: &str) -> Result<String, BadOrigin> {
+pub(crate) fn parse_origin(text: &str) -> Result<String, BadOrigin> {
     let bad = || BadOrigin(text.to_owned());
     let origin = normalize(text);
     let (scheme, authority) = origin.split_once("://").ok_or_else(bad)?;
@@ -306,7 +310,7 @@ mod tests {
         assert_eq!(g.client(IP, &h), IP, "anyone else is who it is");
         // Clients behind the proxy have budgets of their own.
         assert!(g.admit(PROXY, &h).is_ok());
-        assert!(matches!(g.admit(PROXY, &h), Err(Refused::Rate(_))));
+        assert!(matches!(g.admit(PROXY, &h), Err(HandshakeRefused::Rate(_))));
         h.insert("x-forwarded-for", HeaderValue::from_static("192.0.2.8"));
         assert!(g.admit(PROXY, &h).is_ok());
         h.insert("x-forwarded-for", HeaderValue::from_static("garbage"));
@@ -332,11 +336,17 @@ mod tests {
         assert_eq!(g.client(mapped, &h), IP);
         // One budget for an address however it is written, and for a /64.
         assert!(g.admit(IP, &h).is_ok());
-        assert!(matches!(g.admit(mapped, &h), Err(Refused::Rate(_))));
+        assert!(matches!(
+            g.admit(mapped, &h),
+            Err(HandshakeRefused::Rate(_))
+        ));
         let one: IpAddr = "2001:db8::1".parse().unwrap();
         let same_64: IpAddr = "2001:db8::ffff:2".parse().unwrap();
         assert!(g.admit(one, &h).is_ok());
-        assert!(matches!(g.admit(same_64, &h), Err(Refused::Rate(_))));
+        assert!(matches!(
+            g.admit(same_64, &h),
+            Err(HandshakeRefused::Rate(_))
+        ));
     }
 
     fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
@@ -371,7 +381,7 @@ mod tests {
         ] {
             assert_eq!(
                 g.admit(IP, &headers(Some(bad), host)).err(),
-                Some(Refused::Origin(bad.to_owned())),
+                Some(HandshakeRefused::Origin(bad.to_owned())),
                 "{bad}"
             );
         }
@@ -391,7 +401,7 @@ mod tests {
         let g = guard(&[], 2, 100);
         let long = format!("http://{}.example", "a".repeat(5000));
         let shown = match g.admit(IP, &headers(Some(&long), "x")) {
-            Err(Refused::Origin(shown)) => shown,
+            Err(HandshakeRefused::Origin(shown)) => shown,
             other => panic!("{:?}", other.err()),
         };
         assert_eq!(shown.chars().count(), ORIGIN_SHOWN_CHARS + 1, "{shown}");
@@ -402,7 +412,7 @@ mod tests {
         // Both refusals were charged: the next handshake waits.
         assert!(matches!(
             g.admit(IP, &headers(None, "x")),
-            Err(Refused::Rate(_))
+            Err(HandshakeRefused::Rate(_))
         ));
     }
 
@@ -439,7 +449,7 @@ mod tests {
         let g = guard(&[], 3, 100);
         let h = headers(None, "x");
         let admitted: Vec<_> = (0..3).map(|_| g.admit(IP, &h).unwrap()).collect();
-        assert!(matches!(g.admit(IP, &h), Err(Refused::Rate(_))));
+        assert!(matches!(g.admit(IP, &h), Err(HandshakeRefused::Rate(_))));
         let other = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
         assert!(
             g.admit(other, &h).is_ok(),
@@ -454,7 +464,7 @@ mod tests {
         let h = headers(None, "x");
         let a = g.admit(IP, &h).unwrap();
         let _b = g.admit(IP, &h).unwrap();
-        assert_eq!(g.admit(IP, &h).err(), Some(Refused::Full(2)));
+        assert_eq!(g.admit(IP, &h).err(), Some(HandshakeRefused::Full(2)));
         assert_eq!(g.open(), 2);
         drop(a);
         assert!(g.admit(IP, &h).is_ok());

@@ -21,7 +21,7 @@ const NOTHING: &str =
     "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// The page's policy, given the page.
-pub fn page_csp(html: &str) -> String {
+pub(crate) fn page_csp(html: &str) -> String {
     let hashes: String = inline_scripts(html)
         .map(|script| format!(" 'sha256-{}'", STANDARD.encode(Sha256::digest(script))))
         .collect();
@@ -44,7 +44,7 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
 
 /// Adds the headers every response carries, unless the handler set them
 /// (the page sets its own policy): one `SetResponseHeaderLayer` each.
-pub fn secure<S>(router: axum::Router<S>) -> axum::Router<S>
+pub(crate) fn secure<S>(router: axum::Router<S>) -> axum::Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {

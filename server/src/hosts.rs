@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use crate::throttle::Throttle;
 
 /// The host names a server answers to besides addresses and `localhost`.
-pub struct AllowedHosts {
+pub(crate) struct AllowedHosts {
     names: Vec<String>,
     /// Refusals are logged within this budget.
     log: Throttle,
@@ -33,7 +33,7 @@ pub struct BadHost(pub String);
 impl AllowedHosts {
     /// `names` from `--allowed-host` and the hosts of the `--allowed-origin`s
     /// (`Config::check` refuses invalid entries of either).
-    pub fn new(names: &[String], origins: &[String]) -> Arc<Self> {
+    pub(crate) fn new(names: &[String], origins: &[String]) -> Arc<Self> {
         let from_origins = origins.iter().filter_map(|origin| {
             let origin = crate::guard::parse_origin(origin).ok()?;
             let authority = origin.split_once("://")?.1;
@@ -53,7 +53,7 @@ impl AllowedHosts {
     }
 
     /// Whether a request whose `Host` header is `host` may be answered.
-    pub fn allows(&self, host: &str) -> bool {
+    pub(crate) fn allows(&self, host: &str) -> bool {
         let name = host_of(host.trim()).to_ascii_lowercase();
         let name = name.strip_suffix('.').unwrap_or(&name);
         let literal = name.trim_start_matches('[').trim_end_matches(']');
@@ -66,7 +66,7 @@ impl AllowedHosts {
 
 /// An `--allowed-host` in the form it is compared in: lower case, without
 /// a trailing dot. Anything that is not a plain host name is refused.
-pub fn parse_host(text: &str) -> Result<String, BadHost> {
+pub(crate) fn parse_host(text: &str) -> Result<String, BadHost> {
     let name = text.trim().to_ascii_lowercase();
     let name = name.strip_suffix('.').unwrap_or(&name);
     let label_ok = |label: &str| {
@@ -96,7 +96,7 @@ fn host_of(authority: &str) -> &str {
 }
 
 /// Middleware: answers 421 to a request for a host name not allowed.
-pub async fn check(
+pub(crate) async fn check(
     State(hosts): State<Arc<AllowedHosts>>,
     request: Request,
     next: Next,

@@ -6,13 +6,14 @@
 //! - [`guard`]: who may open a WebSocket: origin, connection rate, cap.
 //! - [`headers`]: security headers on every HTTP response.
 //! - [`assets`]: the web client bundle, embedded in release builds.
-//! - [`ws`]: one chat session per `/ws` socket: decode, act, write.
+//! - [`ws`]: one chat session per `/ws` socket: decode, carry out, write.
 //! - [`hub`]: who is online, names, rooms, presence, typing and the fan-out.
-//!   Knows no sockets and no SQL.
-//! - [`scribe`]: the single writer that numbers, stores and then publishes
+//!   Knows no sockets and no SQL: it queues [`frame`]s, names rooms by
+//!   [`ids`] and reads the [`clock`].
+//! - [`writer`]: the single writer that numbers, stores and then publishes
 //!   every chat message.
-//! - [`fanout`]: where the writer hands stored messages, in order: this
-//!   node's hub, or the cluster.
+//! - [`fanout`]: how the writer hands stored messages, in order, to this
+//!   node's hub when there is no cluster.
 //! - [`store`]: history in SQLite or PostgreSQL: rooms, messages, pages.
 //! - [`cluster`]: several nodes as one chat through Redis: messages in
 //!   order, presence, names, liveness.
@@ -20,6 +21,8 @@
 //! - [`echo`]: the `/ws/echo` route.
 //! - [`socket`]: what every socket session shares: bounded writes,
 //!   heartbeats, close codes and the closing handshake.
+//! - [`coalesce`]: when a busy session writes, so one write carries many
+//!   frames.
 //! - [`limits`]: sizes of frames and buffers, fixed waits.
 //! - [`address`]: canonical client addresses, IPv6 by /64, and the count
 //!   of open connections per address.
@@ -30,33 +33,40 @@
 //! - [`throttle`]: a budget for log lines that clients can cause.
 //!
 //! [`run`] ties them together on a listener the caller has bound, which is
-//! how tests start a server on `127.0.0.1:0`.
+//! how tests start a server on `127.0.0.1:0`. Only what the binary, the
+//! tests and the benchmark use is public; the rest is `pub(crate)`.
 
-pub mod address;
+// A `pub` that no other crate can reach says nothing: write `pub(crate)`.
+#![warn(unreachable_pub)]
+
+pub(crate) mod address;
 pub mod app;
 pub mod assets;
-pub mod cluster;
+pub(crate) mod clock;
+pub(crate) mod cluster;
+pub(crate) mod coalesce;
 pub mod config;
-pub mod echo;
+pub(crate) mod echo;
 pub mod fanout;
-pub mod guard;
-pub mod headers;
-pub mod hosts;
+pub mod frame;
+pub(crate) mod guard;
+pub(crate) mod headers;
+pub(crate) mod hosts;
 pub mod hub;
-pub mod limits;
+pub(crate) mod ids;
+pub(crate) mod limits;
 pub mod listener;
-pub mod metrics;
-pub mod outbox;
-pub mod pace;
-pub mod quota;
-pub mod room_quota;
-pub mod scribe;
-pub mod serve;
-pub mod shutdown;
-pub mod socket;
+pub(crate) mod metrics;
+pub(crate) mod outbox;
+pub(crate) mod quota;
+pub(crate) mod room_quota;
+pub(crate) mod serve;
+pub(crate) mod shutdown;
+pub(crate) mod socket;
 pub mod store;
-pub mod throttle;
-pub mod ws;
+pub(crate) mod throttle;
+pub mod writer;
+pub(crate) mod ws;
 
 use std::future::Future;
 
@@ -124,7 +134,7 @@ pub async fn run(
     let drain = shutdown::Drain::new();
     metrics::install();
     let (state, background) = app::AppState::open(&config, drain.clone()).await?;
-    let (store, scribe) = (state.store.clone(), state.scribe.clone());
+    let (store, writer) = (state.store.clone(), state.writer.clone());
     let guard = std::sync::Arc::clone(&state.guard);
     let tidy = upkeep(&drain, state.clone());
     let router = app::router(state);
@@ -172,7 +182,7 @@ pub async fn run(
     tidy.abort();
     // Every session is over (or given up on): store what was posted, then
     // close the database.
-    scribe.stop().await;
+    writer.stop().await;
     if tokio::time::timeout_at(deadline + WRITER_GRACE, background.writer)
         .await
         .is_err()

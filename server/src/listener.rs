@@ -33,7 +33,7 @@ use crate::limits;
 /// (capped by `net.core.somaxconn`). With the usual 1,024, a crowd coming
 /// back at once overflows it, and the kernel drops their first packets:
 /// those clients wait a second before trying again.
-pub const BACKLOG: u32 = 4096;
+pub(crate) const BACKLOG: u32 = 4096;
 
 /// Listens on `addr` with a [`BACKLOG`] for connection storms.
 pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
@@ -51,7 +51,7 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 
 /// A TCP listener whose connections must complete their handshake in time
 /// and fit in the tally of open connections.
-pub struct Guarded {
+pub(crate) struct Guarded {
     inner: TcpListener,
     tally: Arc<Tally>,
 }
@@ -61,12 +61,12 @@ pub struct Guarded {
 pub struct Peer(pub SocketAddr);
 
 impl Guarded {
-    pub fn new(inner: TcpListener, tally: Arc<Tally>) -> Self {
+    pub(crate) fn new(inner: TcpListener, tally: Arc<Tally>) -> Self {
         Guarded { inner, tally }
     }
 
     /// The next connection the tally has room for; others are closed.
-    pub async fn accept(&mut self) -> (Deadlined, SocketAddr) {
+    pub(crate) async fn accept(&mut self) -> (Deadlined, SocketAddr) {
         loop {
             match self.inner.accept().await {
                 Ok((stream, addr)) => match self.tally.open(addr.ip()) {
@@ -93,15 +93,11 @@ impl Guarded {
             }
         }
     }
-
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()
-    }
 }
 
 /// A TCP stream that fails its reads once its handshake deadline passes
 /// without the server having written anything.
-pub struct Deadlined {
+pub(crate) struct Deadlined {
     io: TcpStream,
     deadline: Option<Pin<Box<Sleep>>>,
     /// Counts this connection as open until the socket is dropped.

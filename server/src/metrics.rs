@@ -26,7 +26,7 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Installs the process-wide recorder, once; later calls do nothing. A
 /// process that installed another recorder gets an empty `/metrics`.
-pub fn install() -> Option<&'static PrometheusHandle> {
+pub(crate) fn install() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
@@ -50,14 +50,14 @@ pub fn install() -> Option<&'static PrometheusHandle> {
 
 /// Drops histogram samples already folded into the buckets; call now and
 /// then so they do not pile up.
-pub fn upkeep() {
+pub(crate) fn upkeep() {
     if let Some(handle) = install() {
         handle.run_upkeep();
     }
 }
 
 /// `GET /metrics`.
-pub async fn render(State(app): State<AppState>) -> impl IntoResponse {
+pub(crate) async fn render(State(app): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("natter_connections").set(app.guard.open() as f64);
     metrics::gauge!("natter_rooms").set(app.hub.room_count() as f64);
     metrics::gauge!("natter_sessions").set(app.hub.online() as f64);

@@ -2,7 +2,7 @@
 //! and in bytes, and the process-wide budget of bytes queued beyond each
 //! connection's allowance.
 //!
-//! The hub pushes shared frames ([`Utf8Bytes`]): a message said in a room
+//! The hub pushes shared frames ([`Frame`]): a message said in a room
 //! is one buffer however many queues hold it. A count of frames alone let a
 //! connection that never reads hold thousands of the largest frames, so
 //! each queue also counts the bytes it holds, and a push that would take it
@@ -21,15 +21,15 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::extract::ws::Utf8Bytes;
+use crate::frame::Frame;
 
 /// Bytes each queue may hold without counting against the process-wide
 /// budget: ordinary fan-out never waits longer than a write.
-pub const FREE_BYTES: usize = 64 * 1024;
+pub(crate) const FREE_BYTES: usize = 64 * 1024;
 
 /// The byte budgets of every queue in one process (one hub).
 #[derive(Debug)]
-pub struct QueueBudget {
+pub(crate) struct QueueBudget {
     /// Bytes one connection's queue may hold.
     pub per_conn: usize,
     /// Bytes all queues together may hold beyond [`FREE_BYTES`] each.
@@ -39,7 +39,7 @@ pub struct QueueBudget {
 }
 
 impl QueueBudget {
-    pub fn new(per_conn: usize, total: usize) -> Arc<Self> {
+    pub(crate) fn new(per_conn: usize, total: usize) -> Arc<Self> {
         Arc::new(QueueBudget {
             per_conn: per_conn.max(FREE_BYTES),
             total,
@@ -47,8 +47,9 @@ impl QueueBudget {
         })
     }
 
-    /// Bytes held beyond the allowances now (for tests and metrics).
-    pub fn held(&self) -> usize {
+    /// Bytes held beyond the allowances now, for this file's tests.
+    #[cfg(test)]
+    fn held(&self) -> usize {
         self.held.load(Ordering::Relaxed)
     }
 }
@@ -56,18 +57,18 @@ impl QueueBudget {
 /// The queue is over one of its budgets (or closed): let the connection go.
 #[derive(Debug, thiserror::Error)]
 #[error("the connection's queue is full")]
-pub struct Full;
+pub(crate) struct Full;
 
 /// The hub's end of a connection's queue.
 #[derive(Clone)]
-pub struct Outbox {
-    tx: flume::Sender<Utf8Bytes>,
+pub(crate) struct Outbox {
+    tx: flume::Sender<Frame>,
     count: Arc<Count>,
 }
 
 /// The session's end of a connection's queue.
-pub struct Inbox {
-    rx: flume::Receiver<Utf8Bytes>,
+pub(crate) struct Inbox {
+    rx: flume::Receiver<Frame>,
     count: Arc<Count>,
 }
 
@@ -78,7 +79,7 @@ struct Count {
 }
 
 /// A queue of at most `frames` frames, within `budget`.
-pub fn queue(frames: usize, budget: &Arc<QueueBudget>) -> (Outbox, Inbox) {
+pub(crate) fn queue(frames: usize, budget: &Arc<QueueBudget>) -> (Outbox, Inbox) {
     let (tx, rx) = flume::bounded(frames);
     let count = Arc::new(Count {
         bytes: AtomicUsize::new(0),
@@ -93,7 +94,7 @@ pub fn queue(frames: usize, budget: &Arc<QueueBudget>) -> (Outbox, Inbox) {
 
 impl Outbox {
     /// Queues `frame` unless the queue is over a budget or full.
-    pub fn try_send(&self, frame: Utf8Bytes) -> Result<(), Full> {
+    pub(crate) fn try_send(&self, frame: Frame) -> Result<(), Full> {
         let len = frame.len();
         let old = self.count.bytes.fetch_add(len, Ordering::AcqRel);
         let budget = &self.count.budget;
@@ -109,7 +110,7 @@ impl Outbox {
 
     /// Queues `frame` if the queue has room for it, whatever the byte
     /// budgets: a connection's first frame (`welcome`).
-    pub fn force(&self, frame: Utf8Bytes) -> Result<(), Full> {
+    pub(crate) fn force(&self, frame: Frame) -> Result<(), Full> {
         let len = frame.len();
         let old = self.count.bytes.fetch_add(len, Ordering::AcqRel);
         let shared = excess(old + len) - excess(old);
@@ -124,14 +125,14 @@ impl Outbox {
 impl Inbox {
     /// The next frame; `None` once the hub let the connection go and the
     /// queue is empty.
-    pub async fn recv(&self) -> Option<Utf8Bytes> {
+    pub(crate) async fn recv(&self) -> Option<Frame> {
         let frame = self.rx.recv_async().await.ok()?;
         self.count.release(frame.len());
         Some(frame)
     }
 
     /// A frame already waiting, if any.
-    pub fn try_recv(&self) -> Option<Utf8Bytes> {
+    pub(crate) fn try_recv(&self) -> Option<Frame> {
         let frame = self.rx.try_recv().ok()?;
         self.count.release(frame.len());
         Some(frame)
@@ -167,8 +168,8 @@ fn excess(bytes: usize) -> usize {
 mod tests {
     use super::*;
 
-    fn frame(len: usize) -> Utf8Bytes {
-        Utf8Bytes::from("x".repeat(len))
+    fn frame(len: usize) -> Frame {
+        Frame::from("x".repeat(len))
     }
 
     #[test]

@@ -27,7 +27,7 @@ use tokio::time::Instant;
 
 /// A request announced to others costs one more unit per this many people
 /// it reaches.
-pub const REACH_UNIT: usize = 1_000;
+pub(crate) const REACH_UNIT: usize = 1_000;
 
 /// One budget. The standard clock keeps it small: every connection holds
 /// one per kind.
@@ -36,7 +36,7 @@ type Limiter =
 
 /// The kinds of request with a budget of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Say,
     Typing,
     /// `join` (of a room the connection is not in yet) and `leave`.
@@ -66,7 +66,7 @@ impl Kind {
     ];
 
     /// The name of the budget, in the `natter_rate_limited_total` metric.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Kind::Say => "messages",
             Kind::Typing => "typing",
@@ -98,7 +98,7 @@ impl Kind {
 
 /// The budgets every connection of this server gets.
 #[derive(Debug, Clone, Copy)]
-pub struct QuotaSettings {
+pub(crate) struct QuotaSettings {
     /// What the clients are told, and held to.
     pub told: Limits,
     /// `say`, exactly as configured (rates of more than 1,000 a second do
@@ -141,7 +141,7 @@ fn quota(burst: u32, period: Duration) -> Quota {
 /// A request over its budget.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{what}; try again in {:.1} s", wait.as_secs_f64())]
-pub struct Limited {
+pub(crate) struct Limited {
     /// The limit in words.
     pub what: String,
     /// How long until the request would be taken.
@@ -160,7 +160,7 @@ struct Budget {
 }
 
 /// One connection's budgets.
-pub struct Quotas {
+pub(crate) struct Quotas {
     /// Shared by every connection of the server.
     settings: Arc<QuotaSettings>,
     budgets: [Budget; Kind::ALL.len()],
@@ -172,7 +172,7 @@ pub struct Quotas {
 }
 
 impl Quotas {
-    pub fn new(settings: Arc<QuotaSettings>) -> Quotas {
+    pub(crate) fn new(settings: Arc<QuotaSettings>) -> Quotas {
         let limiter = |quota| RateLimiter::direct_with_clock(quota, MonotonicClock);
         Quotas {
             budgets: Kind::ALL.map(|kind| Budget {
@@ -194,7 +194,7 @@ impl Quotas {
 
     /// Takes one request of `kind`, reaching `reach` other people (0 for
     /// one announced to nobody), or says how long to wait.
-    pub fn take(&mut self, kind: Kind, reach: usize) -> Result<(), Limited> {
+    pub(crate) fn take(&mut self, kind: Kind, reach: usize) -> Result<(), Limited> {
         let quota = self.settings.quota(kind);
         let units = 1 + reach / REACH_UNIT;
         // A request that costs more than the whole burst takes the whole
@@ -226,7 +226,7 @@ impl Quotas {
 
     /// Counts a refusal; false when the connection has been refused too
     /// often too fast.
-    pub fn strike(&self) -> bool {
+    pub(crate) fn strike(&self) -> bool {
         self.strikes.check().is_ok()
     }
 }

@@ -13,13 +13,13 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::quota::Limited;
 
 /// The per-address budget for new rooms.
-pub struct RoomQuota {
+pub(crate) struct RoomQuota {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     quota: Quota,
 }
 
 impl RoomQuota {
-    pub fn new(quota: Quota) -> Self {
+    pub(crate) fn new(quota: Quota) -> Self {
         RoomQuota {
             limiter: RateLimiter::keyed(quota),
             quota,
@@ -28,7 +28,7 @@ impl RoomQuota {
 
     /// Spends one new room of `address`'s budget (`address` as
     /// [`crate::address::key`] gives it).
-    pub fn take(&self, address: IpAddr) -> Result<(), Limited> {
+    pub(crate) fn take(&self, address: IpAddr) -> Result<(), Limited> {
         self.limiter.check_key(&address).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             Limited {
@@ -46,7 +46,7 @@ impl RoomQuota {
     }
 
     /// Forgets addresses whose budget is full again.
-    pub fn tidy(&self) {
+    pub(crate) fn tidy(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
     }

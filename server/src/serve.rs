@@ -30,7 +30,7 @@ use crate::listener::{Deadlined, Guarded, Peer};
 /// Serves `router` on `listener` until `shutdown` completes, then asks
 /// every connection to finish its request in progress and waits for them
 /// all (the caller bounds that wait).
-pub async fn serve(
+pub(crate) async fn serve(
     mut listener: Guarded,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,

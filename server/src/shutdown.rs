@@ -41,38 +41,38 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 's
 /// Shared by every session: a flag that says "close now" and a count of the
 /// sessions still running.
 #[derive(Clone, Default)]
-pub struct Drain {
+pub(crate) struct Drain {
     closing: CancellationToken,
     sessions: TaskTracker,
 }
 
 impl Drain {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Registers a live session; the drain waits until the guard is dropped.
-    pub fn session(&self) -> TaskTrackerToken {
+    pub(crate) fn session(&self) -> TaskTrackerToken {
         self.sessions.token()
     }
 
     /// Completes when the server starts shutting down.
-    pub fn closing(&self) -> WaitForCancellationFuture<'_> {
+    pub(crate) fn closing(&self) -> WaitForCancellationFuture<'_> {
         self.closing.cancelled()
     }
 
     /// Whether the server has started shutting down.
-    pub fn is_closing(&self) -> bool {
+    pub(crate) fn is_closing(&self) -> bool {
         self.closing.is_cancelled()
     }
 
     /// Tells every session to close.
-    pub fn begin(&self) {
+    pub(crate) fn begin(&self) {
         self.closing.cancel();
     }
 
     /// Tells every session to close and waits for them, until `deadline`.
-    pub async fn wait_until(&self, deadline: Instant) {
+    pub(crate) async fn wait_until(&self, deadline: Instant) {
         self.begin();
         self.sessions.close();
         if tokio::time::timeout_at(deadline, self.sessions.wait())

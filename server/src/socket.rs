@@ -22,16 +22,16 @@ use crate::limits;
 use crate::shutdown::Drain;
 
 /// The sending half of a socket.
-pub trait Tx: Sink<Message, Error = axum::Error> + Unpin + Send {}
+pub(crate) trait Tx: Sink<Message, Error = axum::Error> + Unpin + Send {}
 impl<T: Sink<Message, Error = axum::Error> + Unpin + Send> Tx for T {}
 
 /// The receiving half of a socket.
-pub trait Rx: Stream<Item = Result<Message, axum::Error>> + Unpin + Send {}
+pub(crate) trait Rx: Stream<Item = Result<Message, axum::Error>> + Unpin + Send {}
 impl<T: Stream<Item = Result<Message, axum::Error>> + Unpin + Send> Rx for T {}
 
 /// How a session ended, which decides how the socket is closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum End {
+pub(crate) enum End {
     /// The peer vanished or stopped answering; there is nobody to tell.
     PeerGone,
     /// The peer started the closing handshake; our reply is queued.
@@ -42,18 +42,18 @@ pub enum End {
 
 impl End {
     /// The server is stopping (or restarting): clients should come back.
-    pub fn restarting() -> End {
+    pub(crate) fn restarting() -> End {
         End::Close(close_code::RESTARTING, "server restarting")
     }
 
-    pub fn slow_consumer() -> End {
+    pub(crate) fn slow_consumer() -> End {
         metrics::counter!("natter_slow_consumer_disconnects_total").increment(1);
         End::Close(close_code::SLOW_CONSUMER, "too slow to keep up")
     }
 }
 
 /// Applies a route's message limit and Natter's small read buffer.
-pub fn configure(upgrade: WebSocketUpgrade, max_message_bytes: usize) -> WebSocketUpgrade {
+pub(crate) fn configure(upgrade: WebSocketUpgrade, max_message_bytes: usize) -> WebSocketUpgrade {
     upgrade
         .max_message_size(max_message_bytes)
         .max_frame_size(max_message_bytes)
@@ -67,7 +67,7 @@ pub fn configure(upgrade: WebSocketUpgrade, max_message_bytes: usize) -> WebSock
 /// Nearly every write completes at once, into the socket's buffer; only one
 /// that has to wait sets a timer and listens for shutdown, since both cost
 /// more than the write itself.
-pub async fn bounded(
+pub(crate) async fn bounded(
     write: impl Future<Output = Result<(), axum::Error>>,
     drain: &Drain,
     timing: &Timing,
@@ -98,7 +98,7 @@ async fn until_written(
 }
 
 /// Sends one message through [`bounded`].
-pub async fn send(
+pub(crate) async fn send(
     tx: &mut impl Tx,
     msg: Message,
     drain: &Drain,
@@ -116,7 +116,7 @@ pub async fn send(
 /// gate, a source is polled on first use, after it has woken the task, and
 /// after it has yielded something (it may have more); otherwise the gate
 /// answers for it.
-pub struct Gate(Arc<Woken>);
+pub(crate) struct Gate(Arc<Woken>);
 
 struct Woken {
     woken: AtomicBool,
@@ -142,7 +142,7 @@ impl Default for Gate {
 impl Gate {
     /// Runs `poll` if the source may be ready, with a waker that opens the
     /// gate and wakes the task; otherwise `Pending`.
-    pub fn poll<T>(
+    pub(crate) fn poll<T>(
         &self,
         cx: &mut Context<'_>,
         poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
@@ -163,13 +163,13 @@ impl Gate {
 }
 
 /// A stream polled through a [`Gate`].
-pub struct Gated<S> {
+pub(crate) struct Gated<S> {
     inner: S,
     gate: Gate,
 }
 
 impl<S> Gated<S> {
-    pub fn new(inner: S) -> Self {
+    pub(crate) fn new(inner: S) -> Self {
         Gated {
             inner,
             gate: Gate::default(),
@@ -187,7 +187,7 @@ impl<S: Stream + Unpin> Stream for Gated<S> {
 }
 
 /// Pings on a schedule and notices a peer that has gone silent.
-pub struct Heartbeat {
+pub(crate) struct Heartbeat {
     ping: Interval,
     gate: Gate,
     last_heard: Instant,
@@ -195,13 +195,13 @@ pub struct Heartbeat {
 }
 
 /// What the heartbeat asks for when it ticks.
-pub enum Beat {
+pub(crate) enum Beat {
     Ping,
     Dead,
 }
 
 impl Heartbeat {
-    pub fn new(timing: &Timing) -> Self {
+    pub(crate) fn new(timing: &Timing) -> Self {
         let now = Instant::now();
         let mut ping = interval_at(now + timing.ping_every, timing.ping_every);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -214,12 +214,12 @@ impl Heartbeat {
     }
 
     /// Anything from the peer, a pong included, proves it is alive.
-    pub fn heard(&mut self) {
+    pub(crate) fn heard(&mut self) {
         self.last_heard = Instant::now();
     }
 
     /// Waits for the next beat. Cancel-safe.
-    pub async fn tick(&mut self) -> Beat {
+    pub(crate) async fn tick(&mut self) -> Beat {
         let (gate, ping) = (&self.gate, &mut self.ping);
         std::future::poll_fn(|cx| gate.poll(cx, |cx| ping.poll_tick(cx))).await;
         if self.last_heard.elapsed() >= self.idle_timeout {
@@ -230,7 +230,7 @@ impl Heartbeat {
     }
 
     /// Acts on a beat: ping a live peer, give up on a dead one.
-    pub async fn beat(
+    pub(crate) async fn beat(
         beat: Beat,
         tx: &mut impl Tx,
         drain: &Drain,
@@ -247,7 +247,7 @@ impl Heartbeat {
 }
 
 /// Maps a read error to the close code RFC 6455 prescribes for it.
-pub fn read_error(err: &axum::Error) -> End {
+pub(crate) fn read_error(err: &axum::Error) -> End {
     use std::error::Error as _;
     use tungstenite::Error as WsError;
     tracing::debug!(cause = %err, "WebSocket read failed");
@@ -263,7 +263,7 @@ pub fn read_error(err: &axum::Error) -> End {
 }
 
 /// Completes the closing handshake the way `end` calls for, in bounded time.
-pub async fn finish(mut tx: impl Tx, mut rx: impl Rx, end: End) {
+pub(crate) async fn finish(mut tx: impl Tx, mut rx: impl Rx, end: End) {
     match end {
         End::PeerGone => {}
         // tungstenite queued the echo of the peer's close frame; send it, or

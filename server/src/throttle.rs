@@ -14,7 +14,7 @@ const BURST: u32 = 20;
 const PER_SECOND: u32 = 2;
 
 /// A budget of log lines.
-pub struct Throttle {
+pub(crate) struct Throttle {
     budget: DefaultDirectRateLimiter,
     left_out: AtomicU64,
 }
@@ -32,7 +32,7 @@ impl Default for Throttle {
 impl Throttle {
     /// `Some(lines left out since the last one written)` when this line may
     /// be written; `None` (and counted) when it may not.
-    pub fn allow(&self) -> Option<u64> {
+    pub(crate) fn allow(&self) -> Option<u64> {
         if self.budget.check().is_ok() {
             Some(self.left_out.swap(0, Ordering::AcqRel))
         } else {

@@ -51,10 +51,10 @@ use common::full_disk::{
     mount_ext4_with, mount_tmpfs,
 };
 use natter_server::Config;
-use natter_server::fanout::Fanout;
+use natter_server::fanout::LocalFanout;
 use natter_server::hub::{self, Hub};
-use natter_server::scribe::{NotStored, Scribe};
 use natter_server::store::Store;
+use natter_server::writer::{NotStored, Writer};
 use natter_shared::{DeviceId, ErrorCode, MessageText, Nick, Seq, ServerMsg, UnixMillis};
 use sqlx::{Connection, Executor, SqliteConnection};
 
@@ -375,14 +375,15 @@ async fn a_write_stored_but_reported_failed_is_delivered_in_order() {
     let lobby = common::room("lobby");
     let room = store.create_room(&lobby, UnixMillis(1)).await.unwrap();
     let hub = Hub::new(Config::default().hub_limits(), vec![room.clone()]);
-    let (scribe, writer) = Scribe::spawn(store.clone(), Fanout::Local(Arc::clone(&hub)));
+    let (writer, task) = Writer::spawn(store.clone(), LocalFanout(Arc::clone(&hub)));
     let mut watcher = hub.connect();
     watcher.enter(&lobby).unwrap();
     let device = DeviceId::try_from("device-1".to_owned()).unwrap();
     let post = |i: usize| {
         let said = MessageText::try_from(format!("m{i}")).unwrap();
         let origin = Some((device.clone(), id("m", i)));
-        scribe.post(room.id, Nick::numbered(1), said, origin)
+        let submitted = writer.submit(room.id, Nick::numbered(1), said, origin);
+        async { submitted.await?.await }
     };
     let said = |seq: u64| (seq, format!("m{}", seq - 1));
 
@@ -403,8 +404,8 @@ async fn a_write_stored_but_reported_failed_is_delivered_in_order() {
     assert_eq!(post(4).await, Ok(Seq(5)));
     assert_eq!(next_said(&mut watcher).await, said(5));
 
-    scribe.stop().await;
-    writer.await.expect("the writer did not panic");
+    writer.stop().await;
+    task.await.expect("the writer did not panic");
     assert!(watcher.try_recv().is_none(), "nothing delivered twice");
     let (page, _) = store.page(room.id, Seq(u64::MAX), 50).await.unwrap();
     let texts: Vec<(u64, String)> = page.iter().map(|p| (p.seq.0, p.text.to_string())).collect();

@@ -114,17 +114,20 @@ fn the_protocol_crate_does_no_io() {
 }
 
 #[test]
-fn the_hub_knows_no_sql_or_redis() {
+fn the_hub_knows_no_web_framework_store_sql_or_redis() {
     let banned = [
         ["sq", "lx"].concat(),
         ["red", "is::"].concat(),
         ["crate::", "cluster"].concat(),
+        ["ax", "um"].concat(),
+        ["crate::", "store"].concat(),
     ];
     for (path, text) in rust_files(&root().join("server/src/hub")) {
         for needle in &banned {
             assert!(
                 !text.contains(needle.as_str()),
-                "{} uses {needle}: the hub knows nothing of storage or the bus",
+                "{} uses {needle}: the hub knows nothing of HTTP, storage or the bus \
+                 (frames are `crate::frame`, ids `crate::ids`, the clock `crate::clock`)",
                 path.display()
             );
         }
@@ -212,4 +215,41 @@ fn a_long_function_is_found() {
     text.push_str("    a\n}\n\nfn short() {}\n\nfn declared();\n");
     let found = long_functions(Path::new("x.rs"), &text);
     assert_eq!(found, vec![("long".to_owned(), LONGEST_FN + 5)]);
+}
+
+#[test]
+fn the_writer_knows_no_cluster() {
+    // The writer delivers through its own `Deliver` trait; one node needs
+    // no cluster code, and several plug theirs in.
+    let path = root().join("server/src/writer.rs");
+    let text = std::fs::read_to_string(&path).unwrap();
+    for needle in [["crate::", "cluster"].concat(), ["Clus", "ter"].concat()] {
+        assert!(
+            !text.contains(needle.as_str()),
+            "{} mentions {needle}: the writer hands messages to a `Deliver`",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn only_the_stores_tests_reach_its_pool() {
+    // Other crates (the benchmark) go through `Store` methods or a
+    // `natter` subcommand, never through raw SQL on the pool.
+    let path = root().join("server/src/store/mod.rs");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let pool = lines
+        .iter()
+        .position(|l| l.contains("fn pool("))
+        .expect("the store has a pool accessor for its tests");
+    assert!(
+        lines[..pool]
+            .iter()
+            .rev()
+            .take(3)
+            .any(|l| l.trim() == "#[cfg(test)]"),
+        "{}: `Store::pool` must stay `#[cfg(test)]`",
+        path.display()
+    );
 }

@@ -13,7 +13,7 @@ use super::trust::Gate;
 use super::wire::{Envelope, Rejected, Wire};
 use super::{Cluster, MAX_NODES};
 use crate::hub::{Event, NodeId, Presence};
-use crate::store::RoomId;
+use crate::ids::RoomId;
 
 impl Cluster {
     /// Applies a payload from another node.

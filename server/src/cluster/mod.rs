@@ -1,7 +1,8 @@
 //! Several nodes as one chat, through Redis.
 //!
 //! Without `--redis-url` a node is alone: the writer hands stored messages
-//! straight to its hub ([`crate::fanout::Fanout::Local`]). With it, every node publishes
+//! straight to its hub ([`crate::fanout::LocalFanout`]). With it, the
+//! writer hands them to the [`Cluster`] instead, and every node publishes
 //! what happens on it to one Redis pub/sub channel and applies what the
 //! others publish:
 //!
@@ -46,8 +47,7 @@ mod relay;
 mod trust;
 mod wire;
 
-pub use trust::redact;
-pub use wire::{MAX_PAYLOAD_BYTES, Rejected};
+pub(crate) use trust::redact;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -63,8 +63,10 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::hub::{Hub, NodeId};
+use crate::ids::RoomId;
 use crate::shutdown::Drain;
-use crate::store::{RoomId, Store};
+use crate::store::{Store, StoreError};
+use crate::writer::Deliver;
 use publish::Job;
 use relay::{Fill, relay_task};
 use trust::Gate;
@@ -90,7 +92,7 @@ pub enum BusError {
 
 /// This node's handle on the cluster; cheap to clone.
 #[derive(Clone)]
-pub struct Cluster {
+pub(crate) struct Cluster {
     inner: Arc<Inner>,
 }
 
@@ -108,10 +110,10 @@ struct Inner {
 }
 
 /// Tasks the cluster runs until shutdown.
-pub struct Tasks(Vec<JoinHandle<()>>);
+pub(crate) struct Tasks(Vec<JoinHandle<()>>);
 
 impl Tasks {
-    pub fn abort(self) {
+    pub(crate) fn abort(self) {
         for task in self.0 {
             task.abort();
         }
@@ -120,7 +122,7 @@ impl Tasks {
 
 /// Settings of [`Cluster::join`].
 #[derive(Debug, Clone)]
-pub struct ClusterSettings {
+pub(crate) struct ClusterSettings {
     /// A node not heard from for this long is dead.
     pub node_ttl: Duration,
     /// Prefix of every Redis key and channel, so that several clusters can
@@ -153,7 +155,7 @@ impl Cluster {
     /// Connects to Redis at `url` and starts the node's tasks: the
     /// publisher, the subscriber, the relay and the heartbeat. Fails if
     /// Redis cannot be reached now; later outages are waited out.
-    pub async fn join(
+    pub(crate) async fn join(
         url: &str,
         hub: Arc<Hub>,
         store: Store,
@@ -207,7 +209,7 @@ impl Cluster {
     }
 
     /// A message this node stored: deliver it here and tell the others.
-    pub(crate) fn stored(&self, room: RoomId, posted: Posted) {
+    fn publish_stored(&self, room: RoomId, posted: Posted) {
         let Some(room) = self.inner.hub.room_ref(room) else {
             tracing::warn!(room, "a stored message for a room the hub does not hold");
             return;
@@ -221,7 +223,7 @@ impl Cluster {
 
     /// Someone here entered `room`: make sure this node has delivered all
     /// of it that is stored; what it lacked follows the joiner's history.
-    pub fn entered(&self, room: RoomId) {
+    pub(crate) fn entered(&self, room: RoomId) {
         let _ = self.inner.relay.send(Fill::Entered(room));
     }
 
@@ -230,7 +232,7 @@ impl Cluster {
     /// device that moves here from another node may have seen more of the
     /// room than this node has delivered: entering before this is done
     /// would send it again what it saw.
-    pub async fn deliver_through(&self, room: RoomId, seq: Seq) {
+    pub(crate) async fn deliver_through(&self, room: RoomId, seq: Seq) {
         let (done, delivered) = oneshot::channel();
         if self
             .inner
@@ -243,7 +245,7 @@ impl Cluster {
     }
 
     /// Whether Redis answers and this node is subscribed, for `/readyz`.
-    pub async fn ready(&self) -> Result<(), BusError> {
+    pub(crate) async fn ready(&self) -> Result<(), BusError> {
         let mut redis = self.inner.redis.clone();
         bounded(redis::cmd("PING").query_async::<String>(&mut redis)).await?;
         if self.inner.subscribed.load(Ordering::Relaxed) {
@@ -305,6 +307,22 @@ impl Cluster {
             rooms: hub.active_rooms(),
         };
         let _ = self.inner.jobs.send(Job::Publish(snapshot));
+    }
+}
+
+/// The writer's messages, on a cluster: to this node's relay, which puts
+/// them in order (reading gaps from the store), and to the others.
+impl Deliver for Cluster {
+    async fn stored(&self, _: &Store, room: RoomId, posted: Posted) -> Result<(), StoreError> {
+        self.publish_stored(room, posted);
+        Ok(())
+    }
+
+    /// The relay reads what is missing; the other nodes learn of it from
+    /// this node's snapshots.
+    async fn catch_up(&self, _: &Store, room: RoomId) -> Result<(), StoreError> {
+        self.entered(room);
+        Ok(())
     }
 }
 

@@ -32,7 +32,7 @@ return 1";
 impl Cluster {
     /// A number for the next default name, counted across nodes; `None`
     /// when Redis does not answer (the node then counts on its own).
-    pub async fn next_number(&self) -> Option<u64> {
+    pub(crate) async fn next_number(&self) -> Option<u64> {
         let mut redis = self.inner.redis.clone();
         let mut incr = redis::cmd("INCR");
         incr.arg(self.inner.settings.arrivals());
@@ -47,7 +47,7 @@ impl Cluster {
 
     /// Claims `nick` for the connection `conn` (of `device`, if it said
     /// which) across the cluster; `false` when someone else holds it.
-    pub async fn claim(
+    pub(crate) async fn claim(
         &self,
         nick: &Nick,
         conn: ConnId,
@@ -63,7 +63,7 @@ impl Cluster {
     }
 
     /// Gives a claimed name back, if this connection still holds it.
-    pub fn release(&self, nick: &Nick, conn: ConnId, device: Option<&DeviceId>) {
+    pub(crate) fn release(&self, nick: &Nick, conn: ConnId, device: Option<&DeviceId>) {
         let _ = self.inner.jobs.send(Job::Release {
             key: self.inner.settings.nick_key(nick),
             owner: self.owner(conn, device),

@@ -21,7 +21,8 @@ use super::trust::Gate;
 use super::wire::Rejected;
 use crate::fanout::fill_room;
 use crate::hub::{Hub, Offer, RoomRef};
-use crate::store::{RoomId, Store, StoreError};
+use crate::ids::RoomId;
+use crate::store::{Store, StoreError};
 
 /// Work for the relay.
 pub(super) enum Fill {

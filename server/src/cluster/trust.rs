@@ -39,7 +39,7 @@ pub(super) struct Gate {
 }
 
 impl Gate {
-    pub fn new(hub: Arc<Hub>, store: Store) -> Gate {
+    pub(super) fn new(hub: Arc<Hub>, store: Store) -> Gate {
         let n = |v| NonZeroU32::new(v).expect("a positive constant");
         Gate {
             hub,
@@ -56,12 +56,12 @@ impl Gate {
 
     /// Whether a `hello` may be answered now; one that may not is answered
     /// by the next heartbeat's snapshot.
-    pub fn answer_hello(&self) -> bool {
+    pub(super) fn answer_hello(&self) -> bool {
         self.hellos.check().is_ok()
     }
 
     /// Counts a dropped payload and says why (throttled).
-    pub fn reject(&self, err: &Rejected) {
+    pub(super) fn reject(&self, err: &Rejected) {
         metrics::counter!("natter_bus_rejected_total", "reason" => err.label()).increment(1);
         if let Some(left_out) = self.log.allow() {
             tracing::warn!(%err, left_out, "dropped a message from the bus");
@@ -71,7 +71,7 @@ impl Gate {
     /// The room `room` names, when this node holds it under the same id and
     /// name; `None` when it holds neither; refused when it holds one with
     /// the other.
-    pub fn known(&self, room: &RoomRef) -> Result<Option<RoomRef>, Rejected> {
+    pub(super) fn known(&self, room: &RoomRef) -> Result<Option<RoomRef>, Rejected> {
         if let Some(held) = self.hub.room_ref(room.id) {
             if held.name.key() != room.name.key() {
                 return Err(Rejected::RoomRenamed {
@@ -95,7 +95,7 @@ impl Gate {
     /// Makes sure this node holds `room`: known already, or learnt once the
     /// store has a row with its id and name (starting at the store's
     /// newest number, whatever the bus said).
-    pub async fn room(&self, room: &RoomRef) -> Result<(), Rejected> {
+    pub(super) async fn room(&self, room: &RoomRef) -> Result<(), Rejected> {
         if self.known(room)?.is_some() {
             return Ok(());
         }
@@ -125,7 +125,7 @@ impl Gate {
 }
 
 /// `url` with its password replaced, for logs: `redis://:***@host:6379`.
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };

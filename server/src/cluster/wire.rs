@@ -18,7 +18,7 @@ use crate::hub::{Event, NodeId, Presence, RoomRef};
 /// unread messages pass 32 MiB (`client-output-buffer-limit pubsub`), so
 /// no node can rely on a larger one arriving; the largest real one is a
 /// snapshot of a node's members.
-pub const MAX_PAYLOAD_BYTES: usize = 32 * 1024 * 1024;
+pub(super) const MAX_PAYLOAD_BYTES: usize = 32 * 1024 * 1024;
 
 /// Largest sequence number or room id: the store keeps them as signed
 /// 64-bit integers.
@@ -55,7 +55,7 @@ pub(super) struct Envelope {
 /// Why a payload from the bus was dropped. The label names the reason in
 /// the `natter_bus_rejected_total` metric.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Rejected {
+pub(super) enum Rejected {
     #[error("payload of {0} bytes is over the limit")]
     TooLarge(usize),
     #[error("payload does not decode: {0}")]
@@ -88,7 +88,7 @@ pub enum Rejected {
 
 impl Rejected {
     /// The `reason` label of the metric.
-    pub fn label(&self) -> &'static str {
+    pub(super) fn label(&self) -> &'static str {
         match self {
             Rejected::TooLarge(_) => "too_large",
             Rejected::Malformed(_) => "malformed",

@@ -12,7 +12,8 @@ mod rooms;
 mod settings;
 
 pub use rooms::RoomFlags;
-pub use settings::{ConfigError, MessageLimits, Timing};
+pub(crate) use settings::MessageLimits;
+pub use settings::{ConfigError, Timing};
 
 /// Natter: a self-hosted real-time chat.
 #[derive(Debug, Clone, Parser)]

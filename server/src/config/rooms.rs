@@ -50,7 +50,7 @@ impl RoomFlags {
     }
 
     /// The per-address budget for new rooms.
-    pub fn create_quota(&self) -> governor::Quota {
+    pub(crate) fn create_quota(&self) -> governor::Quota {
         let burst = NonZeroU32::new(self.room_create_burst).unwrap_or(NonZeroU32::MIN);
         governor::Quota::with_period(Duration::from_secs(self.room_create_every_secs))
             .expect("the flag is at least one second")

@@ -37,7 +37,7 @@ fn nonzero(n: u32) -> NonZeroU32 {
 /// Largest WebSocket messages accepted, per route, in bytes, and the
 /// longest text and names, in characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MessageLimits {
+pub(crate) struct MessageLimits {
     pub chat: usize,
     pub echo: usize,
     pub text_chars: usize,
@@ -54,7 +54,7 @@ pub struct Timing {
 }
 
 impl Config {
-    pub fn shutdown_grace(&self) -> Duration {
+    pub(crate) fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
     }
 
@@ -78,7 +78,7 @@ impl Config {
     }
 
     /// The largest message on `/ws` and on `/ws/echo`, in bytes.
-    pub fn message_limits(&self) -> MessageLimits {
+    pub(crate) fn message_limits(&self) -> MessageLimits {
         let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
         MessageLimits {
             chat: size(self.max_message_bytes),
@@ -91,7 +91,7 @@ impl Config {
 
     /// The handshake checks: origins, connection rate per address and the
     /// connection cap.
-    pub fn guard(&self) -> Arc<Guard> {
+    pub(crate) fn guard(&self) -> Arc<Guard> {
         Guard::new(
             &self.allowed_origins,
             &self.trusted_proxies,
@@ -106,7 +106,7 @@ impl Config {
     /// listener closes connections beyond `--max-connections` and
     /// [`limits::REFUSAL_HEADROOM`], so that a handshake over the limit is
     /// still answered 503 rather than reset.
-    pub fn tally(&self) -> Arc<Tally> {
+    pub(crate) fn tally(&self) -> Arc<Tally> {
         let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
         Tally::new(
             size(self.max_connections_per_address),
@@ -117,7 +117,7 @@ impl Config {
 
     /// What one connection may send: the budgets every session gets, and
     /// what clients are told of them.
-    pub fn quotas(&self) -> QuotaSettings {
+    pub(crate) fn quotas(&self) -> QuotaSettings {
         let every_ms = |rate: u32| 1000u64.div_ceil(u64::from(rate.max(1)));
         let defaults = Limits::default();
         QuotaSettings {
@@ -145,14 +145,14 @@ impl Config {
         }
     }
 
-    pub fn cluster_settings(&self) -> crate::cluster::ClusterSettings {
+    pub(crate) fn cluster_settings(&self) -> crate::cluster::ClusterSettings {
         crate::cluster::ClusterSettings {
             node_ttl: Duration::from_secs(self.node_ttl_secs),
             name: self.cluster_name.clone(),
         }
     }
 
-    pub fn store_options(&self) -> crate::store::Options {
+    pub(crate) fn store_options(&self) -> crate::store::Options {
         crate::store::Options {
             sqlite_max_pages: self.sqlite_max_pages,
         }

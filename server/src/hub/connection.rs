@@ -72,7 +72,7 @@ impl Connection {
 
     /// Records which device this connection is; a lingering connection of
     /// the same device is taken over (see `grace.rs`).
-    pub fn set_device(&self, device: DeviceId) {
+    pub(crate) fn set_device(&self, device: DeviceId) {
         self.hub.set_device(self.id, device);
     }
 
@@ -123,12 +123,12 @@ impl Connection {
 
     /// The next frame for this connection. `None` means the hub let it go
     /// because its queue was full: close as a slow consumer.
-    pub async fn recv(&mut self) -> Option<Utf8Bytes> {
+    pub async fn recv(&mut self) -> Option<Frame> {
         self.queue.recv().await
     }
 
     /// A frame already waiting, if any, for batching writes.
-    pub fn try_recv(&mut self) -> Option<Utf8Bytes> {
+    pub fn try_recv(&mut self) -> Option<Frame> {
         self.queue.try_recv()
     }
 }

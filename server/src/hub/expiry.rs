@@ -1,8 +1,8 @@
 //! Rooms no one uses are forgotten. A room without messages that has had
 //! no one in it (on any node) for `--room-expiry-secs` leaves the hub, the
 //! room list and the count against `--max-rooms`, so names claimed and
-//! never used come free, and a restart does not bring them back
-//! ([`crate::store::Store::rooms`]). Its row stays in the store holding
+//! never used come free, and a restart does not bring them back (the
+//! store loads only rooms with messages or made lately). Its row stays in the store holding
 //! nothing: whoever joins the name next brings the room back, under the
 //! same id, as a new room (spending the new-room budgets). The lobby and
 //! rooms with messages are kept.
@@ -16,7 +16,7 @@ use super::Hub;
 impl Hub {
     /// Forgets every room without messages that has been empty for at
     /// least `idle`; returns their names.
-    pub fn forget_idle_rooms(&self, idle: Duration) -> Vec<RoomName> {
+    pub(crate) fn forget_idle_rooms(&self, idle: Duration) -> Vec<RoomName> {
         let mut state = self.lock();
         self.publish(&mut state);
         let lobby = RoomName::lobby().key();
@@ -52,7 +52,7 @@ mod tests {
     use super::super::tests::{enter, hub, posted, row};
     use super::*;
 
-    fn add(hub: &Arc<Hub>, id: crate::store::RoomId, name: &str) {
+    fn add(hub: &Arc<Hub>, id: crate::ids::RoomId, name: &str) {
         let reservation = hub.reserve_room().unwrap();
         hub.add_room(row(id, name, 0), reservation);
     }

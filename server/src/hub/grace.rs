@@ -105,7 +105,7 @@ impl Hub {
             gone.extend(state.leave_room_as(old_id, key, &old.nick));
         }
         if queue
-            .try_send(frame(&ServerMsg::NickChanged { nick: old.nick }))
+            .try_send(Frame::of(&ServerMsg::NickChanged { nick: old.nick }))
             .is_err()
         {
             gone.push(id);

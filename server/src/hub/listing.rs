@@ -15,10 +15,10 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
-use axum::extract::ws::Utf8Bytes;
 use natter_shared::{RoomInfo, RoomName, ServerMsg};
 
-use super::{Hub, Room, State, frame};
+use super::{Hub, Room, State};
+use crate::frame::Frame;
 
 /// Removed rooms remembered for watchers that have not caught up yet.
 const REMOVALS_KEPT: usize = 256;
@@ -37,16 +37,16 @@ pub(super) struct Listing {
     /// Removals at or before this generation are forgotten.
     forgotten: u64,
     /// The whole list as of `generation`, built once.
-    whole: Option<Utf8Bytes>,
+    whole: Option<Frame>,
     /// The last `room_changes` built: from, to, frame.
-    recent: Option<(u64, u64, Utf8Bytes)>,
+    recent: Option<(u64, u64, Frame)>,
 }
 
 /// The list as a watcher is told it.
 #[derive(Debug, Clone)]
-pub struct Listed {
+pub(crate) struct Listed {
     /// The `rooms` or `room_changes` frame to send.
-    pub frame: Utf8Bytes,
+    pub frame: Frame,
     /// The generation the watcher has seen once it is sent.
     pub generation: u64,
 }
@@ -143,7 +143,7 @@ impl State {
         }
         let mut rooms: Vec<RoomInfo> = self.rooms.values().map(|r| self.info(r)).collect();
         rooms.sort_by_key(|r| r.name.key());
-        let list = frame(&ServerMsg::Rooms { rooms });
+        let list = Frame::of(&ServerMsg::Rooms { rooms });
         self.listing.whole = Some(list.clone());
         Listed {
             frame: list,
@@ -185,7 +185,7 @@ impl State {
             .filter(|(at, _)| *at > since)
             .map(|(_, name)| name.clone())
             .collect();
-        let changes = frame(&ServerMsg::RoomChanges { rooms, gone });
+        let changes = Frame::of(&ServerMsg::RoomChanges { rooms, gone });
         self.listing.recent = Some((since, generation, changes.clone()));
         Listed {
             frame: changes,
@@ -197,7 +197,7 @@ impl State {
 impl Hub {
     /// The `rooms` message: every room and its online count, by name, with
     /// the generation to ask [`Hub::room_changes`] from.
-    pub fn room_list(&self) -> Listed {
+    pub(crate) fn room_list(&self) -> Listed {
         let mut state = self.lock();
         self.publish(&mut state);
         state.whole_list()
@@ -206,7 +206,7 @@ impl Hub {
     /// What changed in the room list after generation `since`: a
     /// `room_changes` frame, or the whole list if the watcher is too far
     /// behind; `None` if nothing changed.
-    pub fn room_changes(&self, since: u64) -> Option<Listed> {
+    pub(crate) fn room_changes(&self, since: u64) -> Option<Listed> {
         let mut state = self.lock();
         self.publish(&mut state);
         if since >= state.listing.generation {

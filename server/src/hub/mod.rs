@@ -9,10 +9,10 @@
 //! everyone wait. Each event is serialised once and the bytes are shared by
 //! every queue.
 //!
-//! Messages reach the hub from [`crate::scribe`] after they are stored
+//! Messages reach the hub from [`crate::writer`] after they are stored
 //! ([`Hub::offer`]); presence, renames and typing are decided here.
-//! The hub knows nothing of HTTP, sockets or SQL; [`Utf8Bytes`] is only the
-//! cheaply clonable text type the socket writer takes.
+//! The hub knows nothing of HTTP, sockets or SQL: it hands sessions
+//! [`Frame`]s and names rooms by [`RoomId`].
 //!
 //! This file holds the types and the lock; the rest is split by subject:
 //! `rooms.rs` (members, new rooms, offers), `names.rs` (arrivals, renames),
@@ -24,12 +24,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::ws::Utf8Bytes;
-use natter_shared::{DeviceId, ErrorCode, Nick, Posted, RoomName, Seq, ServerMsg, UnixMillis};
+use natter_shared::{DeviceId, ErrorCode, Nick, Posted, RoomName, Seq, ServerMsg};
 use tokio::sync::{mpsc, watch};
 
+use crate::clock::now;
+use crate::frame::Frame;
+use crate::ids::{RoomId, RoomRow};
 use crate::outbox::{self, Inbox, Outbox, QueueBudget};
 
 mod connection;
@@ -40,22 +41,19 @@ mod names;
 mod remote;
 mod rooms;
 
-use crate::store::{RoomId, RoomRow};
-pub use listing::Listed;
-
 /// Identifies one connection for as long as the server runs.
 pub type ConnId = u64;
 
 /// Identifies one server process of a cluster (random at start).
-pub type NodeId = u64;
+pub(crate) type NodeId = u64;
 
 /// A connection on another node, as the bus reports it.
-pub type RemoteConn = (NodeId, ConnId);
+pub(crate) type RemoteConn = (NodeId, ConnId);
 
 /// A room as events name it between nodes: its id, its name and the newest
 /// sequence number the sending node had delivered (a lower bound).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RoomRef {
+pub(crate) struct RoomRef {
     pub id: RoomId,
     pub name: RoomName,
     pub latest: u64,
@@ -65,7 +63,7 @@ pub struct RoomRef {
 /// sends these, in order, once [`Hub::announce_to`] gave it somewhere to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum Event {
+pub(crate) enum Event {
     Joined {
         room: RoomRef,
         conn: ConnId,
@@ -96,7 +94,7 @@ pub enum Event {
 
 /// One connection's place in one room, as a node's snapshot lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Presence {
+pub(crate) struct Presence {
     pub room: RoomRef,
     pub conn: ConnId,
     pub nick: Nick,
@@ -104,7 +102,7 @@ pub struct Presence {
 
 /// What [`Hub::offer`] did with a stored message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Offer {
+pub(crate) enum Offer {
     /// Queued for the room's members (if any): it was the next one.
     Delivered,
     /// Delivered before; ignored.
@@ -256,7 +254,7 @@ pub struct Connection {
 
 /// A room creation in progress, counted against the room limit until it is
 /// added with [`Hub::add_room`] or dropped.
-pub struct Reservation {
+pub(crate) struct Reservation {
     hub: Arc<Hub>,
     added: bool,
 }
@@ -292,7 +290,7 @@ impl Hub {
     }
 
     /// Rooms held.
-    pub fn room_count(&self) -> usize {
+    pub(crate) fn room_count(&self) -> usize {
         self.lock().rooms.len()
     }
 
@@ -356,18 +354,6 @@ impl State {
             .cloned()
             .collect()
     }
-}
-
-fn frame(msg: &ServerMsg) -> Utf8Bytes {
-    Utf8Bytes::from(msg.to_json())
-}
-
-/// The server's clock, as the protocol carries it.
-pub fn now() -> UnixMillis {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    UnixMillis(u64::try_from(since_epoch.as_millis()).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

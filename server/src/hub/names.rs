@@ -7,7 +7,7 @@ impl Hub {
     /// Admits a new connection as `user<number>`, or `user<N>` by this
     /// node's own count when no number is given (a cluster numbers arrivals
     /// across nodes).
-    pub fn connect_numbered(self: &Arc<Self>, number: Option<u64>) -> Connection {
+    pub(crate) fn connect_numbered(self: &Arc<Self>, number: Option<u64>) -> Connection {
         let (tx, rx) = outbox::queue(self.limits.queue_capacity, &self.budget);
         let mut state = self.lock();
         state.arrivals += 1;
@@ -24,7 +24,7 @@ impl Hub {
             heartbeat_ms: self.limits.heartbeat_ms,
             limits: self.limits.told,
         };
-        tx.force(frame(&welcome))
+        tx.force(Frame::of(&welcome))
             .expect("a new queue has room for the welcome");
         state.nicks.insert(nick.key(), id);
         state.conns.insert(
@@ -74,7 +74,7 @@ impl Hub {
         });
         let mut gone = Vec::new();
         if queue
-            .try_send(frame(&ServerMsg::NickChanged { nick: nick.clone() }))
+            .try_send(Frame::of(&ServerMsg::NickChanged { nick: nick.clone() }))
             .is_err()
         {
             gone.push(id);

@@ -75,12 +75,12 @@ impl State {
 
 impl Hub {
     /// Sends every later [`Event`] to `events`, for the other nodes.
-    pub fn announce_to(&self, events: mpsc::UnboundedSender<Event>) {
+    pub(crate) fn announce_to(&self, events: mpsc::UnboundedSender<Event>) {
         self.lock().events = Some(events);
     }
 
     /// Another node's connection came into a room.
-    pub fn remote_joined(&self, who: RemoteConn, room: &RoomRef, nick: Nick) {
+    pub(crate) fn remote_joined(&self, who: RemoteConn, room: &RoomRef, nick: Nick) {
         let mut state = self.lock();
         let gone = state.remote_join(who, room, nick);
         self.let_go(&mut state, gone);
@@ -88,7 +88,7 @@ impl Hub {
     }
 
     /// Another node's connection left a room.
-    pub fn remote_left(&self, who: RemoteConn, room: &RoomRef) {
+    pub(crate) fn remote_left(&self, who: RemoteConn, room: &RoomRef) {
         let mut state = self.lock();
         let gone = state.remote_leave(who, &room.name.key());
         self.let_go(&mut state, gone);
@@ -96,7 +96,7 @@ impl Hub {
     }
 
     /// Another node's connection took a new name.
-    pub fn remote_renamed(&self, who: RemoteConn, nick: &Nick) {
+    pub(crate) fn remote_renamed(&self, who: RemoteConn, nick: &Nick) {
         let mut state = self.lock();
         let mut renames = Vec::new();
         for (key, room) in &mut state.rooms {
@@ -123,7 +123,7 @@ impl Hub {
     }
 
     /// Someone on another node is typing in a room.
-    pub fn remote_typing(&self, room: &RoomRef, nick: Nick) {
+    pub(crate) fn remote_typing(&self, room: &RoomRef, nick: Nick) {
         let mut state = self.lock();
         let key = room.name.key();
         let Some(r) = state.rooms.get(&key) else {
@@ -137,18 +137,9 @@ impl Hub {
         self.let_go(&mut state, gone);
     }
 
-    /// Another node created a room.
-    pub fn remote_room(&self, room: &RoomRef) {
-        let mut state = self.lock();
-        if !state.rooms.contains_key(&room.name.key()) {
-            state.learn_room(room);
-            self.publish(&mut state);
-        }
-    }
-
     /// Replaces what is known of `node`'s connections with `snapshot`,
     /// announcing only the differences.
-    pub fn remote_snapshot(&self, node: NodeId, snapshot: &[Presence]) {
+    pub(crate) fn remote_snapshot(&self, node: NodeId, snapshot: &[Presence]) {
         let mut state = self.lock();
         let wanted: HashMap<(String, RemoteConn), &Presence> = snapshot
             .iter()
@@ -186,12 +177,12 @@ impl Hub {
     }
 
     /// `node` is gone: each of its connections leaves its rooms.
-    pub fn remote_node_gone(&self, node: NodeId) {
+    pub(crate) fn remote_node_gone(&self, node: NodeId) {
         self.remote_snapshot(node, &[]);
     }
 
     /// This node's connections in their rooms, for the other nodes.
-    pub fn snapshot(&self) -> Vec<Presence> {
+    pub(crate) fn snapshot(&self) -> Vec<Presence> {
         let state = self.lock();
         let mut all = Vec::new();
         for room in state.rooms.values() {
@@ -210,7 +201,7 @@ impl Hub {
 
     /// The newest delivered sequence number of every room with members
     /// here: the rooms a catch-up must cover.
-    pub fn watched_rooms(&self) -> Vec<RoomRef> {
+    pub(crate) fn watched_rooms(&self) -> Vec<RoomRef> {
         let state = self.lock();
         state
             .rooms
@@ -221,7 +212,7 @@ impl Hub {
     }
 
     /// Every room with messages, with the newest delivered here.
-    pub fn active_rooms(&self) -> Vec<RoomRef> {
+    pub(crate) fn active_rooms(&self) -> Vec<RoomRef> {
         let state = self.lock();
         state
             .rooms
@@ -232,21 +223,21 @@ impl Hub {
     }
 
     /// The room with id `id`, as events name it.
-    pub fn room_ref(&self, id: RoomId) -> Option<RoomRef> {
+    pub(crate) fn room_ref(&self, id: RoomId) -> Option<RoomRef> {
         let state = self.lock();
         let key = state.keys.get(&id)?;
         state.rooms.get(key).map(Room::as_ref)
     }
 
     /// The room named `name` (ignoring case), if held.
-    pub fn room_named(&self, name: &RoomName) -> Option<RoomRef> {
+    pub(crate) fn room_named(&self, name: &RoomName) -> Option<RoomRef> {
         let state = self.lock();
         state.rooms.get(&name.key()).map(Room::as_ref)
     }
 
     /// Adds a room another node stored, known from a message of it whose
     /// sequence number follows `room.latest`.
-    pub fn learn_room(&self, room: &RoomRef) {
+    pub(crate) fn learn_room(&self, room: &RoomRef) {
         let mut state = self.lock();
         state.learn_room(room);
         self.publish(&mut state);

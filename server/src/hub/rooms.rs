@@ -6,7 +6,7 @@ use super::*;
 impl Hub {
     /// Delivers a stored message to its room if it is the room's next one;
     /// see [`Offer`] for what else may be done with it.
-    pub fn offer(&self, room: RoomId, posted: Posted) -> Offer {
+    pub(crate) fn offer(&self, room: RoomId, posted: Posted) -> Offer {
         let mut state = self.lock();
         let Some(key) = state.keys.get(&room).cloned() else {
             return Offer::UnknownRoom;
@@ -38,7 +38,7 @@ impl Hub {
     }
 
     /// Counts a room about to be created against the limit.
-    pub fn reserve_room(self: &Arc<Self>) -> Result<Reservation, Refusal> {
+    pub(crate) fn reserve_room(self: &Arc<Self>) -> Result<Reservation, Refusal> {
         let mut state = self.lock();
         if state.rooms.len() + state.creating >= self.limits.max_rooms {
             return Err(Refusal::TooManyRooms(self.limits.max_rooms));
@@ -51,7 +51,7 @@ impl Hub {
     }
 
     /// Adds a room the store has created.
-    pub fn add_room(&self, row: RoomRow, mut reservation: Reservation) {
+    pub(crate) fn add_room(&self, row: RoomRow, mut reservation: Reservation) {
         let mut state = self.lock();
         state.creating -= 1;
         reservation.added = true;
@@ -247,7 +247,7 @@ impl State {
         };
         // The leaver hears its own `left` too, when it is still connected.
         if let Some(conn) = self.conns.get(&id)
-            && conn.queue.try_send(frame(&msg)).is_err()
+            && conn.queue.try_send(Frame::of(&msg)).is_err()
         {
             gone.push(id);
         }
@@ -260,7 +260,7 @@ impl State {
         let Some(room) = self.rooms.get(key) else {
             return Vec::new();
         };
-        let bytes = frame(msg);
+        let bytes = Frame::of(msg);
         room.members
             .iter()
             .filter(|&&m| Some(m) != except)

@@ -14,7 +14,7 @@ use super::Backend;
 
 /// Why the database could not be written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// No space left: SQLite's `SQLITE_FULL` (also its `max_page_count`),
     /// PostgreSQL's `disk_full`.
     Full,
@@ -36,7 +36,7 @@ pub enum Fault {
 
 impl Fault {
     /// Classifies an error of `backend`.
-    pub fn of(err: &sqlx::Error, backend: Backend) -> Fault {
+    pub(crate) fn of(err: &sqlx::Error, backend: Backend) -> Fault {
         match err {
             sqlx::Error::Database(db) => {
                 let code = db.code().unwrap_or_default();
@@ -56,7 +56,7 @@ impl Fault {
     }
 
     /// Its label in `natter_storage_failures_total`.
-    pub fn cause(self) -> &'static str {
+    pub(crate) fn cause(self) -> &'static str {
         match self {
             Fault::Full => "full",
             Fault::ReadOnly => "read_only",
@@ -70,7 +70,7 @@ impl Fault {
 
     /// A sentence for people: what is wrong with `place` (a SQLite file,
     /// or a PostgreSQL database's name).
-    pub fn describe(self, place: &str) -> String {
+    pub(crate) fn describe(self, place: &str) -> String {
         match self {
             Fault::Full => format!("the disk holding {place} is full"),
             Fault::ReadOnly => {
@@ -142,7 +142,7 @@ impl Health {
     }
 
     /// A write failed with `err`; returns its classification.
-    pub fn failed(&self, err: &sqlx::Error, backend: Backend) -> Fault {
+    pub(crate) fn failed(&self, err: &sqlx::Error, backend: Backend) -> Fault {
         let fault = Fault::of(err, backend);
         metrics::counter!("natter_storage_failures_total", "cause" => fault.cause()).increment(1);
         let was = self.lock().replace(fault);
@@ -160,7 +160,7 @@ impl Health {
     }
 
     /// What is wrong, while the last write failed.
-    pub fn fault(&self) -> Option<Fault> {
+    pub(crate) fn fault(&self) -> Option<Fault> {
         *self.lock()
     }
 

@@ -19,7 +19,7 @@
 //! the store's [`Health`] (`health.rs`), which `/readyz` reports. SQL text
 //! and conversions shared by the queries are in `sql.rs`.
 //!
-//! Only [`crate::scribe`] appends messages; this module just runs the
+//! Only [`crate::writer`] appends messages; this module just runs the
 //! statements and records their latency (`natter_store_seconds`).
 
 mod health;
@@ -42,13 +42,11 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::migrate::MigrateError;
 use sqlx::{AnyPool, Connection, Executor, Row};
 
-pub use health::{Fault, Health};
+pub use crate::ids::{RoomId, RoomRow};
+pub(crate) use health::Fault;
+pub use health::Health;
 use read::room_row;
-pub use sql::redacted;
 use sql::{as_i64, as_u64, chunks, connect_url, placeholders};
-
-/// A room's row id in the database.
-pub type RoomId = i64;
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -70,35 +68,27 @@ pub enum StoreError {
 impl StoreError {
     /// Whether a uniqueness rule refused the statement: another writer
     /// stored the same thing first.
-    pub fn is_conflict(&self) -> bool {
+    pub(crate) fn is_conflict(&self) -> bool {
         matches!(self, StoreError::Query(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
 }
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
 
 impl Backend {
     /// The engine `url` names.
-    pub fn of(url: &str) -> Backend {
+    pub(crate) fn of(url: &str) -> Backend {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
         } else {
             Backend::Sqlite
         }
     }
-}
-
-/// A room as stored, with its newest sequence number (0 when empty).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoomRow {
-    pub id: RoomId,
-    pub name: RoomName,
-    pub last_seq: u64,
 }
 
 /// A message to store; [`Store::append`] gives it its number.
@@ -143,7 +133,7 @@ impl Store {
     /// [`Store::open`] with `options`. Checks that the database takes a
     /// write: one that cannot be written is refused with a sentence saying
     /// why ([`StoreError::Unusable`]).
-    pub async fn open_with(url: &str, options: Options) -> Result<Store, StoreError> {
+    pub(crate) async fn open_with(url: &str, options: Options) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of(url);
         let place = sql::place(url);
@@ -205,10 +195,6 @@ impl Store {
             Err(StoreError::Query(err)) => Err(unusable(&err, "write")),
             other => other.map(|()| store),
         }
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// Checks that the database answers, for `/readyz`.

@@ -39,7 +39,7 @@ impl Store {
 
     /// Which of these messages (device, and the client's id) are stored,
     /// and where; those not in the answer are not stored.
-    pub async fn find_origins(
+    pub(crate) async fn find_origins(
         &self,
         origins: &[(DeviceId, MessageId)],
     ) -> Result<HashMap<(DeviceId, MessageId), (RoomId, Seq)>, StoreError> {

@@ -73,7 +73,7 @@ pub(super) fn explain(url: &str, fault: Fault) -> String {
 }
 
 /// `url` without its password, for messages.
-pub fn redacted(url: &str) -> String {
+pub(crate) fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };

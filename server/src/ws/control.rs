@@ -10,23 +10,23 @@
 //! connection's budget of pings (shared with the `ping` request: five at
 //! once, then one a second); one over it costs a strike, unanswered by us.
 
-use axum::extract::ws::Utf8Bytes;
 use natter_shared::{ErrorCode, ServerMsg};
 
 use super::Session;
+use crate::frame::Frame;
 use crate::quota::Kind;
 use crate::socket::End;
 
 impl Session {
     /// A binary frame: counted as a refusal; its `error` reply.
-    pub(super) fn binary(&self) -> Result<Vec<Utf8Bytes>, End> {
+    pub(super) fn binary(&self) -> Result<Vec<Frame>, End> {
         self.strike()?;
         let msg = ServerMsg::error(
             ErrorCode::BinaryNotSupported,
             "this route speaks JSON text frames only; binary frames are ignored",
             None,
         );
-        Ok(vec![msg.to_json().into()])
+        Ok(vec![Frame::of(&msg)])
     }
 
     /// A WebSocket ping (already answered by tungstenite): taken from the

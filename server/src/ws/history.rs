@@ -15,17 +15,18 @@
 
 use std::io;
 
-use axum::extract::ws::Utf8Bytes;
 use natter_shared::{PAGE_SIZE, Posted, RoomName, Seq, ServerMsg};
 
 use crate::app::AppState;
-use crate::store::{RoomId, StoreError};
+use crate::frame::Frame;
+use crate::ids::RoomId;
+use crate::store::StoreError;
 
 /// Largest size, in bytes of JSON, of the messages in one `history` frame
 /// (a page, or a replay on `join`); at least one message is always sent.
 /// 256 KiB holds 16 messages of the largest size, or a full page of
 /// anything shorter than 5,000 bytes.
-pub const HISTORY_BYTES: usize = 256 * 1024;
+pub(super) const HISTORY_BYTES: usize = 256 * 1024;
 
 /// Most messages replayed to a client resuming a room; further behind, it
 /// gets the latest page marked as a gap.
@@ -36,13 +37,13 @@ const REPLAY_MAX: u64 = 1000;
 /// later ones are in its queue), or the latest page when there is no
 /// `since`, or it is too far behind or ahead of the room, or what it missed
 /// is more than [`HISTORY_BYTES`] (marked as a gap then).
-pub async fn resume(
+pub(super) async fn resume(
     app: &AppState,
     room: RoomId,
     name: RoomName,
     since: Option<Seq>,
     latest: Seq,
-) -> Result<Utf8Bytes, StoreError> {
+) -> Result<Frame, StoreError> {
     let newest_page = Seq(latest.0 + 1);
     let Some(since) = since else {
         return page(app, room, name, newest_page, false).await;
@@ -62,13 +63,13 @@ pub async fn resume(
 
 /// A `history` message: the newest messages of `room` before `before` that
 /// fit a page; `gap` when it stands in for messages too many to replay.
-pub async fn page(
+pub(super) async fn page(
     app: &AppState,
     room: RoomId,
     name: RoomName,
     before: Seq,
     gap: bool,
-) -> Result<Utf8Bytes, StoreError> {
+) -> Result<Frame, StoreError> {
     let (mut messages, mut more) = app.store.page(room, before, PAGE_SIZE).await?;
     // Oldest first: keep the newest that fit, so `before` pages on from
     // the oldest kept.
@@ -122,14 +123,14 @@ async fn replay(
     Ok(Some(all))
 }
 
-fn history(room: RoomName, messages: Vec<Posted>, more: bool, gap: bool) -> Utf8Bytes {
+fn history(room: RoomName, messages: Vec<Posted>, more: bool, gap: bool) -> Frame {
     let msg = ServerMsg::History {
         room,
         messages,
         more,
         gap,
     };
-    msg.to_json().into()
+    Frame::of(&msg)
 }
 
 /// How many bytes `posted` takes in a frame (escapes included), counted

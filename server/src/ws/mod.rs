@@ -4,24 +4,25 @@
 //! server shutting down, the heartbeat, frames the hub queued for this
 //! connection, changes to the room list (once asked to watch it), and frames
 //! from the browser. Queued frames are written in batches (feed several,
-//! flush once). Each request is carried out by `Session::act`; a refused
+//! flush once). Each request is carried out by `Session::carry_out`; a refused
 //! one is answered with an `error` to the sender alone, and the session, the
 //! rooms and everyone else carry on.
 //!
-//! This file holds the handshake and the session's state; `drive.rs` is the
-//! loop and the writes, `act.rs` carries out each request, `failure.rs` says
+//! This file holds the handshake and the session's state; `event_loop.rs`
+//! is the loop and the writes, `requests.rs` carries out each request,
+//! `failure.rs` says
 //! why one was not, `history.rs` reads pages and replays, `settle.rs` holds
 //! departures and renames until they are due, `control.rs` WebSocket pings
 //! and binary frames.
 
-mod act;
 mod control;
-mod drive;
+mod event_loop;
 mod failure;
 mod history;
+mod requests;
 mod settle;
 
-use drive::{Sent, drive};
+use event_loop::{Sent, event_loop};
 use failure::{Failure, check_length, check_lengths};
 
 use std::collections::HashMap;
@@ -30,7 +31,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, Utf8Bytes, WebSocketUpgrade};
+use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -43,15 +44,17 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::app::{AppState, Ticket};
+use crate::clock::now;
+use crate::coalesce::Coalesce;
 use crate::config::MessageLimits;
-use crate::hub::{Connection, Entry, Member, Refusal, now};
+use crate::frame::Frame;
+use crate::hub::{Connection, Entry, Member, Refusal};
 use crate::limits;
 use crate::listener::Peer;
-use crate::pace::Pace;
 use crate::quota::{Kind, Limited, QuotaSettings, Quotas};
-use crate::scribe::NotStored;
 use crate::socket::{self, End, Gated, Heartbeat, Rx, Tx};
 use crate::store::StoreError;
+use crate::writer::NotStored;
 use history::{page, resume};
 use settle::{Departures, HeldRename, rename_due};
 
@@ -62,8 +65,8 @@ const TYPING_MIN_GAP: Duration = Duration::from_secs(2);
 /// The room list is sent at most this often to a watching connection.
 const ROOM_LIST_MIN_GAP: Duration = Duration::from_secs(1);
 
-/// `GET /ws`: upgrade, then run the session.
-pub async fn chat(
+/// `GET /ws`: admits the handshake, upgrades, then runs the session.
+pub(crate) async fn upgrade(
     upgrade: WebSocketUpgrade,
     State(app): State<AppState>,
     ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
@@ -77,12 +80,12 @@ pub async fn chat(
         // Split before the session's future exists: what it captures, it
         // holds for as long as the connection lives.
         let (tx, rx) = ws.split();
-        converse(tx, rx, app, ticket)
+        run_session(tx, rx, app, ticket)
     })
 }
 
 /// One chat connection, from the upgrade to the closing handshake.
-async fn converse(mut tx: impl Tx, mut rx: impl Rx, app: AppState, ticket: Ticket) {
+async fn run_session(mut tx: impl Tx, mut rx: impl Rx, app: AppState, ticket: Ticket) {
     let end = if app.drain.is_closing() {
         End::restarting()
     } else {
@@ -95,7 +98,7 @@ async fn converse(mut tx: impl Tx, mut rx: impl Rx, app: AppState, ticket: Ticke
         };
         let conn = app.hub.connect_numbered(number);
         let mut session = Session::new(conn, Arc::clone(&app.quotas), ticket.address);
-        let end = drive(&mut tx, &mut rx, &mut session, &app).await;
+        let end = event_loop(&mut tx, &mut rx, &mut session, &app).await;
         tracing::debug!(conn = session.conn.id(), ?end, "session over");
         // The session drops here: its rooms hear of the departure before
         // the goodbye below, which may take a while.
@@ -149,8 +152,7 @@ struct RoomWatch {
 
 /// A `say` being stored: its request, and then its `ack` (if it had an id)
 /// or why it could not be stored.
-type Storing =
-    Pin<Box<dyn Future<Output = (ClientMsg, Result<Option<Utf8Bytes>, Failure>)> + Send>>;
+type Storing = Pin<Box<dyn Future<Output = (ClientMsg, Result<Option<Frame>, Failure>)> + Send>>;
 
 /// Messages of one connection that may be being stored at once; beyond
 /// this the session stops reading until the oldest is stored.

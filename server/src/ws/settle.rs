@@ -12,17 +12,17 @@ use tokio::time::{Instant, Sleep};
 
 /// How long a departure waits before it is announced: coming back within
 /// it, nobody sees the connection leave or join.
-pub const LEAVE_SETTLE: Duration = Duration::from_secs(2);
+pub(super) const LEAVE_SETTLE: Duration = Duration::from_secs(2);
 
 /// A rename over the connection's budget: the last name asked for, and
 /// when the budget allows it.
-pub struct HeldRename {
+pub(super) struct HeldRename {
     pub nick: Nick,
     due: Pin<Box<Sleep>>,
 }
 
 impl HeldRename {
-    pub fn new(nick: Nick, wait: Duration) -> HeldRename {
+    pub(super) fn new(nick: Nick, wait: Duration) -> HeldRename {
         HeldRename {
             nick,
             due: Box::pin(tokio::time::sleep(wait)),
@@ -32,7 +32,7 @@ impl HeldRename {
 
 /// Resolves when the held rename is due; never, when none is held.
 /// Cancel-safe.
-pub async fn rename_due(held: &mut Option<HeldRename>) {
+pub(super) async fn rename_due(held: &mut Option<HeldRename>) {
     match held {
         Some(held) => held.due.as_mut().await,
         None => std::future::pending().await,
@@ -43,24 +43,24 @@ pub async fn rename_due(held: &mut Option<HeldRename>) {
 /// the order it left them. Until then the hub still counts it in the room,
 /// but the session treats it as gone: nothing it sends there is accepted.
 #[derive(Default)]
-pub struct Departures {
+pub(super) struct Departures {
     rooms: Vec<(RoomName, Instant)>,
     /// Set while `rooms` is not empty, for the earliest.
     timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl Departures {
-    pub fn contains(&self, room: &RoomName) -> bool {
+    pub(super) fn contains(&self, room: &RoomName) -> bool {
         let key = room.key();
         self.rooms.iter().any(|(r, _)| r.key() == key)
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.rooms.is_empty()
     }
 
     /// Records a departure, to be announced after [`LEAVE_SETTLE`].
-    pub fn push(&mut self, room: RoomName) {
+    pub(super) fn push(&mut self, room: RoomName) {
         let at = Instant::now() + LEAVE_SETTLE;
         if self.timer.is_none() {
             self.timer = Some(Box::pin(tokio::time::sleep_until(at)));
@@ -70,7 +70,7 @@ impl Departures {
 
     /// Forgets the departure from `room`, which the connection joined
     /// again; true if there was one.
-    pub fn cancel(&mut self, room: &RoomName) -> bool {
+    pub(super) fn cancel(&mut self, room: &RoomName) -> bool {
         let key = room.key();
         let before = self.rooms.len();
         self.rooms.retain(|(r, _)| r.key() != key);
@@ -82,14 +82,14 @@ impl Departures {
 
     /// Every departure, due or not (the connection is ending, or needs the
     /// places).
-    pub fn take_all(&mut self) -> Vec<RoomName> {
+    pub(super) fn take_all(&mut self) -> Vec<RoomName> {
         self.timer = None;
         self.rooms.drain(..).map(|(room, _)| room).collect()
     }
 
     /// The departures that are due, once the earliest is; never, when
     /// there are none. Cancel-safe.
-    pub async fn due(&mut self) -> Vec<RoomName> {
+    pub(super) async fn due(&mut self) -> Vec<RoomName> {
         let Some(timer) = &mut self.timer else {
             return std::future::pending().await;
         };

@@ -81,7 +81,7 @@ async fn a_write_that_hangs_ends_the_session_as_a_slow_consumer() {
     // Its welcome is waiting to be written.
     let mut session = Session::new(app.hub.connect(), Arc::clone(&app.quotas), LOCAL);
     let started = Instant::now();
-    let end = drive(&mut stuck(), &mut silent(), &mut session, &app).await;
+    let end = event_loop(&mut stuck(), &mut silent(), &mut session, &app).await;
     assert_eq!(
         end,
         End::Close(close_code::SLOW_CONSUMER, "too slow to keep up")
@@ -119,7 +119,7 @@ async fn shutdown_interrupts_any_write_that_hangs() {
             closer.begin();
         });
         let started = Instant::now();
-        let end = drive(&mut stuck(), &mut rx, &mut session, &app).await;
+        let end = event_loop(&mut stuck(), &mut rx, &mut session, &app).await;
         assert_eq!(end, End::restarting(), "{path}");
         assert_close(started.elapsed(), shutdown_at);
         tokio::time::resume();
@@ -172,7 +172,7 @@ impl futures_util::Sink<Message> for Log {
 
 /// A member of a room that gets 500 messages a second is written them
 /// all, in order, in far fewer writes than messages, none of them held
-/// longer than the pace's gap.
+/// longer than the coalescing gap.
 #[tokio::test]
 async fn a_flooded_session_writes_everything_in_order_in_few_writes() {
     const MESSAGES: u64 = 500;
@@ -207,7 +207,7 @@ async fn a_flooded_session_writes_everything_in_order_in_few_writes() {
     let log = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut tx = Log(Arc::clone(&log));
     // Ends at the idle timeout, long after the last message.
-    drive(&mut tx, &mut silent(), &mut session, &app).await;
+    event_loop(&mut tx, &mut silent(), &mut session, &app).await;
 
     let log = log.lock().unwrap();
     let offered = offered.lock().unwrap();
@@ -223,7 +223,7 @@ async fn a_flooded_session_writes_everything_in_order_in_few_writes() {
                 );
                 let held = at.duration_since(offered[said]);
                 // The timer ticks in milliseconds: one late at most.
-                let most = crate::pace::GAP + Duration::from_millis(1);
+                let most = crate::coalesce::GAP + Duration::from_millis(1);
                 assert!(held <= most, "message {said} held {held:?}");
                 said += 1;
             }
@@ -242,7 +242,7 @@ async fn a_silent_peer_is_pinged_then_dropped() {
     let mut session = Session::new(app.hub.connect(), Arc::clone(&app.quotas), LOCAL);
     let (mut tx, mut sent) = recording();
     let started = Instant::now();
-    let end = drive(&mut tx, &mut silent(), &mut session, &app).await;
+    let end = event_loop(&mut tx, &mut silent(), &mut session, &app).await;
     assert_eq!(end, End::PeerGone);
     let waited = started.elapsed();
     let t = timing();
@@ -287,7 +287,7 @@ async fn a_peer_that_answers_each_ping_stays() {
         }
     }));
     let run_for = t.ping_every * 20;
-    let ended = timeout(run_for, drive(&mut tx, &mut peer, &mut session, &app)).await;
+    let ended = timeout(run_for, event_loop(&mut tx, &mut peer, &mut session, &app)).await;
     assert!(ended.is_err(), "a live peer was dropped: {ended:?}");
     assert!(
         pings.load(Ordering::Relaxed) >= 19,

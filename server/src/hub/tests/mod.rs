@@ -1,6 +1,6 @@
 //! The hub's own tests, on an in-memory hub.
 
-use natter_shared::{MessageText, RoomInfo, decode_server};
+use natter_shared::{MessageText, RoomInfo, UnixMillis, decode_server};
 
 use super::*;
 

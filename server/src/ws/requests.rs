@@ -7,11 +7,11 @@ impl Session {
     /// Carries out one request; returns the frames that answer it directly.
     /// Events for rooms (`joined`, `said`, …) reach the queue through the
     /// hub instead.
-    pub(super) async fn act(
+    pub(super) async fn carry_out(
         &mut self,
         msg: ClientMsg,
         app: &AppState,
-    ) -> Result<Vec<Utf8Bytes>, Failure> {
+    ) -> Result<Vec<Frame>, Failure> {
         check_lengths(&msg, &app.message_limits)?;
         match msg {
             ClientMsg::Hello { device } => {
@@ -32,7 +32,7 @@ impl Session {
                     at: now(),
                     nick: member.nick,
                 };
-                return Ok(vec![left.to_json().into()]);
+                return Ok(vec![Frame::of(&left)]);
             }
             ClientMsg::Say { room, text, id } => {
                 let member = self.member(&room)?;
@@ -49,7 +49,7 @@ impl Session {
             ClientMsg::Typing { room } => self.typing(&room)?,
             ClientMsg::Ping => {
                 self.quotas.take(Kind::Ping, 0)?;
-                return Ok(vec![ServerMsg::Pong.to_json().into()]);
+                return Ok(vec![Frame::of(&ServerMsg::Pong)]);
             }
             ClientMsg::WatchRooms => {
                 self.quotas.take(Kind::WatchRooms, 0)?;
@@ -77,7 +77,7 @@ impl Session {
         self.conn.member(room)
     }
 
-    /// Hands a message to the scribe; its answer is written once stored.
+    /// Hands a message to the writer; its answer is written once stored.
     pub(super) async fn say(
         &mut self,
         member: Member,
@@ -92,7 +92,7 @@ impl Session {
             id: id.clone(),
         };
         let receipt = app
-            .scribe
+            .writer
             .submit(member.room, member.nick, text, origin)
             .await?;
         // Saying something ends "is typing"; let the next one through.
@@ -106,7 +106,7 @@ impl Session {
                     metrics::counter!("natter_messages_in_total").increment(1);
                     Ok(id.map(|id| {
                         let room = member.name;
-                        ServerMsg::Ack { id, room, seq }.to_json().into()
+                        Frame::of(&ServerMsg::Ack { id, room, seq })
                     }))
                 }
                 Err(err) => Err(err.into()),
@@ -181,7 +181,7 @@ impl Session {
         room: &RoomName,
         since: Option<Seq>,
         app: &AppState,
-    ) -> Result<Vec<Utf8Bytes>, Failure> {
+    ) -> Result<Vec<Frame>, Failure> {
         let reach = if self.departures.contains(room) {
             0
         } else {
@@ -217,7 +217,7 @@ impl Session {
                         cluster.entered(id);
                     }
                     let history = first_page(app, id, name, since, latest).await;
-                    return Ok(vec![entered.to_json().into(), history]);
+                    return Ok(vec![Frame::of(&entered), history]);
                 }
                 Entry::Missing => {
                     check_length("room name", room.as_str(), app.message_limits.room_chars)?;
@@ -250,7 +250,7 @@ impl Session {
 
     /// What changed in the room list since this connection was last told,
     /// once that is due; nothing if nothing did.
-    pub(super) fn room_changes(&mut self, app: &AppState) -> Vec<Utf8Bytes> {
+    pub(super) fn room_changes(&mut self, app: &AppState) -> Vec<Frame> {
         let Some(watch) = &mut self.rooms else {
             return Vec::new();
         };
@@ -274,7 +274,7 @@ impl Session {
         &mut self,
         request: &ClientMsg,
         failure: Failure,
-    ) -> Result<Vec<Utf8Bytes>, End> {
+    ) -> Result<Vec<Frame>, End> {
         tracing::debug!(conn = self.conn.id(), request = request.type_name(), %failure, "refused");
         if let Failure::Store(err) = &failure {
             tracing::error!(%err, "reading history failed");
@@ -286,7 +286,7 @@ impl Session {
         if let ServerMsg::Error { retry_after_ms, .. } = &mut msg {
             *retry_after_ms = failure.retry_after_ms();
         }
-        Ok(vec![msg.to_json().into()])
+        Ok(vec![Frame::of(&msg)])
     }
 }
 
@@ -295,11 +295,11 @@ impl Session {
 /// and the history can be asked for again.
 pub(super) async fn first_page(
     app: &AppState,
-    room: crate::store::RoomId,
+    room: crate::ids::RoomId,
     name: RoomName,
     since: Option<Seq>,
     latest: Seq,
-) -> Utf8Bytes {
+) -> Frame {
     match resume(app, room, name.clone(), since, latest).await {
         Ok(history) => history,
         Err(err) => {
@@ -312,7 +312,7 @@ pub(super) async fn first_page(
                 retry_after_ms: None,
                 id: None,
             };
-            failed.to_json().into()
+            Frame::of(&failed)
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The session's loop: what it waits for (frames from the browser, its
 //! queue, stored messages, due room lists, renames and departures) and
-//! how it writes (batches, paced).
+//! how it writes (batches, coalesced when busy).
 
 use super::*;
 
@@ -24,7 +24,7 @@ pub(super) async fn room_list_due(watch: &mut Option<RoomWatch>) {
 /// when none is being stored. Cancel-safe.
 pub(super) async fn next_stored(
     storing: &mut Option<FuturesOrdered<Storing>>,
-) -> Option<(ClientMsg, Result<Option<Utf8Bytes>, Failure>)> {
+) -> Option<(ClientMsg, Result<Option<Frame>, Failure>)> {
     let next = match storing {
         Some(queue) => queue.next().await,
         None => std::future::pending().await,
@@ -36,7 +36,7 @@ pub(super) async fn next_stored(
 }
 
 /// Runs one session until it ends; returns how.
-pub(crate) async fn drive(
+pub(crate) async fn event_loop(
     tx: &mut impl Tx,
     rx: &mut impl Rx,
     session: &mut Session,
@@ -47,7 +47,7 @@ pub(crate) async fn drive(
     // Read only once the socket has woken the session: most wake-ups bring
     // a frame to send.
     let mut rx = Gated::new(rx);
-    let mut pace = Pace::new();
+    let mut coalesce = Coalesce::new();
     // Made once: a fresh wait on every turn of the loop would register with
     // (and leave) the shutdown signal each time.
     let mut closing = std::pin::pin!(drain.closing());
@@ -58,15 +58,15 @@ pub(crate) async fn drive(
                 session.sent.report();
                 Box::pin(Heartbeat::beat(beat, tx, drain, timing)).await
             }
-            queued = session.conn.recv(), if !pace.resting() => {
+            queued = session.conn.recv(), if !coalesce.resting() => {
                 // `None`: the hub let this connection go: its queue was full.
                 let Some(first) = queued else { return End::slow_consumer() };
                 // Boxed too: an allocation per write costs far less than
                 // the write, and idle connections stay small.
-                Box::pin(write_queued(tx, session, &mut pace, first, app)).await
+                Box::pin(write_queued(tx, session, &mut coalesce, first, app)).await
             }
-            () = pace.rested() => match session.conn.try_recv() {
-                Some(first) => Box::pin(write_queued(tx, session, &mut pace, first, app)).await,
+            () = coalesce.rested() => match session.conn.try_recv() {
+                Some(first) => Box::pin(write_queued(tx, session, &mut coalesce, first, app)).await,
                 // Nothing came in: the next frame is written when it comes.
                 None => Ok(()),
             },
@@ -87,7 +87,7 @@ pub(crate) async fn drive(
             () = rename_due(&mut session.held_rename) => {
                 let held = session.held_rename.take().expect("a held rename is due");
                 let rename = ClientMsg::Nick { nick: held.nick };
-                Box::pin(answer(rename, tx, session, app)).await
+                Box::pin(answer_request(rename, tx, session, app)).await
             }
             due = session.departures.due() => {
                 session.settle(due);
@@ -98,7 +98,7 @@ pub(crate) async fn drive(
                 // Boxed: carrying out a request (storage, the bus) takes far
                 // more state than waiting does, and every idle connection
                 // would otherwise hold room for it.
-                Box::pin(handle(incoming, tx, session, app)).await
+                Box::pin(handle_incoming(incoming, tx, session, app)).await
             }
         };
         if let Err(end) = step {
@@ -107,7 +107,9 @@ pub(crate) async fn drive(
     }
 }
 
-pub(super) async fn handle(
+/// One frame from the browser: decodes a request and answers it; answers
+/// anything else as the protocol says.
+pub(super) async fn handle_incoming(
     incoming: Option<Result<Message, axum::Error>>,
     tx: &mut impl Tx,
     session: &mut Session,
@@ -133,14 +135,14 @@ pub(super) async fn handle(
             tracing::debug!(conn = session.conn.id(), cause = %err, "refused a message");
             session.strike()?;
             let msg = ServerMsg::error(err.code(), err.to_string(), None);
-            return write(tx, vec![msg.to_json().into()], app).await;
+            return write(tx, vec![Frame::of(&msg)], app).await;
         }
     };
-    answer(msg, tx, session, app).await
+    answer_request(msg, tx, session, app).await
 }
 
 /// Carries out one request and writes its answer.
-pub(super) async fn answer(
+pub(super) async fn answer_request(
     msg: ClientMsg,
     tx: &mut impl Tx,
     session: &mut Session,
@@ -150,7 +152,7 @@ pub(super) async fn answer(
     // Storage may be slow; shutdown must not wait for it.
     let answer = tokio::select! {
         () = app.drain.closing() => return Err(End::restarting()),
-        answer = session.act(msg, app) => answer,
+        answer = session.carry_out(msg, app) => answer,
     };
     let frames = match answer {
         Ok(frames) => frames,
@@ -160,17 +162,13 @@ pub(super) async fn answer(
 }
 
 /// Writes frames that answer the sender alone, with one flush.
-pub(super) async fn write(
-    tx: &mut impl Tx,
-    frames: Vec<Utf8Bytes>,
-    app: &AppState,
-) -> Result<(), End> {
+pub(super) async fn write(tx: &mut impl Tx, frames: Vec<Frame>, app: &AppState) -> Result<(), End> {
     if frames.is_empty() {
         return Ok(());
     }
     let all = async {
         for frame in frames {
-            tx.feed(Message::Text(frame)).await?;
+            tx.feed(frame.into_message()).await?;
         }
         tx.flush().await
     };
@@ -181,11 +179,11 @@ pub(super) async fn write(
 pub(super) async fn write_queued(
     tx: &mut impl Tx,
     session: &mut Session,
-    pace: &mut Pace,
-    first: Utf8Bytes,
+    coalesce: &mut Coalesce,
+    first: Frame,
     app: &AppState,
 ) -> Result<(), End> {
-    let batch = write_batch(tx, &mut session.conn, &mut session.sent, pace, first);
+    let batch = write_batch(tx, &mut session.conn, &mut session.sent, coalesce, first);
     socket::bounded(batch, &app.drain, &app.timing).await
 }
 
@@ -195,19 +193,19 @@ pub(super) async fn write_batch(
     tx: &mut impl Tx,
     conn: &mut Connection,
     sent: &mut Sent,
-    pace: &mut Pace,
-    first: Utf8Bytes,
+    coalesce: &mut Coalesce,
+    first: Frame,
 ) -> Result<(), axum::Error> {
     let (mut frames, mut bytes) = (1, first.len());
-    tx.feed(Message::Text(first)).await?;
+    tx.feed(first.into_message()).await?;
     for _ in 1..limits::WRITE_BATCH_FRAMES {
         let Some(next) = conn.try_recv() else { break };
         frames += 1;
         bytes += next.len();
-        tx.feed(Message::Text(next)).await?;
+        tx.feed(next.into_message()).await?;
     }
     sent.add(frames as u64, bytes as u64);
-    pace.wrote(frames);
+    coalesce.wrote(frames);
     tx.flush().await
 }
 

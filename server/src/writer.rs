@@ -1,12 +1,12 @@
 //! The one writer of chat messages: numbers them, stores them, then hands
 //! them to the hub for delivery.
 //!
-//! Sessions [`Scribe::post`] messages into a bounded queue. A single task
+//! Sessions [`Writer::submit`] messages into a bounded queue. A single task
 //! takes everything waiting (up to a batch) and stores it in one transaction
 //! (a group commit: one disk flush for many messages), in which the store
 //! gives each message its room's next sequence number. Only then are the
-//! messages handed on for delivery ([`Fanout`]: this node's hub, and the
-//! other nodes when there are any), in order, and each sender answered. So
+//! messages handed on for delivery (to a [`Deliver`]: this node's hub, or
+//! the cluster), in order, and each sender answered. So
 //! nobody sees a message that is not stored, every room's numbers go up by
 //! one with no gaps, and delivery order is storage order.
 //!
@@ -26,13 +26,37 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use natter_shared::{DeviceId, MessageId, MessageText, Nick, Seq};
+use natter_shared::{DeviceId, MessageId, MessageText, Nick, Posted, Seq};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use crate::fanout::Fanout;
-use crate::hub::now;
-use crate::store::{Draft, RoomId, Store};
+use crate::clock::now;
+use crate::ids::RoomId;
+use crate::store::{Draft, Store, StoreError};
+
+/// Where the writer hands the messages it stored. Delivery follows the
+/// store: each room's messages reach its members in sequence order, once.
+/// The writer owns this seam so that it depends on neither the hub nor the
+/// cluster: `fanout.rs` delivers on one node, the cluster module on several.
+pub trait Deliver: Send + Sync + 'static {
+    /// Hands on a message just stored; an error means the room is behind
+    /// until [`Deliver::catch_up`] succeeds.
+    fn stored(
+        &self,
+        store: &Store,
+        room: RoomId,
+        posted: Posted,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Hands on whatever of `room` is stored and not handed on yet: after a
+    /// write whose outcome is unknown, which may have stored messages nobody
+    /// was told about.
+    fn catch_up(
+        &self,
+        store: &Store,
+        room: RoomId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
 
 /// Most messages committed in one transaction.
 const MAX_BATCH: usize = 1024;
@@ -41,7 +65,7 @@ const MAX_BATCH: usize = 1024;
 const QUEUE: usize = 4096;
 
 /// How often the writer probes a failing store while idle.
-pub const PROBE_EVERY: Duration = Duration::from_secs(1);
+pub(crate) const PROBE_EVERY: Duration = Duration::from_secs(1);
 
 /// The message could not be stored; nothing was delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -50,7 +74,7 @@ pub struct NotStored;
 
 impl NotStored {
     /// When a sender may try again: about when the writer probes next.
-    pub const RETRY_AFTER: Duration = Duration::from_millis(1500);
+    pub(crate) const RETRY_AFTER: Duration = Duration::from_millis(1500);
 }
 
 enum Job {
@@ -83,35 +107,24 @@ impl Future for Receipt {
 
 /// Handle to the writer task; cheap to clone.
 #[derive(Clone)]
-pub struct Scribe {
+pub struct Writer {
     jobs: mpsc::Sender<Job>,
 }
 
-impl Scribe {
-    /// Starts the writer. It runs until [`Scribe::stop`].
-    pub fn spawn(store: Store, fanout: Fanout) -> (Scribe, JoinHandle<()>) {
+impl Writer {
+    /// Starts the writer. It runs until [`Writer::stop`].
+    pub fn spawn(store: Store, deliver: impl Deliver) -> (Writer, JoinHandle<()>) {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(write(store, fanout, queue));
-        (Scribe { jobs }, task)
+        let task = tokio::spawn(write(store, deliver, queue));
+        (Writer { jobs }, task)
     }
 
-    /// Stores `text` as said by `nick` in `room` and delivers it; returns
-    /// its sequence number once it is on disk. A message whose `origin`
+    /// Hands `text`, said by `nick` in `room`, to the writer, waiting only
+    /// for room in its queue; the [`Receipt`] resolves to its sequence
+    /// number once it is on disk and delivered. A message whose `origin`
     /// (device and message id) was stored before is not stored again: the
-    /// original sequence number is returned and nothing is delivered.
-    pub async fn post(
-        &self,
-        room: RoomId,
-        nick: Nick,
-        text: MessageText,
-        origin: Option<(DeviceId, MessageId)>,
-    ) -> Result<Seq, NotStored> {
-        self.submit(room, nick, text, origin).await?.await
-    }
-
-    /// Hands a message to the writer, waiting only for room in its queue;
-    /// the [`Receipt`] resolves once it is stored (see [`Scribe::post`]).
-    /// A session keeps reading while its messages are being stored.
+    /// receipt holds the original number and nothing is delivered. A
+    /// session keeps reading while its messages are being stored.
     pub async fn submit(
         &self,
         room: RoomId,
@@ -143,25 +156,25 @@ impl Scribe {
     }
 }
 
-async fn write(store: Store, fanout: Fanout, mut queue: mpsc::Receiver<Job>) {
-    let mut writer = Writer {
+async fn write(store: Store, deliver: impl Deliver, mut queue: mpsc::Receiver<Job>) {
+    let mut task = Task {
         store,
-        fanout,
+        deliver,
         behind: BTreeSet::new(),
     };
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let mut stopping = false;
     while !stopping {
-        let failing = writer.store.health().fault().is_some();
-        let first = if failing || !writer.behind.is_empty() {
+        let failing = task.store.health().fault().is_some();
+        let first = if failing || !task.behind.is_empty() {
             match tokio::time::timeout(PROBE_EVERY, queue.recv()).await {
                 Ok(first) => first,
                 Err(_) => {
                     if failing {
                         // Recorded in the store's health either way.
-                        let _ = writer.store.probe().await;
+                        let _ = task.store.probe().await;
                     }
-                    writer.catch_up().await;
+                    task.catch_up().await;
                     continue;
                 }
             }
@@ -184,16 +197,16 @@ async fn write(store: Store, fanout: Fanout, mut queue: mpsc::Receiver<Job>) {
                 break;
             }
         }
-        writer.catch_up().await;
+        task.catch_up().await;
         if !batch.is_empty() {
-            writer.commit(&mut batch).await;
+            task.commit(&mut batch).await;
         }
     }
     tracing::debug!("the writer stopped");
 }
 
 /// Attempts at a batch: the first stores it as it is; each later one looks
-/// up which of its ids are stored already (see [`Writer::commit`]).
+/// up which of its ids are stored already (see [`Task::commit`]).
 const CONFLICT_ATTEMPTS: usize = 4;
 
 /// The batch ran into a message stored already: before, when its origins
@@ -201,25 +214,25 @@ const CONFLICT_ATTEMPTS: usize = 4;
 /// was stored.
 struct Conflict(Vec<Pending>);
 
-/// The writer task's state.
-struct Writer {
+/// The writer task's state, and where it delivers.
+struct Task<D> {
     store: Store,
-    fanout: Fanout,
+    deliver: D,
     /// Rooms that may hold stored messages not handed on: a write to them
     /// failed, and a failed write may have been stored all the same (the
     /// connection died after `COMMIT` was sent, before its answer came).
-    /// Each is read from the store and handed on ([`Fanout::catch_up`])
+    /// Each is read from the store and handed on ([`Deliver::catch_up`])
     /// before the next batch, and every [`PROBE_EVERY`] while idle.
     behind: BTreeSet<RoomId>,
 }
 
-impl Writer {
-    /// Hands on what the rooms [`Writer::behind`] hold and nobody was
+impl<D: Deliver> Task<D> {
+    /// Hands on what the rooms [`Task::behind`] hold and nobody was
     /// told of; those that cannot be read now stay behind.
     async fn catch_up(&mut self) {
         let rooms: Vec<RoomId> = self.behind.iter().copied().collect();
         for room in rooms {
-            match self.fanout.catch_up(&self.store, room).await {
+            match self.deliver.catch_up(&self.store, room).await {
                 Ok(()) => {
                     self.behind.remove(&room);
                 }
@@ -297,7 +310,7 @@ impl Writer {
             let seq = posted.seq;
             // A room behind is caught up from the store, this one included.
             if !self.behind.contains(&room)
-                && let Err(err) = self.fanout.stored(&self.store, room, posted).await
+                && let Err(err) = self.deliver.stored(&self.store, room, posted).await
             {
                 tracing::warn!(%err, room, "cannot read messages missing before a new one");
                 self.behind.insert(room);
@@ -351,6 +364,7 @@ mod tests {
 
     use super::*;
     use crate::config::Config;
+    use crate::fanout::LocalFanout;
     use crate::hub::Hub;
 
     #[tokio::test]
@@ -361,13 +375,15 @@ mod tests {
             .await
             .unwrap();
         let hub = Hub::new(Config::default().hub_limits(), vec![room.clone()]);
-        let (scribe, writer) = Scribe::spawn(store.clone(), Fanout::Local(hub));
+        let (writer, task) = Writer::spawn(store.clone(), LocalFanout(hub));
         let device = DeviceId::try_from("dev".to_owned()).unwrap();
         let origin = |id: &str| Some((device.clone(), MessageId::try_from(id.to_owned()).unwrap()));
         let text = |t: &str| MessageText::try_from(t).unwrap();
         let nick = Nick::numbered(1);
-        let first = scribe
-            .post(room.id, nick.clone(), text("one"), origin("m1"))
+        let first = writer
+            .submit(room.id, nick.clone(), text("one"), origin("m1"))
+            .await
+            .unwrap()
             .await;
         assert_eq!(first, Ok(Seq(1)));
         // Handed over together, so they may share a batch with the retry.
@@ -377,7 +393,7 @@ mod tests {
             .chain([("two", origin("m2")), ("three", None)])
         {
             receipts.push(
-                scribe
+                writer
                     .submit(room.id, nick.clone(), text(said), id)
                     .await
                     .unwrap(),
@@ -392,7 +408,7 @@ mod tests {
         let texts: Vec<&str> = page.iter().map(|p| p.text.as_str()).collect();
         assert_eq!(texts, ["one", "two", "three"]);
         assert!(!more);
-        scribe.stop().await;
-        writer.await.unwrap();
+        writer.stop().await;
+        task.await.unwrap();
     }
 }

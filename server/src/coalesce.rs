@@ -20,16 +20,16 @@ use crate::limits::WRITE_BATCH_FRAMES;
 
 /// A connection written more frames a second than this is busy: more
 /// messages than anyone can read as they come.
-pub const BUSY_ABOVE_PER_SEC: u64 = 50;
+pub(crate) const BUSY_ABOVE_PER_SEC: u64 = 50;
 
 /// While a connection is busy, it rests this long after each write.
-pub const GAP: Duration = Duration::from_millis(20);
+pub(crate) const GAP: Duration = Duration::from_millis(20);
 
 /// How long a connection's rate is measured before it is judged again.
-pub const WINDOW: Duration = Duration::from_millis(100);
+pub(crate) const WINDOW: Duration = Duration::from_millis(100);
 
-/// One connection's pace.
-pub(crate) struct Pace {
+/// When one connection writes: at once, or coalesced after a rest.
+pub(crate) struct Coalesce {
     /// Start of the current window, and the frames written since.
     window: Instant,
     frames: u64,
@@ -42,9 +42,9 @@ pub(crate) struct Pace {
     wait: Option<Pin<Box<Sleep>>>,
 }
 
-impl Pace {
-    pub fn new() -> Self {
-        Pace {
+impl Coalesce {
+    pub(crate) fn new() -> Self {
+        Coalesce {
             window: Instant::now(),
             frames: 0,
             busy: false,
@@ -54,12 +54,12 @@ impl Pace {
     }
 
     /// Frames that come in now wait for the end of the rest.
-    pub fn resting(&self) -> bool {
+    pub(crate) fn resting(&self) -> bool {
         self.resting
     }
 
     /// Once the rest is over; never, while not resting. Cancel-safe.
-    pub async fn rested(&mut self) {
+    pub(crate) async fn rested(&mut self) {
         let (Some(wait), true) = (&mut self.wait, self.resting) else {
             return std::future::pending().await;
         };
@@ -68,7 +68,7 @@ impl Pace {
     }
 
     /// `frames` were written just now.
-    pub fn wrote(&mut self, frames: usize) {
+    pub(crate) fn wrote(&mut self, frames: usize) {
         let now = Instant::now();
         self.frames += frames as u64;
         let elapsed = now.duration_since(self.window);
@@ -101,71 +101,71 @@ mod tests {
 
     /// Writes `frames` frames one by one, `apart` from one another; none of
     /// them may have to wait for a rest.
-    async fn write_each(pace: &mut Pace, frames: u32, apart: Duration) {
+    async fn write_each(coalesce: &mut Coalesce, frames: u32, apart: Duration) {
         for _ in 0..frames {
             advance(apart).await;
-            if pace.resting() {
+            if coalesce.resting() {
                 let before = Instant::now();
-                pace.rested().await;
+                coalesce.rested().await;
                 assert_eq!(Instant::now(), before, "a frame had to wait");
             }
-            pace.wrote(1);
+            coalesce.wrote(1);
         }
     }
 
     /// 500 frames a second for one window, one write each: busy from then.
-    async fn flood(pace: &mut Pace) {
+    async fn flood(coalesce: &mut Coalesce) {
         for _ in 0..50 {
             advance(Duration::from_millis(2)).await;
-            pace.wrote(1);
+            coalesce.wrote(1);
         }
-        assert!(pace.busy);
+        assert!(coalesce.busy);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_quiet_connection_has_every_frame_written_at_once() {
-        let mut pace = Pace::new();
+        let mut coalesce = Coalesce::new();
         // 25 frames a second, for two seconds.
-        write_each(&mut pace, 50, Duration::from_millis(40)).await;
-        assert!(!pace.busy);
-        assert!(pace.wait.is_none(), "a quiet connection holds no timer");
+        write_each(&mut coalesce, 50, Duration::from_millis(40)).await;
+        assert!(!coalesce.busy);
+        assert!(coalesce.wait.is_none(), "a quiet connection holds no timer");
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_busy_connection_rests_for_the_gap_after_each_write() {
-        let mut pace = Pace::new();
-        flood(&mut pace).await;
-        pace.wrote(3);
+        let mut coalesce = Coalesce::new();
+        flood(&mut coalesce).await;
+        coalesce.wrote(3);
         let wrote_at = Instant::now();
-        assert!(pace.resting(), "a busy connection should rest");
-        pace.rested().await;
+        assert!(coalesce.resting(), "a busy connection should rest");
+        coalesce.rested().await;
         assert_eq!(Instant::now(), wrote_at + GAP);
-        assert!(!pace.resting());
+        assert!(!coalesce.resting());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_full_batch_is_followed_at_once() {
-        let mut pace = Pace::new();
-        flood(&mut pace).await;
-        pace.wrote(WRITE_BATCH_FRAMES);
-        assert!(!pace.resting(), "a backlog should not wait");
+        let mut coalesce = Coalesce::new();
+        flood(&mut coalesce).await;
+        coalesce.wrote(WRITE_BATCH_FRAMES);
+        assert!(!coalesce.resting(), "a backlog should not wait");
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_flood_that_stops_is_written_at_once_again() {
-        let mut pace = Pace::new();
-        flood(&mut pace).await;
-        write_each(&mut pace, 10, GAP + Duration::from_millis(20)).await;
-        assert!(!pace.busy);
-        assert!(pace.wait.is_none());
-        pace.wrote(1);
-        assert!(!pace.resting());
+        let mut coalesce = Coalesce::new();
+        flood(&mut coalesce).await;
+        write_each(&mut coalesce, 10, GAP + Duration::from_millis(20)).await;
+        assert!(!coalesce.busy);
+        assert!(coalesce.wait.is_none());
+        coalesce.wrote(1);
+        assert!(!coalesce.resting());
     }
 
     #[tokio::test(start_paused = true)]
     async fn resting_never_ends_when_not_resting() {
-        let mut pace = Pace::new();
-        let waited = tokio::time::timeout(Duration::from_secs(1), pace.rested()).await;
+        let mut coalesce = Coalesce::new();
+        let waited = tokio::time::timeout(Duration::from_secs(1), coalesce.rested()).await;
         assert!(waited.is_err());
     }
 }
