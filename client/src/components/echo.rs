@@ -1,6 +1,7 @@
 //! The echo test: the browser's WebSocket API at work against `/ws/echo`
-//! (or any echo server), showing `readyState` as it changes and every event
-//! in a log.
+//! (or any echo server the page's security policy allows: the server's
+//! `--echo-connect-src`), showing `readyState` as it changes and every
+//! event in a log, with why a connection failed when the page can tell.
 
 use std::rc::Rc;
 
@@ -16,6 +17,15 @@ struct Entry {
     key: u64,
     kind: &'static str,
     text: String,
+}
+
+/// The connection being tried: where to, and what became of it.
+#[derive(Debug, Clone, Default)]
+struct Attempt {
+    url: String,
+    opened: bool,
+    /// The page's policy refused it, and the log says so.
+    blocked: bool,
 }
 
 /// The members of the API crib sheet; `Lang::api_member` says what each
@@ -44,8 +54,21 @@ pub fn EchoPage() -> impl IntoView {
     };
     // The last message received, shown once there is one.
     let last = RwSignal::new(String::new());
+    let attempt = StoredValue::new(Attempt {
+        url: url_for("/ws/echo"),
+        ..Attempt::default()
+    });
+    when_policy_blocks(move |origin| {
+        attempt.update_value(|a| a.blocked = true);
+        let lang = lang.get_untracked();
+        push(
+            "error",
+            lang.log_error(&lang.log_blocked_by_policy(&origin)),
+        );
+    });
     let options = SocketOptions::<TextCodec> {
         on_open: Some(Rc::new(move || {
+            attempt.update_value(|a| a.opened = true);
             push("open", lang.get_untracked().log_connected().into());
         })),
         on_message: Some(Rc::new(move |msg: &String| {
@@ -60,6 +83,24 @@ pub fn EchoPage() -> impl IntoView {
                 .get_untracked()
                 .log_closed(info.code, &info.reason, info.was_clean);
             push("closed", line);
+            // Browsers tell a page nothing more of a connection that never
+            // opened; the policy's refusal, which comes to the document as
+            // an event of its own, may follow the close: look once it had
+            // its turn.
+            set_timeout(
+                move || {
+                    let Attempt {
+                        url,
+                        opened,
+                        blocked,
+                    } = attempt.get_value();
+                    if !opened && !blocked {
+                        let lang = lang.get_untracked();
+                        push("error", lang.log_error(&lang.log_not_reached(&url)));
+                    }
+                },
+                POLICY_EVENT_WAIT,
+            );
         })),
         ..SocketOptions::default()
     };
@@ -69,6 +110,10 @@ pub fn EchoPage() -> impl IntoView {
     let draft = RwSignal::new("Hello, WebSocket!".to_owned());
 
     let connect = move |_| {
+        attempt.set_value(Attempt {
+            url: url.get_untracked(),
+            ..Attempt::default()
+        });
         socket.set_url(url.get_untracked());
         socket.open();
     };
@@ -129,7 +174,8 @@ pub fn EchoPage() -> impl IntoView {
             </div>
             <div class="log-head">
                 <h2>{move || lang.get().log()}</h2>
-                <button type="button" class="quiet" on:click=move |_| log.set(Vec::new())>
+                <button type="button" class="quiet" data-testid="echo-clear"
+                    on:click=move |_| log.set(Vec::new())>
                     {move || lang.get().clear()}
                 </button>
             </div>
@@ -158,6 +204,43 @@ pub fn EchoPage() -> impl IntoView {
             </details>
         </section>
     }
+}
+
+/// How long after a failed connection closed its refusal by the page's
+/// policy may still arrive.
+const POLICY_EVENT_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Calls `blocked` with the origin of each WebSocket address the page's
+/// Content-Security-Policy (`connect-src`) keeps the browser from
+/// connecting to, while the page lives. The socket itself only fails: the
+/// browser says why in a `securitypolicyviolation` event on the document,
+/// which reaches the window.
+fn when_policy_blocks(blocked: impl Fn(String) + 'static) {
+    let listener = window_event_listener_untyped("securitypolicyviolation", move |ev| {
+        let field = |name: &str| {
+            js_sys::Reflect::get(&ev, &name.into())
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default()
+        };
+        if field("effectiveDirective") != "connect-src" {
+            return;
+        }
+        if let Some(origin) = websocket_origin(&field("blockedURI")) {
+            blocked(origin);
+        }
+    });
+    on_cleanup(move || listener.remove());
+}
+
+/// `scheme://host[:port]` of a `ws:` or `wss:` address.
+fn websocket_origin(address: &str) -> Option<String> {
+    let (scheme, rest) = address.split_once("://")?;
+    if !scheme.eq_ignore_ascii_case("ws") && !scheme.eq_ignore_ascii_case("wss") {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    Some(format!("{scheme}://{authority}"))
 }
 
 /// A row of the crib sheet: a member of the API, or a value of
@@ -206,8 +289,22 @@ impl CribRow {
 
 #[cfg(test)]
 mod tests {
-    use super::API;
+    use super::{API, websocket_origin};
     use crate::i18n::Lang;
+
+    #[test]
+    fn a_blocked_address_is_named_by_its_origin() {
+        assert_eq!(
+            websocket_origin("ws://127.0.0.1:9001/ws/echo?x").as_deref(),
+            Some("ws://127.0.0.1:9001")
+        );
+        assert_eq!(
+            websocket_origin("wss://echo.example.com").as_deref(),
+            Some("wss://echo.example.com")
+        );
+        assert_eq!(websocket_origin("https://example.com/x"), None);
+        assert_eq!(websocket_origin("inline"), None);
+    }
 
     #[test]
     fn every_api_member_is_described_in_every_language() {
