@@ -458,6 +458,8 @@ async fn the_echo_page_says_why_it_cannot_connect_and_reaches_allowed_servers() 
     .await;
     let page = open(&driver, &server, "/echo", &[]).await;
     let closed = "[data-testid=ready-state][data-state=closed]";
+    click(&page, "[data-testid=echo-disconnect]").await;
+    wait_for(&page, closed, "CLOSED (3)").await;
     let cases = [
         (
             blocked,
