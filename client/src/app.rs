@@ -76,9 +76,17 @@ pub fn App() -> impl IntoView {
         };
         document().set_title(&format!("{title} · Natter"));
     });
+    // The app's name is the chat's level-one heading; the other pages have
+    // their own.
+    let brand = move || view! { <a class="brand" href="/">"Natter"</a> };
+    let brand = if is_chat {
+        view! { <h1>{brand()}</h1> }.into_any()
+    } else {
+        brand().into_any()
+    };
     view! {
         <header class="top">
-            <a class="brand" href="/">"Natter"</a>
+            {brand}
             <nav aria-label=move || lang.get().nav_label()>
                 <a href="/" aria-current=is_chat.then_some("page")>{move || lang.get().nav_chat()}</a>
                 <a href="/echo" aria-current=(page == Page::Echo).then_some("page")>{move || lang.get().nav_echo()}</a>

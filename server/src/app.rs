@@ -24,6 +24,7 @@ use tower_http::trace::TraceLayer;
 use natter_shared::{RoomName, UnixMillis};
 use tokio::task::JoinHandle;
 
+use crate::assets::Policies;
 use crate::clock::now;
 use crate::cluster::{BusError, Cluster, Tasks};
 use crate::config::{Config, MessageLimits, Timing};
@@ -69,6 +70,8 @@ pub(crate) struct Shared {
     pub room_expiry: std::time::Duration,
     /// The other nodes, with `--redis-url`.
     pub cluster: Option<Cluster>,
+    /// The page's Content-Security-Policies.
+    pub page_policies: Arc<Policies>,
 }
 
 /// Why the state could not be set up.
@@ -126,6 +129,7 @@ impl AppState {
             hosts: AllowedHosts::new(&config.allowed_hosts, &config.allowed_origins),
             room_expiry: config.rooms.expiry(),
             cluster,
+            page_policies: Arc::new(Policies::new(&config.echo_connect_src)),
         }));
         let background = Background {
             writer: writer_task,
@@ -165,7 +169,9 @@ impl AppState {
 pub(crate) fn router(state: AppState) -> Router {
     // Only the static bundle is compressed: WebSocket upgrades and the tiny
     // health answer gain nothing from it.
-    let bundle = get(crate::assets::serve).layer(CompressionLayer::new());
+    let bundle = get(crate::assets::serve)
+        .with_state(Arc::clone(&state.page_policies))
+        .layer(CompressionLayer::new());
     let hosts = Arc::clone(&state.hosts);
     let router = Router::new()
         .route("/ws", get(crate::ws::upgrade))

@@ -6,7 +6,8 @@
 //!
 //! Page paths (`/`, `/index.html`, `/echo`, `/r/<room>` whatever the room's
 //! name, anything else without a file extension) get `index.html` with the
-//! page's policy, and the client routes from the URL. Files whose names carry
+//! page's policy ([`Policies`]: the echo page's may let it connect to more
+//! origins), and the client routes from the URL. Files whose names carry
 //! trunk's content hash are cached for a year; everything else is revalidated
 //! with its ETag.
 //!
@@ -21,10 +22,10 @@
 
 use std::collections::HashMap;
 use std::io::{Read as _, Write as _};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use axum::body::Bytes;
-
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use rust_embed::{Embed, EmbeddedFile};
@@ -39,7 +40,11 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
 /// `GET` for any path no other route claims.
-pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
+pub async fn serve(
+    State(policies): State<Arc<Policies>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let path = uri.path().trim_start_matches('/');
     let page = is_page(path);
     if let Some(file) = Bundle::get(path).filter(|_| !page && !is_copy(path)) {
@@ -55,7 +60,8 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     }
     match Bundle::get(INDEX) {
         Some(index) => {
-            let csp = page_policy(&index);
+            let echo = path.trim_end_matches('/') == "echo";
+            let csp = policies.for_page(&index, echo);
             let mut response = file_response(INDEX, index, REVALIDATE, &headers);
             if let Some(csp) = csp {
                 response
@@ -69,18 +75,50 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
 }
 
 /// The page's Content-Security-Policy, with the hashes of its inline
-/// scripts: computed once for the embedded page, and for every request in
-/// debug builds, which read the page from disk, where it may change.
-fn page_policy(index: &EmbeddedFile) -> Option<HeaderValue> {
-    let compute = || {
-        let csp = crate::headers::page_csp(&String::from_utf8_lossy(&index.data));
-        HeaderValue::from_str(&csp).ok()
-    };
-    if cfg!(debug_assertions) {
-        return compute();
+/// scripts: the echo page's also lets it connect to the origins of
+/// `--echo-connect-src`. Computed once, at start, for the embedded page;
+/// for every request in debug builds, which read the page from disk, where
+/// it may change.
+pub struct Policies {
+    /// Checked by [`crate::headers::parse_ws_origin`].
+    echo_sources: Vec<String>,
+    /// Every page's and the echo page's, in release builds.
+    fixed: Option<(Option<HeaderValue>, Option<HeaderValue>)>,
+}
+
+impl Policies {
+    /// The policies for a page that may connect to this server and, on the
+    /// echo page, to `echo_sources` (invalid ones, which the configuration
+    /// check refuses, are left out).
+    pub fn new(echo_sources: &[String]) -> Policies {
+        let echo_sources: Vec<String> = echo_sources
+            .iter()
+            .filter_map(|o| crate::headers::parse_ws_origin(o).ok())
+            .collect();
+        let fixed = if cfg!(debug_assertions) {
+            None
+        } else {
+            Bundle::get(INDEX).map(|index| (policy(&index, &[]), policy(&index, &echo_sources)))
+        };
+        Policies {
+            echo_sources,
+            fixed,
+        }
     }
-    static POLICY: OnceLock<Option<HeaderValue>> = OnceLock::new();
-    POLICY.get_or_init(compute).clone()
+
+    fn for_page(&self, index: &EmbeddedFile, echo: bool) -> Option<HeaderValue> {
+        match (&self.fixed, echo) {
+            (Some((page, _)), false) => page.clone(),
+            (Some((_, echo_page)), true) => echo_page.clone(),
+            (None, false) => policy(index, &[]),
+            (None, true) => policy(index, &self.echo_sources),
+        }
+    }
+}
+
+fn policy(index: &EmbeddedFile, connect: &[String]) -> Option<HeaderValue> {
+    let csp = crate::headers::page_csp(&String::from_utf8_lossy(&index.data), connect);
+    HeaderValue::from_str(&csp).ok()
 }
 
 fn file_response(

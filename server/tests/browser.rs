@@ -11,6 +11,7 @@ mod common;
 use std::path::Path;
 use std::process::Stdio;
 
+use common::axe::check_accessibility;
 use common::browser::*;
 use common::{TestServer, spawn_app};
 use fantoccini::Locator;
@@ -361,6 +362,165 @@ async fn the_echo_page_shows_ready_state_and_echoes() {
     wait_for(&page, READY_OPEN, "OPEN (1)").await;
     page.close().await.unwrap();
     server.stop().await.unwrap();
+}
+
+/// The colour preferences the tests emulate: the dark one through
+/// Chromium's own setting, as the operating system would give it.
+const SCHEMES: [(&str, &[&str]); 2] = [
+    ("light", &[]),
+    ("dark", &["--blink-settings=preferredColorScheme=0"]),
+];
+
+/// axe-core finds nothing serious or critical on the chat, light and dark:
+/// own and others' messages with links, notices, someone typing; at
+/// desktop width and at 360 px with the drawer closed and open.
+#[tokio::test]
+async fn the_chat_passes_the_accessibility_check() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    const SIDEBAR: &str = "getComputedStyle(document.querySelector('[data-testid=sidebar]'))";
+    for (scheme, flags) in SCHEMES {
+        let alice = open(&driver, &server, "/", flags).await;
+        let bob = open(&driver, &server, "/", flags).await;
+        for (from, to, text) in [
+            (&alice, &bob, "the docs: https://example.com/docs"),
+            (&bob, &alice, "and https://example.org/faq too"),
+        ] {
+            type_into(from, INPUT, &format!("{text}{}", enter())).await;
+            wait_for(from, "[data-testid=message].own:not(.pending)", text).await;
+            wait_for(to, "[data-testid=message]:not(.own)", text).await;
+        }
+        type_into(&bob, INPUT, "hel").await;
+        wait_for(&alice, "[data-testid=typing]", "is typing").await;
+        for (page, who) in [(&alice, "alice"), (&bob, "bob")] {
+            check_accessibility(page, &format!("chat, {scheme}, desktop, {who}")).await;
+        }
+
+        alice.set_window_size(360, 740).await.unwrap();
+        wait_until(&alice, &format!("{SIDEBAR}.visibility === 'hidden'")).await;
+        check_accessibility(&alice, &format!("chat, {scheme}, 360 px")).await;
+        click(&alice, "[data-testid=drawer-toggle]").await;
+        wait_until(&alice, &format!("{SIDEBAR}.visibility === 'visible'")).await;
+        check_accessibility(&alice, &format!("chat, {scheme}, 360 px, drawer open")).await;
+        for page in [alice, bob] {
+            page.close().await.unwrap();
+        }
+    }
+    server.stop().await.unwrap();
+}
+
+/// axe-core finds nothing serious or critical on the echo page, light and
+/// dark, at desktop width and at 360 px: connected with its log and crib
+/// sheet showing, and closed.
+#[tokio::test]
+async fn the_echo_page_passes_the_accessibility_check() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    for (scheme, flags) in SCHEMES {
+        let page = open(&driver, &server, "/echo", flags).await;
+        click(&page, "[data-testid=echo-send]").await;
+        wait_for(&page, "[data-testid=echo-log]", "RECEIVED: Hello").await;
+        click(&page, ".api summary").await;
+        check_accessibility(&page, &format!("echo, {scheme}, open")).await;
+        click(&page, "[data-testid=echo-disconnect]").await;
+        wait_for(&page, "[data-testid=ready-state][data-state=closed]", "").await;
+        check_accessibility(&page, &format!("echo, {scheme}, closed")).await;
+        page.set_window_size(360, 740).await.unwrap();
+        check_accessibility(&page, &format!("echo, {scheme}, 360 px")).await;
+        page.close().await.unwrap();
+    }
+    server.stop().await.unwrap();
+}
+
+/// The echo page connects to a server the operator allowed with
+/// `--echo-connect-src`; one its security policy does not allow ends
+/// CLOSED (3) with the reason in the log, and so does one that does not
+/// answer. Every server here is one this test opened on 127.0.0.1.
+#[tokio::test]
+async fn the_echo_page_says_why_it_cannot_connect_and_reaches_allowed_servers() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let allowed = echo_server().await;
+    let not_allowed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let blocked = not_allowed.local_addr().unwrap();
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_addr = silent.local_addr().unwrap();
+    drop(silent);
+    let server = common::spawn_app_with(natter_server::Config {
+        echo_connect_src: vec![format!("ws://{allowed}"), format!("ws://{silent_addr}")],
+        ..natter_server::Config::default()
+    })
+    .await;
+    let page = open(&driver, &server, "/echo", &[]).await;
+    let closed = "[data-testid=ready-state][data-state=closed]";
+    click(&page, "[data-testid=echo-disconnect]").await;
+    wait_for(&page, closed, "CLOSED (3)").await;
+    let cases = [
+        (
+            blocked,
+            "security policy does not let the browser connect to ws://{to}; \
+             the server allows it when started with --echo-connect-src ws://{to}",
+        ),
+        (
+            silent_addr,
+            "could not connect to ws://{to}/: the server refused the connection \
+             or cannot be reached",
+        ),
+    ];
+    for (to, why) in cases {
+        click(&page, "[data-testid=echo-clear]").await;
+        connect_echo(&page, &format!("ws://{to}/")).await;
+        wait_for(&page, closed, "CLOSED (3)").await;
+        let why = why.replace("{to}", &to.to_string());
+        wait_for(&page, "[data-testid=echo-log]", &why).await;
+    }
+    drop(not_allowed);
+
+    connect_echo(&page, &format!("ws://{allowed}/")).await;
+    wait_for(&page, READY_OPEN, "OPEN (1)").await;
+    click(&page, "[data-testid=echo-send]").await;
+    wait_for(&page, "[data-testid=echo-log]", "RECEIVED: Hello").await;
+    page.close().await.unwrap();
+    server.stop().await.unwrap();
+}
+
+/// Types `url` into the echo page's server field and presses Connect.
+async fn connect_echo(page: &fantoccini::Client, url: &str) {
+    let field = page
+        .find(Locator::Css("[data-testid=echo-url]"))
+        .await
+        .unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(url).await.unwrap();
+    click(page, "[data-testid=echo-connect]").await;
+}
+
+/// A WebSocket echo server of the test's own on 127.0.0.1, taking any
+/// origin, as a server elsewhere would.
+async fn echo_server() -> std::net::SocketAddr {
+    use futures_util::{SinkExt, StreamExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(tcp).await else {
+                    return;
+                };
+                while let Some(Ok(msg)) = ws.next().await {
+                    if msg.is_text() && ws.send(msg).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
 }
 
 #[tokio::test]

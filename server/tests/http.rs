@@ -121,6 +121,47 @@ async fn every_page_path_gets_the_same_page_and_missing_files_404() {
     server.stop().await.unwrap();
 }
 
+/// `--echo-connect-src` lets the echo page, and only it, connect to the
+/// origins it names: its policy's `connect-src` lists them; every other
+/// page's lets it reach this server alone.
+#[tokio::test]
+async fn the_echo_page_may_connect_where_echo_connect_src_says() {
+    if !dist().join("index.html").exists() {
+        return skipped(
+            "the_echo_page_may_connect_where_echo_connect_src_says",
+            "no bundle in dist/ (run cargo xtask dist)",
+        );
+    }
+    let config = natter_server::Config {
+        echo_connect_src: vec![
+            "wss://echo.example.com".into(),
+            "WS://127.0.0.1:9001".into(),
+        ],
+        ..natter_server::Config::default()
+    };
+    let server = common::spawn_app_with(config).await;
+    let http = client();
+    let csp = |res: &reqwest::Response| -> String {
+        let csp = res.headers()["content-security-policy"].to_str().unwrap();
+        let connect = csp.split("; ").find(|d| d.starts_with("connect-src"));
+        connect.unwrap_or_default().to_owned()
+    };
+    for path in ["/echo", "/echo/"] {
+        let res = http.get(server.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            csp(&res),
+            "connect-src 'self' wss://echo.example.com ws://127.0.0.1:9001",
+            "{path}"
+        );
+    }
+    for path in ["/", "/r/lobby", "/index.html"] {
+        let res = http.get(server.url(path)).send().await.unwrap();
+        assert_eq!(csp(&res), "connect-src 'self'", "{path}");
+    }
+    server.stop().await.unwrap();
+}
+
 /// `GET url` from a browser that accepts only `encoding`.
 async fn get_accepting(http: &reqwest::Client, url: String, encoding: &str) -> reqwest::Response {
     http.get(url)

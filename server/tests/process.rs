@@ -61,6 +61,7 @@ async fn help_lists_every_setting_with_its_variable() {
         "NATTER_CLUSTER_NAME",
         "NATTER_MAX_ROOMS",
         "NATTER_MAX_JOINED",
+        "NATTER_ECHO_CONNECT_SRC",
     ] {
         assert!(help.contains(var), "--help does not mention {var}:\n{help}");
     }
@@ -96,6 +97,41 @@ async fn an_allowed_origin_that_is_not_one_is_refused() {
         assert!(!out.status.success(), "{bad:?} accepted");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("is not an origin"), "{bad:?}: {err}");
+    }
+}
+
+/// `--echo-connect-src` takes WebSocket origins only, which go into the
+/// echo page's Content-Security-Policy: anything else, and above all
+/// anything that could add to that policy, stops the server at start.
+#[tokio::test]
+async fn an_echo_connect_src_that_is_not_a_websocket_origin_is_refused() {
+    for bad in [
+        "https://echo.example.com",
+        "wss://echo.example.com; script-src *",
+        "wss://echo.example.com wss://other.example.com",
+        "wss://*",
+        "wss://echo.example.com/path",
+        "",
+    ] {
+        let db = tempfile::tempdir().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_natter"))
+            .args(["--bind", "127.0.0.1:0"])
+            .env(
+                "NATTER_ECHO_CONNECT_SRC",
+                format!("ws://127.0.0.1:9001,{bad}"),
+            )
+            .env("NATTER_DATABASE_URL", common::database(db.path()).await)
+            .output();
+        let out = tokio::time::timeout(WAIT, out)
+            .await
+            .expect("exits")
+            .unwrap();
+        assert!(!out.status.success(), "{bad:?} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--echo-connect-src") && err.contains("is not a WebSocket origin"),
+            "{bad:?}: {err}"
+        );
     }
 }
 

@@ -61,7 +61,8 @@ enum Task {
     /// Client development: the server (debug) on 127.0.0.1:8080 and
     /// `trunk serve` with live reload on http://127.0.0.1:8081.
     Dev,
-    /// Install the missing tools (Chromium too, for the browser tests).
+    /// Install the missing tools (Chromium and axe-core too, for the
+    /// browser tests).
     Setup,
     /// Build everything in release mode and run the load generator: a
     /// results table, `target/bench/results.json` and a chart.
@@ -106,7 +107,8 @@ fn main() -> Result<()> {
         Task::Dev => dev(&root),
         Task::Setup => {
             tools::ensure_build_tools(&root)?;
-            tools::ensure_browser()
+            tools::ensure_browser()?;
+            tools::ensure_axe(&root)
         }
         Task::Bench { peers, quick, only } => bench(&root, peers, quick, only.as_deref()),
         Task::Conformance { quick } => conformance::run(
@@ -179,6 +181,7 @@ fn run(root: &Path, server_args: &[String]) -> Result<()> {
 fn test(root: &Path) -> Result<()> {
     let env = tools::ensure_build_tools(root)?;
     tools::ensure_browser()?;
+    tools::ensure_axe(root)?;
     step("formatting");
     cargo(&["fmt", "--all", "--", "--check"])
         .run()

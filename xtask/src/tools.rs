@@ -9,6 +9,7 @@
 //! | wasm-opt | npm's `binaryen`, under `target/tools` | Debian's binaryen is too old and breaks the bundle |
 //! | terser, Lightning CSS | npm, under `target/tools` | minify the release bundle's JavaScript and CSS (`minify.rs`) |
 //! | Chromium, chromedriver | Debian's packages | the browser tests |
+//! | axe-core | npm, under `target/tools` | the browser tests check each page's accessibility with it |
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,11 @@ const TRUNK_VERSION: &str = "0.21.14";
 const BINARYEN_VERSION: &str = "132";
 const TERSER_VERSION: &str = "5.51.4";
 const LIGHTNINGCSS_VERSION: &str = "1.33.0";
+/// The accessibility checker the browser tests run in each page
+/// (`server/tests/common/axe.rs` reads it from [`AXE_SCRIPT`]).
+const AXE_VERSION: &str = "4.14.1";
+/// Where axe-core's script lands, from the project's root.
+pub const AXE_SCRIPT: &str = "target/tools/axe-core/node_modules/axe-core/axe.min.js";
 
 /// What a trunk build needs: trunk itself and a PATH on which trunk finds
 /// the pinned wasm-bindgen and wasm-opt.
@@ -131,6 +137,17 @@ pub fn ensure_browser() -> Result<()> {
     )
 }
 
+/// axe-core, the accessibility checker the browser tests inject into each
+/// page, from npm into `target/tools/axe-core`.
+pub fn ensure_axe(root: &Path) -> Result<()> {
+    ensure_npm_package(root, "axe-core", AXE_VERSION, "axe-core")?;
+    let script = root.join(AXE_SCRIPT);
+    if !script.exists() {
+        bail!("axe-core was installed but {} is missing", script.display());
+    }
+    Ok(())
+}
+
 /// Installs Debian packages, through sudo when not root.
 pub(crate) fn apt_install(packages: &[&str]) -> Result<()> {
     if Command::new("apt-get").arg("--version").output().is_err() {
@@ -187,16 +204,28 @@ fn ensure_wasm_opt(root: &Path) -> Result<PathBuf> {
 /// The command `bin` of npm's `package@version`, installed under
 /// `target/tools/<package>` unless that version is there already.
 fn ensure_npm_tool(root: &Path, package: &str, version: &str, bin: &str) -> Result<PathBuf> {
-    let modules = root.join("target/tools").join(package).join("node_modules");
-    let manifest = modules.join(package).join("package.json");
-    let installed = std::fs::read_to_string(&manifest)
+    let folder = ensure_npm_package(root, package, version, bin)?;
+    let modules = parent(&folder);
+    Ok(modules.join(".bin").join(bin))
+}
+
+/// The folder of npm's `package@version` (`what` it is for the messages),
+/// installed under `target/tools/<package>` unless that version is there
+/// already.
+fn ensure_npm_package(root: &Path, package: &str, version: &str, what: &str) -> Result<PathBuf> {
+    let folder = root
+        .join("target/tools")
+        .join(package)
+        .join("node_modules")
+        .join(package);
+    let installed = std::fs::read_to_string(folder.join("package.json"))
         .ok()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
         .and_then(|json| json["version"].as_str().map(str::to_owned));
     if installed.as_deref() != Some(version) {
-        npm_install(root, package, version, bin)?;
+        npm_install(root, package, version, what)?;
     }
-    Ok(modules.join(".bin").join(bin))
+    Ok(folder)
 }
 
 /// Installs `package@version` from npm into `target/tools/<package>`, and
@@ -346,4 +375,21 @@ fn is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+#[cfg(test)]
+mod tests {
+    /// The browser tests read axe-core's script where set-up puts it.
+    #[test]
+    fn the_browser_tests_look_for_axe_where_setup_installs_it() {
+        let helper =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/tests/common/axe.rs");
+        let text = std::fs::read_to_string(&helper).unwrap();
+        assert!(
+            text.contains(&format!("\"{}\"", super::AXE_SCRIPT)),
+            "{} does not read {}",
+            helper.display(),
+            super::AXE_SCRIPT
+        );
+    }
 }

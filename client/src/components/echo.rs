@@ -1,6 +1,7 @@
 //! The echo test: the browser's WebSocket API at work against `/ws/echo`
-//! (or any echo server), showing `readyState` as it changes and every event
-//! in a log.
+//! (or any echo server the page's security policy allows: the server's
+//! `--echo-connect-src`), showing `readyState` as it changes and every
+//! event in a log, with why a connection failed when the page can tell.
 
 use std::rc::Rc;
 
@@ -9,13 +10,22 @@ use leptos::prelude::*;
 
 use crate::components::{Keyed, keyed_list, shown};
 use crate::i18n::{Lang, use_lang};
-use crate::ws::{CloseInfo, ReadyState, SocketOptions, TextCodec, url_for, use_websocket};
+use crate::ws::{CloseInfo, ReadyState, Socket, SocketOptions, TextCodec, url_for, use_websocket};
 
 #[derive(Debug, Clone)]
 struct Entry {
     key: u64,
     kind: &'static str,
     text: String,
+}
+
+/// The connection being tried: where to, and what became of it.
+#[derive(Debug, Clone, Default)]
+struct Attempt {
+    url: String,
+    opened: bool,
+    /// The page's policy refused it, and the log says so.
+    blocked: bool,
 }
 
 /// The members of the API crib sheet; `Lang::api_member` says what each
@@ -30,45 +40,37 @@ const API: &[&str] = &[
     "onclose",
 ];
 
-#[component]
-pub fn EchoPage() -> impl IntoView {
-    let lang = use_lang();
-    let log = RwSignal::new(Vec::<Entry>::new());
-    let push = move |kind: &'static str, text: String| {
-        log.update(|entries| {
+/// The log: every event of the socket, one line each.
+#[derive(Clone, Copy)]
+struct Log(RwSignal<Vec<Entry>>);
+
+impl Log {
+    fn push(self, kind: &'static str, text: String) {
+        self.0.update(|entries| {
             // Keys only tell the rows shown apart: after a clear they
             // start again.
             let key = entries.last().map_or(0, |e| e.key) + 1;
             entries.push(Entry { key, kind, text });
         });
-    };
+    }
+}
+
+#[component]
+pub fn EchoPage() -> impl IntoView {
+    let lang = use_lang();
+    let log = Log(RwSignal::new(Vec::new()));
     // The last message received, shown once there is one.
     let last = RwSignal::new(String::new());
-    let options = SocketOptions::<TextCodec> {
-        on_open: Some(Rc::new(move || {
-            push("open", lang.get_untracked().log_connected().into());
-        })),
-        on_message: Some(Rc::new(move |msg: &String| {
-            last.set(msg.clone());
-            push("received", lang.get_untracked().log_received(msg));
-        })),
-        on_error: Some(Rc::new(move |why: String| {
-            push("error", lang.get_untracked().log_error(&why));
-        })),
-        on_close: Some(Rc::new(move |info: &CloseInfo| {
-            let line = lang
-                .get_untracked()
-                .log_closed(info.code, &info.reason, info.was_clean);
-            push("closed", line);
-        })),
-        ..SocketOptions::default()
-    };
-    let url = RwSignal::new(url_for("/ws/echo"));
-    let socket = use_websocket(url.get_untracked(), options);
+    let (socket, attempt) = echo_socket(log, last);
     let state = move || socket.ready_state();
+    let url = RwSignal::new(url_for("/ws/echo"));
     let draft = RwSignal::new("Hello, WebSocket!".to_owned());
 
     let connect = move |_| {
+        attempt.set_value(Attempt {
+            url: url.get_untracked(),
+            ..Attempt::default()
+        });
         socket.set_url(url.get_untracked());
         socket.open();
     };
@@ -76,9 +78,9 @@ pub fn EchoPage() -> impl IntoView {
         let text = draft.get_untracked();
         let lang = lang.get_untracked();
         if socket.send(&text) {
-            push("sent", lang.log_sent(&text));
+            log.push("sent", lang.log_sent(&text));
         } else {
-            push("error", lang.log_error(lang.log_not_open()));
+            log.push("error", lang.log_error(lang.log_not_open()));
         }
     };
     let on_keydown = move |ev: KeyboardEvent| {
@@ -127,37 +129,150 @@ pub fn EchoPage() -> impl IntoView {
                 <button type="button" data-testid="echo-send" on:click=move |_| send()
                     disabled=move || state() != ReadyState::Open>{move || lang.get().send()}</button>
             </div>
-            <div class="log-head">
-                <h2>{move || lang.get().log()}</h2>
-                <button type="button" class="quiet" on:click=move |_| log.set(Vec::new())>
-                    {move || lang.get().clear()}
-                </button>
-            </div>
-            <ol class="echo-log" data-testid="echo-log" aria-live="polite">
-                {keyed_list(move || {
-                    log.get()
-                        .into_iter()
-                        .map(|entry| Keyed::new(entry.key.to_string(), move || view! {
-                            <li class=entry.kind>{entry.text}</li>
-                        }))
-                        .collect()
-                })}
-            </ol>
-            <details class="api">
-                <summary>{move || lang.get().api_in_brief()}</summary>
-                <table>
-                    <tbody>
-                        {crib_rows().map(|row| view! {
-                            <tr class:current=move || row.ready().is_some_and(|s| s == state())>
-                                <th scope="row"><code>{row.code()}</code></th>
-                                <td>{move || row.describe(lang.get())}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </details>
+            <LogView log=log/>
+            <CribSheet socket=socket/>
         </section>
     }
+}
+
+/// The echo socket, its events written to `log` (the last message also to
+/// `last`), and the attempt it makes, which says why a connection failed.
+fn echo_socket(log: Log, last: RwSignal<String>) -> (Socket<TextCodec>, StoredValue<Attempt>) {
+    let lang = use_lang();
+    let attempt = StoredValue::new(Attempt {
+        url: url_for("/ws/echo"),
+        ..Attempt::default()
+    });
+    when_policy_blocks(move |origin| {
+        attempt.update_value(|a| a.blocked = true);
+        let lang = lang.get_untracked();
+        log.push(
+            "error",
+            lang.log_error(&lang.log_blocked_by_policy(&origin)),
+        );
+    });
+    let options = SocketOptions::<TextCodec> {
+        on_open: Some(Rc::new(move || {
+            attempt.update_value(|a| a.opened = true);
+            log.push("open", lang.get_untracked().log_connected().into());
+        })),
+        on_message: Some(Rc::new(move |msg: &String| {
+            last.set(msg.clone());
+            log.push("received", lang.get_untracked().log_received(msg));
+        })),
+        on_error: Some(Rc::new(move |why: String| {
+            log.push("error", lang.get_untracked().log_error(&why));
+        })),
+        on_close: Some(Rc::new(move |info: &CloseInfo| {
+            let line = lang
+                .get_untracked()
+                .log_closed(info.code, &info.reason, info.was_clean);
+            log.push("closed", line);
+            // Browsers tell a page nothing more of a connection that never
+            // opened; the policy's refusal, which comes to the document as
+            // an event of its own, may follow the close: look once it had
+            // its turn.
+            set_timeout(
+                move || {
+                    let Attempt {
+                        url,
+                        opened,
+                        blocked,
+                    } = attempt.get_value();
+                    if !opened && !blocked {
+                        let lang = lang.get_untracked();
+                        log.push("error", lang.log_error(&lang.log_not_reached(&url)));
+                    }
+                },
+                POLICY_EVENT_WAIT,
+            );
+        })),
+        ..SocketOptions::default()
+    };
+    (use_websocket(url_for("/ws/echo"), options), attempt)
+}
+
+#[component]
+fn LogView(log: Log) -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <div class="log-head">
+            <h2>{move || lang.get().log()}</h2>
+            <button type="button" class="quiet" data-testid="echo-clear"
+                on:click=move |_| log.0.set(Vec::new())>
+                {move || lang.get().clear()}
+            </button>
+        </div>
+        <ol class="echo-log" data-testid="echo-log" aria-live="polite">
+            {keyed_list(move || {
+                log.0.get()
+                    .into_iter()
+                    .map(|entry| Keyed::new(entry.key.to_string(), move || view! {
+                        <li class=entry.kind>{entry.text}</li>
+                    }))
+                    .collect()
+            })}
+        </ol>
+    }
+}
+
+/// The API in brief, the socket's state highlighted.
+#[component]
+fn CribSheet(socket: Socket<TextCodec>) -> impl IntoView {
+    let lang = use_lang();
+    let state = move || socket.ready_state();
+    view! {
+        <details class="api">
+            <summary>{move || lang.get().api_in_brief()}</summary>
+            <table>
+                <tbody>
+                    {crib_rows().map(|row| view! {
+                        <tr class:current=move || row.ready().is_some_and(|s| s == state())>
+                            <th scope="row"><code>{row.code()}</code></th>
+                            <td>{move || row.describe(lang.get())}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </details>
+    }
+}
+
+/// How long after a failed connection closed its refusal by the page's
+/// policy may still arrive.
+const POLICY_EVENT_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Calls `blocked` with the origin of each WebSocket address the page's
+/// Content-Security-Policy (`connect-src`) keeps the browser from
+/// connecting to, while the page lives. The socket itself only fails: the
+/// browser says why in a `securitypolicyviolation` event on the document,
+/// which reaches the window.
+fn when_policy_blocks(blocked: impl Fn(String) + 'static) {
+    let listener = window_event_listener_untyped("securitypolicyviolation", move |ev| {
+        let field = |name: &str| {
+            js_sys::Reflect::get(&ev, &name.into())
+                .ok()
+                .and_then(|v| v.as_string())
+                .unwrap_or_default()
+        };
+        if field("effectiveDirective") != "connect-src" {
+            return;
+        }
+        if let Some(origin) = websocket_origin(&field("blockedURI")) {
+            blocked(origin);
+        }
+    });
+    on_cleanup(move || listener.remove());
+}
+
+/// `scheme://host[:port]` of a `ws:` or `wss:` address.
+fn websocket_origin(address: &str) -> Option<String> {
+    let (scheme, rest) = address.split_once("://")?;
+    if !scheme.eq_ignore_ascii_case("ws") && !scheme.eq_ignore_ascii_case("wss") {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    Some(format!("{scheme}://{authority}"))
 }
 
 /// A row of the crib sheet: a member of the API, or a value of
@@ -206,8 +321,22 @@ impl CribRow {
 
 #[cfg(test)]
 mod tests {
-    use super::API;
+    use super::{API, websocket_origin};
     use crate::i18n::Lang;
+
+    #[test]
+    fn a_blocked_address_is_named_by_its_origin() {
+        assert_eq!(
+            websocket_origin("ws://127.0.0.1:9001/ws/echo?x").as_deref(),
+            Some("ws://127.0.0.1:9001")
+        );
+        assert_eq!(
+            websocket_origin("wss://echo.example.com").as_deref(),
+            Some("wss://echo.example.com")
+        );
+        assert_eq!(websocket_origin("https://example.com/x"), None);
+        assert_eq!(websocket_origin("inline"), None);
+    }
 
     #[test]
     fn every_api_member_is_described_in_every_language() {

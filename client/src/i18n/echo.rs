@@ -107,4 +107,28 @@ impl Lang {
             }
         }
     }
+    /// The page's Content-Security-Policy stopped the browser from
+    /// connecting to `origin`.
+    pub fn log_blocked_by_policy(self, origin: &str) -> String {
+        match self {
+            Lang::En => format!(
+                "this page's security policy does not let the browser connect to {origin}; \
+                 the server allows it when started with --echo-connect-src {origin}"
+            ),
+            Lang::Zh => format!(
+                "本页的安全策略不允许浏览器连接到 {origin}；\
+                 服务器以 --echo-connect-src {origin} 启动后才允许"
+            ),
+        }
+    }
+    /// A connection closed before it ever opened, for no reason the page
+    /// could see.
+    pub fn log_not_reached(self, url: &str) -> String {
+        match self {
+            Lang::En => format!(
+                "could not connect to {url}: the server refused the connection or cannot be reached"
+            ),
+            Lang::Zh => format!("无法连接到 {url}：服务器拒绝了连接，或无法访问"),
+        }
+    }
 }

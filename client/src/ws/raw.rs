@@ -306,7 +306,13 @@ impl RawSocket {
                 None => Frame::Binary(js_sys::Uint8Array::new(&data).to_vec()),
             });
         });
+        let failed = ws.clone();
         let on_error = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+            // The browser's own state first: a connection the page's
+            // security policy refused is closed at once, and Chromium sends
+            // no close event after its error.
+            let now = ReadyState::from_code(failed.ready_state());
+            self.set(|s| s.ready_state = now);
             // Browsers deliberately say nothing more about the cause.
             if let Some(cb) = &on_error {
                 cb("the connection failed".into());

@@ -106,6 +106,20 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// A WebSocket origin besides this server's own that the echo page
+    /// (`/echo`) may connect to, written `ws://host[:port]` or
+    /// `wss://host[:port]`, e.g. `wss://echo.example.com`: added to that
+    /// page's Content-Security-Policy (`connect-src`), which otherwise lets
+    /// it reach this server only. Paths, wildcards, spaces and `;` are
+    /// refused. Repeat the flag for several; the variable takes a
+    /// comma-separated list.
+    #[arg(
+        long = "echo-connect-src",
+        env = "NATTER_ECHO_CONNECT_SRC",
+        value_delimiter = ','
+    )]
+    pub echo_connect_src: Vec<String>,
+
     /// A host name the server answers to, e.g. `chat.example.com`: the
     /// name people type to reach it. Addresses (`127.0.0.1`, `[::1]`),
     /// `localhost` and the hosts of `--allowed-origin`s are always
@@ -299,6 +313,7 @@ impl Default for Config {
             max_message_bytes: limits::CHAT_MAX_MESSAGE_BYTES,
             echo_max_message_bytes: limits::ECHO_MAX_MESSAGE_BYTES,
             allowed_origins: Vec::new(),
+            echo_connect_src: Vec::new(),
             allowed_hosts: Vec::new(),
             max_connections: 10_000,
             max_connections_per_address: 1024,
@@ -470,6 +485,22 @@ mod tests {
             "chat.example.com:443",
         ] {
             assert!(matches!(host(bad), Err(ConfigError::Host(_))), "{bad}");
+        }
+        let echo = |o: &str| {
+            Config::try_parse_from(["natter", "--echo-connect-src", o])
+                .unwrap()
+                .check()
+        };
+        assert_eq!(echo("wss://echo.example.com,ws://127.0.0.1:9001"), Ok(()));
+        for bad in [
+            "https://echo.example.com",
+            "wss://x;script-src *",
+            "wss://*",
+        ] {
+            assert!(
+                matches!(echo(bad), Err(ConfigError::EchoConnectSrc(_))),
+                "{bad}"
+            );
         }
     }
 }

@@ -27,6 +27,8 @@ pub enum ConfigError {
     Host(#[from] crate::hosts::BadHost),
     #[error("--allowed-origin: {0}")]
     Origin(#[from] crate::guard::BadOrigin),
+    #[error("--echo-connect-src: {0}")]
+    EchoConnectSrc(#[from] crate::headers::BadWsOrigin),
 }
 
 /// Rates are at least 1 (clap checks); this keeps the type honest.
@@ -73,6 +75,9 @@ impl Config {
         }
         for host in &self.allowed_hosts {
             crate::hosts::parse_host(host)?;
+        }
+        for origin in &self.echo_connect_src {
+            crate::headers::parse_ws_origin(origin)?;
         }
         Ok(())
     }

@@ -221,9 +221,11 @@ pub(super) fn MessageList(chat: Chat) -> impl IntoView {
 #[component]
 pub(super) fn MessageRow(row: Row) -> impl IntoView {
     let lang = use_lang();
+    // A list holds list items only: a day and a refusal keep the `li`'s own
+    // role, and the refusal's alert is inside it.
     if let Some(day) = row.day {
         return view! {
-            <li class="day" role="separator"><span>{day}</span></li>
+            <li class="day"><span>{day}</span></li>
         }
         .into_any();
     }
@@ -254,8 +256,8 @@ pub(super) fn MessageRow(row: Row) -> impl IntoView {
             .into_any()
         }
         LineKind::Refused(problem) => view! {
-            <li class="line refused" data-testid="message" role="alert">
-                <span class="body">{move || problem_text(lang.get(), &problem)}</span>
+            <li class="line refused" data-testid="message">
+                <span class="body" role="alert">{move || problem_text(lang.get(), &problem)}</span>
             </li>
         }
         .into_any(),
