@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 use crate::components::{Keyed, keyed_list, shown};
 use crate::i18n::{Lang, use_lang};
-use crate::ws::{CloseInfo, ReadyState, SocketOptions, TextCodec, url_for, use_websocket};
+use crate::ws::{CloseInfo, ReadyState, Socket, SocketOptions, TextCodec, url_for, use_websocket};
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -34,37 +34,11 @@ const API: &[&str] = &[
 pub fn EchoPage() -> impl IntoView {
     let lang = use_lang();
     let log = RwSignal::new(Vec::<Entry>::new());
-    let push = move |kind: &'static str, text: String| {
-        log.update(|entries| {
-            // Keys only tell the rows shown apart: after a clear they
-            // start again.
-            let key = entries.last().map_or(0, |e| e.key) + 1;
-            entries.push(Entry { key, kind, text });
-        });
-    };
+    let push = move |kind, text| push(log, kind, text);
     // The last message received, shown once there is one.
     let last = RwSignal::new(String::new());
-    let options = SocketOptions::<TextCodec> {
-        on_open: Some(Rc::new(move || {
-            push("open", lang.get_untracked().log_connected().into());
-        })),
-        on_message: Some(Rc::new(move |msg: &String| {
-            last.set(msg.clone());
-            push("received", lang.get_untracked().log_received(msg));
-        })),
-        on_error: Some(Rc::new(move |why: String| {
-            push("error", lang.get_untracked().log_error(&why));
-        })),
-        on_close: Some(Rc::new(move |info: &CloseInfo| {
-            let line = lang
-                .get_untracked()
-                .log_closed(info.code, &info.reason, info.was_clean);
-            push("closed", line);
-        })),
-        ..SocketOptions::default()
-    };
     let url = RwSignal::new(url_for("/ws/echo"));
-    let socket = use_websocket(url.get_untracked(), options);
+    let socket = use_websocket(url.get_untracked(), logged(log, last, lang));
     let state = move || socket.ready_state();
     let draft = RwSignal::new("Hello, WebSocket!".to_owned());
 
@@ -127,37 +101,95 @@ pub fn EchoPage() -> impl IntoView {
                 <button type="button" data-testid="echo-send" on:click=move |_| send()
                     disabled=move || state() != ReadyState::Open>{move || lang.get().send()}</button>
             </div>
-            <div class="log-head">
-                <h2>{move || lang.get().log()}</h2>
-                <button type="button" class="quiet" on:click=move |_| log.set(Vec::new())>
-                    {move || lang.get().clear()}
-                </button>
-            </div>
-            <ol class="echo-log" data-testid="echo-log" aria-live="polite">
-                {keyed_list(move || {
-                    log.get()
-                        .into_iter()
-                        .map(|entry| Keyed::new(entry.key.to_string(), move || view! {
-                            <li class=entry.kind>{entry.text}</li>
-                        }))
-                        .collect()
-                })}
-            </ol>
-            <details class="api">
-                <summary>{move || lang.get().api_in_brief()}</summary>
-                <table>
-                    <tbody>
-                        {crib_rows().map(|row| view! {
-                            <tr class:current=move || row.ready().is_some_and(|s| s == state())>
-                                <th scope="row"><code>{row.code()}</code></th>
-                                <td>{move || row.describe(lang.get())}</td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </details>
+            <EchoLog log=log/>
+            <CribSheet socket=socket/>
         </section>
     }
+}
+
+/// Every event so far, with a button that clears them.
+#[component]
+fn EchoLog(log: RwSignal<Vec<Entry>>) -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <div class="log-head">
+            <h2>{move || lang.get().log()}</h2>
+            <button type="button" class="quiet" on:click=move |_| log.set(Vec::new())>
+                {move || lang.get().clear()}
+            </button>
+        </div>
+        <ol class="echo-log" data-testid="echo-log" aria-live="polite">
+            {keyed_list(move || {
+                log.get()
+                    .into_iter()
+                    .map(|entry| Keyed::new(entry.key.to_string(), move || view! {
+                        <li class=entry.kind>{entry.text}</li>
+                    }))
+                    .collect()
+            })}
+        </ol>
+    }
+}
+
+/// The API in brief, the socket's `readyState` highlighted.
+#[component]
+fn CribSheet(socket: Socket<TextCodec>) -> impl IntoView {
+    let lang = use_lang();
+    let state = move || socket.ready_state();
+    view! {
+        <details class="api">
+            <summary>{move || lang.get().api_in_brief()}</summary>
+            <table>
+                <tbody>
+                    {crib_rows().map(|row| view! {
+                        <tr class:current=move || row.ready().is_some_and(|s| s == state())>
+                            <th scope="row"><code>{row.code()}</code></th>
+                            <td>{move || row.describe(lang.get())}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </details>
+    }
+}
+
+/// The socket's options: every event goes to the log, and the last
+/// message received to `last`.
+fn logged(
+    log: RwSignal<Vec<Entry>>,
+    last: RwSignal<String>,
+    lang: RwSignal<Lang>,
+) -> SocketOptions<TextCodec> {
+    let push = move |kind, text| push(log, kind, text);
+    SocketOptions::<TextCodec> {
+        on_open: Some(Rc::new(move || {
+            push("open", lang.get_untracked().log_connected().into());
+        })),
+        on_message: Some(Rc::new(move |msg: &String| {
+            last.set(msg.clone());
+            push("received", lang.get_untracked().log_received(msg));
+        })),
+        on_error: Some(Rc::new(move |why: String| {
+            push("error", lang.get_untracked().log_error(&why));
+        })),
+        on_close: Some(Rc::new(move |info: &CloseInfo| {
+            let line = lang
+                .get_untracked()
+                .log_closed(info.code, &info.reason, info.was_clean);
+            push("closed", line);
+        })),
+        ..SocketOptions::default()
+    }
+}
+
+/// Adds a line to the log.
+fn push(log: RwSignal<Vec<Entry>>, kind: &'static str, text: String) {
+    log.update(|entries| {
+        // Keys only tell the rows shown apart: after a clear they start
+        // again.
+        let key = entries.last().map_or(0, |e| e.key) + 1;
+        entries.push(Entry { key, kind, text });
+    });
 }
 
 /// A row of the crib sheet: a member of the API, or a value of

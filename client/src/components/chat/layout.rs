@@ -8,7 +8,7 @@ use super::sidebar::{NickForm, OutboxStatus, RoomList, Status, UserList};
 use super::*;
 
 #[component]
-pub(super) fn Layout(chat: Chat, announcement: RwSignal<String>) -> impl IntoView {
+pub(super) fn Layout(chat: Chat) -> impl IntoView {
     let lang = use_lang();
     let state = chat.state;
     // On a phone the side (name, rooms, people) is a drawer over the
@@ -60,7 +60,7 @@ pub(super) fn Layout(chat: Chat, announcement: RwSignal<String>) -> impl IntoVie
                 <Composer chat=chat/>
             </div>
             <div class="visually-hidden" aria-live="polite" aria-atomic="true">
-                {move || announcement.get()}
+                {move || chat.announcement.get()}
             </div>
         </section>
     }
