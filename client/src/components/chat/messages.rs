@@ -120,13 +120,10 @@ pub(super) fn MessageList(chat: Chat) -> impl IntoView {
             <ol class="messages" data-testid="message-list" node_ref=list on:scroll=on_scroll
                 aria-label=label tabindex="0">
                 <HistoryEdge chat=chat load_older=load_older/>
-                {keyed_list(move || {
-                    room_lines
-                        .with(|(_, lines)| rows(lines, lang.get()))
-                        .into_iter()
-                        .map(|row| Keyed::new(row.key.clone(), move || view! { <MessageRow row=row/> }))
-                        .collect()
-                })}
+                <For each=move || room_lines.with(|(_, lines)| rows(lines, lang.get()))
+                    key=|row| row.key.clone() let(row)>
+                    <MessageRow row=row/>
+                </For>
                 <PendingLines chat=chat list=list place=place/>
             </ol>
             {shown(move || unseen.get() > 0, move || view! {
@@ -161,15 +158,10 @@ fn PendingLines(chat: Chat, list: NodeRef<Ol>, place: StoredValue<ListPlace>) ->
         }
     });
     view! {
-        {keyed_list(move || {
-            pending()
-                .into_iter()
-                .map(|outgoing| Keyed::new(
-                    format!("{}\u{0}{}", outgoing.id, outgoing.failed.is_some()),
-                    move || view! { <PendingLine chat=chat outgoing=outgoing/> },
-                ))
-                .collect()
-        })}
+        <For each=pending key=|outgoing| (outgoing.id.clone(), outgoing.failed.is_some())
+            let(outgoing)>
+            <PendingLine chat=chat outgoing=outgoing/>
+        </For>
     }
 }
 
