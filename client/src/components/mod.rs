@@ -3,47 +3,10 @@
 pub mod chat;
 pub mod echo;
 
-use leptos::prelude::*;
 use natter_shared::UnixMillis;
 use wasm_bindgen::JsValue;
 
 use crate::i18n::Lang;
-
-/// What `view` draws while `when` holds; nothing otherwise. Every
-/// conditional part of the pages is this or [`shown_or`], so the bundle
-/// holds the code once rather than once per use of Leptos' `Show`.
-pub fn shown<V: IntoView + 'static>(
-    when: impl Fn() -> bool + Send + Sync + 'static,
-    view: impl Fn() -> V + Send + Sync + 'static,
-) -> impl IntoView {
-    one_of(
-        Box::new(when),
-        Box::new(move || view().into_any()),
-        Box::new(|| ().into_any()),
-    )
-}
-
-/// What `view` draws while `when` holds, else what `fallback` draws.
-pub fn shown_or<V: IntoView + 'static, F: IntoView + 'static>(
-    when: impl Fn() -> bool + Send + Sync + 'static,
-    view: impl Fn() -> V + Send + Sync + 'static,
-    fallback: impl Fn() -> F + Send + Sync + 'static,
-) -> impl IntoView {
-    one_of(
-        Box::new(when),
-        Box::new(move || view().into_any()),
-        Box::new(move || fallback().into_any()),
-    )
-}
-
-type Draw = Box<dyn Fn() -> AnyView + Send + Sync>;
-
-/// `when` is memoised: its side is drawn anew only when it changes, not
-/// whenever a signal it reads does.
-fn one_of(when: Box<dyn Fn() -> bool + Send + Sync>, view: Draw, fallback: Draw) -> AnyView {
-    let when = Memo::new(move |_| when());
-    (move || if when.get() { view() } else { fallback() }).into_any()
-}
 
 /// The time of day in the browser's time zone, written as its locale
 /// writes it (`14:05`, or `2:05 PM` where clocks have 12 hours), and the

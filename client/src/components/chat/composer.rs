@@ -54,9 +54,9 @@ pub(super) fn Composer(chat: Chat) -> impl IntoView {
                 {move || lang.get().send()}
             </button>
         </div>
-        {shown(move || problem().is_some(), move || view! {
+        <Show when=move || problem().is_some()>
             <p class="problem" role="alert">{problem}</p>
-        })}
+        </Show>
     }
 }
 

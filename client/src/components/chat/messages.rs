@@ -126,12 +126,12 @@ pub(super) fn MessageList(chat: Chat) -> impl IntoView {
                 </For>
                 <PendingLines chat=chat list=list place=place/>
             </ol>
-            {shown(move || unseen.get() > 0, move || view! {
+            <Show when=move || { unseen.get() > 0 }>
                 <button type="button" class="new-messages" data-testid="new-messages"
                     on:click=move |_| scroll_to_bottom()>
                     {move || lang.get().new_messages(unseen.get())}" ↓"
                 </button>
-            })}
+            </Show>
         </div>
     }
 }
@@ -227,14 +227,15 @@ fn HistoryEdge(chat: Chat, load_older: impl Fn() + Copy + Send + Sync + 'static)
     };
     view! {
         <li class="history-edge">
-            {shown_or(more, move || view! {
+            <Show
+                when=more
+                fallback=move || view! { <span class="start">{move || lang.get().start_of_room()}</span> }
+            >
                 <button type="button" class="quiet" data-testid="load-older"
                     on:click=move |_| load_older() disabled=loading>
                     {move || if loading() { lang.get().loading() } else { lang.get().load_older() }}
                 </button>
-            }, move || view! {
-                <span class="start">{move || lang.get().start_of_room()}</span>
-            })}
+            </Show>
         </li>
     }
 }
