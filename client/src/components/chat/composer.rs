@@ -102,14 +102,13 @@ fn send(
 /// Moves the typing focus to the composer when the room changes, and only
 /// then: messages arriving must never pull focus from another field.
 fn focus_on_room_change(room: impl Fn() -> Option<RoomName> + 'static, input: NodeRef<Textarea>) {
-    let mut previous = None;
-    effect(move || {
+    Effect::new(move |previous: Option<Option<RoomName>>| {
         let current = room();
-        if previous.as_ref().is_some_and(|p| *p != current)
+        if previous.is_some_and(|p| p != current)
             && let Some(el) = input.get_untracked()
         {
             let _ = el.focus();
         }
-        previous = Some(current);
+        current
     });
 }

@@ -11,7 +11,6 @@ use natter_shared::{ClientMsg, RoomName, ServerMsg};
 
 use super::CHAT_READY_MARK;
 use crate::app::{Page, room_path};
-use crate::effect::{effect, on_change};
 use crate::i18n::{Lang, use_lang};
 use crate::pacer::{Next, Paced};
 use crate::state::{ChatState, Followup, Problem};
@@ -238,18 +237,18 @@ fn on_message(
 /// that is gone has nothing in flight.
 fn follow_the_connection(chat: Chat) {
     let Chat { state, socket, .. } = chat;
-    let mut marked = false;
-    effect(move || {
+    Effect::new(move |marked: Option<bool>| {
+        let marked = marked.unwrap_or(false);
         if socket.ready_state() != ReadyState::Open {
             if state.with_untracked(|s| s.pacer.connected()) {
                 state.update(|s| s.pacer.disconnected());
             }
-            return;
+            return marked;
         }
         if !marked {
             mark(CHAT_READY_MARK);
-            marked = true;
         }
+        true
     });
 }
 
@@ -257,28 +256,26 @@ fn follow_the_connection(chat: Chat) {
 /// in view, another joined room is shown, or the lobby.
 fn keep_in_storage(chat: Chat) {
     let state = chat.state;
-    on_change(
-        move || state.with(|s| s.outbox.clone()),
-        |o| storage::set_outbox(o),
-    );
-    effect(move || {
+    let outbox = Memo::new(move |_| state.with(|s| s.outbox.clone()));
+    Effect::new(move |_| outbox.with(|o| storage::set_outbox(o)));
+    Effect::new(move |_| {
         if state.with(|s| s.current.is_none()) {
             let next = state.with_untracked(|s| s.rooms.first().map(|r| r.name.clone()));
             chat.show(next.unwrap_or_else(RoomName::lobby), true);
         }
     });
     // When they change, not with every message.
-    on_change(
-        move || state.with(|s| s.rooms.iter().map(|r| r.name.clone()).collect::<Vec<_>>()),
-        |rooms| storage::set_rooms(rooms),
-    );
+    let rooms = Memo::new(move |_| {
+        state.with(|s| s.rooms.iter().map(|r| r.name.clone()).collect::<Vec<_>>())
+    });
+    Effect::new(move |_| rooms.with(|rooms| storage::set_rooms(rooms)));
 }
 
 /// The address bar follows the room in view, the view follows Back and
 /// Forward.
 fn follow_the_address(chat: Chat) {
     let state = chat.state;
-    effect(move || {
+    Effect::new(move |_| {
         if let Some(current) = state.with(|s| s.current.clone()) {
             let path = room_path(&current);
             if window().location().pathname().ok().as_deref() != Some(path.as_str())
@@ -305,7 +302,7 @@ fn keep_the_title(state: RwSignal<ChatState>, lang: RwSignal<Lang>) {
         state.update(|s| s.set_hidden(document().hidden()));
     });
     on_cleanup(move || on_visibility.remove());
-    effect(move || {
+    Effect::new(move |_| {
         let unseen = state.with(|s| s.unseen_while_hidden);
         let room = state.with(|s| s.current.as_ref().map(|r| r.to_string()));
         let title = match (unseen, room) {

@@ -14,10 +14,11 @@ pub(super) fn Layout(chat: Chat) -> impl IntoView {
     // On a phone the side (name, rooms, people) is a drawer over the
     // conversation, closed whenever the room changes.
     let drawer = RwSignal::new(false);
-    on_change(
-        move || state.with(|s| s.current.as_ref().map(RoomName::key)),
-        move |_| drawer.set(false),
-    );
+    let room = Memo::new(move |_| state.with(|s| s.current.as_ref().map(RoomName::key)));
+    Effect::new(move |_| {
+        room.track();
+        drawer.set(false);
+    });
     view! {
         <section
             class="chat-page"

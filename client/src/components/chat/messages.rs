@@ -140,7 +140,7 @@ pub(super) fn MessageList(chat: Chat) -> impl IntoView {
 /// follows them while the reader is at the bottom.
 #[component]
 fn PendingLines(chat: Chat, list: NodeRef<Ol>, place: StoredValue<ListPlace>) -> impl IntoView {
-    let pending = move || {
+    let pending = Memo::new(move |_| {
         chat.state.with(|s| {
             let current = s.current.as_ref().map(RoomName::key);
             s.outbox
@@ -149,8 +149,9 @@ fn PendingLines(chat: Chat, list: NodeRef<Ol>, place: StoredValue<ListPlace>) ->
                 .cloned()
                 .collect::<Vec<_>>()
         })
-    };
-    on_change(pending, move |_| {
+    });
+    Effect::new(move |_| {
+        pending.track();
         if let Some(el) = list.get_untracked()
             && place.with_value(|p| p.stick)
         {
@@ -158,7 +159,7 @@ fn PendingLines(chat: Chat, list: NodeRef<Ol>, place: StoredValue<ListPlace>) ->
         }
     });
     view! {
-        <For each=pending key=|outgoing| (outgoing.id.clone(), outgoing.failed.is_some())
+        <For each=move || pending.get() key=|outgoing| (outgoing.id.clone(), outgoing.failed.is_some())
             let(outgoing)>
             <PendingLine chat=chat outgoing=outgoing/>
         </For>
@@ -174,7 +175,7 @@ fn keep_the_place(
     unseen: RwSignal<u32>,
     room_lines: Memo<(String, Vec<Line>)>,
 ) {
-    effect(move || {
+    Effect::new(move |_| {
         let (room, lines) = room_lines.get();
         let first = lines.first().map(|l| l.key);
         let last = lines.last().map(|l| l.key);

@@ -16,7 +16,6 @@ use natter_shared::{ClientMsg, MessageId, MessageText, Nick, RoomName};
 
 use crate::app::room_path;
 use crate::components::{day_label, local_time};
-use crate::effect::{effect, on_change};
 use crate::i18n::{Lang, Waiting, use_lang};
 use crate::links::{Segment, segments};
 use crate::pacer::Paced;

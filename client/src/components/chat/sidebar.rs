@@ -91,14 +91,12 @@ pub(super) fn NickForm(chat: Chat) -> impl IntoView {
     let local_problem = RwSignal::new(String::new());
     // The field shows the current name whenever that changes (and only
     // then: whatever else arrives must not overwrite what is being typed).
-    on_change(
-        move || chat.state.with(|s| s.me.clone()),
-        move |me| {
-            if let Some(me) = me {
-                draft.set(me.to_string());
-            }
-        },
-    );
+    let me = Memo::new(move |_| chat.state.with(|s| s.me.clone()));
+    Effect::new(move |_| {
+        if let Some(me) = me.get() {
+            draft.set(me.to_string());
+        }
+    });
     let save = move || match Nick::try_from(draft.get_untracked()) {
         Ok(nick) => {
             local_problem.set(String::new());
