@@ -7,6 +7,7 @@ use std::rc::Rc;
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
+use crate::components::{Keyed, keyed_list};
 use crate::i18n::{Lang, use_lang};
 use crate::ws::{CloseInfo, ReadyState, Socket, SocketOptions, TextCodec, url_for, use_websocket};
 
@@ -118,9 +119,14 @@ fn EchoLog(log: RwSignal<Vec<Entry>>) -> impl IntoView {
             </button>
         </div>
         <ol class="echo-log" data-testid="echo-log" aria-live="polite">
-            <For each=move || log.get() key=|entry| entry.key let(entry)>
-                <li class=entry.kind>{entry.text}</li>
-            </For>
+            {keyed_list(move || {
+                log.get()
+                    .into_iter()
+                    .map(|entry| Keyed::new(entry.key.to_string(), move || view! {
+                        <li class=entry.kind>{entry.text}</li>
+                    }))
+                    .collect()
+            })}
         </ol>
     }
 }

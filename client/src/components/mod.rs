@@ -3,10 +3,43 @@
 pub mod chat;
 pub mod echo;
 
+use leptos::prelude::*;
 use natter_shared::UnixMillis;
 use wasm_bindgen::JsValue;
 
 use crate::i18n::Lang;
+
+/// One row of a [`keyed_list`]: its key, and how to draw it.
+pub struct Keyed {
+    key: String,
+    draw: Box<dyn FnOnce() -> AnyView + Send>,
+}
+
+impl Keyed {
+    /// `draw` runs only when no row with this `key` is shown yet.
+    pub fn new<V: IntoView + 'static>(
+        key: String,
+        draw: impl FnOnce() -> V + Send + 'static,
+    ) -> Keyed {
+        Keyed {
+            key,
+            draw: Box::new(move || draw().into_any()),
+        }
+    }
+}
+
+/// A list that follows `rows`, keyed: a row whose key is already shown
+/// keeps its elements, a new key is drawn, a missing one removed. Every
+/// list in the client is this one use of Leptos' `For`, so the bundle holds
+/// its code once rather than once per list.
+pub fn keyed_list(rows: impl Fn() -> Vec<Keyed> + Send + 'static) -> impl IntoView {
+    keyed_rows(Box::new(rows))
+}
+
+fn keyed_rows(rows: Box<dyn Fn() -> Vec<Keyed> + Send>) -> AnyView {
+    view! { <For each=rows key=|row: &Keyed| row.key.clone() children=|row: Keyed| (row.draw)()/> }
+        .into_any()
+}
 
 /// The time of day in the browser's time zone, written as its locale
 /// writes it (`14:05`, or `2:05 PM` where clocks have 12 hours), and the

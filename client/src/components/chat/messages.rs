@@ -120,10 +120,13 @@ pub(super) fn MessageList(chat: Chat) -> impl IntoView {
             <ol class="messages" data-testid="message-list" node_ref=list on:scroll=on_scroll
                 aria-label=label tabindex="0">
                 <HistoryEdge chat=chat load_older=load_older/>
-                <For each=move || room_lines.with(|(_, lines)| rows(lines, lang.get()))
-                    key=|row| row.key.clone() let(row)>
-                    <MessageRow row=row/>
-                </For>
+                {keyed_list(move || {
+                    room_lines
+                        .with(|(_, lines)| rows(lines, lang.get()))
+                        .into_iter()
+                        .map(|row| Keyed::new(row.key.clone(), move || view! { <MessageRow row=row/> }))
+                        .collect()
+                })}
                 <PendingLines chat=chat list=list place=place/>
             </ol>
             <Show when=move || { unseen.get() > 0 }>
@@ -159,10 +162,16 @@ fn PendingLines(chat: Chat, list: NodeRef<Ol>, place: StoredValue<ListPlace>) ->
         }
     });
     view! {
-        <For each=move || pending.get() key=|outgoing| (outgoing.id.clone(), outgoing.failed.is_some())
-            let(outgoing)>
-            <PendingLine chat=chat outgoing=outgoing/>
-        </For>
+        {keyed_list(move || {
+            pending
+                .get()
+                .into_iter()
+                .map(|outgoing| Keyed::new(
+                    format!("{}\u{0}{}", outgoing.id, outgoing.failed.is_some()),
+                    move || view! { <PendingLine chat=chat outgoing=outgoing/> },
+                ))
+                .collect()
+        })}
     }
 }
 

@@ -167,9 +167,15 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
         <nav class="rooms" aria-labelledby="rooms-heading">
             <h2 id="rooms-heading">{move || lang.get().rooms()}</h2>
             <ul data-testid="room-list">
-                <For each=entries key=|entry| entry.clone() let((name, online))>
-                    <RoomEntry chat=chat name=name online=online/>
-                </For>
+                {keyed_list(move || {
+                    entries()
+                        .into_iter()
+                        .map(|(name, online)| Keyed::new(
+                            format!("{name}\u{0}{online}"),
+                            move || view! { <RoomEntry chat=chat name=name online=online/> },
+                        ))
+                        .collect()
+                })}
             </ul>
             <form class="room-create" on:submit=move |ev| { ev.prevent_default(); create(); }>
                 <label for="room-create-input">{move || lang.get().new_room()}</label>
@@ -253,14 +259,19 @@ pub(super) fn UserList(chat: Chat) -> impl IntoView {
                 " "<span class="count">{move || people().len()}</span>
             </h2>
             <ul data-testid="user-list">
-                <For each=people key=|nick| nick.clone() let(nick)>
-                    <li data-testid="user">
-                        {nick.to_string()}
-                        <Show when=move || chat.state.with(|s| s.me.as_ref() == Some(&nick))>
-                            <span class="you">{move || lang.get().you_suffix()}</span>
-                        </Show>
-                    </li>
-                </For>
+                {keyed_list(move || {
+                    people()
+                        .into_iter()
+                        .map(|nick| Keyed::new(nick.to_string(), move || view! {
+                            <li data-testid="user">
+                                {nick.to_string()}
+                                <Show when=move || chat.state.with(|s| s.me.as_ref() == Some(&nick))>
+                                    <span class="you">{move || lang.get().you_suffix()}</span>
+                                </Show>
+                            </li>
+                        }))
+                        .collect()
+                })}
             </ul>
         </section>
     }
