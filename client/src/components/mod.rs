@@ -31,7 +31,9 @@ impl Keyed {
 /// A list that follows `rows`, keyed: a row whose key is already shown
 /// keeps its elements, a new key is drawn, a missing one removed. Every
 /// list in the client is this one use of Leptos' `For`, so the bundle holds
-/// its code once rather than once per list.
+/// its code once rather than once per list: 4 KB brotli less than `For`
+/// at each list (ARCHITECTURE.md, "Hand-made where Leptos or a crate has
+/// its own").
 pub fn keyed_list(rows: impl Fn() -> Vec<Keyed> + Send + 'static) -> impl IntoView {
     keyed_rows(Box::new(rows))
 }
