@@ -114,7 +114,8 @@ pub struct CloseInfo {
 /// An optional callback that borrows what it is given.
 pub type Handler<T> = Option<Rc<dyn Fn(&T)>>;
 
-/// Callbacks beside the signals, for pages that log every event.
+/// What the socket does beside its signals: callbacks for pages that log
+/// every event, reconnecting, adopting the early socket, the heartbeat.
 pub struct SocketOptions<C: Codec> {
     /// Connect at once (otherwise call [`Socket::open`]).
     pub immediate: bool,
