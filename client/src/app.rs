@@ -10,7 +10,6 @@ use natter_shared::RoomName;
 
 use crate::components::chat::ChatPage;
 use crate::components::echo::EchoPage;
-use crate::effect::effect;
 use crate::i18n::{Lang, use_lang};
 use crate::storage;
 
@@ -58,7 +57,7 @@ fn initial_lang() -> Lang {
 pub fn App() -> impl IntoView {
     let lang = RwSignal::new(initial_lang());
     provide_context(lang);
-    effect(move || {
+    Effect::new(move |_| {
         if let Some(html) = document().document_element() {
             let _ = html.set_attribute("lang", lang.get().tag());
         }
@@ -66,7 +65,7 @@ pub fn App() -> impl IntoView {
     let page = Page::from_path(&window().location().pathname().unwrap_or_default());
     let is_chat = matches!(page, Page::Chat(_));
     let title_page = page.clone();
-    effect(move || {
+    Effect::new(move |_| {
         let lang = lang.get();
         let title = match title_page {
             // The chat keeps the title up to date itself.

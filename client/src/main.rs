@@ -1,12 +1,11 @@
 //! Natter's web client: mounts the app. See `app.rs` for the page shell,
 //! `ws/` for the socket, `state/` for the chat's display logic,
 //! `i18n/` for every phrase, `links.rs` for links in messages,
-//! `storage.rs` for what the browser remembers, `json.rs` for JSON,
-//! `effect.rs` for how effects are made and `components/` for the pages.
+//! `storage.rs` for what the browser remembers, `json.rs` for JSON and
+//! `components/` for the pages.
 
 mod app;
 mod components;
-mod effect;
 mod i18n;
 mod json;
 mod links;

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
-use crate::components::{Keyed, keyed_list, shown};
+use crate::components::{Keyed, keyed_list};
 use crate::i18n::{Lang, use_lang};
 use crate::ws::{CloseInfo, ReadyState, Socket, SocketOptions, TextCodec, url_for, use_websocket};
 
@@ -116,9 +116,9 @@ pub fn EchoPage() -> impl IntoView {
             <p class="ready">
                 {move || lang.get().messages_received()}
                 <strong data-testid="echo-received">{move || socket.received()}</strong>
-                {shown(move || socket.received() > 0, move || view! {
+                <Show when=move || { socket.received() > 0 }>
                     {move || lang.get().last_received()}<q class="last">{move || last.get()}</q>
-                })}
+                </Show>
             </p>
             <div class="field-row">
                 <label for="echo-input">{move || lang.get().message_label()}</label>

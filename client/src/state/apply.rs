@@ -1,63 +1,32 @@
 //! Folding each server message into what the page shows.
 
+use natter_shared::Limits;
+
 use super::*;
 
 impl ChatState {
     /// Folds one server message in. `now` is the page's clock in
     /// milliseconds (for typing).
-    pub fn apply(&mut self, msg: ServerMsg, now: f64) -> Effect {
+    pub fn apply(&mut self, msg: ServerMsg, now: f64) -> Followup {
         match msg {
             ServerMsg::Welcome {
                 nick,
                 heartbeat_ms,
                 limits,
-            } => {
-                // A new connection: every room must be entered again.
-                self.me = Some(nick);
-                self.heartbeat_ms = Some(heartbeat_ms);
-                self.pacer.welcome(limits, now);
-                for room in &mut self.rooms {
-                    room.entered = false;
-                    room.loading = false;
-                    room.typing.clear();
-                }
-            }
+            } => self.welcomed(nick, heartbeat_ms, limits, now),
             ServerMsg::NickChanged { nick } => {
                 self.me = Some(nick.clone());
                 self.nick_problem = None;
-                return Effect::RememberNick(nick);
+                return Followup::RememberNick(nick);
             }
-            ServerMsg::Entered { room, online, .. } => {
-                let view = match self.room_mut(&room) {
-                    Some(view) => view,
-                    None => {
-                        self.rooms.push(RoomView::new(room.clone()));
-                        self.rooms.last_mut().expect("just pushed")
-                    }
-                };
-                // The server's spelling wins (`RUST` joins `Rust`).
-                view.name = room.clone();
-                view.online = online;
-                view.entered = true;
-                if self.is_current(&room) {
-                    self.current = Some(room);
-                }
-            }
+            ServerMsg::Entered { room, online, .. } => self.entered(room, online),
             ServerMsg::History {
                 room,
                 messages,
                 more,
                 gap,
             } => self.merge_page(&room, messages, more, gap),
-            ServerMsg::Joined { room, at, nick } => {
-                let me = self.me.as_ref() == Some(&nick);
-                if let Some(view) = self.room_mut(&room)
-                    && !view.online.contains(&nick)
-                {
-                    view.online.push(nick.clone());
-                }
-                self.push(&room, Some(at), LineKind::Joined { nick, me });
-            }
+            ServerMsg::Joined { room, at, nick } => self.joined(&room, at, nick),
             ServerMsg::Said {
                 room,
                 seq,
@@ -66,47 +35,20 @@ impl ChatState {
                 text,
                 id,
             } => {
-                return self.said(
-                    &room,
-                    Posted {
-                        seq,
-                        at,
-                        nick,
-                        text,
-                        id,
-                    },
-                );
+                let posted = Posted {
+                    seq,
+                    at,
+                    nick,
+                    text,
+                    id,
+                };
+                return self.said(&room, posted);
             }
             ServerMsg::Ack { id, .. } => self.confirmed(&id),
             ServerMsg::Pong => {}
-            ServerMsg::Left { room, at, nick } => {
-                if self.me.as_ref() == Some(&nick) {
-                    self.forget(&room);
-                    return Effect::Forget(room);
-                }
-                if let Some(view) = self.room_mut(&room) {
-                    view.online.retain(|n| n != &nick);
-                    view.stop_typing(&nick);
-                }
-                self.push(&room, Some(at), LineKind::Left { nick });
-            }
-            ServerMsg::Renamed { room, at, from, to } => {
-                if let Some(view) = self.room_mut(&room) {
-                    for n in &mut view.online {
-                        if *n == from {
-                            *n = to.clone();
-                        }
-                    }
-                    view.stop_typing(&from);
-                }
-                self.push(&room, Some(at), LineKind::Renamed { from, to });
-            }
-            ServerMsg::Typing { room, nick } => {
-                if let Some(view) = self.room_mut(&room) {
-                    view.stop_typing(&nick);
-                    view.typing.push((nick, now + TYPING_SHOWS_MS));
-                }
-            }
+            ServerMsg::Left { room, at, nick } => self.left(&room, at, nick),
+            ServerMsg::Renamed { room, at, from, to } => self.renamed(&room, at, from, to),
+            ServerMsg::Typing { room, nick } => self.typing(&room, nick, now),
             ServerMsg::Rooms { rooms } => self.directory = rooms,
             ServerMsg::RoomChanges { rooms, gone } => {
                 natter_shared::apply_room_changes(&mut self.directory, rooms, &gone);
@@ -119,18 +61,7 @@ impl ChatState {
                 id: Some(id),
                 ..
             } if request.as_deref() == Some("say") => {
-                // Worth sending again later (over a limit, storage down):
-                // stays pending and goes again after the wait, unremarked.
-                // Anything else will never be accepted.
-                if matches!(code, ErrorCode::RateLimited | ErrorCode::StorageFailed) {
-                    self.pacer.refused_for_now(&id, code, retry_after_ms, now);
-                    return Effect::None;
-                }
-                self.pacer.answered(&id);
-                if let Some(entry) = self.outbox.iter_mut().find(|o| o.id == id) {
-                    entry.failed = Some(code);
-                }
-                self.send_problem = Some(Problem { code, message });
+                self.say_refused(&id, Problem { code, message }, retry_after_ms, now);
             }
             ServerMsg::Error {
                 code,
@@ -138,12 +69,106 @@ impl ChatState {
                 request,
                 room,
                 ..
-            } => return self.refused(Problem { code, message }, request.as_deref(), room),
+            } => self.refused(Problem { code, message }, request.as_deref(), room),
         }
-        Effect::None
+        Followup::None
     }
 
-    pub(super) fn said(&mut self, room: &RoomName, posted: Posted) -> Effect {
+    /// A new connection: every room must be entered again.
+    fn welcomed(&mut self, nick: Nick, heartbeat_ms: u64, limits: Limits, now: f64) {
+        self.me = Some(nick);
+        self.heartbeat_ms = Some(heartbeat_ms);
+        self.pacer.welcome(limits, now);
+        for room in &mut self.rooms {
+            room.entered = false;
+            room.loading = false;
+            room.typing.clear();
+        }
+    }
+
+    fn entered(&mut self, room: RoomName, online: Vec<Nick>) {
+        let view = match self.room_mut(&room) {
+            Some(view) => view,
+            None => {
+                self.rooms.push(RoomView::new(room.clone()));
+                self.rooms.last_mut().expect("just pushed")
+            }
+        };
+        // The server's spelling wins (`RUST` joins `Rust`).
+        view.name = room.clone();
+        view.online = online;
+        view.entered = true;
+        if self.is_current(&room) {
+            self.current = Some(room);
+        }
+    }
+
+    fn joined(&mut self, room: &RoomName, at: UnixMillis, nick: Nick) {
+        let me = self.me.as_ref() == Some(&nick);
+        if let Some(view) = self.room_mut(room)
+            && !view.online.contains(&nick)
+        {
+            view.online.push(nick.clone());
+        }
+        self.push(room, Some(at), LineKind::Joined { nick, me });
+    }
+
+    /// Someone left; this connection leaving forgets the room.
+    fn left(&mut self, room: &RoomName, at: UnixMillis, nick: Nick) {
+        if self.me.as_ref() == Some(&nick) {
+            self.forget(room);
+            return;
+        }
+        if let Some(view) = self.room_mut(room) {
+            view.online.retain(|n| n != &nick);
+            view.stop_typing(&nick);
+        }
+        self.push(room, Some(at), LineKind::Left { nick });
+    }
+
+    fn renamed(&mut self, room: &RoomName, at: UnixMillis, from: Nick, to: Nick) {
+        if let Some(view) = self.room_mut(room) {
+            for n in &mut view.online {
+                if *n == from {
+                    *n = to.clone();
+                }
+            }
+            view.stop_typing(&from);
+        }
+        self.push(room, Some(at), LineKind::Renamed { from, to });
+    }
+
+    fn typing(&mut self, room: &RoomName, nick: Nick, now: f64) {
+        if let Some(view) = self.room_mut(room) {
+            view.stop_typing(&nick);
+            view.typing.push((nick, now + TYPING_SHOWS_MS));
+        }
+    }
+
+    /// The server refused one of our own messages.
+    fn say_refused(
+        &mut self,
+        id: &MessageId,
+        problem: Problem,
+        retry_after_ms: Option<u64>,
+        now: f64,
+    ) {
+        // Worth sending again later (over a limit, storage down): stays
+        // pending and goes again after the wait, unremarked. Anything else
+        // will never be accepted.
+        let code = problem.code;
+        if matches!(code, ErrorCode::RateLimited | ErrorCode::StorageFailed) {
+            self.pacer.refused_for_now(id, code, retry_after_ms, now);
+            return;
+        }
+        self.pacer.answered(id);
+        if let Some(entry) = self.outbox.iter_mut().find(|o| &o.id == id) {
+            entry.failed = Some(code);
+        }
+        self.send_problem = Some(problem);
+    }
+
+    pub(super) fn said(&mut self, room: &RoomName, posted: Posted) -> Followup {
         // An id in the outbox: this is one of ours, now stored.
         let ours = posted
             .id
@@ -155,20 +180,20 @@ impl ChatState {
         let own = ours || self.me.as_ref() == Some(&posted.nick);
         let current = self.is_current(room);
         let Some(view) = self.room_mut(room) else {
-            return Effect::None;
+            return Followup::None;
         };
         // Never show a message twice.
         if view.has(posted.seq) {
-            return Effect::None;
+            return Followup::None;
         }
         view.stop_typing(&posted.nick);
         if !own && !current {
             view.unread += 1;
         }
-        let effect = if own {
-            Effect::None
+        let followup = if own {
+            Followup::None
         } else {
-            Effect::Announce {
+            Followup::Announce {
                 nick: posted.nick.clone(),
                 text: posted.text.clone(),
             }
@@ -178,7 +203,7 @@ impl ChatState {
         }
         let at = posted.at;
         self.insert_message(room, at, LineKind::said(posted, own));
-        effect
+        followup
     }
 
     pub(super) fn refused(
@@ -186,7 +211,7 @@ impl ChatState {
         problem: Problem,
         request: Option<&str>,
         room: Option<RoomName>,
-    ) -> Effect {
+    ) {
         match request {
             Some("nick") => self.nick_problem = Some(problem),
             Some("join") => {
@@ -195,7 +220,6 @@ impl ChatState {
                     // The join did not happen; drop the placeholder.
                     if self.room(&room).is_some_and(|r| !r.entered) {
                         self.forget(&room);
-                        return Effect::Forget(room);
                     }
                 }
             }
@@ -210,7 +234,6 @@ impl ChatState {
                 }
             }
         }
-        Effect::None
     }
 
     pub(super) fn forget(&mut self, room: &RoomName) {

@@ -132,12 +132,10 @@ pub enum LineKind {
 
 /// What the page should do after a message, beyond showing it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
+pub enum Followup {
     None,
     /// The server confirmed a new name: remember it.
     RememberNick(Nick),
-    /// A joined room is gone from this connection (left, or refused).
-    Forget(RoomName),
     /// Announce this new message to screen readers.
     Announce {
         nick: Nick,

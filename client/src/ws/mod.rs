@@ -6,7 +6,8 @@
 //! it has received, each a tracked read of a signal, and typed `send`,
 //! `open` and `close`. The browser's `onopen`, `onmessage`, `onerror` and
 //! `onclose` are wired to those signals and to callbacks; each decoded
-//! message goes to `on_message`. When the
+//! message goes to `on_message`. With a [`Heartbeat`] it pings the server
+//! and connects afresh when the link falls silent. When the
 //! component that called it goes away, the handlers are detached and the
 //! socket closed, so no event ever reaches a dropped closure.
 //!
@@ -15,7 +16,7 @@
 //!
 //! This file holds the hook and its types; `raw.rs` the browser's socket and
 //! reconnecting, `early.rs` the socket the page opens before the app loads,
-//! `codec.rs` the codecs.
+//! `heartbeat.rs` the heartbeat, `codec.rs` the codecs.
 
 use std::marker::PhantomData;
 use std::rc::Rc;
@@ -30,11 +31,14 @@ use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
 mod codec;
 mod early;
+mod heartbeat;
 mod raw;
 
 pub use codec::{ChatCodec, Codec, TextCodec};
 use early::{Early, marked, release, replay, take_early};
 pub use early::{SOCKET_OPEN_MARK, discard_early, mark};
+use heartbeat::Heard;
+pub use heartbeat::Heartbeat;
 use raw::{Frame, Hooks, RawSocket};
 
 /// The browser's `WebSocket.readyState`, 0 to 3.
@@ -110,7 +114,8 @@ pub struct CloseInfo {
 /// An optional callback that borrows what it is given.
 pub type Handler<T> = Option<Rc<dyn Fn(&T)>>;
 
-/// Callbacks beside the signals, for pages that log every event.
+/// What the socket does beside its signals: callbacks for pages that log
+/// every event, reconnecting, adopting the early socket, the heartbeat.
 pub struct SocketOptions<C: Codec> {
     /// Connect at once (otherwise call [`Socket::open`]).
     pub immediate: bool,
@@ -126,6 +131,8 @@ pub struct SocketOptions<C: Codec> {
     /// The first time, take over the socket to the same URL that the page
     /// opened before the app loaded (see [`take_early`]), if there is one.
     pub adopt_early: bool,
+    /// Ping, and connect afresh when the link falls silent.
+    pub heartbeat: Option<Heartbeat<C>>,
 }
 
 impl<C: Codec> Default for SocketOptions<C> {
@@ -138,6 +145,7 @@ impl<C: Codec> Default for SocketOptions<C> {
             on_message: None,
             on_error: None,
             on_close: None,
+            heartbeat: None,
         }
     }
 }
@@ -172,9 +180,19 @@ pub fn use_websocket<C: Codec>(url: impl Into<String>, options: SocketOptions<C>
         on_close,
         reconnect,
         adopt_early,
+        heartbeat,
     } = options;
     let received = RwSignal::new(0u32);
+    let heard = Heard::new();
+    let opened = heard.clone();
+    let on_open: Rc<dyn Fn()> = Rc::new(move || {
+        opened.now();
+        if let Some(cb) = &on_open {
+            cb();
+        }
+    });
     let errors = on_error.clone();
+    let arrived = heard.clone();
     let on_frame: Rc<dyn Fn(Frame)> = Rc::new(move |frame| {
         let decoded = match frame {
             Frame::Text(text) => C::decode(&text),
@@ -182,6 +200,7 @@ pub fn use_websocket<C: Codec>(url: impl Into<String>, options: SocketOptions<C>
         };
         match decoded {
             Ok(msg) => {
+                arrived.now();
                 if let Some(cb) = &on_message {
                     cb(&msg);
                 }
@@ -202,6 +221,9 @@ pub fn use_websocket<C: Codec>(url: impl Into<String>, options: SocketOptions<C>
         on_close,
     };
     let raw = RawSocket::new(url.into(), adopt_early, hooks, immediate, reconnect);
+    if let Some(Heartbeat { message, every_ms }) = heartbeat {
+        heartbeat::start(raw, C::encode(&message), every_ms, heard);
+    }
     Socket {
         received,
         raw,

@@ -20,7 +20,7 @@ pub(super) enum Frame {
 /// What the socket calls, whatever its codec.
 #[derive(Clone)]
 pub(super) struct Hooks {
-    pub(super) on_open: Option<Rc<dyn Fn()>>,
+    pub(super) on_open: Rc<dyn Fn()>,
     pub(super) on_frame: Rc<dyn Fn(Frame)>,
     pub(super) on_error: Option<Rc<dyn Fn(String)>>,
     pub(super) on_close: Handler<CloseInfo>,
@@ -279,7 +279,15 @@ impl RawSocket {
         };
         ws.set_binary_type(BinaryType::Arraybuffer);
         self.set(|s| s.ready_state = ReadyState::Connecting);
+        let live = self.live(ws, hooks, reconnect, early);
+        if !early {
+            live.wire();
+        }
+        Some(live)
+    }
 
+    /// The closures `ws`'s handlers are to call, not yet attached.
+    fn live(self, ws: WebSocket, hooks: Hooks, reconnect: bool, early: bool) -> Live {
         let Hooks {
             on_open,
             on_frame,
@@ -295,9 +303,7 @@ impl RawSocket {
             self.conn
                 .try_update_value(|c| c.retry.opened_at = Some(js_sys::Date::now()));
             self.set(|s| s.ready_state = ReadyState::Open);
-            if let Some(cb) = &on_open {
-                cb();
-            }
+            on_open();
         });
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
             let data = ev.data();
@@ -336,16 +342,12 @@ impl RawSocket {
                 self.schedule_retry(code);
             }
         });
-        let live = Live {
+        Live {
             ws,
             on_open,
             on_message,
             on_error,
             on_close,
-        };
-        if !early {
-            live.wire();
         }
-        Some(live)
     }
 }

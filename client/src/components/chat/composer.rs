@@ -12,37 +12,7 @@ pub(super) fn Composer(chat: Chat) -> impl IntoView {
     let typed = last_typing.clone();
     let input = NodeRef::<Textarea>::new();
     let room = move || chat.state.with(|s| s.current.clone());
-    let send = move || {
-        let text = draft.get_untracked();
-        if text.trim().is_empty() {
-            return;
-        }
-        let Some(room) = chat.state.with_untracked(|s| s.current.clone()) else {
-            return;
-        };
-        chat.state.update(|s| s.send_problem = None);
-        match MessageText::try_from(text) {
-            Ok(text) => {
-                // Into the outbox first: it shows as pending, survives a
-                // reload, and goes out now or once connected.
-                let outgoing = Outgoing {
-                    id: MessageId::try_from(storage::random_token())
-                        .expect("hex digits make a message id"),
-                    room,
-                    text,
-                    failed: None,
-                };
-                chat.state.update(|s| s.queue(outgoing));
-                chat.pump();
-                draft.set(String::new());
-                local_problem.set(String::new());
-                // The message ended "is typing" for the others: typing on
-                // shows again, within the typing budget.
-                typed.set(0.0);
-            }
-            Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
-        }
-    };
+    let send = move || send(chat, draft, local_problem, lang, &typed);
     let on_input = move |ev| {
         draft.set(event_target_value(&ev));
         local_problem.set(String::new());
@@ -70,18 +40,7 @@ pub(super) fn Composer(chat: Chat) -> impl IntoView {
         }
     };
     let problem = chat.problem(local_problem, lang, |s| s.send_problem.as_ref());
-    // Move the typing focus to the composer when the room changes, and only
-    // then: messages arriving must never pull focus from another field.
-    let mut previous = None;
-    effect(move || {
-        let current = room();
-        if previous.as_ref().is_some_and(|p| *p != current)
-            && let Some(el) = input.get_untracked()
-        {
-            let _ = el.focus();
-        }
-        previous = Some(current);
-    });
+    focus_on_room_change(room, input);
     view! {
         <div class="composer">
             <textarea data-testid="message-input" node_ref=input rows="1"
@@ -95,8 +54,61 @@ pub(super) fn Composer(chat: Chat) -> impl IntoView {
                 {move || lang.get().send()}
             </button>
         </div>
-        {shown(move || problem().is_some(), move || view! {
+        <Show when=move || problem().is_some()>
             <p class="problem" role="alert">{problem}</p>
-        })}
+        </Show>
     }
+}
+
+/// Puts the draft in the outbox, and sends it now or once it may go.
+fn send(
+    chat: Chat,
+    draft: RwSignal<String>,
+    local_problem: RwSignal<String>,
+    lang: RwSignal<Lang>,
+    typed: &Cell<f64>,
+) {
+    let text = draft.get_untracked();
+    if text.trim().is_empty() {
+        return;
+    }
+    let Some(room) = chat.state.with_untracked(|s| s.current.clone()) else {
+        return;
+    };
+    chat.state.update(|s| s.send_problem = None);
+    match MessageText::try_from(text) {
+        Ok(text) => {
+            // Into the outbox first: it shows as pending, survives a
+            // reload, and goes out now or once connected.
+            let outgoing = Outgoing {
+                id: MessageId::try_from(storage::random_token())
+                    .expect("hex digits make a message id"),
+                room,
+                text,
+                failed: None,
+            };
+            chat.state.update(|s| s.queue(outgoing));
+            chat.pump();
+            draft.set(String::new());
+            local_problem.set(String::new());
+            // The message ended "is typing" for the others: typing on
+            // shows again, within the typing budget.
+            typed.set(0.0);
+        }
+        Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
+    }
+}
+
+/// Moves the typing focus to the composer when the room changes, and only
+/// then: messages arriving must never pull focus from another field.
+fn focus_on_room_change(room: impl Fn() -> Option<RoomName> + 'static, input: NodeRef<Textarea>) {
+    Effect::new(move |previous: Option<Option<RoomName>>| {
+        let current = room();
+        if previous.is_some_and(|p| p != current)
+            && let Some(el) = input.get_untracked()
+        {
+            let _ = el.focus();
+        }
+        current
+    });
 }

@@ -8,16 +8,17 @@ use super::sidebar::{NickForm, OutboxStatus, RoomList, Status, UserList};
 use super::*;
 
 #[component]
-pub(super) fn Layout(chat: Chat, announcement: RwSignal<String>) -> impl IntoView {
+pub(super) fn Layout(chat: Chat) -> impl IntoView {
     let lang = use_lang();
     let state = chat.state;
     // On a phone the side (name, rooms, people) is a drawer over the
     // conversation, closed whenever the room changes.
     let drawer = RwSignal::new(false);
-    on_change(
-        move || state.with(|s| s.current.as_ref().map(RoomName::key)),
-        move |_| drawer.set(false),
-    );
+    let room = Memo::new(move |_| state.with(|s| s.current.as_ref().map(RoomName::key)));
+    Effect::new(move |_| {
+        room.track();
+        drawer.set(false);
+    });
     view! {
         <section
             class="chat-page"
@@ -60,7 +61,7 @@ pub(super) fn Layout(chat: Chat, announcement: RwSignal<String>) -> impl IntoVie
                 <Composer chat=chat/>
             </div>
             <div class="visually-hidden" aria-live="polite" aria-atomic="true">
-                {move || announcement.get()}
+                {move || chat.announcement.get()}
             </div>
         </section>
     }

@@ -81,32 +81,6 @@ pub(super) fn MessageList(chat: Chat) -> impl IntoView {
             })
             .unwrap_or_default()
     });
-    // Own messages on their way, shown after everything stored.
-    let pending = move || {
-        chat.state.with(|s| {
-            let current = s.current.as_ref().map(RoomName::key);
-            s.outbox
-                .iter()
-                .filter(|o| Some(o.room.key()) == current)
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
-    on_change(pending, move |_| {
-        if let Some(el) = list.get_untracked()
-            && place.with_value(|p| p.stick)
-        {
-            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
-        }
-    });
-    let more = move || {
-        chat.state
-            .with(|s| s.current_room().is_some_and(|r| r.more))
-    };
-    let loading = move || {
-        chat.state
-            .with(|s| s.current_room().is_some_and(|r| r.loading))
-    };
     let load_older = move || {
         let Some(room) = chat.state.with_untracked(|s| s.current.clone()) else {
             return;
@@ -136,7 +110,81 @@ pub(super) fn MessageList(chat: Chat) -> impl IntoView {
             load_older();
         }
     };
-    effect(move || {
+    keep_the_place(list, place, unseen, room_lines);
+    let label = move || {
+        let room = room_lines.with(|(room, _)| room.clone());
+        lang.get().messages_in(&room)
+    };
+    view! {
+        <div class="messages-wrap">
+            <ol class="messages" data-testid="message-list" node_ref=list on:scroll=on_scroll
+                aria-label=label tabindex="0">
+                <HistoryEdge chat=chat load_older=load_older/>
+                {keyed_list(move || {
+                    room_lines
+                        .with(|(_, lines)| rows(lines, lang.get()))
+                        .into_iter()
+                        .map(|row| Keyed::new(row.key.clone(), move || view! { <MessageRow row=row/> }))
+                        .collect()
+                })}
+                <PendingLines chat=chat list=list place=place/>
+            </ol>
+            <Show when=move || { unseen.get() > 0 }>
+                <button type="button" class="new-messages" data-testid="new-messages"
+                    on:click=move |_| scroll_to_bottom()>
+                    {move || lang.get().new_messages(unseen.get())}" ↓"
+                </button>
+            </Show>
+        </div>
+    }
+}
+
+/// Own messages on their way, shown after everything stored; the list
+/// follows them while the reader is at the bottom.
+#[component]
+fn PendingLines(chat: Chat, list: NodeRef<Ol>, place: StoredValue<ListPlace>) -> impl IntoView {
+    let pending = Memo::new(move |_| {
+        chat.state.with(|s| {
+            let current = s.current.as_ref().map(RoomName::key);
+            s.outbox
+                .iter()
+                .filter(|o| Some(o.room.key()) == current)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
+    Effect::new(move |_| {
+        pending.track();
+        if let Some(el) = list.get_untracked()
+            && place.with_value(|p| p.stick)
+        {
+            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
+        }
+    });
+    view! {
+        {keyed_list(move || {
+            pending
+                .get()
+                .into_iter()
+                .map(|outgoing| Keyed::new(
+                    format!("{}\u{0}{}", outgoing.id, outgoing.failed.is_some()),
+                    move || view! { <PendingLine chat=chat outgoing=outgoing/> },
+                ))
+                .collect()
+        })}
+    }
+}
+
+/// Where the list scrolls when its lines change: a new room starts at its
+/// newest line, older lines above keep the reader's place, new lines are
+/// followed at the bottom, or counted in `unseen` above it.
+fn keep_the_place(
+    list: NodeRef<Ol>,
+    place: StoredValue<ListPlace>,
+    unseen: RwSignal<u32>,
+    room_lines: Memo<(String, Vec<Line>)>,
+) {
+    Effect::new(move |_| {
         let (room, lines) = room_lines.get();
         let first = lines.first().map(|l| l.key);
         let last = lines.last().map(|l| l.key);
@@ -173,48 +221,32 @@ pub(super) fn MessageList(chat: Chat) -> impl IntoView {
             p.height = el.scroll_height();
         });
     });
-    let label = move || {
-        let room = room_lines.with(|(room, _)| room.clone());
-        lang.get().messages_in(&room)
+}
+/// The top of the list: a button that loads older messages, or the start
+/// of the room.
+#[component]
+fn HistoryEdge(chat: Chat, load_older: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let lang = use_lang();
+    let more = move || {
+        chat.state
+            .with(|s| s.current_room().is_some_and(|r| r.more))
+    };
+    let loading = move || {
+        chat.state
+            .with(|s| s.current_room().is_some_and(|r| r.loading))
     };
     view! {
-        <div class="messages-wrap">
-            <ol class="messages" data-testid="message-list" node_ref=list on:scroll=on_scroll
-                aria-label=label tabindex="0">
-                <li class="history-edge">
-                    {shown_or(more, move || view! {
-                        <button type="button" class="quiet" data-testid="load-older"
-                            on:click=move |_| load_older() disabled=loading>
-                            {move || if loading() { lang.get().loading() } else { lang.get().load_older() }}
-                        </button>
-                    }, move || view! {
-                        <span class="start">{move || lang.get().start_of_room()}</span>
-                    })}
-                </li>
-                {keyed_list(move || {
-                    room_lines
-                        .with(|(_, lines)| rows(lines, lang.get()))
-                        .into_iter()
-                        .map(|row| Keyed::new(row.key.clone(), move || view! { <MessageRow row=row/> }))
-                        .collect()
-                })}
-                {keyed_list(move || {
-                    pending()
-                        .into_iter()
-                        .map(|outgoing| Keyed::new(
-                            format!("{}\u{0}{}", outgoing.id, outgoing.failed.is_some()),
-                            move || view! { <PendingLine chat=chat outgoing=outgoing/> },
-                        ))
-                        .collect()
-                })}
-            </ol>
-            {shown(move || unseen.get() > 0, move || view! {
-                <button type="button" class="new-messages" data-testid="new-messages"
-                    on:click=move |_| scroll_to_bottom()>
-                    {move || lang.get().new_messages(unseen.get())}" ↓"
+        <li class="history-edge">
+            <Show
+                when=more
+                fallback=move || view! { <span class="start">{move || lang.get().start_of_room()}</span> }
+            >
+                <button type="button" class="quiet" data-testid="load-older"
+                    on:click=move |_| load_older() disabled=loading>
+                    {move || if loading() { lang.get().loading() } else { lang.get().load_older() }}
                 </button>
-            })}
-        </div>
+            </Show>
+        </li>
     }
 }
 

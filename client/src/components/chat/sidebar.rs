@@ -41,7 +41,7 @@ pub(super) fn Status(chat: Chat) -> impl IntoView {
         <div class="status" data-testid="status" data-state=move || socket.ready_state().attr() role="status">
             <span class="dot" aria-hidden="true"></span>
             <span class="label">{label}</span>
-            {shown(move || socket.ready_state() == ReadyState::Closed, move || view! {
+            <Show when=move || socket.ready_state() == ReadyState::Closed>
                 <button type="button" class="quiet" data-testid="reconnect"
                     on:click=move |_| socket.open()>
                     {move || {
@@ -49,7 +49,7 @@ pub(super) fn Status(chat: Chat) -> impl IntoView {
                         if socket.status(|s| s.retry_at.is_some()) { lang.retry_now() } else { lang.reconnect() }
                     }}
                 </button>
-            })}
+            </Show>
         </div>
     }
 }
@@ -77,9 +77,9 @@ pub(super) fn OutboxStatus(chat: Chat) -> impl IntoView {
         })
     };
     view! {
-        {shown(move || text().is_some(), move || view! {
+        <Show when=move || text().is_some()>
             <p class="outbox-status" data-testid="outbox-status" role="status">{text}</p>
-        })}
+        </Show>
     }
 }
 
@@ -91,14 +91,12 @@ pub(super) fn NickForm(chat: Chat) -> impl IntoView {
     let local_problem = RwSignal::new(String::new());
     // The field shows the current name whenever that changes (and only
     // then: whatever else arrives must not overwrite what is being typed).
-    on_change(
-        move || chat.state.with(|s| s.me.clone()),
-        move |me| {
-            if let Some(me) = me {
-                draft.set(me.to_string());
-            }
-        },
-    );
+    let me = Memo::new(move |_| chat.state.with(|s| s.me.clone()));
+    Effect::new(move |_| {
+        if let Some(me) = me.get() {
+            draft.set(me.to_string());
+        }
+    });
     let save = move || match Nick::try_from(draft.get_untracked()) {
         Ok(nick) => {
             local_problem.set(String::new());
@@ -232,14 +230,14 @@ pub(super) fn RoomEntry(chat: Chat, name: RoomName, online: u32) -> impl IntoVie
             <a href=room_path(&name) on:click=show aria-current=move || current().then_some("page")>
                 <span class="room-name">{label}</span>
                 <span class="count" title=move || lang.get().online_count(online)>{online}</span>
-                {shown(move || unread() > 0, move || view! {
+                <Show when=move || { unread() > 0 }>
                     <span class="unread" aria-label=move || lang.get().unread_count(unread())>{unread}</span>
-                })}
+                </Show>
             </a>
-            {shown(joined, move || view! {
+            <Show when=joined>
                 <button type="button" class="leave quiet" on:click=leave
                     aria-label=leave_label title=leave_label>"×"</button>
-            })}
+            </Show>
         </li>
     }
 }
@@ -267,9 +265,9 @@ pub(super) fn UserList(chat: Chat) -> impl IntoView {
                         .map(|nick| Keyed::new(nick.to_string(), move || view! {
                             <li data-testid="user">
                                 {nick.to_string()}
-                                {shown(move || chat.state.with(|s| s.me.as_ref() == Some(&nick)), move || view! {
+                                <Show when=move || chat.state.with(|s| s.me.as_ref() == Some(&nick))>
                                     <span class="you">{move || lang.get().you_suffix()}</span>
-                                })}
+                                </Show>
                             </li>
                         }))
                         .collect()

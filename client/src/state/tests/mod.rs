@@ -152,13 +152,13 @@ fn presence_follows_joins_leaves_and_renames() {
         texts(&s, "lobby").last().unwrap(),
         "user2 is now known as Ada"
     );
-    let effect = s.apply(
+    let followup = s.apply(
         ServerMsg::NickChanged {
             nick: nick("李雷")
         },
         0.0,
     );
-    assert_eq!(effect, Effect::RememberNick(nick("李雷")));
+    assert_eq!(followup, Followup::RememberNick(nick("李雷")));
     s.apply(said("lobby", 1, "李雷", "mine"), 0.0);
     assert!(matches!(
         s.current_room().unwrap().lines.last().unwrap().kind,
@@ -282,8 +282,8 @@ fn refusals_go_where_they_belong() {
     s.apply(error(ErrorCode::NickTaken, "nick", None), 0.0);
     assert_eq!(s.nick_problem.as_ref().unwrap().code, ErrorCode::NickTaken);
     s.show(room("full"));
-    let effect = s.apply(error(ErrorCode::TooManyRooms, "join", Some("full")), 0.0);
-    assert_eq!(effect, Effect::Forget(room("full")));
+    let followup = s.apply(error(ErrorCode::TooManyRooms, "join", Some("full")), 0.0);
+    assert_eq!(followup, Followup::None);
     assert!(s.room(&room("full")).is_none());
     assert!(s.room_problem.is_some());
     s.apply(error(ErrorCode::StorageFailed, "say", Some("lobby")), 0.0);
@@ -293,7 +293,7 @@ fn refusals_go_where_they_belong() {
 #[test]
 fn leaving_forgets_the_room() {
     let mut s = in_lobby();
-    let effect = s.apply(
+    let followup = s.apply(
         ServerMsg::Left {
             room: RoomName::lobby(),
             at: UnixMillis(1),
@@ -301,7 +301,7 @@ fn leaving_forgets_the_room() {
         },
         0.0,
     );
-    assert_eq!(effect, Effect::Forget(RoomName::lobby()));
+    assert_eq!(followup, Followup::None);
     assert!(s.rooms.is_empty() && s.current.is_none());
 }
 
