@@ -49,7 +49,7 @@ pub struct BadWsOrigin(pub String);
 /// in lower case, without the scheme's default port. Nothing else passes,
 /// so no value can end the directive (`;`, `,`), add a source (a space) or
 /// widen it (`*`, a path).
-pub fn parse_ws_origin(text: &str) -> Result<String, BadWsOrigin> {
+pub(crate) fn parse_ws_origin(text: &str) -> Result<String, BadWsOrigin> {
     let bad = || BadWsOrigin(text.to_owned());
     let lower = text.to_ascii_lowercase();
     let (scheme, authority) = lower.split_once("://").ok_or_else(bad)?;
