@@ -2,11 +2,11 @@
 //!
 //! | path | handler |
 //! |---|---|
-//! | `GET /ws` | [`crate::ws::upgrade`] |
-//! | `GET /ws/echo` | [`crate::echo::echo`] |
+//! | `GET /ws` | `crate::ws::upgrade` |
+//! | `GET /ws/echo` | `crate::echo::echo` |
 //! | `GET /healthz` | `200 ok` while the process serves |
 //! | `GET /readyz` | `200` when storage takes writes and the bus answers, else `503` |
-//! | `GET /metrics` | Prometheus text: [`crate::metrics`] |
+//! | `GET /metrics` | Prometheus text: `crate::metrics` |
 //! | `GET` anything else | [`crate::assets::serve`]: the web client |
 
 use std::net::IpAddr;

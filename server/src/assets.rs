@@ -1,24 +1,11 @@
-//! The web client bundle (`dist/`, built by trunk) served over HTTP.
+//! The web client bundle (`dist/`, built by trunk) served over HTTP:
+//! embedded in release builds, read from disk in debug builds.
 //!
-//! Release builds embed the bundle in the binary, so one file is a whole
-//! deploy; debug builds read `dist/` from disk, so a fresh `trunk build`
-//! shows up without recompiling the server.
-//!
-//! Page paths (`/`, `/index.html`, `/echo`, `/r/<room>` whatever the room's
-//! name, anything else without a file extension) get `index.html` with the
-//! page's policy ([`Policies`]: the echo page's may let it connect to more
-//! origins), and the client routes from the URL. Files whose names carry
-//! trunk's content hash are cached for a year; everything else is revalidated
-//! with its ETag.
-//!
-//! The larger files are sent compressed with brotli or gzip at their
-//! strongest settings to browsers that accept them. `cargo xtask` builds
-//! those copies beside each larger file (`<file>.br`, `<file>.gz`, the gzip by
-//! Zopfli); [`pack`], run in the background at start, checks that each
-//! decodes to its file, and compresses any file whose copies are missing
-//! or stale itself. Until that is done, and for other files, the router's
-//! compression layer compresses on the fly at its faster, weaker settings
-//! (see [`crate::app`]). The copies are not served under their own names.
+//! Page paths get `index.html` with the page's policy ([`Policies`]);
+//! hashed file names are cached for a year, the rest revalidated by ETag.
+//! Larger files go out as the build's brotli or Zopfli copies, which
+//! [`pack`] checks (or makes) in the background at start; until then the
+//! router's compression layer compresses on the fly.
 
 use std::collections::HashMap;
 use std::io::{Read as _, Write as _};

@@ -6,7 +6,7 @@
 //! died after `COMMIT` was sent) may have stored messages that nobody was
 //! told of; the writer then catches those rooms up from the store
 //! ([`Deliver::catch_up`]), and a message that arrives after such a gap has
-//! the gap read from the store first ([`fill_room`], which the cluster's
+//! the gap read from the store first (`fill_room`, which the cluster's
 //! relay uses too).
 
 use std::sync::Arc;

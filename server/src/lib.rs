@@ -1,40 +1,9 @@
 //! Natter's server as a library, so that tests run the real thing.
 //!
-//! A guided tour, in the order a request travels:
-//! - [`config`]: every setting, as command-line flags and `NATTER_*` variables.
-//! - [`app`]: the router — which path goes where — and the shared state.
-//! - [`guard`]: who may open a WebSocket: origin, connection rate, cap.
-//! - [`headers`]: security headers on every HTTP response.
-//! - [`assets`]: the web client bundle, embedded in release builds.
-//! - [`ws`]: one chat session per `/ws` socket: decode, carry out, write.
-//! - [`hub`]: who is online, names, rooms, presence, typing and the fan-out.
-//!   Knows no sockets and no SQL: it queues [`frame`]s, names rooms by
-//!   [`ids`] and reads the [`clock`].
-//! - [`writer`]: the single writer that numbers, stores and then publishes
-//!   every chat message.
-//! - [`fanout`]: how the writer hands stored messages, in order, to this
-//!   node's hub when there is no cluster.
-//! - [`store`]: history in SQLite or PostgreSQL: rooms, messages, pages.
-//! - [`cluster`]: several nodes as one chat through Redis: messages in
-//!   order, presence, names, liveness.
-//! - [`metrics`]: `/metrics` in Prometheus's format.
-//! - [`echo`]: the `/ws/echo` route.
-//! - [`socket`]: what every socket session shares: bounded writes,
-//!   heartbeats, close codes and the closing handshake.
-//! - [`coalesce`]: when a busy session writes, so one write carries many
-//!   frames.
-//! - [`limits`]: sizes of frames and buffers, fixed waits.
-//! - [`address`]: canonical client addresses, IPv6 by /64, and the count
-//!   of open connections per address.
-//! - [`listener`]: accepted connections must fit in that count and send
-//!   their request head in time.
-//! - [`serve`]: HTTP/1 on each connection, a deadline on every request head.
-//! - [`shutdown`]: signals and the drain of live sessions.
-//! - [`throttle`]: a budget for log lines that clients can cause.
-//!
-//! [`run`] ties them together on a listener the caller has bound, which is
-//! how tests start a server on `127.0.0.1:0`. Only what the binary, the
-//! tests and the benchmark use is public; the rest is `pub(crate)`.
+//! [`run`] serves on a listener the caller has bound (tests bind
+//! `127.0.0.1:0`). ARCHITECTURE.md's code map says what each module owns,
+//! in the order a request travels. Only what the binary, the tests and the
+//! benchmark use is public; the rest is `pub(crate)`.
 
 // A `pub` that no other crate can reach says nothing: write `pub(crate)`.
 #![warn(unreachable_pub)]

@@ -1,5 +1,5 @@
 //! The listening socket as the HTTP server sees it: every accepted
-//! connection must finish its request head within [`limits::HANDSHAKE`],
+//! connection must finish its request head within `limits::HANDSHAKE`,
 //! or it is dropped. Without this a client could open thousands of
 //! connections and send their headers a byte a minute (slowloris), each
 //! holding a file descriptor forever.
@@ -7,10 +7,10 @@
 //! The deadline ends with the server's first write (the response to the
 //! first request, e.g. `101 Switching Protocols`), after which the session's
 //! own timeouts apply (and for later requests on a keep-alive connection,
-//! HTTP's, see [`crate::serve`]). Accepted sockets also get `TCP_NODELAY`:
+//! HTTP's, see `crate::serve`). Accepted sockets also get `TCP_NODELAY`:
 //! chat frames are small and must not wait for Nagle's algorithm.
 //!
-//! Every accepted connection holds a [`Slot`] in the [`Tally`] of open
+//! Every accepted connection holds a `Slot` in the `Tally` of open
 //! connections until its socket closes, whatever it became; one the tally
 //! has no room for is closed at once, before anything is read.
 
@@ -35,7 +35,7 @@ use crate::limits;
 /// those clients wait a second before trying again.
 pub(crate) const BACKLOG: u32 = 4096;
 
-/// Listens on `addr` with a [`BACKLOG`] for connection storms.
+/// Listens on `addr` with a `BACKLOG` for connection storms.
 pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?

@@ -1,22 +1,9 @@
-//! A connection's queue of frames waiting to be written, bounded in frames
-//! and in bytes, and the process-wide budget of bytes queued beyond each
-//! connection's allowance.
-//!
-//! The hub pushes shared frames ([`Frame`]): a message said in a room
-//! is one buffer however many queues hold it. A count of frames alone let a
-//! connection that never reads hold thousands of the largest frames, so
-//! each queue also counts the bytes it holds, and a push that would take it
-//! over [`QueueBudget::per_conn`] fails as a full queue does (the hub lets
-//! the connection go, closed with 4008). Many such readers must not add up
-//! to more than the process can hold either: the bytes each queue holds
-//! beyond [`FREE_BYTES`] are counted in one process-wide atomic, and a push
-//! that would take it over [`QueueBudget::total`] fails too. The allowance
-//! keeps ordinary fan-out (every member briefly holding the same new
-//! message) out of the shared count, which is about slow readers.
-//!
-//! Once taken off the queue, a frame waits in the socket's write buffer,
-//! which tungstenite keeps to 128 KiB and one frame: past that, feeding
-//! waits for the peer, within the write timeout.
+//! A connection's queue of shared [`Frame`]s waiting to be written, bounded
+//! in frames and in bytes ([`QueueBudget::per_conn`]), and the process-wide
+//! budget ([`QueueBudget::total`]) for the bytes queues hold beyond
+//! [`FREE_BYTES`] each, so that slow readers together cannot hold more than
+//! the process can. A push past either fails as a full queue does: the hub
+//! lets that connection go (4008).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

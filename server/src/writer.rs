@@ -1,27 +1,12 @@
-//! The one writer of chat messages: numbers them, stores them, then hands
-//! them to the hub for delivery.
+//! The one writer of chat messages: sessions [`Writer::submit`] them; one
+//! task stores each batch in a transaction that numbers them per room (a
+//! group commit), and only then hands them, in order, to a [`Deliver`] and
+//! answers each sender.
 //!
-//! Sessions [`Writer::submit`] messages into a bounded queue. A single task
-//! takes everything waiting (up to a batch) and stores it in one transaction
-//! (a group commit: one disk flush for many messages), in which the store
-//! gives each message its room's next sequence number. Only then are the
-//! messages handed on for delivery (to a [`Deliver`]: this node's hub, or
-//! the cluster), in order, and each sender answered. So
-//! nobody sees a message that is not stored, every room's numbers go up by
-//! one with no gaps, and delivery order is storage order.
-//!
-//! A batch the store could not write is refused ([`NotStored`]: the
-//! senders answer `storage_failed` and resend later), and delivers
-//! nothing. While storage is failing, the writer probes it every
-//! [`PROBE_EVERY`] when it has nothing to write, so the store's health
-//! (and `/readyz`) recovers once the fault clears, without traffic.
-//!
-//! A failed write may have been stored all the same: the connection died
-//! after `COMMIT` was sent, before its answer came. Its rooms are then read
-//! back from the store, and what it holds beyond what was handed on is
-//! handed on before anything newer (before the next batch, or within
-//! [`PROBE_EVERY`] when idle); a resend of such a message is answered with
-//! the number it was stored as.
+//! A batch the store refused delivers nothing ([`NotStored`]); while
+//! storage fails, the writer probes it every `PROBE_EVERY` when idle. A
+//! write reported failed that was stored all the same (the connection died
+//! after `COMMIT`) is read back and handed on before anything newer.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;

@@ -1,26 +1,8 @@
-//! Developer commands, so that developers and CI run the same steps:
-//!
-//! - `cargo xtask run [SERVER FLAGS]`: set up, build everything in
-//!   release mode, and run Natter (default http://127.0.0.1:8080).
-//! - `cargo xtask test`: set up (Chromium included), then formatting,
-//!   lints, the docs (warnings fail), the client's tests in headless Chromium, the wasm build, the
-//!   WebSocket conformance cases (the quick suite; the full one when `CI` is
-//!   set) and every native test, browser tests included.
-//! - `cargo xtask dist`: build the single release binary.
-//! - `cargo xtask dev`: the server and `trunk serve` together, for client
-//!   work with live reload.
-//! - `cargo xtask setup`: only install the missing tools.
-//! - `cargo xtask bench [--peers] [--quick] [--only SCENARIO,...]`: the
-//!   load generator (`bench/`) against the release server, and with
-//!   `--peers` against the Node.js chats too (see `docs/BENCHMARKS.md`).
-//! - `cargo xtask conformance [--quick]`: the Autobahn|Testsuite cases
-//!   against the server's `/ws/echo` (see `conformance.rs`).
-//! - `cargo xtask fuzz [--seconds N] [TARGET...]`: run the protocol's fuzz
-//!   targets in `fuzz/` for N seconds each (see `fuzz.rs`).
-//!
-//! Set-up installs only what is missing, from crates.io, npm and Debian's
-//! packages; see `tools.rs`. The conformance cases install kosoku from PyPI,
-//! and fuzzing installs cargo-fuzz, the first time they run.
+//! Developer commands, so that developers and CI run the same steps: `run`,
+//! `test` (what CI runs), `dist`, `dev`, `setup`, `bench`, `conformance`
+//! and `fuzz`; `cargo xtask --help` says what each does. Set-up installs
+//! only what is missing, from crates.io, npm, PyPI and Debian's packages
+//! (`tools.rs`).
 
 mod conformance;
 mod fuzz;

@@ -1,22 +1,9 @@
-//! The reactive WebSocket: the one place that touches the browser's
-//! `WebSocket`.
-//!
-//! [`use_websocket`] opens a socket and returns a [`Socket`]: its
-//! [`Status`] (ready state, last close, next retry) and how many messages
-//! it has received, each a tracked read of a signal, and typed `send`,
-//! `open` and `close`. The browser's `onopen`, `onmessage`, `onerror` and
-//! `onclose` are wired to those signals and to callbacks; each decoded
-//! message goes to `on_message`. With a [`Heartbeat`] it pings the server
-//! and connects afresh when the link falls silent. When the
-//! component that called it goes away, the handlers are detached and the
-//! socket closed, so no event ever reaches a dropped closure.
-//!
-//! Messages are typed by a [`Codec`]: [`ChatCodec`] speaks Natter's protocol,
-//! [`TextCodec`] passes text through (the echo page).
-//!
-//! This file holds the hook and its types; `raw.rs` the browser's socket and
-//! reconnecting, `early.rs` the socket the page opens before the app loads,
-//! `heartbeat.rs` the heartbeat, `codec.rs` the codecs.
+//! The reactive WebSocket, the one place that touches the browser's
+//! `WebSocket`: [`use_websocket`] returns a [`Socket`] whose [`Status`] and
+//! message count are signals, with typed `send`, `open` and `close`, and
+//! [`Codec`]s ([`ChatCodec`], [`TextCodec`]) for the messages. With a
+//! [`Heartbeat`] it pings and reconnects when the link falls silent. When
+//! its owner goes away, the handlers are detached and the socket closed.
 
 use std::marker::PhantomData;
 use std::rc::Rc;

@@ -1,43 +1,9 @@
-//! Several nodes as one chat, through Redis.
-//!
-//! Without `--redis-url` a node is alone: the writer hands stored messages
-//! straight to its hub ([`crate::fanout::LocalFanout`]). With it, the
-//! writer hands them to the [`Cluster`] instead, and every node publishes
-//! what happens on it to one Redis pub/sub channel and applies what the
-//! others publish:
-//!
-//! - **Messages** are stored first (PostgreSQL numbers them per room), then
-//!   published. The `relay` task on each node puts them in sequence order
-//!   before the hub delivers them. It delivers this node's own messages as
-//!   its writer hands them over, and another node's as the store holds
-//!   them: from the bus it takes only that a room has reached a number. A
-//!   message that arrives ahead of one still missing waits for the gap to
-//!   be read from the store, and repeats are dropped. So
-//!   every member on every node sees every message of its rooms once, in
-//!   the same order, even when Redis reorders or loses some.
-//! - **Presence, renames, typing and new rooms** are [`Event`](crate::hub::Event)s the hub
-//!   emits and the other hubs apply to their view of remote members.
-//!   Presence is a count of connections per name: a device moving from one
-//!   node to another is never seen leaving.
-//! - **Liveness**: each node publishes a snapshot of its members and of its
-//!   rooms' newest numbers every quarter of `--node-ttl-secs`, and refreshes
-//!   a key with that time to live. A node not heard from for the whole time
-//!   is dead: its members leave every room. A snapshot also repairs what a
-//!   Redis outage lost (presence, and messages some node has not seen).
-//! - **Names** (`names`) are claimed with a Redis key per name, held by
-//!   a node and a device; a claim held by a dead node, or by the same
-//!   device on another node, may be taken over. Default names `userN` count
-//!   up across nodes.
-//!
-//! When Redis goes away the nodes keep serving their own clients, and
-//! reconnect with backoff; after resubscribing, a node catches every room
-//! it has members in up from the store and asks the others for snapshots.
-//!
-//! What arrives on the bus is decoded with bounds (`wire`) and believed
-//! only as far as the store backs it (`trust`, `relay`): a forged
-//! payload may show presence or typing that is not there, but cannot
-//! rename a room, add one the store lacks, or make a node skip real
-//! messages.
+//! Several nodes as one chat, through Redis (ARCHITECTURE.md, "Bird's-eye
+//! view"): the cluster's handle, its start, and the tasks it runs. Stored
+//! messages are published, then delivered in sequence order by each node's
+//! `relay` from the store; hub [`Event`](crate::hub::Event)s go to the
+//! other hubs; `heartbeat` keeps liveness, `names` the name claims, `wire`
+//! and `trust` decide what of the bus to believe.
 
 mod apply;
 mod heartbeat;

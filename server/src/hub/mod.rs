@@ -1,24 +1,11 @@
 //! Who is online, in which rooms, under which names, and the fan-out of
-//! every room event to the room's members.
+//! every room event to the room's members: the types and the one lock.
 //!
-//! One mutex guards it all. Every event is pushed to every member's queue
-//! while the lock is held, which is what gives all members of a room the same
-//! order. The lock is never held across an `.await`: pushing is `try_send`
-//! into a bounded queue, and a connection whose queue is full is let go (its
-//! session closes with [`close_code::SLOW_CONSUMER`]) instead of making
-//! everyone wait. Each event is serialised once and the bytes are shared by
-//! every queue.
-//!
-//! Messages reach the hub from [`crate::writer`] after they are stored
-//! ([`Hub::offer`]); presence, renames and typing are decided here.
-//! The hub knows nothing of HTTP, sockets or SQL: it hands sessions
-//! [`Frame`]s and names rooms by [`RoomId`].
-//!
-//! This file holds the types and the lock; the rest is split by subject:
-//! `rooms.rs` (members, new rooms, offers), `names.rs` (arrivals, renames),
-//! `grace.rs` (departed devices that come back), `remote.rs` (other nodes),
-//! `connection.rs` (a connection's handle), `listing.rs` (the room list as
-//! changes) and `expiry.rs` (rooms no one uses).
+//! Every event is pushed to every member's queue under the lock, never
+//! across an `.await` (`try_send`; a full queue lets its connection go with
+//! [`close_code::SLOW_CONSUMER`]). Stored messages arrive from
+//! [`crate::writer`] through `Hub::offer`. The hub hands sessions
+//! [`Frame`]s and names rooms by [`RoomId`]; it knows no HTTP or SQL.
 //!
 //! [`close_code::SLOW_CONSUMER`]: natter_shared::close_code::SLOW_CONSUMER
 
@@ -119,7 +106,7 @@ pub(crate) enum Offer {
 pub struct HubLimits {
     /// Frames that may wait for one connection.
     pub queue_capacity: usize,
-    /// Bytes that may wait for one connection (see [`crate::outbox`]).
+    /// Bytes that may wait for one connection (see `crate::outbox`).
     pub queue_bytes: usize,
     /// Bytes all connections' queues may hold beyond their allowances.
     pub queue_bytes_total: usize,
@@ -179,7 +166,7 @@ pub enum Entry {
         entered: ServerMsg,
         latest: Seq,
     },
-    /// No such room yet: create it (see [`Hub::reserve_room`]) and retry.
+    /// No such room yet: create it (see `Hub::reserve_room`) and retry.
     Missing,
 }
 

@@ -164,7 +164,7 @@ impl Health {
         *self.lock()
     }
 
-    /// [`Health::fault`] in words, for `/readyz`.
+    /// `Health::fault` in words, for `/readyz`.
     pub fn problem(&self) -> Option<String> {
         self.fault().map(|fault| fault.describe(&self.place))
     }

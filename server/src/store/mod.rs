@@ -1,26 +1,11 @@
-//! History on disk: rooms and their messages, in SQLite or PostgreSQL
-//! through one body of `sqlx` code.
+//! History on disk: rooms and their messages, in SQLite (WAL,
+//! `synchronous = FULL`) or PostgreSQL (a `postgres://` URL) through one
+//! body of `sqlx` code, with each backend's migrations applied at start.
 //!
-//! The backend follows the URL: `postgres://…` (or `postgresql://…`) is
-//! PostgreSQL, anything else is SQLite — a path such as `natter.db` or a
-//! `sqlite:` URL, created if missing. Each backend has its migrations
-//! (`server/migrations/sqlite`, `server/migrations/postgres`), applied at
-//! start; every query below runs unchanged on both. SQLite runs in WAL mode
-//! with `synchronous = FULL`: a committed transaction survives a crash of
-//! the process or the machine, and readers never wait for the writer.
-//!
-//! Each room row holds its newest sequence number. [`Store::append`] bumps
-//! it and inserts the messages in one transaction, rooms in id order, so
-//! several writers (the nodes of a cluster sharing PostgreSQL) serialise on
-//! the room's row lock and every room's numbers stay gap-free.
-//!
-//! Writes live in `write.rs`: a connection on which a write failed is
-//! closed, never given back to the pool (see there why). Their outcome is
-//! the store's [`Health`] (`health.rs`), which `/readyz` reports. SQL text
-//! and conversions shared by the queries are in `sql.rs`.
-//!
-//! Only [`crate::writer`] appends messages; this module just runs the
-//! statements and records their latency (`natter_store_seconds`).
+//! [`Store::append`] bumps each room row's newest number and inserts the
+//! messages in one transaction, rooms in id order, so writers on several
+//! nodes serialise on the row lock and numbers stay gap-free. Writes and
+//! their outcome ([`Health`]) are in `write.rs` and `health.rs`.
 
 mod health;
 mod keys;
