@@ -85,17 +85,7 @@ async fn a_bad_flag_is_refused_with_a_reason() {
 #[tokio::test]
 async fn an_allowed_origin_that_is_not_one_is_refused() {
     for bad in ["null", "*", "", "chat.example.com"] {
-        let db = tempfile::tempdir().unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_natter"))
-            .args(["--bind", "127.0.0.1:0", "--allowed-origin", bad])
-            .env("NATTER_DATABASE_URL", common::database(db.path()).await)
-            .output();
-        let out = tokio::time::timeout(WAIT, out)
-            .await
-            .expect("exits")
-            .unwrap();
-        assert!(!out.status.success(), "{bad:?} accepted");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = refused_at_start(&["--allowed-origin", bad], None).await;
         assert!(err.contains("is not an origin"), "{bad:?}: {err}");
     }
 }
@@ -113,26 +103,35 @@ async fn an_echo_connect_src_that_is_not_a_websocket_origin_is_refused() {
         "wss://echo.example.com/path",
         "",
     ] {
-        let db = tempfile::tempdir().unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_natter"))
-            .args(["--bind", "127.0.0.1:0"])
-            .env(
-                "NATTER_ECHO_CONNECT_SRC",
-                format!("ws://127.0.0.1:9001,{bad}"),
-            )
-            .env("NATTER_DATABASE_URL", common::database(db.path()).await)
-            .output();
-        let out = tokio::time::timeout(WAIT, out)
-            .await
-            .expect("exits")
-            .unwrap();
-        assert!(!out.status.success(), "{bad:?} accepted");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let list = format!("ws://127.0.0.1:9001,{bad}");
+        let err = refused_at_start(&[], Some(("NATTER_ECHO_CONNECT_SRC", &list))).await;
         assert!(
             err.contains("--echo-connect-src") && err.contains("is not a WebSocket origin"),
             "{bad:?}: {err}"
         );
     }
+}
+
+/// Starts the binary with `args` (and the variable `var`, if given) on a
+/// fresh database, expects it to refuse to start, and returns what it
+/// printed on stderr.
+async fn refused_at_start(args: &[&str], var: Option<(&str, &str)>) -> String {
+    let db = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_natter"));
+    command
+        .args(["--bind", "127.0.0.1:0"])
+        .args(args)
+        .env("NATTER_DATABASE_URL", common::database(db.path()).await);
+    if let Some((name, value)) = var {
+        command.env(name, value);
+    }
+    let out = tokio::time::timeout(WAIT, command.output())
+        .await
+        .expect("exits")
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{args:?} {var:?} accepted");
+    err
 }
 
 async fn stops_cleanly_on(signal_name: &str) {
