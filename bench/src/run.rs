@@ -185,10 +185,7 @@ impl Run {
             per_room: clients,
             senders_per_room: 10,
         };
-        let log = self.log(target, "fanout");
-        let rates = self.rates(FANOUT_RATES);
-        let (step, clock, bar) = (self.sizes.step, self.clock, &self.bar);
-        let run = scenarios::rising(target, &log, layout, rates, step, clock, bar).await?;
+        let run = self.rising(target, "fanout", layout, FANOUT_RATES).await?;
         self.results.fanout.push((target.kind, run));
         Ok(())
     }
@@ -201,12 +198,23 @@ impl Run {
             per_room: 10,
             senders_per_room: 1,
         };
-        let log = self.log(target, "rooms");
-        let rates = self.rates(ROOMS_RATES);
-        let (step, clock, bar) = (self.sizes.step, self.clock, &self.bar);
-        let run = scenarios::rising(target, &log, layout, rates, step, clock, bar).await?;
+        let run = self.rising(target, "rooms", layout, ROOMS_RATES).await?;
         self.results.rooms.push((target.kind, run));
         Ok(())
+    }
+
+    /// A rising-rate run of `layout` at `--rates`, or at `standard`.
+    async fn rising(
+        &self,
+        target: &Target,
+        scenario: &str,
+        layout: Layout,
+        standard: &[f64],
+    ) -> Result<scenarios::Rising> {
+        let log = self.log(target, scenario);
+        let rates = self.rates(standard);
+        let (step, clock, bar) = (self.sizes.step, self.clock, &self.bar);
+        scenarios::rising(target, &log, layout, rates, step, clock, bar).await
     }
 
     async fn idle(&mut self, target: &Target) -> Result<()> {
