@@ -14,7 +14,7 @@
 
 use js_sys::{Array, JSON, Object, Reflect};
 use natter_shared::{
-    ClientMsg, ErrorCode, Limits, MessageId, MissingField, Posted, Quota, RoomInfo, Seq,
+    ClientMsg, ErrorCode, Limits, MessageId, MissingField, Posted, Quota, Role, RoomInfo, Seq,
     ServerFields, ServerKind, ServerMsg, UnixMillis,
 };
 use wasm_bindgen::{JsCast, JsValue};
@@ -67,6 +67,7 @@ pub fn decode_server(text: &str) -> Result<ServerMsg, DecodeError> {
         request: field(&obj, "request", string)?,
         retry_after_ms: field(&obj, "retry_after_ms", whole)?,
         limits: field(&obj, "limits", limits)?,
+        role: field(&obj, "role", role)?,
     };
     Ok(ServerMsg::try_from(fields)?)
 }
@@ -300,6 +301,11 @@ fn quota(item: JsValue) -> Check<Quota> {
         burst: u32::try_from(burst).map_err(|_| format!("`burst`: {burst} is too large"))?,
         every_ms: required(&item, "every_ms", whole)?,
     })
+}
+
+fn role(value: JsValue) -> Check<Role> {
+    let name = string(value)?;
+    Role::from_name(&name).ok_or_else(|| format!("unknown role `{name}`"))
 }
 
 fn error_code(value: JsValue) -> Check<ErrorCode> {

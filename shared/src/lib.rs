@@ -10,6 +10,7 @@
 //! `wasm32-unknown-unknown`. `docs/PROTOCOL.md` describes every message; a
 //! test keeps that document and these types in agreement.
 
+mod account;
 pub mod backoff;
 mod charset;
 mod directory;
@@ -18,6 +19,7 @@ mod limits;
 mod protocol;
 mod values;
 
+pub use account::Role;
 pub use directory::apply_room_changes;
 pub use examples::doc_examples;
 pub use limits::{Bucket, Limits, Quota};

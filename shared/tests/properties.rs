@@ -271,6 +271,7 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
                 nick,
                 heartbeat_ms,
                 limits,
+                role: None,
             }
         }),
         Just(ServerMsg::Pong),

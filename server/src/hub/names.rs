@@ -23,6 +23,7 @@ impl Hub {
             nick: nick.clone(),
             heartbeat_ms: self.limits.heartbeat_ms,
             limits: self.limits.told,
+            role: None,
         };
         tx.force(Frame::of(&welcome))
             .expect("a new queue has room for the welcome");

@@ -27,11 +27,13 @@ pub enum ErrorCode {
     /// Over a rate limit; `retry_after_ms` says when to try again. A
     /// connection that keeps going over is closed with 1008.
     RateLimited,
+    /// Guests may not do this on this server (`--guests`): sign in first.
+    SignInRequired,
 }
 
 impl ErrorCode {
     /// Every code, in the order of [`ErrorCode::NAMES`].
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::MalformedJson,
         ErrorCode::InvalidMessage,
         ErrorCode::BinaryNotSupported,
@@ -41,10 +43,11 @@ impl ErrorCode {
         ErrorCode::NotInRoom,
         ErrorCode::StorageFailed,
         ErrorCode::RateLimited,
+        ErrorCode::SignInRequired,
     ];
 
     /// Each code as it is written in JSON.
-    pub const NAMES: [&str; 9] = [
+    pub const NAMES: [&str; 10] = [
         "malformed_json",
         "invalid_message",
         "binary_not_supported",
@@ -54,6 +57,7 @@ impl ErrorCode {
         "not_in_room",
         "storage_failed",
         "rate_limited",
+        "sign_in_required",
     ];
 
     /// The code a name stands for, if any.
@@ -74,4 +78,8 @@ pub mod close_code {
     /// The connection could not keep up with the room: its outbound queue
     /// filled up, so the server let it go rather than slow everyone down.
     pub const SLOW_CONSUMER: u16 = 4008;
+    /// The connection's session ended: signed out, revoked from another
+    /// device, or its password changed. Reconnect as what the browser now
+    /// is (a guest, unless it holds another session).
+    pub const SIGNED_OUT: u16 = 4401;
 }

@@ -8,6 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::account::Role;
 use crate::limits::Limits;
 use crate::values::{DeviceId, MessageId, MessageText, Nick, RoomName};
 

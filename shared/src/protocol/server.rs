@@ -13,11 +13,14 @@ use super::*;
 pub enum ServerMsg {
     /// First message on every connection: the name the server gave you, how
     /// often to send `ping` (a link that stays silent for twice that long is
-    /// dead), and the limits to pace requests by.
+    /// dead), and the limits to pace requests by. `role` is the signed-in
+    /// account's role; a guest's welcome has none.
     Welcome {
         nick: Nick,
         heartbeat_ms: u64,
         limits: Limits,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<Role>,
     },
     /// Your `nick` request succeeded: this is your name now.
     NickChanged { nick: Nick },
@@ -230,6 +233,7 @@ pub struct ServerFields {
     pub request: Option<String>,
     pub retry_after_ms: Option<u64>,
     pub limits: Option<Limits>,
+    pub role: Option<Role>,
 }
 
 /// A server message's `type`, in the order of [`ServerMsg::TYPES`], which
@@ -305,6 +309,7 @@ impl TryFrom<ServerFields> for ServerMsg {
                 nick: need!(nick),
                 heartbeat_ms: need!(heartbeat_ms),
                 limits: need!(limits),
+                role: wire.role,
             },
             ServerKind::NickChanged => ServerMsg::NickChanged { nick: need!(nick) },
             ServerKind::Entered => ServerMsg::Entered {

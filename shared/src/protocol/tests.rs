@@ -31,6 +31,7 @@ fn one_of_each_server_msg() -> Vec<ServerMsg> {
             nick: nick("user1"),
             heartbeat_ms: 20_000,
             limits: Limits::default(),
+            role: None,
         },
         ServerMsg::Pong,
         ServerMsg::NickChanged { nick: nick("Ada") },

@@ -62,6 +62,7 @@ fn in_lobby() -> ChatState {
             nick: nick("user1"),
             heartbeat_ms: 20_000,
             limits: natter_shared::Limits::default(),
+            role: None,
         },
         0.0,
     );
@@ -205,6 +206,7 @@ fn a_page_that_cannot_join_up_replaces_the_messages() {
             nick: nick("user1"),
             heartbeat_ms: 20_000,
             limits: natter_shared::Limits::default(),
+            role: None,
         },
         0.0,
     );

@@ -90,6 +90,7 @@ fn arrivals_are_numbered_and_welcomed_into_no_room() {
             nick: nick("user2"),
             heartbeat_ms: 20_000,
             limits: natter_shared::Limits::default(),
+            role: None,
         }]
     );
     assert_eq!(drain(&mut a).len(), 1, "no room events before a join");
