@@ -7,6 +7,7 @@
 //! | `GET /healthz` | `200 ok` while the process serves |
 //! | `GET /readyz` | `200` when storage takes writes and the bus answers, else `503` |
 //! | `GET /metrics` | Prometheus text: `crate::metrics` |
+//! | `/api/…` | accounts, sessions, invites: `crate::http` |
 //! | `GET` anything else | [`crate::assets::serve`]: the web client |
 
 use std::net::IpAddr;
@@ -27,7 +28,9 @@ use tokio::task::JoinHandle;
 use crate::assets::Policies;
 use crate::clock::now;
 use crate::cluster::{BusError, Cluster, Tasks};
-use crate::config::{Config, MessageLimits, Timing};
+use crate::auth::{Attempts, LiveSessions};
+use crate::config::{Config, Guests, MessageLimits, Registration, Timing};
+use crate::ids::SessionId;
 use crate::fanout::LocalFanout;
 use crate::guard::{Admitted, Guard, HandshakeRefused};
 use crate::hosts::AllowedHosts;
@@ -72,6 +75,17 @@ pub(crate) struct Shared {
     pub cluster: Option<Cluster>,
     /// The page's Content-Security-Policies.
     pub page_policies: Arc<Policies>,
+    /// The sockets of each signed-in session on this node.
+    pub live: Arc<LiveSessions>,
+    /// Password tries and new accounts, per name and address.
+    pub attempts: Attempts,
+    /// What guests may do.
+    pub guests: Guests,
+    /// Who may make an account.
+    pub registration: Registration,
+    /// People reach the server over HTTPS (`--public-url`): cookies are
+    /// `Secure`.
+    pub https: bool,
 }
 
 /// Why the state could not be set up.
@@ -103,11 +117,13 @@ impl AppState {
         let made_since = now().0.saturating_sub(millis(config.rooms.expiry()));
         let rooms = store.rooms(UnixMillis(made_since)).await?;
         let hub = Hub::new(config.hub_limits(), rooms);
+        let live = Arc::new(LiveSessions::default());
         let (cluster, tasks) = match &config.redis_url {
             Some(url) => {
                 let settings = config.cluster_settings();
+                let (hub, store, live) = (Arc::clone(&hub), store.clone(), Arc::clone(&live));
                 let (cluster, tasks) =
-                    Cluster::join(url, Arc::clone(&hub), store.clone(), settings, &drain).await?;
+                    Cluster::join(url, hub, store, live, settings, &drain).await?;
                 (Some(cluster), Some(tasks))
             }
             None => (None, None),
@@ -130,12 +146,29 @@ impl AppState {
             room_expiry: config.rooms.expiry(),
             cluster,
             page_policies: Arc::new(Policies::new(&config.echo_connect_src)),
+            live,
+            attempts: Attempts::default(),
+            guests: config.accounts.guests,
+            registration: config.accounts.registration,
+            https: config.accounts.https(),
         }));
         let background = Background {
             writer: writer_task,
             cluster: tasks,
         };
         Ok((state, background))
+    }
+}
+
+impl AppState {
+    /// Ends `sessions`' sockets here and, in a cluster, on every node.
+    /// Their rows are gone from the store already.
+    pub(crate) fn end_sessions(&self, sessions: &[SessionId]) {
+        let closed = self.live.end(sessions);
+        tracing::info!(sessions = sessions.len(), closed, "sessions ended");
+        if let Some(cluster) = &self.cluster {
+            cluster.sessions_ended(sessions);
+        }
     }
 }
 
@@ -174,6 +207,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(CompressionLayer::new());
     let hosts = Arc::clone(&state.hosts);
     let router = Router::new()
+        .merge(crate::http::routes(state.clone()))
         .route("/ws", get(crate::ws::upgrade))
         .route("/ws/echo", get(crate::echo::echo))
         .route("/metrics", get(crate::metrics::render))

@@ -185,7 +185,19 @@ impl Guard {
         self.per_ip.shrink_to_fit();
     }
 
-    fn origin_allowed(&self, origin: &str, host: Option<&HeaderValue>) -> bool {
+    /// Whether a request from `peer` came over HTTPS as far as this server
+    /// can tell: a trusted proxy says so with `X-Forwarded-Proto: https`.
+    pub(crate) fn forwarded_https(&self, peer: IpAddr, headers: &HeaderMap) -> bool {
+        self.proxies.contains(&address::canonical(peer))
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+    }
+
+    /// Whether a page at `origin` may talk to this server: its own origin
+    /// (the `Host` asked for) or an `--allowed-origin`.
+    pub(crate) fn origin_allowed(&self, origin: &str, host: Option<&HeaderValue>) -> bool {
         let origin = normalize(origin);
         if self.allowed.contains(&origin) {
             return true;

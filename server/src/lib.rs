@@ -11,6 +11,7 @@
 pub(crate) mod address;
 pub mod app;
 pub mod assets;
+pub(crate) mod auth;
 pub(crate) mod clock;
 pub(crate) mod cluster;
 pub(crate) mod coalesce;
@@ -21,6 +22,7 @@ pub mod frame;
 pub(crate) mod guard;
 pub(crate) mod headers;
 pub(crate) mod hosts;
+pub(crate) mod http;
 pub mod hub;
 pub(crate) mod ids;
 pub(crate) mod limits;
@@ -62,7 +64,11 @@ fn upkeep(drain: &shutdown::Drain, state: app::AppState) -> tokio::task::JoinHan
                 _ = every_minute.tick() => {
                     state.guard.tidy();
                     state.room_quota.tidy();
+                    state.attempts.tidy();
                     metrics::upkeep();
+                    if let Err(err) = state.store.delete_expired_sessions(clock::now()).await {
+                        tracing::warn!(%err, "cannot forget expired sessions");
+                    }
                 }
                 _ = rooms_due.tick() => {
                     let forgotten = state.hub.forget_idle_rooms(state.room_expiry);
@@ -73,6 +79,23 @@ fn upkeep(drain: &shutdown::Drain, state: app::AppState) -> tokio::task::JoinHan
             }
         }
     })
+}
+
+/// On a server without accounts, prints a one-time link that makes its
+/// opener the owner. To standard error, not the log: the link is a secret
+/// for the operator at the console, not for log collectors.
+async fn offer_ownership(store: &store::Store, base: &str) {
+    match auth::owner_link(store, base).await {
+        Ok(Some(link)) => {
+            tracing::info!("no accounts yet: the owner link is on standard error");
+            eprintln!(
+                "\nNo one owns this server yet. Open this link within a day to make \
+                 the account that owns it (it works once):\n\n    {link}\n"
+            );
+        }
+        Ok(None) => {}
+        Err(err) => tracing::warn!(%err, "cannot make an owner link"),
+    }
 }
 
 /// How long past the shutdown deadline the writer may take to store what
@@ -106,6 +129,7 @@ pub async fn run(
     let (store, writer) = (state.store.clone(), state.writer.clone());
     let guard = std::sync::Arc::clone(&state.guard);
     let tidy = upkeep(&drain, state.clone());
+    offer_ownership(&state.store, &config.accounts.link_base(addr)).await;
     let router = app::router(state);
     // Ready the embedded web client compressed (checking the build's
     // compressed copies, or compressing), once, on a thread of its own so

@@ -46,6 +46,10 @@ impl End {
         End::Close(close_code::RESTARTING, "server restarting")
     }
 
+    pub(crate) fn signed_out() -> End {
+        End::Close(close_code::SIGNED_OUT, "the session ended; sign in again")
+    }
+
     pub(crate) fn slow_consumer() -> End {
         metrics::counter!("natter_slow_consumer_disconnects_total").increment(1);
         End::Close(close_code::SLOW_CONSUMER, "too slow to keep up")

@@ -68,6 +68,12 @@ impl Cluster {
                     }
                 }
             }
+            // Believed as far as the store backs it: a session still
+            // stored did not end, whatever the bus says.
+            Wire::SessionsEnded { sessions } => {
+                let ended = self.inner.store.sessions_gone(&sessions).await;
+                self.inner.live.end(&ended);
+            }
             Wire::Hello if gate.answer_hello() => self.send_snapshot(),
             Wire::Hello => tracing::debug!("a hello left to the next heartbeat"),
         }

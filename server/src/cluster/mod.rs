@@ -29,7 +29,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::hub::{Hub, NodeId};
-use crate::ids::RoomId;
+use crate::auth::LiveSessions;
+use crate::ids::{RoomId, SessionId};
 use crate::shutdown::Drain;
 use crate::store::{Store, StoreError};
 use crate::writer::Deliver;
@@ -70,6 +71,10 @@ struct Inner {
     hub: Arc<Hub>,
     /// Checks what the bus says.
     gate: Arc<Gate>,
+    /// The sockets of each signed-in session here, closed when another
+    /// node ends the session.
+    live: Arc<LiveSessions>,
+    store: Store,
     /// Whether the subscription is up now.
     subscribed: AtomicBool,
     settings: ClusterSettings,
@@ -125,6 +130,7 @@ impl Cluster {
         url: &str,
         hub: Arc<Hub>,
         store: Store,
+        live: Arc<LiveSessions>,
         settings: ClusterSettings,
         drain: &Drain,
     ) -> Result<(Cluster, Tasks), BusError> {
@@ -147,6 +153,8 @@ impl Cluster {
                 relay,
                 hub: Arc::clone(&hub),
                 gate: Arc::clone(&gate),
+                live,
+                store: store.clone(),
                 subscribed: AtomicBool::new(false),
                 settings,
             }),
@@ -185,6 +193,17 @@ impl Cluster {
             posted: posted.clone(),
         }));
         let _ = self.inner.relay.send(Fill::Offer(room, posted));
+    }
+
+    /// Tells the other nodes that `sessions` ended, so that their sockets
+    /// close there too.
+    pub(crate) fn sessions_ended(&self, sessions: &[SessionId]) {
+        for chunk in sessions.chunks(wire::MAX_ENDED) {
+            let ended = Wire::SessionsEnded {
+                sessions: chunk.to_vec(),
+            };
+            let _ = self.inner.jobs.send(Job::Publish(ended));
+        }
     }
 
     /// Someone here entered `room`: make sure this node has delivered all

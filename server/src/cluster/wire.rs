@@ -13,6 +13,10 @@ use natter_shared::Posted;
 use serde::{Deserialize, Serialize};
 
 use crate::hub::{Event, NodeId, Presence, RoomRef};
+use crate::ids::SessionId;
+
+/// Most sessions one payload may end: an account has far fewer.
+pub(super) const MAX_ENDED: usize = 10_000;
 
 /// Largest payload parsed. Redis itself cuts off a subscriber whose
 /// unread messages pass 32 MiB (`client-output-buffer-limit pubsub`), so
@@ -41,6 +45,9 @@ pub(super) enum Wire {
     },
     /// A node (re)joined the bus: everyone answers with a snapshot.
     Hello,
+    /// These sessions ended (signed out, revoked, a new password): their
+    /// sockets close on every node.
+    SessionsEnded { sessions: Vec<SessionId> },
     #[serde(untagged)]
     Event(Event),
 }
@@ -136,6 +143,10 @@ fn check(wire: &Wire) -> Result<(), Rejected> {
             .chain(rooms)
             .try_for_each(check_room),
         Wire::Hello => Ok(()),
+        Wire::SessionsEnded { sessions } if sessions.len() > MAX_ENDED => {
+            Err(Rejected::Malformed(format!("{} sessions ended at once", sessions.len())))
+        }
+        Wire::SessionsEnded { .. } => Ok(()),
         Wire::Event(event) => match event {
             Event::Joined { room, .. }
             | Event::Left { room, .. }

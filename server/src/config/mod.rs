@@ -8,9 +8,11 @@ use natter_shared::{MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS};
 
 use crate::limits;
 
+mod accounts;
 mod rooms;
 mod settings;
 
+pub use accounts::{AccountFlags, BadPublicUrl, Guests, Registration};
 pub use rooms::RoomFlags;
 pub(crate) use settings::MessageLimits;
 pub use settings::{ConfigError, Timing};
@@ -276,6 +278,9 @@ pub struct Config {
     #[command(flatten)]
     pub rooms: RoomFlags,
 
+    #[command(flatten)]
+    pub accounts: AccountFlags,
+
     /// Seconds a write to one connection may take before the connection is
     /// let go as a slow consumer (close code 4008).
     #[arg(long, env = "NATTER_WRITE_TIMEOUT_SECS", default_value_t = 10,
@@ -338,6 +343,7 @@ impl Default for Config {
             client_heartbeat_secs: 20,
             presence_grace_secs: 5,
             rooms: RoomFlags::default(),
+            accounts: AccountFlags::default(),
         }
     }
 }

@@ -29,6 +29,8 @@ pub enum ConfigError {
     Origin(#[from] crate::guard::BadOrigin),
     #[error("--echo-connect-src: {0}")]
     EchoConnectSrc(#[from] crate::headers::BadWsOrigin),
+    #[error("--public-url: {0}")]
+    PublicUrl(#[from] super::BadPublicUrl),
 }
 
 /// Rates are at least 1 (clap checks); this keeps the type honest.
@@ -79,6 +81,7 @@ impl Config {
         for origin in &self.echo_connect_src {
             crate::headers::parse_ws_origin(origin)?;
         }
+        self.accounts.check()?;
         Ok(())
     }
 

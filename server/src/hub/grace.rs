@@ -55,9 +55,17 @@ impl Hub {
             return;
         };
         conn.device = Some(device.clone());
+        let account = conn.account;
         let Some(old_id) = state.lingering.remove(&device) else {
             return;
         };
+        // Only the same person takes over: a browser that signed in (or
+        // out) meanwhile is someone else, and the lingering one leaves as
+        // its grace period ends.
+        if state.conns.get(&old_id).is_some_and(|old| old.account != account) {
+            state.lingering.insert(device, old_id);
+            return;
+        }
         let Some(old) = state.conns.remove(&old_id) else {
             return;
         };
@@ -73,8 +81,15 @@ impl Hub {
             }
         }
         let queue = conn.queue.clone();
-        state.nicks.remove(&provisional.key());
-        state.nicks.insert(old.nick.key(), id);
+        if account.is_none() {
+            state.nicks.remove(&provisional.key());
+            state.nicks.insert(old.nick.key(), id);
+        } else {
+            // Both are the account's connections: one fewer of them now.
+            if let Some(held) = state.signed_in.get_mut(&old.nick.key()) {
+                held.1 = held.1.saturating_sub(1).max(1);
+            }
+        }
         state.emit(Event::Released {
             conn: id,
             device: Some(device),

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::clock::now;
 use crate::frame::Frame;
-use crate::ids::{RoomId, RoomRow};
+use crate::ids::{AccountId, RoomId, RoomRow};
 use crate::outbox::{self, Inbox, Outbox, QueueBudget};
 
 mod connection;
@@ -27,6 +27,8 @@ mod listing;
 mod names;
 mod remote;
 mod rooms;
+
+pub(crate) use names::Signed;
 
 /// Identifies one connection for as long as the server runs.
 pub type ConnId = u64;
@@ -134,12 +136,17 @@ pub enum Refusal {
     TooManyJoined(usize),
     #[error("you are not in the room {0}; join it first")]
     NotInRoom(RoomName),
+    #[error("{0} is an account's name; sign in to use it")]
+    AccountsName(Nick),
+    #[error("signed in, your name is your account's: {0}")]
+    SignedIn(Nick),
 }
 
 impl Refusal {
     pub fn code(&self) -> ErrorCode {
         match self {
-            Refusal::NickTaken(_) => ErrorCode::NickTaken,
+            Refusal::NickTaken(_) | Refusal::AccountsName(_) => ErrorCode::NickTaken,
+            Refusal::SignedIn(_) => ErrorCode::InvalidMessage,
             Refusal::TooManyRooms(_) => ErrorCode::TooManyRooms,
             Refusal::TooManyJoined(_) => ErrorCode::TooManyJoined,
             Refusal::NotInRoom(_) => ErrorCode::NotInRoom,
@@ -184,8 +191,11 @@ struct State {
     /// Connections ever accepted; the next one is `arrivals + 1`.
     arrivals: u64,
     conns: HashMap<ConnId, Conn>,
-    /// Online names by [`Nick::key`].
+    /// Guests' names by [`Nick::key`].
     nicks: HashMap<String, ConnId>,
+    /// Signed-in accounts' names by [`Nick::key`], with how many
+    /// connections each has here: an account may be online from several.
+    signed_in: HashMap<String, (AccountId, usize)>,
     /// Departed connections still shown as present, by device, until their
     /// grace period ends or the device comes back.
     lingering: HashMap<DeviceId, ConnId>,
@@ -207,6 +217,8 @@ struct Conn {
     device: Option<DeviceId>,
     /// Gone, but within its grace period: still listed, sent nothing.
     lingering: bool,
+    /// The account it is signed in to; `None` for a guest.
+    account: Option<AccountId>,
 }
 
 struct Room {
@@ -268,7 +280,7 @@ impl Hub {
     /// Admits a new connection as `user<N>` and queues its `welcome`. It is
     /// in no room yet.
     pub fn connect(self: &Arc<Self>) -> Connection {
-        self.connect_numbered(None)
+        self.connect_as(None, None)
     }
 
     /// Connections online.

@@ -285,7 +285,15 @@ impl State {
             };
             changed = true;
             self.lingering.retain(|_, &mut held| held != id);
-            if self.nicks.get(&conn.nick.key()) == Some(&id) {
+            if conn.account.is_some() {
+                let key = conn.nick.key();
+                if let Some(held) = self.signed_in.get_mut(&key) {
+                    held.1 -= 1;
+                    if held.1 == 0 {
+                        self.signed_in.remove(&key);
+                    }
+                }
+            } else if self.nicks.get(&conn.nick.key()) == Some(&id) {
                 self.nicks.remove(&conn.nick.key());
                 self.emit(Event::Released {
                     conn: id,

@@ -35,6 +35,15 @@ pub(super) async fn next_stored(
     next
 }
 
+/// Resolves once the connection's session has ended (signed out,
+/// revoked); never, for a guest. Cancel-safe.
+pub(super) async fn signed_out(live: &Option<Live>) {
+    match live {
+        Some(live) => live.ended().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Runs one session until it ends; returns how.
 pub(crate) async fn event_loop(
     tx: &mut impl Tx,
@@ -54,6 +63,7 @@ pub(crate) async fn event_loop(
     loop {
         let step = tokio::select! {
             () = &mut closing => return End::restarting(),
+            () = signed_out(&session.live) => return End::signed_out(),
             beat = heartbeat.tick() => {
                 session.sent.report();
                 Box::pin(Heartbeat::beat(beat, tx, drain, timing)).await

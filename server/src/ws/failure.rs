@@ -15,6 +15,8 @@ pub(super) enum Failure {
     Bus(#[from] crate::cluster::BusError),
     #[error(transparent)]
     Limited(#[from] Limited),
+    #[error("sign in to {0}: guests may not on this server")]
+    SignInRequired(&'static str),
     #[error("the {what} is {len} characters long; this server allows {max}")]
     TooLong {
         what: &'static str,
@@ -30,6 +32,7 @@ impl Failure {
             Failure::NotStored(_) | Failure::Store(_) | Failure::Bus(_) => ErrorCode::StorageFailed,
             Failure::Limited(_) => ErrorCode::RateLimited,
             Failure::TooLong { .. } => ErrorCode::InvalidMessage,
+            Failure::SignInRequired(_) => ErrorCode::SignInRequired,
         }
     }
 
@@ -38,7 +41,12 @@ impl Failure {
     /// limit when the client waited as long as it was told to.
     pub(super) fn costs_a_strike(&self) -> bool {
         match self {
-            Failure::NotStored(_) | Failure::Store(_) | Failure::Bus(_) => false,
+            // The policy, not the client's conduct: a guest's page may ask
+            // before it knows.
+            Failure::NotStored(_)
+            | Failure::Store(_)
+            | Failure::Bus(_)
+            | Failure::SignInRequired(_) => false,
             Failure::Limited(limited) => !limited.honoured,
             Failure::Refused(_) | Failure::TooLong { .. } => true,
         }

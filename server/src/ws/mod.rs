@@ -44,11 +44,12 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::app::{AppState, Ticket};
+use crate::auth::{Live, SignedIn};
 use crate::clock::now;
 use crate::coalesce::Coalesce;
 use crate::config::MessageLimits;
 use crate::frame::Frame;
-use crate::hub::{Connection, Entry, Member, Refusal};
+use crate::hub::{Connection, Entry, Member, Refusal, Signed};
 use crate::limits;
 use crate::listener::Peer;
 use crate::quota::{Kind, Limited, QuotaSettings, Quotas};
@@ -76,16 +77,33 @@ pub(crate) async fn upgrade(
         Ok(ticket) => ticket,
         Err(refused) => return refused.into_response(),
     };
+    let client = app.guard.client(peer.ip(), &headers);
+    // A session that cannot be checked is not taken for a guest: the
+    // person would post under another name. The client retries.
+    let signed_in = match crate::auth::signed_in(&app.store, &headers, client).await {
+        Ok(signed_in) => signed_in,
+        Err(err) => {
+            tracing::warn!(%err, "cannot check a session at a handshake");
+            let why = "sessions cannot be checked right now; try again";
+            return (axum::http::StatusCode::SERVICE_UNAVAILABLE, why).into_response();
+        }
+    };
     socket::configure(upgrade, app.message_limits.chat).on_upgrade(move |ws| {
         // Split before the session's future exists: what it captures, it
         // holds for as long as the connection lives.
         let (tx, rx) = ws.split();
-        run_session(tx, rx, app, ticket)
+        run_session(tx, rx, app, ticket, signed_in)
     })
 }
 
 /// One chat connection, from the upgrade to the closing handshake.
-async fn run_session(mut tx: impl Tx, mut rx: impl Rx, app: AppState, ticket: Ticket) {
+async fn run_session(
+    mut tx: impl Tx,
+    mut rx: impl Rx,
+    app: AppState,
+    ticket: Ticket,
+    signed_in: Option<SignedIn>,
+) {
     let end = if app.drain.is_closing() {
         End::restarting()
     } else {
@@ -96,8 +114,15 @@ async fn run_session(mut tx: impl Tx, mut rx: impl Rx, app: AppState, ticket: Ti
             Some(cluster) => Box::pin(cluster.next_number()).await,
             None => None,
         };
-        let conn = app.hub.connect_numbered(number);
+        let live = signed_in.as_ref().map(|s| app.live.watch(s.session));
+        let signed = signed_in.map(|s| Signed {
+            account: s.account,
+            nick: s.name,
+            role: s.role,
+        });
+        let conn = app.hub.connect_as(number, signed.as_ref());
         let mut session = Session::new(conn, Arc::clone(&app.quotas), ticket.address);
+        session.live = live;
         let end = event_loop(&mut tx, &mut rx, &mut session, &app).await;
         tracing::debug!(conn = session.conn.id(), ?end, "session over");
         // The session drops here: its rooms hear of the departure before
@@ -129,6 +154,8 @@ pub(crate) struct Session {
     /// Made with the first and dropped with the last, so a connection that
     /// says nothing holds none.
     storing: Option<FuturesOrdered<Storing>>,
+    /// The session signed in on this connection; `None` for a guest.
+    live: Option<Live>,
 }
 
 impl Drop for Session {
@@ -172,6 +199,7 @@ impl Session {
             device,
             sent: Sent::new(),
             storing: None,
+            live: None,
         }
     }
 }

@@ -2,6 +2,16 @@
 //! the room list; and the answer to one refused.
 
 use super::*;
+use crate::config::Guests;
+
+/// What a guest asks to do, as `--guests` allows it or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Act {
+    /// Enter public rooms, read them, take a name.
+    Read,
+    /// Say something, or make a room.
+    Post,
+}
 
 impl Session {
     /// Carries out one request; returns the frames that answer it directly.
@@ -19,8 +29,14 @@ impl Session {
                 self.conn.set_device(device.clone());
                 self.device = device;
             }
-            ClientMsg::Nick { nick } => self.rename(nick, app).await?,
-            ClientMsg::Join { room, since } => return self.join(&room, since, app).await,
+            ClientMsg::Nick { nick } => {
+                self.guest_may(app, Act::Read)?;
+                self.rename(nick, app).await?;
+            }
+            ClientMsg::Join { room, since } => {
+                self.guest_may(app, Act::Read)?;
+                return self.join(&room, since, app).await;
+            }
             ClientMsg::Leave { room } => {
                 // The leaver hears its own `left` at once; the others once
                 // the departure has settled (see `settle`).
@@ -37,6 +53,7 @@ impl Session {
             ClientMsg::Say { room, text, id } => {
                 let member = self.member(&room)?;
                 self.quotas.take(Kind::Say, 0)?;
+                self.guest_may(app, Act::Post)?;
                 self.say(member, text, id, app).await?;
             }
             ClientMsg::History { room, before } => {
@@ -46,13 +63,19 @@ impl Session {
                     page(app, member.room, member.name, before, false).await?,
                 ]);
             }
-            ClientMsg::Typing { room } => self.typing(&room)?,
+            // A guest who may not post has nothing to type: dropped.
+            ClientMsg::Typing { room } => {
+                if self.guest_may(app, Act::Post).is_ok() {
+                    self.typing(&room)?;
+                }
+            }
             ClientMsg::Ping => {
                 self.quotas.take(Kind::Ping, 0)?;
                 return Ok(vec![Frame::of(&ServerMsg::Pong)]);
             }
             ClientMsg::WatchRooms => {
                 self.quotas.take(Kind::WatchRooms, 0)?;
+                self.guest_may(app, Act::Read)?;
                 let mut watch = app.hub.watch_rooms();
                 watch.mark_unchanged();
                 let listed = app.hub.room_list();
@@ -66,6 +89,19 @@ impl Session {
             }
         }
         Ok(Vec::new())
+    }
+
+    /// Whether this connection may `act`: a signed-in one may; a guest as
+    /// `--guests` says.
+    pub(super) fn guest_may(&self, app: &AppState, act: Act) -> Result<(), Failure> {
+        if self.live.is_some() {
+            return Ok(());
+        }
+        match (app.guests, act) {
+            (Guests::Allow, _) | (Guests::ReadOnly, Act::Read) => Ok(()),
+            (Guests::ReadOnly, Act::Post) => Err(Failure::SignInRequired("post or make rooms")),
+            (Guests::Deny, _) => Err(Failure::SignInRequired("chat")),
+        }
     }
 
     /// The connection's place in `room`, unless it is not in it or has
@@ -141,11 +177,19 @@ impl Session {
     /// Over the budget it is held, not refused: the last name asked for is
     /// taken once the budget allows (see [`settle`]).
     pub(super) async fn rename(&mut self, nick: Nick, app: &AppState) -> Result<(), Failure> {
+        if self.live.is_some() {
+            return Err(Refusal::SignedIn(self.conn.nick().unwrap_or(nick)).into());
+        }
         if let Err(limited) = self.quotas.take(Kind::Nick, self.conn.reach(None)) {
             self.held_rename = Some(HeldRename::new(nick, limited.wait));
             return Ok(());
         }
         self.held_rename = None;
+        // An account's name, or one that looks like it, is the account's,
+        // whether or not it is online.
+        if app.store.name_key_taken(&crate::auth::name_key(&nick)).await? {
+            return Err(Refusal::AccountsName(nick).into());
+        }
         if let Some(cluster) = &app.cluster {
             let device = self.conn.device();
             if !cluster
@@ -220,6 +264,7 @@ impl Session {
                     return Ok(vec![Frame::of(&entered), history]);
                 }
                 Entry::Missing => {
+                    self.guest_may(app, Act::Post)?;
                     check_length("room name", room.as_str(), app.message_limits.room_chars)?;
                     self.quotas.take(Kind::Create, 0)?;
                     app.room_quota.take(self.address)?;

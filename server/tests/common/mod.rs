@@ -5,6 +5,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of this module
 
+pub mod account;
 pub mod axe;
 pub mod browser;
 pub mod contract;
