@@ -74,11 +74,11 @@ fn refused(out: &Output) -> String {
     stderr
 }
 
-/// The first line of a refusal by the argument parser (a hint follows).
+/// A refusal by the argument parser: its sentence, then the usage.
 fn refused_by_parser(out: &Output) -> String {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let stderr = String::from_utf8(out.stderr.clone()).unwrap();
-    stderr.lines().next().unwrap_or_default().to_owned()
+    assert!(out.stdout.is_empty());
+    String::from_utf8(out.stderr.clone()).unwrap()
 }
 
 async fn add(db: &Db, name: &str, password: &str) -> Output {
