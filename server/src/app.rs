@@ -26,15 +26,15 @@ use natter_shared::{RoomName, UnixMillis};
 use tokio::task::JoinHandle;
 
 use crate::assets::Policies;
+use crate::auth::{Attempts, LiveSessions};
 use crate::clock::now;
 use crate::cluster::{BusError, Cluster, Tasks};
-use crate::auth::{Attempts, LiveSessions};
 use crate::config::{Config, Guests, MessageLimits, Registration, Timing};
-use crate::ids::SessionId;
 use crate::fanout::LocalFanout;
 use crate::guard::{Admitted, Guard, HandshakeRefused};
 use crate::hosts::AllowedHosts;
 use crate::hub::Hub;
+use crate::ids::SessionId;
 use crate::quota::QuotaSettings;
 use crate::room_quota::RoomQuota;
 use crate::shutdown::Drain;

@@ -12,6 +12,7 @@ pub(crate) mod address;
 pub mod app;
 pub mod assets;
 pub(crate) mod auth;
+pub mod cli;
 pub(crate) mod clock;
 pub(crate) mod cluster;
 pub(crate) mod coalesce;

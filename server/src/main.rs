@@ -1,19 +1,26 @@
 //! The `natter` binary: parse the configuration, start logging, listen, and
-//! serve until SIGINT or SIGTERM. Everything else lives in the library.
+//! serve until SIGINT or SIGTERM; or run an operator's command (`cli`).
+//! Everything else lives in the library.
 
 use std::io::IsTerminal;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
 use natter_server::app::OpenError;
+use natter_server::cli::Cli;
 use natter_server::config::LogFormat;
 use natter_server::store::StoreError;
-use natter_server::{Config, ServeError, run, shutdown_signal};
+use natter_server::{ServeError, run, shutdown_signal};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let config = Config::parse();
+async fn main() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    if let Some(command) = cli.command {
+        return Ok(natter_server::cli::run(command).await);
+    }
+    let config = cli.serve;
     let filter = EnvFilter::try_new(&config.log)
         .with_context(|| format!("invalid --log filter {:?}", config.log))?;
     match config.log_format {
@@ -43,7 +50,7 @@ async fn main() -> anyhow::Result<()> {
     let listener = natter_server::listener::bind(config.bind)
         .with_context(|| format!("cannot listen on {}", config.bind))?;
     match run(config, listener, stop).await {
-        Ok(()) => Ok(()),
+        Ok(()) => Ok(ExitCode::SUCCESS),
         // A database that cannot be opened or written: the sentence says
         // what to fix; a chain of causes would only bury it.
         Err(err @ ServeError::Open(OpenError::Store(StoreError::Unusable(_)))) => {

@@ -115,7 +115,10 @@ mod tests {
             assert!(attempts.try_password(one, &format!("name{n}")).is_ok());
         }
         assert!(attempts.try_password(one, "fresh").is_err());
-        assert!(attempts.sign_up(one).is_err(), "tries and sign-ups share the address budget");
+        assert!(
+            attempts.sign_up(one).is_err(),
+            "tries and sign-ups share the address budget"
+        );
     }
 
     #[test]

@@ -83,7 +83,10 @@ mod tests {
         let both = format!("x=1; {PLAIN}={}; {SECURE}={}", a.as_str(), b.as_str());
         assert_eq!(token(&cookies(&[&both])).unwrap().as_str(), b.as_str());
         let plain = format!("{PLAIN}={}", a.as_str());
-        assert_eq!(token(&cookies(&["y=2", &plain])).unwrap().as_str(), a.as_str());
+        assert_eq!(
+            token(&cookies(&["y=2", &plain])).unwrap().as_str(),
+            a.as_str()
+        );
         assert!(token(&cookies(&["natter_session=short"])).is_none());
         assert!(token(&cookies(&[])).is_none());
     }

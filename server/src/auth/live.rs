@@ -46,9 +46,7 @@ pub(crate) struct Live {
 impl LiveSessions {
     /// Registers a socket of `session`.
     pub(crate) fn watch(self: &Arc<Self>, session: SessionId) -> Live {
-        let id = self
-            .next
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let ended = CancellationToken::new();
         let mut sockets = self.lock();
         if sockets.ended.contains_key(&session) {
@@ -74,7 +72,9 @@ impl LiveSessions {
     pub(crate) fn end(&self, sessions: &[SessionId]) -> usize {
         let mut sockets = self.lock();
         let now = Instant::now();
-        sockets.ended.retain(|_, at| now.duration_since(*at) < REMEMBERED);
+        sockets
+            .ended
+            .retain(|_, at| now.duration_since(*at) < REMEMBERED);
         let mut told = 0;
         for session in sessions {
             sockets.ended.insert(*session, now);
@@ -95,11 +95,6 @@ impl Live {
     /// Resolves once the session has ended.
     pub(crate) async fn ended(&self) {
         self.ended.cancelled().await;
-    }
-
-    /// The session this socket belongs to.
-    pub(crate) fn session(&self) -> SessionId {
-        self.session
     }
 }
 

@@ -28,8 +28,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::hub::{Hub, NodeId};
 use crate::auth::LiveSessions;
+use crate::hub::{Hub, NodeId};
 use crate::ids::{RoomId, SessionId};
 use crate::shutdown::Drain;
 use crate::store::{Store, StoreError};

@@ -47,7 +47,9 @@ pub(super) enum Wire {
     Hello,
     /// These sessions ended (signed out, revoked, a new password): their
     /// sockets close on every node.
-    SessionsEnded { sessions: Vec<SessionId> },
+    SessionsEnded {
+        sessions: Vec<SessionId>,
+    },
     #[serde(untagged)]
     Event(Event),
 }
@@ -143,9 +145,9 @@ fn check(wire: &Wire) -> Result<(), Rejected> {
             .chain(rooms)
             .try_for_each(check_room),
         Wire::Hello => Ok(()),
-        Wire::SessionsEnded { sessions } if sessions.len() > MAX_ENDED => {
-            Err(Rejected::Malformed(format!("{} sessions ended at once", sessions.len())))
-        }
+        Wire::SessionsEnded { sessions } if sessions.len() > MAX_ENDED => Err(Rejected::Malformed(
+            format!("{} sessions ended at once", sessions.len()),
+        )),
         Wire::SessionsEnded { .. } => Ok(()),
         Wire::Event(event) => match event {
             Event::Joined { room, .. }

@@ -89,7 +89,9 @@ impl AccountFlags {
 
 /// Why a `--public-url` is not one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a public address: write http(s)://host[:port][/path], such as https://chat.example.com")]
+#[error(
+    "{0:?} is not a public address: write http(s)://host[:port][/path], such as https://chat.example.com"
+)]
 pub struct BadPublicUrl(String);
 
 #[cfg(test)]
@@ -105,13 +107,24 @@ mod tests {
         for good in ["https://chat.example.com", "http://10.0.0.5:8080/chat/"] {
             assert_eq!(flags(good).check(), Ok(()), "{good}");
         }
-        for bad in ["chat.example.com", "ftp://x", "https://x/?a=1", "https://x/#y"] {
+        for bad in [
+            "chat.example.com",
+            "ftp://x",
+            "https://x/?a=1",
+            "https://x/#y",
+        ] {
             assert!(flags(bad).check().is_err(), "{bad}");
         }
         assert!(flags("HTTPS://chat.example.com").https());
         assert!(!flags("http://chat.example.com").https());
         let bound = "127.0.0.1:9000".parse().unwrap();
-        assert_eq!(flags("https://c.example/").link_base(bound), "https://c.example");
-        assert_eq!(AccountFlags::default().link_base(bound), "http://127.0.0.1:9000");
+        assert_eq!(
+            flags("https://c.example/").link_base(bound),
+            "https://c.example"
+        );
+        assert_eq!(
+            AccountFlags::default().link_base(bound),
+            "http://127.0.0.1:9000"
+        );
     }
 }

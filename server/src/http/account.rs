@@ -73,7 +73,9 @@ pub(super) async fn sign_up(
             (TicketKind::Invite, invite)
         }
         (None, _) => match app.registration {
-            Registration::Open => return create(&app, &caller, name, &form.password, Role::Member).await,
+            Registration::Open => {
+                return create(&app, &caller, name, &form.password, Role::Member).await;
+            }
             Registration::Invite => return Err(ApiError::InviteRequired),
             Registration::Closed => return Err(ApiError::RegistrationClosed),
         },
@@ -116,7 +118,16 @@ async fn create(
         Err(err) => return Err(err.into()),
     };
     tracing::info!(account = %id, %role, "account made");
-    signed_in_as(app, caller, NewSessionFor { account: id, name, role }).await
+    signed_in_as(
+        app,
+        caller,
+        NewSessionFor {
+            account: id,
+            name,
+            role,
+        },
+    )
+    .await
 }
 
 /// `POST /api/sign-in`.
@@ -139,7 +150,9 @@ pub(super) async fn sign_in(
     if !auth::verify(&form.password, stored).await {
         return Err(ApiError::BadCredentials);
     }
-    let account = found.expect("a password matched, so the account exists").account;
+    let account = found
+        .expect("a password matched, so the account exists")
+        .account;
     let who = NewSessionFor {
         account: account.id,
         name: account.name,
@@ -174,15 +187,23 @@ pub(super) async fn reset_password(
         .ok_or(ApiError::InviteInvalid)?;
     let at = now();
     let ticket = app.store.peek_ticket(TicketKind::Reset, &hash, at).await?;
-    let account_id = ticket.and_then(|t| t.account).ok_or(ApiError::InviteInvalid)?;
-    let account = app.store.account(account_id).await?.ok_or(ApiError::InviteInvalid)?;
+    let account_id = ticket
+        .and_then(|t| t.account)
+        .ok_or(ApiError::InviteInvalid)?;
+    let account = app
+        .store
+        .account(account_id)
+        .await?
+        .ok_or(ApiError::InviteInvalid)?;
     auth::check_new(&form.password, account.name.as_str())?;
     app.store
         .spend_ticket(TicketKind::Reset, &hash, at)
         .await?
         .ok_or(ApiError::InviteInvalid)?;
     let password = auth::hash(&form.password).await?;
-    app.store.set_password(account.id, password.as_str()).await?;
+    app.store
+        .set_password(account.id, password.as_str())
+        .await?;
     let ended = app.store.delete_sessions(account.id, None).await?;
     app.end_sessions(&ended);
     let who = NewSessionFor {
@@ -234,7 +255,10 @@ mod tests {
     #[test]
     fn guests_names_and_overlong_names_are_not_account_names() {
         assert!(account_name("Ada", 32).is_ok());
-        assert!(account_name("user", 32).is_err(), "user plus no digits is still a guest's form");
+        assert!(
+            account_name("user", 32).is_err(),
+            "user plus no digits is still a guest's form"
+        );
         assert!(account_name("User12", 32).is_err());
         assert!(account_name("user12a", 32).is_ok());
         assert!(account_name("us\u{0435}r5", 32).is_err(), "a Cyrillic е");

@@ -114,7 +114,10 @@ mod tests {
                       (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
         assert_eq!(describe_device(iphone), "Safari on iPhone");
         assert_eq!(describe_device(""), "unknown device");
-        assert_eq!(describe_device(&"x".repeat(500)).chars().count(), DEVICE_CHARS);
+        assert_eq!(
+            describe_device(&"x".repeat(500)).chars().count(),
+            DEVICE_CHARS
+        );
         assert_eq!(describe_device("curl/8.0\u{7}"), "curl/8.0");
     }
 }

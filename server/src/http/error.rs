@@ -79,7 +79,11 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({ "code": code, "message": self.to_string() });
         let mut response = (status, Json(body)).into_response();
         if let ApiError::TooManyAttempts(too_many) = &self {
-            let secs = too_many.retry_after.max(Duration::from_secs(1)).as_secs_f64().ceil();
+            let secs = too_many
+                .retry_after
+                .max(Duration::from_secs(1))
+                .as_secs_f64()
+                .ceil();
             let value = HeaderValue::from_str(&format!("{secs}")).expect("digits");
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }

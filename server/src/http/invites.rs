@@ -48,7 +48,15 @@ pub(super) async fn create(
     let expires = natter_shared::UnixMillis(at.0.saturating_add(form.expires_secs * 1000));
     let id = app
         .store
-        .create_ticket(TicketKind::Invite, &token.hash(), None, form.uses, expires, Some(who), at)
+        .create_ticket(
+            TicketKind::Invite,
+            &token.hash(),
+            None,
+            form.uses,
+            expires,
+            Some(who),
+            at,
+        )
         .await?;
     // The page that asked is at an origin the server answers (checked
     // before this ran): the link points there.

@@ -87,7 +87,8 @@ pub(super) async fn change_password(
     Body(form): Body<NewPassword>,
 ) -> Result<StatusCode, ApiError> {
     let who = caller.account()?;
-    app.attempts.try_password(caller.address, &name_key(&who.name))?;
+    app.attempts
+        .try_password(caller.address, &name_key(&who.name))?;
     let stored = app.store.credentials(&name_key(&who.name)).await?;
     let hash = stored.as_ref().and_then(|c| c.password_hash.as_deref());
     if !auth::verify(&form.current, hash).await {
@@ -96,7 +97,10 @@ pub(super) async fn change_password(
     auth::check_new(&form.new, who.name.as_str())?;
     let hash = auth::hash(&form.new).await?;
     app.store.set_password(who.account, hash.as_str()).await?;
-    let ended = app.store.delete_sessions(who.account, Some(who.session)).await?;
+    let ended = app
+        .store
+        .delete_sessions(who.account, Some(who.session))
+        .await?;
     app.end_sessions(&ended);
     tracing::info!(account = %who.account, ended = ended.len(), "password changed");
     Ok(StatusCode::NO_CONTENT)

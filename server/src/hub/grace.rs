@@ -62,7 +62,11 @@ impl Hub {
         // Only the same person takes over: a browser that signed in (or
         // out) meanwhile is someone else, and the lingering one leaves as
         // its grace period ends.
-        if state.conns.get(&old_id).is_some_and(|old| old.account != account) {
+        if state
+            .conns
+            .get(&old_id)
+            .is_some_and(|old| old.account != account)
+        {
             state.lingering.insert(device, old_id);
             return;
         }

@@ -23,7 +23,10 @@ impl Hub {
         let nick = match account {
             Some(signed) => {
                 let key = signed.nick.key();
-                let held = state.signed_in.entry(key.clone()).or_insert((signed.account, 0));
+                let held = state
+                    .signed_in
+                    .entry(key.clone())
+                    .or_insert((signed.account, 0));
                 held.1 += 1;
                 if let Some(&guest) = state.nicks.get(&key) {
                     let free = state.free_guest_name(number.unwrap_or(id));

@@ -20,7 +20,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use natter_shared::{MessageId, Posted, RoomName, Seq, UnixMillis};
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::pool::PoolConnection;
+use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Connection};
 
 use super::{
@@ -149,6 +151,30 @@ impl Store {
     /// What is wrong with storage, while the last write failed.
     pub fn health(&self) -> &Health {
         &self.health
+    }
+
+    /// Runs one write statement on a connection of its own (see the module
+    /// documentation) and returns how many rows it changed.
+    #[allow(dead_code)] // until the HTTP API (issue 36, part B) calls its callers
+    pub(super) async fn write<'q>(
+        &self,
+        statement: Query<'q, Any, AnyArguments<'q>>,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.writer().await?;
+        let done = statement.execute(&mut *conn).await;
+        let done = done.map(|r| r.rows_affected()).map_err(StoreError::from);
+        self.settle(conn, done).await
+    }
+
+    /// [`Store::write`] for a statement with `RETURNING`: the rows it
+    /// returned.
+    pub(super) async fn write_returning<'q>(
+        &self,
+        statement: Query<'q, Any, AnyArguments<'q>>,
+    ) -> Result<Vec<AnyRow>, StoreError> {
+        let mut conn = self.writer().await?;
+        let rows = statement.fetch_all(&mut *conn).await;
+        self.settle(conn, rows.map_err(StoreError::from)).await
     }
 
     /// A connection for one write.

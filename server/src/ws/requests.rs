@@ -187,7 +187,11 @@ impl Session {
         self.held_rename = None;
         // An account's name, or one that looks like it, is the account's,
         // whether or not it is online.
-        if app.store.name_key_taken(&crate::auth::name_key(&nick)).await? {
+        if app
+            .store
+            .name_key_taken(&crate::auth::name_key(&nick))
+            .await?
+        {
             return Err(Refusal::AccountsName(nick).into());
         }
         if let Some(cluster) = &app.cluster {

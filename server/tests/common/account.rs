@@ -30,7 +30,10 @@ impl Answer {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().expect("client")
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
 }
 
 /// `method path` with a JSON `body`, as a page of this server sends it,
