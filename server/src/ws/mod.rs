@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::FuturesOrdered;
 use futures_util::{SinkExt, StreamExt};
@@ -85,7 +85,7 @@ pub(crate) async fn upgrade(
         Err(err) => {
             tracing::warn!(%err, "cannot check a session at a handshake");
             let why = "sessions cannot be checked right now; try again";
-            return (axum::http::StatusCode::SERVICE_UNAVAILABLE, why).into_response();
+            return (StatusCode::SERVICE_UNAVAILABLE, why).into_response();
         }
     };
     socket::configure(upgrade, app.message_limits.chat).on_upgrade(move |ws| {
