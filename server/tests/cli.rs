@@ -82,13 +82,20 @@ fn refused_by_parser(out: &Output) -> String {
 }
 
 async fn add(db: &Db, name: &str, password: &str) -> Output {
-    natter(db, &["user", "add", name, "--password-stdin"], &format!("{password}\n")).await
+    natter(
+        db,
+        &["user", "add", name, "--password-stdin"],
+        &format!("{password}\n"),
+    )
+    .await
 }
 
 /// The token at the end of a printed link after `prefix`.
 fn token_of(link: &str, prefix: &str) -> String {
     let line = link.strip_suffix('\n').expect("one line");
-    let token = line.strip_prefix(prefix).unwrap_or_else(|| panic!("{line}"));
+    let token = line
+        .strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("{line}"));
     assert_eq!(token.len(), 43, "{token}");
     let alphabet = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
     assert!(token.bytes().all(alphabet), "{token}");
@@ -115,20 +122,32 @@ fn file_bytes(db: &Db) -> Vec<u8> {
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }
 
 #[tokio::test]
 async fn a_user_is_added_and_its_name_and_look_alikes_are_taken_after() {
     let db = database().await;
-    assert_eq!(succeeded(&add(&db, "Ada", PASSWORD).await), "Added the member Ada.\n");
+    assert_eq!(
+        succeeded(&add(&db, "Ada", PASSWORD).await),
+        "Added the member Ada.\n"
+    );
     for twin in ["Ada", "ADA", "\u{410}da", "\u{1D400}da", "Ａｄａ"] {
         let said = refused(&add(&db, twin, "another fine 77 password here").await);
         assert!(said.contains("is taken"), "{twin}: {said}");
     }
     let admin = natter(
         &db,
-        &["user", "add", "Grace", "--role", "admin", "--password-stdin"],
+        &[
+            "user",
+            "add",
+            "Grace",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
         "seven blue herons nest quietly\n",
     )
     .await;
@@ -161,10 +180,18 @@ async fn a_weak_missing_or_overlong_password_or_a_bad_name_is_refused_in_one_sen
 #[tokio::test]
 async fn an_invite_link_holds_a_token_whose_hash_alone_is_stored() {
     let db = sqlite();
-    let out = natter(&db, &["invite", "create", "--uses", "3", "--expires", "12h"], "").await;
+    let out = natter(
+        &db,
+        &["invite", "create", "--uses", "3", "--expires", "12h"],
+        "",
+    )
+    .await;
     let token = token_of(&succeeded(&out), "https://chat.example.com/sign-up#invite=");
     let again = natter(&db, &["invite", "create"], "").await;
-    let other = token_of(&succeeded(&again), "https://chat.example.com/sign-up#invite=");
+    let other = token_of(
+        &succeeded(&again),
+        "https://chat.example.com/sign-up#invite=",
+    );
     assert_ne!(token, other);
     let bytes = file_bytes(&db);
     for token in [&token, &other] {
@@ -201,7 +228,10 @@ async fn a_reset_link_is_printed_for_an_account_and_refused_for_a_stranger() {
     succeeded(&add(&db, "Ada", PASSWORD).await);
     // A look-alike finds the account it imitates; standard error names it.
     let out = natter(&db, &["user", "reset-password", "ADA"], "").await;
-    token_of(&succeeded(&out), "https://chat.example.com/reset-password#token=");
+    token_of(
+        &succeeded(&out),
+        "https://chat.example.com/reset-password#token=",
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("for Ada"));
     let said = refused(&natter(&db, &["user", "reset-password", "Bob"], "").await);
     assert!(said.contains("No account has the name Bob"), "{said}");
@@ -212,7 +242,14 @@ async fn the_database_file_holds_neither_passwords_nor_printed_tokens() {
     let db = sqlite();
     succeeded(&add(&db, "Ada", PASSWORD).await);
     let second = "ochre lantern drifting 9 violins";
-    let admin = ["user", "add", "Grace", "--role", "admin", "--password-stdin"];
+    let admin = [
+        "user",
+        "add",
+        "Grace",
+        "--role",
+        "admin",
+        "--password-stdin",
+    ];
     succeeded(&natter(&db, &admin, &format!("{second}\n")).await);
     let invite = succeeded(&natter(&db, &["invite", "create"], "").await);
     let invite = token_of(&invite, "https://chat.example.com/sign-up#invite=");

@@ -27,7 +27,14 @@ mod tests {
     #[test]
     fn look_alike_names_share_a_key() {
         let ada = key("Ada");
-        for twin in ["ada", "ADA", "\u{410}da", "\u{1D400}da", "Ａｄａ", "\u{391}da"] {
+        for twin in [
+            "ada",
+            "ADA",
+            "\u{410}da",
+            "\u{1D400}da",
+            "Ａｄａ",
+            "\u{391}da",
+        ] {
             assert_eq!(key(twin), ada, "{twin}");
         }
         assert_eq!(key("b0b"), key("bob"));

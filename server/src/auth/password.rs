@@ -68,6 +68,7 @@ pub(crate) enum AuthError {
 /// Why a new password is refused; the `Display` text is shown to the
 /// person choosing it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[allow(clippy::enum_variant_names)] // the names issue 36's contract gives
 pub(crate) enum WeakPassword {
     #[error("The password is too short: use at least 8 characters.")]
     TooShort,
@@ -85,7 +86,10 @@ pub(crate) async fn hash(password: &str) -> Result<PasswordHash, AuthError> {
     let mut salt = [0_u8; SALT_BYTES];
     getrandom::fill(&mut salt).map_err(AuthError::Random)?;
     let password = password.to_owned();
-    let _slot = SLOTS.acquire().await.expect("the semaphore is never closed");
+    let _slot = SLOTS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::encode_b64(&salt).map_err(AuthError::Hash)?;
         let hash = hasher()
@@ -107,7 +111,10 @@ pub(crate) async fn verify(password: &str, stored: Option<&str>) -> bool {
     };
     // A long password is not hashed: the dummy is checked with a short one.
     let password = if usable { password } else { "" }.to_owned();
-    let _slot = SLOTS.acquire().await.expect("the semaphore is never closed");
+    let _slot = SLOTS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
     let matched = tokio::task::spawn_blocking(move || {
         let Ok(parsed) = argon2::PasswordHash::new(&stored) else {
             tracing::warn!("a stored password hash cannot be read");
@@ -161,7 +168,11 @@ mod tests {
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
         let hashed = hash("correct horse battery staple").await.unwrap();
-        assert!(hashed.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(
+            hashed
+                .as_str()
+                .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+        );
         assert_eq!(format!("{hashed:?}"), "PasswordHash(…)");
         assert!(verify("correct horse battery staple", Some(hashed.as_str())).await);
         assert!(!verify("correct horse battery stapler", Some(hashed.as_str())).await);
@@ -199,7 +210,10 @@ mod tests {
         let known = time(Some(hashed.as_str().to_owned())).await;
         let unknown = time(None).await;
         let ratio = unknown / known;
-        assert!((0.25..4.0).contains(&ratio), "{unknown} s against {known} s");
+        assert!(
+            (0.25..4.0).contains(&ratio),
+            "{unknown} s against {known} s"
+        );
     }
 
     #[test]

@@ -25,7 +25,12 @@ use crate::store::{Store, StoreError};
 
 /// Natter: a self-hosted real-time chat. Without a command, it serves.
 #[derive(Debug, Parser)]
-#[command(name = "natter", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "natter",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -115,7 +120,11 @@ pub struct Target {
     )]
     pub database_url: String,
     /// The address people open Natter at, which printed links start with.
-    #[arg(long, env = "NATTER_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "NATTER_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub public_url: String,
 }
 
@@ -166,10 +175,9 @@ async fn execute(
 ) -> Result<(), CliError> {
     match command {
         Command::User {
-            action:
-                UserAction::Add {
-                    name, role, target, ..
-                },
+            action: UserAction::Add {
+                name, role, target, ..
+            },
         } => {
             // Read before opening the database: a missing password
             // changes nothing.
@@ -189,11 +197,12 @@ async fn execute(
             done
         }
         Command::Invite {
-            action: InviteAction::Create {
-                uses,
-                expires,
-                target,
-            },
+            action:
+                InviteAction::Create {
+                    uses,
+                    expires,
+                    target,
+                },
         } => {
             let base = public_url(&target)?;
             let store = open(&target).await?;
@@ -277,7 +286,19 @@ mod tests {
         assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1_800)));
         assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(43_200)));
         assert_eq!(parse_duration("365d"), Ok(MAX_EXPIRY));
-        for bad in ["", "d", "0d", "366d", "7", "7w", "-1d", "1.5h", "7 d", "é", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "d",
+            "0d",
+            "366d",
+            "7",
+            "7w",
+            "-1d",
+            "1.5h",
+            "7 d",
+            "é",
+            "99999999999999999999d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
@@ -290,7 +311,10 @@ mod tests {
                 public_url: given.to_owned(),
             })
         };
-        assert_eq!(url("https://chat.example.com/").unwrap(), "https://chat.example.com");
+        assert_eq!(
+            url("https://chat.example.com/").unwrap(),
+            "https://chat.example.com"
+        );
         assert!(url("chat.example.com").is_err());
         assert!(url("javascript://x").is_err());
         assert!(url("https://").is_err());

@@ -197,7 +197,13 @@ mod tests {
             assert_eq!(store.account_count().await.unwrap(), 0, "{engine}");
             assert!(store.credentials("ada").await.unwrap().is_none());
             let ada = store
-                .create_account(&nick("Ada"), "ada", Some("$h1"), Role::Member, UnixMillis(5))
+                .create_account(
+                    &nick("Ada"),
+                    "ada",
+                    Some("$h1"),
+                    Role::Member,
+                    UnixMillis(5),
+                )
                 .await
                 .unwrap();
             let bob = store
@@ -228,7 +234,10 @@ mod tests {
             assert_eq!(found.account.role, Role::Owner);
             assert_eq!(store.account(AccountId(999)).await.unwrap(), None);
             let missing = store.set_password(AccountId(999), "$h").await;
-            assert!(matches!(missing, Err(StoreError::NoAccount(AccountId(999)))));
+            assert!(matches!(
+                missing,
+                Err(StoreError::NoAccount(AccountId(999)))
+            ));
             let missing = store.set_role(AccountId(999), Role::Admin).await;
             assert!(matches!(missing, Err(StoreError::NoAccount(_))), "{engine}");
         }
@@ -264,6 +273,9 @@ mod tests {
         .await
         .unwrap();
         let read = store.credentials("eve").await;
-        assert!(matches!(read, Err(StoreError::Unknown { what: "role", .. })));
+        assert!(matches!(
+            read,
+            Err(StoreError::Unknown { what: "role", .. })
+        ));
     }
 }

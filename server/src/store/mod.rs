@@ -41,16 +41,16 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::migrate::MigrateError;
 use sqlx::{AnyPool, Connection, Executor, Row};
 
-#[allow(unused_imports)] // until the HTTP API (issue 36, part B) uses it
-pub(crate) use sessions::NewSession;
-pub use accounts::{Account, Credentials};
 pub use crate::ids::{AccountId, RoomId, RoomRow, SessionId, TicketId};
-pub use sessions::SessionRow;
-pub use tickets::{Ticket, TicketKind};
+pub use accounts::{Account, Credentials};
 pub(crate) use health::Fault;
 pub use health::Health;
 use read::room_row;
+#[allow(unused_imports)] // until the HTTP API (issue 36, part B) uses it
+pub(crate) use sessions::NewSession;
+pub use sessions::SessionRow;
 use sql::{as_i64, as_u64, chunks, connect_url, placeholders};
+pub use tickets::{Ticket, TicketKind};
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]

@@ -195,8 +195,10 @@ impl Store {
     /// Deletes every session expired by `now`; how many there were.
     pub(crate) async fn delete_expired_sessions(&self, now: UnixMillis) -> Result<u64, StoreError> {
         timed("delete_expired_sessions", async {
-            self.write(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(as_i64(now.0)))
-                .await
+            self.write(
+                sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(as_i64(now.0)),
+            )
+            .await
         })
         .await
     }
@@ -229,7 +231,13 @@ mod tests {
     async fn account(store: &Store, name: &str) -> AccountId {
         let nick = Nick::try_from(name.to_owned()).unwrap();
         store
-            .create_account(&nick, &name.to_lowercase(), None, Role::Member, UnixMillis(1))
+            .create_account(
+                &nick,
+                &name.to_lowercase(),
+                None,
+                Role::Member,
+                UnixMillis(1),
+            )
             .await
             .unwrap()
     }
@@ -261,11 +269,23 @@ mod tests {
             let found = found.unwrap().expect(engine);
             assert_eq!((found.id, found.account.id), (id, ada));
             assert_eq!(found.account.name.as_str(), "Ada");
-            assert_eq!((found.created_at, found.last_seen), (UnixMillis(10), UnixMillis(10)));
+            assert_eq!(
+                (found.created_at, found.last_seen),
+                (UnixMillis(10), UnixMillis(10))
+            );
             assert_eq!(found.expires_at, UnixMillis(100));
-            assert_eq!((found.device.as_str(), found.address.as_str()), ("Firefox on Linux", "192.0.2.1"));
+            assert_eq!(
+                (found.device.as_str(), found.address.as_str()),
+                ("Firefox on Linux", "192.0.2.1")
+            );
             let other = Token::generate().hash();
-            assert_eq!(store.session_by_token(&other, UnixMillis(50)).await.unwrap(), None);
+            assert_eq!(
+                store
+                    .session_by_token(&other, UnixMillis(50))
+                    .await
+                    .unwrap(),
+                None
+            );
             let late = store.session_by_token(&token.hash(), UnixMillis(100)).await;
             assert_eq!(late.unwrap(), None, "{engine}: expired");
 
@@ -275,8 +295,14 @@ mod tests {
                 .unwrap();
             let renewed = store.session_by_token(&token.hash(), UnixMillis(150)).await;
             let renewed = renewed.unwrap().expect(engine);
-            assert_eq!((renewed.last_seen, renewed.expires_at), (UnixMillis(90), UnixMillis(200)));
-            assert_eq!((renewed.created_at, renewed.address.as_str()), (UnixMillis(10), "198.51.100.7"));
+            assert_eq!(
+                (renewed.last_seen, renewed.expires_at),
+                (UnixMillis(90), UnixMillis(200))
+            );
+            assert_eq!(
+                (renewed.created_at, renewed.address.as_str()),
+                (UnixMillis(10), "198.51.100.7")
+            );
         }
     }
 
@@ -290,13 +316,25 @@ mod tests {
             let (_, third) = session(store, ada, 30, 1_000).await;
             let (_, expired) = session(store, ada, 5, 40).await;
             let (bob_token, bobs) = session(store, bob, 10, 1_000).await;
-            store.renew_session(first, UnixMillis(60), UnixMillis(1_000), "a").await.unwrap();
+            store
+                .renew_session(first, UnixMillis(60), UnixMillis(1_000), "a")
+                .await
+                .unwrap();
             let listed = store.sessions_of(ada, UnixMillis(50)).await.unwrap();
             let ids: Vec<SessionId> = listed.iter().map(|s| s.id).collect();
             assert_eq!(ids, [first, third, second], "{engine}");
 
-            assert!(!store.delete_session(ada, bobs).await.unwrap(), "{engine}: not hers");
-            assert!(store.session_by_token(&bob_token.hash(), UnixMillis(50)).await.unwrap().is_some());
+            assert!(
+                !store.delete_session(ada, bobs).await.unwrap(),
+                "{engine}: not hers"
+            );
+            assert!(
+                store
+                    .session_by_token(&bob_token.hash(), UnixMillis(50))
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
             assert!(store.delete_session(ada, second).await.unwrap());
             assert!(!store.delete_session(ada, second).await.unwrap());
 
@@ -305,7 +343,10 @@ mod tests {
             let left = store.sessions_of(ada, UnixMillis(50)).await.unwrap();
             assert_eq!(left.iter().map(|s| s.id).collect::<Vec<_>>(), [third]);
             assert_eq!(store.delete_sessions(ada, None).await.unwrap(), [third]);
-            assert_eq!(store.sessions_of(bob, UnixMillis(50)).await.unwrap().len(), 1);
+            assert_eq!(
+                store.sessions_of(bob, UnixMillis(50)).await.unwrap().len(),
+                1
+            );
         }
     }
 
@@ -317,9 +358,18 @@ mod tests {
             let (_, old) = session(store, ada, 1, 10).await;
             let (_, _also_old) = session(store, ada, 1, 20).await;
             let (live_token, _) = session(store, ada, 1, 30).await;
-            assert_eq!(store.delete_expired_sessions(UnixMillis(20)).await.unwrap(), 2, "{engine}");
-            assert_eq!(store.delete_expired_sessions(UnixMillis(20)).await.unwrap(), 0);
-            let live = store.session_by_token(&live_token.hash(), UnixMillis(25)).await;
+            assert_eq!(
+                store.delete_expired_sessions(UnixMillis(20)).await.unwrap(),
+                2,
+                "{engine}"
+            );
+            assert_eq!(
+                store.delete_expired_sessions(UnixMillis(20)).await.unwrap(),
+                0
+            );
+            let live = store
+                .session_by_token(&live_token.hash(), UnixMillis(25))
+                .await;
             assert!(live.unwrap().is_some());
             store.delete_sessions(ada, None).await.unwrap();
             let (_, next) = session(store, ada, 1, 30).await;

@@ -122,7 +122,9 @@ mod tests {
     /// with two messages there as it did.
     async fn an_older_database(url: &str) -> i64 {
         let (folder, accounts) = migrations_before_accounts(Backend::of(url));
-        let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(folder);
+        let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(folder);
         let older = tempfile::tempdir().unwrap();
         let mut names: Vec<String> = std::fs::read_dir(&all)
             .unwrap()
@@ -135,7 +137,12 @@ mod tests {
         }
         sqlx::any::install_default_drivers();
         let pool = AnyPool::connect(&connect_url(url)).await.unwrap();
-        Migrator::new(older.path()).await.unwrap().run(&pool).await.unwrap();
+        Migrator::new(older.path())
+            .await
+            .unwrap()
+            .run(&pool)
+            .await
+            .unwrap();
         let room: i64 = sqlx::query_scalar(
             "INSERT INTO rooms (name, key, created_at, last_seq) \
              VALUES ('Café', 'café', 1, 2) RETURNING id",
@@ -169,7 +176,11 @@ mod tests {
             assert_eq!((texts, more), (vec!["first", "second"], false), "{engine}");
             assert_eq!(store.last_seq(room).await.unwrap(), 2);
             let rooms = store.rooms(UnixMillis(0)).await.unwrap();
-            assert!(rooms.iter().any(|r| r.id == room && r.name.as_str() == "Café"));
+            assert!(
+                rooms
+                    .iter()
+                    .any(|r| r.id == room && r.name.as_str() == "Café")
+            );
             assert_eq!(store.account_count().await.unwrap(), 0, "{engine}");
             let ada = Nick::try_from("Ada".to_owned()).unwrap();
             store

@@ -224,7 +224,11 @@ mod tests {
                 .await
                 .unwrap();
             let now = UnixMillis(50);
-            let peeked = store.peek_ticket(kind, &hash, now).await.unwrap().expect(engine);
+            let peeked = store
+                .peek_ticket(kind, &hash, now)
+                .await
+                .unwrap()
+                .expect(engine);
             let expected = Ticket {
                 id,
                 kind,
@@ -234,30 +238,88 @@ mod tests {
                 created_at: UnixMillis(10),
             };
             assert_eq!(peeked, expected, "{engine}");
-            assert_eq!(store.peek_ticket(TicketKind::Reset, &hash, now).await.unwrap(), None);
-            assert_eq!(store.peek_ticket(kind, &hash, ends).await.unwrap(), None, "expired");
-            assert_eq!(store.spend_ticket(kind, &hash, ends).await.unwrap(), None, "expired");
+            assert_eq!(
+                store
+                    .peek_ticket(TicketKind::Reset, &hash, now)
+                    .await
+                    .unwrap(),
+                None
+            );
+            assert_eq!(
+                store.peek_ticket(kind, &hash, ends).await.unwrap(),
+                None,
+                "expired"
+            );
+            assert_eq!(
+                store.spend_ticket(kind, &hash, ends).await.unwrap(),
+                None,
+                "expired"
+            );
 
-            let spent = store.spend_ticket(kind, &hash, now).await.unwrap().expect(engine);
+            let spent = store
+                .spend_ticket(kind, &hash, now)
+                .await
+                .unwrap()
+                .expect(engine);
             assert_eq!(spent.uses_left, 1);
-            assert_eq!(store.tickets(kind, now).await.unwrap(), [Ticket { uses_left: 1, ..expected }]);
-            assert_eq!(store.spend_ticket(kind, &hash, now).await.unwrap().map(|t| t.uses_left), Some(0));
-            assert_eq!(store.spend_ticket(kind, &hash, now).await.unwrap(), None, "{engine}: used up");
+            assert_eq!(
+                store.tickets(kind, now).await.unwrap(),
+                [Ticket {
+                    uses_left: 1,
+                    ..expected
+                }]
+            );
+            assert_eq!(
+                store
+                    .spend_ticket(kind, &hash, now)
+                    .await
+                    .unwrap()
+                    .map(|t| t.uses_left),
+                Some(0)
+            );
+            assert_eq!(
+                store.spend_ticket(kind, &hash, now).await.unwrap(),
+                None,
+                "{engine}: used up"
+            );
             assert_eq!(store.peek_ticket(kind, &hash, now).await.unwrap(), None);
             assert!(store.tickets(kind, now).await.unwrap().is_empty());
 
             let reset = Token::generate().hash();
             let ends = UnixMillis(1_000);
             let id = store
-                .create_ticket(TicketKind::Reset, &reset, Some(ada), 1, ends, None, UnixMillis(20))
+                .create_ticket(
+                    TicketKind::Reset,
+                    &reset,
+                    Some(ada),
+                    1,
+                    ends,
+                    None,
+                    UnixMillis(20),
+                )
                 .await
                 .unwrap();
-            let peeked = store.peek_ticket(TicketKind::Reset, &reset, now).await.unwrap();
+            let peeked = store
+                .peek_ticket(TicketKind::Reset, &reset, now)
+                .await
+                .unwrap();
             assert_eq!(peeked.expect(engine).account, Some(ada));
-            assert!(store.tickets(kind, now).await.unwrap().is_empty(), "kinds apart");
+            assert!(
+                store.tickets(kind, now).await.unwrap().is_empty(),
+                "kinds apart"
+            );
             assert!(store.revoke_ticket(id).await.unwrap());
-            assert!(!store.revoke_ticket(id).await.unwrap(), "{engine}: already revoked");
-            assert_eq!(store.spend_ticket(TicketKind::Reset, &reset, now).await.unwrap(), None);
+            assert!(
+                !store.revoke_ticket(id).await.unwrap(),
+                "{engine}: already revoked"
+            );
+            assert_eq!(
+                store
+                    .spend_ticket(TicketKind::Reset, &reset, now)
+                    .await
+                    .unwrap(),
+                None
+            );
         }
     }
 
@@ -269,10 +331,21 @@ mod tests {
             for at in [10, 30, 20] {
                 let hash = Token::generate().hash();
                 let ends = UnixMillis(at * 10);
-                let id = store.create_ticket(TicketKind::Invite, &hash, None, 1, ends, None, UnixMillis(at));
+                let id = store.create_ticket(
+                    TicketKind::Invite,
+                    &hash,
+                    None,
+                    1,
+                    ends,
+                    None,
+                    UnixMillis(at),
+                );
                 ids.push(id.await.unwrap());
             }
-            let listed = store.tickets(TicketKind::Invite, UnixMillis(150)).await.unwrap();
+            let listed = store
+                .tickets(TicketKind::Invite, UnixMillis(150))
+                .await
+                .unwrap();
             let listed: Vec<TicketId> = listed.iter().map(|t| t.id).collect();
             // The first (ends at 100) has expired.
             assert_eq!(listed, [ids[1], ids[2]], "{engine}");
@@ -285,14 +358,24 @@ mod tests {
             for round in 0..10 {
                 let hash = Token::generate().hash();
                 db.store
-                    .create_ticket(TicketKind::Invite, &hash, None, 1, UnixMillis(100), None, UnixMillis(1))
+                    .create_ticket(
+                        TicketKind::Invite,
+                        &hash,
+                        None,
+                        1,
+                        UnixMillis(100),
+                        None,
+                        UnixMillis(1),
+                    )
                     .await
                     .unwrap();
                 let racers: Vec<_> = (0..4)
                     .map(|_| {
                         let (store, hash) = (db.store.clone(), hash.clone());
                         tokio::spawn(async move {
-                            store.spend_ticket(TicketKind::Invite, &hash, UnixMillis(50)).await
+                            store
+                                .spend_ticket(TicketKind::Invite, &hash, UnixMillis(50))
+                                .await
                         })
                     })
                     .collect();
