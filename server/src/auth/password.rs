@@ -68,6 +68,7 @@ pub(crate) enum AuthError {
 /// Why a new password is refused; the `Display` text is shown to the
 /// person choosing it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[allow(clippy::enum_variant_names)] // the names issue 36's contract gives
 pub(crate) enum WeakPassword {
     #[error("The password is too short: use at least 8 characters.")]
     TooShort,

@@ -81,6 +81,15 @@ impl StoreError {
     pub(crate) fn is_conflict(&self) -> bool {
         matches!(self, StoreError::Query(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
+
+    /// Whether a rule of the schema refused the statement (a unique key, a
+    /// foreign key, a check): the request was wrong, not the storage, so
+    /// the store stays healthy (an account deleted while a session of it
+    /// was being made must not make `/readyz` fail).
+    pub(crate) fn is_refusal(&self) -> bool {
+        matches!(self, StoreError::Query(sqlx::Error::Database(e))
+            if !matches!(e.kind(), sqlx::error::ErrorKind::Other))
+    }
 }
 
 /// Which database engine a [`Store`] talks to.

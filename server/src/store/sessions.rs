@@ -375,6 +375,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_session_of_no_account_is_refused_and_storage_stays_healthy() {
+        for db in test_db::both().await {
+            let (store, engine) = (&db.store, db.engine);
+            let hash = Token::generate().hash();
+            let orphan = store
+                .create_session(&NewSession {
+                    account: AccountId(404),
+                    token: &hash,
+                    at: UnixMillis(1),
+                    expires_at: UnixMillis(2),
+                    device: "",
+                    address: "",
+                })
+                .await
+                .unwrap_err();
+            assert!(
+                orphan.is_refusal() && !orphan.is_conflict(),
+                "{engine}: {orphan}"
+            );
+            assert_eq!(store.health().fault(), None, "{engine}");
+        }
+    }
+
+    #[tokio::test]
     async fn expired_sessions_are_swept_and_ids_are_never_reused() {
         for db in test_db::both().await {
             let (store, engine) = (&db.store, db.engine);

@@ -197,7 +197,7 @@ impl Store {
                 self.health.wrote();
                 return outcome;
             }
-            Err(StoreError::Query(err)) if !outcome_is_conflict(&outcome) => {
+            Err(StoreError::Query(err)) if !outcome_is_refusal(&outcome) => {
                 self.health.failed(err, self.backend);
             }
             Err(_) => {}
@@ -211,8 +211,8 @@ impl Store {
     }
 }
 
-fn outcome_is_conflict<T>(outcome: &Result<T, StoreError>) -> bool {
-    outcome.as_ref().err().is_some_and(StoreError::is_conflict)
+fn outcome_is_refusal<T>(outcome: &Result<T, StoreError>) -> bool {
+    outcome.as_ref().err().is_some_and(StoreError::is_refusal)
 }
 
 /// [`Store::append`]'s transaction, on `conn`.
