@@ -91,7 +91,11 @@ pub(super) async fn revoke(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     admin(&caller)?;
-    if !app.store.revoke_ticket(TicketId(id)).await? {
+    if !app
+        .store
+        .revoke_ticket(TicketKind::Invite, TicketId(id))
+        .await?
+    {
         return Err(ApiError::NoSuchInvite);
     }
     Ok(StatusCode::NO_CONTENT)

@@ -136,21 +136,6 @@ impl Store {
         })
         .await
     }
-
-    /// Gives the account `id` the role `role`.
-    pub(crate) async fn set_role(&self, id: AccountId, role: Role) -> Result<(), StoreError> {
-        timed("set_role", async {
-            let changed = self
-                .write(
-                    sqlx::query("UPDATE accounts SET role = $1 WHERE id = $2")
-                        .bind(role.as_str())
-                        .bind(id.0),
-                )
-                .await?;
-            found(changed, id)
-        })
-        .await
-    }
 }
 
 /// An account from a row with [`ACCOUNT_COLUMNS`].
@@ -228,18 +213,14 @@ mod tests {
             assert!(!store.name_key_taken("adam").await.unwrap());
 
             store.set_password(ada, "$h2").await.unwrap();
-            store.set_role(ada, Role::Owner).await.unwrap();
             let found = store.credentials("ada").await.unwrap().unwrap();
             assert_eq!(found.password_hash.as_deref(), Some("$h2"));
-            assert_eq!(found.account.role, Role::Owner);
             assert_eq!(store.account(AccountId(999)).await.unwrap(), None);
             let missing = store.set_password(AccountId(999), "$h").await;
             assert!(matches!(
                 missing,
                 Err(StoreError::NoAccount(AccountId(999)))
             ));
-            let missing = store.set_role(AccountId(999), Role::Admin).await;
-            assert!(matches!(missing, Err(StoreError::NoAccount(_))), "{engine}");
         }
     }
 

@@ -10,20 +10,14 @@
 //! `accounts.rs`, `sessions.rs` and `tickets.rs`, which keep only hashes of
 //! passwords and tokens.
 
-// Until the HTTP API (issue 36, part B) calls what the CLI does not.
-#[allow(dead_code)]
 mod accounts;
 mod health;
 mod keys;
 mod read;
-// Until the HTTP API (issue 36, part B) calls what the CLI does not.
-#[allow(dead_code)]
 mod sessions;
 mod sql;
 #[cfg(test)]
 pub(crate) mod test_db;
-// Until the HTTP API (issue 36, part B) calls what the CLI does not.
-#[allow(dead_code)]
 mod tickets;
 mod write;
 
@@ -46,7 +40,6 @@ pub use accounts::{Account, Credentials};
 pub(crate) use health::Fault;
 pub use health::Health;
 use read::room_row;
-#[allow(unused_imports)] // until the HTTP API (issue 36, part B) uses it
 pub(crate) use sessions::NewSession;
 pub use sessions::SessionRow;
 use sql::{as_i64, as_u64, chunks, connect_url, placeholders};

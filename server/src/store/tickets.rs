@@ -168,13 +168,22 @@ impl Store {
         .await
     }
 
-    /// Leaves the ticket `id` no uses; whether it had any.
-    pub(crate) async fn revoke_ticket(&self, id: TicketId) -> Result<bool, StoreError> {
+    /// Leaves the ticket `id` of `kind` no uses; whether it had any. A
+    /// ticket of another kind is left as it is.
+    pub(crate) async fn revoke_ticket(
+        &self,
+        kind: TicketKind,
+        id: TicketId,
+    ) -> Result<bool, StoreError> {
         timed("revoke_ticket", async {
             let changed = self
                 .write(
-                    sqlx::query("UPDATE tickets SET uses_left = 0 WHERE id = $1 AND uses_left > 0")
-                        .bind(id.0),
+                    sqlx::query(
+                        "UPDATE tickets SET uses_left = 0 \
+                         WHERE id = $1 AND kind = $2 AND uses_left > 0",
+                    )
+                    .bind(id.0)
+                    .bind(kind.as_str()),
                 )
                 .await?;
             Ok(changed > 0)
@@ -308,9 +317,9 @@ mod tests {
                 store.tickets(kind, now).await.unwrap().is_empty(),
                 "kinds apart"
             );
-            assert!(store.revoke_ticket(id).await.unwrap());
+            assert!(store.revoke_ticket(TicketKind::Invite, id).await.unwrap());
             assert!(
-                !store.revoke_ticket(id).await.unwrap(),
+                !store.revoke_ticket(TicketKind::Invite, id).await.unwrap(),
                 "{engine}: already revoked"
             );
             assert_eq!(

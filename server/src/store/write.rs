@@ -155,7 +155,6 @@ impl Store {
 
     /// Runs one write statement on a connection of its own (see the module
     /// documentation) and returns how many rows it changed.
-    #[allow(dead_code)] // until the HTTP API (issue 36, part B) calls its callers
     pub(super) async fn write<'q>(
         &self,
         statement: Query<'q, Any, AnyArguments<'q>>,

@@ -112,3 +112,18 @@ pub async fn connect_with_cookie(server: &TestServer, cookie: &str) -> Ws {
         .expect("handshake");
     ws
 }
+
+/// A server this test started as a process, by its address.
+pub struct Remote(pub std::net::SocketAddr);
+
+impl Remote {
+    /// `POST path` with a JSON `body`, from a page of this server.
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        let request = client()
+            .post(format!("http://{}{path}", self.0))
+            .header("origin", format!("http://{}", self.0))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        answer(request.send().await.expect("the request is answered")).await
+    }
+}
