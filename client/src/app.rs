@@ -8,6 +8,9 @@
 use leptos::prelude::*;
 use natter_shared::RoomName;
 
+use crate::components::account::{
+    AccountMenu, ResetPasswordPage, SettingsPage, SignInPage, SignUpPage, provide_who,
+};
 use crate::components::chat::ChatPage;
 use crate::components::echo::EchoPage;
 use crate::i18n::{Lang, use_lang};
@@ -17,6 +20,10 @@ use crate::storage;
 pub enum Page {
     Chat(RoomName),
     Echo,
+    SignIn,
+    SignUp,
+    ResetPassword,
+    Settings,
     NotFound,
 }
 
@@ -40,7 +47,30 @@ impl Page {
         match path {
             "" | "/index.html" => Page::Chat(RoomName::lobby()),
             "/echo" => Page::Echo,
+            "/sign-in" => Page::SignIn,
+            "/sign-up" => Page::SignUp,
+            "/reset-password" => Page::ResetPassword,
+            "/settings" => Page::Settings,
             _ => Page::NotFound,
+        }
+    }
+
+    /// A page one comes to in order to sign in, and leaves once done.
+    pub fn is_account(&self) -> bool {
+        matches!(self, Page::SignIn | Page::SignUp | Page::ResetPassword)
+    }
+
+    /// The tab's title, for the pages whose title does not change.
+    fn title(&self, lang: Lang) -> &'static str {
+        match self {
+            // The chat keeps the title up to date itself.
+            Page::Chat(_) => "",
+            Page::Echo => lang.title_echo(),
+            Page::SignIn => lang.title_sign_in(),
+            Page::SignUp => lang.title_sign_up(),
+            Page::ResetPassword => lang.title_reset(),
+            Page::Settings => lang.title_settings(),
+            Page::NotFound => lang.title_not_found(),
         }
     }
 }
@@ -64,16 +94,14 @@ pub fn App() -> impl IntoView {
     });
     let page = Page::from_path(&window().location().pathname().unwrap_or_default());
     let is_chat = matches!(page, Page::Chat(_));
+    // The chat learns who this is from its socket's welcome.
+    provide_who(!is_chat);
     let title_page = page.clone();
     Effect::new(move |_| {
-        let lang = lang.get();
-        let title = match title_page {
-            // The chat keeps the title up to date itself.
-            Page::Chat(_) => return,
-            Page::Echo => lang.title_echo(),
-            Page::NotFound => lang.title_not_found(),
-        };
-        document().set_title(&format!("{title} · Natter"));
+        if !is_chat {
+            let title = title_page.title(lang.get());
+            document().set_title(&format!("{title} · Natter"));
+        }
     });
     // The app's name is the chat's level-one heading; the other pages have
     // their own.
@@ -90,16 +118,26 @@ pub fn App() -> impl IntoView {
                 <a href="/" aria-current=is_chat.then_some("page")>{move || lang.get().nav_chat()}</a>
                 <a href="/echo" aria-current=(page == Page::Echo).then_some("page")>{move || lang.get().nav_echo()}</a>
             </nav>
+            <AccountMenu/>
             <LangSwitch/>
         </header>
         <main id="main">
             {match page {
                 Page::Chat(room) => view! { <ChatPage room=room/> }.into_any(),
                 Page::Echo => view! { <EchoPage/> }.into_any(),
+                Page::SignIn => account(view! { <SignInPage/> }),
+                Page::SignUp => account(view! { <SignUpPage/> }),
+                Page::ResetPassword => account(view! { <ResetPasswordPage/> }),
+                Page::Settings => account(view! { <SettingsPage/> }),
                 Page::NotFound => view! { <NotFound/> }.into_any(),
             }}
         </main>
     }
+}
+
+/// An account page, in the narrow column those share.
+fn account(page: impl IntoView + 'static) -> AnyView {
+    view! { <section class="account-page">{page}</section> }.into_any()
 }
 
 #[component]
@@ -158,6 +196,11 @@ mod in_browser {
             Page::from_path("/r/rust-help"),
             Page::Chat(room("rust-help"))
         );
+        assert_eq!(Page::from_path("/sign-in"), Page::SignIn);
+        assert_eq!(Page::from_path("/sign-up/"), Page::SignUp);
+        assert_eq!(Page::from_path("/reset-password"), Page::ResetPassword);
+        assert_eq!(Page::from_path("/settings"), Page::Settings);
+        assert!(Page::SignIn.is_account() && !Page::Settings.is_account());
         assert_eq!(Page::from_path("/nope"), Page::NotFound);
         assert_eq!(Page::from_path("/r/"), Page::NotFound);
         assert_eq!(

@@ -1,5 +1,6 @@
 //! The pages, one per file, and the small pieces they share.
 
+pub mod account;
 pub mod chat;
 pub mod echo;
 

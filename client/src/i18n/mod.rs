@@ -10,6 +10,7 @@
 use leptos::prelude::*;
 use natter_shared::{ErrorCode, MAX_NICK_CHARS, ValueError};
 
+mod account;
 mod chat;
 mod echo;
 mod errors;

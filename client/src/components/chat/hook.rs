@@ -10,7 +10,9 @@ use leptos::prelude::*;
 use natter_shared::{ClientMsg, RoomName, ServerMsg};
 
 use super::CHAT_READY_MARK;
+use crate::api::Who;
 use crate::app::{Page, room_path};
+use crate::components::account::use_who;
 use crate::i18n::{Lang, use_lang};
 use crate::pacer::{Next, Paced};
 use crate::state::{ChatState, Followup, Problem};
@@ -82,7 +84,10 @@ impl Chat {
         self.send(&ClientMsg::Hello {
             device: storage::device(),
         });
-        if let Some(nick) = storage::nick() {
+        // An account's name is its own; only a guest reclaims the one it
+        // chose.
+        let guest = self.state.with_untracked(|s| s.role.is_none());
+        if let Some(nick) = storage::nick().filter(|_| guest) {
             self.send(&ClientMsg::Nick { nick });
         }
         for join in self.state.with_untracked(ChatState::resume) {
@@ -186,6 +191,7 @@ pub(super) fn use_chat(room: RoomName) -> Chat {
         s.show(room);
     });
     follow_the_connection(chat);
+    share_who(state);
     keep_in_storage(chat);
     follow_the_address(chat);
     keep_the_title(state, lang);
@@ -249,6 +255,22 @@ fn follow_the_connection(chat: Chat) {
             mark(CHAT_READY_MARK);
         }
         true
+    });
+}
+
+/// The header's account menu shows who the socket was welcomed as: an
+/// account, or a guest by its name (again after a revoked session's
+/// socket reconnects as a guest).
+fn share_who(state: RwSignal<ChatState>) {
+    let who = use_who();
+    let welcomed = Memo::new(move |_| state.with(|s| (s.me.clone(), s.role)));
+    Effect::new(move |_| {
+        if let (Some(me), role) = welcomed.get() {
+            who.set(Some(Who {
+                name: Some(me.to_string()),
+                role,
+            }));
+        }
     });
 }
 

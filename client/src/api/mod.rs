@@ -1,0 +1,265 @@
+//! The account API (`/api/…`, JSON) through the browser's `fetch`: one
+//! function per route, each giving the answer read into plain data or a
+//! [`Refusal`]. JSON goes through `json.rs`'s helpers (the browser's own
+//! `JSON`), not serde, to keep the bundle small. What needs no browser
+//! (codes, the `next` rule, tickets, "how long ago") is in `rules.rs`,
+//! tested natively.
+//!
+//! The browser sends `Origin` and the session cookie itself (same origin);
+//! every body is JSON with its `Content-Type`, as the server requires.
+
+use js_sys::{Object, Promise};
+use natter_shared::{Role, UnixMillis};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Headers, Request, RequestInit, Response};
+
+use crate::json::{
+    Check, boolean, field, list, parse, put, required, role, string, stringify, whole,
+};
+
+mod rules;
+
+pub use rules::{
+    Ago, ApiCode, INVITE_EXPIRIES, INVITE_EXPIRY_DEFAULT, Refusal, Ticket, ago, is_local_path,
+    param,
+};
+
+/// Who the browser is: an account's name and role, or a guest (`role`
+/// `None`; `name` is the guest name when the chat told it).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Who {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+}
+
+impl Who {
+    pub fn signed_in(&self) -> bool {
+        self.role.is_some()
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role.is_some_and(Role::is_admin)
+    }
+}
+
+/// One of the account's sessions, as `GET /api/sessions` lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    pub id: u64,
+    pub device: String,
+    pub address: String,
+    pub created_at: UnixMillis,
+    pub last_seen: UnixMillis,
+    /// The session this browser holds.
+    pub current: bool,
+}
+
+/// An invite; `link` only in the answer that created it (the server keeps
+/// only the token's hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invite {
+    pub id: u64,
+    pub link: Option<String>,
+    pub uses_left: u64,
+    pub expires_at: UnixMillis,
+}
+
+pub type Answer<T> = Result<T, Refusal>;
+
+/// `GET /api/session`.
+pub async fn session() -> Answer<Who> {
+    who(&call("GET", "/api/session", None).await?)
+}
+
+/// `POST /api/sign-in`.
+pub async fn sign_in(name: &str, password: &str) -> Answer<Who> {
+    let body = Object::new();
+    put(&body, "name", name);
+    put(&body, "password", password);
+    who(&call("POST", "/api/sign-in", Some(body)).await?)
+}
+
+/// `POST /api/sign-up`, with the link's ticket if it carried one.
+pub async fn sign_up(name: &str, password: &str, ticket: Option<&Ticket>) -> Answer<Who> {
+    let body = Object::new();
+    put(&body, "name", name);
+    put(&body, "password", password);
+    if let Some((key, token)) = ticket.map(Ticket::field) {
+        put(&body, key, token);
+    }
+    who(&call("POST", "/api/sign-up", Some(body)).await?)
+}
+
+/// `POST /api/reset-password` with the one-time link's token.
+pub async fn reset_password(token: &str, password: &str) -> Answer<Who> {
+    let body = Object::new();
+    put(&body, "token", token);
+    put(&body, "password", password);
+    who(&call("POST", "/api/reset-password", Some(body)).await?)
+}
+
+/// `POST /api/sign-out`.
+pub async fn sign_out() -> Answer<()> {
+    call("POST", "/api/sign-out", None).await.map(drop)
+}
+
+/// `POST /api/sign-out-everywhere`.
+pub async fn sign_out_everywhere() -> Answer<()> {
+    call("POST", "/api/sign-out-everywhere", None)
+        .await
+        .map(drop)
+}
+
+/// `POST /api/password`: the other sessions end.
+pub async fn change_password(current: &str, new: &str) -> Answer<()> {
+    let body = Object::new();
+    put(&body, "current", current);
+    put(&body, "new", new);
+    call("POST", "/api/password", Some(body)).await.map(drop)
+}
+
+/// `GET /api/sessions`.
+pub async fn sessions() -> Answer<Vec<SessionInfo>> {
+    let answer = call("GET", "/api/sessions", None).await?;
+    required(&answer, "sessions", |v| list(v, session_info)).map_err(malformed)
+}
+
+/// `DELETE /api/sessions/{id}`.
+pub async fn revoke_session(id: u64) -> Answer<()> {
+    call("DELETE", &format!("/api/sessions/{id}"), None)
+        .await
+        .map(drop)
+}
+
+/// `POST /api/invites`.
+pub async fn create_invite(uses: u32, expires_secs: u64) -> Answer<Invite> {
+    let body = Object::new();
+    put(&body, "uses", uses);
+    // Seconds stay far below 2^53, exact as numbers.
+    put(&body, "expires_secs", expires_secs as f64);
+    invite(call("POST", "/api/invites", Some(body)).await?).map_err(malformed)
+}
+
+/// `GET /api/invites`.
+pub async fn invites() -> Answer<Vec<Invite>> {
+    let answer = call("GET", "/api/invites", None).await?;
+    required(&answer, "invites", |v| list(v, invite)).map_err(malformed)
+}
+
+/// `DELETE /api/invites/{id}`.
+pub async fn revoke_invite(id: u64) -> Answer<()> {
+    call("DELETE", &format!("/api/invites/{id}"), None)
+        .await
+        .map(drop)
+}
+
+/// Sends one request and gives the parsed JSON of a 2xx answer (`null`
+/// for an empty one, 204), or the refusal an error answer carries.
+async fn call(method: &str, path: &str, body: Option<Object>) -> Answer<JsValue> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        let headers = Headers::new().map_err(unreachable)?;
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(unreachable)?;
+        init.set_headers(&headers);
+        init.set_body(&JsValue::from_str(&stringify(&body)));
+    }
+    let request = Request::new_with_str_and_init(path, &init).map_err(unreachable)?;
+    let window = web_sys::window().ok_or_else(|| unreachable(JsValue::NULL))?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(unreachable)?
+        .unchecked_into();
+    let text = match response.text() {
+        Ok(promise) => text_of(promise).await,
+        Err(_) => String::new(),
+    };
+    let parsed = if text.is_empty() {
+        JsValue::NULL
+    } else {
+        parse(&text).unwrap_or(JsValue::NULL)
+    };
+    if response.ok() {
+        return Ok(parsed);
+    }
+    Err(refusal(&response, &parsed))
+}
+
+async fn text_of(promise: Promise) -> String {
+    JsFuture::from(promise)
+        .await
+        .ok()
+        .and_then(|t| t.as_string())
+        .unwrap_or_default()
+}
+
+/// The refusal an error answer carries: its `code` and `message`, and
+/// `Retry-After` when the server set it.
+fn refusal(response: &Response, body: &JsValue) -> Refusal {
+    let text = |key| field(body, key, string).ok().flatten().unwrap_or_default();
+    let message = Some(text("message"))
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| format!("{} {}", response.status(), response.status_text()));
+    Refusal {
+        code: ApiCode::from_name(&text("code")),
+        message,
+        retry_after_secs: response
+            .headers()
+            .get("Retry-After")
+            .ok()
+            .flatten()
+            .and_then(|s| s.trim().parse().ok()),
+    }
+}
+
+/// A request that got no answer: offline, or the server is down.
+fn unreachable(err: JsValue) -> Refusal {
+    let message = err
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .unwrap_or_default();
+    Refusal {
+        code: ApiCode::Unreachable,
+        message,
+        retry_after_secs: None,
+    }
+}
+
+/// An answer that is not what the API promises.
+fn malformed(why: impl ToString) -> Refusal {
+    Refusal {
+        code: ApiCode::Other,
+        message: why.to_string(),
+        retry_after_secs: None,
+    }
+}
+
+fn who(answer: &JsValue) -> Answer<Who> {
+    Ok(Who {
+        name: field(answer, "name", string).map_err(malformed)?,
+        role: field(answer, "role", role).map_err(malformed)?,
+    })
+}
+
+fn session_info(item: JsValue) -> Check<SessionInfo> {
+    Ok(SessionInfo {
+        id: required(&item, "id", whole)?,
+        device: field(&item, "device", string)?.unwrap_or_default(),
+        address: field(&item, "address", string)?.unwrap_or_default(),
+        created_at: UnixMillis(required(&item, "created_at", whole)?),
+        last_seen: UnixMillis(required(&item, "last_seen", whole)?),
+        current: field(&item, "current", boolean)?.unwrap_or(false),
+    })
+}
+
+fn invite(item: JsValue) -> Check<Invite> {
+    Ok(Invite {
+        id: required(&item, "id", whole)?,
+        link: field(&item, "link", string)?,
+        uses_left: required(&item, "uses_left", whole)?,
+        expires_at: UnixMillis(required(&item, "expires_at", whole)?),
+    })
+}

@@ -1,0 +1,195 @@
+//! The account pages and what they share: who the browser is (a context
+//! every page reads, filled from `GET /api/session` or, on the chat page,
+//! from `welcome`), the header's account menu, labelled fields, and where
+//! to go once signed in. The forms are in `forms.rs`, the settings page in
+//! `settings.rs`, its admin part in `invites.rs`.
+//!
+//! Signing in, up or out ends with a full navigation, not a client-side
+//! one: the chat socket must reconnect to be the new identity, and what
+//! the page holds that matters (the outbox) is in `localStorage`.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use natter_shared::ValueError;
+use wasm_bindgen::JsCast;
+
+use crate::api::{self, Refusal, Who, is_local_path, param};
+use crate::app::Page;
+use crate::i18n::{Lang, use_lang};
+
+mod forms;
+mod invites;
+mod settings;
+
+pub use forms::{ResetPasswordPage, SignInPage, SignUpPage};
+pub use settings::SettingsPage;
+
+/// A phrase of the catalog, chosen before the language is known.
+pub type Phrase = fn(Lang) -> &'static str;
+
+/// Who the browser is; `None` until known.
+pub type WhoSignal = RwSignal<Option<Who>>;
+
+pub fn use_who() -> WhoSignal {
+    expect_context::<WhoSignal>()
+}
+
+/// Puts who the browser is in context; pages without the chat ask the
+/// server (the chat learns it from `welcome`).
+pub fn provide_who(ask: bool) {
+    let who: WhoSignal = RwSignal::new(None);
+    provide_context(who);
+    if ask {
+        spawn_local(async move {
+            // Unreachable: shown as a guest, who can try to sign in.
+            who.set(Some(api::session().await.unwrap_or_default()));
+        });
+    }
+}
+
+/// What a form shows as its problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trouble {
+    Refused(Refusal),
+    Invalid(ValueError),
+    NoPassword,
+}
+
+impl Trouble {
+    pub fn text(&self, lang: Lang) -> String {
+        match self {
+            Trouble::Refused(refusal) => lang.refusal(refusal),
+            Trouble::Invalid(err) => lang.invalid(err),
+            Trouble::NoPassword => lang.password_empty().to_owned(),
+        }
+    }
+}
+
+/// The text of `trouble` in the page's language, empty if none.
+pub fn trouble_text(trouble: RwSignal<Option<Trouble>>) -> impl Fn() -> String + Copy {
+    let lang = use_lang();
+    move || {
+        let lang = lang.get();
+        trouble.with(|t| t.as_ref().map(|t| t.text(lang)).unwrap_or_default())
+    }
+}
+
+/// Where to go once signed in: this address's `next` when it is a path
+/// on this site, else the chat.
+pub fn next_path() -> String {
+    let search = window().location().search().unwrap_or_default();
+    param(&search, "next")
+        .and_then(|raw| js_sys::decode_uri_component(raw).ok())
+        .map(String::from)
+        .filter(|path| is_local_path(path))
+        .unwrap_or_else(|| "/".to_owned())
+}
+
+/// The address of the account page `page` that comes back here once done
+/// (or, from another account page, to where that one would have).
+pub fn with_next(page: &str) -> String {
+    let here = window().location().pathname().unwrap_or_default();
+    let back = if Page::from_path(&here).is_account() {
+        next_path()
+    } else {
+        here
+    };
+    format!("{page}?next={}", js_sys::encode_uri_component(&back))
+}
+
+/// A full navigation, so the chat socket reconnects as who the browser
+/// now is.
+pub fn go(path: &str) {
+    let _ = window().location().assign(path);
+}
+
+/// A link to an account page that returns here; the address is taken at
+/// the click, since the chat changes the path without reloading.
+#[component]
+pub fn ComeBackLink(page: &'static str, testid: &'static str, text: Phrase) -> impl IntoView {
+    let lang = use_lang();
+    let refresh = move |ev: leptos::ev::MouseEvent| {
+        if let Some(link) = ev
+            .current_target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        {
+            let _ = link.set_attribute("href", &with_next(page));
+        }
+    };
+    view! {
+        <a href=with_next(page) data-testid=testid on:click=refresh>{move || text(lang.get())}</a>
+    }
+}
+
+/// A labelled text or password field; `id` is its `data-testid` too.
+#[component]
+pub fn Field(
+    id: &'static str,
+    label: Phrase,
+    value: RwSignal<String>,
+    #[prop(default = "text")] kind: &'static str,
+    autocomplete: &'static str,
+    #[prop(default = None)] hint: Option<Phrase>,
+) -> impl IntoView {
+    let lang = use_lang();
+    let hint_id = format!("{id}-hint");
+    view! {
+        <div class="field">
+            <label for=id>{move || label(lang.get())}</label>
+            <input id=id data-testid=id type=kind autocomplete=autocomplete
+                aria-describedby=hint.map(|_| hint_id.clone())
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))/>
+            {hint.map(|hint| view! { <p id=hint_id class="note">{move || hint(lang.get())}</p> })}
+        </div>
+    }
+}
+
+/// The header's account menu: the name, then sign-in and sign-up links
+/// for a guest, or settings and sign-out for an account.
+#[component]
+pub fn AccountMenu() -> impl IntoView {
+    let lang = use_lang();
+    let who = use_who();
+    let signed_in = move || who.with(|w| w.as_ref().is_some_and(Who::signed_in));
+    let state = move || match who.with(|w| w.as_ref().map(Who::signed_in)) {
+        None => "unknown",
+        Some(true) => "account",
+        Some(false) => "guest",
+    };
+    let name = move || {
+        let lang = lang.get();
+        who.with(|w| match w {
+            None => String::new(),
+            Some(w) if w.signed_in() => w.name.clone().unwrap_or_default(),
+            Some(Who {
+                name: Some(name), ..
+            }) => lang.guest_named(name),
+            Some(_) => lang.guest().to_owned(),
+        })
+    };
+    let sign_out = move |_| {
+        spawn_local(async {
+            // Signed out or not, the reload shows what the server thinks.
+            let _ = api::sign_out().await;
+            let _ = window().location().reload();
+        });
+    };
+    view! {
+        <div class="account-menu" data-testid="account-menu" data-state=state
+            role="group" aria-label=move || lang.get().account()>
+            <span class="who" data-testid="account-name">{name}</span>
+            <Show when=move || state() != "unknown">
+                <Show when=signed_in fallback=|| view! {
+                    <ComeBackLink page="/sign-in" testid="sign-in" text=Lang::title_sign_in/>
+                    <ComeBackLink page="/sign-up" testid="sign-up" text=Lang::title_sign_up/>
+                }>
+                    <a href="/settings" data-testid="settings">{move || lang.get().title_settings()}</a>
+                    <button type="button" class="quiet" data-testid="sign-out" on:click=sign_out>
+                        {move || lang.get().sign_out()}
+                    </button>
+                </Show>
+            </Show>
+        </div>
+    }
+}
