@@ -4,8 +4,9 @@
 //! translations side by side, so a phrase cannot exist in one language only
 //! (the `match` would not compile). Pages read the language from context
 //! ([`use_lang`]), so switching it re-renders every phrase at once. The
-//! phrases are grouped by page: `chat.rs`, `echo.rs`, and `errors.rs` for
-//! refusals and invalid values.
+//! phrases are grouped by page: `chat.rs`, `echo.rs`, `account.rs` (the
+//! account menu and pages, and the account API's refusals), and
+//! `errors.rs` for the chat's refusals and invalid values.
 
 use leptos::prelude::*;
 use natter_shared::{ErrorCode, MAX_NICK_CHARS, ValueError};

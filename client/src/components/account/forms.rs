@@ -20,11 +20,12 @@ enum Purpose {
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
+    let lang = use_lang();
     view! {
         <AuthForm purpose=Purpose::SignIn/>
         <p class="switch">
-            {move || use_lang().get().no_account_yet()}" "
-            <a href=with_next("/sign-up")>{move || use_lang().get().title_sign_up()}</a>
+            {move || lang.get().no_account_yet()}" "
+            <a href=with_next("/sign-up")>{move || lang.get().title_sign_up()}</a>
         </p>
     }
 }
