@@ -13,7 +13,7 @@ use crate::components::account::{
 };
 use crate::components::chat::ChatPage;
 use crate::components::echo::EchoPage;
-use crate::i18n::{Lang, use_lang};
+use crate::i18n::{Lang, say, use_lang};
 use crate::storage;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,9 +114,9 @@ pub fn App() -> impl IntoView {
     view! {
         <header class="top">
             {brand}
-            <nav aria-label=move || lang.get().nav_label()>
-                <a href="/" aria-current=is_chat.then_some("page")>{move || lang.get().nav_chat()}</a>
-                <a href="/echo" aria-current=(page == Page::Echo).then_some("page")>{move || lang.get().nav_echo()}</a>
+            <nav aria-label=say(Lang::nav_label)>
+                <a href="/" aria-current=is_chat.then_some("page")>{say(Lang::nav_chat)}</a>
+                <a href="/echo" aria-current=(page == Page::Echo).then_some("page")>{say(Lang::nav_echo)}</a>
             </nav>
             <AccountMenu/>
             <LangSwitch/>
@@ -150,9 +150,9 @@ fn LangSwitch() -> impl IntoView {
     };
     view! {
         <label class="lang">
-            <span class="visually-hidden">{move || lang.get().language()}</span>
+            <span class="visually-hidden">{say(Lang::language)}</span>
             <select data-testid="lang-switch" on:change=on_change
-                aria-label=move || lang.get().language()>
+                aria-label=say(Lang::language)>
                 {Lang::ALL.map(|l| view! {
                     <option value=l.tag() selected=move || lang.get() == l>{l.native_name()}</option>
                 })}
@@ -163,11 +163,10 @@ fn LangSwitch() -> impl IntoView {
 
 #[component]
 fn NotFound() -> impl IntoView {
-    let lang = use_lang();
     view! {
         <section class="not-found">
-            <h1>{move || lang.get().not_found()}</h1>
-            <p><a href="/">{move || lang.get().go_to_chat()}</a></p>
+            <h1>{say(Lang::not_found)}</h1>
+            <p><a href="/">{say(Lang::go_to_chat)}</a></p>
         </section>
     }
 }

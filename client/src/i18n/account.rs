@@ -162,15 +162,6 @@ impl Lang {
     pub fn invite_link(self) -> &'static str {
         self.pick("Invite link, to copy and send", "邀请链接，复制后发送")
     }
-    pub fn copy(self) -> &'static str {
-        self.pick("Copy", "复制")
-    }
-    pub fn copied(self) -> &'static str {
-        self.pick("Copied.", "已复制。")
-    }
-    pub fn no_invites(self) -> &'static str {
-        self.pick("No open invites.", "没有可用的邀请。")
-    }
     pub fn invite_row(self, uses_left: u64, expires: &str) -> String {
         match (self, uses_left) {
             (Lang::En, 1) => format!("1 use left, until {expires}"),

@@ -41,6 +41,18 @@ pub enum Waiting {
     Paced(u64),
 }
 
+/// A phrase of the catalog, chosen before the language is known.
+pub type Phrase = fn(Lang) -> &'static str;
+
+/// `phrase` in the page's language, following the switch. Every phrase
+/// shown this way is one closure type, so the view code behind a reactive
+/// text or attribute is in the bundle once rather than once per phrase
+/// (about 500 bytes of WebAssembly each).
+pub fn say(phrase: Phrase) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    let lang = use_lang();
+    move || phrase(lang.get())
+}
+
 /// The page's language, shared through context.
 pub fn use_lang() -> RwSignal<Lang> {
     expect_context::<RwSignal<Lang>>()

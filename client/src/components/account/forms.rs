@@ -20,19 +20,17 @@ enum Purpose {
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    let lang = use_lang();
     view! {
         <AuthForm purpose=Purpose::SignIn/>
         <p class="switch">
-            {move || lang.get().no_account_yet()}" "
-            <a href=with_next("/sign-up")>{move || lang.get().title_sign_up()}</a>
+            {say(Lang::no_account_yet)}" "
+            <a href=with_next("/sign-up")>{say(Lang::title_sign_up)}</a>
         </p>
     }
 }
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
-    let lang = use_lang();
     let fragment = window().location().hash().unwrap_or_default();
     let ticket = Ticket::from_fragment(&fragment);
     let note = match ticket {
@@ -41,24 +39,23 @@ pub fn SignUpPage() -> impl IntoView {
         None => None,
     };
     view! {
-        {note.map(|note| view! { <p class="note" data-testid="ticket-note">{move || note(lang.get())}</p> })}
+        {note.map(|note| view! { <p class="note" data-testid="ticket-note">{say(note)}</p> })}
         <AuthForm purpose=Purpose::SignUp(ticket)/>
         <p class="switch">
-            {move || lang.get().have_account()}" "
-            <a href=with_next("/sign-in")>{move || lang.get().title_sign_in()}</a>
+            {say(Lang::have_account)}" "
+            <a href=with_next("/sign-in")>{say(Lang::title_sign_in)}</a>
         </p>
     }
 }
 
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
-    let lang = use_lang();
     let fragment = window().location().hash().unwrap_or_default();
     match param(&fragment, "token").filter(|t| !t.is_empty()) {
         Some(token) => view! { <AuthForm purpose=Purpose::Reset(token.to_owned())/> }.into_any(),
         None => view! {
-            <h1>{move || lang.get().title_reset()}</h1>
-            <p class="problem" role="alert" data-testid="auth-error">{move || lang.get().reset_without_token()}</p>
+            <h1>{say(Lang::title_reset)}</h1>
+            <p class="problem" role="alert" data-testid="auth-error">{say(Lang::reset_without_token)}</p>
         }
         .into_any(),
     }
@@ -143,7 +140,7 @@ fn AuthForm(purpose: Purpose) -> impl IntoView {
     let hint = new_password.then_some(Lang::password_hint as Phrase);
     let problem = trouble_text(trouble);
     view! {
-        <h1>{move || heading(lang.get())}</h1>
+        <h1>{say(heading)}</h1>
         <form class="account-form" novalidate on:submit=on_submit
             aria-describedby="auth-error">
             {with_name.then(|| view! {
@@ -152,8 +149,7 @@ fn AuthForm(purpose: Purpose) -> impl IntoView {
             <Field id="auth-password" label=label value=password kind="password"
                 autocomplete=autocomplete hint=hint/>
             <p id="auth-error" class="problem" role="alert" data-testid="auth-error">{problem}</p>
-            <button type="submit" data-testid="auth-submit" disabled=move || busy.get()
-                aria-busy=move || busy.get().to_string()>
+            <button type="submit" data-testid="auth-submit" disabled=move || busy.get()>
                 {move || if busy.get() { lang.get().working() } else { action(lang.get()) }}
             </button>
         </form>

@@ -15,7 +15,6 @@ const MAX_USES: u32 = 1000;
 
 #[component]
 pub(super) fn Invites() -> impl IntoView {
-    let lang = use_lang();
     let rows = RwSignal::new(Vec::<Invite>::new());
     let link = RwSignal::new(None::<String>);
     let trouble = RwSignal::new(None::<Trouble>);
@@ -45,15 +44,12 @@ pub(super) fn Invites() -> impl IntoView {
     };
     view! {
         <section class="card" aria-labelledby="invites-heading">
-            <h2 id="invites-heading">{move || lang.get().invites()}</h2>
+            <h2 id="invites-heading">{say(Lang::invites)}</h2>
             <NewInvite link=link trouble=trouble changed=changed/>
             <Show when=move || link.with(Option::is_some)>
                 <InviteLink link=link/>
             </Show>
             <p class="problem" role="alert">{trouble_text(trouble)}</p>
-            <Show when=move || rows.with(Vec::is_empty)>
-                <p class="note">{move || lang.get().no_invites()}</p>
-            </Show>
             <ul class="invite-list" data-testid="invite-list">{keyed_list(list)}</ul>
         </section>
     }
@@ -91,13 +87,13 @@ fn NewInvite(
     view! {
         <form class="invite-form" on:submit=on_submit>
             <div class="field">
-                <label for="invite-uses">{move || lang.get().invite_uses()}</label>
+                <label for="invite-uses">{say(Lang::invite_uses)}</label>
                 <input id="invite-uses" data-testid="invite-uses" type="number" min="1"
                     max=MAX_USES inputmode="numeric" prop:value=move || uses.get()
                     on:input=move |ev| uses.set(event_target_value(&ev))/>
             </div>
             <div class="field">
-                <label for="invite-expires">{move || lang.get().invite_valid_for()}</label>
+                <label for="invite-expires">{say(Lang::invite_valid_for)}</label>
                 <select id="invite-expires" data-testid="invite-expires"
                     on:change=move |ev| {
                         let secs = event_target_value(&ev).parse().unwrap_or(INVITE_EXPIRY_DEFAULT);
@@ -110,37 +106,24 @@ fn NewInvite(
                     })}
                 </select>
             </div>
-            <button type="submit" data-testid="invite-create">{move || lang.get().create_invite()}</button>
+            <button type="submit" data-testid="invite-create">{say(Lang::create_invite)}</button>
         </form>
     }
 }
 
-/// The link just made, in a field that selects itself, with a copy button.
+/// The link just made, in a field that selects itself to be copied.
 #[component]
 fn InviteLink(link: RwSignal<Option<String>>) -> impl IntoView {
-    let lang = use_lang();
-    let copied = RwSignal::new(false);
-    let copy = move |_| {
-        if let Some(text) = link.get_untracked() {
-            let clipboard = window().navigator().clipboard();
-            let _ = clipboard.write_text(&text);
-            copied.set(true);
-        }
-    };
     view! {
         <div class="field invite-link">
-            <label for="invite-link">{move || lang.get().invite_link()}</label>
-            <div class="row">
-                <input id="invite-link" data-testid="invite-link" type="url" readonly
-                    prop:value=move || link.get().unwrap_or_default()
-                    on:focus=move |ev| {
-                        if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
-                            input.select();
-                        }
-                    }/>
-                <button type="button" data-testid="invite-copy" on:click=copy>{move || lang.get().copy()}</button>
-            </div>
-            <p class="note" role="status">{move || copied.get().then(|| lang.get().copied())}</p>
+            <label for="invite-link">{say(Lang::invite_link)}</label>
+            <input id="invite-link" data-testid="invite-link" type="url" readonly
+                prop:value=move || link.get().unwrap_or_default()
+                on:focus=move |ev| {
+                    if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
+                        input.select();
+                    }
+                }/>
         </div>
     }
 }
@@ -154,7 +137,7 @@ fn invite_row(invite: Invite, revoke: impl Fn(u64) + Copy + Send + 'static) -> i
         <li data-testid="invite" class="invite" class:expired=expired>
             <span>{move || lang.get().invite_row(uses_left, &until)}</span>
             <button type="button" class="quiet" data-testid="invite-revoke" on:click=move |_| revoke(id)>
-                {move || lang.get().revoke_invite()}
+                {say(Lang::revoke_invite)}
             </button>
         </li>
     }

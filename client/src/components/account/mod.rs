@@ -15,7 +15,7 @@ use wasm_bindgen::JsCast;
 
 use crate::api::{self, Refusal, Who, is_local_path, param};
 use crate::app::Page;
-use crate::i18n::{Lang, use_lang};
+use crate::i18n::{Lang, Phrase, say, use_lang};
 
 mod forms;
 mod invites;
@@ -23,9 +23,6 @@ mod settings;
 
 pub use forms::{ResetPasswordPage, SignInPage, SignUpPage};
 pub use settings::SettingsPage;
-
-/// A phrase of the catalog, chosen before the language is known.
-pub type Phrase = fn(Lang) -> &'static str;
 
 /// Who the browser is; `None` until known.
 pub type WhoSignal = RwSignal<Option<Who>>;
@@ -107,7 +104,6 @@ pub fn go(path: &str) {
 /// the click, since the chat changes the path without reloading.
 #[component]
 pub fn ComeBackLink(page: &'static str, testid: &'static str, text: Phrase) -> impl IntoView {
-    let lang = use_lang();
     let refresh = move |ev: leptos::ev::MouseEvent| {
         if let Some(link) = ev
             .current_target()
@@ -117,7 +113,7 @@ pub fn ComeBackLink(page: &'static str, testid: &'static str, text: Phrase) -> i
         }
     };
     view! {
-        <a href=with_next(page) data-testid=testid on:click=refresh>{move || text(lang.get())}</a>
+        <a href=with_next(page) data-testid=testid on:click=refresh>{say(text)}</a>
     }
 }
 
@@ -131,16 +127,15 @@ pub fn Field(
     autocomplete: &'static str,
     #[prop(default = None)] hint: Option<Phrase>,
 ) -> impl IntoView {
-    let lang = use_lang();
     let hint_id = format!("{id}-hint");
     view! {
         <div class="field">
-            <label for=id>{move || label(lang.get())}</label>
+            <label for=id>{say(label)}</label>
             <input id=id data-testid=id type=kind autocomplete=autocomplete
                 aria-describedby=hint.map(|_| hint_id.clone())
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))/>
-            {hint.map(|hint| view! { <p id=hint_id class="note">{move || hint(lang.get())}</p> })}
+            {hint.map(|hint| view! { <p id=hint_id class="note">{say(hint)}</p> })}
         </div>
     }
 }
@@ -177,16 +172,16 @@ pub fn AccountMenu() -> impl IntoView {
     };
     view! {
         <div class="account-menu" data-testid="account-menu" data-state=state
-            role="group" aria-label=move || lang.get().account()>
+            role="group" aria-label=say(Lang::account)>
             <span class="who" data-testid="account-name">{name}</span>
             <Show when=move || state() != "unknown">
                 <Show when=signed_in fallback=|| view! {
                     <ComeBackLink page="/sign-in" testid="sign-in" text=Lang::title_sign_in/>
                     <ComeBackLink page="/sign-up" testid="sign-up" text=Lang::title_sign_up/>
                 }>
-                    <a href="/settings" data-testid="settings">{move || lang.get().title_settings()}</a>
+                    <a href="/settings" data-testid="settings">{say(Lang::title_settings)}</a>
                     <button type="button" class="quiet" data-testid="sign-out" on:click=sign_out>
-                        {move || lang.get().sign_out()}
+                        {say(Lang::sign_out)}
                     </button>
                 </Show>
             </Show>

@@ -13,16 +13,15 @@ use crate::components::{Keyed, keyed_list, local_time};
 
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    let lang = use_lang();
     let who = use_who();
     // Bumped when the list of sessions may have changed.
     let changed = RwSignal::new(0u32);
     let body = move || match who.get() {
-        None => view! { <p class="note">{move || lang.get().loading()}</p> }.into_any(),
+        None => view! { <p class="note">{say(Lang::loading)}</p> }.into_any(),
         Some(who) if !who.signed_in() => view! {
             <p>
-                {move || lang.get().settings_need_sign_in()}" "
-                <a href="/sign-in?next=%2Fsettings">{move || lang.get().title_sign_in()}</a>
+                {say(Lang::settings_need_sign_in)}" "
+                <a href="/sign-in?next=%2Fsettings">{say(Lang::title_sign_in)}</a>
             </p>
         }
         .into_any(),
@@ -34,7 +33,7 @@ pub fn SettingsPage() -> impl IntoView {
         .into_any(),
     };
     view! {
-        <h1>{move || lang.get().title_settings()}</h1>
+        <h1>{say(Lang::title_settings)}</h1>
         {body}
     }
 }
@@ -48,7 +47,6 @@ pub(super) fn now() -> UnixMillis {
 
 #[component]
 fn Sessions(changed: RwSignal<u32>) -> impl IntoView {
-    let lang = use_lang();
     let rows = RwSignal::new(None::<Vec<SessionInfo>>);
     let trouble = RwSignal::new(None::<Trouble>);
     Effect::new(move |_| {
@@ -89,14 +87,11 @@ fn Sessions(changed: RwSignal<u32>) -> impl IntoView {
     };
     view! {
         <section class="card" aria-labelledby="sessions-heading">
-            <h2 id="sessions-heading">{move || lang.get().your_sessions()}</h2>
-            <Show when=move || rows.with(Option::is_none) && trouble.with(Option::is_none)>
-                <p class="note">{move || lang.get().loading()}</p>
-            </Show>
+            <h2 id="sessions-heading">{say(Lang::your_sessions)}</h2>
             <ul class="session-list" data-testid="session-list">{keyed_list(list)}</ul>
             <p class="problem" role="alert">{trouble_text(trouble)}</p>
             <button type="button" data-testid="sign-out-everywhere" on:click=everywhere>
-                {move || lang.get().sign_out_everywhere()}
+                {say(Lang::sign_out_everywhere)}
             </button>
         </section>
     }
@@ -129,7 +124,7 @@ fn session_row(
         <li data-testid="session" class="session" class:current=current data-current=current.to_string()>
             <div class="what">
                 <span class="device">{device_name}</span>
-                {current.then(|| view! { " " <span class="this-device">{move || lang.get().this_device()}</span> })}
+                {current.then(|| view! { " " <span class="this-device">{say(Lang::this_device)}</span> })}
             </div>
             <div class="meta">
                 <span class="address">{address}</span>" · "
@@ -137,7 +132,7 @@ fn session_row(
             </div>
             <button type="button" class="quiet" data-testid="session-revoke"
                 aria-label=revoke_label on:click=move |_| revoke(id, current)>
-                {move || lang.get().revoke()}
+                {say(Lang::revoke)}
             </button>
         </li>
     }
@@ -180,7 +175,7 @@ fn PasswordChange(changed: RwSignal<u32>) -> impl IntoView {
     };
     view! {
         <section class="card" aria-labelledby="password-heading">
-            <h2 id="password-heading">{move || lang.get().change_password()}</h2>
+            <h2 id="password-heading">{say(Lang::change_password)}</h2>
             <form class="account-form" novalidate on:submit=on_submit>
                 <Field id="password-current" label=Lang::current_password value=current
                     kind="password" autocomplete="current-password"/>
@@ -191,7 +186,7 @@ fn PasswordChange(changed: RwSignal<u32>) -> impl IntoView {
                     {move || done.get().then(|| lang.get().password_changed())}
                 </p>
                 <button type="submit" data-testid="password-change" disabled=move || busy.get()>
-                    {move || lang.get().change_password()}
+                    {say(Lang::change_password)}
                 </button>
             </form>
         </section>

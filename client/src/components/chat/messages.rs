@@ -239,7 +239,7 @@ fn HistoryEdge(chat: Chat, load_older: impl Fn() + Copy + Send + Sync + 'static)
         <li class="history-edge">
             <Show
                 when=more
-                fallback=move || view! { <span class="start">{move || lang.get().start_of_room()}</span> }
+                fallback=move || view! { <span class="start">{say(Lang::start_of_room)}</span> }
             >
                 <button type="button" class="quiet" data-testid="load-older"
                     on:click=move |_| load_older() disabled=loading>
@@ -281,7 +281,7 @@ pub(super) fn MessageRow(row: Row) -> impl IntoView {
                 <li class=class data-testid="message">
                     {time}" "
                     <span class="nick">{nick.to_string()}</span>
-                    <span class="says">{move || lang.get().says()}</span>
+                    <span class="says">{say(Lang::says)}</span>
                     <span class="body">{body(&text)}</span>
                 </li>
             }
@@ -308,7 +308,7 @@ pub(super) fn MessageRow(row: Row) -> impl IntoView {
                 <li class="line system" data-testid="message">
                     {time}" "
                     <span class="body">{text}</span>
-                    {me.then(|| view! { <span class="you">{move || lang.get().you_suffix()}</span> })}
+                    {me.then(|| view! { <span class="you">{say(Lang::you_suffix)}</span> })}
                 </li>
             }
             .into_any()
@@ -337,7 +337,7 @@ pub(super) fn PendingLine(chat: Chat, outgoing: Outgoing) -> impl IntoView {
         <li class="line chat own pending" class:failed=failed data-testid="message"
             data-status=if failed { "failed" } else { "pending" }>
             <span class="nick">{me}</span>
-            <span class="says">{move || lang.get().says()}</span>
+            <span class="says">{say(Lang::says)}</span>
             <span class="body">{body(&outgoing.text)}</span>
             " "
             <span class="send-state">
@@ -345,7 +345,7 @@ pub(super) fn PendingLine(chat: Chat, outgoing: Outgoing) -> impl IntoView {
             </span>
             {failed.then(|| view! {
                 <button type="button" class="quiet" data-testid="retry" on:click=retry>
-                    {move || lang.get().retry()}
+                    {say(Lang::retry)}
                 </button>
             })}
         </li>

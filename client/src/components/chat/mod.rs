@@ -16,7 +16,7 @@ use natter_shared::{ClientMsg, MessageId, MessageText, Nick, RoomName};
 
 use crate::app::room_path;
 use crate::components::{Keyed, day_label, keyed_list, local_time};
-use crate::i18n::{Lang, Waiting, use_lang};
+use crate::i18n::{Lang, Waiting, say, use_lang};
 use crate::links::{Segment, segments};
 use crate::pacer::Paced;
 use crate::state::{Line, LineKind, Outgoing, Problem};
