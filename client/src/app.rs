@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use natter_shared::RoomName;
 
 use crate::components::account::{
-    AccountMenu, ResetPasswordPage, SettingsPage, SignInPage, SignUpPage, provide_who,
+    account_menu, provide_who, reset_password_page, settings_page, sign_in_page, sign_up_page,
 };
 use crate::components::chat::ChatPage;
 use crate::components::echo::EchoPage;
@@ -118,17 +118,17 @@ pub fn App() -> impl IntoView {
                 <a href="/" aria-current=is_chat.then_some("page")>{say(Lang::nav_chat)}</a>
                 <a href="/echo" aria-current=(page == Page::Echo).then_some("page")>{say(Lang::nav_echo)}</a>
             </nav>
-            <AccountMenu/>
+            {account_menu()}
             <LangSwitch/>
         </header>
         <main id="main">
             {match page {
                 Page::Chat(room) => view! { <ChatPage room=room/> }.into_any(),
                 Page::Echo => view! { <EchoPage/> }.into_any(),
-                Page::SignIn => account(view! { <SignInPage/> }),
-                Page::SignUp => account(view! { <SignUpPage/> }),
-                Page::ResetPassword => account(view! { <ResetPasswordPage/> }),
-                Page::Settings => account(view! { <SettingsPage/> }),
+                Page::SignIn => account(sign_in_page()),
+                Page::SignUp => account(sign_up_page()),
+                Page::ResetPassword => account(reset_password_page()),
+                Page::Settings => account(settings_page()),
                 Page::NotFound => view! { <NotFound/> }.into_any(),
             }}
         </main>

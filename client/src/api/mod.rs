@@ -49,7 +49,6 @@ pub struct SessionInfo {
     pub id: u64,
     pub device: String,
     pub address: String,
-    pub created_at: UnixMillis,
     pub last_seen: UnixMillis,
     /// The session this browser holds.
     pub current: bool,
@@ -249,7 +248,6 @@ fn session_info(item: JsValue) -> Check<SessionInfo> {
         id: required(&item, "id", whole)?,
         device: field(&item, "device", string)?.unwrap_or_default(),
         address: field(&item, "address", string)?.unwrap_or_default(),
-        created_at: UnixMillis(required(&item, "created_at", whole)?),
         last_seen: UnixMillis(required(&item, "last_seen", whole)?),
         current: field(&item, "current", boolean)?.unwrap_or(false),
     })

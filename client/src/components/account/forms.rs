@@ -18,10 +18,9 @@ enum Purpose {
     Reset(String),
 }
 
-#[component]
-pub fn SignInPage() -> impl IntoView {
+pub fn sign_in_page() -> impl IntoView {
     view! {
-        <AuthForm purpose=Purpose::SignIn/>
+        {auth_form(Purpose::SignIn)}
         <p class="switch">
             {say(Lang::no_account_yet)}" "
             <a href=with_next("/sign-up")>{say(Lang::title_sign_up)}</a>
@@ -29,8 +28,7 @@ pub fn SignInPage() -> impl IntoView {
     }
 }
 
-#[component]
-pub fn SignUpPage() -> impl IntoView {
+pub fn sign_up_page() -> impl IntoView {
     let fragment = window().location().hash().unwrap_or_default();
     let ticket = Ticket::from_fragment(&fragment);
     let note = match ticket {
@@ -40,7 +38,7 @@ pub fn SignUpPage() -> impl IntoView {
     };
     view! {
         {note.map(|note| view! { <p class="note" data-testid="ticket-note">{say(note)}</p> })}
-        <AuthForm purpose=Purpose::SignUp(ticket)/>
+        {auth_form(Purpose::SignUp(ticket))}
         <p class="switch">
             {say(Lang::have_account)}" "
             <a href=with_next("/sign-in")>{say(Lang::title_sign_in)}</a>
@@ -48,11 +46,10 @@ pub fn SignUpPage() -> impl IntoView {
     }
 }
 
-#[component]
-pub fn ResetPasswordPage() -> impl IntoView {
+pub fn reset_password_page() -> impl IntoView {
     let fragment = window().location().hash().unwrap_or_default();
     match param(&fragment, "token").filter(|t| !t.is_empty()) {
-        Some(token) => view! { <AuthForm purpose=Purpose::Reset(token.to_owned())/> }.into_any(),
+        Some(token) => auth_form(Purpose::Reset(token.to_owned())).into_any(),
         None => view! {
             <h1>{say(Lang::title_reset)}</h1>
             <p class="problem" role="alert" data-testid="auth-error">{say(Lang::reset_without_token)}</p>
@@ -62,24 +59,19 @@ pub fn ResetPasswordPage() -> impl IntoView {
 }
 
 /// Checks what can be checked here, then asks the server.
-fn submit(
-    purpose: &Purpose,
-    name: String,
-    password: String,
-    busy: RwSignal<bool>,
-    trouble: RwSignal<Option<Trouble>>,
-) {
+fn submit(purpose: &Purpose, name: String, password: String, form: Form) {
+    let lang = form.lang.get_untracked();
     if !matches!(purpose, Purpose::Reset(_))
         && let Err(err) = Nick::try_from(name.clone())
     {
-        trouble.set(Some(Trouble::Invalid(err)));
-        return;
+        return form.fail(lang.invalid(&err));
     }
     if password.is_empty() {
-        trouble.set(Some(Trouble::NoPassword));
+        return form.fail(lang.password_empty().to_owned());
+    }
+    if !form.start() {
         return;
     }
-    busy.set(true);
     let purpose = purpose.clone();
     spawn_local(async move {
         let answer = match &purpose {
@@ -89,21 +81,16 @@ fn submit(
         };
         match answer {
             Ok(_) => go(&next_path()),
-            Err(refusal) => {
-                busy.set(false);
-                trouble.set(Some(Trouble::Refused(refusal)));
-            }
+            Err(refusal) => form.done(Err(refusal)),
         }
     });
 }
 
-#[component]
-fn AuthForm(purpose: Purpose) -> impl IntoView {
-    let lang = use_lang();
+fn auth_form(purpose: Purpose) -> impl IntoView {
+    let form = Form::new();
+    let Form { lang, busy, trouble } = form;
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
-    let trouble = RwSignal::new(None::<Trouble>);
     let (heading, action): (Phrase, Phrase) = match purpose {
         Purpose::SignIn => (Lang::title_sign_in, Lang::title_sign_in),
         Purpose::SignUp(_) => (Lang::title_sign_up, Lang::create_account),
@@ -115,16 +102,7 @@ fn AuthForm(purpose: Purpose) -> impl IntoView {
         let purpose = purpose.clone();
         move |ev: SubmitEvent| {
             ev.prevent_default();
-            if !busy.get_untracked() {
-                trouble.set(None);
-                submit(
-                    &purpose,
-                    name.get_untracked(),
-                    password.get_untracked(),
-                    busy,
-                    trouble,
-                );
-            }
+            submit(&purpose, name.get_untracked(), password.get_untracked(), form);
         }
     };
     let label = if new_password {
@@ -138,17 +116,15 @@ fn AuthForm(purpose: Purpose) -> impl IntoView {
         "current-password"
     };
     let hint = new_password.then_some(Lang::password_hint as Phrase);
-    let problem = trouble_text(trouble);
-    view! {
+        view! {
         <h1>{say(heading)}</h1>
         <form class="account-form" novalidate on:submit=on_submit
             aria-describedby="auth-error">
             {with_name.then(|| view! {
-                <Field id="auth-name" label=Lang::name value=name autocomplete="username"/>
+                {field("auth-name", Lang::name, name, "text", "username", None)}
             })}
-            <Field id="auth-password" label=label value=password kind="password"
-                autocomplete=autocomplete hint=hint/>
-            <p id="auth-error" class="problem" role="alert" data-testid="auth-error">{problem}</p>
+            {field("auth-password", label, password, "password", autocomplete, hint)}
+            <p id="auth-error" class="problem" role="alert" data-testid="auth-error">{trouble}</p>
             <button type="submit" data-testid="auth-submit" disabled=move || busy.get()>
                 {move || if busy.get() { lang.get().working() } else { action(lang.get()) }}
             </button>

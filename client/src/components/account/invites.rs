@@ -13,26 +13,25 @@ use crate::components::{Keyed, keyed_list, local_time};
 /// Most uses one invite may be given here.
 const MAX_USES: u32 = 1000;
 
-#[component]
-pub(super) fn Invites() -> impl IntoView {
-    let rows = RwSignal::new(Vec::<Invite>::new());
-    let link = RwSignal::new(None::<String>);
-    let trouble = RwSignal::new(None::<Trouble>);
-    let changed = RwSignal::new(0u32);
-    Effect::new(move |_| {
-        changed.track();
-        spawn_local(async move {
-            match api::invites().await {
-                Ok(list) => rows.set(list),
-                Err(refusal) => trouble.set(Some(Trouble::Refused(refusal))),
-            }
-        });
+/// Reads the open invites into `rows`.
+fn load_invites(rows: RwSignal<Vec<Invite>>, form: Form) {
+    spawn_local(async move {
+        let answer = api::invites().await.map(|list| rows.set(list));
+        form.done(answer);
     });
+}
+
+pub(super) fn invites() -> impl IntoView {
+    let form = Form::new();
+    let rows = RwSignal::new(Vec::<Invite>::new());
+    // The link just made, empty before.
+    let link = RwSignal::new(String::new());
+    load_invites(rows, form);
     let revoke = move |id: u64| {
         spawn_local(async move {
             match api::revoke_invite(id).await {
-                Ok(()) => changed.update(|n| *n += 1),
-                Err(refusal) => trouble.set(Some(Trouble::Refused(refusal))),
+                Ok(()) => load_invites(rows, form),
+                Err(refusal) => form.done(Err(refusal)),
             }
         });
     };
@@ -45,86 +44,64 @@ pub(super) fn Invites() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="invites-heading">
             <h2 id="invites-heading">{say(Lang::invites)}</h2>
-            <NewInvite link=link trouble=trouble changed=changed/>
-            <Show when=move || link.with(Option::is_some)>
-                <InviteLink link=link/>
-            </Show>
-            <p class="problem" role="alert">{trouble_text(trouble)}</p>
+            {new_invite(rows, link, form)}
+            <div class="field invite-link" hidden=move || link.with(String::is_empty)>
+                <label for="invite-link">{say(Lang::invite_link)}</label>
+                <input id="invite-link" data-testid="invite-link" type="url" readonly
+                    prop:value=link on:focus=select_all/>
+            </div>
+            <p class="problem" role="alert">{form.trouble}</p>
             <ul class="invite-list" data-testid="invite-list">{keyed_list(list)}</ul>
         </section>
     }
 }
 
-#[component]
-fn NewInvite(
-    link: RwSignal<Option<String>>,
-    trouble: RwSignal<Option<Trouble>>,
-    changed: RwSignal<u32>,
-) -> impl IntoView {
-    let lang = use_lang();
+/// Selects a field's text, ready to be copied.
+fn select_all(ev: leptos::ev::FocusEvent) {
+    if let Some(input) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+    {
+        input.select();
+    }
+}
+
+fn new_invite(rows: RwSignal<Vec<Invite>>, link: RwSignal<String>, form: Form) -> impl IntoView {
     let uses = RwSignal::new("1".to_owned());
-    let expiry = RwSignal::new(INVITE_EXPIRY_DEFAULT);
+    let expiry = RwSignal::new(INVITE_EXPIRY_DEFAULT.to_string());
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let uses = uses
-            .get_untracked()
-            .trim()
-            .parse::<u32>()
-            .unwrap_or(1)
-            .clamp(1, MAX_USES);
-        let expires_secs = expiry.get_untracked();
-        trouble.set(None);
+        let uses = uses.get_untracked().trim().parse::<u32>().unwrap_or(1).clamp(1, MAX_USES);
+        let expires_secs = expiry.get_untracked().parse().unwrap_or(INVITE_EXPIRY_DEFAULT);
+        if !form.start() {
+            return;
+        }
         spawn_local(async move {
-            match api::create_invite(uses, expires_secs).await {
-                Ok(invite) => {
-                    link.set(invite.link);
-                    changed.update(|n| *n += 1);
-                }
-                Err(refusal) => trouble.set(Some(Trouble::Refused(refusal))),
-            }
+            let answer = api::create_invite(uses, expires_secs).await.map(|invite| {
+                link.set(invite.link.unwrap_or_default());
+                load_invites(rows, form);
+            });
+            form.done(answer);
         });
     };
     view! {
         <form class="invite-form" on:submit=on_submit>
-            <div class="field">
-                <label for="invite-uses">{say(Lang::invite_uses)}</label>
-                <input id="invite-uses" data-testid="invite-uses" type="number" min="1"
-                    max=MAX_USES inputmode="numeric" prop:value=move || uses.get()
-                    on:input=move |ev| uses.set(event_target_value(&ev))/>
-            </div>
+            {field("invite-uses", Lang::invite_uses, uses, "number", "off", None)}
             <div class="field">
                 <label for="invite-expires">{say(Lang::invite_valid_for)}</label>
                 <select id="invite-expires" data-testid="invite-expires"
-                    on:change=move |ev| {
-                        let secs = event_target_value(&ev).parse().unwrap_or(INVITE_EXPIRY_DEFAULT);
-                        expiry.set(secs);
-                    }>
+                    on:change=move |ev| expiry.set(event_target_value(&ev))>
                     {INVITE_EXPIRIES.map(|secs| view! {
-                        <option value=secs.to_string() selected=move || expiry.get() == secs>
-                            {move || lang.get().lifetime(secs)}
+                        <option value=secs.to_string() selected=secs == INVITE_EXPIRY_DEFAULT>
+                            {move || form.lang.get().lifetime(secs)}
                         </option>
                     })}
                 </select>
             </div>
-            <button type="submit" data-testid="invite-create">{say(Lang::create_invite)}</button>
+            <button type="submit" data-testid="invite-create" disabled=move || form.busy.get()>
+                {say(Lang::create_invite)}
+            </button>
         </form>
-    }
-}
-
-/// The link just made, in a field that selects itself to be copied.
-#[component]
-fn InviteLink(link: RwSignal<Option<String>>) -> impl IntoView {
-    view! {
-        <div class="field invite-link">
-            <label for="invite-link">{say(Lang::invite_link)}</label>
-            <input id="invite-link" data-testid="invite-link" type="url" readonly
-                prop:value=move || link.get().unwrap_or_default()
-                on:focus=move |ev| {
-                    if let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) {
-                        input.select();
-                    }
-                }/>
-        </div>
     }
 }
 

@@ -10,7 +10,6 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use natter_shared::ValueError;
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, Refusal, Who, is_local_path, param};
@@ -21,8 +20,8 @@ mod forms;
 mod invites;
 mod settings;
 
-pub use forms::{ResetPasswordPage, SignInPage, SignUpPage};
-pub use settings::SettingsPage;
+pub use forms::{reset_password_page, sign_in_page, sign_up_page};
+pub use settings::settings_page;
 
 /// Who the browser is; `None` until known.
 pub type WhoSignal = RwSignal<Option<Who>>;
@@ -44,30 +43,47 @@ pub fn provide_who(ask: bool) {
     }
 }
 
-/// What a form shows as its problem.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Trouble {
-    Refused(Refusal),
-    Invalid(ValueError),
-    NoPassword,
+/// A form or section that talks to the server: whether a request is on
+/// its way, and its problem as a sentence in the page's language (empty if
+/// none), written when it happens, as the chat's forms do.
+#[derive(Clone, Copy)]
+pub struct Form {
+    pub lang: RwSignal<Lang>,
+    pub busy: RwSignal<bool>,
+    pub trouble: RwSignal<String>,
 }
 
-impl Trouble {
-    pub fn text(&self, lang: Lang) -> String {
-        match self {
-            Trouble::Refused(refusal) => lang.refusal(refusal),
-            Trouble::Invalid(err) => lang.invalid(err),
-            Trouble::NoPassword => lang.password_empty().to_owned(),
+impl Form {
+    pub fn new() -> Form {
+        Form {
+            lang: use_lang(),
+            busy: RwSignal::new(false),
+            trouble: RwSignal::new(String::new()),
         }
     }
-}
 
-/// The text of `trouble` in the page's language, empty if none.
-pub fn trouble_text(trouble: RwSignal<Option<Trouble>>) -> impl Fn() -> String + Copy {
-    let lang = use_lang();
-    move || {
-        let lang = lang.get();
-        trouble.with(|t| t.as_ref().map(|t| t.text(lang)).unwrap_or_default())
+    /// Starts a request, unless one is on its way.
+    pub fn start(self) -> bool {
+        if self.busy.get_untracked() {
+            return false;
+        }
+        self.trouble.set(String::new());
+        self.busy.set(true);
+        true
+    }
+
+    /// Ends a request: nothing to show if it went through, else why not.
+    pub fn done(self, answer: Result<(), Refusal>) {
+        self.busy.set(false);
+        if let Err(refusal) = answer {
+            self.trouble
+                .set(self.lang.get_untracked().refusal(&refusal));
+        }
+    }
+
+    /// Shows a problem found here.
+    pub fn fail(self, text: String) {
+        self.trouble.set(text);
     }
 }
 
@@ -102,8 +118,7 @@ pub fn go(path: &str) {
 
 /// A link to an account page that returns here; the address is taken at
 /// the click, since the chat changes the path without reloading.
-#[component]
-pub fn ComeBackLink(page: &'static str, testid: &'static str, text: Phrase) -> impl IntoView {
+pub fn come_back_link(page: &'static str, testid: &'static str, text: Phrase) -> impl IntoView {
     let refresh = move |ev: leptos::ev::MouseEvent| {
         if let Some(link) = ev
             .current_target()
@@ -117,15 +132,15 @@ pub fn ComeBackLink(page: &'static str, testid: &'static str, text: Phrase) -> i
     }
 }
 
-/// A labelled text or password field; `id` is its `data-testid` too.
-#[component]
-pub fn Field(
+/// A labelled field of `kind` (`text`, `password`, `number`); `id` is its
+/// `data-testid` too.
+pub fn field(
     id: &'static str,
     label: Phrase,
     value: RwSignal<String>,
-    #[prop(default = "text")] kind: &'static str,
+    kind: &'static str,
     autocomplete: &'static str,
-    #[prop(default = None)] hint: Option<Phrase>,
+    hint: Option<Phrase>,
 ) -> impl IntoView {
     let hint_id = format!("{id}-hint");
     view! {
@@ -133,7 +148,7 @@ pub fn Field(
             <label for=id>{say(label)}</label>
             <input id=id data-testid=id type=kind autocomplete=autocomplete
                 aria-describedby=hint.map(|_| hint_id.clone())
-                prop:value=move || value.get()
+                prop:value=value
                 on:input=move |ev| value.set(event_target_value(&ev))/>
             {hint.map(|hint| view! { <p id=hint_id class="note">{say(hint)}</p> })}
         </div>
@@ -142,11 +157,9 @@ pub fn Field(
 
 /// The header's account menu: the name, then sign-in and sign-up links
 /// for a guest, or settings and sign-out for an account.
-#[component]
-pub fn AccountMenu() -> impl IntoView {
+pub fn account_menu() -> impl IntoView {
     let lang = use_lang();
     let who = use_who();
-    let signed_in = move || who.with(|w| w.as_ref().is_some_and(Who::signed_in));
     let state = move || match who.with(|w| w.as_ref().map(Who::signed_in)) {
         None => "unknown",
         Some(true) => "account",
@@ -174,17 +187,19 @@ pub fn AccountMenu() -> impl IntoView {
         <div class="account-menu" data-testid="account-menu" data-state=state
             role="group" aria-label=say(Lang::account)>
             <span class="who" data-testid="account-name">{name}</span>
-            <Show when=move || state() != "unknown">
-                <Show when=signed_in fallback=|| view! {
-                    <ComeBackLink page="/sign-in" testid="sign-in" text=Lang::title_sign_in/>
-                    <ComeBackLink page="/sign-up" testid="sign-up" text=Lang::title_sign_up/>
-                }>
+            {move || match state() {
+                "guest" => Some(view! {
+                    {come_back_link("/sign-in", "sign-in", Lang::title_sign_in)}
+                    {come_back_link("/sign-up", "sign-up", Lang::title_sign_up)}
+                }.into_any()),
+                "account" => Some(view! {
                     <a href="/settings" data-testid="settings">{say(Lang::title_settings)}</a>
                     <button type="button" class="quiet" data-testid="sign-out" on:click=sign_out>
                         {say(Lang::sign_out)}
                     </button>
-                </Show>
-            </Show>
+                }.into_any()),
+                _ => None,
+            }}
         </div>
     }
 }

@@ -6,16 +6,14 @@
 use leptos::ev::SubmitEvent;
 use natter_shared::UnixMillis;
 
-use super::invites::Invites;
+use super::invites::invites;
 use super::*;
 use crate::api::{SessionInfo, ago};
 use crate::components::{Keyed, keyed_list, local_time};
 
-#[component]
-pub fn SettingsPage() -> impl IntoView {
+pub fn settings_page() -> impl IntoView {
     let who = use_who();
-    // Bumped when the list of sessions may have changed.
-    let changed = RwSignal::new(0u32);
+    let rows = RwSignal::new(Vec::<SessionInfo>::new());
     let body = move || match who.get() {
         None => view! { <p class="note">{say(Lang::loading)}</p> }.into_any(),
         Some(who) if !who.signed_in() => view! {
@@ -26,9 +24,9 @@ pub fn SettingsPage() -> impl IntoView {
         }
         .into_any(),
         Some(who) => view! {
-            <Sessions changed=changed/>
-            <PasswordChange changed=changed/>
-            {who.is_admin().then(|| view! { <Invites/> })}
+            {sessions(rows)}
+            {password_change(rows)}
+            {who.is_admin().then(invites)}
         }
         .into_any(),
     };
@@ -45,19 +43,17 @@ pub(super) fn now() -> UnixMillis {
     UnixMillis(js_sys::Date::now() as u64)
 }
 
-#[component]
-fn Sessions(changed: RwSignal<u32>) -> impl IntoView {
-    let rows = RwSignal::new(None::<Vec<SessionInfo>>);
-    let trouble = RwSignal::new(None::<Trouble>);
-    Effect::new(move |_| {
-        changed.track();
-        spawn_local(async move {
-            match api::sessions().await {
-                Ok(list) => rows.set(Some(list)),
-                Err(refusal) => trouble.set(Some(Trouble::Refused(refusal))),
-            }
-        });
+/// Reads the account's sessions into `rows`.
+fn load_sessions(rows: RwSignal<Vec<SessionInfo>>, form: Form) {
+    spawn_local(async move {
+        let answer = api::sessions().await.map(|list| rows.set(list));
+        form.done(answer);
     });
+}
+
+fn sessions(rows: RwSignal<Vec<SessionInfo>>) -> impl IntoView {
+    let form = Form::new();
+    load_sessions(rows, form);
     let revoke = move |id: u64, current: bool| {
         spawn_local(async move {
             match api::revoke_session(id).await {
@@ -65,8 +61,8 @@ fn Sessions(changed: RwSignal<u32>) -> impl IntoView {
                 Ok(()) if current => {
                     let _ = window().location().reload();
                 }
-                Ok(()) => changed.update(|n| *n += 1),
-                Err(refusal) => trouble.set(Some(Trouble::Refused(refusal))),
+                Ok(()) => load_sessions(rows, form),
+                Err(refusal) => form.done(Err(refusal)),
             }
         });
     };
@@ -74,13 +70,12 @@ fn Sessions(changed: RwSignal<u32>) -> impl IntoView {
         spawn_local(async move {
             match api::sign_out_everywhere().await {
                 Ok(()) => go("/"),
-                Err(refusal) => trouble.set(Some(Trouble::Refused(refusal))),
+                Err(refusal) => form.done(Err(refusal)),
             }
         });
     };
     let list = move || {
         rows.get()
-            .unwrap_or_default()
             .into_iter()
             .map(|s| Keyed::new(s.id.to_string(), move || session_row(s, revoke)))
             .collect()
@@ -89,7 +84,7 @@ fn Sessions(changed: RwSignal<u32>) -> impl IntoView {
         <section class="card" aria-labelledby="sessions-heading">
             <h2 id="sessions-heading">{say(Lang::your_sessions)}</h2>
             <ul class="session-list" data-testid="session-list">{keyed_list(list)}</ul>
-            <p class="problem" role="alert">{trouble_text(trouble)}</p>
+            <p class="problem" role="alert">{form.trouble}</p>
             <button type="button" data-testid="sign-out-everywhere" on:click=everywhere>
                 {say(Lang::sign_out_everywhere)}
             </button>
@@ -97,31 +92,28 @@ fn Sessions(changed: RwSignal<u32>) -> impl IntoView {
     }
 }
 
-fn session_row(
-    s: SessionInfo,
-    revoke: impl Fn(u64, bool) + Copy + Send + 'static,
-) -> impl IntoView {
+fn session_row(s: SessionInfo, revoke: impl Fn(u64, bool) + Copy + Send + 'static) -> impl IntoView {
     let lang = use_lang();
     let (_, full) = local_time(s.last_seen);
     let seen = ago(now().0, s.last_seen.0);
-    let device = s.device.clone();
+    let SessionInfo {
+        id,
+        current,
+        address,
+        device,
+        ..
+    } = s;
+    let device = Some(device).filter(|d| !d.is_empty());
     let device_name = move || {
-        Some(device.clone())
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(|| lang.get().unknown_device().to_owned())
+        let lang = lang.get();
+        device.clone().unwrap_or_else(|| lang.unknown_device().to_owned())
     };
     let revoke_label = {
         let device_name = device_name.clone();
         move || format!("{}: {}", lang.get().revoke(), device_name())
     };
-    let SessionInfo {
-        id,
-        current,
-        address,
-        ..
-    } = s;
     view! {
-        <li data-testid="session" class="session" class:current=current data-current=current.to_string()>
+        <li data-testid="session" class="session" data-current=current.to_string()>
             <div class="what">
                 <span class="device">{device_name}</span>
                 {current.then(|| view! { " " <span class="this-device">{say(Lang::this_device)}</span> })}
@@ -138,54 +130,44 @@ fn session_row(
     }
 }
 
-#[component]
-fn PasswordChange(changed: RwSignal<u32>) -> impl IntoView {
-    let lang = use_lang();
+/// Changing the password ends the other sessions: the list is read again.
+fn password_change(rows: RwSignal<Vec<SessionInfo>>) -> impl IntoView {
+    let form = Form::new();
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
     let done = RwSignal::new(false);
-    let trouble = RwSignal::new(None::<Trouble>);
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if busy.get_untracked() {
-            return;
-        }
         let (old, fresh) = (current.get_untracked(), new.get_untracked());
         done.set(false);
         if old.is_empty() || fresh.is_empty() {
-            trouble.set(Some(Trouble::NoPassword));
+            return form.fail(form.lang.get_untracked().password_empty().to_owned());
+        }
+        if !form.start() {
             return;
         }
-        trouble.set(None);
-        busy.set(true);
         spawn_local(async move {
             let answer = api::change_password(&old, &fresh).await;
-            busy.set(false);
-            match answer {
-                Ok(()) => {
-                    current.set(String::new());
-                    new.set(String::new());
-                    done.set(true);
-                    changed.update(|n| *n += 1);
-                }
-                Err(refusal) => trouble.set(Some(Trouble::Refused(refusal))),
+            if answer.is_ok() {
+                current.set(String::new());
+                new.set(String::new());
+                done.set(true);
+                load_sessions(rows, form);
             }
+            form.done(answer);
         });
     };
     view! {
         <section class="card" aria-labelledby="password-heading">
             <h2 id="password-heading">{say(Lang::change_password)}</h2>
             <form class="account-form" novalidate on:submit=on_submit>
-                <Field id="password-current" label=Lang::current_password value=current
-                    kind="password" autocomplete="current-password"/>
-                <Field id="password-new" label=Lang::new_password value=new kind="password"
-                    autocomplete="new-password" hint=Some(Lang::password_hint as Phrase)/>
-                <p class="problem" role="alert" data-testid="password-error">{trouble_text(trouble)}</p>
+                {field("password-current", Lang::current_password, current, "password", "current-password", None)}
+                {field("password-new", Lang::new_password, new, "password", "new-password", Some(Lang::password_hint))}
+                <p class="problem" role="alert" data-testid="password-error">{form.trouble}</p>
                 <p class="note" role="status" data-testid="password-status">
-                    {move || done.get().then(|| lang.get().password_changed())}
+                    {move || done.get().then(say(Lang::password_changed))}
                 </p>
-                <button type="submit" data-testid="password-change" disabled=move || busy.get()>
+                <button type="submit" data-testid="password-change" disabled=move || form.busy.get()>
                     {say(Lang::change_password)}
                 </button>
             </form>

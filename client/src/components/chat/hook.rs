@@ -12,7 +12,7 @@ use natter_shared::{ClientMsg, RoomName, ServerMsg};
 use super::CHAT_READY_MARK;
 use crate::api::Who;
 use crate::app::{Page, room_path};
-use crate::components::account::use_who;
+use crate::components::account::{WhoSignal, use_who};
 use crate::i18n::{Lang, use_lang};
 use crate::pacer::{Next, Paced};
 use crate::state::{ChatState, Followup, Problem};
@@ -170,7 +170,7 @@ pub(super) fn use_chat(room: RoomName) -> Chat {
     let options = SocketOptions::<ChatCodec> {
         reconnect: true,
         adopt_early: true,
-        on_message: Some(on_message(state, later.clone(), announcement, lang)),
+        on_message: Some(on_message(state, later.clone(), announcement, lang, use_who())),
         heartbeat: Some(heartbeat),
         ..SocketOptions::default()
     };
@@ -191,7 +191,6 @@ pub(super) fn use_chat(room: RoomName) -> Chat {
         s.show(room);
     });
     follow_the_connection(chat);
-    share_who(state);
     keep_in_storage(chat);
     follow_the_address(chat);
     keep_the_title(state, lang);
@@ -212,11 +211,19 @@ fn on_message(
     later: Rc<OnceCell<Chat>>,
     announcement: RwSignal<String>,
     lang: RwSignal<Lang>,
+    who: WhoSignal,
 ) -> Rc<dyn Fn(&ServerMsg)> {
     Rc::new(move |msg: &ServerMsg| {
         let followup = state
             .try_update(|s| s.apply(msg.clone(), now_ms()))
             .unwrap_or(Followup::None);
+        // The header's account menu shows who the socket was welcomed as:
+        // an account, or a guest by its name (again after a revoked
+        // session's socket reconnects as a guest).
+        if matches!(msg, ServerMsg::Welcome { .. } | ServerMsg::NickChanged { .. }) {
+            let (name, role) = state.with_untracked(|s| (s.me.as_ref().map(|me| me.to_string()), s.role));
+            who.set(Some(Who { name, role }));
+        }
         if let Some(chat) = later.get().copied() {
             match msg {
                 ServerMsg::Welcome { .. } => chat.resume(),
@@ -255,22 +262,6 @@ fn follow_the_connection(chat: Chat) {
             mark(CHAT_READY_MARK);
         }
         true
-    });
-}
-
-/// The header's account menu shows who the socket was welcomed as: an
-/// account, or a guest by its name (again after a revoked session's
-/// socket reconnects as a guest).
-fn share_who(state: RwSignal<ChatState>) {
-    let who = use_who();
-    let welcomed = Memo::new(move |_| state.with(|s| (s.me.clone(), s.role)));
-    Effect::new(move |_| {
-        if let (Some(me), role) = welcomed.get() {
-            who.set(Some(Who {
-                name: Some(me.to_string()),
-                role,
-            }));
-        }
     });
 }
 
