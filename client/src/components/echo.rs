@@ -9,6 +9,7 @@ use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
 use crate::components::{Keyed, keyed_list};
+use crate::components::text;
 use crate::i18n::{Lang, say, use_lang};
 use crate::ws::{CloseInfo, ReadyState, Socket, SocketOptions, TextCodec, url_for, use_websocket};
 
@@ -96,7 +97,7 @@ pub fn EchoPage() -> impl IntoView {
             <p class="intro">{say(Lang::echo_intro)}</p>
             <div class="field-row">
                 <label for="echo-url">{say(Lang::echo_server)}</label>
-                <input id="echo-url" type="url" data-testid="echo-url" prop:value=move || url.get()
+                <input id="echo-url" type="url" data-testid="echo-url" prop:value=url
                     on:input=move |ev| url.set(event_target_value(&ev))/>
                 <button type="button" data-testid="echo-connect" on:click=connect
                     disabled=move || matches!(state(), ReadyState::Connecting | ReadyState::Open)>
@@ -110,20 +111,20 @@ pub fn EchoPage() -> impl IntoView {
             <p class="ready">
                 "readyState: "
                 <strong data-testid="ready-state" data-state=move || state().attr()>
-                    {move || format!("{} ({})", state().name(), state().code())}
+                    {text(move || format!("{} ({})", state().name(), state().code()))}
                 </strong>
             </p>
             <p class="ready">
                 {say(Lang::messages_received)}
-                <strong data-testid="echo-received">{move || socket.received()}</strong>
+                <strong data-testid="echo-received">{text(move || socket.received().to_string())}</strong>
                 <Show when=move || { socket.received() > 0 }>
-                    {say(Lang::last_received)}<q class="last">{move || last.get()}</q>
+                    {say(Lang::last_received)}<q class="last">{last}</q>
                 </Show>
             </p>
             <div class="field-row">
                 <label for="echo-input">{say(Lang::message_label)}</label>
                 <input id="echo-input" type="text" data-testid="echo-input" autocomplete="off"
-                    prop:value=move || draft.get()
+                    prop:value=draft
                     on:input=move |ev| draft.set(event_target_value(&ev))
                     on:keydown=on_keydown/>
                 <button type="button" data-testid="echo-send" on:click=move |_| send()
@@ -228,7 +229,7 @@ fn CribSheet(socket: Socket<TextCodec>) -> impl IntoView {
                     {crib_rows().map(|row| view! {
                         <tr class:current=move || row.ready().is_some_and(|s| s == state())>
                             <th scope="row"><code>{row.code()}</code></th>
-                            <td>{move || row.describe(lang.get())}</td>
+                            <td>{text(move || row.describe(lang.get()).to_owned())}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

@@ -125,8 +125,8 @@ fn auth_form(purpose: Purpose) -> impl IntoView {
             })}
             {field("auth-password", label, password, "password", autocomplete, hint)}
             <p id="auth-error" class="problem" role="alert" data-testid="auth-error">{trouble}</p>
-            <button type="submit" data-testid="auth-submit" disabled=move || busy.get()>
-                {move || if busy.get() { lang.get().working() } else { action(lang.get()) }}
+            <button type="submit" data-testid="auth-submit" disabled=busy>
+                {text(move || if busy.get() { lang.get().working() } else { action(lang.get()) }.to_owned())}
             </button>
         </form>
     }

@@ -8,7 +8,7 @@ use leptos::ev::SubmitEvent;
 use super::settings::now;
 use super::*;
 use crate::api::{INVITE_EXPIRIES, INVITE_EXPIRY_DEFAULT, Invite};
-use crate::components::{Keyed, keyed_list, local_time};
+use crate::components::{Keyed, keyed_list, local_time, text};
 
 /// Most uses one invite may be given here.
 const MAX_USES: u32 = 1000;
@@ -93,12 +93,12 @@ fn new_invite(rows: RwSignal<Vec<Invite>>, link: RwSignal<String>, form: Form) -
                     on:change=move |ev| expiry.set(event_target_value(&ev))>
                     {INVITE_EXPIRIES.map(|secs| view! {
                         <option value=secs.to_string() selected=secs == INVITE_EXPIRY_DEFAULT>
-                            {move || form.lang.get().lifetime(secs)}
+                            {text(move || form.lang.get().lifetime(secs))}
                         </option>
                     })}
                 </select>
             </div>
-            <button type="submit" data-testid="invite-create" disabled=move || form.busy.get()>
+            <button type="submit" data-testid="invite-create" disabled=form.busy>
                 {say(Lang::create_invite)}
             </button>
         </form>
@@ -112,7 +112,7 @@ fn invite_row(invite: Invite, revoke: impl Fn(u64) + Copy + Send + 'static) -> i
     let expired = invite.expires_at <= now();
     view! {
         <li data-testid="invite" class="invite" class:expired=expired>
-            <span>{move || lang.get().invite_row(uses_left, &until)}</span>
+            <span>{text(move || lang.get().invite_row(uses_left, &until))}</span>
             <button type="button" class="quiet" data-testid="invite-revoke" on:click=move |_| revoke(id)>
                 {say(Lang::revoke_invite)}
             </button>

@@ -14,6 +14,7 @@ use wasm_bindgen::JsCast;
 
 use crate::api::{self, Refusal, Who, is_local_path, param};
 use crate::app::Page;
+use crate::components::{switch, text};
 use crate::i18n::{Lang, Phrase, say, use_lang};
 
 mod forms;
@@ -186,20 +187,20 @@ pub fn account_menu() -> impl IntoView {
     view! {
         <div class="account-menu" data-testid="account-menu" data-state=state
             role="group" aria-label=say(Lang::account)>
-            <span class="who" data-testid="account-name">{name}</span>
-            {move || match state() {
-                "guest" => Some(view! {
+            <span class="who" data-testid="account-name">{text(name)}</span>
+            {switch(move || match state() {
+                "guest" => view! {
                     {come_back_link("/sign-in", "sign-in", Lang::title_sign_in)}
                     {come_back_link("/sign-up", "sign-up", Lang::title_sign_up)}
-                }.into_any()),
-                "account" => Some(view! {
+                }.into_any(),
+                "account" => view! {
                     <a href="/settings" data-testid="settings">{say(Lang::title_settings)}</a>
                     <button type="button" class="quiet" data-testid="sign-out" on:click=sign_out>
                         {say(Lang::sign_out)}
                     </button>
-                }.into_any()),
-                _ => None,
-            }}
+                }.into_any(),
+                _ => ().into_any(),
+            })}
         </div>
     }
 }

@@ -9,7 +9,7 @@ use natter_shared::UnixMillis;
 use super::invites::invites;
 use super::*;
 use crate::api::{SessionInfo, ago};
-use crate::components::{Keyed, keyed_list, local_time};
+use crate::components::{Keyed, keyed_list, local_time, switch, text};
 
 pub fn settings_page() -> impl IntoView {
     let who = use_who();
@@ -32,7 +32,7 @@ pub fn settings_page() -> impl IntoView {
     };
     view! {
         <h1>{say(Lang::title_settings)}</h1>
-        {body}
+        {switch(body)}
     }
 }
 
@@ -115,12 +115,12 @@ fn session_row(s: SessionInfo, revoke: impl Fn(u64, bool) + Copy + Send + 'stati
     view! {
         <li data-testid="session" class="session" data-current=current.to_string()>
             <div class="what">
-                <span class="device">{device_name}</span>
+                <span class="device">{text(device_name)}</span>
                 {current.then(|| view! { " " <span class="this-device">{say(Lang::this_device)}</span> })}
             </div>
             <div class="meta">
                 <span class="address">{address}</span>" · "
-                <time title=full>{move || lang.get().last_seen(seen)}</time>
+                <time title=full>{text(move || lang.get().last_seen(seen))}</time>
             </div>
             <button type="button" class="quiet" data-testid="session-revoke"
                 aria-label=revoke_label on:click=move |_| revoke(id, current)>
@@ -165,9 +165,9 @@ fn password_change(rows: RwSignal<Vec<SessionInfo>>) -> impl IntoView {
                 {field("password-new", Lang::new_password, new, "password", "new-password", Some(Lang::password_hint))}
                 <p class="problem" role="alert" data-testid="password-error">{form.trouble}</p>
                 <p class="note" role="status" data-testid="password-status">
-                    {move || done.get().then(say(Lang::password_changed))}
+                    {text(move || if done.get() { form.lang.get().password_changed().to_owned() } else { String::new() })}
                 </p>
-                <button type="submit" data-testid="password-change" disabled=move || form.busy.get()>
+                <button type="submit" data-testid="password-change" disabled=form.busy>
                     {say(Lang::change_password)}
                 </button>
             </form>

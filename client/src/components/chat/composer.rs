@@ -47,7 +47,7 @@ pub(super) fn Composer(chat: Chat) -> impl IntoView {
                 aria-label=say(Lang::message_label)
                 placeholder=move || lang.get().message_placeholder(room().as_ref().map_or("", RoomName::as_str))
                 autocomplete="off" enterkeyhint="send"
-                prop:value=move || draft.get()
+                prop:value=draft
                 on:input=on_input
                 on:keydown=on_keydown></textarea>
             <button type="button" data-testid="send-button" on:click=move |_| click_send()>

@@ -60,7 +60,7 @@ pub(super) fn Layout(chat: Chat) -> impl IntoView {
                 <Composer chat=chat/>
             </div>
             <div class="visually-hidden" aria-live="polite" aria-atomic="true">
-                {move || chat.announcement.get()}
+                {chat.announcement}
             </div>
         </section>
     }

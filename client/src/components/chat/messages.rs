@@ -132,7 +132,7 @@ pub(super) fn MessageList(chat: Chat) -> impl IntoView {
             <Show when=move || { unseen.get() > 0 }>
                 <button type="button" class="new-messages" data-testid="new-messages"
                     on:click=move |_| scroll_to_bottom()>
-                    {move || lang.get().new_messages(unseen.get())}" ↓"
+                    {text(move || lang.get().new_messages(unseen.get()))}" ↓"
                 </button>
             </Show>
         </div>
@@ -243,7 +243,7 @@ fn HistoryEdge(chat: Chat, load_older: impl Fn() + Copy + Send + Sync + 'static)
             >
                 <button type="button" class="quiet" data-testid="load-older"
                     on:click=move |_| load_older() disabled=loading>
-                    {move || if loading() { lang.get().loading() } else { lang.get().load_older() }}
+                    {text(move || if loading() { lang.get().loading() } else { lang.get().load_older() }.to_owned())}
                 </button>
             </Show>
         </li>
@@ -289,7 +289,7 @@ pub(super) fn MessageRow(row: Row) -> impl IntoView {
         }
         LineKind::Refused(problem) => view! {
             <li class="line refused" data-testid="message">
-                <span class="body" role="alert">{move || problem_text(lang.get(), &problem)}</span>
+                <span class="body" role="alert">{text(move || problem_text(lang.get(), &problem))}</span>
             </li>
         }
         .into_any(),
@@ -341,7 +341,7 @@ pub(super) fn PendingLine(chat: Chat, outgoing: Outgoing) -> impl IntoView {
             <span class="body">{body(&outgoing.text)}</span>
             " "
             <span class="send-state">
-                {move || if failed { lang.get().not_sent() } else { lang.get().sending() }}
+                {text(move || if failed { lang.get().not_sent() } else { lang.get().sending() }.to_owned())}
             </span>
             {failed.then(|| view! {
                 <button type="button" class="quiet" data-testid="retry" on:click=retry>

@@ -40,14 +40,14 @@ pub(super) fn Status(chat: Chat) -> impl IntoView {
     view! {
         <div class="status" data-testid="status" data-state=move || socket.ready_state().attr() role="status">
             <span class="dot" aria-hidden="true"></span>
-            <span class="label">{label}</span>
+            <span class="label">{text(label)}</span>
             <Show when=move || socket.ready_state() == ReadyState::Closed>
                 <button type="button" class="quiet" data-testid="reconnect"
                     on:click=move |_| socket.open()>
-                    {move || {
+                    {text(move || {
                         let lang = lang.get();
-                        if socket.status(|s| s.retry_at.is_some()) { lang.retry_now() } else { lang.reconnect() }
-                    }}
+                        if socket.status(|s| s.retry_at.is_some()) { lang.retry_now() } else { lang.reconnect() }.to_owned()
+                    })}
                 </button>
             </Show>
         </div>
@@ -119,7 +119,7 @@ pub(super) fn NickForm(chat: Chat) -> impl IntoView {
             <div class="row">
                 <input id="nick-input" type="text" data-testid="nick-input" autocomplete="nickname"
                     maxlength="64" title=move || lang.get().nick_hint()
-                    prop:value=move || draft.get()
+                    prop:value=draft
                     on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
                     aria-invalid=move || problem().is_some().to_string()
                     aria-describedby="nick-problem"/>
@@ -183,7 +183,7 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
                     <input id="room-create-input" type="text" data-testid="room-create-input"
                         autocomplete="off" maxlength="64"
                         placeholder=say(Lang::new_room_placeholder)
-                        prop:value=move || draft.get()
+                        prop:value=draft
                         on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
                         aria-invalid=move || problem().is_some().to_string()
                         aria-describedby="room-problem"/>
@@ -255,7 +255,7 @@ pub(super) fn UserList(chat: Chat) -> impl IntoView {
         <section class="people" aria-labelledby="people-heading">
             <h2 id="people-heading">
                 {say(Lang::people_here)}
-                " "<span class="count">{move || people().len()}</span>
+                " "<span class="count">{text(move || people().len().to_string())}</span>
             </h2>
             <ul data-testid="user-list">
                 {keyed_list(move || {
