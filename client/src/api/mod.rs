@@ -66,96 +66,131 @@ pub struct Invite {
 
 pub type Answer<T> = Result<T, Refusal>;
 
+// Each route takes what to do with its answer rather than being an async
+// fn: one future type (`fetch`'s) is spawned for them all, which keeps the
+// bundle smaller than a future per call site.
+
 /// `GET /api/session`.
-pub async fn session() -> Answer<Who> {
-    who(&call("GET", "/api/session", None).await?)
+pub fn session(done: impl FnOnce(Answer<Who>) + 'static) {
+    call("GET", "/api/session", None, move |a| done(a.and_then(|v| who(&v))));
 }
 
 /// `POST /api/sign-in`.
-pub async fn sign_in(name: &str, password: &str) -> Answer<Who> {
+pub fn sign_in(name: &str, password: &str, done: impl FnOnce(Answer<Who>) + 'static) {
     let body = Object::new();
     put(&body, "name", name);
     put(&body, "password", password);
-    who(&call("POST", "/api/sign-in", Some(body)).await?)
+    call("POST", "/api/sign-in", Some(body), move |a| {
+        done(a.and_then(|v| who(&v)));
+    });
 }
 
 /// `POST /api/sign-up`, with the link's ticket if it carried one.
-pub async fn sign_up(name: &str, password: &str, ticket: Option<&Ticket>) -> Answer<Who> {
+pub fn sign_up(
+    name: &str,
+    password: &str,
+    ticket: Option<&Ticket>,
+    done: impl FnOnce(Answer<Who>) + 'static,
+) {
     let body = Object::new();
     put(&body, "name", name);
     put(&body, "password", password);
     if let Some((key, token)) = ticket.map(Ticket::field) {
         put(&body, key, token);
     }
-    who(&call("POST", "/api/sign-up", Some(body)).await?)
+    call("POST", "/api/sign-up", Some(body), move |a| {
+        done(a.and_then(|v| who(&v)));
+    });
 }
 
 /// `POST /api/reset-password` with the one-time link's token.
-pub async fn reset_password(token: &str, password: &str) -> Answer<Who> {
+pub fn reset_password(token: &str, password: &str, done: impl FnOnce(Answer<Who>) + 'static) {
     let body = Object::new();
     put(&body, "token", token);
     put(&body, "password", password);
-    who(&call("POST", "/api/reset-password", Some(body)).await?)
+    call("POST", "/api/reset-password", Some(body), move |a| {
+        done(a.and_then(|v| who(&v)));
+    });
 }
 
 /// `POST /api/sign-out`.
-pub async fn sign_out() -> Answer<()> {
-    call("POST", "/api/sign-out", None).await.map(drop)
+pub fn sign_out(done: impl FnOnce(Answer<()>) + 'static) {
+    call("POST", "/api/sign-out", None, move |a| done(a.map(drop)));
 }
 
 /// `POST /api/sign-out-everywhere`.
-pub async fn sign_out_everywhere() -> Answer<()> {
-    call("POST", "/api/sign-out-everywhere", None)
-        .await
-        .map(drop)
+pub fn sign_out_everywhere(done: impl FnOnce(Answer<()>) + 'static) {
+    call("POST", "/api/sign-out-everywhere", None, move |a| {
+        done(a.map(drop));
+    });
 }
 
 /// `POST /api/password`: the other sessions end.
-pub async fn change_password(current: &str, new: &str) -> Answer<()> {
+pub fn change_password(current: &str, new: &str, done: impl FnOnce(Answer<()>) + 'static) {
     let body = Object::new();
     put(&body, "current", current);
     put(&body, "new", new);
-    call("POST", "/api/password", Some(body)).await.map(drop)
+    call("POST", "/api/password", Some(body), move |a| done(a.map(drop)));
 }
 
 /// `GET /api/sessions`.
-pub async fn sessions() -> Answer<Vec<SessionInfo>> {
-    let answer = call("GET", "/api/sessions", None).await?;
-    required(&answer, "sessions", |v| list(v, session_info)).map_err(malformed)
+pub fn sessions(done: impl FnOnce(Answer<Vec<SessionInfo>>) + 'static) {
+    call("GET", "/api/sessions", None, move |a| {
+        done(a.and_then(|v| required(&v, "sessions", |l| list(l, session_info)).map_err(malformed)));
+    });
 }
 
 /// `DELETE /api/sessions/{id}`.
-pub async fn revoke_session(id: u64) -> Answer<()> {
-    call("DELETE", &format!("/api/sessions/{id}"), None)
-        .await
-        .map(drop)
+pub fn revoke_session(id: u64, done: impl FnOnce(Answer<()>) + 'static) {
+    call("DELETE", &format!("/api/sessions/{id}"), None, move |a| {
+        done(a.map(drop));
+    });
 }
 
 /// `POST /api/invites`.
-pub async fn create_invite(uses: u32, expires_secs: u64) -> Answer<Invite> {
+pub fn create_invite(uses: u32, expires_secs: u64, done: impl FnOnce(Answer<Invite>) + 'static) {
     let body = Object::new();
     put(&body, "uses", uses);
     // Seconds stay far below 2^53, exact as numbers.
     put(&body, "expires_secs", expires_secs as f64);
-    invite(call("POST", "/api/invites", Some(body)).await?).map_err(malformed)
+    call("POST", "/api/invites", Some(body), move |a| {
+        done(a.and_then(|v| invite(v).map_err(malformed)));
+    });
 }
 
 /// `GET /api/invites`.
-pub async fn invites() -> Answer<Vec<Invite>> {
-    let answer = call("GET", "/api/invites", None).await?;
-    required(&answer, "invites", |v| list(v, invite)).map_err(malformed)
+pub fn invites(done: impl FnOnce(Answer<Vec<Invite>>) + 'static) {
+    call("GET", "/api/invites", None, move |a| {
+        done(a.and_then(|v| required(&v, "invites", |l| list(l, invite)).map_err(malformed)));
+    });
 }
 
 /// `DELETE /api/invites/{id}`.
-pub async fn revoke_invite(id: u64) -> Answer<()> {
-    call("DELETE", &format!("/api/invites/{id}"), None)
-        .await
-        .map(drop)
+pub fn revoke_invite(id: u64, done: impl FnOnce(Answer<()>) + 'static) {
+    call("DELETE", &format!("/api/invites/{id}"), None, move |a| {
+        done(a.map(drop));
+    });
+}
+
+/// Sends one request in the background, then hands its answer to `done`.
+fn call(
+    method: &'static str,
+    path: &str,
+    body: Option<Object>,
+    done: impl FnOnce(Answer<JsValue>) + 'static,
+) {
+    spawn(method, path.to_owned(), body, Box::new(done));
+}
+
+/// [`call`] without its type parameter, so that one future type serves
+/// every route.
+fn spawn(method: &'static str, path: String, body: Option<Object>, done: Box<dyn FnOnce(Answer<JsValue>)>) {
+    leptos::task::spawn_local(async move { done(fetch(method, &path, body).await) });
 }
 
 /// Sends one request and gives the parsed JSON of a 2xx answer (`null`
 /// for an empty one, 204), or the refusal an error answer carries.
-async fn call(method: &str, path: &str, body: Option<Object>) -> Answer<JsValue> {
+async fn fetch(method: &str, path: &str, body: Option<Object>) -> Answer<JsValue> {
     let init = RequestInit::new();
     init.set_method(method);
     if let Some(body) = body {

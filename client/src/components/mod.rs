@@ -4,6 +4,8 @@ pub mod account;
 pub mod chat;
 pub mod echo;
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use natter_shared::UnixMillis;
 use wasm_bindgen::JsValue;
@@ -44,11 +46,14 @@ fn keyed_rows(rows: Box<dyn Fn() -> Vec<Keyed> + Send>) -> AnyView {
         .into_any()
 }
 
-/// Text that follows signals. Every such text is the same closure type (a
-/// boxed one), so the view code that keeps a text up to date is in the
-/// bundle once rather than once per text (about 1 KB of WebAssembly each).
-pub fn text(f: impl Fn() -> String + Send + Sync + 'static) -> impl IntoView {
-    let f: Box<dyn Fn() -> String + Send + Sync> = Box::new(f);
+/// Text that follows signals, for a text node or an attribute. Every such
+/// text is the same closure type (a shared one), so the view code that
+/// keeps a text up to date is in the bundle once rather than once per text
+/// (about 1 KB of WebAssembly each).
+pub fn text(
+    f: impl Fn() -> String + Send + Sync + 'static,
+) -> impl Fn() -> String + Clone + Send + Sync + 'static {
+    let f: Arc<dyn Fn() -> String + Send + Sync> = Arc::new(f);
     move || f()
 }
 

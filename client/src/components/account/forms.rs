@@ -7,7 +7,7 @@ use leptos::ev::SubmitEvent;
 use natter_shared::Nick;
 
 use super::*;
-use crate::api::Ticket;
+use crate::api::{Answer, Ticket};
 
 /// What the form is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,14 +48,8 @@ pub fn sign_up_page() -> impl IntoView {
 
 pub fn reset_password_page() -> impl IntoView {
     let fragment = window().location().hash().unwrap_or_default();
-    match param(&fragment, "token").filter(|t| !t.is_empty()) {
-        Some(token) => auth_form(Purpose::Reset(token.to_owned())).into_any(),
-        None => view! {
-            <h1>{say(Lang::title_reset)}</h1>
-            <p class="problem" role="alert" data-testid="auth-error">{say(Lang::reset_without_token)}</p>
-        }
-        .into_any(),
-    }
+    let token = param(&fragment, "token").unwrap_or_default();
+    auth_form(Purpose::Reset(token.to_owned()))
 }
 
 /// Checks what can be checked here, then asks the server.
@@ -66,24 +60,26 @@ fn submit(purpose: &Purpose, name: String, password: String, form: Form) {
     {
         return form.fail(lang.invalid(&err));
     }
+    if let Purpose::Reset(token) = purpose
+        && token.is_empty()
+    {
+        return form.fail(lang.reset_without_token().to_owned());
+    }
     if password.is_empty() {
         return form.fail(lang.password_empty().to_owned());
     }
     if !form.start() {
         return;
     }
-    let purpose = purpose.clone();
-    spawn_local(async move {
-        let answer = match &purpose {
-            Purpose::SignIn => api::sign_in(&name, &password).await,
-            Purpose::SignUp(ticket) => api::sign_up(&name, &password, ticket.as_ref()).await,
-            Purpose::Reset(token) => api::reset_password(token, &password).await,
-        };
-        match answer {
-            Ok(_) => go(&next_path()),
-            Err(refusal) => form.done(Err(refusal)),
-        }
-    });
+    let done = move |answer: Answer<Who>| match answer {
+        Ok(_) => go(&next_path()),
+        Err(refusal) => form.done(Err(refusal)),
+    };
+    match purpose {
+        Purpose::SignIn => api::sign_in(&name, &password, done),
+        Purpose::SignUp(ticket) => api::sign_up(&name, &password, ticket.as_ref(), done),
+        Purpose::Reset(token) => api::reset_password(token, &password, done),
+    }
 }
 
 fn auth_form(purpose: Purpose) -> impl IntoView {

@@ -15,10 +15,7 @@ const MAX_USES: u32 = 1000;
 
 /// Reads the open invites into `rows`.
 fn load_invites(rows: RwSignal<Vec<Invite>>, form: Form) {
-    spawn_local(async move {
-        let answer = api::invites().await.map(|list| rows.set(list));
-        form.done(answer);
-    });
+    api::invites(move |answer| form.done(answer.map(|list| rows.set(list))));
 }
 
 pub(super) fn invites() -> impl IntoView {
@@ -28,11 +25,9 @@ pub(super) fn invites() -> impl IntoView {
     let link = RwSignal::new(String::new());
     load_invites(rows, form);
     let revoke = move |id: u64| {
-        spawn_local(async move {
-            match api::revoke_invite(id).await {
-                Ok(()) => load_invites(rows, form),
-                Err(refusal) => form.done(Err(refusal)),
-            }
+        api::revoke_invite(id, move |answer| match answer {
+            Ok(()) => load_invites(rows, form),
+            Err(refusal) => form.done(Err(refusal)),
         });
     };
     let list = move || {
@@ -76,12 +71,11 @@ fn new_invite(rows: RwSignal<Vec<Invite>>, link: RwSignal<String>, form: Form) -
         if !form.start() {
             return;
         }
-        spawn_local(async move {
-            let answer = api::create_invite(uses, expires_secs).await.map(|invite| {
+        api::create_invite(uses, expires_secs, move |answer| {
+            form.done(answer.map(|invite| {
                 link.set(invite.link.unwrap_or_default());
                 load_invites(rows, form);
-            });
-            form.done(answer);
+            }));
         });
     };
     view! {

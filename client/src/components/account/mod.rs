@@ -9,7 +9,6 @@
 //! the page holds that matters (the outbox) is in `localStorage`.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, Refusal, Who, is_local_path, param};
@@ -37,10 +36,8 @@ pub fn provide_who(ask: bool) {
     let who: WhoSignal = RwSignal::new(None);
     provide_context(who);
     if ask {
-        spawn_local(async move {
-            // Unreachable: shown as a guest, who can try to sign in.
-            who.set(Some(api::session().await.unwrap_or_default()));
-        });
+        // Unreachable: shown as a guest, who can try to sign in.
+        api::session(move |answer| who.set(Some(answer.unwrap_or_default())));
     }
 }
 
@@ -178,9 +175,8 @@ pub fn account_menu() -> impl IntoView {
         })
     };
     let sign_out = move |_| {
-        spawn_local(async {
-            // Signed out or not, the reload shows what the server thinks.
-            let _ = api::sign_out().await;
+        // Signed out or not, the reload shows what the server thinks.
+        api::sign_out(|_| {
             let _ = window().location().reload();
         });
     };

@@ -45,33 +45,26 @@ pub(super) fn now() -> UnixMillis {
 
 /// Reads the account's sessions into `rows`.
 fn load_sessions(rows: RwSignal<Vec<SessionInfo>>, form: Form) {
-    spawn_local(async move {
-        let answer = api::sessions().await.map(|list| rows.set(list));
-        form.done(answer);
-    });
+    api::sessions(move |answer| form.done(answer.map(|list| rows.set(list))));
 }
 
 fn sessions(rows: RwSignal<Vec<SessionInfo>>) -> impl IntoView {
     let form = Form::new();
     load_sessions(rows, form);
     let revoke = move |id: u64, current: bool| {
-        spawn_local(async move {
-            match api::revoke_session(id).await {
-                // This browser is a guest now: show it as one.
-                Ok(()) if current => {
-                    let _ = window().location().reload();
-                }
-                Ok(()) => load_sessions(rows, form),
-                Err(refusal) => form.done(Err(refusal)),
+        api::revoke_session(id, move |answer| match answer {
+            // This browser is a guest now: show it as one.
+            Ok(()) if current => {
+                let _ = window().location().reload();
             }
+            Ok(()) => load_sessions(rows, form),
+            Err(refusal) => form.done(Err(refusal)),
         });
     };
     let everywhere = move |_| {
-        spawn_local(async move {
-            match api::sign_out_everywhere().await {
-                Ok(()) => go("/"),
-                Err(refusal) => form.done(Err(refusal)),
-            }
+        api::sign_out_everywhere(move |answer| match answer {
+            Ok(()) => go("/"),
+            Err(refusal) => form.done(Err(refusal)),
         });
     };
     let list = move || {
@@ -103,27 +96,30 @@ fn session_row(s: SessionInfo, revoke: impl Fn(u64, bool) + Copy + Send + 'stati
         device,
         ..
     } = s;
-    let device = Some(device).filter(|d| !d.is_empty());
-    let device_name = move || {
+    let device_name = text(move || {
         let lang = lang.get();
-        device.clone().unwrap_or_else(|| lang.unknown_device().to_owned())
-    };
-    let revoke_label = {
+        if device.is_empty() {
+            lang.unknown_device().to_owned()
+        } else {
+            device.clone()
+        }
+    });
+    let meta = text(move || {
+        let lang = lang.get();
+        let here = if current { lang.this_device() } else { "" };
+        format!("{address} · {} {here}", lang.last_seen(seen))
+    });
+    let label = {
         let device_name = device_name.clone();
-        move || format!("{}: {}", lang.get().revoke(), device_name())
+        text(move || format!("{}: {}", lang.get().revoke(), device_name()))
     };
     view! {
         <li data-testid="session" class="session" data-current=current.to_string()>
-            <div class="what">
-                <span class="device">{text(device_name)}</span>
-                {current.then(|| view! { " " <span class="this-device">{say(Lang::this_device)}</span> })}
-            </div>
-            <div class="meta">
-                <span class="address">{address}</span>" · "
-                <time title=full>{text(move || lang.get().last_seen(seen))}</time>
-            </div>
+            <span class="device">{device_name}</span>
+            <span class="meta" title=full>{meta}</span>
             <button type="button" class="quiet" data-testid="session-revoke"
-                aria-label=revoke_label on:click=move |_| revoke(id, current)>
+                aria-label=label
+                on:click=move |_| revoke(id, current)>
                 {say(Lang::revoke)}
             </button>
         </li>
@@ -146,8 +142,7 @@ fn password_change(rows: RwSignal<Vec<SessionInfo>>) -> impl IntoView {
         if !form.start() {
             return;
         }
-        spawn_local(async move {
-            let answer = api::change_password(&old, &fresh).await;
+        api::change_password(&old, &fresh, move |answer| {
             if answer.is_ok() {
                 current.set(String::new());
                 new.set(String::new());

@@ -48,7 +48,7 @@ pub(super) fn Layout(chat: Chat) -> impl IntoView {
                     class="drawer-toggle"
                     data-testid="drawer-toggle"
                     aria-controls="chat-sidebar"
-                    aria-expanded=move || drawer.get().to_string()
+                    aria-expanded=text(move || drawer.get().to_string())
                     on:click=move |_| drawer.update(|open| *open = !*open)
                 >
                     {say(Lang::rooms_and_people)}

@@ -118,10 +118,10 @@ pub(super) fn NickForm(chat: Chat) -> impl IntoView {
             <label for="nick-input">{say(Lang::your_name)}</label>
             <div class="row">
                 <input id="nick-input" type="text" data-testid="nick-input" autocomplete="nickname"
-                    maxlength="64" title=move || lang.get().nick_hint()
+                    maxlength="64" title=text(move || lang.get().nick_hint())
                     prop:value=draft
                     on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
-                    aria-invalid=move || problem().is_some().to_string()
+                    aria-invalid=text(move || problem().is_some().to_string())
                     aria-describedby="nick-problem"/>
                 <button type="submit" data-testid="nick-save">{say(Lang::save_name)}</button>
             </div>
@@ -185,7 +185,7 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
                         placeholder=say(Lang::new_room_placeholder)
                         prop:value=draft
                         on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
-                        aria-invalid=move || problem().is_some().to_string()
+                        aria-invalid=text(move || problem().is_some().to_string())
                         aria-describedby="room-problem"/>
                     <button type="submit" data-testid="room-create">{say(Lang::create_room)}</button>
                 </div>
@@ -225,13 +225,13 @@ pub(super) fn RoomEntry(chat: Chat, name: RoomName, online: u32) -> impl IntoVie
     let label = name.to_string();
     let data_room = label.clone();
     view! {
-        <li data-testid="room" data-room=data_room data-unread=move || unread().to_string()
+        <li data-testid="room" data-room=data_room data-unread=text(move || unread().to_string())
             class:joined=joined class:current=current>
             <a href=room_path(&name) on:click=show aria-current=move || current().then_some("page")>
                 <span class="room-name">{label}</span>
-                <span class="count" title=move || lang.get().online_count(online)>{online}</span>
+                <span class="count" title=text(move || lang.get().online_count(online))>{online}</span>
                 <Show when=move || { unread() > 0 }>
-                    <span class="unread" aria-label=move || lang.get().unread_count(unread())>{unread}</span>
+                    <span class="unread" aria-label=text(move || lang.get().unread_count(unread()))>{unread}</span>
                 </Show>
             </a>
             <Show when=joined>
