@@ -20,10 +20,7 @@ use crate::json::{
 
 mod rules;
 
-pub use rules::{
-    Ago, ApiCode, INVITE_EXPIRIES, INVITE_EXPIRY_DEFAULT, Refusal, Ticket, ago, is_local_path,
-    param,
-};
+pub use rules::{Ago, ApiCode, Refusal, Ticket, ago, is_local_path, param};
 
 /// Who the browser is: an account's name and role, or a guest (`role`
 /// `None`; `name` is the guest name when the chat told it).
@@ -72,7 +69,9 @@ pub type Answer<T> = Result<T, Refusal>;
 
 /// `GET /api/session`.
 pub fn session(done: impl FnOnce(Answer<Who>) + 'static) {
-    call("GET", "/api/session", None, move |a| done(a.and_then(|v| who(&v))));
+    call("GET", "/api/session", None, move |a| {
+        done(a.and_then(|v| who(&v)))
+    });
 }
 
 /// `POST /api/sign-in`.
@@ -130,13 +129,17 @@ pub fn change_password(current: &str, new: &str, done: impl FnOnce(Answer<()>) +
     let body = Object::new();
     put(&body, "current", current);
     put(&body, "new", new);
-    call("POST", "/api/password", Some(body), move |a| done(a.map(drop)));
+    call("POST", "/api/password", Some(body), move |a| {
+        done(a.map(drop))
+    });
 }
 
 /// `GET /api/sessions`.
 pub fn sessions(done: impl FnOnce(Answer<Vec<SessionInfo>>) + 'static) {
     call("GET", "/api/sessions", None, move |a| {
-        done(a.and_then(|v| required(&v, "sessions", |l| list(l, session_info)).map_err(malformed)));
+        done(
+            a.and_then(|v| required(&v, "sessions", |l| list(l, session_info)).map_err(malformed)),
+        );
     });
 }
 
@@ -184,7 +187,12 @@ fn call(
 
 /// [`call`] without its type parameter, so that one future type serves
 /// every route.
-fn spawn(method: &'static str, path: String, body: Option<Object>, done: Box<dyn FnOnce(Answer<JsValue>)>) {
+fn spawn(
+    method: &'static str,
+    path: String,
+    body: Option<Object>,
+    done: Box<dyn FnOnce(Answer<JsValue>)>,
+) {
     leptos::task::spawn_local(async move { done(fetch(method, &path, body).await) });
 }
 

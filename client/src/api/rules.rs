@@ -132,12 +132,6 @@ pub fn ago(now: u64, then: u64) -> Ago {
     }
 }
 
-/// How long a new invite stays valid, in seconds: the choices offered.
-pub const INVITE_EXPIRIES: [u64; 4] = [3_600, 86_400, 7 * 86_400, 30 * 86_400];
-
-/// The default choice: a week, as `natter invite create` gives.
-pub const INVITE_EXPIRY_DEFAULT: u64 = 7 * 86_400;
-
 #[cfg(test)]
 mod tests {
     use super::*;

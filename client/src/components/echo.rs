@@ -8,8 +8,8 @@ use std::rc::Rc;
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
-use crate::components::{Keyed, keyed_list};
 use crate::components::text;
+use crate::components::{Keyed, keyed_list};
 use crate::i18n::{Lang, say, use_lang};
 use crate::ws::{CloseInfo, ReadyState, Socket, SocketOptions, TextCodec, url_for, use_websocket};
 

@@ -140,21 +140,8 @@ impl Lang {
     pub fn invite_uses(self) -> &'static str {
         self.pick("Uses", "可用次数")
     }
-    pub fn invite_valid_for(self) -> &'static str {
-        self.pick("Valid for", "有效期")
-    }
-    /// An invite's lifetime in the choice list.
-    pub fn lifetime(self, secs: u64) -> String {
-        let (n, unit) = if secs >= 86_400 {
-            (secs / 86_400, self.pick("days", "天"))
-        } else {
-            (secs / 3_600, self.pick("hours", "小时"))
-        };
-        match (self, n) {
-            (Lang::En, 1) => format!("1 {}", unit.trim_end_matches('s')),
-            (Lang::En, n) => format!("{n} {unit}"),
-            (Lang::Zh, n) => format!("{n} {unit}"),
-        }
+    pub fn invite_days(self) -> &'static str {
+        self.pick("Valid for (days)", "有效天数")
     }
     pub fn create_invite(self) -> &'static str {
         self.pick("Create invite", "创建邀请")
@@ -278,11 +265,7 @@ mod tests {
     }
 
     #[test]
-    fn lifetimes_and_last_seen_read_naturally() {
-        assert_eq!(Lang::En.lifetime(3_600), "1 hour");
-        assert_eq!(Lang::En.lifetime(7 * 86_400), "7 days");
-        assert_eq!(Lang::En.lifetime(86_400), "1 day");
-        assert_eq!(Lang::Zh.lifetime(86_400), "1 天");
+    fn last_seen_reads_naturally() {
         assert_eq!(Lang::En.last_seen(Ago::Minutes(5)), "active 5 min ago");
         assert_eq!(Lang::Zh.last_seen(Ago::Days(2)), "2 天前活跃");
     }

@@ -84,7 +84,11 @@ fn submit(purpose: &Purpose, name: String, password: String, form: Form) {
 
 fn auth_form(purpose: Purpose) -> impl IntoView {
     let form = Form::new();
-    let Form { lang, busy, trouble } = form;
+    let Form {
+        lang,
+        busy,
+        trouble,
+    } = form;
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let (heading, action): (Phrase, Phrase) = match purpose {
@@ -98,7 +102,12 @@ fn auth_form(purpose: Purpose) -> impl IntoView {
         let purpose = purpose.clone();
         move |ev: SubmitEvent| {
             ev.prevent_default();
-            submit(&purpose, name.get_untracked(), password.get_untracked(), form);
+            submit(
+                &purpose,
+                name.get_untracked(),
+                password.get_untracked(),
+                form,
+            );
         }
     };
     let label = if new_password {
@@ -112,7 +121,7 @@ fn auth_form(purpose: Purpose) -> impl IntoView {
         "current-password"
     };
     let hint = new_password.then_some(Lang::password_hint as Phrase);
-        view! {
+    view! {
         <h1>{say(heading)}</h1>
         <form class="account-form" novalidate on:submit=on_submit
             aria-describedby="auth-error">

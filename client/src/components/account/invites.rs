@@ -5,13 +5,17 @@
 
 use leptos::ev::SubmitEvent;
 
-use super::settings::now;
 use super::*;
-use crate::api::{INVITE_EXPIRIES, INVITE_EXPIRY_DEFAULT, Invite};
+use crate::api::Invite;
 use crate::components::{Keyed, keyed_list, local_time, text};
 
 /// Most uses one invite may be given here.
 const MAX_USES: u32 = 1000;
+
+/// How many days a new invite lasts unless changed: a week, as `natter
+/// invite create` gives; at most a year.
+const INVITE_DAYS_DEFAULT: u32 = 7;
+const MAX_DAYS: u32 = 365;
 
 /// Reads the open invites into `rows`.
 fn load_invites(rows: RwSignal<Vec<Invite>>, form: Form) {
@@ -63,11 +67,21 @@ fn select_all(ev: leptos::ev::FocusEvent) {
 
 fn new_invite(rows: RwSignal<Vec<Invite>>, link: RwSignal<String>, form: Form) -> impl IntoView {
     let uses = RwSignal::new("1".to_owned());
-    let expiry = RwSignal::new(INVITE_EXPIRY_DEFAULT.to_string());
+    let days = RwSignal::new(INVITE_DAYS_DEFAULT.to_string());
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let uses = uses.get_untracked().trim().parse::<u32>().unwrap_or(1).clamp(1, MAX_USES);
-        let expires_secs = expiry.get_untracked().parse().unwrap_or(INVITE_EXPIRY_DEFAULT);
+        let uses = uses
+            .get_untracked()
+            .trim()
+            .parse::<u32>()
+            .unwrap_or(1)
+            .clamp(1, MAX_USES);
+        let days = days
+            .get_untracked()
+            .trim()
+            .parse::<u32>()
+            .unwrap_or(INVITE_DAYS_DEFAULT);
+        let expires_secs = u64::from(days.clamp(1, MAX_DAYS)) * 86_400;
         if !form.start() {
             return;
         }
@@ -81,17 +95,7 @@ fn new_invite(rows: RwSignal<Vec<Invite>>, link: RwSignal<String>, form: Form) -
     view! {
         <form class="invite-form" on:submit=on_submit>
             {field("invite-uses", Lang::invite_uses, uses, "number", "off", None)}
-            <div class="field">
-                <label for="invite-expires">{say(Lang::invite_valid_for)}</label>
-                <select id="invite-expires" data-testid="invite-expires"
-                    on:change=move |ev| expiry.set(event_target_value(&ev))>
-                    {INVITE_EXPIRIES.map(|secs| view! {
-                        <option value=secs.to_string() selected=secs == INVITE_EXPIRY_DEFAULT>
-                            {text(move || form.lang.get().lifetime(secs))}
-                        </option>
-                    })}
-                </select>
-            </div>
+            {field("invite-days", Lang::invite_days, days, "number", "off", None)}
             <button type="submit" data-testid="invite-create" disabled=form.busy>
                 {say(Lang::create_invite)}
             </button>
@@ -103,9 +107,8 @@ fn invite_row(invite: Invite, revoke: impl Fn(u64) + Copy + Send + 'static) -> i
     let lang = use_lang();
     let (_, until) = local_time(invite.expires_at);
     let (id, uses_left) = (invite.id, invite.uses_left);
-    let expired = invite.expires_at <= now();
     view! {
-        <li data-testid="invite" class="invite" class:expired=expired>
+        <li data-testid="invite" class="invite">
             <span>{text(move || lang.get().invite_row(uses_left, &until))}</span>
             <button type="button" class="quiet" data-testid="invite-revoke" on:click=move |_| revoke(id)>
                 {say(Lang::revoke_invite)}

@@ -27,7 +27,7 @@ pub use settings::settings_page;
 pub type WhoSignal = RwSignal<Option<Who>>;
 
 pub fn use_who() -> WhoSignal {
-    expect_context::<WhoSignal>()
+    use_context().expect("the app provides who the browser is")
 }
 
 /// Puts who the browser is in context; pages without the chat ask the

@@ -85,7 +85,10 @@ fn sessions(rows: RwSignal<Vec<SessionInfo>>) -> impl IntoView {
     }
 }
 
-fn session_row(s: SessionInfo, revoke: impl Fn(u64, bool) + Copy + Send + 'static) -> impl IntoView {
+fn session_row(
+    s: SessionInfo,
+    revoke: impl Fn(u64, bool) + Copy + Send + 'static,
+) -> impl IntoView {
     let lang = use_lang();
     let (_, full) = local_time(s.last_seen);
     let seen = ago(now().0, s.last_seen.0);
@@ -109,16 +112,11 @@ fn session_row(s: SessionInfo, revoke: impl Fn(u64, bool) + Copy + Send + 'stati
         let here = if current { lang.this_device() } else { "" };
         format!("{address} · {} {here}", lang.last_seen(seen))
     });
-    let label = {
-        let device_name = device_name.clone();
-        text(move || format!("{}: {}", lang.get().revoke(), device_name()))
-    };
     view! {
         <li data-testid="session" class="session" data-current=current.to_string()>
             <span class="device">{device_name}</span>
             <span class="meta" title=full>{meta}</span>
             <button type="button" class="quiet" data-testid="session-revoke"
-                aria-label=label
                 on:click=move |_| revoke(id, current)>
                 {say(Lang::revoke)}
             </button>

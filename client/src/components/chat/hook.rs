@@ -170,7 +170,13 @@ pub(super) fn use_chat(room: RoomName) -> Chat {
     let options = SocketOptions::<ChatCodec> {
         reconnect: true,
         adopt_early: true,
-        on_message: Some(on_message(state, later.clone(), announcement, lang, use_who())),
+        on_message: Some(on_message(
+            state,
+            later.clone(),
+            announcement,
+            lang,
+            use_who(),
+        )),
         heartbeat: Some(heartbeat),
         ..SocketOptions::default()
     };
@@ -220,8 +226,12 @@ fn on_message(
         // The header's account menu shows who the socket was welcomed as:
         // an account, or a guest by its name (again after a revoked
         // session's socket reconnects as a guest).
-        if matches!(msg, ServerMsg::Welcome { .. } | ServerMsg::NickChanged { .. }) {
-            let (name, role) = state.with_untracked(|s| (s.me.as_ref().map(|me| me.to_string()), s.role));
+        if matches!(
+            msg,
+            ServerMsg::Welcome { .. } | ServerMsg::NickChanged { .. }
+        ) {
+            let (name, role) =
+                state.with_untracked(|s| (s.me.as_ref().map(|me| me.to_string()), s.role));
             who.set(Some(Who { name, role }));
         }
         if let Some(chat) = later.get().copied() {
