@@ -19,8 +19,9 @@ impl Lang {
     pub fn title_settings(self) -> &'static str {
         self.pick("Settings", "设置")
     }
-    pub fn account(self) -> &'static str {
-        self.pick("Account", "账户")
+    /// No words, where a phrase is optional.
+    pub fn nothing(self) -> &'static str {
+        ""
     }
     pub fn guest(self) -> &'static str {
         self.pick("Guest", "访客")

@@ -31,13 +31,13 @@ pub fn sign_in_page() -> impl IntoView {
 pub fn sign_up_page() -> impl IntoView {
     let fragment = window().location().hash().unwrap_or_default();
     let ticket = Ticket::from_fragment(&fragment);
-    let note = match ticket {
-        Some(Ticket::Owner(_)) => Some(Lang::owner_link as Phrase),
-        Some(Ticket::Invite(_)) => Some(Lang::invited as Phrase),
-        None => None,
+    let note: Phrase = match ticket {
+        Some(Ticket::Owner(_)) => Lang::owner_link,
+        Some(Ticket::Invite(_)) => Lang::invited,
+        None => Lang::nothing,
     };
     view! {
-        {note.map(|note| view! { <p class="note" data-testid="ticket-note">{say(note)}</p> })}
+        <p class="note" data-testid="ticket-note">{say(note)}</p>
         {auth_form(Purpose::SignUp(ticket))}
         <p class="switch">
             {say(Lang::have_account)}" "

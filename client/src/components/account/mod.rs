@@ -181,8 +181,7 @@ pub fn account_menu() -> impl IntoView {
         });
     };
     view! {
-        <div class="account-menu" data-testid="account-menu" data-state=state
-            role="group" aria-label=say(Lang::account)>
+        <div class="account-menu" data-testid="account-menu" data-state=state>
             <span class="who" data-testid="account-name">{text(name)}</span>
             {switch(move || match state() {
                 "guest" => view! {
