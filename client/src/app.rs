@@ -94,8 +94,7 @@ pub fn App() -> impl IntoView {
     });
     let page = Page::from_path(&window().location().pathname().unwrap_or_default());
     let is_chat = matches!(page, Page::Chat(_));
-    // The chat learns who this is from its socket's welcome.
-    provide_who(!is_chat);
+    provide_who();
     let title_page = page.clone();
     Effect::new(move |_| {
         if !is_chat {

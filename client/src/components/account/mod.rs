@@ -30,15 +30,19 @@ pub fn use_who() -> WhoSignal {
     use_context().expect("the app provides who the browser is")
 }
 
-/// Puts who the browser is in context; pages without the chat ask the
-/// server (the chat learns it from `welcome`).
-pub fn provide_who(ask: bool) {
+/// Puts who the browser is in context, as the server says. On the chat
+/// page the socket's `welcome` says it too, with the guest's name, and
+/// wins; asking anyway gives a guest the sign-in link even where the
+/// server lets no guest connect (`--guests deny`).
+pub fn provide_who() {
     let who: WhoSignal = RwSignal::new(None);
     provide_context(who);
-    if ask {
-        // Unreachable: shown as a guest, who can try to sign in.
-        api::session(move |answer| who.set(Some(answer.unwrap_or_default())));
-    }
+    api::session(move |answer| {
+        if who.with_untracked(Option::is_none) {
+            // Unreachable: shown as a guest, who can try to sign in.
+            who.set(Some(answer.unwrap_or_default()));
+        }
+    });
 }
 
 /// A form or section that talks to the server: whether a request is on
