@@ -20,7 +20,7 @@ enum Purpose {
 
 pub fn sign_in_page() -> impl IntoView {
     view! {
-        {auth_form(Purpose::SignIn)}
+        {auth_form(Purpose::SignIn, Lang::nothing)}
         <p class="switch">
             {say(Lang::no_account_yet)}" "
             <a href=with_next("/sign-up")>{say(Lang::title_sign_up)}</a>
@@ -37,8 +37,7 @@ pub fn sign_up_page() -> impl IntoView {
         None => Lang::nothing,
     };
     view! {
-        <p class="note" data-testid="ticket-note">{say(note)}</p>
-        {auth_form(Purpose::SignUp(ticket))}
+        {auth_form(Purpose::SignUp(ticket), note)}
         <p class="switch">
             {say(Lang::have_account)}" "
             <a href=with_next("/sign-in")>{say(Lang::title_sign_in)}</a>
@@ -49,7 +48,7 @@ pub fn sign_up_page() -> impl IntoView {
 pub fn reset_password_page() -> impl IntoView {
     let fragment = window().location().hash().unwrap_or_default();
     let token = param(&fragment, "token").unwrap_or_default();
-    auth_form(Purpose::Reset(token.to_owned()))
+    auth_form(Purpose::Reset(token.to_owned()), Lang::nothing)
 }
 
 /// Checks what can be checked here, then asks the server.
@@ -82,7 +81,8 @@ fn submit(purpose: &Purpose, name: String, password: String, form: Form) {
     }
 }
 
-fn auth_form(purpose: Purpose) -> impl IntoView {
+/// The form for `purpose`, under its heading and `note`.
+fn auth_form(purpose: Purpose, note: Phrase) -> impl IntoView {
     let form = Form::new();
     let Form {
         lang,
@@ -123,6 +123,7 @@ fn auth_form(purpose: Purpose) -> impl IntoView {
     let hint = new_password.then_some(Lang::password_hint as Phrase);
     view! {
         <h1>{say(heading)}</h1>
+        <p class="note" data-testid="ticket-note">{say(note)}</p>
         <form class="account-form" novalidate on:submit=on_submit
             aria-describedby="auth-error">
             {with_name.then(|| view! {
