@@ -304,3 +304,61 @@ fn invite(item: JsValue) -> Check<Invite> {
         expires_at: UnixMillis(required(&item, "expires_at", whole)?),
     })
 }
+
+/// Run in headless Chromium by `cargo xtask test` (wasm-bindgen-test): the
+/// answers the contract describes are read into plain data, and answers
+/// that break it are refused rather than half read.
+#[cfg(all(test, target_arch = "wasm32"))]
+mod in_browser {
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    use super::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    fn json(text: &str) -> JsValue {
+        parse(text).unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    fn who_is_an_account_or_a_guest() {
+        let ada = who(&json(r#"{"name":"Ada","role":"admin"}"#)).unwrap();
+        assert_eq!(ada.name.as_deref(), Some("Ada"));
+        assert!(ada.signed_in() && ada.is_admin());
+        let guest = who(&json(r#"{"name":null}"#)).unwrap();
+        assert_eq!(guest, Who::default());
+        assert!(!guest.signed_in());
+        let odd = who(&json(r#"{"name":"Ada","role":"emperor"}"#)).unwrap_err();
+        assert_eq!(odd.code, ApiCode::Other);
+    }
+
+    #[wasm_bindgen_test]
+    fn sessions_and_invites_are_read_field_by_field() {
+        let row = session_info(json(
+            r#"{"id":1,"device":"Chrome on Linux","address":"127.0.0.1","created_at":5,"last_seen":9,"current":true}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            row,
+            SessionInfo {
+                id: 1,
+                device: "Chrome on Linux".into(),
+                address: "127.0.0.1".into(),
+                last_seen: UnixMillis(9),
+                current: true,
+            }
+        );
+        assert!(session_info(json(r#"{"id":"1","last_seen":9}"#)).is_err());
+        let made = invite(json(
+            r#"{"id":3,"link":"http://x/sign-up#invite=t","uses_left":2,"expires_at":7}"#,
+        ))
+        .unwrap();
+        assert_eq!(made.link.as_deref(), Some("http://x/sign-up#invite=t"));
+        let listed = invite(json(
+            r#"{"id":3,"uses_left":2,"expires_at":7,"created_at":1}"#,
+        ))
+        .unwrap();
+        assert_eq!((listed.link, listed.uses_left), (None, 2));
+        assert!(invite(json(r#"{"id":3,"uses_left":-1,"expires_at":7}"#)).is_err());
+    }
+}
