@@ -8,15 +8,22 @@
 use leptos::prelude::*;
 use natter_shared::RoomName;
 
+use crate::components::account::{
+    account_menu, provide_who, reset_password_page, settings_page, sign_in_page, sign_up_page,
+};
 use crate::components::chat::ChatPage;
 use crate::components::echo::EchoPage;
-use crate::i18n::{Lang, use_lang};
+use crate::i18n::{Lang, say, use_lang};
 use crate::storage;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Page {
     Chat(RoomName),
     Echo,
+    SignIn,
+    SignUp,
+    ResetPassword,
+    Settings,
     NotFound,
 }
 
@@ -40,7 +47,30 @@ impl Page {
         match path {
             "" | "/index.html" => Page::Chat(RoomName::lobby()),
             "/echo" => Page::Echo,
+            "/sign-in" => Page::SignIn,
+            "/sign-up" => Page::SignUp,
+            "/reset-password" => Page::ResetPassword,
+            "/settings" => Page::Settings,
             _ => Page::NotFound,
+        }
+    }
+
+    /// A page one comes to in order to sign in, and leaves once done.
+    pub fn is_account(&self) -> bool {
+        matches!(self, Page::SignIn | Page::SignUp | Page::ResetPassword)
+    }
+
+    /// The tab's title, for the pages whose title does not change.
+    fn title(&self, lang: Lang) -> &'static str {
+        match self {
+            // The chat keeps the title up to date itself.
+            Page::Chat(_) => "",
+            Page::Echo => lang.title_echo(),
+            Page::SignIn => lang.title_sign_in(),
+            Page::SignUp => lang.title_sign_up(),
+            Page::ResetPassword => lang.title_reset(),
+            Page::Settings => lang.title_settings(),
+            Page::NotFound => lang.title_not_found(),
         }
     }
 }
@@ -64,16 +94,13 @@ pub fn App() -> impl IntoView {
     });
     let page = Page::from_path(&window().location().pathname().unwrap_or_default());
     let is_chat = matches!(page, Page::Chat(_));
+    provide_who();
     let title_page = page.clone();
     Effect::new(move |_| {
-        let lang = lang.get();
-        let title = match title_page {
-            // The chat keeps the title up to date itself.
-            Page::Chat(_) => return,
-            Page::Echo => lang.title_echo(),
-            Page::NotFound => lang.title_not_found(),
-        };
-        document().set_title(&format!("{title} · Natter"));
+        if !is_chat {
+            let title = title_page.title(lang.get());
+            document().set_title(&format!("{title} · Natter"));
+        }
     });
     // The app's name is the chat's level-one heading; the other pages have
     // their own.
@@ -86,20 +113,30 @@ pub fn App() -> impl IntoView {
     view! {
         <header class="top">
             {brand}
-            <nav aria-label=move || lang.get().nav_label()>
-                <a href="/" aria-current=is_chat.then_some("page")>{move || lang.get().nav_chat()}</a>
-                <a href="/echo" aria-current=(page == Page::Echo).then_some("page")>{move || lang.get().nav_echo()}</a>
+            <nav aria-label=say(Lang::nav_label)>
+                <a href="/" aria-current=is_chat.then_some("page")>{say(Lang::nav_chat)}</a>
+                <a href="/echo" aria-current=(page == Page::Echo).then_some("page")>{say(Lang::nav_echo)}</a>
             </nav>
+            {account_menu()}
             <LangSwitch/>
         </header>
         <main id="main">
             {match page {
                 Page::Chat(room) => view! { <ChatPage room=room/> }.into_any(),
                 Page::Echo => view! { <EchoPage/> }.into_any(),
+                Page::SignIn => account(sign_in_page()),
+                Page::SignUp => account(sign_up_page()),
+                Page::ResetPassword => account(reset_password_page()),
+                Page::Settings => account(settings_page()),
                 Page::NotFound => view! { <NotFound/> }.into_any(),
             }}
         </main>
     }
+}
+
+/// An account page, in the narrow column those share.
+fn account(page: impl IntoView + 'static) -> AnyView {
+    view! { <section class="account-page">{page}</section> }.into_any()
 }
 
 #[component]
@@ -112,9 +149,9 @@ fn LangSwitch() -> impl IntoView {
     };
     view! {
         <label class="lang">
-            <span class="visually-hidden">{move || lang.get().language()}</span>
+            <span class="visually-hidden">{say(Lang::language)}</span>
             <select data-testid="lang-switch" on:change=on_change
-                aria-label=move || lang.get().language()>
+                aria-label=say(Lang::language)>
                 {Lang::ALL.map(|l| view! {
                     <option value=l.tag() selected=move || lang.get() == l>{l.native_name()}</option>
                 })}
@@ -125,11 +162,10 @@ fn LangSwitch() -> impl IntoView {
 
 #[component]
 fn NotFound() -> impl IntoView {
-    let lang = use_lang();
     view! {
         <section class="not-found">
-            <h1>{move || lang.get().not_found()}</h1>
-            <p><a href="/">{move || lang.get().go_to_chat()}</a></p>
+            <h1>{say(Lang::not_found)}</h1>
+            <p><a href="/">{say(Lang::go_to_chat)}</a></p>
         </section>
     }
 }
@@ -158,6 +194,11 @@ mod in_browser {
             Page::from_path("/r/rust-help"),
             Page::Chat(room("rust-help"))
         );
+        assert_eq!(Page::from_path("/sign-in"), Page::SignIn);
+        assert_eq!(Page::from_path("/sign-up/"), Page::SignUp);
+        assert_eq!(Page::from_path("/reset-password"), Page::ResetPassword);
+        assert_eq!(Page::from_path("/settings"), Page::Settings);
+        assert!(Page::SignIn.is_account() && !Page::Settings.is_account());
         assert_eq!(Page::from_path("/nope"), Page::NotFound);
         assert_eq!(Page::from_path("/r/"), Page::NotFound);
         assert_eq!(

@@ -155,7 +155,7 @@ pub fn decode_outbox(text: &str) -> Vec<Outgoing> {
 }
 
 /// What is wrong with one value, said without its field's name.
-type Check<T> = Result<T, String>;
+pub(crate) type Check<T> = Result<T, String>;
 
 /// A field of an object inside a value (a message in `messages`) is
 /// reported as part of that value's reason.
@@ -165,18 +165,18 @@ impl From<DecodeError> for String {
     }
 }
 
-fn parse(text: &str) -> Result<JsValue, DecodeError> {
+pub(crate) fn parse(text: &str) -> Result<JsValue, DecodeError> {
     JSON::parse(text).map_err(|e| DecodeError::Syntax(js_sys::Error::from(e).message().into()))
 }
 
 /// Every value made here is plain data that JSON can hold.
-fn stringify(value: &JsValue) -> String {
+pub(crate) fn stringify(value: &JsValue) -> String {
     JSON::stringify(value)
         .map(String::from)
         .expect("strings, numbers, arrays and objects are JSON")
 }
 
-fn put(obj: &Object, key: &str, value: impl Into<JsValue>) {
+pub(crate) fn put(obj: &Object, key: &str, value: impl Into<JsValue>) {
     Reflect::set(obj, &JsValue::from_str(key), &value.into()).expect("plain objects take fields");
 }
 
@@ -185,7 +185,7 @@ fn is_object(value: &JsValue) -> bool {
 }
 
 /// `obj[key]` checked by `check`; absent or `null` is `None`.
-fn field<T>(
+pub(crate) fn field<T>(
     obj: &JsValue,
     key: &'static str,
     check: fn(JsValue) -> Check<T>,
@@ -200,7 +200,7 @@ fn field<T>(
 }
 
 /// `obj[key]`, which must be there.
-fn required<T>(
+pub(crate) fn required<T>(
     obj: &JsValue,
     key: &'static str,
     check: fn(JsValue) -> Check<T>,
@@ -211,7 +211,7 @@ fn required<T>(
     })
 }
 
-fn string(value: JsValue) -> Check<String> {
+pub(crate) fn string(value: JsValue) -> Check<String> {
     value.as_string().ok_or_else(|| "not a string".into())
 }
 
@@ -220,7 +220,7 @@ fn value<T: TryFrom<String, Error: std::fmt::Display>>(raw: JsValue) -> Check<T>
     T::try_from(string(raw)?).map_err(|e| e.to_string())
 }
 
-fn boolean(value: JsValue) -> Check<bool> {
+pub(crate) fn boolean(value: JsValue) -> Check<bool> {
     value.as_bool().ok_or_else(|| "not true or false".into())
 }
 
@@ -228,7 +228,7 @@ fn boolean(value: JsValue) -> Check<bool> {
 const MAX_EXACT: f64 = 9_007_199_254_740_991.0;
 
 /// A whole number from 0 up to 2^53 - 1.
-fn whole(value: JsValue) -> Check<u64> {
+pub(crate) fn whole(value: JsValue) -> Check<u64> {
     match value.as_f64() {
         Some(n) if (0.0..=MAX_EXACT).contains(&n) && n.fract() == 0.0 => Ok(n as u64),
         _ => Err("not a whole number from 0 to 2^53 - 1".into()),
@@ -243,7 +243,7 @@ fn millis(value: JsValue) -> Check<UnixMillis> {
     whole(value).map(UnixMillis)
 }
 
-fn list<T>(value: JsValue, each: fn(JsValue) -> Check<T>) -> Check<Vec<T>> {
+pub(crate) fn list<T>(value: JsValue, each: fn(JsValue) -> Check<T>) -> Check<Vec<T>> {
     if !Array::is_array(&value) {
         return Err("not a list".into());
     }
@@ -303,7 +303,7 @@ fn quota(item: JsValue) -> Check<Quota> {
     })
 }
 
-fn role(value: JsValue) -> Check<Role> {
+pub(crate) fn role(value: JsValue) -> Check<Role> {
     let name = string(value)?;
     Role::from_name(&name).ok_or_else(|| format!("unknown role `{name}`"))
 }

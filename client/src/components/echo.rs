@@ -8,8 +8,9 @@ use std::rc::Rc;
 use leptos::ev::KeyboardEvent;
 use leptos::prelude::*;
 
+use crate::components::text;
 use crate::components::{Keyed, keyed_list};
-use crate::i18n::{Lang, use_lang};
+use crate::i18n::{Lang, say, use_lang};
 use crate::ws::{CloseInfo, ReadyState, Socket, SocketOptions, TextCodec, url_for, use_websocket};
 
 #[derive(Debug, Clone)]
@@ -92,42 +93,42 @@ pub fn EchoPage() -> impl IntoView {
 
     view! {
         <section class="echo">
-            <h1>{move || lang.get().title_echo()}</h1>
-            <p class="intro">{move || lang.get().echo_intro()}</p>
+            <h1>{say(Lang::title_echo)}</h1>
+            <p class="intro">{say(Lang::echo_intro)}</p>
             <div class="field-row">
-                <label for="echo-url">{move || lang.get().echo_server()}</label>
-                <input id="echo-url" type="url" data-testid="echo-url" prop:value=move || url.get()
+                <label for="echo-url">{say(Lang::echo_server)}</label>
+                <input id="echo-url" type="url" data-testid="echo-url" prop:value=url
                     on:input=move |ev| url.set(event_target_value(&ev))/>
                 <button type="button" data-testid="echo-connect" on:click=connect
                     disabled=move || matches!(state(), ReadyState::Connecting | ReadyState::Open)>
-                    {move || lang.get().connect()}
+                    {say(Lang::connect)}
                 </button>
                 <button type="button" data-testid="echo-disconnect" on:click=move |_| socket.close()
                     disabled=move || !matches!(state(), ReadyState::Connecting | ReadyState::Open)>
-                    {move || lang.get().disconnect()}
+                    {say(Lang::disconnect)}
                 </button>
             </div>
             <p class="ready">
                 "readyState: "
                 <strong data-testid="ready-state" data-state=move || state().attr()>
-                    {move || format!("{} ({})", state().name(), state().code())}
+                    {text(move || format!("{} ({})", state().name(), state().code()))}
                 </strong>
             </p>
             <p class="ready">
-                {move || lang.get().messages_received()}
-                <strong data-testid="echo-received">{move || socket.received()}</strong>
+                {say(Lang::messages_received)}
+                <strong data-testid="echo-received">{text(move || socket.received().to_string())}</strong>
                 <Show when=move || { socket.received() > 0 }>
-                    {move || lang.get().last_received()}<q class="last">{move || last.get()}</q>
+                    {say(Lang::last_received)}<q class="last">{last}</q>
                 </Show>
             </p>
             <div class="field-row">
-                <label for="echo-input">{move || lang.get().message_label()}</label>
+                <label for="echo-input">{say(Lang::message_label)}</label>
                 <input id="echo-input" type="text" data-testid="echo-input" autocomplete="off"
-                    prop:value=move || draft.get()
+                    prop:value=draft
                     on:input=move |ev| draft.set(event_target_value(&ev))
                     on:keydown=on_keydown/>
                 <button type="button" data-testid="echo-send" on:click=move |_| send()
-                    disabled=move || state() != ReadyState::Open>{move || lang.get().send()}</button>
+                    disabled=move || state() != ReadyState::Open>{say(Lang::send)}</button>
             </div>
             <LogView log=log/>
             <CribSheet socket=socket/>
@@ -194,13 +195,12 @@ fn echo_socket(log: Log, last: RwSignal<String>) -> (Socket<TextCodec>, StoredVa
 
 #[component]
 fn LogView(log: Log) -> impl IntoView {
-    let lang = use_lang();
     view! {
         <div class="log-head">
-            <h2>{move || lang.get().log()}</h2>
+            <h2>{say(Lang::log)}</h2>
             <button type="button" class="quiet" data-testid="echo-clear"
                 on:click=move |_| log.0.set(Vec::new())>
-                {move || lang.get().clear()}
+                {say(Lang::clear)}
             </button>
         </div>
         <ol class="echo-log" data-testid="echo-log" aria-live="polite">
@@ -223,13 +223,13 @@ fn CribSheet(socket: Socket<TextCodec>) -> impl IntoView {
     let state = move || socket.ready_state();
     view! {
         <details class="api">
-            <summary>{move || lang.get().api_in_brief()}</summary>
+            <summary>{say(Lang::api_in_brief)}</summary>
             <table>
                 <tbody>
                     {crib_rows().map(|row| view! {
                         <tr class:current=move || row.ready().is_some_and(|s| s == state())>
                             <th scope="row"><code>{row.code()}</code></th>
-                            <td>{move || row.describe(lang.get())}</td>
+                            <td>{text(move || row.describe(lang.get()).to_owned())}</td>
                         </tr>
                     }).collect_view()}
                 </tbody>

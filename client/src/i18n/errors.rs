@@ -34,6 +34,10 @@ impl Lang {
                 "You are going too fast; wait a moment and try again.",
                 "操作太快了；请稍等片刻再试。",
             ),
+            ErrorCode::SignInRequired => self.pick(
+                "Guests may not do that on this server; sign in first.",
+                "此服务器不允许访客这样做；请先登录。",
+            ),
             ErrorCode::StorageFailed => self.pick(
                 "The server could not save or load messages; please try again.",
                 "服务器无法保存或读取消息；请重试。",

@@ -4,12 +4,14 @@
 //! translations side by side, so a phrase cannot exist in one language only
 //! (the `match` would not compile). Pages read the language from context
 //! ([`use_lang`]), so switching it re-renders every phrase at once. The
-//! phrases are grouped by page: `chat.rs`, `echo.rs`, and `errors.rs` for
-//! refusals and invalid values.
+//! phrases are grouped by page: `chat.rs`, `echo.rs`, `account.rs` (the
+//! account menu and pages, and the account API's refusals), and
+//! `errors.rs` for the chat's refusals and invalid values.
 
 use leptos::prelude::*;
 use natter_shared::{ErrorCode, MAX_NICK_CHARS, ValueError};
 
+mod account;
 mod chat;
 mod echo;
 mod errors;
@@ -37,6 +39,18 @@ pub enum Waiting {
     /// Going out one every this many milliseconds, the server's message
     /// rate.
     Paced(u64),
+}
+
+/// A phrase of the catalog, chosen before the language is known.
+pub type Phrase = fn(Lang) -> &'static str;
+
+/// `phrase` in the page's language, following the switch. Every phrase
+/// shown this way is one closure type, so the view code behind a reactive
+/// text or attribute is in the bundle once rather than once per phrase
+/// (about 500 bytes of WebAssembly each).
+pub fn say(phrase: Phrase) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    let lang = use_lang();
+    move || phrase(lang.get())
 }
 
 /// The page's language, shared through context.

@@ -13,7 +13,11 @@ impl ChatState {
                 nick,
                 heartbeat_ms,
                 limits,
-            } => self.welcomed(nick, heartbeat_ms, limits, now),
+                role,
+            } => {
+                self.role = role;
+                self.welcomed(nick, heartbeat_ms, limits, now);
+            }
             ServerMsg::NickChanged { nick } => {
                 self.me = Some(nick.clone());
                 self.nick_problem = None;

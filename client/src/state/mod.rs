@@ -5,8 +5,8 @@
 //! repeating any, and the outbox of own messages not yet confirmed.
 
 use natter_shared::{
-    ClientMsg, ErrorCode, MessageId, MessageText, Nick, Posted, RoomInfo, RoomName, Seq, ServerMsg,
-    UnixMillis,
+    ClientMsg, ErrorCode, MessageId, MessageText, Nick, Posted, Role, RoomInfo, RoomName, Seq,
+    ServerMsg, UnixMillis,
 };
 
 use crate::pacer::{Next, Pacer};
@@ -28,6 +28,8 @@ pub const TYPING_SHOWS_MS: f64 = 6000.0;
 pub struct ChatState {
     /// This connection's name, once welcomed.
     pub me: Option<Nick>,
+    /// The account's role, from `welcome`; `None` for a guest.
+    pub role: Option<Role>,
     /// The room in view.
     pub current: Option<RoomName>,
     /// Rooms this connection is in, in the order they were joined.

@@ -44,14 +44,14 @@ pub(super) fn Composer(chat: Chat) -> impl IntoView {
     view! {
         <div class="composer">
             <textarea data-testid="message-input" node_ref=input rows="1"
-                aria-label=move || lang.get().message_label()
-                placeholder=move || lang.get().message_placeholder(room().as_ref().map_or("", RoomName::as_str))
+                aria-label=say(Lang::message_label)
+                placeholder=text(move || lang.get().message_placeholder(room().as_ref().map_or("", RoomName::as_str)))
                 autocomplete="off" enterkeyhint="send"
-                prop:value=move || draft.get()
+                prop:value=draft
                 on:input=on_input
                 on:keydown=on_keydown></textarea>
             <button type="button" data-testid="send-button" on:click=move |_| click_send()>
-                {move || lang.get().send()}
+                {say(Lang::send)}
             </button>
         </div>
         <Show when=move || problem().is_some()>

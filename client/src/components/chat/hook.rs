@@ -10,7 +10,9 @@ use leptos::prelude::*;
 use natter_shared::{ClientMsg, RoomName, ServerMsg};
 
 use super::CHAT_READY_MARK;
+use crate::api::Who;
 use crate::app::{Page, room_path};
+use crate::components::account::{WhoSignal, use_who};
 use crate::i18n::{Lang, use_lang};
 use crate::pacer::{Next, Paced};
 use crate::state::{ChatState, Followup, Problem};
@@ -82,7 +84,10 @@ impl Chat {
         self.send(&ClientMsg::Hello {
             device: storage::device(),
         });
-        if let Some(nick) = storage::nick() {
+        // An account's name is its own; only a guest reclaims the one it
+        // chose.
+        let guest = self.state.with_untracked(|s| s.role.is_none());
+        if let Some(nick) = storage::nick().filter(|_| guest) {
             self.send(&ClientMsg::Nick { nick });
         }
         for join in self.state.with_untracked(ChatState::resume) {
@@ -165,7 +170,13 @@ pub(super) fn use_chat(room: RoomName) -> Chat {
     let options = SocketOptions::<ChatCodec> {
         reconnect: true,
         adopt_early: true,
-        on_message: Some(on_message(state, later.clone(), announcement, lang)),
+        on_message: Some(on_message(
+            state,
+            later.clone(),
+            announcement,
+            lang,
+            use_who(),
+        )),
         heartbeat: Some(heartbeat),
         ..SocketOptions::default()
     };
@@ -206,11 +217,23 @@ fn on_message(
     later: Rc<OnceCell<Chat>>,
     announcement: RwSignal<String>,
     lang: RwSignal<Lang>,
+    who: WhoSignal,
 ) -> Rc<dyn Fn(&ServerMsg)> {
     Rc::new(move |msg: &ServerMsg| {
         let followup = state
             .try_update(|s| s.apply(msg.clone(), now_ms()))
             .unwrap_or(Followup::None);
+        // The header's account menu shows who the socket was welcomed as:
+        // an account, or a guest by its name (again after a revoked
+        // session's socket reconnects as a guest).
+        if matches!(
+            msg,
+            ServerMsg::Welcome { .. } | ServerMsg::NickChanged { .. }
+        ) {
+            let (name, role) =
+                state.with_untracked(|s| (s.me.as_ref().map(|me| me.to_string()), s.role));
+            who.set(Some(Who { name, role }));
+        }
         if let Some(chat) = later.get().copied() {
             match msg {
                 ServerMsg::Welcome { .. } => chat.resume(),

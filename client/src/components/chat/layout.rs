@@ -9,7 +9,6 @@ use super::*;
 
 #[component]
 pub(super) fn Layout(chat: Chat) -> impl IntoView {
-    let lang = use_lang();
     let state = chat.state;
     // On a phone the side (name, rooms, people) is a drawer over the
     // conversation, closed whenever the room changes.
@@ -36,7 +35,7 @@ pub(super) fn Layout(chat: Chat) -> impl IntoView {
                     data-testid="drawer-close"
                     on:click=move |_| drawer.set(false)
                 >
-                    {move || lang.get().close_drawer()}
+                    {say(Lang::close_drawer)}
                 </button>
                 <NickForm chat=chat/>
                 <RoomList chat=chat/>
@@ -49,10 +48,10 @@ pub(super) fn Layout(chat: Chat) -> impl IntoView {
                     class="drawer-toggle"
                     data-testid="drawer-toggle"
                     aria-controls="chat-sidebar"
-                    aria-expanded=move || drawer.get().to_string()
+                    aria-expanded=text(move || drawer.get().to_string())
                     on:click=move |_| drawer.update(|open| *open = !*open)
                 >
-                    {move || lang.get().rooms_and_people()}
+                    {say(Lang::rooms_and_people)}
                 </button>
                 <Status chat=chat/>
                 <MessageList chat=chat/>
@@ -61,7 +60,7 @@ pub(super) fn Layout(chat: Chat) -> impl IntoView {
                 <Composer chat=chat/>
             </div>
             <div class="visually-hidden" aria-live="polite" aria-atomic="true">
-                {move || chat.announcement.get()}
+                {chat.announcement}
             </div>
         </section>
     }

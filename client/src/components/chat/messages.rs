@@ -132,7 +132,7 @@ pub(super) fn MessageList(chat: Chat) -> impl IntoView {
             <Show when=move || { unseen.get() > 0 }>
                 <button type="button" class="new-messages" data-testid="new-messages"
                     on:click=move |_| scroll_to_bottom()>
-                    {move || lang.get().new_messages(unseen.get())}" ↓"
+                    {text(move || lang.get().new_messages(unseen.get()))}" ↓"
                 </button>
             </Show>
         </div>
@@ -239,11 +239,11 @@ fn HistoryEdge(chat: Chat, load_older: impl Fn() + Copy + Send + Sync + 'static)
         <li class="history-edge">
             <Show
                 when=more
-                fallback=move || view! { <span class="start">{move || lang.get().start_of_room()}</span> }
+                fallback=move || view! { <span class="start">{say(Lang::start_of_room)}</span> }
             >
                 <button type="button" class="quiet" data-testid="load-older"
                     on:click=move |_| load_older() disabled=loading>
-                    {move || if loading() { lang.get().loading() } else { lang.get().load_older() }}
+                    {text(move || if loading() { lang.get().loading() } else { lang.get().load_older() }.to_owned())}
                 </button>
             </Show>
         </li>
@@ -281,7 +281,7 @@ pub(super) fn MessageRow(row: Row) -> impl IntoView {
                 <li class=class data-testid="message">
                     {time}" "
                     <span class="nick">{nick.to_string()}</span>
-                    <span class="says">{move || lang.get().says()}</span>
+                    <span class="says">{say(Lang::says)}</span>
                     <span class="body">{body(&text)}</span>
                 </li>
             }
@@ -289,7 +289,7 @@ pub(super) fn MessageRow(row: Row) -> impl IntoView {
         }
         LineKind::Refused(problem) => view! {
             <li class="line refused" data-testid="message">
-                <span class="body" role="alert">{move || problem_text(lang.get(), &problem)}</span>
+                <span class="body" role="alert">{text(move || problem_text(lang.get(), &problem))}</span>
             </li>
         }
         .into_any(),
@@ -308,7 +308,7 @@ pub(super) fn MessageRow(row: Row) -> impl IntoView {
                 <li class="line system" data-testid="message">
                     {time}" "
                     <span class="body">{text}</span>
-                    {me.then(|| view! { <span class="you">{move || lang.get().you_suffix()}</span> })}
+                    {me.then(|| view! { <span class="you">{say(Lang::you_suffix)}</span> })}
                 </li>
             }
             .into_any()
@@ -337,15 +337,15 @@ pub(super) fn PendingLine(chat: Chat, outgoing: Outgoing) -> impl IntoView {
         <li class="line chat own pending" class:failed=failed data-testid="message"
             data-status=if failed { "failed" } else { "pending" }>
             <span class="nick">{me}</span>
-            <span class="says">{move || lang.get().says()}</span>
+            <span class="says">{say(Lang::says)}</span>
             <span class="body">{body(&outgoing.text)}</span>
             " "
             <span class="send-state">
-                {move || if failed { lang.get().not_sent() } else { lang.get().sending() }}
+                {text(move || if failed { lang.get().not_sent() } else { lang.get().sending() }.to_owned())}
             </span>
             {failed.then(|| view! {
                 <button type="button" class="quiet" data-testid="retry" on:click=retry>
-                    {move || lang.get().retry()}
+                    {say(Lang::retry)}
                 </button>
             })}
         </li>

@@ -15,8 +15,8 @@ use leptos::prelude::*;
 use natter_shared::{ClientMsg, MessageId, MessageText, Nick, RoomName};
 
 use crate::app::room_path;
-use crate::components::{Keyed, day_label, keyed_list, local_time};
-use crate::i18n::{Lang, Waiting, use_lang};
+use crate::components::{Keyed, day_label, keyed_list, local_time, text};
+use crate::i18n::{Lang, Waiting, say, use_lang};
 use crate::links::{Segment, segments};
 use crate::pacer::Paced;
 use crate::state::{Line, LineKind, Outgoing, Problem};

@@ -40,14 +40,14 @@ pub(super) fn Status(chat: Chat) -> impl IntoView {
     view! {
         <div class="status" data-testid="status" data-state=move || socket.ready_state().attr() role="status">
             <span class="dot" aria-hidden="true"></span>
-            <span class="label">{label}</span>
+            <span class="label">{text(label)}</span>
             <Show when=move || socket.ready_state() == ReadyState::Closed>
                 <button type="button" class="quiet" data-testid="reconnect"
                     on:click=move |_| socket.open()>
-                    {move || {
+                    {text(move || {
                         let lang = lang.get();
-                        if socket.status(|s| s.retry_at.is_some()) { lang.retry_now() } else { lang.reconnect() }
-                    }}
+                        if socket.status(|s| s.retry_at.is_some()) { lang.retry_now() } else { lang.reconnect() }.to_owned()
+                    })}
                 </button>
             </Show>
         </div>
@@ -115,15 +115,15 @@ pub(super) fn NickForm(chat: Chat) -> impl IntoView {
     };
     view! {
         <form class="nick-form" on:submit=move |ev| { ev.prevent_default(); save(); }>
-            <label for="nick-input">{move || lang.get().your_name()}</label>
+            <label for="nick-input">{say(Lang::your_name)}</label>
             <div class="row">
                 <input id="nick-input" type="text" data-testid="nick-input" autocomplete="nickname"
-                    maxlength="64" title=move || lang.get().nick_hint()
-                    prop:value=move || draft.get()
+                    maxlength="64" title=text(move || lang.get().nick_hint())
+                    prop:value=draft
                     on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
-                    aria-invalid=move || problem().is_some().to_string()
+                    aria-invalid=text(move || problem().is_some().to_string())
                     aria-describedby="nick-problem"/>
-                <button type="submit" data-testid="nick-save">{move || lang.get().save_name()}</button>
+                <button type="submit" data-testid="nick-save">{say(Lang::save_name)}</button>
             </div>
             <p id="nick-problem" class="problem" role="alert">{problem}</p>
             <p class="note">{reclaim_note}</p>
@@ -165,7 +165,7 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
     let problem = chat.problem(local_problem, lang, |s| s.room_problem.as_ref());
     view! {
         <nav class="rooms" aria-labelledby="rooms-heading">
-            <h2 id="rooms-heading">{move || lang.get().rooms()}</h2>
+            <h2 id="rooms-heading">{say(Lang::rooms)}</h2>
             <ul data-testid="room-list">
                 {keyed_list(move || {
                     entries()
@@ -178,16 +178,16 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
                 })}
             </ul>
             <form class="room-create" on:submit=move |ev| { ev.prevent_default(); create(); }>
-                <label for="room-create-input">{move || lang.get().new_room()}</label>
+                <label for="room-create-input">{say(Lang::new_room)}</label>
                 <div class="row">
                     <input id="room-create-input" type="text" data-testid="room-create-input"
                         autocomplete="off" maxlength="64"
-                        placeholder=move || lang.get().new_room_placeholder()
-                        prop:value=move || draft.get()
+                        placeholder=say(Lang::new_room_placeholder)
+                        prop:value=draft
                         on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
-                        aria-invalid=move || problem().is_some().to_string()
+                        aria-invalid=text(move || problem().is_some().to_string())
                         aria-describedby="room-problem"/>
-                    <button type="submit" data-testid="room-create">{move || lang.get().create_room()}</button>
+                    <button type="submit" data-testid="room-create">{say(Lang::create_room)}</button>
                 </div>
                 <p id="room-problem" class="problem" role="alert">{problem}</p>
             </form>
@@ -225,13 +225,13 @@ pub(super) fn RoomEntry(chat: Chat, name: RoomName, online: u32) -> impl IntoVie
     let label = name.to_string();
     let data_room = label.clone();
     view! {
-        <li data-testid="room" data-room=data_room data-unread=move || unread().to_string()
+        <li data-testid="room" data-room=data_room data-unread=text(move || unread().to_string())
             class:joined=joined class:current=current>
             <a href=room_path(&name) on:click=show aria-current=move || current().then_some("page")>
                 <span class="room-name">{label}</span>
-                <span class="count" title=move || lang.get().online_count(online)>{online}</span>
+                <span class="count" title=text(move || lang.get().online_count(online))>{online}</span>
                 <Show when=move || { unread() > 0 }>
-                    <span class="unread" aria-label=move || lang.get().unread_count(unread())>{unread}</span>
+                    <span class="unread" aria-label=text(move || lang.get().unread_count(unread()))>{unread}</span>
                 </Show>
             </a>
             <Show when=joined>
@@ -244,7 +244,6 @@ pub(super) fn RoomEntry(chat: Chat, name: RoomName, online: u32) -> impl IntoVie
 
 #[component]
 pub(super) fn UserList(chat: Chat) -> impl IntoView {
-    let lang = use_lang();
     let people = move || {
         chat.state.with(|s| {
             s.current_room()
@@ -255,8 +254,8 @@ pub(super) fn UserList(chat: Chat) -> impl IntoView {
     view! {
         <section class="people" aria-labelledby="people-heading">
             <h2 id="people-heading">
-                {move || lang.get().people_here()}
-                " "<span class="count">{move || people().len()}</span>
+                {say(Lang::people_here)}
+                " "<span class="count">{text(move || people().len().to_string())}</span>
             </h2>
             <ul data-testid="user-list">
                 {keyed_list(move || {
@@ -266,7 +265,7 @@ pub(super) fn UserList(chat: Chat) -> impl IntoView {
                             <li data-testid="user">
                                 {nick.to_string()}
                                 <Show when=move || chat.state.with(|s| s.me.as_ref() == Some(&nick))>
-                                    <span class="you">{move || lang.get().you_suffix()}</span>
+                                    <span class="you">{say(Lang::you_suffix)}</span>
                                 </Show>
                             </li>
                         }))

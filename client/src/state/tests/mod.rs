@@ -216,6 +216,26 @@ fn a_page_that_cannot_join_up_replaces_the_messages() {
     assert!(s.current_room().unwrap().more, "the hole can be paged in");
 }
 
+/// The welcome says whether the connection is an account's, and a later
+/// one (after a revoked session's socket reconnects) that it is a guest.
+#[test]
+fn the_welcome_tells_an_account_from_a_guest() {
+    let welcome = |name: &str, role| ServerMsg::Welcome {
+        nick: nick(name),
+        heartbeat_ms: 20_000,
+        limits: natter_shared::Limits::default(),
+        role,
+    };
+    let mut s = ChatState::default();
+    s.apply(welcome("Ada", Some(Role::Admin)), 0.0);
+    assert_eq!(
+        (s.me.clone(), s.role),
+        (Some(nick("Ada")), Some(Role::Admin))
+    );
+    s.apply(welcome("user7", None), 0.0);
+    assert_eq!((s.me.clone(), s.role), (Some(nick("user7")), None));
+}
+
 #[test]
 fn unread_counts_rooms_out_of_view() {
     let mut s = in_lobby();

@@ -1,0 +1,244 @@
+//! Accounts end to end in real headless Chromium: signing up and staying
+//! signed in across a reload, a name that belongs to its account (another
+//! browser can neither sign up with it nor take it as a guest), revoking a
+//! session from another browser's settings page, and the account pages'
+//! accessibility, light and dark, at desktop width and at 360 px.
+//!
+//! Needs Chromium, chromedriver and the built bundle (see `browser.rs`).
+
+mod common;
+
+use common::axe::check_accessibility;
+use common::browser::*;
+use common::{TestServer, spawn_app};
+use fantoccini::{Client, Locator};
+use serde_json::json;
+
+/// A password the server's strength check accepts.
+const PASSWORD: &str = "velvet-harbor-quince-42";
+
+const MENU: &str = "[data-testid=account-menu]";
+const MENU_ACCOUNT: &str = "[data-testid=account-menu][data-state=account]";
+const MENU_GUEST: &str = "[data-testid=account-menu][data-state=guest]";
+const AUTH_ERROR: &str = "[data-testid=auth-error]";
+
+/// The colour preferences the tests emulate (as in `browser.rs`).
+const SCHEMES: [(&str, &[&str]); 2] = [
+    ("light", &[]),
+    ("dark", &["--blink-settings=preferredColorScheme=0"]),
+];
+
+/// Opens `path` (an account page) in a new browser and waits for its form
+/// or list to show.
+async fn open_page(driver: &Driver, server: &TestServer, path: &str, flags: &[&str]) -> Client {
+    let page = driver.session_with(flags).await;
+    page.goto(&server.url(path)).await.unwrap();
+    wait_for(&page, "main h1", "").await;
+    page
+}
+
+/// Fills the sign-in or sign-up form on the page and sends it.
+async fn submit_form(page: &Client, name: &str, password: &str) {
+    wait_for(page, "[data-testid=auth-name]", "").await;
+    type_into(page, "[data-testid=auth-name]", name).await;
+    type_into(page, "[data-testid=auth-password]", password).await;
+    click(page, "[data-testid=auth-submit]").await;
+}
+
+/// A new browser that signs up as `name` and lands in the chat, connected
+/// as that account.
+async fn signed_up(driver: &Driver, server: &TestServer, name: &str) -> Client {
+    let page = open_page(driver, server, "/sign-up", &[]).await;
+    submit_form(&page, name, PASSWORD).await;
+    wait_for(&page, STATUS_OPEN, &format!("Connected as {name}")).await;
+    wait_for(&page, MENU_ACCOUNT, name).await;
+    page
+}
+
+/// The refusal the form shows, once it shows one.
+async fn refusal(page: &Client) -> String {
+    wait_until(
+        page,
+        "document.querySelector('[data-testid=auth-error]').innerText.trim().length > 0",
+    )
+    .await;
+    page.find(Locator::Css(AUTH_ERROR))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_guest_signs_up_and_is_still_signed_in_after_a_reload() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    // A guest in a room follows the menu's link and comes back to it.
+    let page = open(&driver, &server, "/r/tea", &[]).await;
+    wait_for(&page, STATUS_OPEN, "Connected as user1").await;
+    wait_for(&page, MENU_GUEST, "user1").await;
+    click(&page, "[data-testid=sign-up]").await;
+    wait_until(&page, "location.pathname === '/sign-up'").await;
+    let search = page
+        .execute("return location.search", vec![])
+        .await
+        .unwrap();
+    assert_eq!(search, json!("?next=%2Fr%2Ftea"));
+    submit_form(&page, "Ada", PASSWORD).await;
+    wait_for(&page, STATUS_OPEN, "Connected as Ada").await;
+    assert_eq!(path(&page).await, "/r/tea");
+    wait_for(&page, MENU_ACCOUNT, "Ada").await;
+    wait_for(&page, "[data-testid=sign-out]", "").await;
+
+    // The session cookie outlives the page.
+    page.refresh().await.unwrap();
+    wait_for(&page, STATUS_OPEN, "Connected as Ada").await;
+    wait_for(&page, MENU_ACCOUNT, "Ada").await;
+    // And other pages know it too, from the API.
+    page.goto(&server.url("/settings")).await.unwrap();
+    wait_for(&page, MENU_ACCOUNT, "Ada").await;
+    wait_for(&page, "[data-testid=session][data-current=true]", "").await;
+
+    // Signing out makes the browser a guest again.
+    page.goto(&server.url("/")).await.unwrap();
+    wait_for(&page, MENU_ACCOUNT, "Ada").await;
+    click(&page, "[data-testid=sign-out]").await;
+    wait_for(&page, MENU_GUEST, "user").await;
+    page.close().await.unwrap();
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_second_browser_cannot_take_an_accounts_name() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    let ada = signed_up(&driver, &server, "Ada").await;
+    // Gone offline, the name is still hers.
+    ada.close().await.unwrap();
+
+    let other = open_page(&driver, &server, "/sign-up", &[]).await;
+    // The same name in other letters case, and with a Cyrillic А.
+    for name in ["ada", "\u{410}da"] {
+        other.refresh().await.unwrap();
+        submit_form(&other, name, PASSWORD).await;
+        let why = refusal(&other).await;
+        assert!(why.contains("belongs to an account"), "{name}: {why}");
+        assert_eq!(path(&other).await, "/sign-up", "{name}: stays on the form");
+    }
+
+    // A guest cannot take it with `nick` either.
+    other.goto(&server.url("/")).await.unwrap();
+    wait_for(&other, STATUS_OPEN, "Connected as user").await;
+    let input = other
+        .find(Locator::Css("[data-testid=nick-input]"))
+        .await
+        .unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("Ada").await.unwrap();
+    click(&other, "[data-testid=nick-save]").await;
+    wait_until(
+        &other,
+        "document.querySelector('#nick-problem').innerText.trim().length > 0",
+    )
+    .await;
+    let status = other
+        .find(Locator::Css("[data-testid=status]"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!status.contains("Connected as Ada"), "{status}");
+    wait_for(&other, MENU_GUEST, "user").await;
+    other.close().await.unwrap();
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_session_revoked_from_another_browser_loses_its_socket() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    let first = signed_up(&driver, &server, "Ada").await;
+
+    // The same account signs in elsewhere and goes to its settings.
+    let second = open_page(&driver, &server, "/sign-in?next=%2Fsettings", &[]).await;
+    submit_form(&second, "Ada", PASSWORD).await;
+    wait_until(&second, "location.pathname === '/settings'").await;
+    wait_until(
+        &second,
+        "document.querySelectorAll('[data-testid=session-list] [data-testid=session]').length === 2",
+    )
+    .await;
+    wait_for(&second, "[data-testid=session][data-current=true]", "").await;
+    click(
+        &second,
+        "[data-testid=session][data-current=false] [data-testid=session-revoke]",
+    )
+    .await;
+    wait_until(
+        &second,
+        "document.querySelectorAll('[data-testid=session]').length === 1",
+    )
+    .await;
+
+    // The first browser's socket was closed; it came back as a guest.
+    wait_for(&first, MENU_GUEST, "user").await;
+    wait_for(&first, STATUS_OPEN, "Connected as user").await;
+    let menu = first
+        .find(Locator::Css(MENU))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!menu.contains("Ada"), "{menu}");
+    // The second stays signed in.
+    second.refresh().await.unwrap();
+    wait_for(&second, MENU_ACCOUNT, "Ada").await;
+    for page in [first, second] {
+        page.close().await.unwrap();
+    }
+    server.stop().await.unwrap();
+}
+
+/// axe-core finds nothing serious or critical on the account pages, light
+/// and dark, at desktop width and at 360 px: a refused sign-up, sign-in,
+/// and the settings page with its sessions.
+#[tokio::test]
+async fn the_account_pages_pass_the_accessibility_check() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    signed_up(&driver, &server, "Ada")
+        .await
+        .close()
+        .await
+        .unwrap();
+    for (scheme, flags) in SCHEMES {
+        let page = open_page(&driver, &server, "/sign-up", flags).await;
+        submit_form(&page, "Ada", PASSWORD).await;
+        refusal(&page).await;
+        for width in [None, Some(360)] {
+            if let Some(width) = width {
+                page.set_window_size(width, 740).await.unwrap();
+            }
+            check_accessibility(&page, &format!("sign-up, {scheme}, {width:?}")).await;
+        }
+        page.goto(&server.url("/sign-in?next=%2Fsettings"))
+            .await
+            .unwrap();
+        submit_form(&page, "Ada", PASSWORD).await;
+        wait_for(&page, "[data-testid=session][data-current=true]", "").await;
+        check_accessibility(&page, &format!("settings, {scheme}, 360 px")).await;
+        page.close().await.unwrap();
+    }
+    server.stop().await.unwrap();
+}
