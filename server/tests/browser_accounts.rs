@@ -45,11 +45,33 @@ async fn submit_form(page: &Client, name: &str, password: &str) {
     click(page, "[data-testid=auth-submit]").await;
 }
 
+/// Waits until a sent form's navigation has reached `path`: a script run
+/// in the page before then would be cut off as the page unloads.
+async fn lands_on(page: &Client, server: &TestServer, path: &str) {
+    let url = url::Url::parse(&server.url(path)).unwrap();
+    page.wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_url(&url)
+        .await
+        .unwrap_or_else(|err| panic!("never reached {path}: {err}"));
+}
+
+/// Waits until a sent form's navigation shows `selector` (WebDriver's own
+/// look-ups, which outlive the page they start on).
+async fn arrives_at(page: &Client, selector: &str) {
+    page.wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::Css(selector))
+        .await
+        .unwrap_or_else(|err| panic!("never showed {selector}: {err}"));
+}
+
 /// A new browser that signs up as `name` and lands in the chat, connected
 /// as that account.
 async fn signed_up(driver: &Driver, server: &TestServer, name: &str) -> Client {
     let page = open_page(driver, server, "/sign-up", &[]).await;
     submit_form(&page, name, PASSWORD).await;
+    arrives_at(&page, MENU_ACCOUNT).await;
     wait_for(&page, STATUS_OPEN, &format!("Connected as {name}")).await;
     wait_for(&page, MENU_ACCOUNT, name).await;
     page
@@ -88,8 +110,8 @@ async fn a_guest_signs_up_and_is_still_signed_in_after_a_reload() {
         .unwrap();
     assert_eq!(search, json!("?next=%2Fr%2Ftea"));
     submit_form(&page, "Ada", PASSWORD).await;
+    lands_on(&page, &server, "/r/tea").await;
     wait_for(&page, STATUS_OPEN, "Connected as Ada").await;
-    assert_eq!(path(&page).await, "/r/tea");
     wait_for(&page, MENU_ACCOUNT, "Ada").await;
     wait_for(&page, "[data-testid=sign-out]", "").await;
 
@@ -170,7 +192,7 @@ async fn a_session_revoked_from_another_browser_loses_its_socket() {
     // The same account signs in elsewhere and goes to its settings.
     let second = open_page(&driver, &server, "/sign-in?next=%2Fsettings", &[]).await;
     submit_form(&second, "Ada", PASSWORD).await;
-    wait_until(&second, "location.pathname === '/settings'").await;
+    lands_on(&second, &server, "/settings").await;
     wait_until(
         &second,
         "document.querySelectorAll('[data-testid=session-list] [data-testid=session]').length === 2",
@@ -236,6 +258,7 @@ async fn the_account_pages_pass_the_accessibility_check() {
             .await
             .unwrap();
         submit_form(&page, "Ada", PASSWORD).await;
+        lands_on(&page, &server, "/settings").await;
         wait_for(&page, "[data-testid=session][data-current=true]", "").await;
         check_accessibility(&page, &format!("settings, {scheme}, 360 px")).await;
         page.close().await.unwrap();
