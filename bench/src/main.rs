@@ -98,6 +98,8 @@ pub enum Scenario {
     /// The least CPU a delivery over loopback can cost here: a bare writer
     /// to 1,000 connections, no server.
     Floor,
+    /// Password sign-ins per second at the server's Argon2id parameters.
+    SignIns,
 }
 
 fn main() -> Result<()> {

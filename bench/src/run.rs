@@ -25,6 +25,7 @@ pub(crate) struct Sizes {
     history: u64,
     persist: Duration,
     page_loads: usize,
+    accounts: usize,
 }
 
 impl Sizes {
@@ -42,6 +43,7 @@ impl Sizes {
                 history: 20_000,
                 persist: Duration::from_secs(2),
                 page_loads: 3,
+                accounts: 4,
             }
         } else {
             Sizes {
@@ -56,6 +58,7 @@ impl Sizes {
                 history: 1_000_000,
                 persist: Duration::from_secs(10),
                 page_loads: 20,
+                accounts: 20,
             }
         }
     }
@@ -162,6 +165,9 @@ impl Run {
         }
         if self.wanted(Scenario::History) && natter {
             self.history(target).await?;
+        }
+        if self.wanted(Scenario::SignIns) && natter {
+            self.sign_ins(target).await?;
         }
         Ok(())
     }
@@ -290,6 +296,21 @@ impl Run {
             history.round_trip_ms.p50
         ));
         self.results.history = Some(history);
+        Ok(())
+    }
+
+    async fn sign_ins(&mut self, target: &Target) -> Result<()> {
+        let log = self.log(target, "sign-ins");
+        let accounts = self.sizes.accounts;
+        let run = scenarios::sign_ins(target, &log, accounts, &self.bar).await?;
+        self.say(format!(
+            "  {:<22} sign-ins: {:.1}/s, {:.1} ms of server CPU each, peak {:.0} MiB",
+            target.kind.label(),
+            run.per_s,
+            run.cpu_ms_per_sign_in,
+            run.peak_rss_mib
+        ));
+        self.results.sign_ins = Some(run);
         Ok(())
     }
 

@@ -76,6 +76,12 @@ impl Target {
         self.start_on(log, None).await
     }
 
+    /// Starts the server with `extra` flags (Natter's) after the usual ones.
+    pub async fn start_with(&self, log: &Path, extra: &[&str]) -> Result<Server> {
+        self.launch_with(log, free_port()?, None, ConnectLimits::Lifted, extra)
+            .await
+    }
+
     /// Starts Natter on an existing database file.
     pub async fn start_on(&self, log: &Path, database: Option<&Path>) -> Result<Server> {
         self.launch(log, free_port()?, database, ConnectLimits::Lifted)
@@ -102,6 +108,17 @@ impl Target {
         database: Option<&Path>,
         connect: ConnectLimits,
     ) -> Result<Server> {
+        self.launch_with(log, port, database, connect, &[]).await
+    }
+
+    async fn launch_with(
+        &self,
+        log: &Path,
+        port: u16,
+        database: Option<&Path>,
+        connect: ConnectLimits,
+        extra: &[&str],
+    ) -> Result<Server> {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
         let mut command = Command::new(&self.program);
@@ -120,7 +137,8 @@ impl Target {
                     .arg("--database-url")
                     .arg(db)
                     .args(NATTER_LIMITS)
-                    .args(connect.args());
+                    .args(connect.args())
+                    .args(extra);
             }
         }
         let log_file = std::fs::File::create(log)

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::bundle::Bundle;
 use crate::floor::Floor;
-use crate::scenarios::{History, Idle, Persist, Rising, Storm};
+use crate::scenarios::{History, Idle, Persist, Rising, SignIns, Storm};
 use crate::storm_restart::StormRestart;
 use crate::target::Kind;
 
@@ -34,6 +34,7 @@ pub struct Results {
     pub history: Option<History>,
     pub bundle: Option<Bundle>,
     pub floor: Vec<Floor>,
+    pub sign_ins: Option<SignIns>,
 }
 
 #[derive(Debug, Serialize)]
@@ -95,6 +96,7 @@ impl Results {
             history: None,
             bundle: None,
             floor: Vec::new(),
+            sign_ins: None,
         }
     }
 

@@ -24,8 +24,10 @@ use crate::target::{Kind, Target};
 use crate::usage;
 
 mod history;
+mod sign_ins;
 
 pub use history::{History, history};
+pub use sign_ins::{SignIns, sign_ins};
 
 /// A run where the offered rate rises until the server falls behind.
 #[derive(Debug, Clone, Serialize)]

@@ -317,9 +317,13 @@ mod tests {
                 store.tickets(kind, now).await.unwrap().is_empty(),
                 "kinds apart"
             );
-            assert!(store.revoke_ticket(TicketKind::Invite, id).await.unwrap());
             assert!(
                 !store.revoke_ticket(TicketKind::Invite, id).await.unwrap(),
+                "{engine}: a reset link is no invite to revoke"
+            );
+            assert!(store.revoke_ticket(TicketKind::Reset, id).await.unwrap());
+            assert!(
+                !store.revoke_ticket(TicketKind::Reset, id).await.unwrap(),
                 "{engine}: already revoked"
             );
             assert_eq!(
