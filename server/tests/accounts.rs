@@ -30,6 +30,10 @@ async fn a_signed_up_browser_is_its_account_on_the_socket_and_guests_stay_number
     assert_eq!((nick.as_str(), role), ("Ada", Some(Role::Member)));
     let session = api(&server, Method::GET, "/api/session", None, Some(&cookie)).await;
     assert_eq!(session.body, json!({ "name": "Ada", "role": "member" }));
+    // The cookie is given again, 30 more days, while the session is used.
+    assert_eq!(session.cookie.as_deref(), Some(cookie.as_str()));
+    let renewed = session.headers["set-cookie"].to_str().unwrap();
+    assert!(renewed.contains("Max-Age=2592000"), "{renewed}");
     let (_guest, guest) = server.arrive().await;
     assert!(guest.starts_with("user"), "{guest}");
     let anonymous = api(&server, Method::GET, "/api/session", None, None).await;

@@ -59,6 +59,19 @@ async fn sign_up_with(
     post(server, "/api/sign-up", body, None).await
 }
 
+/// An admin added by the operator, signed in, and the one-use invite it
+/// made: its cookie and the answer.
+async fn admin_and_invite(server: &TestServer, db: &str) -> (String, common::account::Answer) {
+    // Answered once the server has migrated the database, which the
+    // command would otherwise migrate at the same time.
+    api(server, Method::GET, "/api/session", None, None).await;
+    add_admin(db, "Root").await;
+    let root = sign_in(server, "Root", PASSWORD).await;
+    let body = json!({ "uses": 1, "expires_secs": 3600 });
+    let made = post(server, "/api/invites", body, Some(&root)).await;
+    (root, made)
+}
+
 /// An invite's token, from its link.
 fn token(link: &str) -> String {
     link.split_once("#invite=")
@@ -83,15 +96,7 @@ async fn by_invite_only_an_admins_link_lets_people_in_as_often_as_it_says() {
         (plain.status, plain.code()),
         (StatusCode::FORBIDDEN, "invite_required")
     );
-    add_admin(&db, "Root").await;
-    let root = sign_in(&server, "Root", PASSWORD).await;
-    let made = post(
-        &server,
-        "/api/invites",
-        json!({ "uses": 1, "expires_secs": 3600 }),
-        Some(&root),
-    )
-    .await;
+    let (root, made) = admin_and_invite(&server, &db).await;
     assert_eq!(made.status, StatusCode::OK, "{made:?}");
     let link = made.body["link"].as_str().unwrap();
     assert!(
@@ -166,15 +171,7 @@ async fn closed_registration_takes_no_one_not_even_with_an_invite() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("natter.db").display().to_string();
     let server = spawn_app_on(&db, with_registration(Registration::Closed)).await;
-    add_admin(&db, "Root").await;
-    let root = sign_in(&server, "Root", PASSWORD).await;
-    let made = post(
-        &server,
-        "/api/invites",
-        json!({ "uses": 1, "expires_secs": 3600 }),
-        Some(&root),
-    )
-    .await;
+    let (_, made) = admin_and_invite(&server, &db).await;
     let ada = sign_up_with(
         &server,
         "Ada",

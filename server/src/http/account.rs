@@ -47,13 +47,19 @@ pub(super) struct Reset {
     password: String,
 }
 
-/// `GET /api/session`: the signed-in name and role, or `null` names for
-/// a guest.
-pub(super) async fn session(caller: Caller) -> Json<serde_json::Value> {
-    Json(match &caller.signed_in {
-        Some(who) => serde_json::json!({ "name": who.name, "role": who.role }),
-        None => serde_json::json!({ "name": null, "role": null }),
-    })
+/// `GET /api/session`: the signed-in name and role, or `null` for a
+/// guest. Every page asks on load, so a signed-in browser's cookie is
+/// given again here with 30 more days: it lasts as long as the session,
+/// which is renewed while used.
+pub(super) async fn session(caller: Caller) -> Response {
+    match (&caller.signed_in, &caller.token) {
+        (Some(who), Some(token)) => {
+            let body = serde_json::json!({ "name": who.name, "role": who.role });
+            let cookie = auth::cookie::give(token, caller.https);
+            ([(header::SET_COOKIE, cookie)], Json(body)).into_response()
+        }
+        _ => Json(serde_json::json!({ "name": null, "role": null })).into_response(),
+    }
 }
 
 /// `POST /api/sign-up`: makes an account as the registration policy

@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 
 use super::ApiError;
 use crate::app::AppState;
-use crate::auth::{SignedIn, signed_in};
+use crate::auth::{SignedIn, Token, signed_in};
 use crate::listener::Peer;
 
 /// The longest device description kept for the sessions list.
@@ -26,6 +26,8 @@ pub(crate) struct Caller {
     /// A short description of the browser, for the sessions list.
     pub device: String,
     pub signed_in: Option<SignedIn>,
+    /// The session token the cookie carried, once `signed_in` proved it.
+    pub token: Option<Token>,
 }
 
 impl Caller {
@@ -52,11 +54,15 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         let signed_in = signed_in(&app.store, &parts.headers, address).await?;
+        let token = signed_in
+            .as_ref()
+            .and_then(|_| crate::auth::cookie::token(&parts.headers));
         Ok(Caller {
             address,
             https,
             device: describe_device(agent),
             signed_in,
+            token,
         })
     }
 }
