@@ -271,6 +271,8 @@ fn postgres_suite() -> Result<()> {
 
 /// Every integration suite that stores history, run once per engine.
 const POSTGRES_SUITES: &[&str] = &[
+    "accounts",
+    "invites",
     "chat",
     "cli",
     "rooms",

@@ -56,21 +56,7 @@ impl Hub {
         };
         conn.device = Some(device.clone());
         let account = conn.account;
-        let Some(old_id) = state.lingering.remove(&device) else {
-            return;
-        };
-        // Only the same person takes over: a browser that signed in (or
-        // out) meanwhile is someone else, and the lingering one leaves as
-        // its grace period ends.
-        if state
-            .conns
-            .get(&old_id)
-            .is_some_and(|old| old.account != account)
-        {
-            state.lingering.insert(device, old_id);
-            return;
-        }
-        let Some(old) = state.conns.remove(&old_id) else {
+        let Some((old_id, old)) = state.take_lingering(&device, account) else {
             return;
         };
         let conn = state.conns.get_mut(&id).expect("checked above");
@@ -85,15 +71,7 @@ impl Hub {
             }
         }
         let queue = conn.queue.clone();
-        if account.is_none() {
-            state.nicks.remove(&provisional.key());
-            state.nicks.insert(old.nick.key(), id);
-        } else {
-            // Both are the account's connections: one fewer of them now.
-            if let Some(held) = state.signed_in.get_mut(&old.nick.key()) {
-                held.1 = held.1.saturating_sub(1).max(1);
-            }
-        }
+        state.hand_name_over(id, account, &provisional, &old.nick);
         state.emit(Event::Released {
             conn: id,
             device: Some(device),
@@ -131,5 +109,46 @@ impl Hub {
         }
         self.let_go(&mut state, gone);
         self.publish(&mut state);
+    }
+}
+
+impl State {
+    /// The connection lingering for `device`, taken out of the hub, if it
+    /// is the same person as `account` (a guest for a guest): a browser
+    /// that signed in or out meanwhile is someone else, and the lingering
+    /// one leaves as its grace period ends.
+    fn take_lingering(
+        &mut self,
+        device: &DeviceId,
+        account: Option<AccountId>,
+    ) -> Option<(ConnId, Conn)> {
+        let old_id = self.lingering.remove(device)?;
+        if self
+            .conns
+            .get(&old_id)
+            .is_some_and(|old| old.account != account)
+        {
+            self.lingering.insert(device.clone(), old_id);
+            return None;
+        }
+        Some((old_id, self.conns.remove(&old_id)?))
+    }
+
+    /// Connection `id` takes the name `old` from a lingering connection
+    /// in place of `provisional`: a guest's name moves to it; an account's
+    /// count of connections loses the lingering one.
+    fn hand_name_over(
+        &mut self,
+        id: ConnId,
+        account: Option<AccountId>,
+        provisional: &Nick,
+        old: &Nick,
+    ) {
+        if account.is_none() {
+            self.nicks.remove(&provisional.key());
+            self.nicks.insert(old.key(), id);
+        } else if let Some(held) = self.signed_in.get_mut(&old.key()) {
+            held.1 = held.1.saturating_sub(1).max(1);
+        }
     }
 }
