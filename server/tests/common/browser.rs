@@ -49,15 +49,27 @@ pub async fn wait_until_within(page: &Client, condition: &str, secs: u64) {
              if (holds()) {{ observer.disconnect(); clearTimeout(timer); done(true); }}
          }}, {{ capture: true }});"
     );
-    let held = page
-        .execute_async(&script, vec![])
-        .await
-        .expect("wait script runs");
+    let held = wait_script(page, &script, vec![]).await;
     assert_eq!(
         held,
         Value::Bool(true),
         "{condition} did not hold within {secs} s"
     );
+}
+
+/// Runs a script that waits in the page. A page that navigates away
+/// meanwhile (a form that sends, a sign-out that reloads) cuts the script
+/// off, which WebDriver reports as a script timeout: then it runs again
+/// in the page that loaded, a few times at most.
+async fn wait_script(page: &Client, script: &str, args: Vec<Value>) -> Value {
+    for _ in 0..3 {
+        match page.execute_async(script, args.clone()).await {
+            Ok(value) => return value,
+            Err(err) if err.is_script_timeout() => continue,
+            Err(err) => panic!("wait script runs: {err}"),
+        }
+    }
+    panic!("the page navigated away three times while a wait script ran");
 }
 
 /// A Chrome DevTools Protocol command, sent through chromedriver.
@@ -261,10 +273,7 @@ pub async fn wait_for(page: &Client, selector: &str, text: &str) {
         });
         observer.observe(document.documentElement,
             { subtree: true, childList: true, characterData: true, attributes: true });";
-    let found = page
-        .execute_async(script, vec![json!(selector), json!(text)])
-        .await
-        .expect("wait script runs");
+    let found = wait_script(page, script, vec![json!(selector), json!(text)]).await;
     if found != Value::Bool(true) {
         let shown = page
             .execute("return document.querySelector('main').outerHTML", vec![])
