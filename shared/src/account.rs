@@ -47,6 +47,53 @@ impl std::fmt::Display for Role {
     }
 }
 
+/// What an account may do in one room. The instance's owner and admins
+/// may do everything a room's owner may, in every room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomRole {
+    /// Made the room, or was made its owner: makes it private, names
+    /// moderators.
+    Owner,
+    /// Adds members to a private room, and later moderates it.
+    Moderator,
+    /// In a private room's member list; in a public room, everyone is.
+    Member,
+}
+
+impl RoomRole {
+    /// Every room role, most powerful first.
+    pub const ALL: [RoomRole; 3] = [RoomRole::Owner, RoomRole::Moderator, RoomRole::Member];
+
+    /// The role as JSON and the database write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomRole::Owner => "owner",
+            RoomRole::Moderator => "moderator",
+            RoomRole::Member => "member",
+        }
+    }
+
+    /// The role `name` writes, if any.
+    pub fn from_name(name: &str) -> Option<RoomRole> {
+        RoomRole::ALL.into_iter().find(|role| role.as_str() == name)
+    }
+
+    /// Whether this role may add people to a private room.
+    pub fn may_add_members(self) -> bool {
+        matches!(self, RoomRole::Owner | RoomRole::Moderator)
+    }
+
+    /// The role someone with the instance role `role` holds in every room
+    /// at least: owners and admins act as each room's owner.
+    pub fn at_least(role: Option<Role>, in_room: Option<RoomRole>) -> Option<RoomRole> {
+        match role {
+            Some(role) if role.is_admin() => Some(RoomRole::Owner),
+            _ => in_room,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,5 +107,22 @@ mod tests {
         }
         assert_eq!(Role::from_name("guest"), None);
         assert_eq!(Role::from_name("Owner"), None);
+    }
+
+    #[test]
+    fn each_room_role_reads_back_and_admins_own_every_room() {
+        for role in RoomRole::ALL {
+            assert_eq!(RoomRole::from_name(role.as_str()), Some(role));
+        }
+        assert_eq!(
+            RoomRole::at_least(Some(Role::Admin), None),
+            Some(RoomRole::Owner)
+        );
+        assert_eq!(
+            RoomRole::at_least(Some(Role::Member), Some(RoomRole::Moderator)),
+            Some(RoomRole::Moderator)
+        );
+        assert_eq!(RoomRole::at_least(None, None), None);
+        assert!(!RoomRole::Member.may_add_members());
     }
 }

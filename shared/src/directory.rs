@@ -29,6 +29,7 @@ mod tests {
         RoomInfo {
             name: RoomName::try_from(name).unwrap(),
             online,
+            private: false,
         }
     }
 

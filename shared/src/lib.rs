@@ -19,7 +19,7 @@ mod limits;
 mod protocol;
 mod values;
 
-pub use account::Role;
+pub use account::{Role, RoomRole};
 pub use directory::apply_room_changes;
 pub use examples::doc_examples;
 pub use limits::{Bucket, Limits, Quota};

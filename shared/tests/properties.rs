@@ -9,7 +9,7 @@
 
 use natter_shared::{
     ClientMsg, DecodeError, DeviceId, ErrorCode, Limits, MAX_NICK_CHARS, MAX_ROOM_CHARS,
-    MAX_TEXT_CHARS, MessageId, MessageText, Nick, Posted, Quota, RoomInfo, RoomName, Seq,
+    MAX_TEXT_CHARS, MessageId, MessageText, Nick, Posted, Quota, RoomInfo, RoomName, RoomRole, Seq,
     ServerMsg, UnixMillis, decode_client, decode_server,
 };
 use proptest::collection::vec;
@@ -212,10 +212,15 @@ fn text() -> impl Strategy<Value = MessageText> {
 fn client_msg() -> impl Strategy<Value = ClientMsg> {
     prop_oneof![
         nick().prop_map(|nick| ClientMsg::Nick { nick }),
-        (room(), proptest::option::of(any::<u64>())).prop_map(|(room, since)| ClientMsg::Join {
-            room,
-            since: since.map(Seq)
-        }),
+        (room(), proptest::option::of(any::<u64>()), any::<bool>()).prop_map(
+            |(room, since, private)| ClientMsg::Join {
+                room,
+                since: since.map(Seq),
+                private,
+            }
+        ),
+        (room(), nick()).prop_map(|(room, nick)| ClientMsg::AddMember { room, nick }),
+        room().prop_map(|room| ClientMsg::MakePrivate { room }),
         token().prop_map(|device| ClientMsg::Hello {
             device: DeviceId::try_from(device).unwrap()
         }),
@@ -279,13 +284,22 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
         (
             room(),
             vec(nick(), 0..4),
-            proptest::option::of(any::<u64>())
+            proptest::option::of(any::<u64>()),
+            any::<bool>(),
+            proptest::option::of(select(RoomRole::ALL.to_vec())),
         )
-            .prop_map(|(room, online, latest)| ServerMsg::Entered {
-                room,
-                online,
-                latest: latest.map(Seq),
-            }),
+            .prop_map(
+                |(room, online, latest, private, room_role)| ServerMsg::Entered {
+                    room,
+                    online,
+                    latest: latest.map(Seq),
+                    private,
+                    room_role,
+                }
+            ),
+        (room(), nick()).prop_map(|(room, nick)| ServerMsg::MemberAdded { room, nick }),
+        room().prop_map(|room| ServerMsg::RoomPrivate { room }),
+        room().prop_map(|room| ServerMsg::Removed { room }),
         (room(), vec(posted, 0..3), any::<bool>(), any::<bool>()).prop_map(
             |(room, messages, more, gap)| ServerMsg::History {
                 room,
@@ -318,10 +332,14 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
             to,
         }),
         (room(), nick()).prop_map(|(room, nick)| ServerMsg::Typing { room, nick }),
-        vec((room(), any::<u32>()), 0..4).prop_map(|rooms| ServerMsg::Rooms {
+        vec((room(), any::<u32>(), any::<bool>()), 0..4).prop_map(|rooms| ServerMsg::Rooms {
             rooms: rooms
                 .into_iter()
-                .map(|(name, online)| RoomInfo { name, online })
+                .map(|(name, online, private)| RoomInfo {
+                    name,
+                    online,
+                    private,
+                })
                 .collect(),
         }),
         (

@@ -16,10 +16,16 @@ pub enum ClientMsg {
     /// Enter a room, creating it if it does not exist yet. Answered with
     /// `entered` and a `history`: the messages after `since` when given
     /// (resuming after a reconnect), else the latest page.
+    ///
+    /// With `private`, a room that does not exist yet is made private:
+    /// only its members (at first its maker) see it. Only a signed-in
+    /// connection may make one; joining an existing room ignores it.
     Join {
         room: RoomName,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         since: Option<Seq>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        private: bool,
     },
     /// Leave a room. Answered with the `left` everyone in the room sees.
     Leave { room: RoomName },
@@ -39,6 +45,12 @@ pub enum ClientMsg {
     /// Keep this connection told about the list of rooms and their
     /// online counts (`rooms` now, and again whenever it changes).
     WatchRooms,
+    /// Add the account `nick` to a private room this connection is in; its
+    /// owner and moderators may. Everyone in the room gets `member_added`.
+    AddMember { room: RoomName, nick: Nick },
+    /// Make a public room private; its owner may. Its members become the
+    /// signed-in people in it now; everyone else in it is `removed`.
+    MakePrivate { room: RoomName },
     /// Are you there? Answered at once with `pong`. Browsers cannot see
     /// WebSocket pings, so clients use this to notice a dead link.
     Ping,
@@ -55,6 +67,8 @@ impl ClientMsg {
         "history",
         "typing",
         "watch_rooms",
+        "add_member",
+        "make_private",
         "ping",
     ];
 
@@ -68,6 +82,8 @@ impl ClientMsg {
             ClientMsg::History { .. } => "history",
             ClientMsg::Typing { .. } => "typing",
             ClientMsg::WatchRooms => "watch_rooms",
+            ClientMsg::AddMember { .. } => "add_member",
+            ClientMsg::MakePrivate { .. } => "make_private",
             ClientMsg::Ping => "ping",
         }
     }
@@ -79,7 +95,9 @@ impl ClientMsg {
             | ClientMsg::Leave { room }
             | ClientMsg::Say { room, .. }
             | ClientMsg::History { room, .. }
-            | ClientMsg::Typing { room } => Some(room),
+            | ClientMsg::Typing { room }
+            | ClientMsg::AddMember { room, .. }
+            | ClientMsg::MakePrivate { room } => Some(room),
             ClientMsg::Hello { .. }
             | ClientMsg::Nick { .. }
             | ClientMsg::WatchRooms

@@ -29,11 +29,18 @@ pub enum ErrorCode {
     RateLimited,
     /// Guests may not do this on this server (`--guests`): sign in first.
     SignInRequired,
+    /// Your role in the room (or on the server) does not allow this.
+    NotAllowed,
+    /// The room is private and you are not a member, or a public room of
+    /// that name exists when you asked for a private one.
+    RoomUnavailable,
+    /// No account has that name.
+    NoSuchAccount,
 }
 
 impl ErrorCode {
     /// Every code, in the order of [`ErrorCode::NAMES`].
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::MalformedJson,
         ErrorCode::InvalidMessage,
         ErrorCode::BinaryNotSupported,
@@ -44,10 +51,13 @@ impl ErrorCode {
         ErrorCode::StorageFailed,
         ErrorCode::RateLimited,
         ErrorCode::SignInRequired,
+        ErrorCode::NotAllowed,
+        ErrorCode::RoomUnavailable,
+        ErrorCode::NoSuchAccount,
     ];
 
     /// Each code as it is written in JSON.
-    pub const NAMES: [&str; 10] = [
+    pub const NAMES: [&str; 13] = [
         "malformed_json",
         "invalid_message",
         "binary_not_supported",
@@ -58,6 +68,9 @@ impl ErrorCode {
         "storage_failed",
         "rate_limited",
         "sign_in_required",
+        "not_allowed",
+        "room_unavailable",
+        "no_such_account",
     ];
 
     /// The code a name stands for, if any.

@@ -8,17 +8,24 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::Role;
+use crate::account::{Role, RoomRole};
 use crate::limits::Limits;
 use crate::values::{DeviceId, MessageId, MessageText, Nick, RoomName};
 
 mod client;
 mod codes;
+mod fields;
 mod server;
 
 pub use client::ClientMsg;
 pub use codes::{ErrorCode, close_code};
-pub use server::{MissingField, ServerFields, ServerKind, ServerMsg};
+pub use fields::{MissingField, ServerFields, ServerKind};
+pub use server::ServerMsg;
+
+/// Whether a flag is unset, so that it is left out of the JSON.
+pub(crate) fn is_false(value: &bool) -> bool {
+    !*value
+}
 
 /// Position of a message in its room's history, assigned by the server.
 /// Strictly increasing and gap-free within a room, starting at 1.
@@ -52,6 +59,9 @@ pub struct RoomInfo {
     pub name: RoomName,
     /// People in the room right now.
     pub online: u32,
+    /// Only its members see it; the list shows it only to them.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub private: bool,
 }
 
 /// Why an incoming frame could not be decoded.

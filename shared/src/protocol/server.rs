@@ -26,10 +26,18 @@ pub enum ServerMsg {
     NickChanged { nick: Nick },
     /// You are in `room`: who is online there (you included), and the
     /// sequence number of its newest message (`null` for an empty room).
+    ///
+    /// `private` says only members see the room; `room_role` is this
+    /// account's role in it, when it has one beyond being there (owner,
+    /// moderator; the server's owner and admins own every room).
     Entered {
         room: RoomName,
         online: Vec<Nick>,
         latest: Option<Seq>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        private: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        room_role: Option<RoomRole>,
     },
     /// A page of a room's messages, oldest first. `more` says whether older
     /// ones exist. `gap` answers a `join` with `since` that was too far
@@ -83,6 +91,14 @@ pub enum ServerMsg {
     },
     /// Someone else is typing in a room you are in.
     Typing { room: RoomName, nick: Nick },
+    /// The account `nick` is now a member of the private room `room`;
+    /// everyone in the room is told.
+    MemberAdded { room: RoomName, nick: Nick },
+    /// `room` is private from now on: only its members see it.
+    RoomPrivate { room: RoomName },
+    /// You are no longer in `room` and cannot see it: it became private
+    /// without you, or you were taken off its members.
+    Removed { room: RoomName },
     /// The answer to `ping`.
     Pong,
     /// Every room and how many people are in it: the answer to
@@ -126,6 +142,9 @@ impl ServerMsg {
         "left",
         "renamed",
         "typing",
+        "member_added",
+        "room_private",
+        "removed",
         "pong",
         "rooms",
         "room_changes",
@@ -144,6 +163,9 @@ impl ServerMsg {
             ServerMsg::Left { .. } => "left",
             ServerMsg::Renamed { .. } => "renamed",
             ServerMsg::Typing { .. } => "typing",
+            ServerMsg::MemberAdded { .. } => "member_added",
+            ServerMsg::RoomPrivate { .. } => "room_private",
+            ServerMsg::Removed { .. } => "removed",
             ServerMsg::Pong => "pong",
             ServerMsg::Rooms { .. } => "rooms",
             ServerMsg::RoomChanges { .. } => "room_changes",
@@ -169,7 +191,10 @@ impl ServerMsg {
             | ServerMsg::Ack { room, .. }
             | ServerMsg::Left { room, .. }
             | ServerMsg::Renamed { room, .. }
-            | ServerMsg::Typing { room, .. } => Some(room),
+            | ServerMsg::Typing { room, .. }
+            | ServerMsg::MemberAdded { room, .. }
+            | ServerMsg::RoomPrivate { room }
+            | ServerMsg::Removed { room } => Some(room),
             ServerMsg::Error { room, .. } => room.as_ref(),
             ServerMsg::Welcome { .. }
             | ServerMsg::NickChanged { .. }
@@ -196,182 +221,5 @@ impl ServerMsg {
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("protocol types have string keys only")
-    }
-}
-
-fn is_false(value: &bool) -> bool {
-    !*value
-}
-
-/// Every field a server message may have, as it arrives, each already
-/// checked against its own rules; `ServerMsg::try_from` checks that the
-/// message's `type` has the fields it needs. Unknown fields are ignored, as
-/// for any derived struct.
-#[derive(Debug, Deserialize)]
-pub struct ServerFields {
-    #[serde(rename = "type")]
-    pub kind: ServerKind,
-    pub nick: Option<Nick>,
-    pub heartbeat_ms: Option<u64>,
-    pub room: Option<RoomName>,
-    pub online: Option<Vec<Nick>>,
-    pub latest: Option<Seq>,
-    pub messages: Option<Vec<Posted>>,
-    pub more: Option<bool>,
-    #[serde(default)]
-    pub gap: bool,
-    pub at: Option<UnixMillis>,
-    pub seq: Option<Seq>,
-    pub text: Option<MessageText>,
-    pub id: Option<MessageId>,
-    pub from: Option<Nick>,
-    pub to: Option<Nick>,
-    pub rooms: Option<Vec<RoomInfo>>,
-    pub gone: Option<Vec<RoomName>>,
-    pub code: Option<ErrorCode>,
-    pub message: Option<String>,
-    pub request: Option<String>,
-    pub retry_after_ms: Option<u64>,
-    pub limits: Option<Limits>,
-    pub role: Option<Role>,
-}
-
-/// A server message's `type`, in the order of [`ServerMsg::TYPES`], which
-/// names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServerKind {
-    Welcome,
-    NickChanged,
-    Entered,
-    History,
-    Joined,
-    Said,
-    Ack,
-    Left,
-    Renamed,
-    Typing,
-    Pong,
-    Rooms,
-    RoomChanges,
-    Error,
-}
-
-/// A server message lacks a field its `type` requires.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("missing field `{field}` in a `{kind}` message")]
-pub struct MissingField {
-    kind: &'static str,
-    field: &'static str,
-}
-
-impl ServerKind {
-    /// Every kind, in the order of [`ServerMsg::TYPES`].
-    const ALL: [ServerKind; 14] = [
-        ServerKind::Welcome,
-        ServerKind::NickChanged,
-        ServerKind::Entered,
-        ServerKind::History,
-        ServerKind::Joined,
-        ServerKind::Said,
-        ServerKind::Ack,
-        ServerKind::Left,
-        ServerKind::Renamed,
-        ServerKind::Typing,
-        ServerKind::Pong,
-        ServerKind::Rooms,
-        ServerKind::RoomChanges,
-        ServerKind::Error,
-    ];
-
-    /// The kind a `type` names, if any.
-    pub fn from_name(name: &str) -> Option<ServerKind> {
-        let at = ServerMsg::TYPES.iter().position(|t| *t == name)?;
-        Some(ServerKind::ALL[at])
-    }
-}
-
-impl TryFrom<ServerFields> for ServerMsg {
-    type Error = MissingField;
-
-    fn try_from(wire: ServerFields) -> Result<Self, MissingField> {
-        let kind = ServerMsg::TYPES[wire.kind as usize];
-        macro_rules! need {
-            ($field:ident) => {
-                wire.$field.ok_or(MissingField {
-                    kind,
-                    field: stringify!($field),
-                })?
-            };
-        }
-        Ok(match wire.kind {
-            ServerKind::Welcome => ServerMsg::Welcome {
-                nick: need!(nick),
-                heartbeat_ms: need!(heartbeat_ms),
-                limits: need!(limits),
-                role: wire.role,
-            },
-            ServerKind::NickChanged => ServerMsg::NickChanged { nick: need!(nick) },
-            ServerKind::Entered => ServerMsg::Entered {
-                room: need!(room),
-                online: need!(online),
-                latest: wire.latest,
-            },
-            ServerKind::History => ServerMsg::History {
-                room: need!(room),
-                messages: need!(messages),
-                more: need!(more),
-                gap: wire.gap,
-            },
-            ServerKind::Joined => ServerMsg::Joined {
-                room: need!(room),
-                at: need!(at),
-                nick: need!(nick),
-            },
-            ServerKind::Said => ServerMsg::Said {
-                room: need!(room),
-                seq: need!(seq),
-                at: need!(at),
-                nick: need!(nick),
-                text: need!(text),
-                id: wire.id,
-            },
-            ServerKind::Ack => ServerMsg::Ack {
-                id: need!(id),
-                room: need!(room),
-                seq: need!(seq),
-            },
-            ServerKind::Left => ServerMsg::Left {
-                room: need!(room),
-                at: need!(at),
-                nick: need!(nick),
-            },
-            ServerKind::Renamed => ServerMsg::Renamed {
-                room: need!(room),
-                at: need!(at),
-                from: need!(from),
-                to: need!(to),
-            },
-            ServerKind::Typing => ServerMsg::Typing {
-                room: need!(room),
-                nick: need!(nick),
-            },
-            ServerKind::Pong => ServerMsg::Pong,
-            ServerKind::Rooms => ServerMsg::Rooms {
-                rooms: need!(rooms),
-            },
-            ServerKind::RoomChanges => ServerMsg::RoomChanges {
-                rooms: need!(rooms),
-                gone: need!(gone),
-            },
-            ServerKind::Error => ServerMsg::Error {
-                code: need!(code),
-                message: need!(message),
-                request: wire.request,
-                room: wire.room,
-                retry_after_ms: wire.retry_after_ms,
-                id: wire.id,
-            },
-        })
     }
 }

@@ -39,6 +39,25 @@ fn one_of_each_server_msg() -> Vec<ServerMsg> {
             room: RoomName::lobby(),
             online: vec![nick("Ada"), nick("user2")],
             latest: Some(Seq(2)),
+            private: false,
+            room_role: None,
+        },
+        ServerMsg::Entered {
+            room: room("plans"),
+            online: vec![nick("Ada")],
+            latest: None,
+            private: true,
+            room_role: Some(RoomRole::Owner),
+        },
+        ServerMsg::MemberAdded {
+            room: room("plans"),
+            nick: nick("Grace"),
+        },
+        ServerMsg::RoomPrivate {
+            room: room("plans"),
+        },
+        ServerMsg::Removed {
+            room: room("plans"),
         },
         ServerMsg::History {
             room: RoomName::lobby(),
@@ -83,12 +102,14 @@ fn one_of_each_server_msg() -> Vec<ServerMsg> {
             rooms: vec![RoomInfo {
                 name: RoomName::lobby(),
                 online: 3,
+                private: false,
             }],
         },
         ServerMsg::RoomChanges {
             rooms: vec![RoomInfo {
                 name: room("rust"),
                 online: 1,
+                private: true,
             }],
             gone: vec![room("old")],
         },
@@ -112,6 +133,19 @@ fn one_of_each_client_msg() -> Vec<ClientMsg> {
         ClientMsg::Join {
             room: room("rust"),
             since: Some(Seq(7)),
+            private: false,
+        },
+        ClientMsg::Join {
+            room: room("plans"),
+            since: None,
+            private: true,
+        },
+        ClientMsg::AddMember {
+            room: room("plans"),
+            nick: nick("Grace"),
+        },
+        ClientMsg::MakePrivate {
+            room: room("plans"),
         },
         ClientMsg::Leave { room: room("rust") },
         ClientMsg::Say {
