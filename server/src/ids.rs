@@ -13,6 +13,8 @@ pub struct RoomRow {
     pub id: RoomId,
     pub name: RoomName,
     pub last_seq: u64,
+    /// Only its members see it.
+    pub private: bool,
 }
 
 /// Declares an id newtype over a row id: copied, compared, hashed, shown as

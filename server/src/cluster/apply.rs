@@ -12,7 +12,10 @@ use super::relay::Fill;
 use super::trust::Gate;
 use super::wire::{Envelope, Rejected, Wire};
 use super::{Cluster, MAX_NODES};
-use crate::hub::{Event, NodeId, Presence};
+use natter_shared::Nick;
+
+use crate::hub::{Event, NodeId, Presence, RoomRef};
+use crate::ids::AccountId;
 use crate::ids::RoomId;
 
 impl Cluster {
@@ -53,6 +56,12 @@ impl Cluster {
                 hub.remote_typing(&room, nick);
             }
             Wire::Event(Event::RoomAdded { room }) => gate.room(&room).await?,
+            Wire::Event(Event::RoomPrivate { room }) => self.room_private(&room).await?,
+            Wire::Event(Event::MemberAdded {
+                room,
+                account,
+                nick,
+            }) => self.member_added(&room, account, &nick).await?,
             // Names are given back through Redis itself, never published.
             Wire::Event(Event::Released { .. }) => {}
             Wire::Snapshot { members, rooms } => {
@@ -76,6 +85,41 @@ impl Cluster {
             }
             Wire::Hello if gate.answer_hello() => self.send_snapshot(),
             Wire::Hello => tracing::debug!("a hello left to the next heartbeat"),
+        }
+        Ok(())
+    }
+}
+
+impl Cluster {
+    /// Another node made `room` private: believed as far as the store
+    /// says so, with the store's members.
+    async fn room_private(&self, room: &RoomRef) -> Result<(), Rejected> {
+        let Some(held) = self.inner.gate.known(room)? else {
+            return Ok(());
+        };
+        match self.inner.store.room_access(held.id).await {
+            Ok(Some((true, members))) => self.inner.hub.restrict(held.id, &members, false),
+            Ok(_) => return Err(Rejected::NotBacked("a room made private")),
+            Err(err) => tracing::warn!(%err, "cannot read a room's members"),
+        }
+        Ok(())
+    }
+
+    /// Another node added `account` to `room`: believed as far as the
+    /// store has the row.
+    async fn member_added(
+        &self,
+        room: &RoomRef,
+        account: AccountId,
+        nick: &Nick,
+    ) -> Result<(), Rejected> {
+        let Some(held) = self.inner.gate.known(room)? else {
+            return Ok(());
+        };
+        match self.inner.store.room_role(held.id, account).await {
+            Ok(Some(_)) => self.inner.hub.grant(held.id, account, nick, false),
+            Ok(None) => return Err(Rejected::NotBacked("a member added")),
+            Err(err) => tracing::warn!(%err, "cannot read a room's members"),
         }
         Ok(())
     }

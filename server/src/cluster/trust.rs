@@ -112,6 +112,7 @@ impl Gate {
                     id: row.id,
                     name: row.name,
                     latest: row.last_seq,
+                    private: row.private,
                 });
                 Ok(())
             }

@@ -93,6 +93,8 @@ pub(super) enum Rejected {
     SeqNotStored { room: i64, seq: u64 },
     #[error("more than {0} nodes heard from")]
     TooManyNodes(usize),
+    #[error("{0} that the store does not back")]
+    NotBacked(&'static str),
 }
 
 impl Rejected {
@@ -109,6 +111,7 @@ impl Rejected {
             Rejected::TooManyLookups(_) => "too_many_lookups",
             Rejected::SeqNotStored { .. } => "seq_not_stored",
             Rejected::TooManyNodes(_) => "too_many_nodes",
+            Rejected::NotBacked(_) => "not_backed",
         }
     }
 }
@@ -153,7 +156,9 @@ fn check(wire: &Wire) -> Result<(), Rejected> {
             Event::Joined { room, .. }
             | Event::Left { room, .. }
             | Event::Typing { room, .. }
-            | Event::RoomAdded { room } => check_room(room),
+            | Event::RoomAdded { room }
+            | Event::RoomPrivate { room }
+            | Event::MemberAdded { room, .. } => check_room(room),
             Event::Renamed { .. } | Event::Released { .. } => Ok(()),
         },
     }
@@ -180,6 +185,7 @@ mod tests {
             id: 3,
             name: RoomName::try_from("ops").unwrap(),
             latest: 41,
+            private: false,
         }
     }
 

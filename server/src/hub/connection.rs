@@ -82,8 +82,9 @@ impl Connection {
     }
 
     /// Enters a room (see [`Entry`]).
-    pub fn enter(&self, room: &RoomName) -> Result<Entry, Refusal> {
-        self.hub.enter(self.id, room)
+    /// Enters `room`; a private one only if `may_see` (see `Hub::enter`).
+    pub fn enter(&self, room: &RoomName, may_see: bool) -> Result<Entry, Refusal> {
+        self.hub.enter(self.id, room, may_see)
     }
 
     pub fn leave(&self, room: &RoomName) -> Result<(), Refusal> {

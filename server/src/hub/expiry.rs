@@ -26,6 +26,7 @@ impl Hub {
             .iter()
             .filter(|(key, room)| {
                 room.latest == 0
+                    && !room.private
                     && room.members.is_empty()
                     && room.remote.is_empty()
                     && **key != lobby

@@ -38,15 +38,17 @@ pub(super) struct Listing {
     forgotten: u64,
     /// The whole list as of `generation`, built once.
     whole: Option<Frame>,
-    /// The last `room_changes` built: from, to, frame.
-    recent: Option<(u64, u64, Frame)>,
+    /// The last `room_changes` built: from, to, frame (`None`: nothing
+    /// public changed).
+    recent: Option<(u64, u64, Option<Frame>)>,
 }
 
 /// The list as a watcher is told it.
 #[derive(Debug, Clone)]
 pub(crate) struct Listed {
-    /// The `rooms` or `room_changes` frame to send.
-    pub frame: Frame,
+    /// The `rooms` or `room_changes` frame to send; `None` when only
+    /// private rooms changed (see `access.rs`).
+    pub frame: Option<Frame>,
     /// The generation the watcher has seen once it is sent.
     pub generation: u64,
 }
@@ -59,7 +61,44 @@ pub(super) struct Stamp {
     generation: u64,
 }
 
+impl Stamp {
+    /// The generation of the room's newest change in the list.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
 impl State {
+    /// Marks the room with key `key` as changed at the next publish, even
+    /// if its count did not move (it became private, or someone may see it
+    /// now).
+    pub(super) fn restamp(&mut self, key: &str) {
+        if let Some(room) = self.rooms.get_mut(key) {
+            room.stamp.listed = None;
+            self.touch(key);
+        }
+    }
+
+    /// Tells watchers the room with key `key` is gone from the shared list
+    /// (it became private), while the hub still holds it.
+    pub(super) fn listing_remove(&mut self, key: &str) {
+        let Some(room) = self.rooms.get(key) else {
+            return;
+        };
+        let listing = &mut self.listing;
+        listing.generation += 1;
+        listing
+            .removed
+            .push_back((listing.generation, room.name.clone()));
+        if listing.removed.len() > REMOVALS_KEPT
+            && let Some((forgotten, _)) = listing.removed.pop_front()
+        {
+            listing.forgotten = forgotten;
+        }
+        listing.whole = None;
+        listing.recent = None;
+    }
+
     /// Marks the room with key `key` for a fresh count at the next publish.
     pub(super) fn touch(&mut self, key: &str) {
         if !self.listing.touched.contains(key) {
@@ -109,21 +148,14 @@ impl State {
     /// Forgets the room with key `key` (it had no one in it); watchers hear
     /// it is gone.
     pub(super) fn remove_room(&mut self, key: &str) -> Option<Room> {
+        // A private room's name is not for everyone to hear of.
+        if !self.rooms.get(key)?.private {
+            self.listing_remove(key);
+        }
         let room = self.rooms.remove(key)?;
         self.keys.remove(&room.id);
         self.listing.touched.remove(key);
-        let listing = &mut self.listing;
-        listing.stamps.remove(&room.stamp.generation);
-        listing.generation += 1;
-        listing
-            .removed
-            .push_back((listing.generation, room.name.clone()));
-        if listing.removed.len() > REMOVALS_KEPT
-            && let Some((forgotten, _)) = listing.removed.pop_front()
-        {
-            listing.forgotten = forgotten;
-        }
-        listing.whole = None;
+        self.listing.stamps.remove(&room.stamp.generation);
         Some(room)
     }
 
@@ -137,25 +169,31 @@ impl State {
         let generation = self.listing.generation;
         if let Some(frame) = &self.listing.whole {
             return Listed {
-                frame: frame.clone(),
+                frame: Some(frame.clone()),
                 generation,
             };
         }
-        let mut rooms: Vec<RoomInfo> = self.rooms.values().map(|r| self.info(r)).collect();
+        let mut rooms: Vec<RoomInfo> = self
+            .rooms
+            .values()
+            .filter(|r| !r.private)
+            .map(|r| self.info(r))
+            .collect();
         rooms.sort_by_key(|r| r.name.key());
         let list = Frame::of(&ServerMsg::Rooms { rooms });
         self.listing.whole = Some(list.clone());
         Listed {
-            frame: list,
+            frame: Some(list),
             generation,
         }
     }
 
     /// The room as the list shows it.
-    fn info(&self, room: &Room) -> RoomInfo {
+    pub(super) fn info(&self, room: &Room) -> RoomInfo {
         RoomInfo {
             name: room.name.clone(),
             online: room.stamp.listed.unwrap_or_else(|| self.online(room)),
+            private: room.private,
         }
     }
 
@@ -175,17 +213,19 @@ impl State {
             .stamps
             .range(since + 1..)
             .filter_map(|(_, key)| self.rooms.get(key))
+            .filter(|r| !r.private)
             .map(|r| self.info(r))
             .collect();
         rooms.sort_by_key(|r| r.name.key());
-        let gone = self
+        let gone: Vec<RoomName> = self
             .listing
             .removed
             .iter()
             .filter(|(at, _)| *at > since)
             .map(|(_, name)| name.clone())
             .collect();
-        let changes = Frame::of(&ServerMsg::RoomChanges { rooms, gone });
+        let changes = (!rooms.is_empty() || !gone.is_empty())
+            .then(|| Frame::of(&ServerMsg::RoomChanges { rooms, gone }));
         self.listing.recent = Some((since, generation, changes.clone()));
         Listed {
             frame: changes,
@@ -235,7 +275,10 @@ mod tests {
 
     fn changes(hub: &Hub, since: u64) -> (ServerMsg, u64) {
         let listed = hub.room_changes(since).expect("something changed");
-        (decode_server(&listed.frame).unwrap(), listed.generation)
+        (
+            decode_server(&listed.frame.expect("public changes")).unwrap(),
+            listed.generation,
+        )
     }
 
     fn info(name: &str, online: u32) -> RoomInfo {
@@ -262,10 +305,10 @@ mod tests {
         );
         assert!(hub.room_changes(seen).is_none());
         // The same frame serves every watcher that saw the same generation.
-        let again = hub.room_changes(start).unwrap().frame;
+        let again = hub.room_changes(start).unwrap().frame.unwrap();
         assert_eq!(
             again.as_str(),
-            hub.room_changes(start).unwrap().frame.as_str()
+            hub.room_changes(start).unwrap().frame.unwrap().as_str()
         );
         drop(a);
         let (told, _) = changes(&hub, seen);
@@ -287,11 +330,13 @@ mod tests {
             .collect();
         let hub = Hub::new(limits, rows);
         let whole = hub.room_list();
-        assert!(whole.frame.len() > 30_000, "{}", whole.frame.len());
+        let frame = whole.frame.unwrap();
+        assert!(frame.len() > 30_000, "{}", frame.len());
         let a = hub.connect();
         enter(&a, &format!("room-0500-{}", "x".repeat(20)));
         let told = hub.room_changes(whole.generation).unwrap();
-        assert!(told.frame.len() < 120, "{}", told.frame.as_str());
+        let told = told.frame.unwrap();
+        assert!(told.len() < 120, "{}", told.as_str());
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::frame::Frame;
 use crate::ids::{AccountId, RoomId, RoomRow};
 use crate::outbox::{self, Inbox, Outbox, QueueBudget};
 
+mod access;
 mod connection;
 mod expiry;
 mod grace;
@@ -46,6 +47,10 @@ pub(crate) struct RoomRef {
     pub id: RoomId,
     pub name: RoomName,
     pub latest: u64,
+    /// Only its members see it; a node that learns the room from the
+    /// store takes the store's word instead.
+    #[serde(default)]
+    pub private: bool,
 }
 
 /// What happened on this node that the other nodes must hear of; the hub
@@ -72,6 +77,18 @@ pub(crate) enum Event {
     },
     RoomAdded {
         room: RoomRef,
+    },
+    /// The room became private; each node asks the store who its members
+    /// are.
+    RoomPrivate {
+        room: RoomRef,
+    },
+    /// An account became a member of a private room (the store says so,
+    /// when asked).
+    MemberAdded {
+        room: RoomRef,
+        account: AccountId,
+        nick: Nick,
     },
     /// A name is no longer held by this connection.
     Released {
@@ -140,6 +157,10 @@ pub enum Refusal {
     AccountsName(Nick),
     #[error("signed in, your name is your account's: {0}")]
     SignedIn(Nick),
+    #[error("{0} is a private room you are not a member of")]
+    RoomUnavailable(RoomName),
+    #[error("a public room is called {0}; choose another name for a private room")]
+    PublicRoomExists(RoomName),
 }
 
 impl Refusal {
@@ -150,6 +171,9 @@ impl Refusal {
             Refusal::TooManyRooms(_) => ErrorCode::TooManyRooms,
             Refusal::TooManyJoined(_) => ErrorCode::TooManyJoined,
             Refusal::NotInRoom(_) => ErrorCode::NotInRoom,
+            Refusal::RoomUnavailable(_) | Refusal::PublicRoomExists(_) => {
+                ErrorCode::RoomUnavailable
+            }
         }
     }
 }
@@ -202,6 +226,8 @@ struct State {
     /// Rooms by [`RoomName::key`].
     rooms: HashMap<String, Room>,
     keys: HashMap<RoomId, String>,
+    /// The private rooms each signed-in account watching the list sees.
+    visible: HashMap<AccountId, BTreeSet<RoomId>>,
     /// Rooms being created right now, counted against the limit.
     creating: usize,
     /// The room list as watchers are told it.
@@ -230,6 +256,8 @@ struct Room {
     members: BTreeSet<ConnId>,
     /// Members connected to other nodes.
     remote: BTreeMap<RemoteConn, Nick>,
+    /// Only its members may enter it or see it listed.
+    private: bool,
     /// Its place in the room list.
     stamp: listing::Stamp,
     /// Since when no one has been in it (roughly: the last time it was
@@ -318,6 +346,7 @@ impl Room {
             id: self.id,
             name: self.name.clone(),
             latest: self.latest,
+            private: self.private,
         }
     }
 }

@@ -20,6 +20,7 @@ impl State {
                 id: r.id,
                 name: r.name.clone(),
                 last_seq: r.latest,
+                private: r.private,
             });
         }
         key

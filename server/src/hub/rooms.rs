@@ -59,6 +59,7 @@ impl Hub {
             id: row.id,
             name: row.name.clone(),
             latest: row.last_seq,
+            private: row.private,
         };
         if state.add_room(row) {
             state.emit(Event::RoomAdded { room });
@@ -66,7 +67,14 @@ impl Hub {
         }
     }
 
-    pub(super) fn enter(&self, id: ConnId, name: &RoomName) -> Result<Entry, Refusal> {
+    /// Puts `id` in the room `name`; a private room only if `may_see`
+    /// (the store said the connection's account is a member).
+    pub(super) fn enter(
+        &self,
+        id: ConnId,
+        name: &RoomName,
+        may_see: bool,
+    ) -> Result<Entry, Refusal> {
         let mut state = self.lock();
         let key = name.key();
         let Some(conn) = state.conns.get(&id) else {
@@ -80,7 +88,11 @@ impl Hub {
         let Some(room) = state.rooms.get(&key) else {
             return Ok(Entry::Missing);
         };
+        if room.private && !may_see {
+            return Err(Refusal::RoomUnavailable(room.name.clone()));
+        }
         let (room_id, latest, name) = (room.id, room.latest, room.name.clone());
+        let private = room.private;
         if !already {
             let present = state.count(room, &nick.key());
             state
@@ -101,6 +113,7 @@ impl Hub {
                     id: room_id,
                     name: name.clone(),
                     latest,
+                    private,
                 },
                 conn: id,
                 nick: nick.clone(),
@@ -125,6 +138,8 @@ impl Hub {
                 room: name,
                 online,
                 latest: (latest > 0).then_some(Seq(latest)),
+                private,
+                room_role: None,
             },
             latest: Seq(latest),
         })
@@ -202,6 +217,7 @@ impl State {
                 id: row.id,
                 name: row.name,
                 latest: row.last_seq,
+                private: row.private,
                 members: BTreeSet::new(),
                 remote: BTreeMap::new(),
                 stamp: listing::Stamp::default(),
@@ -285,12 +301,13 @@ impl State {
             };
             changed = true;
             self.lingering.retain(|_, &mut held| held != id);
-            if conn.account.is_some() {
+            if let Some(account) = conn.account {
                 let key = conn.nick.key();
                 if let Some(held) = self.signed_in.get_mut(&key) {
                     held.1 -= 1;
                     if held.1 == 0 {
                         self.signed_in.remove(&key);
+                        self.visible.remove(&account);
                     }
                 }
             } else if self.nicks.get(&conn.nick.key()) == Some(&id) {

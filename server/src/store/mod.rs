@@ -14,6 +14,7 @@ mod accounts;
 mod health;
 mod keys;
 mod read;
+mod rooms;
 mod sessions;
 mod sql;
 #[cfg(test)]
@@ -40,6 +41,7 @@ pub use accounts::{Account, Credentials};
 pub(crate) use health::Fault;
 pub use health::Health;
 use read::room_row;
+pub use rooms::Making;
 pub(crate) use sessions::NewSession;
 pub use sessions::SessionRow;
 use sql::{as_i64, as_u64, chunks, connect_url, placeholders};

@@ -13,7 +13,7 @@ impl Store {
     pub async fn rooms(&self, made_since: UnixMillis) -> Result<Vec<RoomRow>, StoreError> {
         timed("rooms", async {
             let rows = sqlx::query(
-                "SELECT id, name, key, last_seq FROM rooms \
+                "SELECT id, name, key, last_seq, private FROM rooms \
                  WHERE last_seq > 0 OR key = $1 OR created_at >= $2 ORDER BY id",
             )
             .bind(RoomName::lobby().key())
@@ -28,7 +28,7 @@ impl Store {
     /// The room called `name` (compared by [`RoomName::key`]), if it exists.
     pub async fn room(&self, name: &RoomName) -> Result<Option<RoomRow>, StoreError> {
         timed("room", async {
-            let row = sqlx::query("SELECT id, name, last_seq FROM rooms WHERE key = $1")
+            let row = sqlx::query("SELECT id, name, last_seq, private FROM rooms WHERE key = $1")
                 .bind(name.key())
                 .fetch_optional(&self.pool)
                 .await?;
@@ -156,5 +156,6 @@ pub(super) fn room_row(row: &AnyRow) -> Result<RoomRow, StoreError> {
         id: row.try_get("id")?,
         name: RoomName::from_stored(row.try_get::<String, _>("name")?)?,
         last_seq: as_u64(row.try_get("last_seq")?),
+        private: row.try_get::<i64, _>("private")? != 0,
     })
 }

@@ -26,7 +26,7 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Connection};
 
 use super::{
-    Backend, Draft, Health, RoomId, RoomRow, Store, StoreError, as_i64, as_u64, chunks,
+    Backend, Draft, Health, Making, RoomId, RoomRow, Store, StoreError, as_i64, as_u64, chunks,
     placeholders, timed,
 };
 
@@ -45,33 +45,16 @@ const ROW_BYTES: usize = 96;
 const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Store {
-    /// Creates the room if no room of that name (as names compare, see
-    /// [`RoomName::key`]) exists, and returns the room of that name either
-    /// way.
+    /// Creates the room, public and without an owner, if no room of that
+    /// name (as names compare, see [`RoomName::key`]) exists, and returns
+    /// the room of that name either way.
     pub async fn create_room(
         &self,
         name: &RoomName,
         at: UnixMillis,
     ) -> Result<RoomRow, StoreError> {
-        timed("create_room", async {
-            let mut conn = self.writer().await?;
-            let created = sqlx::query(
-                "INSERT INTO rooms (name, key, created_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(name.as_str())
-            .bind(name.key())
-            .bind(as_i64(at.0))
-            .execute(&mut *conn)
-            .await
-            .map(drop)
-            .map_err(StoreError::from);
-            self.settle(conn, created).await
-        })
-        .await?;
-        self.room(name)
-            .await?
-            .ok_or_else(|| StoreError::Query(sqlx::Error::RowNotFound))
+        let (row, _) = self.make_room(name, at, Making::default()).await?;
+        Ok(row)
     }
 
     /// Numbers and stores `drafts` at time `at` in one transaction: all of
@@ -177,7 +160,7 @@ impl Store {
     }
 
     /// A connection for one write.
-    async fn writer(&self) -> Result<PoolConnection<Any>, StoreError> {
+    pub(super) async fn writer(&self) -> Result<PoolConnection<Any>, StoreError> {
         self.pool.acquire().await.map_err(|err| {
             self.health.failed(&err, self.backend);
             StoreError::Query(err)
@@ -186,7 +169,7 @@ impl Store {
 
     /// Records the outcome of a write on `conn`; after a failure, closes
     /// `conn` (see the module documentation).
-    async fn settle<T>(
+    pub(super) async fn settle<T>(
         &self,
         conn: PoolConnection<Any>,
         outcome: Result<T, StoreError>,

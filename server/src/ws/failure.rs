@@ -17,6 +17,12 @@ pub(super) enum Failure {
     Limited(#[from] Limited),
     #[error("sign in to {0}: guests may not on this server")]
     SignInRequired(&'static str),
+    #[error("your role in this room does not let you {0}")]
+    NotAllowed(&'static str),
+    #[error("no account is called {0}")]
+    NoSuchAccount(Nick),
+    #[error("{0} is a public room: everyone may join it already")]
+    NotPrivate(RoomName),
     #[error("the {what} is {len} characters long; this server allows {max}")]
     TooLong {
         what: &'static str,
@@ -31,7 +37,9 @@ impl Failure {
             Failure::Refused(refusal) => refusal.code(),
             Failure::NotStored(_) | Failure::Store(_) | Failure::Bus(_) => ErrorCode::StorageFailed,
             Failure::Limited(_) => ErrorCode::RateLimited,
-            Failure::TooLong { .. } => ErrorCode::InvalidMessage,
+            Failure::TooLong { .. } | Failure::NotPrivate(_) => ErrorCode::InvalidMessage,
+            Failure::NotAllowed(_) => ErrorCode::NotAllowed,
+            Failure::NoSuchAccount(_) => ErrorCode::NoSuchAccount,
             Failure::SignInRequired(_) => ErrorCode::SignInRequired,
         }
     }
@@ -46,9 +54,14 @@ impl Failure {
             Failure::NotStored(_)
             | Failure::Store(_)
             | Failure::Bus(_)
-            | Failure::SignInRequired(_) => false,
+            | Failure::SignInRequired(_)
+            // A mistyped name is a person's slip, not a flood.
+            | Failure::NoSuchAccount(_) => false,
             Failure::Limited(limited) => !limited.honoured,
-            Failure::Refused(_) | Failure::TooLong { .. } => true,
+            Failure::Refused(_)
+            | Failure::TooLong { .. }
+            | Failure::NotAllowed(_)
+            | Failure::NotPrivate(_) => true,
         }
     }
 

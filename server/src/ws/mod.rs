@@ -15,6 +15,7 @@
 //! departures and renames until they are due, `control.rs` WebSocket pings
 //! and binary frames.
 
+mod access;
 mod control;
 mod event_loop;
 mod failure;
@@ -123,6 +124,7 @@ async fn run_session(
         let conn = app.hub.connect_as(number, signed.as_ref());
         let mut session = Session::new(conn, Arc::clone(&app.quotas), ticket.address);
         session.live = live;
+        session.signed = signed;
         let end = event_loop(&mut tx, &mut rx, &mut session, &app).await;
         tracing::debug!(conn = session.conn.id(), ?end, "session over");
         // The session drops here: its rooms hear of the departure before
@@ -156,6 +158,8 @@ pub(crate) struct Session {
     storing: Option<FuturesOrdered<Storing>>,
     /// The session signed in on this connection; `None` for a guest.
     live: Option<Live>,
+    /// The account signed in on this connection; `None` for a guest.
+    signed: Option<Signed>,
 }
 
 impl Drop for Session {
@@ -200,6 +204,7 @@ impl Session {
             sent: Sent::new(),
             storing: None,
             live: None,
+            signed: None,
         }
     }
 }

@@ -33,10 +33,16 @@ impl Session {
                 self.guest_may(app, Act::Read)?;
                 self.rename(nick, app).await?;
             }
-            ClientMsg::Join { room, since } => {
+            ClientMsg::Join {
+                room,
+                since,
+                private,
+            } => {
                 self.guest_may(app, Act::Read)?;
-                return self.join(&room, since, app).await;
+                return self.join(&room, since, private, app).await;
             }
+            ClientMsg::AddMember { room, nick } => self.add_member(&room, &nick, app).await?,
+            ClientMsg::MakePrivate { room } => self.make_private(&room, app).await?,
             ClientMsg::Leave { room } => {
                 // The leaver hears its own `left` at once; the others once
                 // the departure has settled (see `settle`).
@@ -79,13 +85,14 @@ impl Session {
                 let mut watch = app.hub.watch_rooms();
                 watch.mark_unchanged();
                 let listed = app.hub.room_list();
+                let private = self.private_list(app).await?;
                 self.rooms = Some(RoomWatch {
                     changes: watch,
                     due: false,
                     next: Box::pin(tokio::time::sleep(ROOM_LIST_MIN_GAP)),
                     seen: listed.generation,
                 });
-                return Ok(vec![listed.frame]);
+                return Ok(listed.frame.into_iter().chain(private).collect());
             }
         }
         Ok(Vec::new())
@@ -220,14 +227,16 @@ impl Session {
         self.settle(rooms);
     }
 
-    /// Enters `room`, creating it first if needed; answers `entered` and
-    /// the messages after `since`, or the latest page. Entering is priced
-    /// by how many people it is announced to; coming back to a room whose
-    /// departure is still settling is announced to nobody.
+    /// Enters `room`, creating it first if needed (private if asked);
+    /// answers `entered` and the messages after `since`, or the latest
+    /// page. A private room is entered only by its members. Entering is
+    /// priced by how many people it is announced to; coming back to a room
+    /// whose departure is still settling is announced to nobody.
     pub(super) async fn join(
         &mut self,
         room: &RoomName,
         since: Option<Seq>,
+        private: bool,
         app: &AppState,
     ) -> Result<Vec<Frame>, Failure> {
         let reach = if self.departures.contains(room) {
@@ -246,20 +255,31 @@ impl Session {
             Box::pin(cluster.deliver_through(held.id, since)).await;
         }
         for _ in 0..2 {
-            let entry = match self.conn.enter(room) {
+            let held = app.hub.room_named(room);
+            let may_see = match &held {
+                Some(r) if private && !r.private => {
+                    return Err(Refusal::PublicRoomExists(r.name.clone()).into());
+                }
+                Some(r) => self.may_see(app, r).await?,
+                None => false,
+            };
+            let entry = match self.conn.enter(room, may_see) {
                 // Rooms left but still settling hold places: give them up.
                 Err(Refusal::TooManyJoined(_)) if !self.departures.is_empty() => {
                     self.settle_all();
-                    self.conn.enter(room)?
+                    self.conn.enter(room, may_see)?
                 }
                 entry => entry?,
             };
             match entry {
                 Entry::Entered {
                     room: id,
-                    entered,
+                    mut entered,
                     latest,
                 } => {
+                    if let ServerMsg::Entered { room_role, .. } = &mut entered {
+                        *room_role = self.room_role(app, id).await?;
+                    }
                     let name = entered.room().cloned().unwrap_or_else(|| room.clone());
                     if let Some(cluster) = &app.cluster {
                         cluster.entered(id);
@@ -267,21 +287,47 @@ impl Session {
                     let history = first_page(app, id, name, since, latest).await;
                     return Ok(vec![Frame::of(&entered), history]);
                 }
-                Entry::Missing => {
-                    self.guest_may(app, Act::Post)?;
-                    check_length("room name", room.as_str(), app.message_limits.room_chars)?;
-                    self.quotas.take(Kind::Create, 0)?;
-                    app.room_quota.take(self.address)?;
-                    let reservation = app.hub.reserve_room()?;
-                    let row = app.store.create_room(room, now()).await?;
-                    tracing::info!(room = %row.name, "room created");
-                    app.hub.add_room(row, reservation);
-                }
+                Entry::Missing => self.create(room, private, app).await?,
             }
         }
         // Created, then gone again: rooms are never removed, so this cannot
         // happen; answer as a storage problem rather than loop.
         Err(Failure::NotStored(NotStored))
+    }
+
+    /// Makes the room `room` (private if asked), or finds it stored, and
+    /// holds it.
+    async fn create(
+        &mut self,
+        room: &RoomName,
+        private: bool,
+        app: &AppState,
+    ) -> Result<(), Failure> {
+        self.guest_may(app, Act::Post)?;
+        if private && self.signed.is_none() {
+            return Err(Failure::SignInRequired("make private rooms"));
+        }
+        check_length("room name", room.as_str(), app.message_limits.room_chars)?;
+        self.quotas.take(Kind::Create, 0)?;
+        app.room_quota.take(self.address)?;
+        let reservation = app.hub.reserve_room()?;
+        let making = crate::store::Making {
+            by: self.signed.as_ref().map(|s| s.account),
+            private,
+        };
+        let (row, created) = app.store.make_room(room, now(), making).await?;
+        if private && !row.private {
+            return Err(Refusal::PublicRoomExists(row.name).into());
+        }
+        let id = row.id;
+        if created {
+            tracing::info!(room = %row.name, private, "room created");
+        }
+        app.hub.add_room(row, reservation);
+        if let (true, true, Some(signed)) = (created, private, &self.signed) {
+            app.hub.grant(id, signed.account, &signed.nick, true);
+        }
+        Ok(())
     }
 
     /// Counts a refusal; a connection refused too often too fast is closed
@@ -307,12 +353,16 @@ impl Session {
         let Some(listed) = app.hub.room_changes(watch.seen) else {
             return Vec::new();
         };
+        let private = self
+            .signed
+            .as_ref()
+            .and_then(|s| app.hub.private_changes(s.account, watch.seen));
         watch.seen = listed.generation;
         watch
             .next
             .as_mut()
             .reset(Instant::now() + ROOM_LIST_MIN_GAP);
-        vec![listed.frame]
+        listed.frame.into_iter().chain(private).collect()
     }
 }
 

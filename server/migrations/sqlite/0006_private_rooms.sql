@@ -1,0 +1,15 @@
+-- Private rooms and roles in rooms. Existing rooms stay public.
+--
+-- `room_members` holds, for a private room, everyone who may see it; for a
+-- public room, only those with a role beyond being there (its owner and
+-- moderators).
+ALTER TABLE rooms ADD COLUMN private INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE room_members (
+    room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('owner', 'moderator', 'member')),
+    added_at INTEGER NOT NULL,
+    PRIMARY KEY (room_id, account_id)
+);
+CREATE INDEX room_members_account ON room_members (account_id);
