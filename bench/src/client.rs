@@ -73,7 +73,15 @@ pub async fn join(kind: Kind, server: SocketAddr, i: usize, room: &str) -> Resul
     let mut ws = connect(kind, server, i).await?;
     if kind.is_natter() {
         let room = RoomName::try_from(room.to_owned())?;
-        send_json(&mut ws, &ClientMsg::Join { room, since: None }).await?;
+        send_json(
+            &mut ws,
+            &ClientMsg::Join {
+                room,
+                since: None,
+                private: false,
+            },
+        )
+        .await?;
         until(&mut ws, |msg| matches!(msg, ServerMsg::Entered { .. })).await?;
     }
     Ok(ws)

@@ -325,6 +325,7 @@ async fn enter(addr: SocketAddr) -> Result<(Ws, Instant)> {
     let join = ClientMsg::Join {
         room: RoomName::lobby(),
         since: None,
+        private: false,
     };
     client::send_json(&mut ws, &join).await?;
     client::until(&mut ws, |m| matches!(m, ServerMsg::Entered { .. })).await?;

@@ -91,7 +91,7 @@ mod tests {
         let room = store.create_room(&name, UnixMillis(1)).await.unwrap();
         let hub = Hub::new(Config::default().hub_limits(), vec![room.clone()]);
         let mut watcher = hub.connect();
-        watcher.enter(&name).unwrap();
+        watcher.enter(&name, false).unwrap();
         // Three messages stored; only the last one is handed on.
         let drafts: Vec<Draft> = (1..=3)
             .map(|i| Draft {

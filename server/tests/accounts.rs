@@ -433,6 +433,7 @@ async fn read_only_guests_read_public_rooms_but_do_not_post_or_make_rooms() {
     let join = ClientMsg::Join {
         room: common::room("newroom"),
         since: None,
+        private: false,
     };
     send(&mut guest, &join).await;
     assert_eq!(next_error(&mut guest).await, ErrorCode::SignInRequired);
@@ -446,6 +447,7 @@ async fn read_only_guests_read_public_rooms_but_do_not_post_or_make_rooms() {
         let join = ClientMsg::Join {
             room: common::room(&format!("new{n}")),
             since: None,
+            private: false,
         };
         send(&mut guest, &join).await;
         assert_eq!(next_error(&mut guest).await, ErrorCode::SignInRequired);
@@ -471,6 +473,7 @@ async fn denied_guests_see_nothing_until_they_sign_in() {
         &ClientMsg::Join {
             room: common::room("lobby"),
             since: None,
+            private: false,
         },
     )
     .await;

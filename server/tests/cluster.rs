@@ -302,6 +302,7 @@ async fn a_device_ahead_of_its_new_node_is_not_sent_what_it_saw() {
         &ClientMsg::Join {
             room: room("lobby"),
             since: Some(natter_shared::Seq(4)),
+            private: false,
         },
     )
     .await;

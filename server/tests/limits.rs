@@ -194,6 +194,7 @@ async fn join_and_leave_churn_reaches_the_room_as_its_end_state() {
         let join = ClientMsg::Join {
             room: churn.clone(),
             since: None,
+            private: false,
         };
         send(&mut churner, &join).await;
         let leave = ClientMsg::Leave {

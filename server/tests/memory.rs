@@ -91,6 +91,7 @@ async fn joins_that_never_read_do_not_make_the_server_hold_megabytes() {
     let join = ClientMsg::Join {
         room: room("big"),
         since: Some(Seq(0)),
+        private: false,
     };
     let mut stalled = Vec::new();
     for _ in 0..STALLED {

@@ -121,6 +121,7 @@ async fn rejoining_with_since_replays_exactly_what_was_missed() {
         &ClientMsg::Join {
             room: room("lobby"),
             since: Some(Seq(12)),
+            private: false,
         },
     )
     .await;
@@ -152,6 +153,7 @@ async fn rejoining_with_since_replays_exactly_what_was_missed() {
         &ClientMsg::Join {
             room: room("lobby"),
             since: Some(Seq(31)),
+            private: false,
         },
     )
     .await;
@@ -168,6 +170,7 @@ async fn rejoining_with_since_replays_exactly_what_was_missed() {
         &ClientMsg::Join {
             room: room("lobby"),
             since: Some(Seq(500)),
+            private: false,
         },
     )
     .await;
@@ -205,6 +208,7 @@ async fn a_gap_too_large_to_replay_is_said_so() {
         &ClientMsg::Join {
             room: room("lobby"),
             since: Some(Seq(50)),
+            private: false,
         },
     )
     .await;
@@ -321,6 +325,7 @@ async fn a_slow_consumer_is_let_go_then_resumes_with_nothing_missing() {
         &ClientMsg::Join {
             room: room("lobby"),
             since: Some(Seq(had)),
+            private: false,
         },
     )
     .await;
@@ -376,6 +381,7 @@ async fn a_quick_reconnect_is_not_announced_as_leave_then_join() {
         &ClientMsg::Join {
             room: room("lobby"),
             since: Some(Seq(0)),
+            private: false,
         },
     )
     .await;

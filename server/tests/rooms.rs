@@ -83,6 +83,8 @@ async fn rooms_have_their_own_presence_and_history() {
             room: room("Rust"),
             online: vec![nick("user1")],
             latest: None,
+            private: false,
+            room_role: None,
         }
     );
     assert!(
@@ -104,6 +106,7 @@ async fn rooms_have_their_own_presence_and_history() {
         room: name,
         online,
         latest,
+        ..
     } = entered
     else {
         unreachable!()
@@ -129,11 +132,13 @@ async fn rooms_have_their_own_presence_and_history() {
         &[
             RoomInfo {
                 name: room("lobby"),
-                online: 2
+                online: 2,
+                private: false,
             },
             RoomInfo {
                 name: room("Rust"),
-                online: 2
+                online: 2,
+                private: false,
             },
         ]
     );
@@ -160,6 +165,7 @@ async fn rooms_have_their_own_presence_and_history() {
                         == [RoomInfo {
                             name: room("Rust"),
                             online: 1,
+                            private: false,
                         }];
             }
             _ => {}
@@ -223,6 +229,7 @@ async fn room_limits_are_enforced_with_clear_errors() {
         &ClientMsg::Join {
             room: room("third"),
             since: None,
+            private: false,
         },
     )
     .await;
@@ -242,6 +249,7 @@ async fn room_limits_are_enforced_with_clear_errors() {
         &ClientMsg::Join {
             room: room("third"),
             since: None,
+            private: false,
         },
     )
     .await;
@@ -504,6 +512,7 @@ async fn watchers_hear_only_what_changed_in_the_room_list() {
                 == [RoomInfo {
                     name: room("lobby"),
                     online: 0,
+                    private: false,
                 }]
             {
                 break;
@@ -530,6 +539,7 @@ async fn one_address_cannot_claim_every_room_name() {
         &ClientMsg::Join {
             room: room("team-standup"),
             since: None,
+            private: false,
         },
     )
     .await;

@@ -377,7 +377,7 @@ async fn a_write_stored_but_reported_failed_is_delivered_in_order() {
     let hub = Hub::new(Config::default().hub_limits(), vec![room.clone()]);
     let (writer, task) = Writer::spawn(store.clone(), LocalFanout(Arc::clone(&hub)));
     let mut watcher = hub.connect();
-    watcher.enter(&lobby).unwrap();
+    watcher.enter(&lobby, false).unwrap();
     let device = DeviceId::try_from("device-1".to_owned()).unwrap();
     let post = |i: usize| {
         let said = MessageText::try_from(format!("m{i}")).unwrap();

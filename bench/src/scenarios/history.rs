@@ -142,6 +142,7 @@ async fn joins(
         let join = ClientMsg::Join {
             room: long.clone(),
             since: None,
+            private: false,
         };
         client::send_json(&mut ws, &join).await?;
         let page = client::until(&mut ws, |m| matches!(m, ServerMsg::History { .. })).await?;

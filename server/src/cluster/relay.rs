@@ -156,7 +156,7 @@ mod tests {
         );
         assert_eq!(hub.room_ref(room.id).unwrap().latest, 0);
         let mut watcher = hub.connect();
-        watcher.enter(&name).unwrap();
+        watcher.enter(&name, false).unwrap();
         let draft = Draft {
             room: room.id,
             nick: Nick::numbered(1),

@@ -186,6 +186,7 @@ mod tests {
             id: ops.id,
             name: ops.name,
             latest: 0,
+            private: false,
         };
         let gate = Gate::new(Arc::clone(&hub), store.clone());
         (dir, gate, hub, store, ops)
@@ -225,6 +226,7 @@ mod tests {
             id: 77,
             name: name("invented"),
             latest: 0,
+            private: false,
         };
         assert_eq!(
             gate.room(&invented).await.unwrap_err().label(),
@@ -240,6 +242,7 @@ mod tests {
             id: elsewhere.id,
             name: elsewhere.name.clone(),
             latest: 1_000_000,
+            private: false,
         };
         gate.room(&told).await.unwrap();
         assert_eq!(hub.room_ref(elsewhere.id).unwrap().latest, 0);
@@ -248,6 +251,7 @@ mod tests {
             id: elsewhere.id + 1,
             name: name("ops"),
             latest: 0,
+            private: false,
         };
         assert!(gate.room(&crossed).await.is_err());
     }

@@ -285,6 +285,7 @@ mod tests {
         RoomInfo {
             name: room(name),
             online,
+            private: false,
         }
     }
 

@@ -179,7 +179,8 @@ async fn a_flooded_session_writes_everything_in_order_in_few_writes() {
     let drain = Drain::new();
     let (app, _dir) = app(&drain).await;
     let mut session = quiet_session(&app);
-    let Entry::Entered { room, latest, .. } = session.conn.enter(&RoomName::lobby()).unwrap()
+    let Entry::Entered { room, latest, .. } =
+        session.conn.enter(&RoomName::lobby(), false).unwrap()
     else {
         panic!("the lobby exists");
     };

@@ -190,6 +190,7 @@ impl Peer {
                 hello.push(ClientMsg::Join {
                     room: room(r),
                     since: Some(Seq(self.last(r))),
+                    private: false,
                 });
             }
             // Everything unacknowledged goes again, first, in order.

@@ -318,6 +318,7 @@ pub async fn enter(ws: &mut Ws, name: &str) -> (ServerMsg, ServerMsg) {
         &ClientMsg::Join {
             room: room(name),
             since: None,
+            private: false,
         },
     )
     .await;

@@ -22,6 +22,7 @@ pub(super) fn row(id: RoomId, name: &str, last_seq: u64) -> RoomRow {
         id,
         name: room(name),
         last_seq,
+        private: false,
     }
 }
 
@@ -47,7 +48,7 @@ pub(super) fn drain(c: &mut Connection) -> Vec<ServerMsg> {
 }
 
 pub(super) fn enter(c: &Connection, name: &str) -> ServerMsg {
-    match c.enter(&room(name)).unwrap() {
+    match c.enter(&room(name), false).unwrap() {
         Entry::Entered { entered, .. } => entered,
         Entry::Missing => panic!("{name} is missing"),
     }
@@ -138,6 +139,8 @@ fn entering_reports_presence_and_the_newest_seq() {
             room: room("Rust"),
             online: vec![nick("user1"), nick("user2")],
             latest: Some(Seq(7)),
+            private: false,
+            room_role: None,
         }
     );
     assert!(
@@ -146,7 +149,7 @@ fn entering_reports_presence_and_the_newest_seq() {
     // Entering again changes nothing and announces nothing.
     enter(&b, "rust");
     assert!(drain(&mut a).is_empty());
-    assert!(matches!(b.enter(&room("new")), Ok(Entry::Missing)));
+    assert!(matches!(b.enter(&room("new"), false), Ok(Entry::Missing)));
 }
 
 #[test]
@@ -181,7 +184,7 @@ fn limits_on_rooms_are_enforced() {
     enter(&a, "lobby");
     enter(&a, "rust");
     assert_eq!(
-        a.enter(&room("lobby")).map(|_| ()),
+        a.enter(&room("lobby"), false).map(|_| ()),
         Ok(()),
         "re-entering is not a new room"
     );
@@ -192,7 +195,7 @@ fn limits_on_rooms_are_enforced() {
     hub.add_room(row(3, "third", 0), reservation);
     assert!(matches!(hub.reserve_room(), Err(Refusal::TooManyRooms(3))));
     assert!(matches!(
-        a.enter(&room("third")),
+        a.enter(&room("third"), false),
         Err(Refusal::TooManyJoined(2))
     ));
     a.leave(&room("lobby")).unwrap();
@@ -262,18 +265,20 @@ fn the_room_list_counts_who_is_online() {
     let a = hub.connect();
     enter(&a, "rust");
     assert!(watch.has_changed().unwrap());
-    let list = decode_server(&hub.room_list().frame).unwrap();
+    let list = decode_server(&hub.room_list().frame.unwrap()).unwrap();
     assert_eq!(
         list,
         ServerMsg::Rooms {
             rooms: vec![
                 RoomInfo {
                     name: room("lobby"),
-                    online: 0
+                    online: 0,
+                    private: false,
                 },
                 RoomInfo {
                     name: room("Rust"),
-                    online: 1
+                    online: 1,
+                    private: false,
                 },
             ]
         }
@@ -281,7 +286,13 @@ fn the_room_list_counts_who_is_online() {
     watch.mark_unchanged();
     drop(a);
     assert!(watch.has_changed().unwrap());
-    assert!(hub.room_list().frame.as_str().contains(r#""online":0}]"#));
+    assert!(
+        hub.room_list()
+            .frame
+            .unwrap()
+            .as_str()
+            .contains(r#""online":0}]"#)
+    );
 }
 
 pub(super) fn lobby_ref() -> RoomRef {
@@ -289,6 +300,7 @@ pub(super) fn lobby_ref() -> RoomRef {
         id: 1,
         name: room("lobby"),
         latest: 0,
+        private: false,
     }
 }
 

@@ -26,7 +26,13 @@ fn members_on_other_nodes_are_present_until_their_node_goes() {
         unreachable!()
     };
     assert_eq!(online, [nick("user1"), nick("user2"), nick("bob")]);
-    assert!(hub.room_list().frame.as_str().contains(r#""online":3"#));
+    assert!(
+        hub.room_list()
+            .frame
+            .unwrap()
+            .as_str()
+            .contains(r#""online":3"#)
+    );
     drain(&mut a);
     // A snapshot announces only what changed.
     let snapshot = [("bob", 1), ("carol", 2)].map(|(n, conn)| Presence {
@@ -48,7 +54,13 @@ fn members_on_other_nodes_are_present_until_their_node_goes() {
     let mut gone = presence_of(&drain(&mut a));
     gone.sort();
     assert_eq!(gone, ["-bob", "-caroline"]);
-    assert!(hub.room_list().frame.as_str().contains(r#""online":2"#));
+    assert!(
+        hub.room_list()
+            .frame
+            .unwrap()
+            .as_str()
+            .contains(r#""online":2"#)
+    );
 }
 
 #[test]
@@ -110,6 +122,7 @@ fn events_for_other_nodes_follow_what_happens_here() {
         id: 1,
         name: room("lobby"),
         latest: 0,
+        private: false,
     };
     assert_eq!(
         got,

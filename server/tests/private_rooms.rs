@@ -1,0 +1,237 @@
+//! Private rooms over real sockets: only members enter, read, resume, hear
+//! or see them listed; who may add members and make a room private; and a
+//! room made private lets everyone else go.
+
+mod common;
+
+use common::account::{PASSWORD, connect_with_cookie, sign_up};
+use common::{Ws, enter, next_msg, read_until, room, say_in, send, spawn_app};
+use natter_shared::{ClientMsg, ErrorCode, Nick, RoomRole, Seq, ServerMsg};
+
+/// A socket signed in as a new account `name`, past its `welcome`.
+async fn member(server: &common::TestServer, name: &str) -> Ws {
+    let cookie = sign_up(server, name, PASSWORD).await;
+    let mut ws = connect_with_cookie(server, &cookie).await;
+    assert!(matches!(next_msg(&mut ws).await, ServerMsg::Welcome { .. }));
+    ws
+}
+
+/// Sends `msg` and returns the code of the `error` that answers it.
+async fn refused(ws: &mut Ws, msg: ClientMsg) -> ErrorCode {
+    let request = msg.type_name();
+    send(ws, &msg).await;
+    let seen = read_until(ws, |m| {
+        matches!(m, ServerMsg::Error { request: r, .. } if r.as_deref() == Some(request))
+            || matches!(m, ServerMsg::Entered { .. } | ServerMsg::History { .. })
+    })
+    .await;
+    match seen.last() {
+        Some(ServerMsg::Error { code, .. }) => *code,
+        other => panic!("{request} was not refused: {other:?}"),
+    }
+}
+
+fn join(name: &str, since: Option<u64>, private: bool) -> ClientMsg {
+    ClientMsg::Join {
+        room: room(name),
+        since: since.map(Seq),
+        private,
+    }
+}
+
+fn add(room_name: &str, nick: &str) -> ClientMsg {
+    ClientMsg::AddMember {
+        room: room(room_name),
+        nick: Nick::try_from(nick).unwrap(),
+    }
+}
+
+/// Joins `name` as a new private room; returns its `entered`.
+async fn make(ws: &mut Ws, name: &str) -> ServerMsg {
+    send(ws, &join(name, None, true)).await;
+    let seen = read_until(ws, |m| {
+        matches!(m, ServerMsg::History { .. } | ServerMsg::Error { .. })
+    })
+    .await;
+    seen.into_iter()
+        .find(|m| matches!(m, ServerMsg::Entered { .. }))
+        .unwrap_or_else(|| panic!("{name} was not made"))
+}
+
+/// The rooms a watcher is told of, up to and including the frame that
+/// lists or drops `name`.
+async fn listing_of(ws: &mut Ws, name: &str) -> ServerMsg {
+    let seen = read_until(ws, |m| match m {
+        ServerMsg::Rooms { rooms } | ServerMsg::RoomChanges { rooms, .. } => {
+            rooms.iter().any(|r| r.name.as_str() == name)
+        }
+        _ => false,
+    })
+    .await;
+    seen.last().unwrap().clone()
+}
+
+#[tokio::test]
+async fn only_members_enter_read_resume_or_see_a_private_room() {
+    let server = spawn_app().await;
+    let mut ada = member(&server, "Ada").await;
+    let mut bob = member(&server, "Bob").await;
+    let mut eve = member(&server, "Eve").await;
+    let (mut guest, _) = server.arrive().await;
+    let entered = make(&mut ada, "plans").await;
+    assert!(matches!(
+        entered,
+        ServerMsg::Entered {
+            private: true,
+            room_role: Some(RoomRole::Owner),
+            ..
+        }
+    ));
+    say_in(&mut ada, "plans", "the secret plan").await;
+    read_until(&mut ada, |m| matches!(m, ServerMsg::Said { .. })).await;
+
+    // Eve's list has the lobby, not the private room.
+    send(&mut eve, &ClientMsg::WatchRooms).await;
+    let list = read_until(&mut eve, |m| matches!(m, ServerMsg::Rooms { .. })).await;
+    let ServerMsg::Rooms { rooms } = list.last().unwrap() else {
+        unreachable!()
+    };
+    assert!(
+        rooms.iter().all(|r| r.name.as_str() != "plans"),
+        "{rooms:?}"
+    );
+    // Neither a join, a resume nor a history page lets her in.
+    assert_eq!(
+        refused(&mut eve, join("plans", None, false)).await,
+        ErrorCode::RoomUnavailable
+    );
+    assert_eq!(
+        refused(&mut eve, join("PLANS", Some(0), false)).await,
+        ErrorCode::RoomUnavailable
+    );
+    let history = ClientMsg::History {
+        room: room("plans"),
+        before: Seq(2),
+    };
+    assert_eq!(refused(&mut eve, history).await, ErrorCode::NotInRoom);
+    assert_eq!(
+        refused(&mut guest, join("plans", None, false)).await,
+        ErrorCode::RoomUnavailable
+    );
+    // A guest makes no private room; a public room's name is not taken over.
+    assert_eq!(
+        refused(&mut guest, join("hideout", None, true)).await,
+        ErrorCode::SignInRequired
+    );
+    assert_eq!(
+        refused(&mut eve, join("lobby", None, true)).await,
+        ErrorCode::RoomUnavailable
+    );
+
+    // Only the owner (or a moderator) adds members, and only accounts.
+    assert_eq!(
+        refused(&mut ada, add("plans", "nobody")).await,
+        ErrorCode::NoSuchAccount
+    );
+    send(&mut bob, &ClientMsg::WatchRooms).await;
+    read_until(&mut bob, |m| matches!(m, ServerMsg::Rooms { .. })).await;
+    send(&mut ada, &add("plans", "bob")).await;
+    let added = read_until(&mut ada, |m| matches!(m, ServerMsg::MemberAdded { .. })).await;
+    assert!(
+        matches!(added.last(), Some(ServerMsg::MemberAdded { nick, .. }) if nick.as_str() == "Bob")
+    );
+    // Bob's list now shows it, marked private, and he reads its history.
+    let listed = listing_of(&mut bob, "plans").await;
+    assert!(
+        matches!(&listed, ServerMsg::RoomChanges { rooms, .. } if rooms[0].private),
+        "{listed:?}"
+    );
+    let (entered, history) = enter(&mut bob, "plans").await;
+    assert!(matches!(
+        entered,
+        ServerMsg::Entered {
+            private: true,
+            room_role: None,
+            ..
+        }
+    ));
+    assert!(
+        matches!(history, ServerMsg::History { messages, .. } if messages[0].text.as_str() == "the secret plan")
+    );
+    assert_eq!(
+        refused(&mut bob, add("plans", "Eve")).await,
+        ErrorCode::NotAllowed
+    );
+
+    // Nothing of the room reached Eve meanwhile.
+    enter(&mut eve, "lobby").await;
+    say_in(&mut eve, "lobby", "still here").await;
+    let seen = read_until(&mut eve, |m| matches!(m, ServerMsg::Said { .. })).await;
+    assert!(
+        seen.iter()
+            .all(|m| m.room().is_none_or(|r| r.as_str() != "plans")),
+        "{seen:?}"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_room_made_private_keeps_its_signed_in_people_and_lets_the_rest_go() {
+    let server = spawn_app().await;
+    let mut ada = member(&server, "Ada").await;
+    let mut bob = member(&server, "Bob").await;
+    let mut eve = member(&server, "Eve").await;
+    let (mut guest, _) = server.arrive().await;
+    let (entered, _) = enter(&mut ada, "team").await;
+    assert!(matches!(
+        entered,
+        ServerMsg::Entered {
+            private: false,
+            room_role: Some(RoomRole::Owner),
+            ..
+        }
+    ));
+    enter(&mut bob, "team").await;
+    enter(&mut guest, "team").await;
+    send(&mut eve, &ClientMsg::WatchRooms).await;
+    listing_of(&mut eve, "team").await;
+    // Only the owner makes it private.
+    let private = || ClientMsg::MakePrivate { room: room("team") };
+    assert_eq!(refused(&mut bob, private()).await, ErrorCode::NotAllowed);
+    send(&mut ada, &private()).await;
+    // The guest is let go; Bob stays, told; Eve's list drops the room.
+    let removed = read_until(&mut guest, |m| matches!(m, ServerMsg::Removed { .. })).await;
+    assert!(matches!(removed.last(), Some(ServerMsg::Removed { room }) if room.as_str() == "team"));
+    read_until(&mut bob, |m| matches!(m, ServerMsg::RoomPrivate { .. })).await;
+    let gone = read_until(&mut eve, |m| {
+        matches!(m, ServerMsg::RoomChanges { gone, .. } if gone.iter().any(|g| g.as_str() == "team"))
+    })
+    .await;
+    assert!(!gone.is_empty());
+    say_in(&mut bob, "team", "just us now").await;
+    read_until(
+        &mut ada,
+        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == "just us now"),
+    )
+    .await;
+    assert_eq!(
+        refused(&mut guest, join("team", None, false)).await,
+        ErrorCode::RoomUnavailable
+    );
+    assert_eq!(
+        refused(&mut eve, join("team", None, false)).await,
+        ErrorCode::RoomUnavailable
+    );
+    // The lobby is everyone's.
+    assert_eq!(
+        refused(
+            &mut ada,
+            ClientMsg::MakePrivate {
+                room: room("lobby")
+            }
+        )
+        .await,
+        ErrorCode::NotInRoom
+    );
+    server.stop().await.unwrap();
+}
