@@ -87,3 +87,61 @@ async fn an_accounts_name_is_its_own_on_every_node() {
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_private_rooms_messages_and_listing_stay_with_its_members_on_every_node() {
+    let Some((a, b)) = two_nodes().await else {
+        return;
+    };
+    let ada = sign_up(&a, "Ada", PASSWORD).await;
+    let eve = sign_up(&a, "Eve", PASSWORD).await;
+    let mut ada = connect_with_cookie(&a, &ada).await;
+    next_msg(&mut ada).await;
+    let mut eve = connect_with_cookie(&b, &eve).await;
+    next_msg(&mut eve).await;
+    let (mut guest, _) = b.arrive().await;
+    common::enter(&mut ada, "team").await;
+    common::enter(&mut eve, "team").await;
+    common::enter(&mut guest, "team").await;
+    // Eve is signed in and in the room: she stays; the guest on the other
+    // node is let go there.
+    send(
+        &mut ada,
+        &ClientMsg::MakePrivate {
+            room: common::room("team"),
+        },
+    )
+    .await;
+    read_until(&mut guest, |m| matches!(m, ServerMsg::Removed { .. })).await;
+    read_until(&mut eve, |m| matches!(m, ServerMsg::RoomPrivate { .. })).await;
+    common::say_in(&mut ada, "team", "members only").await;
+    read_until(
+        &mut eve,
+        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == "members only"),
+    )
+    .await;
+    // The guest can neither come back on its node nor hear the room.
+    send(
+        &mut guest,
+        &ClientMsg::Join {
+            room: common::room("team"),
+            since: Some(natter_shared::Seq(0)),
+            private: false,
+        },
+    )
+    .await;
+    let seen = read_until(&mut guest, |m| matches!(m, ServerMsg::Error { .. })).await;
+    assert!(matches!(
+        seen.last(),
+        Some(ServerMsg::Error {
+            code: ErrorCode::RoomUnavailable,
+            ..
+        })
+    ));
+    assert!(
+        seen.iter().all(|m| !matches!(m, ServerMsg::Said { .. })),
+        "{seen:?}"
+    );
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
