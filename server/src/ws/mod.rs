@@ -20,6 +20,7 @@ mod control;
 mod event_loop;
 mod failure;
 mod history;
+mod join;
 mod requests;
 mod settle;
 

@@ -115,6 +115,10 @@ impl TryFrom<ServerFields> for ServerMsg {
             };
         }
         Ok(match wire.kind {
+            ServerKind::MemberAdded
+            | ServerKind::RoomPrivate
+            | ServerKind::Removed
+            | ServerKind::Error => return about_a_room(wire),
             ServerKind::Welcome => ServerMsg::Welcome {
                 nick: need!(nick),
                 heartbeat_ms: need!(heartbeat_ms),
@@ -168,12 +172,6 @@ impl TryFrom<ServerFields> for ServerMsg {
                 room: need!(room),
                 nick: need!(nick),
             },
-            ServerKind::MemberAdded => ServerMsg::MemberAdded {
-                room: need!(room),
-                nick: need!(nick),
-            },
-            ServerKind::RoomPrivate => ServerMsg::RoomPrivate { room: need!(room) },
-            ServerKind::Removed => ServerMsg::Removed { room: need!(room) },
             ServerKind::Pong => ServerMsg::Pong,
             ServerKind::Rooms => ServerMsg::Rooms {
                 rooms: need!(rooms),
@@ -182,14 +180,37 @@ impl TryFrom<ServerFields> for ServerMsg {
                 rooms: need!(rooms),
                 gone: need!(gone),
             },
-            ServerKind::Error => ServerMsg::Error {
-                code: need!(code),
-                message: need!(message),
-                request: wire.request,
-                room: wire.room,
-                retry_after_ms: wire.retry_after_ms,
-                id: wire.id,
-            },
         })
     }
+}
+
+/// The messages about one room that are not its stream: membership news,
+/// and errors.
+fn about_a_room(wire: ServerFields) -> Result<ServerMsg, MissingField> {
+    let kind = ServerMsg::TYPES[wire.kind as usize];
+    macro_rules! need {
+        ($field:ident) => {
+            wire.$field.ok_or(MissingField {
+                kind,
+                field: stringify!($field),
+            })?
+        };
+    }
+    Ok(match wire.kind {
+        ServerKind::MemberAdded => ServerMsg::MemberAdded {
+            room: need!(room),
+            nick: need!(nick),
+        },
+        ServerKind::RoomPrivate => ServerMsg::RoomPrivate { room: need!(room) },
+        ServerKind::Removed => ServerMsg::Removed { room: need!(room) },
+        ServerKind::Error => ServerMsg::Error {
+            code: need!(code),
+            message: need!(message),
+            request: wire.request,
+            room: wire.room,
+            retry_after_ms: wire.retry_after_ms,
+            id: wire.id,
+        },
+        _ => unreachable!("the other kinds are decoded in `try_from`"),
+    })
 }
