@@ -30,6 +30,7 @@ mod tests {
             name: RoomName::try_from(name).unwrap(),
             online,
             private: false,
+            with: Vec::new(),
         }
     }
 

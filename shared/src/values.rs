@@ -119,6 +119,12 @@ impl RoomName {
         name_key(&self.0)
     }
 
+    /// Whether this names a direct conversation: its key starts with `@`
+    /// (so `＠…` does too). Only the server makes such rooms, for `direct`.
+    pub fn is_direct(&self) -> bool {
+        self.key().starts_with('@')
+    }
+
     /// A room name stored under older rules, made valid (see
     /// [`Nick::from_stored`]).
     pub fn from_stored(raw: String) -> Result<Self, ValueError> {

@@ -221,6 +221,7 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         ),
         (room(), nick()).prop_map(|(room, nick)| ClientMsg::AddMember { room, nick }),
         room().prop_map(|room| ClientMsg::MakePrivate { room }),
+        vec(nick(), 0..9).prop_map(|with| ClientMsg::Direct { with }),
         token().prop_map(|device| ClientMsg::Hello {
             device: DeviceId::try_from(device).unwrap()
         }),
@@ -287,16 +288,18 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
             proptest::option::of(any::<u64>()),
             any::<bool>(),
             proptest::option::of(select(RoomRole::ALL.to_vec())),
+            vec(nick(), 0..3),
         )
-            .prop_map(
-                |(room, online, latest, private, room_role)| ServerMsg::Entered {
+            .prop_map(|(room, online, latest, private, room_role, with)| {
+                ServerMsg::Entered {
                     room,
                     online,
                     latest: latest.map(Seq),
                     private,
                     room_role,
+                    with,
                 }
-            ),
+            }),
         (room(), nick()).prop_map(|(room, nick)| ServerMsg::MemberAdded { room, nick }),
         room().prop_map(|room| ServerMsg::RoomPrivate { room }),
         room().prop_map(|room| ServerMsg::Removed { room }),
@@ -332,15 +335,22 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
             to,
         }),
         (room(), nick()).prop_map(|(room, nick)| ServerMsg::Typing { room, nick }),
-        vec((room(), any::<u32>(), any::<bool>()), 0..4).prop_map(|rooms| ServerMsg::Rooms {
-            rooms: rooms
-                .into_iter()
-                .map(|(name, online, private)| RoomInfo {
-                    name,
-                    online,
-                    private,
-                })
-                .collect(),
+        vec(
+            (room(), any::<u32>(), any::<bool>(), vec(nick(), 0..3)),
+            0..4
+        )
+        .prop_map(|rooms| {
+            ServerMsg::Rooms {
+                rooms: rooms
+                    .into_iter()
+                    .map(|(name, online, private, with)| RoomInfo {
+                        name,
+                        online,
+                        private,
+                        with,
+                    })
+                    .collect(),
+            }
         }),
         (
             code,

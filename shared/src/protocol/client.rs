@@ -51,6 +51,12 @@ pub enum ClientMsg {
     /// Make a public room private; its owner may. Its members become the
     /// signed-in people in it now; everyone else in it is `removed`.
     MakePrivate { room: RoomName },
+    /// Open the direct conversation with the accounts `with` (1 to 8 of
+    /// them, besides oneself): the same people always reach the same
+    /// conversation, a private room whose members are exactly them. It is
+    /// joined as `join` would (answered `entered` and `history`); the
+    /// others find it in their room list. Signed-in connections only.
+    Direct { with: Vec<Nick> },
     /// Are you there? Answered at once with `pong`. Browsers cannot see
     /// WebSocket pings, so clients use this to notice a dead link.
     Ping,
@@ -69,6 +75,7 @@ impl ClientMsg {
         "watch_rooms",
         "add_member",
         "make_private",
+        "direct",
         "ping",
     ];
 
@@ -84,6 +91,7 @@ impl ClientMsg {
             ClientMsg::WatchRooms => "watch_rooms",
             ClientMsg::AddMember { .. } => "add_member",
             ClientMsg::MakePrivate { .. } => "make_private",
+            ClientMsg::Direct { .. } => "direct",
             ClientMsg::Ping => "ping",
         }
     }
@@ -101,6 +109,7 @@ impl ClientMsg {
             ClientMsg::Hello { .. }
             | ClientMsg::Nick { .. }
             | ClientMsg::WatchRooms
+            | ClientMsg::Direct { .. }
             | ClientMsg::Ping => None,
         }
     }

@@ -38,6 +38,8 @@ pub struct ServerFields {
     #[serde(default)]
     pub private: bool,
     pub room_role: Option<RoomRole>,
+    #[serde(default)]
+    pub with: Vec<Nick>,
 }
 
 /// A server message's `type`, in the order of [`ServerMsg::TYPES`], which
@@ -132,6 +134,7 @@ impl TryFrom<ServerFields> for ServerMsg {
                 latest: wire.latest,
                 private: wire.private,
                 room_role: wire.room_role,
+                with: wire.with,
             },
             ServerKind::History => ServerMsg::History {
                 room: need!(room),

@@ -62,6 +62,10 @@ pub struct RoomInfo {
     /// Only its members see it; the list shows it only to them.
     #[serde(default, skip_serializing_if = "is_false")]
     pub private: bool,
+    /// A direct conversation's people (all of them, the reader included);
+    /// empty for a room.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<Nick>,
 }
 
 /// Why an incoming frame could not be decoded.

@@ -38,6 +38,9 @@ pub enum ServerMsg {
         private: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         room_role: Option<RoomRole>,
+        /// A direct conversation's people, the reader included.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        with: Vec<Nick>,
     },
     /// A page of a room's messages, oldest first. `more` says whether older
     /// ones exist. `gap` answers a `join` with `since` that was too far

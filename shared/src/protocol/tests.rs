@@ -41,6 +41,7 @@ fn one_of_each_server_msg() -> Vec<ServerMsg> {
             latest: Some(Seq(2)),
             private: false,
             room_role: None,
+            with: Vec::new(),
         },
         ServerMsg::Entered {
             room: room("plans"),
@@ -48,6 +49,15 @@ fn one_of_each_server_msg() -> Vec<ServerMsg> {
             latest: None,
             private: true,
             room_role: Some(RoomRole::Owner),
+            with: Vec::new(),
+        },
+        ServerMsg::Entered {
+            room: room("@3f2a"),
+            online: vec![nick("Ada")],
+            latest: Some(Seq(4)),
+            private: true,
+            room_role: None,
+            with: vec![nick("Ada"), nick("Grace")],
         },
         ServerMsg::MemberAdded {
             room: room("plans"),
@@ -103,6 +113,7 @@ fn one_of_each_server_msg() -> Vec<ServerMsg> {
                 name: RoomName::lobby(),
                 online: 3,
                 private: false,
+                with: Vec::new(),
             }],
         },
         ServerMsg::RoomChanges {
@@ -110,6 +121,7 @@ fn one_of_each_server_msg() -> Vec<ServerMsg> {
                 name: room("rust"),
                 online: 1,
                 private: true,
+                with: Vec::new(),
             }],
             gone: vec![room("old")],
         },
@@ -146,6 +158,9 @@ fn one_of_each_client_msg() -> Vec<ClientMsg> {
         },
         ClientMsg::MakePrivate {
             room: room("plans"),
+        },
+        ClientMsg::Direct {
+            with: vec![nick("Grace"), nick("李雷")],
         },
         ClientMsg::Leave { room: room("rust") },
         ClientMsg::Say {
