@@ -15,6 +15,8 @@ pub struct RoomRow {
     pub last_seq: u64,
     /// Only its members see it.
     pub private: bool,
+    /// A direct conversation's people, by name; empty for a room.
+    pub with: Vec<natter_shared::Nick>,
 }
 
 /// Declares an id newtype over a row id: copied, compared, hashed, shown as

@@ -235,3 +235,99 @@ async fn a_room_made_private_keeps_its_signed_in_people_and_lets_the_rest_go() {
     );
     server.stop().await.unwrap();
 }
+
+fn direct(with: &[&str]) -> ClientMsg {
+    ClientMsg::Direct {
+        with: with.iter().map(|n| Nick::try_from(*n).unwrap()).collect(),
+    }
+}
+
+/// Opens a direct conversation; returns its name and people.
+async fn open(ws: &mut Ws, with: &[&str]) -> (String, Vec<String>) {
+    send(ws, &direct(with)).await;
+    let seen = read_until(ws, |m| {
+        matches!(m, ServerMsg::History { .. } | ServerMsg::Error { .. })
+    })
+    .await;
+    match seen.iter().find(|m| matches!(m, ServerMsg::Entered { .. })) {
+        Some(ServerMsg::Entered {
+            room,
+            with,
+            private: true,
+            ..
+        }) => (
+            room.to_string(),
+            with.iter().map(ToString::to_string).collect(),
+        ),
+        _ => panic!("direct was not entered: {seen:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_set_of_people_has_one_direct_conversation_and_only_they_see_it() {
+    let server = spawn_app().await;
+    let mut ada = member(&server, "Ada").await;
+    let mut bob = member(&server, "Bob").await;
+    let mut eve = member(&server, "Eve").await;
+    let (mut guest, guest_name) = server.arrive().await;
+    send(&mut bob, &ClientMsg::WatchRooms).await;
+    read_until(&mut bob, |m| matches!(m, ServerMsg::Rooms { .. })).await;
+
+    let (name, people) = open(&mut ada, &["Bob"]).await;
+    assert!(name.starts_with('@'), "{name}");
+    assert_eq!(people, ["Ada", "Bob"]);
+    // Bob finds it in his list, with its people, and reaches the same one
+    // from his side, however he spells Ada.
+    let listed = listing_of(&mut bob, &name).await;
+    assert!(
+        matches!(&listed, ServerMsg::RoomChanges { rooms, .. } if rooms[0].private && rooms[0].with.len() == 2),
+        "{listed:?}"
+    );
+    assert_eq!(open(&mut bob, &["ADA", "Bob"]).await.0, name);
+    say_in(&mut ada, &name, "just between us").await;
+    read_until(
+        &mut bob,
+        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == "just between us"),
+    )
+    .await;
+    // Three people are another conversation.
+    let (group, people) = open(&mut eve, &["Ada", "Bob"]).await;
+    assert_ne!(group, name);
+    assert_eq!(people, ["Ada", "Bob", "Eve"]);
+    // Nobody else gets in, guests are not reachable, and nobody is added.
+    assert_eq!(
+        refused(&mut eve, join(&name, Some(0), false)).await,
+        ErrorCode::RoomUnavailable
+    );
+    assert_eq!(
+        refused(&mut guest, direct(&["Ada"])).await,
+        ErrorCode::SignInRequired
+    );
+    assert_eq!(
+        refused(&mut ada, direct(&[guest_name.as_str()])).await,
+        ErrorCode::NoSuchAccount
+    );
+    let nine = ["Bob", "Eve", "a", "b", "c", "d", "e", "f", "g"];
+    assert_eq!(
+        refused(&mut ada, direct(&nine)).await,
+        ErrorCode::InvalidMessage
+    );
+    assert_eq!(
+        refused(&mut ada, direct(&["Ada"])).await,
+        ErrorCode::InvalidMessage
+    );
+    assert_eq!(
+        refused(&mut ada, add(&name, "Eve")).await,
+        ErrorCode::NotAllowed
+    );
+    // `join` never makes a room with a direct conversation's kind of name.
+    assert_eq!(
+        refused(&mut ada, join("@0123456789abcdef0123", None, false)).await,
+        ErrorCode::InvalidMessage
+    );
+    assert_eq!(
+        refused(&mut ada, join("＠squat", None, false)).await,
+        ErrorCode::InvalidMessage
+    );
+    server.stop().await.unwrap();
+}

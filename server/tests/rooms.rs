@@ -84,6 +84,7 @@ async fn rooms_have_their_own_presence_and_history() {
             online: vec![nick("user1")],
             latest: None,
             private: false,
+            with: Vec::new(),
             room_role: None,
         }
     );
@@ -134,11 +135,13 @@ async fn rooms_have_their_own_presence_and_history() {
                 name: room("lobby"),
                 online: 2,
                 private: false,
+                with: Vec::new(),
             },
             RoomInfo {
                 name: room("Rust"),
                 online: 2,
                 private: false,
+                with: Vec::new(),
             },
         ]
     );
@@ -166,6 +169,7 @@ async fn rooms_have_their_own_presence_and_history() {
                             name: room("Rust"),
                             online: 1,
                             private: false,
+                            with: Vec::new(),
                         }];
             }
             _ => {}
@@ -513,6 +517,7 @@ async fn watchers_hear_only_what_changed_in_the_room_list() {
                     name: room("lobby"),
                     online: 0,
                     private: false,
+                    with: Vec::new(),
                 }]
             {
                 break;

@@ -61,7 +61,7 @@ impl Cluster {
                 room,
                 account,
                 nick,
-            }) => self.member_added(&room, account, &nick).await?,
+            }) => self.member_added(&room, account, nick.as_ref()).await?,
             // Names are given back through Redis itself, never published.
             Wire::Event(Event::Released { .. }) => {}
             Wire::Snapshot { members, rooms } => {
@@ -111,13 +111,13 @@ impl Cluster {
         &self,
         room: &RoomRef,
         account: AccountId,
-        nick: &Nick,
+        nick: Option<&Nick>,
     ) -> Result<(), Rejected> {
-        let Some(held) = self.inner.gate.known(room)? else {
-            return Ok(());
-        };
-        match self.inner.store.room_role(held.id, account).await {
-            Ok(Some(_)) => self.inner.hub.grant(held.id, account, nick, false),
+        // Learnt from the store if new here: the account's watchers here
+        // must find a conversation just made.
+        self.inner.gate.room(room).await?;
+        match self.inner.store.room_role(room.id, account).await {
+            Ok(Some(_)) => self.inner.hub.grant(room.id, account, nick, false),
             Ok(None) => return Err(Rejected::NotBacked("a member added")),
             Err(err) => tracing::warn!(%err, "cannot read a room's members"),
         }

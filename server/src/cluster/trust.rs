@@ -113,6 +113,7 @@ impl Gate {
                     name: row.name,
                     latest: row.last_seq,
                     private: row.private,
+                    with: row.with,
                 });
                 Ok(())
             }
@@ -187,6 +188,7 @@ mod tests {
             name: ops.name,
             latest: 0,
             private: false,
+            with: Vec::new(),
         };
         let gate = Gate::new(Arc::clone(&hub), store.clone());
         (dir, gate, hub, store, ops)
@@ -227,6 +229,7 @@ mod tests {
             name: name("invented"),
             latest: 0,
             private: false,
+            with: Vec::new(),
         };
         assert_eq!(
             gate.room(&invented).await.unwrap_err().label(),
@@ -243,6 +246,7 @@ mod tests {
             name: elsewhere.name.clone(),
             latest: 1_000_000,
             private: false,
+            with: Vec::new(),
         };
         gate.room(&told).await.unwrap();
         assert_eq!(hub.room_ref(elsewhere.id).unwrap().latest, 0);
@@ -252,6 +256,7 @@ mod tests {
             name: name("ops"),
             latest: 0,
             private: false,
+            with: Vec::new(),
         };
         assert!(gate.room(&crossed).await.is_err());
     }

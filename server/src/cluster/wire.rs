@@ -186,6 +186,7 @@ mod tests {
             name: RoomName::try_from("ops").unwrap(),
             latest: 41,
             private: false,
+            with: Vec::new(),
         }
     }
 

@@ -33,10 +33,18 @@ impl Hub {
         self.lock().private_changes(account, Some(since))
     }
 
-    /// `account` (called `nick`) is a member of the private room `room`
-    /// now, as the store says: its watchers here see the room, and everyone
-    /// in it hears `member_added`. `announce`: tell the other nodes.
-    pub(crate) fn grant(&self, room: RoomId, account: AccountId, nick: &Nick, announce: bool) {
+    /// `account` is a member of the private room `room` now, as the store
+    /// says: its watchers here see the room, and with its name (`nick`),
+    /// everyone in it hears `member_added` (a direct conversation's people
+    /// are there from the start: no news). `announce`: tell the other
+    /// nodes.
+    pub(crate) fn grant(
+        &self,
+        room: RoomId,
+        account: AccountId,
+        nick: Option<&Nick>,
+        announce: bool,
+    ) {
         let mut state = self.lock();
         let Some(key) = state.keys.get(&room).cloned() else {
             return;
@@ -46,19 +54,21 @@ impl Hub {
         }
         state.restamp(&key);
         let r = &state.rooms[&key];
-        let msg = ServerMsg::MemberAdded {
-            room: r.name.clone(),
-            nick: nick.clone(),
-        };
         if announce {
             state.emit(Event::MemberAdded {
                 room: r.as_ref(),
                 account,
-                nick: nick.clone(),
+                nick: nick.cloned(),
             });
         }
-        let gone = state.push(&key, &msg, None);
-        self.let_go(&mut state, gone);
+        if let Some(nick) = nick {
+            let msg = ServerMsg::MemberAdded {
+                room: r.name.clone(),
+                nick: nick.clone(),
+            };
+            let gone = state.push(&key, &msg, None);
+            self.let_go(&mut state, gone);
+        }
         self.publish(&mut state);
     }
 

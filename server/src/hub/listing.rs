@@ -194,6 +194,7 @@ impl State {
             name: room.name.clone(),
             online: room.stamp.listed.unwrap_or_else(|| self.online(room)),
             private: room.private,
+            with: room.with.clone(),
         }
     }
 
@@ -286,6 +287,7 @@ mod tests {
             name: room(name),
             online,
             private: false,
+            with: Vec::new(),
         }
     }
 

@@ -51,6 +51,9 @@ pub(crate) struct RoomRef {
     /// store takes the store's word instead.
     #[serde(default)]
     pub private: bool,
+    /// A direct conversation's people; empty for a room.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub with: Vec<Nick>,
 }
 
 /// What happened on this node that the other nodes must hear of; the hub
@@ -88,7 +91,7 @@ pub(crate) enum Event {
     MemberAdded {
         room: RoomRef,
         account: AccountId,
-        nick: Nick,
+        nick: Option<Nick>,
     },
     /// A name is no longer held by this connection.
     Released {
@@ -258,6 +261,8 @@ struct Room {
     remote: BTreeMap<RemoteConn, Nick>,
     /// Only its members may enter it or see it listed.
     private: bool,
+    /// A direct conversation's people; empty for a room.
+    with: Vec<Nick>,
     /// Its place in the room list.
     stamp: listing::Stamp,
     /// Since when no one has been in it (roughly: the last time it was
@@ -347,6 +352,7 @@ impl Room {
             name: self.name.clone(),
             latest: self.latest,
             private: self.private,
+            with: self.with.clone(),
         }
     }
 }

@@ -21,6 +21,7 @@ impl State {
                 name: r.name.clone(),
                 last_seq: r.latest,
                 private: r.private,
+                with: r.with.clone(),
             });
         }
         key

@@ -60,6 +60,7 @@ impl Hub {
             name: row.name.clone(),
             latest: row.last_seq,
             private: row.private,
+            with: row.with.clone(),
         };
         if state.add_room(row) {
             state.emit(Event::RoomAdded { room });
@@ -93,6 +94,7 @@ impl Hub {
         }
         let (room_id, latest, name) = (room.id, room.latest, room.name.clone());
         let private = room.private;
+        let with = room.with.clone();
         if !already {
             let present = state.count(room, &nick.key());
             state
@@ -114,6 +116,7 @@ impl Hub {
                     name: name.clone(),
                     latest,
                     private,
+                    with: with.clone(),
                 },
                 conn: id,
                 nick: nick.clone(),
@@ -140,6 +143,7 @@ impl Hub {
                 latest: (latest > 0).then_some(Seq(latest)),
                 private,
                 room_role: None,
+                with,
             },
             latest: Seq(latest),
         })
@@ -218,6 +222,7 @@ impl State {
                 name: row.name,
                 latest: row.last_seq,
                 private: row.private,
+                with: row.with,
                 members: BTreeSet::new(),
                 remote: BTreeMap::new(),
                 stamp: listing::Stamp::default(),

@@ -20,7 +20,7 @@ impl Store {
             .bind(as_i64(made_since.0))
             .fetch_all(&self.pool)
             .await?;
-            keys::current_rooms(&rows)
+            self.with_people(keys::current_rooms(&rows)?).await
         })
         .await
     }
@@ -32,7 +32,10 @@ impl Store {
                 .bind(name.key())
                 .fetch_optional(&self.pool)
                 .await?;
-            row.as_ref().map(room_row).transpose()
+            let Some(row) = row.as_ref().map(room_row).transpose()? else {
+                return Ok(None);
+            };
+            Ok(self.with_people(vec![row]).await?.pop())
         })
         .await
     }
@@ -157,5 +160,6 @@ pub(super) fn room_row(row: &AnyRow) -> Result<RoomRow, StoreError> {
         name: RoomName::from_stored(row.try_get::<String, _>("name")?)?,
         last_seq: as_u64(row.try_get("last_seq")?),
         private: row.try_get::<i64, _>("private")? != 0,
+        with: Vec::new(),
     })
 }

@@ -8,18 +8,20 @@
 
 use std::collections::HashSet;
 
-use natter_shared::{RoomName, RoomRole, UnixMillis};
+use natter_shared::{Nick, RoomName, RoomRole, UnixMillis};
 use sqlx::Connection;
 
 use super::read::room_row;
 use super::{AccountId, RoomId, RoomRow, Store, StoreError, as_i64, timed};
 
-/// How a new room is made: by whom (an account becomes its owner), and
-/// whether it is private.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How a new room is made: by whom (an account becomes its owner),
+/// whether it is private, and who else is a member from the start (a
+/// direct conversation's people).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Making {
     pub by: Option<AccountId>,
     pub private: bool,
+    pub people: Vec<AccountId>,
 }
 
 impl Store {
@@ -34,7 +36,7 @@ impl Store {
     ) -> Result<(RoomRow, bool), StoreError> {
         let created = timed("make_room", async {
             let mut conn = self.writer().await?;
-            let made = insert_room(&mut conn, name, at, making).await;
+            let made = insert_room(&mut conn, name, at, &making).await;
             self.settle(conn, made).await
         })
         .await?;
@@ -148,9 +150,31 @@ impl Store {
             .bind(account.0)
             .fetch_all(&self.pool)
             .await?;
-            rows.iter().map(room_row).collect()
+            let rows = rows.iter().map(room_row).collect::<Result<_, _>>()?;
+            self.with_people(rows).await
         })
         .await
+    }
+
+    /// `rows`, with the people of the direct conversations among them.
+    pub(super) async fn with_people(
+        &self,
+        mut rows: Vec<RoomRow>,
+    ) -> Result<Vec<RoomRow>, StoreError> {
+        for row in rows.iter_mut().filter(|r| r.name.is_direct()) {
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT a.name FROM room_members m JOIN accounts a ON a.id = m.account_id \
+                 WHERE m.room_id = $1 ORDER BY a.name_key",
+            )
+            .bind(row.id)
+            .fetch_all(&self.pool)
+            .await?;
+            row.with = names
+                .into_iter()
+                .map(Nick::from_stored)
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(rows)
     }
 
     /// The account named with the look-alike key `name_key`, if any.
@@ -175,7 +199,7 @@ async fn insert_room(
     conn: &mut sqlx::AnyConnection,
     name: &RoomName,
     at: UnixMillis,
-    making: Making,
+    making: &Making,
 ) -> Result<bool, StoreError> {
     let mut tx = conn.begin().await?;
     let id: Option<i64> = sqlx::query_scalar(
@@ -198,6 +222,19 @@ async fn insert_room(
         .bind(as_i64(at.0))
         .execute(&mut *tx)
         .await?;
+    }
+    if let Some(id) = id {
+        for account in &making.people {
+            sqlx::query(
+                "INSERT INTO room_members (room_id, account_id, role, added_at) \
+                 VALUES ($1, $2, 'member', $3)",
+            )
+            .bind(id)
+            .bind(account.0)
+            .bind(as_i64(at.0))
+            .execute(&mut *tx)
+            .await?;
+        }
     }
     tx.commit().await?;
     Ok(id.is_some())
@@ -253,6 +290,7 @@ mod tests {
         let making = Making {
             by: Some(ada),
             private: true,
+            people: Vec::new(),
         };
         let (row, created) = store
             .make_room(&name("plans"), UnixMillis(1), making)

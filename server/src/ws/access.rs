@@ -59,6 +59,11 @@ impl Session {
         if !role.is_some_and(RoomRole::may_add_members) {
             return Err(Failure::NotAllowed("add members"));
         }
+        if member.name.is_direct() {
+            return Err(Failure::NotAllowed(
+                "add people: another set of people is another conversation",
+            ));
+        }
         if !app.hub.room_ref(member.room).is_some_and(|r| r.private) {
             return Err(Failure::NotPrivate(member.name));
         }
@@ -74,7 +79,7 @@ impl Session {
             .add_room_member(member.room, account, RoomRole::Member, now())
             .await?;
         tracing::info!(room = %member.name, %name, "member added");
-        app.hub.grant(member.room, account, &name, true);
+        app.hub.grant(member.room, account, Some(&name), true);
         Ok(())
     }
 

@@ -23,6 +23,10 @@ pub(super) enum Failure {
     NoSuchAccount(Nick),
     #[error("{0} is a public room: everyone may join it already")]
     NotPrivate(RoomName),
+    #[error("a direct conversation has 1 to {0} people besides you")]
+    TooManyPeople(usize),
+    #[error("{0}: names starting with @ are direct conversations; open one with `direct`")]
+    DirectName(RoomName),
     #[error("the {what} is {len} characters long; this server allows {max}")]
     TooLong {
         what: &'static str,
@@ -37,7 +41,10 @@ impl Failure {
             Failure::Refused(refusal) => refusal.code(),
             Failure::NotStored(_) | Failure::Store(_) | Failure::Bus(_) => ErrorCode::StorageFailed,
             Failure::Limited(_) => ErrorCode::RateLimited,
-            Failure::TooLong { .. } | Failure::NotPrivate(_) => ErrorCode::InvalidMessage,
+            Failure::TooLong { .. }
+            | Failure::NotPrivate(_)
+            | Failure::TooManyPeople(_)
+            | Failure::DirectName(_) => ErrorCode::InvalidMessage,
             Failure::NotAllowed(_) => ErrorCode::NotAllowed,
             Failure::NoSuchAccount(_) => ErrorCode::NoSuchAccount,
             Failure::SignInRequired(_) => ErrorCode::SignInRequired,
@@ -61,7 +68,9 @@ impl Failure {
             Failure::Refused(_)
             | Failure::TooLong { .. }
             | Failure::NotAllowed(_)
-            | Failure::NotPrivate(_) => true,
+            | Failure::NotPrivate(_)
+            | Failure::TooManyPeople(_)
+            | Failure::DirectName(_) => true,
         }
     }
 

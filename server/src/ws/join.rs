@@ -85,6 +85,9 @@ impl Session {
         if private && self.signed.is_none() {
             return Err(Failure::SignInRequired("make private rooms"));
         }
+        if room.is_direct() {
+            return self.held_direct(room, app).await;
+        }
         check_length("room name", room.as_str(), app.message_limits.room_chars)?;
         self.quotas.take(Kind::Create, 0)?;
         app.room_quota.take(self.address)?;
@@ -92,6 +95,7 @@ impl Session {
         let making = crate::store::Making {
             by: self.signed.as_ref().map(|s| s.account),
             private,
+            people: Vec::new(),
         };
         let (row, created) = app.store.make_room(room, now(), making).await?;
         if private && !row.private {
@@ -103,8 +107,20 @@ impl Session {
         }
         app.hub.add_room(row, reservation);
         if let (true, true, Some(signed)) = (created, private, &self.signed) {
-            app.hub.grant(id, signed.account, &signed.nick, true);
+            app.hub.grant(id, signed.account, Some(&signed.nick), true);
         }
+        Ok(())
+    }
+
+    /// A direct conversation not held here: held again if stored (whoever
+    /// asked is then checked like for any private room); never made by a
+    /// `join`.
+    async fn held_direct(&mut self, room: &RoomName, app: &AppState) -> Result<(), Failure> {
+        let Some(row) = app.store.room(room).await? else {
+            return Err(Failure::DirectName(room.clone()));
+        };
+        let reservation = app.hub.reserve_room()?;
+        app.hub.add_room(row, reservation);
         Ok(())
     }
 }

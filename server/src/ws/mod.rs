@@ -17,6 +17,7 @@
 
 mod access;
 mod control;
+mod direct;
 mod event_loop;
 mod failure;
 mod history;

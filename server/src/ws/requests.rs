@@ -43,6 +43,10 @@ impl Session {
             }
             ClientMsg::AddMember { room, nick } => self.add_member(&room, &nick, app).await?,
             ClientMsg::MakePrivate { room } => self.make_private(&room, app).await?,
+            ClientMsg::Direct { with } => {
+                self.guest_may(app, Act::Read)?;
+                return self.direct(with, app).await;
+            }
             ClientMsg::Leave { room } => {
                 // The leaver hears its own `left` at once; the others once
                 // the departure has settled (see `settle`).
@@ -79,23 +83,27 @@ impl Session {
                 self.quotas.take(Kind::Ping, 0)?;
                 return Ok(vec![Frame::of(&ServerMsg::Pong)]);
             }
-            ClientMsg::WatchRooms => {
-                self.quotas.take(Kind::WatchRooms, 0)?;
-                self.guest_may(app, Act::Read)?;
-                let mut watch = app.hub.watch_rooms();
-                watch.mark_unchanged();
-                let listed = app.hub.room_list();
-                let private = self.private_list(app).await?;
-                self.rooms = Some(RoomWatch {
-                    changes: watch,
-                    due: false,
-                    next: Box::pin(tokio::time::sleep(ROOM_LIST_MIN_GAP)),
-                    seen: listed.generation,
-                });
-                return Ok(listed.frame.into_iter().chain(private).collect());
-            }
+            ClientMsg::WatchRooms => return self.watch_rooms(app).await,
         }
         Ok(Vec::new())
+    }
+
+    /// `watch_rooms`: the whole list now (the public one, then this
+    /// account's private rooms), and changes from then on.
+    async fn watch_rooms(&mut self, app: &AppState) -> Result<Vec<Frame>, Failure> {
+        self.quotas.take(Kind::WatchRooms, 0)?;
+        self.guest_may(app, Act::Read)?;
+        let mut watch = app.hub.watch_rooms();
+        watch.mark_unchanged();
+        let listed = app.hub.room_list();
+        let private = self.private_list(app).await?;
+        self.rooms = Some(RoomWatch {
+            changes: watch,
+            due: false,
+            next: Box::pin(tokio::time::sleep(ROOM_LIST_MIN_GAP)),
+            seen: listed.generation,
+        });
+        Ok(listed.frame.into_iter().chain(private).collect())
     }
 
     /// Whether this connection may `act`: a signed-in one may; a guest as

@@ -23,6 +23,7 @@ pub(super) fn row(id: RoomId, name: &str, last_seq: u64) -> RoomRow {
         name: room(name),
         last_seq,
         private: false,
+        with: Vec::new(),
     }
 }
 
@@ -140,6 +141,7 @@ fn entering_reports_presence_and_the_newest_seq() {
             online: vec![nick("user1"), nick("user2")],
             latest: Some(Seq(7)),
             private: false,
+            with: Vec::new(),
             room_role: None,
         }
     );
@@ -274,11 +276,13 @@ fn the_room_list_counts_who_is_online() {
                     name: room("lobby"),
                     online: 0,
                     private: false,
+                    with: Vec::new(),
                 },
                 RoomInfo {
                     name: room("Rust"),
                     online: 1,
                     private: false,
+                    with: Vec::new(),
                 },
             ]
         }
@@ -301,6 +305,7 @@ pub(super) fn lobby_ref() -> RoomRef {
         name: room("lobby"),
         latest: 0,
         private: false,
+        with: Vec::new(),
     }
 }
 

@@ -123,6 +123,7 @@ fn events_for_other_nodes_follow_what_happens_here() {
         name: room("lobby"),
         latest: 0,
         private: false,
+        with: Vec::new(),
     };
     assert_eq!(
         got,
