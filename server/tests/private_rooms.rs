@@ -4,16 +4,21 @@
 
 mod common;
 
-use common::account::{PASSWORD, connect_with_cookie, sign_up};
+use common::account::{PASSWORD, connect_with_cookie, post, sign_up};
 use common::{Ws, enter, next_msg, read_until, room, say_in, send, spawn_app};
 use natter_shared::{ClientMsg, ErrorCode, Nick, RoomRole, Seq, ServerMsg};
 
 /// A socket signed in as a new account `name`, past its `welcome`.
 async fn member(server: &common::TestServer, name: &str) -> Ws {
+    member_and_cookie(server, name).await.0
+}
+
+/// [`member`], with the session cookie.
+async fn member_and_cookie(server: &common::TestServer, name: &str) -> (Ws, String) {
     let cookie = sign_up(server, name, PASSWORD).await;
     let mut ws = connect_with_cookie(server, &cookie).await;
     assert!(matches!(next_msg(&mut ws).await, ServerMsg::Welcome { .. }));
-    ws
+    (ws, cookie)
 }
 
 /// Sends `msg` and returns the code of the `error` that answers it.
@@ -329,5 +334,79 @@ async fn a_set_of_people_has_one_direct_conversation_and_only_they_see_it() {
         refused(&mut ada, join("＠squat", None, false)).await,
         ErrorCode::InvalidMessage
     );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_room_invite_link_makes_its_opener_a_member_as_often_as_it_says() {
+    let server = spawn_app().await;
+    let (mut ada, ada_cookie) = member_and_cookie(&server, "Ada").await;
+    let (mut bob, bob_cookie) = member_and_cookie(&server, "Bob").await;
+    let (_eve, eve_cookie) = member_and_cookie(&server, "Eve").await;
+    make(&mut ada, "plans").await;
+    let invite = |room: &str| serde_json::json!({ "room": room, "uses": 1, "expires_secs": 3600 });
+    let made = post(
+        &server,
+        "/api/room-invites",
+        invite("plans"),
+        Some(&ada_cookie),
+    )
+    .await;
+    assert_eq!(made.status, reqwest::StatusCode::OK, "{:?}", made.body);
+    let link = made.body["link"].as_str().unwrap();
+    let token = link.split_once("#room-invite=").unwrap().1.to_owned();
+    assert!(link.contains("/join#"), "{link}");
+    // Someone who cannot see the room cannot make links to it; a guest
+    // cannot accept one.
+    let eve_made = post(
+        &server,
+        "/api/room-invites",
+        invite("plans"),
+        Some(&eve_cookie),
+    )
+    .await;
+    assert_eq!(eve_made.code(), "not_found");
+    let accept = serde_json::json!({ "token": token });
+    let anonymous = post(&server, "/api/room-invites/accept", accept.clone(), None).await;
+    assert_eq!(anonymous.code(), "signed_out");
+    // Bob opens it: he is a member, sees it listed and enters.
+    send(&mut bob, &ClientMsg::WatchRooms).await;
+    read_until(&mut bob, |m| matches!(m, ServerMsg::Rooms { .. })).await;
+    let accepted = post(
+        &server,
+        "/api/room-invites/accept",
+        accept.clone(),
+        Some(&bob_cookie),
+    )
+    .await;
+    assert_eq!(accepted.body["room"], "plans", "{:?}", accepted.body);
+    listing_of(&mut bob, "plans").await;
+    enter(&mut bob, "plans").await;
+    // A member's link is not his to make; the one use is spent.
+    let bob_made = post(
+        &server,
+        "/api/room-invites",
+        invite("plans"),
+        Some(&bob_cookie),
+    )
+    .await;
+    assert_eq!(bob_made.code(), "not_allowed");
+    let spent = post(
+        &server,
+        "/api/room-invites/accept",
+        accept,
+        Some(&eve_cookie),
+    )
+    .await;
+    assert_eq!(spent.code(), "invite_invalid");
+    let forged = serde_json::json!({ "token": "A".repeat(43) });
+    let forged = post(
+        &server,
+        "/api/room-invites/accept",
+        forged,
+        Some(&eve_cookie),
+    )
+    .await;
+    assert_eq!(forged.code(), "invite_invalid");
     server.stop().await.unwrap();
 }

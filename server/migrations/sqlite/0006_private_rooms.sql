@@ -13,3 +13,16 @@ CREATE TABLE room_members (
     PRIMARY KEY (room_id, account_id)
 );
 CREATE INDEX room_members_account ON room_members (account_id);
+
+-- Links that make whoever opens them (signed in) a member of a private
+-- room; found by the SHA-256 of their token, spent by lowering
+-- `uses_left`, never below 0.
+CREATE TABLE room_invites (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    room_id INTEGER NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+    token_hash TEXT NOT NULL UNIQUE,
+    uses_left INTEGER NOT NULL CHECK (uses_left >= 0),
+    expires_at INTEGER NOT NULL,
+    created_by INTEGER REFERENCES accounts (id) ON DELETE SET NULL,
+    created_at INTEGER NOT NULL
+);

@@ -46,6 +46,8 @@ pub(crate) enum ApiError {
     NoSuchInvite,
     #[error("there is nothing here")]
     NotFound,
+    #[error("your role in this room does not allow this")]
+    NotAllowed,
     #[error("the server cannot do this right now; try again in a moment")]
     Unavailable,
 }
@@ -68,6 +70,7 @@ impl ApiError {
             ApiError::NoSuchSession => (StatusCode::NOT_FOUND, "no_such_session"),
             ApiError::NoSuchInvite => (StatusCode::NOT_FOUND, "no_such_invite"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::NotAllowed => (StatusCode::FORBIDDEN, "not_allowed"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
     }

@@ -8,6 +8,7 @@
 //! | `POST /api/sign-up`, `/api/sign-in`, `/api/sign-out`, `/api/reset-password` | `account` |
 //! | `GET /api/sessions`, `DELETE /api/sessions/{id}`, `POST /api/sign-out-everywhere`, `POST /api/password` | `sessions` |
 //! | `GET`, `POST /api/invites`, `DELETE /api/invites/{id}` | `invites` (admins) |
+//! | `POST /api/room-invites`, `POST /api/room-invites/accept` | `room_invites` (a private room's links) |
 //!
 //! Cross-site requests are refused before any handler runs
 //! ([`same_site_only`]): every route but `GET` needs an `Origin` this
@@ -19,6 +20,7 @@ mod account;
 mod caller;
 mod error;
 mod invites;
+mod room_invites;
 mod sessions;
 
 use axum::Router;
@@ -50,6 +52,8 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/password", post(sessions::change_password))
         .route("/api/invites", get(invites::list).post(invites::create))
         .route("/api/invites/{id}", delete(invites::revoke))
+        .route("/api/room-invites", post(room_invites::create))
+        .route("/api/room-invites/accept", post(room_invites::accept))
         .fallback(|| async { ApiError::NotFound })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(state, same_site_only))

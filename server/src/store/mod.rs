@@ -14,6 +14,7 @@ mod accounts;
 mod health;
 mod keys;
 mod read;
+mod room_invites;
 mod rooms;
 mod sessions;
 mod sql;

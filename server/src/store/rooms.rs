@@ -177,6 +177,21 @@ impl Store {
         Ok(rows)
     }
 
+    /// The room with id `id`, if it exists.
+    pub(crate) async fn room_by_id(&self, id: RoomId) -> Result<Option<RoomRow>, StoreError> {
+        timed("room_by_id", async {
+            let row = sqlx::query("SELECT id, name, last_seq, private FROM rooms WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+            let Some(row) = row.as_ref().map(room_row).transpose()? else {
+                return Ok(None);
+            };
+            Ok(self.with_people(vec![row]).await?.pop())
+        })
+        .await
+    }
+
     /// The account named with the look-alike key `name_key`, if any.
     pub(crate) async fn account_named(
         &self,
