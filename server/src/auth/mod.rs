@@ -15,6 +15,7 @@ mod identity;
 mod live;
 pub(crate) mod names;
 mod owner;
+pub(crate) mod passkeys;
 pub(crate) mod password;
 pub(crate) mod token;
 

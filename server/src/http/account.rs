@@ -221,7 +221,7 @@ pub(super) async fn reset_password(
 }
 
 /// A new session for `who`, its cookie, and `{"name", "role"}`.
-async fn signed_in_as(
+pub(super) async fn signed_in_as(
     app: &AppState,
     caller: &Caller,
     who: NewSessionFor,

@@ -48,6 +48,8 @@ pub(crate) enum ApiError {
     NotFound,
     #[error("your role in this room does not allow this")]
     NotAllowed,
+    #[error("the passkey could not be checked; try again")]
+    PasskeyInvalid,
     #[error("the server cannot do this right now; try again in a moment")]
     Unavailable,
 }
@@ -71,6 +73,7 @@ impl ApiError {
             ApiError::NoSuchInvite => (StatusCode::NOT_FOUND, "no_such_invite"),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::NotAllowed => (StatusCode::FORBIDDEN, "not_allowed"),
+            ApiError::PasskeyInvalid => (StatusCode::BAD_REQUEST, "passkey_invalid"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
     }

@@ -9,6 +9,7 @@
 //! | `GET /api/sessions`, `DELETE /api/sessions/{id}`, `POST /api/sign-out-everywhere`, `POST /api/password` | `sessions` |
 //! | `GET`, `POST /api/invites`, `DELETE /api/invites/{id}` | `invites` (admins) |
 //! | `POST /api/room-invites`, `POST /api/room-invites/accept` | `room_invites` (a private room's links) |
+//! | `GET /api/passkeys`, `POST /api/passkeys/register[/finish]`, `DELETE /api/passkeys/{id}`, `POST /api/passkey-sign-in[/finish]` | `passkeys` |
 //!
 //! Cross-site requests are refused before any handler runs
 //! ([`same_site_only`]): every route but `GET` needs an `Origin` this
@@ -20,6 +21,7 @@ mod account;
 mod caller;
 mod error;
 mod invites;
+mod passkeys;
 mod room_invites;
 mod sessions;
 
@@ -52,6 +54,12 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/password", post(sessions::change_password))
         .route("/api/invites", get(invites::list).post(invites::create))
         .route("/api/invites/{id}", delete(invites::revoke))
+        .route("/api/passkeys", get(passkeys::list))
+        .route("/api/passkeys/register", post(passkeys::register))
+        .route("/api/passkeys/register/finish", post(passkeys::register_finish))
+        .route("/api/passkeys/{id}", delete(passkeys::remove))
+        .route("/api/passkey-sign-in", post(passkeys::sign_in))
+        .route("/api/passkey-sign-in/finish", post(passkeys::sign_in_finish))
         .route("/api/room-invites", post(room_invites::create))
         .route("/api/room-invites/accept", post(room_invites::accept))
         .fallback(|| async { ApiError::NotFound })

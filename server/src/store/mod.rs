@@ -13,6 +13,7 @@
 mod accounts;
 mod health;
 mod keys;
+mod passkeys;
 mod read;
 mod room_invites;
 mod rooms;
@@ -42,6 +43,7 @@ pub use accounts::{Account, Credentials};
 pub(crate) use health::Fault;
 pub use health::Health;
 use read::room_row;
+pub use passkeys::{FoundPasskey, PasskeyRow};
 pub use rooms::Making;
 pub(crate) use sessions::NewSession;
 pub use sessions::SessionRow;
