@@ -4,7 +4,8 @@
 //! All display rules live in [`crate::state`]; [`use_chat`] (in `hook.rs`)
 //! wires the socket and the browser (address bar, storage, title), and
 //! this file only lays the page out. The parts of the page are in
-//! `layout.rs`, `sidebar.rs`, `messages.rs` and `composer.rs`.
+//! `layout.rs`, `sidebar.rs`, `members.rs`, `messages.rs` and
+//! `composer.rs`.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -26,6 +27,7 @@ use crate::ws::ReadyState;
 mod composer;
 mod hook;
 mod layout;
+mod members;
 mod messages;
 mod sidebar;
 

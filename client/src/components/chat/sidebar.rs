@@ -1,5 +1,6 @@
 //! The side of the chat: the connection's status, the outbox, the name
-//! form, the room list and who is in the room.
+//! form, the room list (private rooms marked, and made from it) and who is
+//! in the room.
 
 use super::*;
 
@@ -135,13 +136,17 @@ pub(super) fn NickForm(chat: Chat) -> impl IntoView {
 pub(super) fn RoomList(chat: Chat) -> impl IntoView {
     let lang = use_lang();
     let draft = RwSignal::new(String::new());
+    // Make the new room private; only accounts may.
+    let private = RwSignal::new(false);
+    let signed_in = move || chat.state.with(|s| s.role.is_some());
     // What is wrong with the field's text, found here; empty if nothing.
     let local_problem = RwSignal::new(String::new());
     let create = move || match RoomName::try_from(draft.get_untracked()) {
         Ok(room) => {
             local_problem.set(String::new());
             draft.set(String::new());
-            chat.show(room, true);
+            let private = private.get_untracked() && untrack(signed_in);
+            chat.open(room, true, private);
         }
         Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
     };
@@ -149,20 +154,33 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
     // up with yet.
     let entries = move || {
         chat.state.with(|s| {
-            let mut all: Vec<(RoomName, u32)> = s
+            let mut all: Vec<(RoomName, u32, bool)> = s
                 .directory
                 .iter()
-                .map(|r| (r.name.clone(), r.online))
+                .map(|r| (r.name.clone(), r.online, r.private))
                 .collect();
             for joined in &s.rooms {
-                if !all.iter().any(|(n, _)| n.key() == joined.name.key()) {
-                    all.push((joined.name.clone(), joined.online.len() as u32));
+                if !all.iter().any(|(n, ..)| n.key() == joined.name.key()) {
+                    all.push((
+                        joined.name.clone(),
+                        joined.online.len() as u32,
+                        joined.private,
+                    ));
                 }
             }
             all
         })
     };
-    let problem = chat.problem(local_problem, lang, |s| s.room_problem.as_ref());
+    let refused = chat.problem(local_problem, lang, |s| s.room_problem.as_ref());
+    let problem = move || {
+        refused().or_else(|| {
+            chat.state.with(|s| {
+                s.removed
+                    .as_ref()
+                    .map(|r| lang.get().removed_from(r.as_str()))
+            })
+        })
+    };
     view! {
         <nav class="rooms" aria-labelledby="rooms-heading">
             <h2 id="rooms-heading">{say(Lang::rooms)}</h2>
@@ -170,9 +188,9 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
                 {keyed_list(move || {
                     entries()
                         .into_iter()
-                        .map(|(name, online)| Keyed::new(
-                            format!("{name}\u{0}{online}"),
-                            move || view! { <RoomEntry chat=chat name=name online=online/> },
+                        .map(|(name, online, private)| Keyed::new(
+                            format!("{name}\u{0}{online}\u{0}{private}"),
+                            move || view! { <RoomEntry chat=chat name=name online=online private=private/> },
                         ))
                         .collect()
                 })}
@@ -185,10 +203,17 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
                         placeholder=say(Lang::new_room_placeholder)
                         prop:value=draft
                         on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
-                        aria-invalid=text(move || problem().is_some().to_string())
+                        aria-invalid=text(move || refused().is_some().to_string())
                         aria-describedby="room-problem"/>
                     <button type="submit" data-testid="room-create">{say(Lang::create_room)}</button>
                 </div>
+                <Show when=signed_in>
+                    <label class="check">
+                        <input type="checkbox" data-testid="room-create-private"
+                            prop:checked=private on:change=move |ev| private.set(event_target_checked(&ev))/>
+                        {say(Lang::private)}
+                    </label>
+                </Show>
                 <p id="room-problem" class="problem" role="alert">{problem}</p>
             </form>
         </nav>
@@ -196,7 +221,7 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
 }
 
 #[component]
-pub(super) fn RoomEntry(chat: Chat, name: RoomName, online: u32) -> impl IntoView {
+pub(super) fn RoomEntry(chat: Chat, name: RoomName, online: u32, private: bool) -> impl IntoView {
     let lang = use_lang();
     // The room, and the key its name is compared by.
     let target = StoredValue::new((name.clone(), name.key()));
@@ -226,9 +251,12 @@ pub(super) fn RoomEntry(chat: Chat, name: RoomName, online: u32) -> impl IntoVie
     let data_room = label.clone();
     view! {
         <li data-testid="room" data-room=data_room data-unread=text(move || unread().to_string())
-            class:joined=joined class:current=current>
+            data-private=private.then_some("true") class:joined=joined class:current=current>
             <a href=room_path(&name) on:click=show aria-current=move || current().then_some("page")>
                 <span class="room-name">{label}</span>
+                {private.then(|| view! {
+                    <span class="lock" role="img" aria-label=say(Lang::private_room) title=say(Lang::private_room)>"🔒"</span>
+                })}
                 <span class="count" title=text(move || lang.get().online_count(online))>{online}</span>
                 <Show when=move || { unread() > 0 }>
                     <span class="unread" aria-label=text(move || lang.get().unread_count(unread()))>{unread}</span>
