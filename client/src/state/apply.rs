@@ -59,9 +59,7 @@ impl ChatState {
             ServerMsg::Left { room, at, nick } => self.left(&room, at, nick),
             ServerMsg::Renamed { room, at, from, to } => self.renamed(&room, at, from, to),
             ServerMsg::Typing { room, nick } => self.typing(&room, nick, now),
-            ServerMsg::MemberAdded { room, nick } => {
-                self.push(&room, None, LineKind::Added { nick });
-            }
+            ServerMsg::MemberAdded { room, nick } => self.added(&room, nick),
             ServerMsg::RoomPrivate { room } => self.made_private(&room),
             ServerMsg::Removed { room } => self.removed_from(room),
             ServerMsg::Rooms { rooms } => self.directory = rooms,
@@ -159,6 +157,11 @@ impl ChatState {
             view.stop_typing(&from);
         }
         self.push(room, Some(at), LineKind::Renamed { from, to });
+    }
+
+    /// `nick` is a member of the private room now.
+    fn added(&mut self, room: &RoomName, nick: Nick) {
+        self.push(room, None, LineKind::Added { nick });
     }
 
     /// The room became private; the list marks it too.

@@ -145,32 +145,13 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
         Ok(room) => {
             local_problem.set(String::new());
             draft.set(String::new());
-            let private = private.get_untracked() && untrack(signed_in);
-            chat.open(room, true, private);
+            let asked = private.get_untracked() && untrack(signed_in);
+            private.set(false);
+            chat.open(room, true, asked);
         }
         Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
     };
-    // Every room on the server, plus joined rooms the list has not caught
-    // up with yet.
-    let entries = move || {
-        chat.state.with(|s| {
-            let mut all: Vec<(RoomName, u32, bool)> = s
-                .directory
-                .iter()
-                .map(|r| (r.name.clone(), r.online, r.private))
-                .collect();
-            for joined in &s.rooms {
-                if !all.iter().any(|(n, ..)| n.key() == joined.name.key()) {
-                    all.push((
-                        joined.name.clone(),
-                        joined.online.len() as u32,
-                        joined.private,
-                    ));
-                }
-            }
-            all
-        })
-    };
+    let entries = move || chat.state.with(room_entries);
     let refused = chat.problem(local_problem, lang, |s| s.room_problem.as_ref());
     let problem = move || {
         refused().or_else(|| {
@@ -218,6 +199,26 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
             </form>
         </nav>
     }
+}
+
+/// Every room on the server, plus joined rooms the list has not caught up
+/// with yet: name, people online, private.
+fn room_entries(s: &ChatState) -> Vec<(RoomName, u32, bool)> {
+    let mut all: Vec<(RoomName, u32, bool)> = s
+        .directory
+        .iter()
+        .map(|r| (r.name.clone(), r.online, r.private))
+        .collect();
+    for joined in &s.rooms {
+        if !all.iter().any(|(n, ..)| n.key() == joined.name.key()) {
+            all.push((
+                joined.name.clone(),
+                joined.online.len() as u32,
+                joined.private,
+            ));
+        }
+    }
+    all
 }
 
 #[component]
