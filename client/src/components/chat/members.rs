@@ -44,7 +44,7 @@ pub(super) fn RoomAdmin(chat: Chat) -> impl IntoView {
     };
     let problem = chat.problem(local_problem, lang, |s| s.member_problem.as_ref());
     view! {
-        <section class="room-admin">
+        <div class="room-admin">
             <Show when=move || allows.get().0>
                 <form on:submit=move |ev| { ev.prevent_default(); add(); }>
                     <label for="member-add-input">{say(Lang::add_member)}</label>
@@ -65,6 +65,6 @@ pub(super) fn RoomAdmin(chat: Chat) -> impl IntoView {
                 </button>
             </Show>
             <p id="member-problem" class="problem" role="alert">{problem}</p>
-        </section>
+        </div>
     }
 }
