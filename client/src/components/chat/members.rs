@@ -3,20 +3,12 @@
 //! room's role allows (`entered`'s `room_role`) are offered; the server
 //! decides, and its refusals show here.
 
+use super::form::{LineForm, line_form};
 use super::*;
 
 #[component]
 pub(super) fn RoomAdmin(chat: Chat) -> impl IntoView {
     let lang = use_lang();
-    // What the room in view lets this account do: add members, make it
-    // private.
-    let allows = Memo::new(move |_| {
-        chat.state.with(|s| {
-            s.current_room().map_or((false, false), |r| {
-                (r.may_add_members(), r.may_make_private())
-            })
-        })
-    });
     let draft = RwSignal::new(String::new());
     // What is wrong with the field's text, found here; empty if nothing.
     let local_problem = RwSignal::new(String::new());
@@ -43,28 +35,48 @@ pub(super) fn RoomAdmin(chat: Chat) -> impl IntoView {
         Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
     };
     let problem = chat.problem(local_problem, lang, |s| s.member_problem.as_ref());
-    view! {
-        <div class="room-admin">
-            <Show when=move || allows.get().0>
-                <form on:submit=move |ev| { ev.prevent_default(); add(); }>
-                    <label for="member-add-input">{say(Lang::add_member)}</label>
-                    <div class="row">
-                        <input id="member-add-input" type="text" data-testid="member-add-input"
-                            autocomplete="off" maxlength="64" prop:value=draft
-                            on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
-                            aria-invalid=text(move || problem().is_some().to_string())
-                            aria-describedby="member-problem"/>
-                        <button type="submit" data-testid="member-add">{say(Lang::add)}</button>
-                    </div>
-                </form>
-            </Show>
-            <Show when=move || allows.get().1>
-                <button type="button" data-testid="room-make-private"
-                    on:click=move |_| send(&|room| ClientMsg::MakePrivate { room })>
-                    {say(Lang::make_private)}
-                </button>
-            </Show>
-            <p id="member-problem" class="problem" role="alert">{problem}</p>
-        </div>
-    }
+    // The controls the room in view allows, as rows of a keyed list: each
+    // stays (with what is typed) while the state changes. Each shows the
+    // refusals (only one is ever there: one needs a private room, the
+    // other a public one).
+    let controls = move || {
+        let (add_members, make_private) = chat.state.with(|s| {
+            s.current_room().map_or((false, false), |r| {
+                (r.may_add_members(), r.may_make_private())
+            })
+        });
+        let mut rows = Vec::new();
+        if add_members {
+            rows.push(Keyed::new("add".into(), move || {
+                let form = LineForm {
+                    class: "member-add",
+                    id: "member-add-input",
+                    button: "member-add",
+                    problem_id: "member-problem",
+                    label: Lang::add_member,
+                    action: Lang::add,
+                    hint: |_| String::new(),
+                    placeholder: |_| "",
+                    autocomplete: "off",
+                    draft,
+                    local_problem,
+                    submit: Box::new(move |_| add()),
+                };
+                line_form(form, problem, ().into_any())
+            }));
+        }
+        if make_private {
+            rows.push(Keyed::new("private".into(), move || {
+                view! {
+                    <button type="button" data-testid="room-make-private"
+                        on:click=move |_| send(&|room| ClientMsg::MakePrivate { room })>
+                        {say(Lang::make_private)}
+                    </button>
+                    <p id="member-problem" class="problem" role="alert">{problem}</p>
+                }
+            }));
+        }
+        rows
+    };
+    view! { <div class="room-admin">{keyed_list(controls)}</div> }
 }

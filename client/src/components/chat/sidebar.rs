@@ -2,6 +2,7 @@
 //! form, the room list (private rooms marked, and made from it) and who is
 //! in the room.
 
+use super::form::{LineForm, line_form};
 use super::*;
 
 #[component]
@@ -114,53 +115,86 @@ pub(super) fn NickForm(chat: Chat) -> impl IntoView {
         let taken = chat.state.with(|s| s.nick_problem.is_some());
         (taken && me != wanted).then(|| lang.get().name_reclaim_failed(wanted.as_str()))
     };
-    view! {
-        <form class="nick-form" on:submit=move |ev| { ev.prevent_default(); save(); }>
-            <label for="nick-input">{say(Lang::your_name)}</label>
-            <div class="row">
-                <input id="nick-input" type="text" data-testid="nick-input" autocomplete="nickname"
-                    maxlength="64" title=text(move || lang.get().nick_hint())
-                    prop:value=draft
-                    on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
-                    aria-invalid=text(move || problem().is_some().to_string())
-                    aria-describedby="nick-problem"/>
-                <button type="submit" data-testid="nick-save">{say(Lang::save_name)}</button>
-            </div>
-            <p id="nick-problem" class="problem" role="alert">{problem}</p>
-            <p class="note">{reclaim_note}</p>
-        </form>
-    }
+    let form = LineForm {
+        class: "nick-form",
+        id: "nick-input",
+        button: "nick-save",
+        problem_id: "nick-problem",
+        label: Lang::your_name,
+        action: Lang::save_name,
+        hint: Lang::nick_hint,
+        placeholder: |_| "",
+        autocomplete: "nickname",
+        draft,
+        local_problem,
+        submit: Box::new(move |_| save()),
+    };
+    line_form(
+        form,
+        problem,
+        view! { <p class="note">{reclaim_note}</p> }.into_any(),
+    )
 }
 
 #[component]
 pub(super) fn RoomList(chat: Chat) -> impl IntoView {
     let lang = use_lang();
     let draft = RwSignal::new(String::new());
-    // Make the new room private; only accounts may.
-    let private = RwSignal::new(false);
-    let signed_in = move || chat.state.with(|s| s.role.is_some());
     // What is wrong with the field's text, found here; empty if nothing.
     let local_problem = RwSignal::new(String::new());
-    let create = move || match RoomName::try_from(draft.get_untracked()) {
+    let create = move |form: &web_sys::EventTarget| match RoomName::try_from(draft.get_untracked())
+    {
         Ok(room) => {
             local_problem.set(String::new());
             draft.set(String::new());
-            let asked = private.get_untracked() && untrack(signed_in);
-            private.set(false);
-            chat.open(room, true, asked);
+            chat.open(room, true, untick(form, "private"));
         }
         Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
     };
     let entries = move || chat.state.with(room_entries);
-    let refused = chat.problem(local_problem, lang, |s| s.room_problem.as_ref());
-    let problem = move || {
-        refused().or_else(|| {
-            chat.state.with(|s| {
+    let problem = chat.problem(local_problem, lang, |s| s.room_problem.as_ref());
+    let removed = move || {
+        chat.state
+            .with(|s| {
                 s.removed
                     .as_ref()
                     .map(|r| lang.get().removed_from(r.as_str()))
             })
-        })
+            .unwrap_or_default()
+    };
+    // Only accounts may make private rooms. A row of a keyed list, which
+    // keeps the box (ticked or not) while the state changes.
+    let private_box = move || {
+        chat.state
+            .with(|s| s.role.is_some())
+            .then(|| {
+                Keyed::new(String::new(), || view! {
+                    <label class="check">
+                        <input type="checkbox" name="private" data-testid="room-create-private"/>
+                        {say(Lang::private)}
+                    </label>
+                })
+            })
+            .into_iter()
+            .collect()
+    };
+    let form = LineForm {
+        class: "room-create",
+        id: "room-create-input",
+        button: "room-create",
+        problem_id: "room-problem",
+        label: Lang::new_room,
+        action: Lang::create_room,
+        hint: |_| String::new(),
+        placeholder: Lang::new_room_placeholder,
+        autocomplete: "off",
+        draft,
+        local_problem,
+        submit: Box::new(create),
+    };
+    let extra = view! {
+        {keyed_list(private_box)}
+        <p class="note" role="status">{text(removed)}</p>
     };
     view! {
         <nav class="rooms" aria-labelledby="rooms-heading">
@@ -176,27 +210,7 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
                         .collect()
                 })}
             </ul>
-            <form class="room-create" on:submit=move |ev| { ev.prevent_default(); create(); }>
-                <label for="room-create-input">{say(Lang::new_room)}</label>
-                <div class="row">
-                    <input id="room-create-input" type="text" data-testid="room-create-input"
-                        autocomplete="off" maxlength="64"
-                        placeholder=say(Lang::new_room_placeholder)
-                        prop:value=draft
-                        on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
-                        aria-invalid=text(move || refused().is_some().to_string())
-                        aria-describedby="room-problem"/>
-                    <button type="submit" data-testid="room-create">{say(Lang::create_room)}</button>
-                </div>
-                <Show when=signed_in>
-                    <label class="check">
-                        <input type="checkbox" data-testid="room-create-private"
-                            prop:checked=private on:change=move |ev| private.set(event_target_checked(&ev))/>
-                        {say(Lang::private)}
-                    </label>
-                </Show>
-                <p id="room-problem" class="problem" role="alert">{problem}</p>
-            </form>
+            {line_form(form, problem, extra.into_any())}
         </nav>
     }
 }
@@ -252,12 +266,11 @@ pub(super) fn RoomEntry(chat: Chat, name: RoomName, online: u32, private: bool) 
     let data_room = label.clone();
     view! {
         <li data-testid="room" data-room=data_room data-unread=text(move || unread().to_string())
-            data-private=private.then_some("true") class:joined=joined class:current=current>
+            data-private=private.then(|| "true".to_owned()) class:joined=joined class:current=current>
             <a href=room_path(&name) on:click=show aria-current=move || current().then_some("page")>
                 <span class="room-name">{label}</span>
-                {private.then(|| view! {
-                    <span class="lock" role="img" aria-label=say(Lang::private_room) title=say(Lang::private_room)>"🔒"</span>
-                })}
+                // Shown for private rooms only (style.css).
+                <span class="lock" role="img" aria-label=say(Lang::private_room) title=say(Lang::private_room)></span>
                 <span class="count" title=text(move || lang.get().online_count(online))>{online}</span>
                 <Show when=move || { unread() > 0 }>
                     <span class="unread" aria-label=text(move || lang.get().unread_count(unread()))>{unread}</span>
