@@ -70,6 +70,7 @@ pub fn decode_server(text: &str) -> Result<ServerMsg, DecodeError> {
         role: field(&obj, "role", role)?,
         private: field(&obj, "private", boolean)?.unwrap_or(false),
         room_role: field(&obj, "room_role", room_role)?,
+        with: field(&obj, "with", |v| list(v, value))?.unwrap_or_default(),
     };
     Ok(ServerMsg::try_from(fields)?)
 }
@@ -101,6 +102,10 @@ pub fn encode_client(msg: &ClientMsg) -> String {
         | ClientMsg::Typing { room }
         | ClientMsg::MakePrivate { room } => {
             put(&obj, "room", room.as_str());
+        }
+        ClientMsg::Direct { with } => {
+            let people: Array = with.iter().map(|n| JsValue::from_str(n.as_str())).collect();
+            put(&obj, "with", people);
         }
         ClientMsg::AddMember { room, nick } => {
             put(&obj, "room", room.as_str());
@@ -298,6 +303,7 @@ fn room_info(item: JsValue) -> Check<RoomInfo> {
         name: required(&item, "name", value)?,
         online: u32::try_from(online).map_err(|_| format!("`online`: {online} is too large"))?,
         private: field(&item, "private", boolean)?.unwrap_or(false),
+        with: field(&item, "with", |v| list(v, value))?.unwrap_or_default(),
     })
 }
 
@@ -446,6 +452,7 @@ mod in_browser {
                 latest: None,
                 private: false,
                 room_role: None,
+                with: Vec::new(),
             })
         );
         let frame = r#"{"type":"history","room":"r","messages":[],"more":false}"#;

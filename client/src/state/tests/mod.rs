@@ -76,6 +76,7 @@ fn in_lobby() -> ChatState {
             latest: None,
             private: false,
             room_role: None,
+            with: Vec::new(),
         },
         0.0,
     );
@@ -251,6 +252,7 @@ fn unread_counts_rooms_out_of_view() {
             latest: None,
             private: false,
             room_role: None,
+            with: Vec::new(),
         },
         0.0,
     );

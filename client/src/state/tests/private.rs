@@ -10,6 +10,7 @@ fn entered(r: &str, private: bool, room_role: Option<RoomRole>) -> ServerMsg {
         latest: None,
         private,
         room_role,
+        with: Vec::new(),
     }
 }
 
@@ -29,6 +30,7 @@ fn listed(name: &str, private: bool) -> RoomInfo {
         name: room(name),
         online: 1,
         private,
+        with: Vec::new(),
     }
 }
 
