@@ -14,8 +14,8 @@
 
 use js_sys::{Array, JSON, Object, Reflect};
 use natter_shared::{
-    ClientMsg, ErrorCode, Limits, MessageId, MissingField, Posted, Quota, Role, RoomInfo, Seq,
-    ServerFields, ServerKind, ServerMsg, UnixMillis,
+    ClientMsg, ErrorCode, Limits, MessageId, MissingField, Posted, Quota, Role, RoomInfo, RoomRole,
+    Seq, ServerFields, ServerKind, ServerMsg, UnixMillis,
 };
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -68,6 +68,9 @@ pub fn decode_server(text: &str) -> Result<ServerMsg, DecodeError> {
         retry_after_ms: field(&obj, "retry_after_ms", whole)?,
         limits: field(&obj, "limits", limits)?,
         role: field(&obj, "role", role)?,
+        private: field(&obj, "private", boolean)?.unwrap_or(false),
+        room_role: field(&obj, "room_role", room_role)?,
+        with: field(&obj, "with", |v| list(v, value))?.unwrap_or_default(),
     };
     Ok(ServerMsg::try_from(fields)?)
 }
@@ -81,14 +84,33 @@ pub fn encode_client(msg: &ClientMsg) -> String {
     match msg {
         ClientMsg::Hello { device } => put(&obj, "device", device.as_str()),
         ClientMsg::Nick { nick } => put(&obj, "nick", nick.as_str()),
-        ClientMsg::Join { room, since } => {
+        ClientMsg::Join {
+            room,
+            since,
+            private,
+        } => {
             put(&obj, "room", room.as_str());
             // Sequence numbers stay far below 2^53, exact as numbers.
             if let Some(since) = since {
                 put(&obj, "since", since.0 as f64);
             }
+            if *private {
+                put(&obj, "private", true);
+            }
         }
-        ClientMsg::Leave { room } | ClientMsg::Typing { room } => put(&obj, "room", room.as_str()),
+        ClientMsg::Leave { room }
+        | ClientMsg::Typing { room }
+        | ClientMsg::MakePrivate { room } => {
+            put(&obj, "room", room.as_str());
+        }
+        ClientMsg::Direct { with } => {
+            let people: Array = with.iter().map(|n| JsValue::from_str(n.as_str())).collect();
+            put(&obj, "with", people);
+        }
+        ClientMsg::AddMember { room, nick } => {
+            put(&obj, "room", room.as_str());
+            put(&obj, "nick", nick.as_str());
+        }
         ClientMsg::Say { room, text, id } => {
             put(&obj, "room", room.as_str());
             put(&obj, "text", text.as_str());
@@ -280,6 +302,8 @@ fn room_info(item: JsValue) -> Check<RoomInfo> {
     Ok(RoomInfo {
         name: required(&item, "name", value)?,
         online: u32::try_from(online).map_err(|_| format!("`online`: {online} is too large"))?,
+        private: field(&item, "private", boolean)?.unwrap_or(false),
+        with: field(&item, "with", |v| list(v, value))?.unwrap_or_default(),
     })
 }
 
@@ -306,6 +330,11 @@ fn quota(item: JsValue) -> Check<Quota> {
 pub(crate) fn role(value: JsValue) -> Check<Role> {
     let name = string(value)?;
     Role::from_name(&name).ok_or_else(|| format!("unknown role `{name}`"))
+}
+
+fn room_role(value: JsValue) -> Check<RoomRole> {
+    let name = string(value)?;
+    RoomRole::from_name(&name).ok_or_else(|| format!("unknown room role `{name}`"))
 }
 
 fn error_code(value: JsValue) -> Check<ErrorCode> {
@@ -388,6 +417,14 @@ mod in_browser {
                 "`rooms`: item 0: `online`: 4294967296 is too large",
             ),
             (
+                r#"{"type":"entered","room":"r","online":[],"room_role":"boss"}"#,
+                "`room_role`: unknown room role `boss`",
+            ),
+            (
+                r#"{"type":"rooms","rooms":[{"name":"r","online":1,"private":"yes"}]}"#,
+                "`rooms`: item 0: `private`: not true or false",
+            ),
+            (
                 r#"{"type":"error","code":"oops","message":"m"}"#,
                 "`code`: unknown code `oops`",
             ),
@@ -413,6 +450,9 @@ mod in_browser {
                 room: RoomName::try_from("r").unwrap(),
                 online: vec![Nick::try_from("ann").unwrap()],
                 latest: None,
+                private: false,
+                room_role: None,
+                with: Vec::new(),
             })
         );
         let frame = r#"{"type":"history","room":"r","messages":[],"more":false}"#;

@@ -130,6 +130,29 @@ impl Lang {
             Lang::Zh => format!("离开 {room}"),
         }
     }
+    /// The checkbox beside "Create".
+    pub fn private(self) -> &'static str {
+        self.pick("Private", "私密")
+    }
+    /// The lock beside a private room's name.
+    pub fn private_room(self) -> &'static str {
+        self.pick("private room", "私密房间")
+    }
+    pub fn removed_from(self, room: &str) -> String {
+        match self {
+            Lang::En => format!("You are no longer in {room}: it became private."),
+            Lang::Zh => format!("你已不在 {room}：它已设为私密。"),
+        }
+    }
+    pub fn add_member(self) -> &'static str {
+        self.pick("Add a member", "添加成员")
+    }
+    pub fn add(self) -> &'static str {
+        self.pick("Add", "添加")
+    }
+    pub fn make_private(self) -> &'static str {
+        self.pick("Make private", "设为私密")
+    }
     pub fn people_here(self) -> &'static str {
         self.pick("Online here", "本房间在线")
     }
@@ -164,6 +187,18 @@ impl Lang {
             Lang::En => format!("{from} is now known as {to}"),
             Lang::Zh => format!("{from} 改名为 {to}"),
         }
+    }
+    pub fn member_added(self, nick: &str) -> String {
+        match self {
+            Lang::En => format!("{nick} was added"),
+            Lang::Zh => format!("{nick} 已加入成员"),
+        }
+    }
+    pub fn made_private(self) -> &'static str {
+        self.pick(
+            "The room is now private: only its members see it.",
+            "本房间已设为私密：只有成员能看到。",
+        )
     }
     pub fn load_older(self) -> &'static str {
         self.pick("Load older messages", "加载更早的消息")

@@ -38,6 +38,17 @@ impl Lang {
                 "Guests may not do that on this server; sign in first.",
                 "此服务器不允许访客这样做；请先登录。",
             ),
+            ErrorCode::NotAllowed => self.pick(
+                "Your role in this room does not allow that.",
+                "你在这个房间的角色不允许这样做。",
+            ),
+            ErrorCode::RoomUnavailable => self.pick(
+                "That room is private, or its name is taken by a public room.",
+                "这个房间是私密的，或者它的名字已被公开房间使用。",
+            ),
+            ErrorCode::NoSuchAccount => {
+                self.pick("No account has that name.", "没有使用这个名字的账户。")
+            }
             ErrorCode::StorageFailed => self.pick(
                 "The server could not save or load messages; please try again.",
                 "服务器无法保存或读取消息；请重试。",

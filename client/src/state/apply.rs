@@ -23,7 +23,13 @@ impl ChatState {
                 self.nick_problem = None;
                 return Followup::RememberNick(nick);
             }
-            ServerMsg::Entered { room, online, .. } => self.entered(room, online),
+            ServerMsg::Entered {
+                room,
+                online,
+                private,
+                room_role,
+                ..
+            } => self.entered(room, online, private, room_role),
             ServerMsg::History {
                 room,
                 messages,
@@ -53,6 +59,9 @@ impl ChatState {
             ServerMsg::Left { room, at, nick } => self.left(&room, at, nick),
             ServerMsg::Renamed { room, at, from, to } => self.renamed(&room, at, from, to),
             ServerMsg::Typing { room, nick } => self.typing(&room, nick, now),
+            ServerMsg::MemberAdded { room, nick } => self.added(&room, nick),
+            ServerMsg::RoomPrivate { room } => self.made_private(&room),
+            ServerMsg::Removed { room } => self.removed_from(room),
             ServerMsg::Rooms { rooms } => self.directory = rooms,
             ServerMsg::RoomChanges { rooms, gone } => {
                 natter_shared::apply_room_changes(&mut self.directory, rooms, &gone);
@@ -90,7 +99,13 @@ impl ChatState {
         }
     }
 
-    fn entered(&mut self, room: RoomName, online: Vec<Nick>) {
+    fn entered(
+        &mut self,
+        room: RoomName,
+        online: Vec<Nick>,
+        private: bool,
+        role: Option<RoomRole>,
+    ) {
         let view = match self.room_mut(&room) {
             Some(view) => view,
             None => {
@@ -102,6 +117,8 @@ impl ChatState {
         view.name = room.clone();
         view.online = online;
         view.entered = true;
+        view.private = private;
+        view.role = role;
         if self.is_current(&room) {
             self.current = Some(room);
         }
@@ -140,6 +157,34 @@ impl ChatState {
             view.stop_typing(&from);
         }
         self.push(room, Some(at), LineKind::Renamed { from, to });
+    }
+
+    /// `nick` is a member of the private room now.
+    fn added(&mut self, room: &RoomName, nick: Nick) {
+        self.push(room, None, LineKind::Added { nick });
+    }
+
+    /// The room became private; the list marks it too.
+    fn made_private(&mut self, room: &RoomName) {
+        if let Some(view) = self.room_mut(room) {
+            view.private = true;
+        }
+        let key = room.key();
+        for info in &mut self.directory {
+            if info.name.key() == key {
+                info.private = true;
+            }
+        }
+        self.push(room, None, LineKind::MadePrivate);
+    }
+
+    /// The room became private without us: it goes as if left, from the
+    /// list too, and is not joined again on reconnecting.
+    fn removed_from(&mut self, room: RoomName) {
+        self.forget(&room);
+        let key = room.key();
+        self.directory.retain(|info| info.name.key() != key);
+        self.removed = Some(room);
     }
 
     fn typing(&mut self, room: &RoomName, nick: Nick, now: f64) {
@@ -228,6 +273,7 @@ impl ChatState {
                 }
             }
             Some("say") => self.send_problem = Some(problem),
+            Some("add_member" | "make_private") => self.member_problem = Some(problem),
             _ => {
                 let target = room.or_else(|| self.current.clone());
                 if let Some(target) = target {

@@ -2,11 +2,12 @@
 //! server message into it. No browser here, so ordinary `cargo test` covers
 //! every rule of the display logic: presence, renames, unread counts,
 //! typing, merging history pages with live messages without losing or
-//! repeating any, and the outbox of own messages not yet confirmed.
+//! repeating any, the outbox of own messages not yet confirmed, and
+//! private rooms (who may add members, being removed).
 
 use natter_shared::{
-    ClientMsg, ErrorCode, MessageId, MessageText, Nick, Posted, Role, RoomInfo, RoomName, Seq,
-    ServerMsg, UnixMillis,
+    ClientMsg, ErrorCode, MessageId, MessageText, Nick, Posted, Role, RoomInfo, RoomName, RoomRole,
+    Seq, ServerMsg, UnixMillis,
 };
 
 use crate::pacer::{Next, Pacer};
@@ -42,6 +43,11 @@ pub struct ChatState {
     pub room_problem: Option<Problem>,
     /// The last refusal of a `say` request.
     pub send_problem: Option<Problem>,
+    /// The last refusal of an `add_member` or `make_private` request.
+    pub member_problem: Option<Problem>,
+    /// The room this connection was last `removed` from (it became
+    /// private without us), until another room is shown.
+    pub removed: Option<RoomName>,
     /// Messages from others that arrived while the page was hidden.
     pub unseen_while_hidden: u32,
     pub hidden: bool,
@@ -102,6 +108,10 @@ pub struct RoomView {
     pub loading: bool,
     /// `entered` arrived (the join went through).
     pub entered: bool,
+    /// Only its members see it.
+    pub private: bool,
+    /// This account's role in it beyond being there (`entered`).
+    pub role: Option<RoomRole>,
 }
 
 /// One line of a room's message list.
@@ -128,6 +138,10 @@ pub enum LineKind {
     Left { nick: Nick },
     /// `user3 is now known as Ada`
     Renamed { from: Nick, to: Nick },
+    /// `Grace was added` (to a private room's members)
+    Added { nick: Nick },
+    /// The room became private.
+    MadePrivate,
     /// The server refused something sent to this room.
     Refused(Problem),
 }
@@ -176,8 +190,14 @@ impl ChatState {
         if let Some(room) = self.room_mut(&name) {
             room.unread = 0;
         }
+        // In place of a room taken away (a refused join, `removed`), why
+        // it went stays said.
+        if self.current.is_some() {
+            self.room_problem = None;
+            self.removed = None;
+            self.member_problem = None;
+        }
         self.current = Some(name);
-        self.room_problem = None;
         fresh
     }
 

@@ -25,6 +25,9 @@ impl ChatState {
             .map(|r| ClientMsg::Join {
                 room: r.name.clone(),
                 since: r.newest_seq(),
+                // Should the room be gone, it comes back private, never
+                // open to all.
+                private: r.private,
             })
             .collect()
     }

@@ -41,6 +41,8 @@ impl RoomView {
             more: false,
             loading: false,
             entered: false,
+            private: false,
+            role: None,
         }
     }
 
@@ -60,6 +62,17 @@ impl RoomView {
             .filter(|(_, until)| *until > now)
             .map(|(nick, _)| nick.to_string())
             .collect()
+    }
+
+    /// This connection may add members: a private room it owns or
+    /// moderates.
+    pub fn may_add_members(&self) -> bool {
+        self.private && self.role.is_some_and(RoomRole::may_add_members)
+    }
+
+    /// This connection may make the room private: a public room it owns.
+    pub fn may_make_private(&self) -> bool {
+        !self.private && self.role == Some(RoomRole::Owner)
     }
 
     pub(super) fn has(&self, seq: Seq) -> bool {

@@ -100,6 +100,11 @@ impl Chat {
     /// Puts `room` in view, joining it if needed, and puts it in the
     /// address bar.
     pub(super) fn show(&self, room: RoomName, push_history: bool) {
+        self.open(room, push_history, false);
+    }
+
+    /// [`Chat::show`], asking for a new room to be `private`.
+    pub(super) fn open(&self, room: RoomName, push_history: bool, private: bool) {
         let fresh = self
             .state
             .try_update(|s| s.show(room.clone()))
@@ -108,6 +113,7 @@ impl Chat {
             let join = ClientMsg::Join {
                 room: room.clone(),
                 since: None,
+                private,
             };
             self.send_paced(Paced::Join, join);
         }

@@ -3,6 +3,7 @@
 //! conversation, opened from the button above it.
 
 use super::composer::Composer;
+use super::members::RoomAdmin;
 use super::messages::{MessageList, Typing};
 use super::sidebar::{NickForm, OutboxStatus, RoomList, Status, UserList};
 use super::*;
@@ -40,6 +41,7 @@ pub(super) fn Layout(chat: Chat) -> impl IntoView {
                 <NickForm chat=chat/>
                 <RoomList chat=chat/>
                 <UserList chat=chat/>
+                <RoomAdmin chat=chat/>
             </aside>
             <div class="drawer-backdrop" on:click=move |_| drawer.set(false)></div>
             <div class="room-pane">

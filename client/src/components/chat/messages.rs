@@ -301,6 +301,8 @@ pub(super) fn MessageRow(row: Row) -> impl IntoView {
                     LineKind::Joined { nick, .. } => lang.comes_in(nick.as_str()),
                     LineKind::Left { nick } => lang.left(nick.as_str()),
                     LineKind::Renamed { from, to } => lang.renamed(from.as_str(), to.as_str()),
+                    LineKind::Added { nick } => lang.member_added(nick.as_str()),
+                    LineKind::MadePrivate => lang.made_private().to_owned(),
                     LineKind::Said { .. } | LineKind::Refused(_) => String::new(),
                 }
             };

@@ -4,7 +4,8 @@
 //! All display rules live in [`crate::state`]; [`use_chat`] (in `hook.rs`)
 //! wires the socket and the browser (address bar, storage, title), and
 //! this file only lays the page out. The parts of the page are in
-//! `layout.rs`, `sidebar.rs`, `messages.rs` and `composer.rs`.
+//! `layout.rs`, `sidebar.rs` (with the forms of `form.rs`), `members.rs`,
+//! `messages.rs` and `composer.rs`.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -19,13 +20,15 @@ use crate::components::{Keyed, day_label, keyed_list, local_time, text};
 use crate::i18n::{Lang, Waiting, say, use_lang};
 use crate::links::{Segment, segments};
 use crate::pacer::Paced;
-use crate::state::{Line, LineKind, Outgoing, Problem};
+use crate::state::{ChatState, Line, LineKind, Outgoing, Problem};
 use crate::storage;
 use crate::ws::ReadyState;
 
 mod composer;
+mod form;
 mod hook;
 mod layout;
+mod members;
 mod messages;
 mod sidebar;
 
@@ -58,4 +61,20 @@ pub fn ChatPage(room: RoomName) -> impl IntoView {
 
 fn problem_text(lang: Lang, problem: &Problem) -> String {
     lang.error(problem.code).to_owned()
+}
+
+/// Whether the checkbox `name` of `form` is ticked (`false` if the form
+/// has none), unticking it.
+fn untick(form: &wasm_bindgen::JsValue, name: &str) -> bool {
+    use js_sys::Reflect;
+    let checked = "checked".into();
+    let Some(input) = Reflect::get(form, &name.into())
+        .ok()
+        .filter(|i| i.is_object())
+    else {
+        return false;
+    };
+    let ticked = Reflect::get(&input, &checked).ok() == Some(true.into());
+    let _ = Reflect::set(&input, &checked, &false.into());
+    ticked
 }

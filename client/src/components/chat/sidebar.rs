@@ -1,6 +1,8 @@
 //! The side of the chat: the connection's status, the outbox, the name
-//! form, the room list and who is in the room.
+//! form, the room list (private rooms marked, and made from it) and who is
+//! in the room.
 
+use super::form::{LineForm, line_form};
 use super::*;
 
 #[component]
@@ -113,22 +115,25 @@ pub(super) fn NickForm(chat: Chat) -> impl IntoView {
         let taken = chat.state.with(|s| s.nick_problem.is_some());
         (taken && me != wanted).then(|| lang.get().name_reclaim_failed(wanted.as_str()))
     };
-    view! {
-        <form class="nick-form" on:submit=move |ev| { ev.prevent_default(); save(); }>
-            <label for="nick-input">{say(Lang::your_name)}</label>
-            <div class="row">
-                <input id="nick-input" type="text" data-testid="nick-input" autocomplete="nickname"
-                    maxlength="64" title=text(move || lang.get().nick_hint())
-                    prop:value=draft
-                    on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
-                    aria-invalid=text(move || problem().is_some().to_string())
-                    aria-describedby="nick-problem"/>
-                <button type="submit" data-testid="nick-save">{say(Lang::save_name)}</button>
-            </div>
-            <p id="nick-problem" class="problem" role="alert">{problem}</p>
-            <p class="note">{reclaim_note}</p>
-        </form>
-    }
+    let form = LineForm {
+        class: "nick-form",
+        id: "nick-input",
+        button: "nick-save",
+        problem_id: "nick-problem",
+        label: Lang::your_name,
+        action: Lang::save_name,
+        hint: Lang::nick_hint,
+        placeholder: |_| "",
+        autocomplete: "nickname",
+        draft,
+        local_problem,
+        submit: Box::new(move |_| save()),
+    };
+    line_form(
+        form,
+        problem,
+        view! { <p class="note">{reclaim_note}</p> }.into_any(),
+    )
 }
 
 #[component]
@@ -137,32 +142,60 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     // What is wrong with the field's text, found here; empty if nothing.
     let local_problem = RwSignal::new(String::new());
-    let create = move || match RoomName::try_from(draft.get_untracked()) {
+    let create = move |form: &web_sys::EventTarget| match RoomName::try_from(draft.get_untracked())
+    {
         Ok(room) => {
             local_problem.set(String::new());
             draft.set(String::new());
-            chat.show(room, true);
+            chat.open(room, true, untick(form, "private"));
         }
         Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
     };
-    // Every room on the server, plus joined rooms the list has not caught
-    // up with yet.
-    let entries = move || {
-        chat.state.with(|s| {
-            let mut all: Vec<(RoomName, u32)> = s
-                .directory
-                .iter()
-                .map(|r| (r.name.clone(), r.online))
-                .collect();
-            for joined in &s.rooms {
-                if !all.iter().any(|(n, _)| n.key() == joined.name.key()) {
-                    all.push((joined.name.clone(), joined.online.len() as u32));
-                }
-            }
-            all
-        })
-    };
+    let entries = move || chat.state.with(room_entries);
     let problem = chat.problem(local_problem, lang, |s| s.room_problem.as_ref());
+    let removed = move || {
+        chat.state
+            .with(|s| {
+                s.removed
+                    .as_ref()
+                    .map(|r| lang.get().removed_from(r.as_str()))
+            })
+            .unwrap_or_default()
+    };
+    // Only accounts may make private rooms. A row of a keyed list, which
+    // keeps the box (ticked or not) while the state changes.
+    let private_box = move || {
+        chat.state
+            .with(|s| s.role.is_some())
+            .then(|| {
+                Keyed::new(String::new(), || view! {
+                    <label class="check">
+                        <input type="checkbox" name="private" data-testid="room-create-private"/>
+                        {say(Lang::private)}
+                    </label>
+                })
+            })
+            .into_iter()
+            .collect()
+    };
+    let form = LineForm {
+        class: "room-create",
+        id: "room-create-input",
+        button: "room-create",
+        problem_id: "room-problem",
+        label: Lang::new_room,
+        action: Lang::create_room,
+        hint: |_| String::new(),
+        placeholder: Lang::new_room_placeholder,
+        autocomplete: "off",
+        draft,
+        local_problem,
+        submit: Box::new(create),
+    };
+    let extra = view! {
+        {keyed_list(private_box)}
+        <p class="note" role="status">{text(removed)}</p>
+    };
     view! {
         <nav class="rooms" aria-labelledby="rooms-heading">
             <h2 id="rooms-heading">{say(Lang::rooms)}</h2>
@@ -170,33 +203,40 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
                 {keyed_list(move || {
                     entries()
                         .into_iter()
-                        .map(|(name, online)| Keyed::new(
-                            format!("{name}\u{0}{online}"),
-                            move || view! { <RoomEntry chat=chat name=name online=online/> },
+                        .map(|(name, online, private)| Keyed::new(
+                            format!("{name}\u{0}{online}\u{0}{private}"),
+                            move || view! { <RoomEntry chat=chat name=name online=online private=private/> },
                         ))
                         .collect()
                 })}
             </ul>
-            <form class="room-create" on:submit=move |ev| { ev.prevent_default(); create(); }>
-                <label for="room-create-input">{say(Lang::new_room)}</label>
-                <div class="row">
-                    <input id="room-create-input" type="text" data-testid="room-create-input"
-                        autocomplete="off" maxlength="64"
-                        placeholder=say(Lang::new_room_placeholder)
-                        prop:value=draft
-                        on:input=move |ev| { draft.set(event_target_value(&ev)); local_problem.set(String::new()); }
-                        aria-invalid=text(move || problem().is_some().to_string())
-                        aria-describedby="room-problem"/>
-                    <button type="submit" data-testid="room-create">{say(Lang::create_room)}</button>
-                </div>
-                <p id="room-problem" class="problem" role="alert">{problem}</p>
-            </form>
+            {line_form(form, problem, extra.into_any())}
         </nav>
     }
 }
 
+/// Every room on the server, plus joined rooms the list has not caught up
+/// with yet: name, people online, private.
+fn room_entries(s: &ChatState) -> Vec<(RoomName, u32, bool)> {
+    let mut all: Vec<(RoomName, u32, bool)> = s
+        .directory
+        .iter()
+        .map(|r| (r.name.clone(), r.online, r.private))
+        .collect();
+    for joined in &s.rooms {
+        if !all.iter().any(|(n, ..)| n.key() == joined.name.key()) {
+            all.push((
+                joined.name.clone(),
+                joined.online.len() as u32,
+                joined.private,
+            ));
+        }
+    }
+    all
+}
+
 #[component]
-pub(super) fn RoomEntry(chat: Chat, name: RoomName, online: u32) -> impl IntoView {
+pub(super) fn RoomEntry(chat: Chat, name: RoomName, online: u32, private: bool) -> impl IntoView {
     let lang = use_lang();
     // The room, and the key its name is compared by.
     let target = StoredValue::new((name.clone(), name.key()));
@@ -226,9 +266,11 @@ pub(super) fn RoomEntry(chat: Chat, name: RoomName, online: u32) -> impl IntoVie
     let data_room = label.clone();
     view! {
         <li data-testid="room" data-room=data_room data-unread=text(move || unread().to_string())
-            class:joined=joined class:current=current>
+            data-private=private.then(|| "true".to_owned()) class:joined=joined class:current=current>
             <a href=room_path(&name) on:click=show aria-current=move || current().then_some("page")>
                 <span class="room-name">{label}</span>
+                // Shown for private rooms only (style.css).
+                <span class="lock" role="img" aria-label=say(Lang::private_room) title=say(Lang::private_room)></span>
                 <span class="count" title=text(move || lang.get().online_count(online))>{online}</span>
                 <Show when=move || { unread() > 0 }>
                     <span class="unread" aria-label=text(move || lang.get().unread_count(unread()))>{unread}</span>

@@ -10,6 +10,8 @@ impl LineKind {
             LineKind::Joined { nick, .. } => format!("{nick} comes in"),
             LineKind::Left { nick } => format!("{nick} left"),
             LineKind::Renamed { from, to } => format!("{from} is now known as {to}"),
+            LineKind::Added { nick } => format!("{nick} was added"),
+            LineKind::MadePrivate => "The room is now private".to_owned(),
             LineKind::Refused(problem) => problem.message.clone(),
         }
     }
@@ -72,6 +74,9 @@ fn in_lobby() -> ChatState {
             room: RoomName::lobby(),
             online: vec![nick("user1")],
             latest: None,
+            private: false,
+            room_role: None,
+            with: Vec::new(),
         },
         0.0,
     );
@@ -245,6 +250,9 @@ fn unread_counts_rooms_out_of_view() {
             room: room("Rust"),
             online: vec![nick("user1")],
             latest: None,
+            private: false,
+            room_role: None,
+            with: Vec::new(),
         },
         0.0,
     );
@@ -340,6 +348,7 @@ fn keeps_a_bounded_number_of_lines() {
 }
 
 mod outbox;
+mod private;
 
 #[cfg(target_arch = "wasm32")]
 mod in_browser;
