@@ -29,7 +29,9 @@ pub(crate) enum PasskeyError {
 pub(crate) fn relying_party(origin: &str) -> Result<Webauthn, PasskeyError> {
     let url = Url::parse(origin).map_err(|_| PasskeyError::Origin)?;
     let host = url.host_str().ok_or(PasskeyError::Origin)?.to_owned();
-    Ok(WebauthnBuilder::new(&host, &url)?.rp_name("Natter").build()?)
+    Ok(WebauthnBuilder::new(&host, &url)?
+        .rp_name("Natter")
+        .build()?)
 }
 
 /// The user handle of `account`'s passkeys: stable, and naming nothing
@@ -41,7 +43,7 @@ pub(crate) fn user_handle(account: AccountId) -> Uuid {
 /// The account a user handle names, if it is one of ours.
 pub(crate) fn account_of(handle: Uuid) -> Option<AccountId> {
     let (high, low) = handle.as_u64_pair();
-    (high == HANDLE_PREFIX).then(|| AccountId(low as i64))
+    (high == HANDLE_PREFIX).then_some(AccountId(low as i64))
 }
 
 /// A credential id as the store keys it: base64url without padding.

@@ -56,10 +56,16 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/invites/{id}", delete(invites::revoke))
         .route("/api/passkeys", get(passkeys::list))
         .route("/api/passkeys/register", post(passkeys::register))
-        .route("/api/passkeys/register/finish", post(passkeys::register_finish))
+        .route(
+            "/api/passkeys/register/finish",
+            post(passkeys::register_finish),
+        )
         .route("/api/passkeys/{id}", delete(passkeys::remove))
         .route("/api/passkey-sign-in", post(passkeys::sign_in))
-        .route("/api/passkey-sign-in/finish", post(passkeys::sign_in_finish))
+        .route(
+            "/api/passkey-sign-in/finish",
+            post(passkeys::sign_in_finish),
+        )
         .route("/api/room-invites", post(room_invites::create))
         .route("/api/room-invites/accept", post(room_invites::accept))
         .fallback(|| async { ApiError::NotFound })

@@ -48,7 +48,12 @@ pub(super) async fn register(
     let who = caller.account()?;
     let party = party(&headers)?;
     let (options, state) = party
-        .start_passkey_registration(user_handle(who.account), who.name.as_str(), who.name.as_str(), None)
+        .start_passkey_registration(
+            user_handle(who.account),
+            who.name.as_str(),
+            who.name.as_str(),
+            None,
+        )
         .map_err(|_| ApiError::PasskeyInvalid)?;
     // Kept on the authenticator, so that signing in needs no name.
     let mut options = serde_json::to_value(options).map_err(|_| ApiError::Unavailable)?;
@@ -56,7 +61,9 @@ pub(super) async fn register(
     options["publicKey"]["authenticatorSelection"]["requireResidentKey"] = true.into();
     let state = serde_json::to_string(&state).map_err(|_| ApiError::Unavailable)?;
     let ceremony = begin(&app, "register", Some(who.account), &state).await?;
-    Ok(Json(serde_json::json!({ "ceremony": ceremony, "options": options })))
+    Ok(Json(
+        serde_json::json!({ "ceremony": ceremony, "options": options }),
+    ))
 }
 
 /// `POST /api/passkeys/register/finish`: keeps the passkey the browser made.
@@ -72,16 +79,33 @@ pub(super) async fn register_finish(
     if account != Some(who.account) {
         return Err(ApiError::PasskeyInvalid);
     }
-    let state: PasskeyRegistration = serde_json::from_str(&state).map_err(|_| ApiError::PasskeyInvalid)?;
+    let state: PasskeyRegistration =
+        serde_json::from_str(&state).map_err(|_| ApiError::PasskeyInvalid)?;
     let passkey = party
         .finish_passkey_registration(&form.credential, &state)
         .map_err(|_| ApiError::PasskeyInvalid)?;
-    let name: String = form.name.unwrap_or_default().trim().chars().take(NAME_CHARS).collect();
-    let name = if name.is_empty() { "Passkey".to_owned() } else { name };
+    let name: String = form
+        .name
+        .unwrap_or_default()
+        .trim()
+        .chars()
+        .take(NAME_CHARS)
+        .collect();
+    let name = if name.is_empty() {
+        "Passkey".to_owned()
+    } else {
+        name
+    };
     let kept = serde_json::to_string(&passkey).map_err(|_| ApiError::Unavailable)?;
     let id = match app
         .store
-        .add_passkey(who.account, &credential_key(passkey.cred_id()), &kept, &name, now())
+        .add_passkey(
+            who.account,
+            &credential_key(passkey.cred_id()),
+            &kept,
+            &name,
+            now(),
+        )
         .await
     {
         Ok(id) => id,
@@ -142,7 +166,9 @@ pub(super) async fn sign_in(
     options.mediation = None;
     let state = serde_json::to_string(&state).map_err(|_| ApiError::Unavailable)?;
     let ceremony = begin(&app, "sign_in", None, &state).await?;
-    Ok(Json(serde_json::json!({ "ceremony": ceremony, "options": options })))
+    Ok(Json(
+        serde_json::json!({ "ceremony": ceremony, "options": options }),
+    ))
 }
 
 /// `POST /api/passkey-sign-in/finish`: checks the browser's signature and
@@ -162,18 +188,31 @@ pub(super) async fn sign_in_finish(
         .map_err(|_| ApiError::BadCredentials)?;
     let key = credential_key(id);
     app.attempts.try_password(caller.address, &key)?;
-    let found = app.store.passkey(&key).await?.ok_or(ApiError::BadCredentials)?;
+    let found = app
+        .store
+        .passkey(&key)
+        .await?
+        .ok_or(ApiError::BadCredentials)?;
     if account_of(handle) != Some(found.account) {
         return Err(ApiError::BadCredentials);
     }
-    let mut passkey: Passkey = serde_json::from_str(&found.passkey).map_err(|_| ApiError::Unavailable)?;
+    let mut passkey: Passkey =
+        serde_json::from_str(&found.passkey).map_err(|_| ApiError::Unavailable)?;
     let result = party
-        .finish_discoverable_authentication(&form.credential, state, &[DiscoverableKey::from(&passkey)])
+        .finish_discoverable_authentication(
+            &form.credential,
+            state,
+            &[DiscoverableKey::from(&passkey)],
+        )
         .map_err(|_| ApiError::BadCredentials)?;
     passkey.update_credential(&result);
     let kept = serde_json::to_string(&passkey).map_err(|_| ApiError::Unavailable)?;
     app.store.passkey_used(found.id, &kept, now()).await?;
-    let account = app.store.account(found.account).await?.ok_or(ApiError::BadCredentials)?;
+    let account = app
+        .store
+        .account(found.account)
+        .await?
+        .ok_or(ApiError::BadCredentials)?;
     let who = NewSessionFor {
         account: account.id,
         name: account.name,
@@ -213,7 +252,9 @@ async fn take(
     ceremony: &str,
     kind: &'static str,
 ) -> Result<(Option<crate::ids::AccountId>, String), ApiError> {
-    let hash = Token::parse(ceremony).map(|t| t.hash()).ok_or(ApiError::PasskeyInvalid)?;
+    let hash = Token::parse(ceremony)
+        .map(|t| t.hash())
+        .ok_or(ApiError::PasskeyInvalid)?;
     app.store
         .take_ceremony(&hash, kind, now())
         .await?

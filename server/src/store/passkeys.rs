@@ -60,7 +60,10 @@ impl Store {
     }
 
     /// The passkeys of `account`, oldest first.
-    pub(crate) async fn passkeys_of(&self, account: AccountId) -> Result<Vec<PasskeyRow>, StoreError> {
+    pub(crate) async fn passkeys_of(
+        &self,
+        account: AccountId,
+    ) -> Result<Vec<PasskeyRow>, StoreError> {
         timed("passkeys_of", async {
             let rows = sqlx::query(
                 "SELECT id, name, created_at, last_used FROM passkeys \
@@ -86,7 +89,10 @@ impl Store {
     }
 
     /// The passkey with this credential id, if kept.
-    pub(crate) async fn passkey(&self, credential_id: &str) -> Result<Option<FoundPasskey>, StoreError> {
+    pub(crate) async fn passkey(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<FoundPasskey>, StoreError> {
         timed("passkey", async {
             let row = sqlx::query(
                 "SELECT id, account_id, passkey FROM passkeys WHERE credential_id = $1",
@@ -108,7 +114,12 @@ impl Store {
 
     /// Records a use of the passkey `id`, with its credential as updated
     /// (its counter).
-    pub(crate) async fn passkey_used(&self, id: i64, passkey: &str, at: UnixMillis) -> Result<(), StoreError> {
+    pub(crate) async fn passkey_used(
+        &self,
+        id: i64,
+        passkey: &str,
+        at: UnixMillis,
+    ) -> Result<(), StoreError> {
         timed("passkey_used", async {
             self.write(
                 sqlx::query("UPDATE passkeys SET passkey = $1, last_used = $2 WHERE id = $3")
@@ -123,7 +134,11 @@ impl Store {
     }
 
     /// Removes the passkey `id` of `account`; whether there was one.
-    pub(crate) async fn delete_passkey(&self, account: AccountId, id: i64) -> Result<bool, StoreError> {
+    pub(crate) async fn delete_passkey(
+        &self,
+        account: AccountId,
+        id: i64,
+    ) -> Result<bool, StoreError> {
         timed("delete_passkey", async {
             let gone = self
                 .write(
