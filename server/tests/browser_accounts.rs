@@ -265,3 +265,125 @@ async fn the_account_pages_pass_the_accessibility_check() {
     }
     server.stop().await.unwrap();
 }
+
+/// The number of elements `selector` finds on the page now.
+async fn count(page: &Client, selector: &str) -> usize {
+    page.find_all(Locator::Css(selector)).await.unwrap().len()
+}
+
+#[tokio::test]
+async fn a_private_room_is_invisible_to_a_third_person() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    let ada = signed_up(&driver, &server, "Ada").await;
+    let bob = signed_up(&driver, &server, "Bob").await;
+    let eve = signed_up(&driver, &server, "Eve").await;
+    const PLANS: &str = "[data-testid=room][data-room=plans]";
+    // Ada makes a private room and says something in it.
+    type_into(&ada, "[data-testid=room-create-input]", "plans").await;
+    click(&ada, "[data-testid=room-create-private]").await;
+    click(&ada, "[data-testid=room-create]").await;
+    wait_for(&ada, &format!("{PLANS}[data-private=true]"), "plans").await;
+    wait_until(&ada, "location.pathname === '/r/plans'").await;
+    type_into(&ada, INPUT, &format!("the secret plan{}", enter())).await;
+    wait_for(&ada, "[data-testid=message]", "the secret plan").await;
+    // She adds Bob, who finds it in his list and reads it.
+    type_into(&ada, "[data-testid=member-add-input]", "Bob").await;
+    click(&ada, "[data-testid=member-add]").await;
+    wait_for(&bob, &format!("{PLANS}[data-private=true]"), "plans").await;
+    click(&bob, &format!("{PLANS} a")).await;
+    wait_for(&bob, "[data-testid=message]", "the secret plan").await;
+    // Eve, watching the same list all along, never sees it; its address
+    // gets her a refusal and nothing of the room.
+    wait_for(&eve, "[data-testid=room][data-room=lobby]", "lobby").await;
+    assert_eq!(count(&eve, PLANS).await, 0);
+    eve.goto(&server.url("/r/plans")).await.unwrap();
+    wait_for(&eve, STATUS_OPEN, "Connected as Eve").await;
+    wait_until(
+        &eve,
+        "document.querySelector('#room-problem').innerText.trim().length > 0",
+    )
+    .await;
+    let body = eve
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!body.contains("the secret plan"), "{body}");
+    assert_eq!(count(&eve, &format!("{PLANS}[data-private=true]")).await, 0);
+    for page in [ada, bob, eve] {
+        page.close().await.unwrap();
+    }
+    server.stop().await.unwrap();
+}
+
+/// Gives the page a virtual authenticator, as a platform passkey provider
+/// that keeps passkeys and verifies its user (Chrome DevTools' WebAuthn
+/// domain, through chromedriver).
+async fn add_virtual_authenticator(page: &Client) {
+    page.issue_cmd(Cdp {
+        cmd: "WebAuthn.enable",
+        params: json!({}),
+    })
+    .await
+    .unwrap();
+    let options = json!({
+        "protocol": "ctap2",
+        "transport": "internal",
+        "hasResidentKey": true,
+        "hasUserVerification": true,
+        "isUserVerified": true,
+        "automaticPresenceSimulation": true,
+    });
+    page.issue_cmd(Cdp {
+        cmd: "WebAuthn.addVirtualAuthenticator",
+        params: json!({ "options": options }),
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_passkey_added_in_settings_signs_in_with_no_name_or_password() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    // Browsers take a host name, never an address, as a passkey's site.
+    let at = |path: &str| format!("http://localhost:{}{path}", server.addr.port());
+    let page = driver.session_with(&[]).await;
+    add_virtual_authenticator(&page).await;
+    page.goto(&at("/sign-up?next=%2Fsettings")).await.unwrap();
+    submit_form(&page, "Ada", PASSWORD).await;
+    arrives_at(&page, "[data-testid=passkey-add]").await;
+    click(&page, "[data-testid=passkey-add]").await;
+    wait_for(&page, "[data-testid=passkey]", "").await;
+
+    // Signed out, the passkey alone signs Ada in again.
+    page.goto(&at("/")).await.unwrap();
+    wait_for(&page, MENU_ACCOUNT, "Ada").await;
+    click(&page, "[data-testid=sign-out]").await;
+    wait_for(&page, MENU_GUEST, "user").await;
+    page.goto(&at("/sign-in")).await.unwrap();
+    wait_for(&page, "[data-testid=passkey-sign-in]", "").await;
+    click(&page, "[data-testid=passkey-sign-in]").await;
+    arrives_at(&page, MENU_ACCOUNT).await;
+    wait_for(&page, MENU_ACCOUNT, "Ada").await;
+    wait_for(&page, STATUS_OPEN, "Connected as Ada").await;
+
+    // Removed, it is gone from the list.
+    page.goto(&at("/settings")).await.unwrap();
+    wait_for(&page, "[data-testid=passkey]", "").await;
+    click(&page, "[data-testid=passkey-remove]").await;
+    wait_until(
+        &page,
+        "document.querySelectorAll('[data-testid=passkey]').length === 0",
+    )
+    .await;
+    page.close().await.unwrap();
+    server.stop().await.unwrap();
+}

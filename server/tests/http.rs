@@ -226,8 +226,15 @@ fn the_bundled_wasm_carries_no_build_notes() {
 
 /// The bundle's budget: what a browser downloads to start the chat (the
 /// wasm, its JavaScript and the stylesheet, as the server sends them with
-/// brotli) stays within 150 KB, and within 200 KB at the end of stage two.
-const BUNDLE_BUDGET_BROTLI: u64 = 150 * 1024;
+/// brotli). Stage one's chat had 150 KB; the end of stage two has 200 KB,
+/// shared evenly by its four features that bring pages (accounts, private
+/// rooms and direct messages; message features; files and search;
+/// moderation): 12.5 KB each, granted as each lands. Landed: accounts.
+/// (docs/BENCHMARKS.md, "The web client bundle", keeps the ledger.)
+const BUNDLE_BUDGET_BROTLI: u64 = 150 * 1024 + STAGE_TWO_FEATURES_LANDED * 12_800;
+
+/// Stage two's features with pages that have landed (see above).
+const STAGE_TWO_FEATURES_LANDED: u64 = 1;
 
 /// The release bundle, as browsers get it, fits [`BUNDLE_BUDGET_BROTLI`];
 /// the sizes are printed either way. Needs the built bundle, as below.
