@@ -410,3 +410,51 @@ async fn a_room_invite_link_makes_its_opener_a_member_as_often_as_it_says() {
     assert_eq!(forged.code(), "invite_invalid");
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn private_rooms_and_direct_conversations_stay_theirs_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::database(dir.path()).await;
+    let server = common::spawn_app_on(&db, natter_server::Config::default()).await;
+    let ada_cookie = sign_up(&server, "Ada", PASSWORD).await;
+    let bob_cookie = sign_up(&server, "Bob", PASSWORD).await;
+    let eve_cookie = sign_up(&server, "Eve", PASSWORD).await;
+    let mut ada = connect_with_cookie(&server, &ada_cookie).await;
+    next_msg(&mut ada).await;
+    make(&mut ada, "plans").await;
+    say_in(&mut ada, "plans", "kept private").await;
+    let (direct_name, _) = open(&mut ada, &["Bob"]).await;
+    say_in(&mut ada, &direct_name, "kept between us").await;
+    read_until(
+        &mut ada,
+        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == "kept between us"),
+    )
+    .await;
+    drop(ada);
+    server.stop().await.unwrap();
+
+    let server = common::spawn_app_on(&db, natter_server::Config::default()).await;
+    // Bob's list shows the conversation, not the room; Eve's neither.
+    let mut bob = connect_with_cookie(&server, &bob_cookie).await;
+    next_msg(&mut bob).await;
+    send(&mut bob, &ClientMsg::WatchRooms).await;
+    let listed = listing_of(&mut bob, &direct_name).await;
+    assert!(
+        matches!(&listed, ServerMsg::RoomChanges { rooms, .. } if rooms.iter().all(|r| r.name.as_str() != "plans"))
+    );
+    let mut eve = connect_with_cookie(&server, &eve_cookie).await;
+    next_msg(&mut eve).await;
+    assert_eq!(
+        refused(&mut eve, join("plans", Some(0), false)).await,
+        ErrorCode::RoomUnavailable
+    );
+    assert_eq!(
+        refused(&mut eve, join(&direct_name, None, false)).await,
+        ErrorCode::RoomUnavailable
+    );
+    let (_, history) = enter(&mut bob, &direct_name).await;
+    assert!(
+        matches!(history, ServerMsg::History { messages, .. } if messages[0].text.as_str() == "kept between us")
+    );
+    server.stop().await.unwrap();
+}
