@@ -48,7 +48,7 @@ use common::faults::{
 };
 use common::full_disk::{
     Space, free_bytes, kill_9_through_a_full_disk, kill_9_through_a_read_only_disk, mount_ext4,
-    mount_ext4_with, mount_tmpfs,
+    mount_ext4_with, mount_tmpfs, schema_in_place,
 };
 use natter_server::Config;
 use natter_server::fanout::LocalFanout;
@@ -255,10 +255,12 @@ async fn kill_9_after_a_full_tmpfs_loses_nothing_acknowledged() {
     let Some(_mounted) = mount_tmpfs(&mnt, "2m") else {
         return;
     };
-    // Most of the disk taken by something else.
-    let filler = mnt.join("filler");
-    std::fs::write(&filler, vec![1_u8; 1_850_000]).unwrap();
+    // A server's database, then most of the disk taken by something else.
     let db = mnt.join("natter.db").display().to_string();
+    schema_in_place(&db).await;
+    let filler = mnt.join("filler");
+    let taken = free_bytes(&mnt).saturating_sub(250_000);
+    std::fs::write(&filler, vec![1_u8; usize::try_from(taken).unwrap()]).unwrap();
     kill_9_through_a_full_disk(&db, &[], Space::Disk { filler }).await;
 }
 
@@ -270,11 +272,13 @@ async fn kill_9_after_a_full_ext4_disk_loses_nothing_acknowledged() {
     let Some(_mounted) = mount_ext4(&dir.path().join("disk.img"), 4 << 20, &mnt) else {
         return;
     };
-    // All but 250 kB taken by something else, as on the reporter's disk.
+    // A server's database, then all but 250 kB taken by something else,
+    // as on the reporter's disk.
+    let db = mnt.join("natter.db").display().to_string();
+    schema_in_place(&db).await;
     let filler = mnt.join("filler");
     let taken = free_bytes(&mnt).saturating_sub(250_000);
     std::fs::write(&filler, vec![1_u8; usize::try_from(taken).unwrap()]).unwrap();
-    let db = mnt.join("natter.db").display().to_string();
     kill_9_through_a_full_disk(&db, &[], Space::Disk { filler }).await;
 }
 
