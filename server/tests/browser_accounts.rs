@@ -295,6 +295,8 @@ async fn a_private_room_is_invisible_to_a_third_person() {
     wait_for(&bob, &format!("{PLANS}[data-private=true]"), "plans").await;
     click(&bob, &format!("{PLANS} a")).await;
     wait_for(&bob, "[data-testid=message]", "the secret plan").await;
+    wait_for(&ada, "[data-testid=message]", "Bob").await;
+    save_screenshot(&ada, "private-room").await;
     // Eve, watching the same list all along, never sees it; its address
     // gets her a refusal and nothing of the room.
     wait_for(&eve, "[data-testid=room][data-room=lobby]", "lobby").await;
@@ -362,6 +364,7 @@ async fn a_passkey_added_in_settings_signs_in_with_no_name_or_password() {
     arrives_at(&page, "[data-testid=passkey-add]").await;
     click(&page, "[data-testid=passkey-add]").await;
     wait_for(&page, "[data-testid=passkey]", "").await;
+    save_screenshot(&page, "settings").await;
 
     // Signed out, the passkey alone signs Ada in again.
     page.goto(&at("/")).await.unwrap();
@@ -370,6 +373,7 @@ async fn a_passkey_added_in_settings_signs_in_with_no_name_or_password() {
     wait_for(&page, MENU_GUEST, "user").await;
     page.goto(&at("/sign-in")).await.unwrap();
     wait_for(&page, "[data-testid=passkey-sign-in]", "").await;
+    save_screenshot(&page, "sign-in").await;
     click(&page, "[data-testid=passkey-sign-in]").await;
     arrives_at(&page, MENU_ACCOUNT).await;
     wait_for(&page, MENU_ACCOUNT, "Ada").await;
