@@ -20,7 +20,7 @@ use crate::components::{Keyed, day_label, keyed_list, local_time, text};
 use crate::i18n::{Lang, Waiting, say, use_lang};
 use crate::links::{Segment, segments};
 use crate::pacer::Paced;
-use crate::state::{ChatState, Line, LineKind, Outgoing, Problem};
+use crate::state::{ChatState, Entry, Line, LineKind, Outgoing, Problem, is_guest_name};
 use crate::storage;
 use crate::ws::ReadyState;
 
