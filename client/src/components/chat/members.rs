@@ -6,6 +6,7 @@
 
 use super::form::{LineForm, line_form};
 use super::*;
+use crate::i18n::Phrase;
 
 #[component]
 pub(super) fn RoomAdmin(chat: Chat) -> impl IntoView {
@@ -25,34 +26,6 @@ pub(super) fn RoomAdmin(chat: Chat) -> impl IntoView {
             chat.send(&make(room));
         }
     };
-    let add = move || match Nick::try_from(draft.get_untracked()) {
-        Ok(nick) => {
-            draft.set(String::new());
-            send(&move |room| ClientMsg::AddMember {
-                room,
-                nick: nick.clone(),
-            });
-        }
-        Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
-    };
-    // In a conversation: another one, with one more person.
-    let add_person = move || match Nick::try_from(draft.get_untracked()) {
-        Ok(nick) => {
-            let msg = chat.state.try_update(|s| {
-                let others = s.with_one_more(nick)?;
-                Some(s.direct(others))
-            });
-            match msg.flatten() {
-                Some(msg) => {
-                    draft.set(String::new());
-                    local_problem.set(String::new());
-                    chat.send_paced(Paced::Join, msg);
-                }
-                None => local_problem.set(lang.get_untracked().too_many_people().to_owned()),
-            }
-        }
-        Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
-    };
     let problem = chat.problem(local_problem, lang, |s| s.member_problem.as_ref());
     // The controls the room in view allows, as rows of a keyed list: each
     // stays (with what is typed) while the state changes. Each shows the
@@ -66,46 +39,35 @@ pub(super) fn RoomAdmin(chat: Chat) -> impl IntoView {
             })
         });
         let mut rows = Vec::new();
-        if dm {
-            rows.push(Keyed::new("dm".into(), move || {
-                let form = LineForm {
-                    class: "member-add",
-                    id: "dm-add-input",
-                    button: "dm-add",
-                    problem_id: "member-problem",
-                    label: Lang::add_person,
-                    action: Lang::add,
-                    hint: |_| String::new(),
-                    placeholder: |_| "",
-                    autocomplete: "off",
-                    draft,
-                    local_problem,
-                    submit: Box::new(move |_| add_person()),
-                };
-                line_form(form, problem, ().into_any())
-            }));
-        }
         if add_members && let Some(room) = chat.state.with(|s| s.current.clone()) {
             // Keyed by the room: another room's link is not shown.
             rows.push(Keyed::new(format!("invite {room}"), move || {
                 invite_link(room, local_problem)
             }));
         }
-        if add_members {
-            rows.push(Keyed::new("add".into(), move || {
+        // A conversation's people or a private room's members: one more.
+        if dm || add_members {
+            let (key, id, button, label): (&str, _, _, Phrase) = if dm {
+                ("dm", "dm-add-input", "dm-add", Lang::add_person)
+            } else {
+                ("add", "member-add-input", "member-add", Lang::add_member)
+            };
+            rows.push(Keyed::new(key.into(), move || {
                 let form = LineForm {
                     class: "member-add",
-                    id: "member-add-input",
-                    button: "member-add",
+                    id,
+                    button,
                     problem_id: "member-problem",
-                    label: Lang::add_member,
+                    label,
                     action: Lang::add,
                     hint: |_| String::new(),
                     placeholder: |_| "",
                     autocomplete: "off",
                     draft,
                     local_problem,
-                    submit: Box::new(move |_| add()),
+                    submit: Box::new(move |_| {
+                        one_more(chat, dm, draft, local_problem, lang.get_untracked())
+                    }),
                 };
                 line_form(form, problem, ().into_any())
             }));
@@ -124,6 +86,37 @@ pub(super) fn RoomAdmin(chat: Chat) -> impl IntoView {
         rows
     };
     view! { <div class="room-admin">{keyed_list(controls)}</div> }
+}
+
+/// Adds the person typed in `draft`: to the private room in view as a
+/// member, or, in a conversation (`dm`), to its people in another one.
+fn one_more(chat: Chat, dm: bool, draft: RwSignal<String>, problem: RwSignal<String>, lang: Lang) {
+    let nick = match Nick::try_from(draft.get_untracked()) {
+        Ok(nick) => nick,
+        Err(err) => return problem.set(lang.invalid(&err)),
+    };
+    problem.set(String::new());
+    let msg = chat.state.try_update(|s| {
+        s.member_problem = None;
+        if dm {
+            s.with_one_more(nick).map(|others| s.direct(others))
+        } else {
+            let room = s.current.clone()?;
+            Some(ClientMsg::AddMember { room, nick })
+        }
+    });
+    match msg.flatten() {
+        Some(msg) if dm => {
+            draft.set(String::new());
+            chat.send_paced(Paced::Join, msg);
+        }
+        Some(msg) => {
+            draft.set(String::new());
+            chat.send(&msg);
+        }
+        None if dm => problem.set(lang.too_many_people().to_owned()),
+        None => {}
+    }
 }
 
 /// A button that makes an invite link to `room` (a private room), and the
