@@ -15,6 +15,9 @@ pub fn join_page() -> impl IntoView {
     let token = param(&fragment, "room-invite")
         .unwrap_or_default()
         .to_owned();
+    // Back here, token and all, once signed in.
+    let here = format!("/join#room-invite={token}");
+    let sign_in = format!("/sign-in?next={}", js_sys::encode_uri_component(&here));
     let accept = move || {
         if token.is_empty() {
             return form.done(Err(Refusal {
@@ -43,15 +46,16 @@ pub fn join_page() -> impl IntoView {
             accept();
         }
     });
-    let body = move || {
-        match signed_in().map(|s| !s) {
+    let body = move || match signed_in().map(|s| !s) {
         Some(true) => view! {
-            <p>{say(Lang::join_need_sign_in)}" "{come_back_link("/sign-in", "sign-in-to-join", Lang::title_sign_in)}</p>
+            <p>
+                {say(Lang::join_need_sign_in)}" "
+                <a href=sign_in.clone() data-testid="join-sign-in">{say(Lang::title_sign_in)}</a>
+            </p>
         }
         .into_any(),
         Some(false) => view! { <p class="note" role="status">{say(Lang::joining)}</p> }.into_any(),
         None => view! { <p class="note">{say(Lang::loading)}</p> }.into_any(),
-    }
     };
     view! {
         <h1>{say(Lang::title_join)}</h1>
