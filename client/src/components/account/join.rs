@@ -54,7 +54,10 @@ pub fn join_page() -> impl IntoView {
             </p>
         }
         .into_any(),
-        Some(false) => view! { <p class="note" role="status">{say(Lang::joining)}</p> }.into_any(),
+        Some(false) => view! {
+            <p class="note" role="status" hidden=move || !form.busy.get()>{say(Lang::joining)}</p>
+        }
+        .into_any(),
         None => view! { <p class="note">{say(Lang::loading)}</p> }.into_any(),
     };
     view! {
