@@ -338,16 +338,16 @@ fn user_row(chat: Chat, nick: Nick) -> impl IntoView {
         }
     };
     let write_to = text(move || lang.get().write_to(&name));
+    let after = move || match kind() {
+        1 => view! { <span class="you">{say(Lang::you_suffix)}</span> }.into_any(),
+        2 => view! {
+            <button type="button" class="quiet dm-start" data-testid="dm-start" on:click=start
+                aria-label=write_to.clone() title=write_to.clone()>"✉"</button>
+        }
+        .into_any(),
+        _ => ().into_any(),
+    };
     view! {
-        <li data-testid="user">
-            {who.get_value().to_string()}
-            <Show when=move || kind() == 1>
-                <span class="you">{say(Lang::you_suffix)}</span>
-            </Show>
-            <Show when=move || kind() == 2>
-                <button type="button" class="quiet dm-start" data-testid="dm-start" on:click=start
-                    aria-label=write_to.clone() title=write_to.clone()>"✉"</button>
-            </Show>
-        </li>
+        <li data-testid="user">{who.get_value().to_string()}{switch(after)}</li>
     }
 }
