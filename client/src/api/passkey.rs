@@ -4,12 +4,12 @@
 //! (`PublicKeyCredential.parse…OptionsFromJSON`, `toJSON`), reached
 //! through `Reflect` rather than typed bindings: less code.
 
-use js_sys::{Function, Object, Reflect};
+use js_sys::{Function, Object, Promise, Reflect};
 use natter_shared::UnixMillis;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use super::{Answer, ApiCode, Refusal, Who, call, fetch, malformed, who};
+use super::{Answer, ApiCode, Refusal, Who, call, malformed, who};
 use crate::json::{Check, field, list, put, required, string, whole};
 
 /// One of the account's passkeys, as `GET /api/passkeys` lists them.
@@ -57,49 +57,64 @@ pub fn passkey_sign_in(done: impl FnOnce(Answer<Who>) + 'static) {
     ceremony(false, Box::new(move |a| done(a.and_then(|v| who(&v)))));
 }
 
-/// One ceremony in the background (one future type for both).
-fn ceremony(create: bool, done: Box<dyn FnOnce(Answer<JsValue>)>) {
-    leptos::task::spawn_local(async move { done(run(create).await) });
-}
-
 /// Asks the server for options, the browser for a credential, and the
-/// server to check it.
-async fn run(create: bool) -> Answer<JsValue> {
+/// server to check it. The requests go through [`call`], whose one
+/// future type serves every route; only the browser's promise is awaited
+/// here.
+fn ceremony(create: bool, done: Box<dyn FnOnce(Answer<JsValue>)>) {
     let (start, finish) = if create {
         ("/api/passkeys/register", "/api/passkeys/register/finish")
     } else {
         ("/api/passkey-sign-in", "/api/passkey-sign-in/finish")
     };
-    let begun = fetch("POST", start, None).await?;
-    let ceremony = required(&begun, "ceremony", string).map_err(malformed)?;
-    let options = Reflect::get(&begun, &"options".into()).map_err(failed)?;
-    let credential = browser_credential(create, &options).await.map_err(failed)?;
-    let body = Object::new();
-    put(&body, "ceremony", ceremony);
-    put(&body, "credential", credential);
-    fetch("POST", finish, Some(body)).await
+    call("POST", start, None, move |begun| {
+        let asked = begun.and_then(|begun| {
+            let ceremony = required(&begun, "ceremony", string).map_err(malformed)?;
+            let promise = ask_browser(create, &begun).map_err(failed)?;
+            Ok((ceremony, promise))
+        });
+        let (ceremony, promise) = match asked {
+            Ok(asked) => asked,
+            Err(refusal) => return done(Err(refusal)),
+        };
+        leptos::task::spawn_local(async move {
+            let credential = match JsFuture::from(promise).await {
+                Ok(credential) => {
+                    method_of(&credential, "toJSON").and_then(|to_json| to_json.call0(&credential))
+                }
+                Err(err) => Err(err),
+            };
+            match credential {
+                Ok(credential) => {
+                    let body = Object::new();
+                    put(&body, "ceremony", ceremony);
+                    put(&body, "credential", credential);
+                    call("POST", finish, Some(body), done);
+                }
+                Err(err) => done(Err(failed(err))),
+            }
+        });
+    });
 }
 
 /// `navigator.credentials.create` or `.get` with the server's
-/// `options.publicKey`; the credential as JSON.
-async fn browser_credential(create: bool, options: &JsValue) -> Result<JsValue, JsValue> {
+/// `options.publicKey`, read by the browser from JSON.
+fn ask_browser(create: bool, begun: &JsValue) -> Result<Promise, JsValue> {
     let class = credential_class().ok_or(JsValue::NULL)?;
     let (parse, method) = if create {
         ("parseCreationOptionsFromJSON", "create")
     } else {
         ("parseRequestOptionsFromJSON", "get")
     };
-    let public_key = Reflect::get(options, &"publicKey".into())?;
+    let options = Reflect::get(begun, &"options".into())?;
+    let public_key = Reflect::get(&options, &"publicKey".into())?;
     let public_key = method_of(&class, parse)?.call1(&class, &public_key)?;
     let arg = Object::new();
     put(&arg, "publicKey", public_key);
-    let credentials = Reflect::get(
-        &web_sys::window().ok_or(JsValue::NULL)?.navigator(),
-        &"credentials".into(),
-    )?;
+    let navigator = web_sys::window().ok_or(JsValue::NULL)?.navigator();
+    let credentials = Reflect::get(&navigator, &"credentials".into())?;
     let promise = method_of(&credentials, method)?.call1(&credentials, &arg)?;
-    let credential = JsFuture::from(js_sys::Promise::resolve(&promise)).await?;
-    method_of(&credential, "toJSON")?.call0(&credential)
+    Ok(Promise::resolve(&promise))
 }
 
 fn method_of(target: &JsValue, name: &str) -> Result<Function, JsValue> {
