@@ -204,6 +204,7 @@ mod in_browser {
         assert_eq!(Page::from_path("/sign-up/"), Page::SignUp);
         assert_eq!(Page::from_path("/reset-password"), Page::ResetPassword);
         assert_eq!(Page::from_path("/settings"), Page::Settings);
+        assert_eq!(Page::from_path("/join"), Page::Join);
         assert!(Page::SignIn.is_account() && !Page::Settings.is_account());
         assert_eq!(Page::from_path("/nope"), Page::NotFound);
         assert_eq!(Page::from_path("/r/"), Page::NotFound);
