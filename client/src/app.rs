@@ -9,7 +9,8 @@ use leptos::prelude::*;
 use natter_shared::RoomName;
 
 use crate::components::account::{
-    account_menu, provide_who, reset_password_page, settings_page, sign_in_page, sign_up_page,
+    account_menu, join_page, provide_who, reset_password_page, settings_page, sign_in_page,
+    sign_up_page,
 };
 use crate::components::chat::ChatPage;
 use crate::components::echo::EchoPage;
@@ -24,6 +25,8 @@ pub enum Page {
     SignUp,
     ResetPassword,
     Settings,
+    /// A private room's invite link.
+    Join,
     NotFound,
 }
 
@@ -51,6 +54,7 @@ impl Page {
             "/sign-up" => Page::SignUp,
             "/reset-password" => Page::ResetPassword,
             "/settings" => Page::Settings,
+            "/join" => Page::Join,
             _ => Page::NotFound,
         }
     }
@@ -70,6 +74,7 @@ impl Page {
             Page::SignUp => lang.title_sign_up(),
             Page::ResetPassword => lang.title_reset(),
             Page::Settings => lang.title_settings(),
+            Page::Join => lang.title_join(),
             Page::NotFound => lang.title_not_found(),
         }
     }
@@ -128,6 +133,7 @@ pub fn App() -> impl IntoView {
                 Page::SignUp => account(sign_up_page()),
                 Page::ResetPassword => account(reset_password_page()),
                 Page::Settings => account(settings_page()),
+                Page::Join => account(join_page()),
                 Page::NotFound => view! { <NotFound/> }.into_any(),
             }}
         </main>
@@ -198,6 +204,7 @@ mod in_browser {
         assert_eq!(Page::from_path("/sign-up/"), Page::SignUp);
         assert_eq!(Page::from_path("/reset-password"), Page::ResetPassword);
         assert_eq!(Page::from_path("/settings"), Page::Settings);
+        assert_eq!(Page::from_path("/join"), Page::Join);
         assert!(Page::SignIn.is_account() && !Page::Settings.is_account());
         assert_eq!(Page::from_path("/nope"), Page::NotFound);
         assert_eq!(Page::from_path("/r/"), Page::NotFound);

@@ -18,8 +18,12 @@ use crate::json::{
     Check, boolean, field, list, parse, put, required, role, string, stringify, whole,
 };
 
+mod passkey;
 mod rules;
 
+pub use passkey::{
+    PasskeyInfo, add_passkey, passkey_sign_in, passkeys, passkeys_supported, remove_passkey,
+};
 pub use rules::{Ago, ApiCode, Refusal, Ticket, ago, is_local_path, param};
 
 /// Who the browser is: an account's name and role, or a guest (`role`
@@ -172,6 +176,27 @@ pub fn invites(done: impl FnOnce(Answer<Vec<Invite>>) + 'static) {
 pub fn revoke_invite(id: u64, done: impl FnOnce(Answer<()>) + 'static) {
     call("DELETE", &format!("/api/invites/{id}"), None, move |a| {
         done(a.map(drop));
+    });
+}
+
+/// `POST /api/room-invites`: a link to the private room `room`, for 10
+/// people over a week.
+pub fn create_room_invite(room: &str, done: impl FnOnce(Answer<String>) + 'static) {
+    let body = Object::new();
+    put(&body, "room", room);
+    put(&body, "uses", 10);
+    put(&body, "expires_secs", 604_800);
+    call("POST", "/api/room-invites", Some(body), move |a| {
+        done(a.and_then(|v| required(&v, "link", string).map_err(malformed)));
+    });
+}
+
+/// `POST /api/room-invites/accept`: the room the invite let us into.
+pub fn accept_room_invite(token: &str, done: impl FnOnce(Answer<String>) + 'static) {
+    let body = Object::new();
+    put(&body, "token", token);
+    call("POST", "/api/room-invites/accept", Some(body), move |a| {
+        done(a.and_then(|v| required(&v, "room", string).map_err(malformed)));
     });
 }
 

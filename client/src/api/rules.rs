@@ -16,6 +16,11 @@ pub enum ApiCode {
     SignedOut,
     NoSuchSession,
     CrossSite,
+    NotAllowed,
+    NotFound,
+    PasskeyInvalid,
+    /// The browser made or gave no passkey (cancelled, none here).
+    PasskeyFailed,
     /// The request never got an answer (offline, server down).
     Unreachable,
     /// A code this client does not know: the server's sentence is shown.
@@ -23,7 +28,7 @@ pub enum ApiCode {
 }
 
 impl ApiCode {
-    const NAMED: [(&'static str, ApiCode); 11] = [
+    const NAMED: [(&'static str, ApiCode); 14] = [
         ("invalid_name", ApiCode::InvalidName),
         ("weak_password", ApiCode::WeakPassword),
         ("name_taken", ApiCode::NameTaken),
@@ -35,6 +40,9 @@ impl ApiCode {
         ("signed_out", ApiCode::SignedOut),
         ("no_such_session", ApiCode::NoSuchSession),
         ("cross_site", ApiCode::CrossSite),
+        ("not_allowed", ApiCode::NotAllowed),
+        ("not_found", ApiCode::NotFound),
+        ("passkey_invalid", ApiCode::PasskeyInvalid),
     ];
 
     pub fn from_name(name: &str) -> ApiCode {

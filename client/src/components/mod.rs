@@ -63,6 +63,17 @@ pub fn switch(f: impl Fn() -> AnyView + Send + Sync + 'static) -> impl IntoView 
     move || f()
 }
 
+/// Selects a field's text, ready to be copied.
+pub fn select_all(ev: leptos::ev::FocusEvent) {
+    use wasm_bindgen::JsCast;
+    if let Some(input) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+    {
+        input.select();
+    }
+}
+
 /// The time of day in the browser's time zone, written as its locale
 /// writes it (`14:05`, or `2:05 PM` where clocks have 12 hours), and the
 /// full local date and time for a tooltip.

@@ -134,6 +134,40 @@ impl Lang {
         )
     }
 
+    // Passkeys.
+    pub fn passkeys(self) -> &'static str {
+        self.pick("Passkeys", "通行密钥")
+    }
+    pub fn add_passkey(self) -> &'static str {
+        self.pick("Add a passkey", "添加通行密钥")
+    }
+    pub fn sign_in_with_passkey(self) -> &'static str {
+        self.pick("Sign in with a passkey", "使用通行密钥登录")
+    }
+    pub fn added_on(self) -> &'static str {
+        self.pick("added", "添加于")
+    }
+    pub fn never_used(self) -> &'static str {
+        self.pick("never used", "从未使用")
+    }
+    pub fn remove(self) -> &'static str {
+        self.pick("Remove", "删除")
+    }
+
+    // A room's invite link.
+    pub fn title_join(self) -> &'static str {
+        self.pick("Join a room", "加入房间")
+    }
+    pub fn join_need_sign_in(self) -> &'static str {
+        self.pick(
+            "This invite is for an account: sign in, then open the link again.",
+            "此邀请需要账户：请先登录，再打开此链接。",
+        )
+    }
+    pub fn joining(self) -> &'static str {
+        self.pick("Joining the room…", "正在加入房间…")
+    }
+
     // Invites.
     pub fn invites(self) -> &'static str {
         self.pick("Invites", "邀请")
@@ -200,6 +234,22 @@ impl Lang {
                 "The server refused a request from another site.",
                 "服务器拒绝了来自其他网站的请求。",
             ),
+            ApiCode::NotAllowed => self.pick(
+                "Only the room's owner and moderators may do that.",
+                "只有房间的所有者和管理员可以这样做。",
+            ),
+            ApiCode::NotFound => self.pick(
+                "That room is gone, or not one you can see.",
+                "该房间已不存在，或你无法看到它。",
+            ),
+            ApiCode::PasskeyInvalid => self.pick(
+                "The server did not accept that passkey; try again.",
+                "服务器不接受该通行密钥；请重试。",
+            ),
+            ApiCode::PasskeyFailed => self.pick(
+                "No passkey was used: cancelled, or none on this device.",
+                "未使用通行密钥：已取消，或此设备上没有。",
+            ),
             ApiCode::Unreachable => self.pick(
                 "The server could not be reached; check the connection and try again.",
                 "无法连接服务器；请检查网络后重试。",
@@ -246,6 +296,10 @@ mod tests {
             ApiCode::SignedOut,
             ApiCode::NoSuchSession,
             ApiCode::CrossSite,
+            ApiCode::NotAllowed,
+            ApiCode::NotFound,
+            ApiCode::PasskeyInvalid,
+            ApiCode::PasskeyFailed,
             ApiCode::Unreachable,
         ];
         for code in codes {

@@ -153,6 +153,33 @@ impl Lang {
     pub fn make_private(self) -> &'static str {
         self.pick("Make private", "设为私密")
     }
+    pub fn direct_messages(self) -> &'static str {
+        self.pick("Direct messages", "私信")
+    }
+    pub fn write_to(self, nick: &str) -> String {
+        match self {
+            Lang::En => format!("Message {nick} directly"),
+            Lang::Zh => format!("私信 {nick}"),
+        }
+    }
+    pub fn add_person(self) -> &'static str {
+        self.pick("Start a conversation with one more", "再加一人另开对话")
+    }
+    pub fn too_many_people(self) -> &'static str {
+        self.pick(
+            "A conversation has at most 8 other people.",
+            "一个对话最多有另外 8 个人。",
+        )
+    }
+    pub fn invite_to_room(self) -> &'static str {
+        self.pick("Create an invite link", "创建邀请链接")
+    }
+    pub fn room_invite_link(self) -> &'static str {
+        self.pick(
+            "Invite link to this room, to copy and send",
+            "此房间的邀请链接，复制后发送",
+        )
+    }
     pub fn people_here(self) -> &'static str {
         self.pick("Online here", "本房间在线")
     }

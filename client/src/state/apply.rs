@@ -28,8 +28,9 @@ impl ChatState {
                 online,
                 private,
                 room_role,
+                with,
                 ..
-            } => self.entered(room, online, private, room_role),
+            } => self.entered(room, online, private, room_role, with),
             ServerMsg::History {
                 room,
                 messages,
@@ -105,6 +106,7 @@ impl ChatState {
         online: Vec<Nick>,
         private: bool,
         role: Option<RoomRole>,
+        with: Vec<Nick>,
     ) {
         let view = match self.room_mut(&room) {
             Some(view) => view,
@@ -119,9 +121,11 @@ impl ChatState {
         view.entered = true;
         view.private = private;
         view.role = role;
+        view.with.clone_from(&with);
         if self.is_current(&room) {
-            self.current = Some(room);
+            self.current = Some(room.clone());
         }
+        self.entered_direct(&room, &with);
     }
 
     fn joined(&mut self, room: &RoomName, at: UnixMillis, nick: Nick) {
@@ -137,6 +141,9 @@ impl ChatState {
     /// Someone left; this connection leaving forgets the room.
     fn left(&mut self, room: &RoomName, at: UnixMillis, nick: Nick) {
         if self.me.as_ref() == Some(&nick) {
+            if room.is_direct() {
+                self.left_direct.push(room.key());
+            }
             self.forget(room);
             return;
         }
@@ -261,6 +268,9 @@ impl ChatState {
         request: Option<&str>,
         room: Option<RoomName>,
     ) {
+        if request == Some("direct") {
+            self.pending_direct = None;
+        }
         match request {
             Some("nick") => self.nick_problem = Some(problem),
             Some("join") => {

@@ -3,7 +3,8 @@
 //! every rule of the display logic: presence, renames, unread counts,
 //! typing, merging history pages with live messages without losing or
 //! repeating any, the outbox of own messages not yet confirmed, and
-//! private rooms (who may add members, being removed).
+//! private rooms (who may add members, being removed) and direct
+//! conversations (`direct.rs`).
 
 use natter_shared::{
     ClientMsg, ErrorCode, MessageId, MessageText, Nick, Posted, Role, RoomInfo, RoomName, RoomRole,
@@ -13,9 +14,11 @@ use natter_shared::{
 use crate::pacer::{Next, Pacer};
 
 mod apply;
+mod direct;
 mod outbox;
 mod room;
 
+pub use direct::{Entry, is_guest_name};
 use room::trim;
 
 /// Lines kept per room; beyond this the oldest go, and can be paged in
@@ -59,6 +62,12 @@ pub struct ChatState {
     pub heartbeat_ms: Option<u64>,
     /// What may be sent when, by the limits from `welcome`.
     pub pacer: Pacer,
+    /// The people (keys, but ours, sorted) of the `direct` asked for,
+    /// until its `entered` shows it.
+    pending_direct: Option<Vec<String>>,
+    /// Keys of conversations left here: not joined again in the
+    /// background.
+    left_direct: Vec<String>,
     next_key: u64,
 }
 
@@ -112,6 +121,9 @@ pub struct RoomView {
     pub private: bool,
     /// This account's role in it beyond being there (`entered`).
     pub role: Option<RoomRole>,
+    /// A direct conversation's people, the reader included; empty for a
+    /// room.
+    pub with: Vec<Nick>,
 }
 
 /// One line of a room's message list.

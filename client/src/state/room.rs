@@ -43,6 +43,7 @@ impl RoomView {
             entered: false,
             private: false,
             role: None,
+            with: Vec::new(),
         }
     }
 

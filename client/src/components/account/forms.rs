@@ -6,6 +6,7 @@
 use leptos::ev::SubmitEvent;
 use natter_shared::Nick;
 
+use super::passkeys::passkey_sign_in;
 use super::*;
 use crate::api::{Answer, Ticket};
 
@@ -135,5 +136,6 @@ fn auth_form(purpose: Purpose, note: Phrase) -> impl IntoView {
                 {text(move || if busy.get() { lang.get().working() } else { action(lang.get()) }.to_owned())}
             </button>
         </form>
+        {matches!(purpose, Purpose::SignIn).then(|| passkey_sign_in(form))}
     }
 }

@@ -7,7 +7,7 @@ use leptos::ev::SubmitEvent;
 
 use super::*;
 use crate::api::Invite;
-use crate::components::{Keyed, keyed_list, local_time, text};
+use crate::components::{Keyed, keyed_list, local_time, select_all, text};
 
 /// Most uses one invite may be given here.
 const MAX_USES: u32 = 1000;
@@ -52,16 +52,6 @@ pub(super) fn invites() -> impl IntoView {
             <p class="problem" role="alert">{form.trouble}</p>
             <ul class="invite-list" data-testid="invite-list">{keyed_list(list)}</ul>
         </section>
-    }
-}
-
-/// Selects a field's text, ready to be copied.
-fn select_all(ev: leptos::ev::FocusEvent) {
-    if let Some(input) = ev
-        .target()
-        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-    {
-        input.select();
     }
 }
 

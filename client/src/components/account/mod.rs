@@ -2,7 +2,8 @@
 //! every page reads, filled from `GET /api/session` or, on the chat page,
 //! from `welcome`), the header's account menu, labelled fields, and where
 //! to go once signed in. The forms are in `forms.rs`, the settings page in
-//! `settings.rs`, its admin part in `invites.rs`.
+//! `settings.rs`, its admin part in `invites.rs`, passkeys in
+//! `passkeys.rs`, and accepting a room's invite link in `join.rs`.
 //!
 //! Signing in, up or out ends with a full navigation, not a client-side
 //! one: the chat socket must reconnect to be the new identity, and what
@@ -18,9 +19,12 @@ use crate::i18n::{Lang, Phrase, say, use_lang};
 
 mod forms;
 mod invites;
+mod join;
+mod passkeys;
 mod settings;
 
 pub use forms::{reset_password_page, sign_in_page, sign_up_page};
+pub use join::join_page;
 pub use settings::settings_page;
 
 /// Who the browser is; `None` until known.

@@ -7,6 +7,7 @@ use leptos::ev::SubmitEvent;
 use natter_shared::UnixMillis;
 
 use super::invites::invites;
+use super::passkeys::passkeys;
 use super::*;
 use crate::api::{SessionInfo, ago};
 use crate::components::{Keyed, keyed_list, local_time, switch, text};
@@ -25,6 +26,7 @@ pub fn settings_page() -> impl IntoView {
         .into_any(),
         Some(who) => view! {
             {sessions(rows)}
+            {passkeys()}
             {password_change(rows)}
             {who.is_admin().then(invites)}
         }

@@ -45,7 +45,7 @@ pub(super) fn Composer(chat: Chat) -> impl IntoView {
         <div class="composer">
             <textarea data-testid="message-input" node_ref=input rows="1"
                 aria-label=say(Lang::message_label)
-                placeholder=text(move || lang.get().message_placeholder(room().as_ref().map_or("", RoomName::as_str)))
+                placeholder=text(move || lang.get().message_placeholder(&chat.state.with(|s| s.current.as_ref().map(|r| s.label(r)).unwrap_or_default())))
                 autocomplete="off" enterkeyhint="send"
                 prop:value=draft
                 on:input=on_input

@@ -246,6 +246,15 @@ fn on_message(
                 ServerMsg::Ack { .. } | ServerMsg::Said { .. } | ServerMsg::Error { .. } => {
                     chat.pump();
                 }
+                // Conversations listed are joined, so their messages come.
+                ServerMsg::Rooms { .. } | ServerMsg::RoomChanges { .. } => {
+                    for join in state
+                        .try_update(ChatState::join_listed_dms)
+                        .unwrap_or_default()
+                    {
+                        chat.send_paced(Paced::Join, join);
+                    }
+                }
                 _ => {}
             }
         }
@@ -333,7 +342,7 @@ fn keep_the_title(state: RwSignal<ChatState>, lang: RwSignal<Lang>) {
     on_cleanup(move || on_visibility.remove());
     Effect::new(move |_| {
         let unseen = state.with(|s| s.unseen_while_hidden);
-        let room = state.with(|s| s.current.as_ref().map(|r| r.to_string()));
+        let room = state.with(|s| s.current.as_ref().map(|r| s.label(r)));
         let title = match (unseen, room) {
             (0, Some(room)) => format!("{room} · Natter"),
             (0, None) => "Natter".to_owned(),

@@ -112,8 +112,11 @@ pub(super) fn MessageList(chat: Chat) -> impl IntoView {
     };
     keep_the_place(list, place, unseen, room_lines);
     let label = move || {
-        let room = room_lines.with(|(room, _)| room.clone());
-        lang.get().messages_in(&room)
+        room_lines.track();
+        let room = chat
+            .state
+            .with_untracked(|s| s.current.as_ref().map(|r| s.label(r)));
+        lang.get().messages_in(&room.unwrap_or_default())
     };
     view! {
         <div class="messages-wrap">

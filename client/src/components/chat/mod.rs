@@ -16,11 +16,11 @@ use leptos::prelude::*;
 use natter_shared::{ClientMsg, MessageId, MessageText, Nick, RoomName};
 
 use crate::app::room_path;
-use crate::components::{Keyed, day_label, keyed_list, local_time, text};
+use crate::components::{Keyed, day_label, keyed_list, local_time, switch, text};
 use crate::i18n::{Lang, Waiting, say, use_lang};
 use crate::links::{Segment, segments};
 use crate::pacer::Paced;
-use crate::state::{ChatState, Line, LineKind, Outgoing, Problem};
+use crate::state::{ChatState, Entry, Line, LineKind, Outgoing, Problem, is_guest_name};
 use crate::storage;
 use crate::ws::ReadyState;
 

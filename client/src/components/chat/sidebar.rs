@@ -151,7 +151,7 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
         }
         Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
     };
-    let entries = move || chat.state.with(room_entries);
+    let entries = Memo::new(move |_| chat.state.with(ChatState::entries));
     let problem = chat.problem(local_problem, lang, |s| s.room_problem.as_ref());
     let removed = move || {
         chat.state
@@ -199,45 +199,44 @@ pub(super) fn RoomList(chat: Chat) -> impl IntoView {
     view! {
         <nav class="rooms" aria-labelledby="rooms-heading">
             <h2 id="rooms-heading">{say(Lang::rooms)}</h2>
-            <ul data-testid="room-list">
-                {keyed_list(move || {
-                    entries()
-                        .into_iter()
-                        .map(|(name, online, private)| Keyed::new(
-                            format!("{name}\u{0}{online}\u{0}{private}"),
-                            move || view! { <RoomEntry chat=chat name=name online=online private=private/> },
-                        ))
-                        .collect()
-                })}
-            </ul>
+            <ul data-testid="room-list">{entry_list(chat, move || entries.with(|e| e.0.clone()))}</ul>
             {line_form(form, problem, extra.into_any())}
+            <div hidden=move || entries.with(|e| e.1.is_empty())>
+                <h2 id="dms-heading">{say(Lang::direct_messages)}</h2>
+                <ul data-testid="dm-list" aria-labelledby="dms-heading">
+                    {entry_list(chat, move || entries.with(|e| e.1.clone()))}
+                </ul>
+            </div>
         </nav>
     }
 }
 
-/// Every room on the server, plus joined rooms the list has not caught up
-/// with yet: name, people online, private.
-fn room_entries(s: &ChatState) -> Vec<(RoomName, u32, bool)> {
-    let mut all: Vec<(RoomName, u32, bool)> = s
-        .directory
-        .iter()
-        .map(|r| (r.name.clone(), r.online, r.private))
-        .collect();
-    for joined in &s.rooms {
-        if !all.iter().any(|(n, ..)| n.key() == joined.name.key()) {
-            all.push((
-                joined.name.clone(),
-                joined.online.len() as u32,
-                joined.private,
-            ));
-        }
-    }
-    all
+/// The rows of a list of rooms or of conversations.
+fn entry_list(chat: Chat, entries: impl Fn() -> Vec<Entry> + Send + 'static) -> impl IntoView {
+    keyed_list(move || {
+        entries()
+            .into_iter()
+            .map(|e| {
+                let key = format!(
+                    "{}\u{0}{}\u{0}{}\u{0}{}",
+                    e.name, e.label, e.online, e.private
+                );
+                Keyed::new(key, move || view! { <RoomEntry chat=chat entry=e/> })
+            })
+            .collect()
+    })
 }
 
 #[component]
-pub(super) fn RoomEntry(chat: Chat, name: RoomName, online: u32, private: bool) -> impl IntoView {
+pub(super) fn RoomEntry(chat: Chat, entry: Entry) -> impl IntoView {
     let lang = use_lang();
+    let Entry {
+        name,
+        label,
+        online,
+        private,
+        dm,
+    } = entry;
     // The room, and the key its name is compared by.
     let target = StoredValue::new((name.clone(), name.key()));
     // Joined, unread, in view.
@@ -261,12 +260,13 @@ pub(super) fn RoomEntry(chat: Chat, name: RoomName, online: u32, private: bool) 
         chat.show(target.with_value(|(name, _)| name.clone()), true);
     };
     let leave = move |_| chat.leave(target.with_value(|(name, _)| name.clone()));
-    let leave_label = move || target.with_value(|(name, _)| lang.get().leave_room(name.as_str()));
-    let label = name.to_string();
-    let data_room = label.clone();
+    let left = label.clone();
+    let leave_label = text(move || lang.get().leave_room(&left));
+    let data_room = name.to_string();
     view! {
         <li data-testid="room" data-room=data_room data-unread=text(move || unread().to_string())
-            data-private=private.then(|| "true".to_owned()) class:joined=joined class:current=current>
+            data-private=private.then(|| "true".to_owned()) data-kind=if dm { "dm" } else { "room" }
+            class:joined=joined class:current=current>
             <a href=room_path(&name) on:click=show aria-current=move || current().then_some("page")>
                 <span class="room-name">{label}</span>
                 // Shown for private rooms only (style.css).
@@ -278,7 +278,7 @@ pub(super) fn RoomEntry(chat: Chat, name: RoomName, online: u32, private: bool) 
             </a>
             <Show when=joined>
                 <button type="button" class="leave quiet" on:click=leave
-                    aria-label=leave_label title=leave_label>"×"</button>
+                    aria-label=leave_label.clone() title=leave_label.clone()>"×"</button>
             </Show>
         </li>
     }
@@ -303,17 +303,51 @@ pub(super) fn UserList(chat: Chat) -> impl IntoView {
                 {keyed_list(move || {
                     people()
                         .into_iter()
-                        .map(|nick| Keyed::new(nick.to_string(), move || view! {
-                            <li data-testid="user">
-                                {nick.to_string()}
-                                <Show when=move || chat.state.with(|s| s.me.as_ref() == Some(&nick))>
-                                    <span class="you">{say(Lang::you_suffix)}</span>
-                                </Show>
-                            </li>
-                        }))
+                        .map(|nick| Keyed::new(nick.to_string(), move || user_row(chat, nick)))
                         .collect()
                 })}
             </ul>
         </section>
+    }
+}
+
+/// One person in the room: "(you)" after one's own name, and for an
+/// account, a button to write to another account.
+fn user_row(chat: Chat, nick: Nick) -> impl IntoView {
+    let lang = use_lang();
+    let name = nick.to_string();
+    let who = StoredValue::new(nick);
+    // 0: someone else, 1: you, 2: someone to write to.
+    let kind = move || {
+        who.with_value(|nick| {
+            chat.state.with(|s| {
+                if s.me.as_ref() == Some(nick) {
+                    1
+                } else if s.role.is_some() && !is_guest_name(nick) {
+                    2
+                } else {
+                    0
+                }
+            })
+        })
+    };
+    let start = move |_| {
+        let msg = chat.state.try_update(|s| s.direct(vec![who.get_value()]));
+        if let Some(msg) = msg {
+            chat.send_paced(Paced::Join, msg);
+        }
+    };
+    let write_to = text(move || lang.get().write_to(&name));
+    let after = move || match kind() {
+        1 => view! { <span class="you">{say(Lang::you_suffix)}</span> }.into_any(),
+        2 => view! {
+            <button type="button" class="quiet dm-start" data-testid="dm-start" on:click=start
+                aria-label=write_to.clone() title=write_to.clone()>"✉"</button>
+        }
+        .into_any(),
+        _ => ().into_any(),
+    };
+    view! {
+        <li data-testid="user">{who.get_value().to_string()}{switch(after)}</li>
     }
 }

@@ -347,6 +347,7 @@ fn keeps_a_bounded_number_of_lines() {
     assert!(view.more, "the dropped lines can be paged in again");
 }
 
+mod direct;
 mod outbox;
 mod private;
 
