@@ -391,3 +391,53 @@ async fn a_passkey_added_in_settings_signs_in_with_no_name_or_password() {
     page.close().await.unwrap();
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_direct_message_reaches_its_person_and_no_one_else() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let server = spawn_app().await;
+    let ada = signed_up(&driver, &server, "Ada").await;
+    let bob = signed_up(&driver, &server, "Bob").await;
+    let eve = signed_up(&driver, &server, "Eve").await;
+    const DM: &str = "[data-testid=room][data-kind=dm]";
+    // From Bob's entry in the lobby's user list.
+    wait_for(&ada, "[data-testid=user]", "Bob").await;
+    ada.execute(
+        "[...document.querySelectorAll('[data-testid=user]')] \
+         .find(u => u.innerText.includes('Bob')) \
+         .querySelector('[data-testid=dm-start]').click()",
+        vec![],
+    )
+    .await
+    .unwrap();
+    wait_for(&ada, &format!("{DM}[data-private=true]"), "Bob").await;
+    type_into(&ada, INPUT, &format!("just for you{}", enter())).await;
+    wait_for(&ada, "[data-testid=message]", "just for you").await;
+    // Bob finds it under "Direct messages", named after Ada, unread.
+    wait_for(&bob, &format!("[data-testid=dm-list] {DM}"), "Ada").await;
+    wait_until(
+        &bob,
+        "document.querySelector('[data-testid=room][data-kind=dm]').dataset.unread !== '0'",
+    )
+    .await;
+    click(&bob, &format!("{DM} a")).await;
+    wait_for(&bob, "[data-testid=message]", "just for you").await;
+    save_screenshot(&bob, "direct-message").await;
+    // Eve, in the same lobby all along, has no conversation and none of it.
+    wait_for(&eve, "[data-testid=user]", "Bob").await;
+    assert_eq!(count(&eve, DM).await, 0);
+    let body = eve
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!body.contains("just for you"), "{body}");
+    for page in [ada, bob, eve] {
+        page.close().await.unwrap();
+    }
+    server.stop().await.unwrap();
+}

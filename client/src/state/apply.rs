@@ -332,6 +332,19 @@ impl ChatState {
         if oldest.is_none() || first.zip(oldest).is_some_and(|(f, o)| f <= o) {
             view.more = more;
         }
+        // A conversation joined unasked: what others said since one's own
+        // last word there is unread (until read state is kept per account).
+        if std::mem::take(&mut view.unasked) && !self.is_current(room) {
+            let me = self.me.as_ref();
+            let waiting = page
+                .iter()
+                .rev()
+                .take_while(|m| Some(&m.nick) != me)
+                .count();
+            if let Some(view) = self.room_mut(room) {
+                view.unread += u32::try_from(waiting).unwrap_or(u32::MAX);
+            }
+        }
         for posted in page {
             let own = self.me.as_ref() == Some(&posted.nick);
             let at = posted.at;

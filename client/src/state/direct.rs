@@ -154,6 +154,7 @@ impl ChatState {
             .map(|name| {
                 let mut view = RoomView::new(name.clone());
                 view.private = true;
+                view.unasked = true;
                 self.rooms.push(view);
                 ClientMsg::Join {
                     room: name,

@@ -124,6 +124,9 @@ pub struct RoomView {
     /// A direct conversation's people, the reader included; empty for a
     /// room.
     pub with: Vec<Nick>,
+    /// Joined unasked (a conversation in the list): its first page's
+    /// trailing messages from others are unread.
+    pub unasked: bool,
 }
 
 /// One line of a room's message list.

@@ -44,6 +44,7 @@ impl RoomView {
             private: false,
             role: None,
             with: Vec::new(),
+            unasked: false,
         }
     }
 

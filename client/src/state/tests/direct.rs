@@ -185,3 +185,50 @@ fn at_most_eight_others() {
     s.apply(entered_dm("@big", &[&with[..], &["A8"]].concat()), 0.0);
     assert_eq!(s.with_one_more(nick("A9")), None);
 }
+
+#[test]
+fn a_conversation_joined_unasked_counts_what_others_said_since_ones_last_word() {
+    let mut s = ada();
+    s.apply(
+        ServerMsg::RoomChanges {
+            rooms: vec![dm("@c0ffee", &["Ada", "Bob"])],
+            gone: Vec::new(),
+        },
+        0.0,
+    );
+    assert_eq!(s.join_listed_dms().len(), 1);
+    let said = |seq: u64, who: &str| Posted {
+        seq: Seq(seq),
+        at: UnixMillis(seq),
+        nick: nick(who),
+        text: natter_shared::MessageText::try_from("hi").unwrap(),
+        id: None,
+    };
+    s.apply(entered_dm("@c0ffee", &["Ada", "Bob"]), 0.0);
+    s.apply(
+        ServerMsg::History {
+            room: room("@c0ffee"),
+            messages: vec![
+                said(1, "Bob"),
+                said(2, "Ada"),
+                said(3, "Bob"),
+                said(4, "Bob"),
+            ],
+            more: false,
+            gap: false,
+        },
+        0.0,
+    );
+    assert_eq!(s.room(&room("@c0ffee")).unwrap().unread, 2);
+    // A later page (a resume) is not counted again.
+    s.apply(
+        ServerMsg::History {
+            room: room("@c0ffee"),
+            messages: vec![said(4, "Bob")],
+            more: false,
+            gap: false,
+        },
+        0.0,
+    );
+    assert_eq!(s.room(&room("@c0ffee")).unwrap().unread, 2);
+}
