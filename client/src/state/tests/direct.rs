@@ -201,7 +201,7 @@ fn a_conversation_joined_unasked_counts_what_others_said_since_ones_last_word() 
         seq: Seq(seq),
         at: UnixMillis(seq),
         nick: nick(who),
-        text: natter_shared::MessageText::try_from("hi").unwrap(),
+        text: MessageText::try_from("hi").unwrap(),
         id: None,
     };
     s.apply(entered_dm("@c0ffee", &["Ada", "Bob"]), 0.0);
