@@ -65,6 +65,7 @@ mod tests {
     #[test]
     fn an_origin_names_its_host_and_an_address_is_refused() {
         assert!(relying_party("http://localhost:8080").is_ok());
+        assert!(relying_party("http://127.0.0.1:8080").is_err());
         assert!(relying_party("not a url").is_err());
     }
 }

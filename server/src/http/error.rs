@@ -50,6 +50,10 @@ pub(crate) enum ApiError {
     NotAllowed,
     #[error("the passkey could not be checked; try again")]
     PasskeyInvalid,
+    #[error(
+        "passkeys work at a site's name (such as localhost or chat.example.org), never at an IP address"
+    )]
+    PasskeyHost,
     #[error("the server cannot do this right now; try again in a moment")]
     Unavailable,
 }
@@ -74,6 +78,7 @@ impl ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::NotAllowed => (StatusCode::FORBIDDEN, "not_allowed"),
             ApiError::PasskeyInvalid => (StatusCode::BAD_REQUEST, "passkey_invalid"),
+            ApiError::PasskeyHost => (StatusCode::BAD_REQUEST, "passkey_host"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         }
     }

@@ -227,7 +227,7 @@ fn party(headers: &HeaderMap) -> Result<Webauthn, ApiError> {
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
         .ok_or(ApiError::CrossSite)?;
-    relying_party(origin).map_err(|_| ApiError::PasskeyInvalid)
+    relying_party(origin).map_err(|_| ApiError::PasskeyHost)
 }
 
 /// Keeps a ceremony's state; returns the token the page sends back.

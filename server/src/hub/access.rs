@@ -90,8 +90,10 @@ impl Hub {
             .members
             .iter()
             .filter(|m| {
-                state.conns[m]
-                    .account
+                state
+                    .conns
+                    .get(m)
+                    .and_then(|c| c.account)
                     .is_none_or(|account| !members.contains(&account))
             })
             .copied()
@@ -99,14 +101,15 @@ impl Hub {
         let mut gone = Vec::new();
         let removed = Frame::of(&ServerMsg::Removed { room: name.clone() });
         for id in outsiders {
-            state
-                .conns
-                .get_mut(&id)
-                .expect("a member")
-                .rooms
-                .remove(&key);
+            if let Some(conn) = state.conns.get_mut(&id) {
+                conn.rooms.remove(&key);
+            }
             gone.extend(state.leave_room(id, &key));
-            if state.conns[&id].queue.try_send(removed.clone()).is_err() {
+            if state
+                .conns
+                .get(&id)
+                .is_some_and(|c| c.queue.try_send(removed.clone()).is_err())
+            {
                 gone.push(id);
             }
         }

@@ -45,9 +45,21 @@ pub async fn api(
     body: Option<Value>,
     cookie: Option<&str>,
 ) -> Answer {
+    let site = server.addr.to_string();
+    api_at(&site, method, path, body, cookie).await
+}
+
+/// [`api`] as a page at `site` (`host:port`, the server's) sends it.
+pub async fn api_at(
+    site: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+    cookie: Option<&str>,
+) -> Answer {
     let mut request = client()
-        .request(method, server.url(path))
-        .header("origin", format!("http://{}", server.addr));
+        .request(method, format!("http://{site}{path}"))
+        .header("origin", format!("http://{site}"));
     if let Some(body) = body {
         request = request
             .header("content-type", "application/json")
