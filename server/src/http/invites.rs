@@ -16,6 +16,7 @@ use crate::auth::Token;
 use crate::clock::now;
 use crate::ids::TicketId;
 use crate::store::{Ticket, TicketKind};
+use natter_shared::UnixMillis;
 
 /// The most uses one invite may have.
 const MAX_USES: u32 = 1000;
@@ -38,14 +39,9 @@ pub(super) async fn create(
     Body(form): Body<NewInvite>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let who = admin(&caller)?;
-    let lifetime = Duration::from_secs(form.expires_secs);
-    if !(1..=MAX_USES).contains(&form.uses) || lifetime.is_zero() || lifetime > MAX_LIFETIME {
-        let why = format!("an invite has 1 to {MAX_USES} uses and lasts up to 30 days");
-        return Err(ApiError::BadRequest(StatusCode::BAD_REQUEST, why));
-    }
-    let token = Token::generate();
     let at = now();
-    let expires = natter_shared::UnixMillis(at.0.saturating_add(form.expires_secs * 1000));
+    let expires = link_terms(form.uses, form.expires_secs, at)?;
+    let token = Token::generate();
     let id = app
         .store
         .create_ticket(
@@ -58,12 +54,7 @@ pub(super) async fn create(
             at,
         )
         .await?;
-    // The page that asked is at an origin the server answers (checked
-    // before this ran): the link points there.
-    let base = headers
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .unwrap_or_default();
+    let base = page_origin(&headers);
     tracing::info!(invite = %id, uses = form.uses, "invite made");
     Ok(Json(serde_json::json!({
         "id": id.0,
@@ -99,6 +90,30 @@ pub(super) async fn revoke(
         return Err(ApiError::NoSuchInvite);
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// When a link with `uses` uses made `at` for `expires_secs` expires;
+/// refused beyond [`MAX_USES`] uses or [`MAX_LIFETIME`].
+pub(super) fn link_terms(
+    uses: u32,
+    expires_secs: u64,
+    at: UnixMillis,
+) -> Result<UnixMillis, ApiError> {
+    let lifetime = Duration::from_secs(expires_secs);
+    if !(1..=MAX_USES).contains(&uses) || lifetime.is_zero() || lifetime > MAX_LIFETIME {
+        let why = format!("an invite has 1 to {MAX_USES} uses and lasts up to 30 days");
+        return Err(ApiError::BadRequest(StatusCode::BAD_REQUEST, why));
+    }
+    Ok(UnixMillis(at.0.saturating_add(expires_secs * 1000)))
+}
+
+/// Where links point: the page that asked, at an origin the server
+/// answers (checked before a handler runs).
+pub(super) fn page_origin(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .unwrap_or_default()
 }
 
 fn admin(caller: &Caller) -> Result<crate::ids::AccountId, ApiError> {

@@ -3,24 +3,18 @@
 //! a member. The link carries its token after `#`; the store keeps only its
 //! hash.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use natter_shared::{RoomName, RoomRole, UnixMillis};
+use axum::http::HeaderMap;
+use natter_shared::{RoomName, RoomRole};
 use serde::Deserialize;
 
+use super::invites::{link_terms, page_origin};
 use super::{ApiError, Body, Caller};
 use crate::app::AppState;
 use crate::auth::Token;
 use crate::clock::now;
 use crate::hub::RoomRef;
-
-/// The most uses one room invite may have.
-const MAX_USES: u32 = 1000;
-/// The longest a room invite may last: 30 days.
-const MAX_LIFETIME: Duration = Duration::from_secs(30 * 86_400);
 
 /// `POST /api/room-invites`'s body.
 #[derive(Deserialize)]
@@ -46,11 +40,8 @@ pub(super) async fn create(
     Body(form): Body<NewRoomInvite>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let who = caller.account()?;
-    let lifetime = Duration::from_secs(form.expires_secs);
-    if !(1..=MAX_USES).contains(&form.uses) || lifetime.is_zero() || lifetime > MAX_LIFETIME {
-        let why = format!("an invite has 1 to {MAX_USES} uses and lasts up to 30 days");
-        return Err(ApiError::BadRequest(StatusCode::BAD_REQUEST, why));
-    }
+    let at = now();
+    let expires = link_terms(form.uses, form.expires_secs, at)?;
     // A room one cannot see is answered as a room that does not exist.
     let room = app.store.room(&form.room).await?.filter(|r| r.private);
     let Some(room) = room.filter(|r| !r.name.is_direct()) else {
@@ -66,16 +57,11 @@ pub(super) async fn create(
         None => return Err(ApiError::NotFound),
     }
     let token = Token::generate();
-    let at = now();
-    let expires = UnixMillis(at.0.saturating_add(form.expires_secs * 1000));
     let id = app
         .store
         .create_room_invite(room.id, &token.hash(), form.uses, expires, who.account, at)
         .await?;
-    let base = headers
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .unwrap_or_default();
+    let base = page_origin(&headers);
     tracing::info!(invite = %id, room = %room.name, uses = form.uses, "room invite made");
     Ok(Json(serde_json::json!({
         "link": format!("{base}/join#room-invite={}", token.as_str()),

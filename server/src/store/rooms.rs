@@ -227,32 +227,36 @@ async fn insert_room(
     .bind(i64::from(making.private))
     .fetch_optional(&mut *tx)
     .await?;
-    if let (Some(id), Some(by)) = (id, making.by) {
-        sqlx::query(
-            "INSERT INTO room_members (room_id, account_id, role, added_at) \
-             VALUES ($1, $2, 'owner', $3)",
-        )
-        .bind(id)
-        .bind(by.0)
-        .bind(as_i64(at.0))
-        .execute(&mut *tx)
-        .await?;
-    }
     if let Some(id) = id {
-        for account in &making.people {
-            sqlx::query(
-                "INSERT INTO room_members (room_id, account_id, role, added_at) \
-                 VALUES ($1, $2, 'member', $3)",
-            )
-            .bind(id)
-            .bind(account.0)
-            .bind(as_i64(at.0))
-            .execute(&mut *tx)
-            .await?;
+        let owner = making.by.map(|by| (by, RoomRole::Owner));
+        let people = making.people.iter().map(|&a| (a, RoomRole::Member));
+        for (account, role) in owner.into_iter().chain(people) {
+            insert_member(&mut tx, id, account, role, at).await?;
         }
     }
     tx.commit().await?;
     Ok(id.is_some())
+}
+
+/// Gives `account` the role `role` in `room`, unless it has one there.
+async fn insert_member(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    room: RoomId,
+    account: AccountId,
+    role: RoomRole,
+    at: UnixMillis,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO room_members (room_id, account_id, role, added_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (room_id, account_id) DO NOTHING",
+    )
+    .bind(room)
+    .bind(account.0)
+    .bind(role.as_str())
+    .bind(as_i64(at.0))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 async fn privatise(
@@ -266,16 +270,8 @@ async fn privatise(
         .bind(room)
         .execute(&mut *tx)
         .await?;
-    for account in members {
-        sqlx::query(
-            "INSERT INTO room_members (room_id, account_id, role, added_at) \
-             VALUES ($1, $2, 'member', $3) ON CONFLICT (room_id, account_id) DO NOTHING",
-        )
-        .bind(room)
-        .bind(account.0)
-        .bind(as_i64(at.0))
-        .execute(&mut *tx)
-        .await?;
+    for &account in members {
+        insert_member(&mut tx, room, account, RoomRole::Member, at).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -103,6 +103,17 @@ impl ServerKind {
     }
 }
 
+/// The field `$field` of `$wire`, or, from the enclosing function, the
+/// [`MissingField`] of a `$kind` message.
+macro_rules! need_field {
+    ($wire:ident, $kind:ident, $field:ident) => {
+        $wire.$field.ok_or(MissingField {
+            kind: $kind,
+            field: stringify!($field),
+        })?
+    };
+}
+
 impl TryFrom<ServerFields> for ServerMsg {
     type Error = MissingField;
 
@@ -110,10 +121,7 @@ impl TryFrom<ServerFields> for ServerMsg {
         let kind = ServerMsg::TYPES[wire.kind as usize];
         macro_rules! need {
             ($field:ident) => {
-                wire.$field.ok_or(MissingField {
-                    kind,
-                    field: stringify!($field),
-                })?
+                need_field!(wire, kind, $field)
             };
         }
         Ok(match wire.kind {
@@ -193,10 +201,7 @@ fn about_a_room(wire: ServerFields) -> Result<ServerMsg, MissingField> {
     let kind = ServerMsg::TYPES[wire.kind as usize];
     macro_rules! need {
         ($field:ident) => {
-            wire.$field.ok_or(MissingField {
-                kind,
-                field: stringify!($field),
-            })?
+            need_field!(wire, kind, $field)
         };
     }
     Ok(match wire.kind {
