@@ -19,6 +19,9 @@ const MESSAGES: usize = 1000;
 /// Sockets that join and never read.
 const STALLED: usize = 50;
 
+/// Messages the filler has on their way at once: 512 KiB of them.
+const WINDOW: usize = 32;
+
 /// Resident memory of `pid`, in KiB.
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc status");
@@ -38,31 +41,41 @@ fn largest(i: usize) -> MessageText {
     MessageText::try_from(format!("{text}{i:010}")).expect("4,000 characters")
 }
 
-/// Fills `big` with [`MESSAGES`] of the largest size, reading as it
-/// sends (a client that does not read is let go), until every ack.
+/// Fills `big` with [`MESSAGES`] of the largest size, at most [`WINDOW`]
+/// unanswered at a time: the room's echo of each (16 KB) comes back on the
+/// same socket, and a busy machine must not make the filler a reader that
+/// fell a mebibyte behind (it would be let go, as a slow reader should).
 async fn fill(addr: std::net::SocketAddr) {
     let (mut ws, _) = connect_async(format!("ws://{addr}/ws")).await.unwrap();
     next_msg(&mut ws).await; // welcome
     common::enter(&mut ws, "big").await;
-    let (mut tx, mut rx) = ws.split();
-    let sender = tokio::spawn(async move {
-        for i in 0..MESSAGES {
-            let say = ClientMsg::Say {
-                room: room("big"),
-                text: largest(i),
-                id: Some(MessageId::try_from(format!("m{i}")).unwrap()),
-            };
-            tx.send(Message::text(say.to_json())).await.unwrap();
-        }
-    });
+    let say = |i: usize| {
+        let say = ClientMsg::Say {
+            room: room("big"),
+            text: largest(i),
+            id: Some(MessageId::try_from(format!("m{i}")).unwrap()),
+        };
+        Message::text(say.to_json())
+    };
+    let mut sent = 0;
+    while sent < WINDOW.min(MESSAGES) {
+        ws.send(say(sent)).await.unwrap();
+        sent += 1;
+    }
     let mut acked = 0;
     tokio::time::timeout(Duration::from_secs(60), async {
         while acked < MESSAGES {
-            let Message::Text(text) = rx.next().await.expect("open").expect("read") else {
+            let Message::Text(text) = ws.next().await.expect("open").expect("read") else {
                 continue;
             };
             match natter_shared::decode_server(&text).unwrap() {
-                ServerMsg::Ack { .. } => acked += 1,
+                ServerMsg::Ack { .. } => {
+                    acked += 1;
+                    if sent < MESSAGES {
+                        ws.send(say(sent)).await.unwrap();
+                        sent += 1;
+                    }
+                }
                 ServerMsg::Error { message, .. } => panic!("refused: {message}"),
                 _ => {}
             }
@@ -70,7 +83,6 @@ async fn fill(addr: std::net::SocketAddr) {
     })
     .await
     .expect("every message stored in time");
-    sender.await.unwrap();
 }
 
 /// Issue 34, item 1: 50 sockets that each send a 44-byte `join` with
