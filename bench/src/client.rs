@@ -9,9 +9,13 @@ use futures_util::{SinkExt, StreamExt};
 use natter_shared::{ClientMsg, MessageText, RoomName, ServerMsg};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::http::header::COOKIE;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 
+use crate::people::People;
 use crate::target::Kind;
 
 pub type Ws = WebSocketStream<TcpStream>;
@@ -49,6 +53,17 @@ pub async fn connect(kind: Kind, server: SocketAddr, i: usize) -> Result<Ws> {
 /// `std::io::Error` for the TCP connect, a tungstenite `Error::Http` for
 /// an HTTP status.
 pub async fn connect_from(kind: Kind, server: SocketAddr, from: Ipv4Addr) -> Result<Ws> {
+    handshake(kind, server, from, None).await
+}
+
+/// [`connect_from`], the handshake carrying `cookie` (`name=value`) when
+/// there is one: a signed-in member's session.
+async fn handshake(
+    kind: Kind,
+    server: SocketAddr,
+    from: Ipv4Addr,
+    cookie: Option<&str>,
+) -> Result<Ws> {
     let socket = TcpSocket::new_v4()?;
     socket.bind(SocketAddr::from((from, 0)))?;
     let stream = tokio::time::timeout(STEP_TIMEOUT, socket.connect(server))
@@ -57,9 +72,15 @@ pub async fn connect_from(kind: Kind, server: SocketAddr, from: Ipv4Addr) -> Res
         .with_context(|| format!("cannot connect to {server}"))?;
     stream.set_nodelay(true)?;
     let path = if kind.is_natter() { "/ws" } else { "/" };
+    let mut request = format!("ws://{server}{path}").into_client_request()?;
+    if let Some(cookie) = cookie {
+        request
+            .headers_mut()
+            .insert(COOKIE, HeaderValue::from_str(cookie)?);
+    }
     let (ws, _) = tokio::time::timeout(
         STEP_TIMEOUT,
-        client_async_with_config(format!("ws://{server}{path}"), stream, Some(config())),
+        client_async_with_config(request, stream, Some(config())),
     )
     .await
     .context("WebSocket handshake timed out")?
@@ -67,10 +88,22 @@ pub async fn connect_from(kind: Kind, server: SocketAddr, from: Ipv4Addr) -> Res
     Ok(ws)
 }
 
-/// Connects client `i` and, on Natter, puts it in `room`: it is then
-/// ready to send and receive. The Node chats have one room for everyone.
+/// Connects client `i` as a guest and, on Natter, puts it in `room`: it
+/// is then ready to send and receive. The Node chats have one room for
+/// everyone.
 pub async fn join(kind: Kind, server: SocketAddr, i: usize, room: &str) -> Result<Ws> {
-    let mut ws = connect(kind, server, i).await?;
+    join_as(kind, server, i, room, &People::Guests).await
+}
+
+/// [`join`] as client `i` of `people`: a guest, or a signed-in member.
+pub async fn join_as(
+    kind: Kind,
+    server: SocketAddr,
+    i: usize,
+    room: &str,
+    people: &People,
+) -> Result<Ws> {
+    let mut ws = handshake(kind, server, source(i), people.cookie(i)).await?;
     if kind.is_natter() {
         let room = RoomName::try_from(room.to_owned())?;
         send_json(

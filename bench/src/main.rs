@@ -13,6 +13,7 @@ mod bundle;
 mod client;
 mod floor;
 mod load;
+mod people;
 mod probe;
 mod report;
 mod run;
@@ -100,6 +101,9 @@ pub enum Scenario {
     Floor,
     /// Password sign-ins per second at the server's Argon2id parameters.
     SignIns,
+    /// The fan-out and the idle connections again, every client a
+    /// signed-in member with an account and a session of its own.
+    SignedIn,
 }
 
 fn main() -> Result<()> {

@@ -115,6 +115,10 @@ pub(crate) async fn run(cli: Cli, open_files: u64) -> Result<()> {
     for target in &targets {
         run.against(target).await?;
     }
+    if run.wanted(Scenario::SignedIn) {
+        let members = Target::natter_signed_in(&run.cli.natter);
+        run.signed_in(&members).await?;
+    }
     if run.wanted(Scenario::Floor) {
         run.floor().await?;
     }
@@ -224,10 +228,9 @@ impl Run {
     }
 
     async fn idle(&mut self, target: &Target) -> Result<()> {
-        let counts = if target.kind.is_natter() {
-            self.sizes.idle.clone()
-        } else {
-            vec![self.sizes.peer_idle]
+        let counts = match target.kind {
+            Kind::Natter | Kind::NatterSignedIn => self.sizes.idle.clone(),
+            _ => vec![self.sizes.peer_idle],
         };
         let log = self.log(target, "idle");
         for count in counts {
@@ -241,6 +244,14 @@ impl Run {
             self.results.idle.push((target.kind, idle));
         }
         Ok(())
+    }
+
+    /// The fan-out and the idle crowds again with signed-in members, to
+    /// set beside the guests' figures.
+    async fn signed_in(&mut self, target: &Target) -> Result<()> {
+        self.say("signed in: every client a member with an account of its own");
+        self.fanout(target).await?;
+        self.idle(target).await
     }
 
     async fn storm(&mut self, target: &Target) -> Result<()> {
@@ -304,11 +315,12 @@ impl Run {
         let accounts = self.sizes.accounts;
         let run = scenarios::sign_ins(target, &log, accounts, &self.bar).await?;
         self.say(format!(
-            "  {:<22} sign-ins: {:.1}/s, {:.1} ms of server CPU each, peak {:.0} MiB",
+            "  {:<22} sign-ins: {:.1}/s, {:.1} ms of server CPU each, peak {:.0} MiB, after {:.0} MiB",
             target.kind.label(),
             run.per_s,
             run.cpu_ms_per_sign_in,
-            run.peak_rss_mib
+            run.peak_rss_mib,
+            run.rss_after_mib
         ));
         self.results.sign_ins = Some(run);
         Ok(())

@@ -18,6 +18,8 @@ use crate::usage::{self, Usage};
 pub enum Kind {
     /// Natter: JSON messages, rooms, stored history.
     Natter,
+    /// Natter with every client a signed-in member instead of a guest.
+    NatterSignedIn,
     /// The original chat on `nodejs-websocket`: one room, plain text.
     NodejsWebsocket,
     /// The same chat on `ws`.
@@ -28,6 +30,7 @@ impl Kind {
     pub fn label(self) -> &'static str {
         match self {
             Kind::Natter => "natter (SQLite)",
+            Kind::NatterSignedIn => "natter (signed in)",
             Kind::NodejsWebsocket => "node nodejs-websocket",
             Kind::Ws => "node ws",
         }
@@ -35,7 +38,7 @@ impl Kind {
 
     /// Whether the server has rooms and stores messages.
     pub fn is_natter(self) -> bool {
-        self == Kind::Natter
+        matches!(self, Kind::Natter | Kind::NatterSignedIn)
     }
 }
 
@@ -53,6 +56,14 @@ impl Target {
             kind: Kind::Natter,
             program: binary.to_owned(),
             script: None,
+        }
+    }
+
+    /// Natter, its clients signed in ([`crate::people`]).
+    pub fn natter_signed_in(binary: &Path) -> Self {
+        Target {
+            kind: Kind::NatterSignedIn,
+            ..Target::natter(binary)
         }
     }
 
@@ -76,9 +87,15 @@ impl Target {
         self.start_on(log, None).await
     }
 
-    /// Starts the server with `extra` flags (Natter's) after the usual ones.
-    pub async fn start_with(&self, log: &Path, extra: &[&str]) -> Result<Server> {
-        self.launch_with(log, free_port()?, None, ConnectLimits::Lifted, extra)
+    /// Starts Natter on `database` (a new one if none) with `extra` flags
+    /// after the usual ones.
+    pub async fn start_with(
+        &self,
+        log: &Path,
+        database: Option<&Path>,
+        extra: &[&str],
+    ) -> Result<Server> {
+        self.launch_with(log, free_port()?, database, ConnectLimits::Lifted, extra)
             .await
     }
 

@@ -19,6 +19,7 @@ use tokio_stream::wrappers::WatchStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{self, Ws};
+use crate::people::People;
 use crate::probe::{Clock, Stamp};
 use crate::target::{Kind, Server};
 use crate::usage;
@@ -154,12 +155,13 @@ pub fn histogram() -> Histogram<u64> {
 }
 
 impl Crowd {
-    /// Connects `layout.clients()` clients and puts each in its room
-    /// (`r0`, `r1`, … on Natter).
+    /// Connects `layout.clients()` clients, each of `people`, and puts
+    /// each in its room (`r0`, `r1`, … on Natter).
     pub async fn assemble(
         kind: Kind,
         server: SocketAddr,
         layout: Layout,
+        people: &People,
         clock: Clock,
         bar: &ProgressBar,
     ) -> Result<Crowd> {
@@ -177,7 +179,7 @@ impl Crowd {
                 let (delivered, frames) = (delivered.clone(), frames.clone());
                 async move {
                     let room = format!("r{}", i / layout.per_room);
-                    let ws = client::join(kind, server, i, &room)
+                    let ws = client::join_as(kind, server, i, &room, people)
                         .await
                         .with_context(|| format!("client {i} could not join"))?;
                     let (sink, stream) = ws.split();

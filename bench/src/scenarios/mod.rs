@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::client;
 use crate::load::{self, Crowd, Latency, Layout, Step};
+use crate::people;
 use crate::probe::Clock;
 use crate::target::{Kind, Target};
 use crate::usage;
@@ -50,13 +51,15 @@ pub async fn rising(
     clock: Clock,
     bar: &ProgressBar,
 ) -> Result<Rising> {
-    let server = target.start(log).await?;
+    let prepared = people::prepare(target, log, layout.clients(), bar).await?;
+    let server = target.start_on(log, prepared.database()).await?;
     bar.set_message(format!(
         "{}: connecting {} clients",
         target.kind.label(),
         layout.clients()
     ));
-    let mut crowd = Crowd::assemble(target.kind, server.addr, layout, clock, bar).await?;
+    let people = &prepared.people;
+    let mut crowd = Crowd::assemble(target.kind, server.addr, layout, people, clock, bar).await?;
     crowd
         .until_quiet(Duration::from_secs(1), Duration::from_secs(120))
         .await;
@@ -135,7 +138,8 @@ pub async fn idle(
     clock: Clock,
     bar: &ProgressBar,
 ) -> Result<Idle> {
-    let server = target.start(log).await?;
+    let prepared = people::prepare(target, log, connections, bar).await?;
+    let server = target.start_on(log, prepared.database()).await?;
     let per_room = if target.kind.is_natter() {
         10
     } else {
@@ -156,7 +160,8 @@ pub async fn idle(
         target.kind.label(),
         connections
     ));
-    let crowd = Crowd::assemble(target.kind, server.addr, layout, clock, bar).await?;
+    let people = &prepared.people;
+    let crowd = Crowd::assemble(target.kind, server.addr, layout, people, clock, bar).await?;
     crowd
         .until_quiet(Duration::from_secs(2), Duration::from_secs(600))
         .await;

@@ -3,24 +3,20 @@
 //!
 //! People sign in from many addresses; one address may try only a few
 //! passwords a second (the server's limit against guessing). So the
-//! server trusts the generator as a proxy (`--trusted-proxy 127.0.0.1`)
-//! and every request names an address of its own in `X-Forwarded-For`:
-//! a header, nothing is sent there. Each account is signed in no more
+//! accounts are made and signed in as [`crate::people`] describes, each
+//! request from an address of its own. Each account is signed in no more
 //! often than its own budget allows at once (10).
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::Result;
 use futures_util::{StreamExt, stream};
 use indicatif::ProgressBar;
 use serde::Serialize;
 
+use crate::people::{self, People};
 use crate::target::Target;
-
-/// The password every bench account has: one the strength check takes.
-const PASSWORD: &str = "bench quartz lantern meadow 73";
 
 /// Sign-ins sent at once: more than the server hashes at a time (2), so
 /// it is never idle.
@@ -38,6 +34,8 @@ pub struct SignIns {
     pub cpu_ms_per_sign_in: f64,
     /// The server's peak memory during the sign-ins, MiB.
     pub peak_rss_mib: f64,
+    /// The server's memory once the sign-ins are done, MiB.
+    pub rss_after_mib: f64,
 }
 
 /// Makes `accounts` accounts, then signs each in [`PER_ACCOUNT`] times,
@@ -48,15 +46,9 @@ pub async fn sign_ins(
     accounts: usize,
     bar: &ProgressBar,
 ) -> Result<SignIns> {
-    let server = target
-        .start_with(log, &["--trusted-proxy", "127.0.0.1"])
-        .await?;
-    let http = reqwest::Client::builder().no_proxy().build()?;
-    let names: Vec<String> = (0..accounts).map(|n| format!("bench{n}")).collect();
-    bar.set_message(format!("sign-ins: making {accounts} accounts"));
-    for (n, name) in names.iter().enumerate() {
-        post(&http, server.addr, "/api/sign-up", name, n).await?;
-    }
+    let server = target.start_with(log, None, people::SERVER_FLAGS).await?;
+    let http = people::http()?;
+    People::sign_up(server.addr, accounts, bar).await?;
     let total = accounts * PER_ACCOUNT;
     bar.set_message(format!("sign-ins: {total} sign-ins, {CONCURRENCY} at once"));
     server.reset_peak();
@@ -64,8 +56,11 @@ pub async fn sign_ins(
     let started = Instant::now();
     let signed = stream::iter(0..total)
         .map(|n| {
-            let name = &names[n % accounts];
-            post(&http, server.addr, "/api/sign-in", name, accounts + n)
+            let name = people::name(n % accounts);
+            let (http, addr) = (&http, server.addr);
+            async move {
+                people::account_request(http, addr, "/api/sign-in", &name, accounts + n).await
+            }
         })
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<_>>()
@@ -83,29 +78,6 @@ pub async fn sign_ins(
         per_s: total as f64 / elapsed.as_secs_f64(),
         cpu_ms_per_sign_in: cpu.as_secs_f64() * 1000.0 / total as f64,
         peak_rss_mib: after.peak_rss_kib as f64 / 1024.0,
+        rss_after_mib: after.rss_kib as f64 / 1024.0,
     })
-}
-
-/// `POST path` as `name` from the `n`th made-up address.
-async fn post(
-    http: &reqwest::Client,
-    addr: SocketAddr,
-    path: &str,
-    name: &str,
-    n: usize,
-) -> Result<()> {
-    let body = format!(r#"{{"name":"{name}","password":"{PASSWORD}"}}"#);
-    let from = format!("198.18.{}.{}", (n / 250) % 250, n % 250 + 1);
-    let answer = http
-        .post(format!("http://{addr}{path}"))
-        .header("origin", format!("http://{addr}"))
-        .header("content-type", "application/json")
-        .header("x-forwarded-for", from)
-        .body(body)
-        .send()
-        .await
-        .with_context(|| format!("{path} was not answered"))?;
-    let status = answer.status();
-    ensure!(status.is_success(), "{path} as {name}: {status}");
-    Ok(())
 }

@@ -16,6 +16,7 @@ mod live;
 pub(crate) mod names;
 mod owner;
 pub(crate) mod passkeys;
+mod hash_memory;
 pub(crate) mod password;
 pub(crate) mod token;
 

@@ -1,13 +1,14 @@
 //! Passwords: Argon2id hashes, made and checked on blocking threads at
 //! most two at a time, and the rules a new password must meet.
 //!
-//! A hash holds 19 MiB for its duration: the semaphore bounds what a crowd
-//! of sign-in attempts can make the server hold, and they wait for a slot
-//! instead. Not here: how often someone may try (the HTTP layer's limits).
+//! A hash fills 19 MiB: the semaphore bounds what a crowd of sign-in
+//! attempts can make the server hold, and they wait for a slot instead;
+//! the slots' memory is kept and reused (`hash_memory`). Not here: how often someone may try (the HTTP layer's limits).
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
+
+use super::hash_memory;
 
 /// Argon2id's memory in KiB, passes and lanes: OWASP's recommended minimum
 /// (m = 19 MiB, t = 2, p = 1).
@@ -91,11 +92,9 @@ pub(crate) async fn hash(password: &str) -> Result<PasswordHash, AuthError> {
         .await
         .expect("the semaphore is never closed");
     tokio::task::spawn_blocking(move || {
-        let salt = SaltString::encode_b64(&salt).map_err(AuthError::Hash)?;
-        let hash = hasher()
-            .hash_password(password.as_bytes(), &salt)
+        let hash = hash_memory::hash(&hasher(), password.as_bytes(), &salt)
             .map_err(AuthError::Hash)?;
-        Ok(PasswordHash(hash.to_string()))
+        Ok(PasswordHash(hash))
     })
     .await?
 }
@@ -122,9 +121,7 @@ pub(crate) async fn verify(password: &str, stored: Option<&str>) -> bool {
         };
         // The parameters come from the stored hash, so hashes made with
         // older (weaker or stronger) ones still verify.
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
+        hash_memory::matches(password.as_bytes(), &parsed)
     })
     .await
     .unwrap_or(false);
@@ -155,7 +152,7 @@ pub(crate) fn check_new(password: &str, name: &str) -> Result<(), WeakPassword> 
 }
 
 /// Argon2id with this module's parameters.
-fn hasher() -> Argon2<'static> {
+pub(super) fn hasher() -> Argon2<'static> {
     let params = Params::new(MEMORY_KIB, PASSES, LANES, None)
         .expect("OWASP's parameters are within Argon2's bounds");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
