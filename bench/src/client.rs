@@ -103,7 +103,14 @@ pub async fn join_as(
     room: &str,
     people: &People,
 ) -> Result<Ws> {
-    let mut ws = handshake(kind, server, source(i), people.cookie(i)).await?;
+    let cookie = people.cookie(i);
+    let mut ws = handshake(kind, server, source(i), cookie).await?;
+    if cookie.is_some() {
+        let welcome = until(&mut ws, |msg| matches!(msg, ServerMsg::Welcome { .. })).await?;
+        if !matches!(welcome, ServerMsg::Welcome { role: Some(_), .. }) {
+            bail!("client {i} sent its session, and the server took it for a guest");
+        }
+    }
     if kind.is_natter() {
         let room = RoomName::try_from(room.to_owned())?;
         send_json(

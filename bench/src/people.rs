@@ -107,7 +107,11 @@ pub async fn prepare(
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let path = dir.path().join("members.db");
     let server = target
-        .start_with(&log.with_extension("sign-ups.log"), Some(&path), SERVER_FLAGS)
+        .start_with(
+            &log.with_extension("sign-ups.log"),
+            Some(&path),
+            SERVER_FLAGS,
+        )
         .await?;
     let people = People::sign_up(server.addr, count, bar).await;
     server.stop().await;

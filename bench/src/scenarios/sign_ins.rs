@@ -54,17 +54,18 @@ pub async fn sign_ins(
     server.reset_peak();
     let before = server.usage()?;
     let started = Instant::now();
-    let signed = stream::iter(0..total)
-        .map(|n| {
-            let name = people::name(n % accounts);
-            let (http, addr) = (&http, server.addr);
-            async move {
-                people::account_request(http, addr, "/api/sign-in", &name, accounts + n).await
-            }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await;
+    let signed =
+        stream::iter(0..total)
+            .map(|n| {
+                let name = people::name(n % accounts);
+                let (http, addr) = (&http, server.addr);
+                async move {
+                    people::account_request(http, addr, "/api/sign-in", &name, accounts + n).await
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
     let elapsed = started.elapsed();
     let after = server.usage()?;
     for result in signed {

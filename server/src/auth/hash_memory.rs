@@ -13,7 +13,7 @@
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use argon2::password_hash::{Output, ParamsString, Salt, SaltString};
-use argon2::{Algorithm, Argon2, Block, PasswordHash, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, Version};
 
 /// Kept arrays at most: one for each hashing slot.
 const KEPT: usize = 2;
@@ -95,9 +95,7 @@ impl Spare {
     /// [`KEPT`] are. Arrays of other sizes (hashes made with other
     /// parameters) are freed after use.
     fn with_blocks<T>(&self, count: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
-        let kept = (count == self.count)
-            .then(|| self.arrays().pop())
-            .flatten();
+        let kept = (count == self.count).then(|| self.arrays().pop()).flatten();
         let mut blocks = kept.unwrap_or_else(|| vec![Block::new(); count]);
         let done = work(&mut blocks);
         if count == self.count {
@@ -124,7 +122,9 @@ mod tests {
     use super::*;
 
     fn zero(blocks: &[Block]) -> bool {
-        blocks.iter().all(|block| block.as_ref().iter().all(|&w| w == 0))
+        blocks
+            .iter()
+            .all(|block| block.as_ref().iter().all(|&w| w == 0))
     }
 
     #[test]
@@ -160,6 +160,10 @@ mod tests {
         let parsed = PasswordHash::new(&ours).unwrap();
         assert!(matches(b"a password", &parsed));
         assert!(!matches(b"a passwore", &parsed));
-        assert!(Argon2::default().verify_password(b"a password", &parsed).is_ok());
+        assert!(
+            Argon2::default()
+                .verify_password(b"a password", &parsed)
+                .is_ok()
+        );
     }
 }

@@ -11,12 +11,12 @@
 
 mod attempts;
 pub(crate) mod cookie;
+mod hash_memory;
 mod identity;
 mod live;
 pub(crate) mod names;
 mod owner;
 pub(crate) mod passkeys;
-mod hash_memory;
 pub(crate) mod password;
 pub(crate) mod token;
 

@@ -92,8 +92,8 @@ pub(crate) async fn hash(password: &str) -> Result<PasswordHash, AuthError> {
         .await
         .expect("the semaphore is never closed");
     tokio::task::spawn_blocking(move || {
-        let hash = hash_memory::hash(&hasher(), password.as_bytes(), &salt)
-            .map_err(AuthError::Hash)?;
+        let hash =
+            hash_memory::hash(&hasher(), password.as_bytes(), &salt).map_err(AuthError::Hash)?;
         Ok(PasswordHash(hash))
     })
     .await?
