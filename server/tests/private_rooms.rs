@@ -1,6 +1,7 @@
 //! Private rooms over real sockets: only members enter, read, resume, hear
-//! or see them listed; who may add members and make a room private; and a
-//! room made private lets everyone else go.
+//! or see them listed; who may add members and make a room private; a
+//! room made private lets everyone else go; and their limit is not the
+//! public rooms'.
 
 mod common;
 
@@ -333,6 +334,37 @@ async fn a_set_of_people_has_one_direct_conversation_and_only_they_see_it() {
     assert_eq!(
         refused(&mut ada, join("＠squat", None, false)).await,
         ErrorCode::InvalidMessage
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn members_rooms_are_not_refused_because_public_rooms_are_many() {
+    let config = natter_server::Config {
+        max_rooms: 2,
+        max_private_rooms: 2,
+        ..natter_server::Config::default()
+    };
+    let server = common::spawn_app_with(config).await;
+    let mut ada = member(&server, "Ada").await;
+    let mut eve = member(&server, "Eve").await;
+    member(&server, "Bob").await;
+    // The lobby and `second` are the two public rooms allowed.
+    enter(&mut ada, "second").await;
+    assert_eq!(
+        refused(&mut ada, join("third", None, false)).await,
+        ErrorCode::TooManyRooms
+    );
+    // Members' own rooms count apart, against a limit of their own.
+    make(&mut ada, "ours").await;
+    open(&mut ada, &["Bob"]).await;
+    assert_eq!(
+        refused(&mut eve, direct(&["Bob"])).await,
+        ErrorCode::TooManyRooms
+    );
+    assert_eq!(
+        refused(&mut eve, join("theirs", None, true)).await,
+        ErrorCode::TooManyRooms
     );
     server.stop().await.unwrap();
 }

@@ -207,11 +207,18 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=MAX_ROOM_CHARS as i64))]
     pub max_room_chars: u32,
 
-    /// How many rooms the server holds at most; joining a new room beyond
-    /// this is refused.
+    /// How many public rooms the server holds at most; joining a new room
+    /// beyond this is refused.
     #[arg(long, env = "NATTER_MAX_ROOMS", default_value_t = 1000,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_rooms: u32,
+
+    /// How many private rooms and direct conversations the server holds
+    /// at most, apart from the public ones: members' own rooms are never
+    /// refused because the public ones are many.
+    #[arg(long, env = "NATTER_MAX_PRIVATE_ROOMS", default_value_t = 100_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_private_rooms: u32,
 
     /// How many rooms one connection may be in at once.
     #[arg(long, env = "NATTER_MAX_JOINED", default_value_t = 20,
@@ -332,6 +339,7 @@ impl Default for Config {
             max_nick_chars: MAX_NICK_CHARS as u32,
             max_room_chars: MAX_ROOM_CHARS as u32,
             max_rooms: 1000,
+            max_private_rooms: 100_000,
             max_joined: 20,
             shutdown_grace_secs: 5,
             queue_capacity: 4096,
@@ -362,6 +370,7 @@ mod tests {
         }
         assert_eq!(parsed.queue_capacity, default.queue_capacity);
         assert_eq!(parsed.max_rooms, default.max_rooms);
+        assert_eq!(parsed.max_private_rooms, default.max_private_rooms);
         assert_eq!(parsed.message_limits(), default.message_limits());
         assert_eq!(parsed.max_connections, default.max_connections);
         assert_eq!(

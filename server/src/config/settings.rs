@@ -146,6 +146,7 @@ impl Config {
             queue_bytes: size(self.queue_kib).saturating_mul(1024),
             queue_bytes_total: size(self.queue_total_mib).saturating_mul(1024 * 1024),
             max_rooms: size(self.max_rooms),
+            max_private_rooms: size(self.max_private_rooms),
             max_joined: size(self.max_joined),
             heartbeat_ms: self.client_heartbeat_secs.saturating_mul(1000),
             told: self.quotas().told,

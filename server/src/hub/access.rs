@@ -84,6 +84,7 @@ impl Hub {
         let r = state.rooms.get_mut(&key).expect("keys name held rooms");
         let newly = !r.private;
         r.private = true;
+        state.private_rooms += usize::from(newly);
         let r = &state.rooms[&key];
         let name = r.name.clone();
         let outsiders: Vec<ConnId> = r

@@ -54,7 +54,7 @@ mod tests {
     use super::*;
 
     fn add(hub: &Arc<Hub>, id: crate::ids::RoomId, name: &str) {
-        let reservation = hub.reserve_room().unwrap();
+        let reservation = hub.reserve_room(false).unwrap();
         hub.add_room(row(id, name, 0), reservation);
     }
 
@@ -62,7 +62,10 @@ mod tests {
     fn unused_rooms_without_messages_are_forgotten_and_free_their_place() {
         let hub = hub(16);
         add(&hub, 3, "squat");
-        assert!(hub.reserve_room().is_err(), "the limit of 3 is reached");
+        assert!(
+            hub.reserve_room(false).is_err(),
+            "the limit of 3 is reached"
+        );
         assert!(hub.forget_idle_rooms(Duration::from_secs(3600)).is_empty());
         let forgotten = hub.forget_idle_rooms(Duration::ZERO);
         assert_eq!(forgotten, [RoomName::try_from("squat").unwrap()]);
@@ -70,7 +73,7 @@ mod tests {
             hub.room_named(&RoomName::try_from("squat").unwrap())
                 .is_none()
         );
-        assert!(hub.reserve_room().is_ok(), "its place is free again");
+        assert!(hub.reserve_room(false).is_ok(), "its place is free again");
     }
 
     #[test]

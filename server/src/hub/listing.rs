@@ -153,6 +153,7 @@ impl State {
             self.listing_remove(key);
         }
         let room = self.rooms.remove(key)?;
+        self.private_rooms -= usize::from(room.private);
         self.keys.remove(&room.id);
         self.listing.touched.remove(key);
         self.listing.stamps.remove(&room.stamp.generation);

@@ -132,8 +132,10 @@ pub struct HubLimits {
     pub queue_bytes: usize,
     /// Bytes all connections' queues may hold beyond their allowances.
     pub queue_bytes_total: usize,
-    /// Rooms the server holds at most.
+    /// Public rooms the server holds at most.
     pub max_rooms: usize,
+    /// Private rooms (direct conversations among them) held at most.
+    pub max_private_rooms: usize,
     /// Rooms one connection may be in at once.
     pub max_joined: usize,
     /// How often clients should send `ping`, told in `welcome`.
@@ -231,8 +233,13 @@ struct State {
     keys: HashMap<RoomId, String>,
     /// The private rooms each signed-in account watching the list sees.
     visible: HashMap<AccountId, BTreeSet<RoomId>>,
-    /// Rooms being created right now, counted against the limit.
+    /// Private rooms held: [`HubLimits::max_private_rooms`] counts them,
+    /// `max_rooms` the others.
+    private_rooms: usize,
+    /// Rooms being created right now, public and private, counted against
+    /// their limits.
     creating: usize,
+    creating_private: usize,
     /// The room list as watchers are told it.
     listing: listing::Listing,
 }
@@ -288,6 +295,7 @@ pub struct Connection {
 /// added with [`Hub::add_room`] or dropped.
 pub(crate) struct Reservation {
     hub: Arc<Hub>,
+    private: bool,
     added: bool,
 }
 

@@ -37,15 +37,25 @@ impl Hub {
         Offer::Delivered
     }
 
-    /// Counts a room about to be created against the limit.
-    pub(crate) fn reserve_room(self: &Arc<Self>) -> Result<Reservation, Refusal> {
+    /// Counts a room about to be created against the limit for its kind:
+    /// `max_private_rooms` for a private room or a direct conversation,
+    /// `max_rooms` for a public one.
+    pub(crate) fn reserve_room(self: &Arc<Self>, private: bool) -> Result<Reservation, Refusal> {
         let mut state = self.lock();
-        if state.rooms.len() + state.creating >= self.limits.max_rooms {
-            return Err(Refusal::TooManyRooms(self.limits.max_rooms));
+        let public = state.rooms.len() - state.private_rooms;
+        let (held, creating, max) = if private {
+            let max = self.limits.max_private_rooms;
+            (state.private_rooms, &mut state.creating_private, max)
+        } else {
+            (public, &mut state.creating, self.limits.max_rooms)
+        };
+        if held + *creating >= max {
+            return Err(Refusal::TooManyRooms(max));
         }
-        state.creating += 1;
+        *creating += 1;
         Ok(Reservation {
             hub: Arc::clone(self),
+            private,
             added: false,
         })
     }
@@ -53,7 +63,7 @@ impl Hub {
     /// Adds a room the store has created.
     pub(crate) fn add_room(&self, row: RoomRow, mut reservation: Reservation) {
         let mut state = self.lock();
-        state.creating -= 1;
+        state.release(&reservation);
         reservation.added = true;
         let room = RoomRef {
             id: row.id,
@@ -214,6 +224,7 @@ impl State {
         if self.rooms.contains_key(&key) {
             return false;
         }
+        self.private_rooms += usize::from(row.private);
         self.keys.insert(row.id, key.clone());
         self.rooms.insert(
             key.clone(),
@@ -335,7 +346,19 @@ impl State {
 impl Drop for Reservation {
     fn drop(&mut self) {
         if !self.added {
-            self.hub.lock().creating -= 1;
+            self.hub.lock().release(self);
+        }
+    }
+}
+
+impl State {
+    /// `reservation`'s room is added or given up: it is no longer being
+    /// created.
+    fn release(&mut self, reservation: &Reservation) {
+        if reservation.private {
+            self.creating_private -= 1;
+        } else {
+            self.creating -= 1;
         }
     }
 }

@@ -63,7 +63,7 @@ impl Session {
     ) -> Result<(), Failure> {
         self.quotas.take(Kind::Create, 0)?;
         app.room_quota.take(self.address)?;
-        let reservation = app.hub.reserve_room()?;
+        let reservation = app.hub.reserve_room(true)?;
         let making = crate::store::Making {
             by: None,
             private: true,

@@ -91,7 +91,7 @@ impl Session {
         check_length("room name", room.as_str(), app.message_limits.room_chars)?;
         self.quotas.take(Kind::Create, 0)?;
         app.room_quota.take(self.address)?;
-        let reservation = app.hub.reserve_room()?;
+        let reservation = app.hub.reserve_room(private)?;
         let making = crate::store::Making {
             by: self.signed.as_ref().map(|s| s.account),
             private,
@@ -119,7 +119,7 @@ impl Session {
         let Some(row) = app.store.room(room).await? else {
             return Err(Failure::DirectName(room.clone()));
         };
-        let reservation = app.hub.reserve_room()?;
+        let reservation = app.hub.reserve_room(true)?;
         app.hub.add_room(row, reservation);
         Ok(())
     }

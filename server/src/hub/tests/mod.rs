@@ -10,6 +10,7 @@ pub(super) fn limits(queue_capacity: usize) -> HubLimits {
         queue_bytes: 1 << 20,
         queue_bytes_total: 1 << 30,
         max_rooms: 3,
+        max_private_rooms: 2,
         max_joined: 2,
         heartbeat_ms: 20_000,
         told: natter_shared::Limits::default(),
@@ -190,12 +191,18 @@ fn limits_on_rooms_are_enforced() {
         Ok(()),
         "re-entering is not a new room"
     );
-    let reservation = hub.reserve_room().unwrap();
-    assert!(matches!(hub.reserve_room(), Err(Refusal::TooManyRooms(3))));
+    let reservation = hub.reserve_room(false).unwrap();
+    assert!(matches!(
+        hub.reserve_room(false),
+        Err(Refusal::TooManyRooms(3))
+    ));
     drop(reservation);
-    let reservation = hub.reserve_room().unwrap();
+    let reservation = hub.reserve_room(false).unwrap();
     hub.add_room(row(3, "third", 0), reservation);
-    assert!(matches!(hub.reserve_room(), Err(Refusal::TooManyRooms(3))));
+    assert!(matches!(
+        hub.reserve_room(false),
+        Err(Refusal::TooManyRooms(3))
+    ));
     assert!(matches!(
         a.enter(&room("third"), false),
         Err(Refusal::TooManyJoined(2))
@@ -203,6 +210,41 @@ fn limits_on_rooms_are_enforced() {
     a.leave(&room("lobby")).unwrap();
     enter(&a, "third");
     assert_eq!(hub.room_count(), 3);
+}
+
+#[test]
+fn private_rooms_have_a_limit_of_their_own() {
+    let hub = hub(16);
+    let private = |id, name: &str| RoomRow {
+        private: true,
+        ..row(id, name, 0)
+    };
+    // The public rooms reach their limit of 3: the lobby, `Rust`, `third`.
+    let reservation = hub.reserve_room(false).unwrap();
+    hub.add_room(row(3, "third", 0), reservation);
+    assert!(matches!(
+        hub.reserve_room(false),
+        Err(Refusal::TooManyRooms(3))
+    ));
+    let reservation = hub.reserve_room(true).expect("members' rooms are apart");
+    hub.add_room(private(4, "ours"), reservation);
+    let pending = hub.reserve_room(true).unwrap();
+    assert!(matches!(
+        hub.reserve_room(true),
+        Err(Refusal::TooManyRooms(2))
+    ));
+    drop(pending);
+    let reservation = hub.reserve_room(true).unwrap();
+    hub.add_room(private(5, "@0a1b2c3d4e5f60718293"), reservation);
+    assert!(matches!(
+        hub.reserve_room(true),
+        Err(Refusal::TooManyRooms(2))
+    ));
+    assert!(matches!(
+        hub.reserve_room(false),
+        Err(Refusal::TooManyRooms(3))
+    ));
+    assert_eq!(hub.room_count(), 5);
 }
 
 #[test]
