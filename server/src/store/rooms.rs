@@ -6,13 +6,15 @@
 //! join of a private room, and believes the bus's news of a change only
 //! as far as these rows back it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use natter_shared::{Nick, RoomName, RoomRole, UnixMillis};
-use sqlx::Connection;
+use sqlx::{Connection, Row};
 
 use super::read::room_row;
-use super::{AccountId, RoomId, RoomRow, Store, StoreError, as_i64, timed};
+use super::{
+    AccountId, RoomId, RoomRow, Store, StoreError, as_i64, chunks, placeholders, timed,
+};
 
 /// How a new room is made: by whom (an account becomes its owner),
 /// whether it is private, and who else is a member from the start (a
@@ -156,23 +158,36 @@ impl Store {
         .await
     }
 
-    /// `rows`, with the people of the direct conversations among them.
+    /// `rows`, with the people of the direct conversations among them:
+    /// one query for up to 256 conversations, however many an account has.
     pub(super) async fn with_people(
         &self,
         mut rows: Vec<RoomRow>,
     ) -> Result<Vec<RoomRow>, StoreError> {
+        let ids: Vec<RoomId> = rows
+            .iter()
+            .filter(|r| r.name.is_direct())
+            .map(|r| r.id)
+            .collect();
+        let mut people: HashMap<RoomId, Vec<Nick>> = HashMap::new();
+        for range in chunks(ids.len()) {
+            let sql = format!(
+                "SELECT m.room_id, a.name FROM room_members m \
+                 JOIN accounts a ON a.id = m.account_id \
+                 WHERE m.room_id IN ({}) ORDER BY m.room_id, a.name_key",
+                placeholders(self.backend, range.len(), 1)
+            );
+            let mut query = sqlx::query(&sql);
+            for id in &ids[range] {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                let name = Nick::from_stored(row.try_get::<String, _>(1)?)?;
+                people.entry(row.try_get(0)?).or_default().push(name);
+            }
+        }
         for row in rows.iter_mut().filter(|r| r.name.is_direct()) {
-            let names: Vec<String> = sqlx::query_scalar(
-                "SELECT a.name FROM room_members m JOIN accounts a ON a.id = m.account_id \
-                 WHERE m.room_id = $1 ORDER BY a.name_key",
-            )
-            .bind(row.id)
-            .fetch_all(&self.pool)
-            .await?;
-            row.with = names
-                .into_iter()
-                .map(Nick::from_stored)
-                .collect::<Result<_, _>>()?;
+            row.with = people.remove(&row.id).unwrap_or_default();
         }
         Ok(rows)
     }
@@ -323,5 +338,41 @@ mod tests {
         );
         let (private, members) = store.room_access(row.id).await.unwrap().unwrap();
         assert!(private && members.contains(&ada));
+    }
+
+    /// More conversations than one query takes (256), so the people of
+    /// each come from several queries and must still land on their own.
+    #[tokio::test]
+    async fn every_direct_conversation_of_many_has_its_own_people() {
+        for db in crate::store::test_db::both().await {
+            let store = &db.store;
+            let account = |n: usize| async move {
+                let name = format!("p{n:03}");
+                let nick = natter_shared::Nick::try_from(name.as_str()).unwrap();
+                let role = natter_shared::Role::Member;
+                store
+                    .create_account(&nick, &name, None, role, UnixMillis(1))
+                    .await
+                    .unwrap()
+            };
+            let ada = account(999).await;
+            for n in 0..260 {
+                let other = account(n).await;
+                let making = Making {
+                    by: Some(ada),
+                    private: true,
+                    people: vec![other],
+                };
+                let room = name(&format!("@{n:020}"));
+                store.make_room(&room, UnixMillis(1), making).await.unwrap();
+            }
+            let rooms = store.private_rooms_of(ada).await.unwrap();
+            assert_eq!(rooms.len(), 260, "{}", db.engine);
+            for room in rooms {
+                let n: usize = room.name.as_str()[1..].parse().unwrap();
+                let with: Vec<&str> = room.with.iter().map(Nick::as_str).collect();
+                assert_eq!(with, [format!("p{n:03}").as_str(), "p999"], "{}", db.engine);
+            }
+        }
     }
 }
