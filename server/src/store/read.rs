@@ -27,17 +27,21 @@ impl Store {
 
     /// The room called `name` (compared by [`RoomName::key`]), if it exists.
     pub async fn room(&self, name: &RoomName) -> Result<Option<RoomRow>, StoreError> {
-        timed("room", async {
-            let row = sqlx::query("SELECT id, name, last_seq, private FROM rooms WHERE key = $1")
-                .bind(name.key())
-                .fetch_optional(&self.pool)
-                .await?;
-            let Some(row) = row.as_ref().map(room_row).transpose()? else {
-                return Ok(None);
-            };
-            Ok(self.with_people(vec![row]).await?.pop())
-        })
-        .await
+        let query = sqlx::query("SELECT id, name, last_seq, private FROM rooms WHERE key = $1");
+        timed("room", self.one_room(query.bind(name.key()))).await
+    }
+
+    /// The room `query` finds (selecting `id, name, last_seq, private`),
+    /// if any, with its people if it is a direct conversation.
+    pub(super) async fn one_room<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<Option<RoomRow>, StoreError> {
+        let row = query.fetch_optional(&self.pool).await?;
+        let Some(row) = row.as_ref().map(room_row).transpose()? else {
+            return Ok(None);
+        };
+        Ok(self.with_people(vec![row]).await?.pop())
     }
 
     /// Which of these messages (device, and the client's id) are stored,

@@ -12,9 +12,7 @@ use natter_shared::{Nick, RoomName, RoomRole, UnixMillis};
 use sqlx::{Connection, Row};
 
 use super::read::room_row;
-use super::{
-    AccountId, RoomId, RoomRow, Store, StoreError, as_i64, chunks, placeholders, timed,
-};
+use super::{AccountId, RoomId, RoomRow, Store, StoreError, as_i64, chunks, placeholders, timed};
 
 /// How a new room is made: by whom (an account becomes its owner),
 /// whether it is private, and who else is a member from the start (a
@@ -194,17 +192,8 @@ impl Store {
 
     /// The room with id `id`, if it exists.
     pub(crate) async fn room_by_id(&self, id: RoomId) -> Result<Option<RoomRow>, StoreError> {
-        timed("room_by_id", async {
-            let row = sqlx::query("SELECT id, name, last_seq, private FROM rooms WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-            let Some(row) = row.as_ref().map(room_row).transpose()? else {
-                return Ok(None);
-            };
-            Ok(self.with_people(vec![row]).await?.pop())
-        })
-        .await
+        let query = sqlx::query("SELECT id, name, last_seq, private FROM rooms WHERE id = $1");
+        timed("room_by_id", self.one_room(query.bind(id))).await
     }
 
     /// The account named with the look-alike key `name_key`, if any.
@@ -348,7 +337,7 @@ mod tests {
             let store = &db.store;
             let account = |n: usize| async move {
                 let name = format!("p{n:03}");
-                let nick = natter_shared::Nick::try_from(name.as_str()).unwrap();
+                let nick = Nick::try_from(name.as_str()).unwrap();
                 let role = natter_shared::Role::Member;
                 store
                     .create_account(&nick, &name, None, role, UnixMillis(1))
