@@ -10,58 +10,34 @@ use std::ops::Deref;
 
 use axum::extract::ws::{Message, Utf8Bytes};
 use natter_shared::ServerMsg;
-use tokio::time::Instant;
 
-/// A server message as sent on the socket: JSON text, cheap to clone, and
-/// when it was made (see `crate::coalesce`).
-#[derive(Debug, Clone)]
-pub struct Frame {
-    text: Utf8Bytes,
-    made: Instant,
-}
+/// A server message as sent on the socket: JSON text, cheap to clone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame(Utf8Bytes);
 
 impl Frame {
     /// Serialises `msg`, once for everyone it goes to.
     pub(crate) fn of(msg: &ServerMsg) -> Frame {
-        Frame::from(msg.to_json())
-    }
-
-    /// When the frame was made: how long it waits before it is written
-    /// tells whether the server keeps up.
-    #[inline]
-    pub(crate) fn made(&self) -> Instant {
-        self.made
+        Frame(Utf8Bytes::from(msg.to_json()))
     }
 
     /// The frame's text.
     #[inline]
     pub(crate) fn as_str(&self) -> &str {
-        self.text.as_str()
+        self.0.as_str()
     }
 
     /// The WebSocket message that carries it; the bytes are shared, not
     /// copied.
     #[inline]
     pub(crate) fn into_message(self) -> Message {
-        Message::Text(self.text)
+        Message::Text(self.0)
     }
 }
-
-/// Frames are equal when their texts are, whenever each was made.
-impl PartialEq for Frame {
-    fn eq(&self, other: &Frame) -> bool {
-        self.text == other.text
-    }
-}
-
-impl Eq for Frame {}
 
 impl From<String> for Frame {
     fn from(text: String) -> Frame {
-        Frame {
-            text: Utf8Bytes::from(text),
-            made: Instant::now(),
-        }
+        Frame(Utf8Bytes::from(text))
     }
 }
 

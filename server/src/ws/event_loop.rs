@@ -206,7 +206,7 @@ pub(super) async fn write_batch(
     coalesce: &mut Coalesce,
     first: Frame,
 ) -> Result<(), axum::Error> {
-    let (mut frames, mut bytes, oldest) = (1, first.len(), first.made());
+    let (mut frames, mut bytes) = (1, first.len());
     tx.feed(first.into_message()).await?;
     for _ in 1..limits::WRITE_BATCH_FRAMES {
         let Some(next) = conn.try_recv() else { break };
@@ -215,7 +215,7 @@ pub(super) async fn write_batch(
         tx.feed(next.into_message()).await?;
     }
     sent.add(frames as u64, bytes as u64);
-    coalesce.wrote(frames, oldest);
+    coalesce.wrote(frames);
     tx.flush().await
 }
 
