@@ -1,6 +1,6 @@
 //! The real `natter` binary as an operator runs it: it says where it
 //! listens, and SIGTERM or SIGINT close every socket with 1012 before it
-//! exits successfully.
+//! exits successfully; `--help` and `--version` say what it is.
 
 mod common;
 
@@ -60,11 +60,26 @@ async fn help_lists_every_setting_with_its_variable() {
         "NATTER_NODE_TTL_SECS",
         "NATTER_CLUSTER_NAME",
         "NATTER_MAX_ROOMS",
+        "NATTER_MAX_PRIVATE_ROOMS",
         "NATTER_MAX_JOINED",
         "NATTER_ECHO_CONNECT_SRC",
     ] {
         assert!(help.contains(var), "--help does not mention {var}:\n{help}");
     }
+}
+
+#[tokio::test]
+async fn version_names_the_manifests_version_and_the_build() {
+    let out = Command::new(env!("CARGO_BIN_EXE_natter"))
+        .arg("--version")
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    let version = String::from_utf8(out.stdout).unwrap();
+    // Tests run a development build; a release names its commit here.
+    let expected = format!("natter {} (development build)\n", env!("CARGO_PKG_VERSION"));
+    assert_eq!(version, expected);
 }
 
 #[tokio::test]

@@ -23,11 +23,20 @@ use crate::Config;
 use crate::auth::{AuthError, WeakPassword};
 use crate::store::{Store, StoreError};
 
+/// The version `--version` prints: the manifests' version, and the commit a
+/// release binary was built from (`build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("NATTER_BUILT_FROM"),
+    ")"
+);
+
 /// Natter: a self-hosted real-time chat. Without a command, it serves.
 #[derive(Debug, Parser)]
 #[command(
     name = "natter",
-    version,
+    version = VERSION,
     about,
     args_conflicts_with_subcommands = true
 )]
