@@ -5,10 +5,9 @@
 //! one session a client, and each client's handshake carries its session
 //! cookie. People sign up from many addresses, one address only 30 at once
 //! and then one a minute (the server's limit against mass sign-ups): so
-//! the server trusts
-//! the generator as a proxy (`--trusted-proxy 127.0.0.1`) and every
-//! request names an address of its own in `X-Forwarded-For`, a header
-//! only: nothing is sent there.
+//! the server trusts the generator as a proxy (`--trusted-proxy
+//! 127.0.0.1`) and every request names an address of its own in
+//! `X-Forwarded-For`, a header only: nothing is sent there.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
