@@ -76,18 +76,7 @@ impl Store {
         at: UnixMillis,
     ) -> Result<bool, StoreError> {
         timed("add_room_member", async {
-            let added = self
-                .write(
-                    sqlx::query(
-                        "INSERT INTO room_members (room_id, account_id, role, added_at) \
-                         VALUES ($1, $2, $3, $4) ON CONFLICT (room_id, account_id) DO NOTHING",
-                    )
-                    .bind(room)
-                    .bind(account.0)
-                    .bind(role.as_str())
-                    .bind(as_i64(at.0)),
-                )
-                .await?;
+            let added = self.write(member_row(room, account, role, at)).await?;
             Ok(added > 0)
         })
         .await
@@ -250,6 +239,20 @@ async fn insert_member(
     role: RoomRole,
     at: UnixMillis,
 ) -> Result<(), StoreError> {
+    member_row(room, account, role, at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The statement that adds `account` to `room` with `role`, leaving a row
+/// that is there already as it is.
+fn member_row(
+    room: RoomId,
+    account: AccountId,
+    role: RoomRole,
+    at: UnixMillis,
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments<'static>> {
     sqlx::query(
         "INSERT INTO room_members (room_id, account_id, role, added_at) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (room_id, account_id) DO NOTHING",
@@ -258,9 +261,6 @@ async fn insert_member(
     .bind(account.0)
     .bind(role.as_str())
     .bind(as_i64(at.0))
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 async fn privatise(
