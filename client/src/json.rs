@@ -14,12 +14,10 @@
 
 use js_sys::{Array, JSON, Object, Reflect};
 use natter_shared::{
-    ClientMsg, ErrorCode, Limits, MessageId, MissingField, Posted, Quota, Role, RoomInfo, RoomRole,
-    Seq, ServerFields, ServerKind, ServerMsg, UnixMillis,
+    Change, ClientMsg, ErrorCode, Limits, MessageId, MissingField, Posted, Quota, Role, RoomInfo,
+    RoomRole, Seq, ServerFields, ServerKind, ServerMsg, UnixMillis, Version,
 };
 use wasm_bindgen::{JsCast, JsValue};
-
-use crate::state::Outgoing;
 
 /// Why a frame is not a server message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +56,8 @@ pub fn decode_server(text: &str) -> Result<ServerMsg, DecodeError> {
         seq: field(&obj, "seq", seq)?,
         text: field(&obj, "text", value)?,
         id: field(&obj, "id", value)?,
+        change: field(&obj, "change", change)?,
+        versions: field(&obj, "versions", |v| list(v, version))?,
         from: field(&obj, "from", value)?,
         to: field(&obj, "to", value)?,
         rooms: field(&obj, "rooms", |v| list(v, room_info))?,
@@ -114,9 +114,27 @@ pub fn encode_client(msg: &ClientMsg) -> String {
         ClientMsg::Say { room, text, id } => {
             put(&obj, "room", room.as_str());
             put(&obj, "text", text.as_str());
-            if let Some(id) = id {
-                put(&obj, "id", id.as_str());
-            }
+            put_id(&obj, id.as_ref());
+        }
+        ClientMsg::Edit {
+            room,
+            seq,
+            text,
+            id,
+        } => {
+            put(&obj, "room", room.as_str());
+            put(&obj, "seq", seq.0 as f64);
+            put(&obj, "text", text.as_str());
+            put_id(&obj, id.as_ref());
+        }
+        ClientMsg::Delete { room, seq, id } => {
+            put(&obj, "room", room.as_str());
+            put(&obj, "seq", seq.0 as f64);
+            put_id(&obj, id.as_ref());
+        }
+        ClientMsg::Versions { room, seq } => {
+            put(&obj, "room", room.as_str());
+            put(&obj, "seq", seq.0 as f64);
         }
         ClientMsg::History { room, before } => {
             put(&obj, "room", room.as_str());
@@ -125,6 +143,12 @@ pub fn encode_client(msg: &ClientMsg) -> String {
         ClientMsg::WatchRooms | ClientMsg::Ping => {}
     }
     stringify(&obj)
+}
+
+fn put_id(obj: &Object, id: Option<&MessageId>) {
+    if let Some(id) = id {
+        put(obj, "id", id.as_str());
+    }
 }
 
 /// A list of strings as a JSON array.
@@ -136,44 +160,6 @@ pub fn encode_strings<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 /// The strings of a JSON array; `None` if `text` is not one.
 pub fn decode_strings(text: &str) -> Option<Vec<String>> {
     list(parse(text).ok()?, string).ok()
-}
-
-/// Own messages on their way, as `[{"id", "room", "text"}, …]`.
-pub fn encode_outbox(outbox: &[Outgoing]) -> String {
-    let array: Array = outbox
-        .iter()
-        .map(|o| {
-            let obj = Object::new();
-            put(&obj, "id", o.id.as_str());
-            put(&obj, "room", o.room.as_str());
-            put(&obj, "text", o.text.as_str());
-            JsValue::from(obj)
-        })
-        .collect();
-    stringify(&array)
-}
-
-/// The outbox [`encode_outbox`] wrote; entries that break the protocol's
-/// rules (a store edited by hand, an older version's) are left out.
-pub fn decode_outbox(text: &str) -> Vec<Outgoing> {
-    let Ok(parsed) = parse(text) else {
-        return Vec::new();
-    };
-    if !Array::is_array(&parsed) {
-        return Vec::new();
-    }
-    parsed
-        .unchecked_into::<Array>()
-        .iter()
-        .filter_map(|entry| {
-            Some(Outgoing {
-                id: required(&entry, "id", value).ok()?,
-                room: required(&entry, "room", value).ok()?,
-                text: required(&entry, "text", value).ok()?,
-                failed: None,
-            })
-        })
-        .collect()
 }
 
 /// What is wrong with one value, said without its field's name.
@@ -238,7 +224,7 @@ pub(crate) fn string(value: JsValue) -> Check<String> {
 }
 
 /// A string that the protocol type's own rules accept.
-fn value<T: TryFrom<String, Error: std::fmt::Display>>(raw: JsValue) -> Check<T> {
+pub(crate) fn value<T: TryFrom<String, Error: std::fmt::Display>>(raw: JsValue) -> Check<T> {
     T::try_from(string(raw)?).map_err(|e| e.to_string())
 }
 
@@ -257,7 +243,7 @@ pub(crate) fn whole(value: JsValue) -> Check<u64> {
     }
 }
 
-fn seq(value: JsValue) -> Check<Seq> {
+pub(crate) fn seq(value: JsValue) -> Check<Seq> {
     whole(value).map(Seq)
 }
 
@@ -291,8 +277,30 @@ fn posted(item: JsValue) -> Check<Posted> {
         seq: required(&item, "seq", seq)?,
         at: required(&item, "at", millis)?,
         nick: required(&item, "nick", value)?,
-        text: required(&item, "text", value)?,
+        text: field(&item, "text", value)?,
         id: field::<MessageId>(&item, "id", value)?,
+        change: field(&item, "change", change)?,
+        edited: field(&item, "edited", boolean)?.unwrap_or(false),
+    })
+}
+
+/// `{"edit": seq}` or `{"delete": seq}`.
+fn change(item: JsValue) -> Check<Change> {
+    object(&item)?;
+    if let Some(seq) = field(&item, "edit", seq)? {
+        return Ok(Change::Edit(seq));
+    }
+    match field(&item, "delete", seq)? {
+        Some(seq) => Ok(Change::Delete(seq)),
+        None => Err("unknown change".into()),
+    }
+}
+
+fn version(item: JsValue) -> Check<Version> {
+    object(&item)?;
+    Ok(Version {
+        at: required(&item, "at", millis)?,
+        text: required(&item, "text", value)?,
     })
 }
 
@@ -352,6 +360,8 @@ mod in_browser {
     use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
     use super::*;
+    use crate::state::{Action, Outgoing};
+    use crate::storage::{decode_outbox, encode_outbox};
 
     wasm_bindgen_test_configure!(run_in_browser);
 
@@ -409,8 +419,16 @@ mod in_browser {
                 "`messages`: item 0: not an object",
             ),
             (
-                r#"{"type":"history","room":"r","messages":[{"seq":1,"at":2,"nick":"a"}],"more":true}"#,
-                "`messages`: item 0: `text`: missing",
+                r#"{"type":"history","room":"r","messages":[{"seq":1,"at":2,"nick":"a","change":7}],"more":true}"#,
+                "`messages`: item 0: `change`: not an object",
+            ),
+            (
+                r#"{"type":"said","room":"r","seq":2,"at":2,"nick":"a","change":{"undo":1}}"#,
+                "`change`: unknown change",
+            ),
+            (
+                r#"{"type":"versions","room":"r","seq":2,"versions":[{"at":1}]}"#,
+                "`versions`: item 0: `text`: missing",
             ),
             (
                 r#"{"type":"rooms","rooms":[{"name":"r","online":4294967296}]}"#,
@@ -479,32 +497,39 @@ mod in_browser {
     /// holds no JSON list gives nothing.
     #[wasm_bindgen_test]
     fn the_stored_outbox_and_room_list_come_back() {
+        let text = |t: &str| MessageText::try_from(t).unwrap();
         let outbox = vec![
             Outgoing {
                 id: MessageId::try_from("m-1").unwrap(),
                 room: RoomName::try_from("lobby").unwrap(),
-                text: MessageText::try_from("hi \"there\"\n\tand 张 \\ end").unwrap(),
+                action: Action::Say(text("hi \"there\"\n\tand 张 \\ end")),
                 failed: Some(ErrorCode::NotInRoom),
             },
             Outgoing {
                 id: MessageId::try_from("m-2").unwrap(),
                 room: RoomName::try_from("Tea").unwrap(),
-                text: MessageText::try_from("second").unwrap(),
+                action: Action::Edit(Seq(7), text("second")),
+                failed: None,
+            },
+            Outgoing {
+                id: MessageId::try_from("m-3").unwrap(),
+                room: RoomName::try_from("Tea").unwrap(),
+                action: Action::Delete(Seq(8)),
                 failed: None,
             },
         ];
         let stored = encode_outbox(&outbox);
         let back = decode_outbox(&stored);
-        assert_eq!(back.len(), 2);
+        assert_eq!(back.len(), 3);
         for (got, sent) in back.iter().zip(&outbox) {
             assert_eq!(
-                (&got.id, &got.room, &got.text),
-                (&sent.id, &sent.room, &sent.text)
+                (&got.id, &got.room, &got.action),
+                (&sent.id, &sent.room, &sent.action)
             );
             assert_eq!(got.failed, None, "a refusal is not kept across a reload");
         }
         let edited = stored.replacen("\"lobby\"", "\"a b\"", 1);
-        assert_eq!(decode_outbox(&edited).len(), 1);
+        assert_eq!(decode_outbox(&edited).len(), 2);
         for junk in ["", "{}", "[1,", "null", "\"x\""] {
             assert!(decode_outbox(junk).is_empty(), "{junk}");
         }

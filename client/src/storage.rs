@@ -1,11 +1,15 @@
 //! What the browser remembers between visits, in `localStorage`: the chosen
-//! name, the rooms joined and the language. Every read tolerates a missing
+//! name, the rooms joined, the language and the outbox. Every read tolerates a missing
 //! or unusable store (private browsing, disabled storage, bad values).
 
+use js_sys::{Array, Object};
 use natter_shared::{DeviceId, Nick, RoomName};
+use wasm_bindgen::{JsCast, JsValue};
 
-use crate::json::{decode_outbox, decode_strings, encode_outbox, encode_strings};
-use crate::state::Outgoing;
+use crate::json::{
+    DecodeError, decode_strings, encode_strings, field, parse, put, required, seq, stringify, value,
+};
+use crate::state::{Action, Outgoing};
 
 const NICK: &str = "natter.nick";
 const ROOMS: &str = "natter.rooms";
@@ -79,6 +83,65 @@ pub fn outbox() -> Vec<Outgoing> {
 
 pub fn set_outbox(outbox: &[Outgoing]) {
     set(OUTBOX, &encode_outbox(outbox));
+}
+
+/// Own messages and changes on their way, as `[{"id", "room", "text"},
+/// …]`; an edit adds `"edit": seq`, a deletion is `{"id", "room",
+/// "delete": seq}`.
+pub fn encode_outbox(outbox: &[Outgoing]) -> String {
+    let array: Array = outbox
+        .iter()
+        .map(|o| {
+            let obj = Object::new();
+            put(&obj, "id", o.id.as_str());
+            put(&obj, "room", o.room.as_str());
+            match &o.action {
+                Action::Say(text) => put(&obj, "text", text.as_str()),
+                Action::Edit(seq, text) => {
+                    put(&obj, "edit", seq.0 as f64);
+                    put(&obj, "text", text.as_str());
+                }
+                Action::Delete(seq) => put(&obj, "delete", seq.0 as f64),
+            }
+            JsValue::from(obj)
+        })
+        .collect();
+    stringify(&array)
+}
+
+/// What an outbox entry [`encode_outbox`] wrote asks for.
+fn action(entry: &JsValue) -> Result<Action, DecodeError> {
+    if let Some(seq) = field(entry, "delete", seq)? {
+        return Ok(Action::Delete(seq));
+    }
+    let text = required(entry, "text", value)?;
+    Ok(match field(entry, "edit", seq)? {
+        Some(seq) => Action::Edit(seq, text),
+        None => Action::Say(text),
+    })
+}
+
+/// The outbox [`encode_outbox`] wrote; entries that break the protocol's
+/// rules (a store edited by hand, an older version's) are left out.
+pub fn decode_outbox(text: &str) -> Vec<Outgoing> {
+    let Ok(parsed) = parse(text) else {
+        return Vec::new();
+    };
+    if !Array::is_array(&parsed) {
+        return Vec::new();
+    }
+    parsed
+        .unchecked_into::<Array>()
+        .iter()
+        .filter_map(|entry| {
+            Some(Outgoing {
+                id: required(&entry, "id", value).ok()?,
+                room: required(&entry, "room", value).ok()?,
+                action: action(&entry).ok()?,
+                failed: None,
+            })
+        })
+        .collect()
 }
 
 /// 128 random bits as 32 hex digits, for device and message ids. The

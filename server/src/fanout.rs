@@ -94,15 +94,13 @@ mod tests {
         watcher.enter(&name, false).unwrap();
         // Three messages stored; only the last one is handed on.
         let drafts: Vec<Draft> = (1..=3)
-            .map(|i| Draft {
-                room: room.id,
-                nick: Nick::numbered(1),
-                text: MessageText::try_from(format!("m{i}")).unwrap(),
-                origin: None,
+            .map(|i| {
+                let text = MessageText::try_from(format!("m{i}")).unwrap();
+                Draft::message(room.id, Nick::numbered(1), text, None)
             })
             .collect();
         let mut stored = store.append(&drafts, UnixMillis(2)).await.unwrap();
-        let (id, last) = stored.pop().unwrap();
+        let (id, last) = stored.pop().unwrap().unwrap();
         let fanout = LocalFanout(Arc::clone(&hub));
         fanout.stored(&store, id, last.clone()).await.unwrap();
         fanout.stored(&store, id, last).await.unwrap();

@@ -11,13 +11,13 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use natter_shared::{DeviceId, MessageId, MessageText, Nick, Posted, Seq};
+use natter_shared::{DeviceId, MessageId, Posted, Seq};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::clock::now;
 use crate::ids::RoomId;
-use crate::store::{Draft, Store, StoreError};
+use crate::store::{ChangeRefused, Draft, Store, StoreError};
 
 /// Where the writer hands the messages it stored. Delivery follows the
 /// store: each room's messages reach its members in sequence order, once.
@@ -67,18 +67,28 @@ enum Job {
     Stop,
 }
 
+/// Why a draft handed to the writer was not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotWritten {
+    #[error(transparent)]
+    NotStored(#[from] NotStored),
+    /// The change it asks for is not allowed; nothing went wrong.
+    #[error(transparent)]
+    Refused(#[from] ChangeRefused),
+}
+
 /// A message waiting to be stored.
 struct Pending {
     draft: Draft,
-    done: oneshot::Sender<Result<Seq, NotStored>>,
+    done: oneshot::Sender<Result<Seq, NotWritten>>,
 }
 
 /// A message handed to the writer: resolves to its sequence number once it
 /// is stored.
-pub struct Receipt(oneshot::Receiver<Result<Seq, NotStored>>);
+pub struct Receipt(oneshot::Receiver<Result<Seq, NotWritten>>);
 
 impl Future for Receipt {
-    type Output = Result<Seq, NotStored>;
+    type Output = Result<Seq, NotWritten>;
 
     fn poll(
         mut self: std::pin::Pin<&mut Self>,
@@ -86,7 +96,7 @@ impl Future for Receipt {
     ) -> std::task::Poll<Self::Output> {
         std::pin::Pin::new(&mut self.0)
             .poll(cx)
-            .map(|answer| answer.unwrap_or(Err(NotStored)))
+            .map(|answer| answer.unwrap_or(Err(NotWritten::NotStored(NotStored))))
     }
 }
 
@@ -104,29 +114,15 @@ impl Writer {
         (Writer { jobs }, task)
     }
 
-    /// Hands `text`, said by `nick` in `room`, to the writer, waiting only
-    /// for room in its queue; the [`Receipt`] resolves to its sequence
-    /// number once it is on disk and delivered. A message whose `origin`
+    /// Hands `draft` (a message, or a change to one) to the writer, waiting
+    /// only for room in its queue; the [`Receipt`] resolves to its sequence
+    /// number once it is on disk and delivered. A draft whose `origin`
     /// (device and message id) was stored before is not stored again: the
     /// receipt holds the original number and nothing is delivered. A
     /// session keeps reading while its messages are being stored.
-    pub async fn submit(
-        &self,
-        room: RoomId,
-        nick: Nick,
-        text: MessageText,
-        origin: Option<(DeviceId, MessageId)>,
-    ) -> Result<Receipt, NotStored> {
+    pub async fn submit(&self, draft: Draft) -> Result<Receipt, NotStored> {
         let (done, stored) = oneshot::channel();
-        let job = Pending {
-            draft: Draft {
-                room,
-                nick,
-                text,
-                origin,
-            },
-            done,
-        };
+        let job = Pending { draft, done };
         self.jobs
             .send(Job::Post(job))
             .await
@@ -248,14 +244,15 @@ impl<D: Deliver> Task<D> {
         // first number now; those repeated within this batch once the first
         // copy is stored. Only the rest is numbered, so numbering stays
         // gap-free.
-        let origins: Vec<(DeviceId, MessageId)> = if look_up {
-            batch
-                .iter()
-                .filter_map(|p| p.draft.origin.clone())
-                .collect()
-        } else {
-            Vec::new()
-        };
+        //
+        // A change is always looked up: retried after it was made, it may
+        // be refused (the message it deleted is gone) before any unique
+        // index could tell it was stored. Changes are rare.
+        let origins: Vec<(DeviceId, MessageId)> = batch
+            .iter()
+            .filter(|p| look_up || p.draft.kind.change().is_some())
+            .filter_map(|p| p.draft.origin.clone())
+            .collect();
         let known = if origins.is_empty() {
             HashMap::new()
         } else {
@@ -290,8 +287,19 @@ impl<D: Deliver> Task<D> {
                 return Ok(());
             }
         };
-        let seqs: Vec<Seq> = stored.iter().map(|(_, posted)| posted.seq).collect();
-        for ((room, posted), pending) in stored.into_iter().zip(fresh) {
+        // A repeat gets its first copy's answer, stored or refused.
+        let answers: Vec<Result<Seq, NotWritten>> = stored
+            .iter()
+            .map(|s| s.as_ref().map(|(_, p)| p.seq).map_err(|r| (*r).into()))
+            .collect();
+        for (appended, pending) in stored.into_iter().zip(fresh) {
+            let (room, posted) = match appended {
+                Ok(stored) => stored,
+                Err(refused) => {
+                    let _ = pending.done.send(Err(refused.into()));
+                    continue;
+                }
+            };
             let seq = posted.seq;
             // A room behind is caught up from the store, this one included.
             if !self.behind.contains(&room)
@@ -304,7 +312,7 @@ impl<D: Deliver> Task<D> {
             let _ = pending.done.send(Ok(seq));
         }
         for (pending, first) in repeats {
-            let _ = pending.done.send(Ok(seqs[first]));
+            let _ = pending.done.send(answers[first]);
         }
         Ok(())
     }
@@ -339,13 +347,13 @@ fn set_retries_aside(
 
 fn fail(batch: Vec<Pending>) {
     for pending in batch {
-        let _ = pending.done.send(Err(NotStored));
+        let _ = pending.done.send(Err(NotStored.into()));
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use natter_shared::{RoomName, UnixMillis};
+    use natter_shared::{MessageText, Nick, RoomName, UnixMillis};
 
     use super::*;
     use crate::config::Config;
@@ -366,7 +374,12 @@ mod tests {
         let text = |t: &str| MessageText::try_from(t).unwrap();
         let nick = Nick::numbered(1);
         let first = writer
-            .submit(room.id, nick.clone(), text("one"), origin("m1"))
+            .submit(Draft::message(
+                room.id,
+                nick.clone(),
+                text("one"),
+                origin("m1"),
+            ))
             .await
             .unwrap()
             .await;
@@ -379,7 +392,7 @@ mod tests {
         {
             receipts.push(
                 writer
-                    .submit(room.id, nick.clone(), text(said), id)
+                    .submit(Draft::message(room.id, nick.clone(), text(said), id))
                     .await
                     .unwrap(),
             );
@@ -390,7 +403,10 @@ mod tests {
         }
         assert_eq!(answers, [Ok(Seq(1)), Ok(Seq(2)), Ok(Seq(2)), Ok(Seq(3))]);
         let (page, more) = store.page(room.id, Seq(u64::MAX), 50).await.unwrap();
-        let texts: Vec<&str> = page.iter().map(|p| p.text.as_str()).collect();
+        let texts: Vec<&str> = page
+            .iter()
+            .map(|p| p.text.as_ref().unwrap().as_str())
+            .collect();
         assert_eq!(texts, ["one", "two", "three"]);
         assert!(!more);
         writer.stop().await;

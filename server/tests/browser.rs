@@ -849,7 +849,10 @@ async fn messages_typed_offline_survive_a_reload_and_arrive_once_in_order() {
     let natter_shared::ServerMsg::History { messages, .. } = history else {
         unreachable!()
     };
-    let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
+    let texts: Vec<&str> = messages
+        .iter()
+        .map(|m| m.text.as_ref().unwrap().as_str())
+        .collect();
     assert_eq!(texts, ["first", "second", "third"]);
     alice.close().await.unwrap();
     bob.close().await.unwrap();

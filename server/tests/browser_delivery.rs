@@ -41,7 +41,10 @@ async fn stored_in_lobby(server: &common::TestServer) -> Vec<String> {
     let natter_shared::ServerMsg::History { messages, .. } = history else {
         unreachable!("enter returns the page")
     };
-    messages.iter().map(|m| m.text.to_string()).collect()
+    messages
+        .iter()
+        .map(|m| m.text.as_ref().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 fn said_text(msg: &ServerMsg) -> Option<&str> {
     match msg {
-        ServerMsg::Said { text, .. } => Some(text.as_str()),
+        ServerMsg::Said { text, .. } => text.as_ref().map(|t| t.as_str()),
         _ => None,
     }
 }

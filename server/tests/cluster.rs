@@ -187,7 +187,7 @@ async fn three_nodes_share_messages_in_one_order_names_presence_and_typing() {
         let mut view = Vec::new();
         while view.len() < total {
             if let ServerMsg::Said { seq, text, .. } = next_msg(ws).await {
-                view.push((seq.0, text.to_string()));
+                view.push((seq.0, text.unwrap().to_string()));
             }
         }
         views.push(view);

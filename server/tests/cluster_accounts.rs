@@ -117,7 +117,7 @@ async fn a_private_rooms_messages_and_listing_stay_with_its_members_on_every_nod
     common::say_in(&mut ada, "team", "members only").await;
     read_until(
         &mut eve,
-        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == "members only"),
+        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_ref().unwrap().as_str() == "members only"),
     )
     .await;
     // The guest can neither come back on its node nor hear the room.

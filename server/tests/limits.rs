@@ -102,7 +102,10 @@ async fn a_client_that_honours_retry_after_is_never_closed_however_much_it_sends
     let ServerMsg::History { messages, .. } = page else {
         unreachable!("enter returns the page")
     };
-    let texts: Vec<String> = messages.iter().map(|m| m.text.to_string()).collect();
+    let texts: Vec<String> = messages
+        .iter()
+        .map(|m| m.text.as_ref().unwrap().to_string())
+        .collect();
     let expected: Vec<String> = (0..45).map(|n| format!("message {n}")).collect();
     assert_eq!(texts, expected, "each stored once, in order");
     server.stop().await.unwrap();

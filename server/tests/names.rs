@@ -200,7 +200,7 @@ async fn rooms_stored_under_older_rules_still_load() {
     let texts = |history: ServerMsg| match history {
         ServerMsg::History { messages, .. } => messages
             .into_iter()
-            .map(|m| m.text.to_string())
+            .map(|m| m.text.as_ref().unwrap().to_string())
             .collect::<Vec<_>>(),
         other => panic!("expected history, got {other:?}"),
     };

@@ -162,7 +162,7 @@ async fn only_members_enter_read_resume_or_see_a_private_room() {
         }
     ));
     assert!(
-        matches!(history, ServerMsg::History { messages, .. } if messages[0].text.as_str() == "the secret plan")
+        matches!(history, ServerMsg::History { messages, .. } if messages[0].text.as_ref().unwrap().as_str() == "the secret plan")
     );
     assert_eq!(
         refused(&mut bob, add("plans", "Eve")).await,
@@ -217,7 +217,7 @@ async fn a_room_made_private_keeps_its_signed_in_people_and_lets_the_rest_go() {
     say_in(&mut bob, "team", "just us now").await;
     read_until(
         &mut ada,
-        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == "just us now"),
+        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_ref().unwrap().as_str() == "just us now"),
     )
     .await;
     assert_eq!(
@@ -293,7 +293,7 @@ async fn a_set_of_people_has_one_direct_conversation_and_only_they_see_it() {
     say_in(&mut ada, &name, "just between us").await;
     read_until(
         &mut bob,
-        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == "just between us"),
+        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_ref().unwrap().as_str() == "just between us"),
     )
     .await;
     // Three people are another conversation.
@@ -459,7 +459,7 @@ async fn private_rooms_and_direct_conversations_stay_theirs_after_a_restart() {
     say_in(&mut ada, &direct_name, "kept between us").await;
     read_until(
         &mut ada,
-        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == "kept between us"),
+        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_ref().unwrap().as_str() == "kept between us"),
     )
     .await;
     drop(ada);
@@ -486,7 +486,7 @@ async fn private_rooms_and_direct_conversations_stay_theirs_after_a_restart() {
     );
     let (_, history) = enter(&mut bob, &direct_name).await;
     assert!(
-        matches!(history, ServerMsg::History { messages, .. } if messages[0].text.as_str() == "kept between us")
+        matches!(history, ServerMsg::History { messages, .. } if messages[0].text.as_ref().unwrap().as_str() == "kept between us")
     );
     server.stop().await.unwrap();
 }

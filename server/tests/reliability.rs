@@ -82,7 +82,7 @@ async fn a_retried_message_id_is_stored_once_and_acknowledged_alike() {
     say_in(&mut again, "lobby", "after the burst").await;
     let seen = read_until(
         &mut watcher,
-        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == "after the burst"),
+        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_ref().unwrap().as_str() == "after the burst"),
     )
     .await;
     let seqs: Vec<u64> = seen

@@ -374,7 +374,7 @@ async fn a_flood_is_throttled_then_closed_while_others_are_heard() {
     say(&mut bob, "still here").await;
     let seen = read_until(
         &mut carol,
-        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == "still here"),
+        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_ref().unwrap().as_str() == "still here"),
     )
     .await;
     let said: Vec<&ServerMsg> = seen
@@ -593,7 +593,7 @@ async fn check_row(what: &str, offence: Offence, answer: Answer) {
     say(&mut next, "after").await;
     let seen = read_until(
         &mut watcher,
-        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_str() == "after"),
+        |m| matches!(m, ServerMsg::Said { text, .. } if text.as_ref().unwrap().as_str() == "after"),
     )
     .await;
     for msg in &seen {

@@ -53,8 +53,8 @@ use common::full_disk::{
 use natter_server::Config;
 use natter_server::fanout::LocalFanout;
 use natter_server::hub::{self, Hub};
-use natter_server::store::Store;
-use natter_server::writer::{NotStored, Writer};
+use natter_server::store::{Draft, Store};
+use natter_server::writer::{NotStored, NotWritten, Writer};
 use natter_shared::{DeviceId, ErrorCode, MessageText, Nick, Seq, ServerMsg, UnixMillis};
 use sqlx::{Connection, Executor, SqliteConnection};
 
@@ -365,7 +365,7 @@ async fn next_said(conn: &mut hub::Connection) -> (u64, String) {
             .expect("a message in time")
             .expect("still connected");
         if let Ok(ServerMsg::Said { seq, text, .. }) = natter_shared::decode_server(&frame) {
-            return (seq.0, text.to_string());
+            return (seq.0, text.unwrap().to_string());
         }
     }
 }
@@ -386,8 +386,9 @@ async fn a_write_stored_but_reported_failed_is_delivered_in_order() {
     let post = |i: usize| {
         let said = MessageText::try_from(format!("m{i}")).unwrap();
         let origin = Some((device.clone(), id("m", i)));
-        let submitted = writer.submit(room.id, Nick::numbered(1), said, origin);
-        async { submitted.await?.await }
+        let draft = Draft::message(room.id, Nick::numbered(1), said, origin);
+        let submitted = writer.submit(draft);
+        async { submitted.await.map_err(NotWritten::from)?.await }
     };
     let said = |seq: u64| (seq, format!("m{}", seq - 1));
 
@@ -395,7 +396,7 @@ async fn a_write_stored_but_reported_failed_is_delivered_in_order() {
     assert_eq!(next_said(&mut watcher).await, said(1));
     // Stored, but the writer is told it failed; the next message follows.
     store.lose_answers(1);
-    assert_eq!(post(1).await, Err(NotStored));
+    assert_eq!(post(1).await, Err(NotWritten::NotStored(NotStored)));
     assert_eq!(post(2).await, Ok(Seq(3)));
     assert_eq!(next_said(&mut watcher).await, said(2));
     assert_eq!(next_said(&mut watcher).await, said(3));
@@ -403,7 +404,7 @@ async fn a_write_stored_but_reported_failed_is_delivered_in_order() {
     assert_eq!(post(1).await, Ok(Seq(2)));
     // Nothing follows: the writer catches up by itself.
     store.lose_answers(1);
-    assert_eq!(post(3).await, Err(NotStored));
+    assert_eq!(post(3).await, Err(NotWritten::NotStored(NotStored)));
     assert_eq!(next_said(&mut watcher).await, said(4));
     assert_eq!(post(4).await, Ok(Seq(5)));
     assert_eq!(next_said(&mut watcher).await, said(5));
@@ -412,6 +413,9 @@ async fn a_write_stored_but_reported_failed_is_delivered_in_order() {
     task.await.expect("the writer did not panic");
     assert!(watcher.try_recv().is_none(), "nothing delivered twice");
     let (page, _) = store.page(room.id, Seq(u64::MAX), 50).await.unwrap();
-    let texts: Vec<(u64, String)> = page.iter().map(|p| (p.seq.0, p.text.to_string())).collect();
+    let texts: Vec<(u64, String)> = page
+        .iter()
+        .map(|p| (p.seq.0, p.text.as_ref().unwrap().to_string()))
+        .collect();
     assert_eq!(texts, (1..=5).map(said).collect::<Vec<_>>());
 }

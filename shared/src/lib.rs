@@ -25,8 +25,9 @@ pub use examples::doc_examples;
 pub use limits::{Bucket, Limits, Quota};
 
 pub use protocol::{
-    ClientMsg, DecodeError, ErrorCode, MissingField, PAGE_SIZE, Posted, RoomInfo, Seq,
-    ServerFields, ServerKind, ServerMsg, UnixMillis, close_code, decode_client, decode_server,
+    Change, ClientMsg, DecodeError, ErrorCode, MissingField, PAGE_SIZE, Posted, RoomInfo, Seq,
+    ServerFields, ServerKind, ServerMsg, UnixMillis, Version, close_code, decode_client,
+    decode_server,
 };
 pub use values::{
     DEFAULT_ROOM, DeviceId, MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS, MessageId, MessageText,

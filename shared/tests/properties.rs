@@ -8,9 +8,9 @@
 //! longer.
 
 use natter_shared::{
-    ClientMsg, DecodeError, DeviceId, ErrorCode, Limits, MAX_NICK_CHARS, MAX_ROOM_CHARS,
+    Change, ClientMsg, DecodeError, DeviceId, ErrorCode, Limits, MAX_NICK_CHARS, MAX_ROOM_CHARS,
     MAX_TEXT_CHARS, MessageId, MessageText, Nick, Posted, Quota, RoomInfo, RoomName, RoomRole, Seq,
-    ServerMsg, UnixMillis, decode_client, decode_server,
+    ServerMsg, UnixMillis, Version, decode_client, decode_server,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -228,6 +228,29 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         room().prop_map(|room| ClientMsg::Leave { room }),
         (room(), text(), proptest::option::of(message_id()))
             .prop_map(|(room, text, id)| ClientMsg::Say { room, text, id }),
+        (
+            room(),
+            any::<u64>(),
+            text(),
+            proptest::option::of(message_id())
+        )
+            .prop_map(|(room, seq, text, id)| ClientMsg::Edit {
+                room,
+                seq: Seq(seq),
+                text,
+                id
+            }),
+        (room(), any::<u64>(), proptest::option::of(message_id())).prop_map(|(room, seq, id)| {
+            ClientMsg::Delete {
+                room,
+                seq: Seq(seq),
+                id,
+            }
+        }),
+        (room(), any::<u64>()).prop_map(|(room, seq)| ClientMsg::Versions {
+            room,
+            seq: Seq(seq)
+        }),
         (room(), any::<u64>()).prop_map(|(room, before)| ClientMsg::History {
             room,
             before: Seq(before)
@@ -247,6 +270,13 @@ fn message_id() -> impl Strategy<Value = MessageId> {
     token().prop_map(|t| MessageId::try_from(t).unwrap())
 }
 
+fn change() -> impl Strategy<Value = Change> {
+    prop_oneof![
+        any::<u64>().prop_map(|s| Change::Edit(Seq(s))),
+        any::<u64>().prop_map(|s| Change::Delete(Seq(s))),
+    ]
+}
+
 fn at() -> impl Strategy<Value = UnixMillis> {
     any::<u64>().prop_map(UnixMillis)
 }
@@ -256,15 +286,19 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
         any::<u64>(),
         at(),
         nick(),
-        text(),
+        proptest::option::of(text()),
         proptest::option::of(message_id()),
+        proptest::option::of(change()),
+        any::<bool>(),
     )
-        .prop_map(|(seq, at, nick, text, id)| Posted {
+        .prop_map(|(seq, at, nick, text, id, change, edited)| Posted {
             seq: Seq(seq),
             at,
             nick,
             text,
             id,
+            change,
+            edited,
         });
     let code = select(ErrorCode::ALL.to_vec());
     prop_oneof![
@@ -318,8 +352,36 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
                 seq: Seq(seq),
                 at,
                 nick,
+                text: Some(text),
+                id: None,
+                change: None,
+            }
+        }),
+        (
+            room(),
+            any::<u64>(),
+            at(),
+            nick(),
+            change(),
+            proptest::option::of(text())
+        )
+            .prop_map(|(room, seq, at, nick, change, text)| ServerMsg::Said {
+                room,
+                seq: Seq(seq),
+                at,
+                nick,
                 text,
                 id: None,
+                change: Some(change),
+            }),
+        (room(), any::<u64>(), vec((at(), text()), 0..3)).prop_map(|(room, seq, versions)| {
+            ServerMsg::Versions {
+                room,
+                seq: Seq(seq),
+                versions: versions
+                    .into_iter()
+                    .map(|(at, text)| Version { at, text })
+                    .collect(),
             }
         }),
         (message_id(), room(), any::<u64>()).prop_map(|(id, room, seq)| ServerMsg::Ack {

@@ -272,6 +272,7 @@ fn postgres_suite() -> Result<()> {
 /// Every integration suite that stores history, run once per engine.
 const POSTGRES_SUITES: &[&str] = &[
     "accounts",
+    "changes",
     "private_rooms",
     "passkeys",
     "invites",

@@ -77,12 +77,8 @@ async fn fill(store: &Store, room: RoomId, messages: u64, bar: &ProgressBar) -> 
         let end = messages.min(next + BATCH - 1);
         let batch = (next..=end)
             .map(|seq| {
-                Ok(Draft {
-                    room,
-                    nick: nicks[(seq % AUTHORS) as usize].clone(),
-                    text: text(seq)?,
-                    origin: None,
-                })
+                let nick = nicks[(seq % AUTHORS) as usize].clone();
+                Ok(Draft::message(room, nick, text(seq)?, None))
             })
             .collect::<Result<Vec<_>>>()?;
         store

@@ -46,6 +46,10 @@ impl Lang {
                 "That room is private, or its name is taken by a public room.",
                 "这个房间是私密的，或者它的名字已被公开房间使用。",
             ),
+            ErrorCode::NoSuchMessage => self.pick(
+                "That message is gone: deleted, or never there.",
+                "这条消息已不存在：已被删除，或从未存在。",
+            ),
             ErrorCode::NoSuchAccount => {
                 self.pick("No account has that name.", "没有使用这个名字的账户。")
             }

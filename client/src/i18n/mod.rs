@@ -15,6 +15,7 @@ mod account;
 mod chat;
 mod echo;
 mod errors;
+mod message;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {

@@ -38,23 +38,12 @@ impl ChatState {
                 gap,
             } => self.merge_page(&room, messages, more, gap),
             ServerMsg::Joined { room, at, nick } => self.joined(&room, at, nick),
-            ServerMsg::Said {
+            said @ ServerMsg::Said { .. } => return self.arrived(said),
+            ServerMsg::Versions {
                 room,
                 seq,
-                at,
-                nick,
-                text,
-                id,
-            } => {
-                let posted = Posted {
-                    seq,
-                    at,
-                    nick,
-                    text,
-                    id,
-                };
-                return self.said(&room, posted);
-            }
+                versions,
+            } => self.versions = Some((room, seq, versions)),
             ServerMsg::Ack { id, .. } => self.confirmed(&id),
             ServerMsg::Pong => {}
             ServerMsg::Left { room, at, nick } => self.left(&room, at, nick),
@@ -74,7 +63,7 @@ impl ChatState {
                 retry_after_ms,
                 id: Some(id),
                 ..
-            } if request.as_deref() == Some("say") => {
+            } if matches!(request.as_deref(), Some("say" | "edit" | "delete")) => {
                 self.say_refused(&id, Problem { code, message }, retry_after_ms, now);
             }
             ServerMsg::Error {
@@ -201,29 +190,6 @@ impl ChatState {
         }
     }
 
-    /// The server refused one of our own messages.
-    fn say_refused(
-        &mut self,
-        id: &MessageId,
-        problem: Problem,
-        retry_after_ms: Option<u64>,
-        now: f64,
-    ) {
-        // Worth sending again later (over a limit, storage down): stays
-        // pending and goes again after the wait, unremarked. Anything else
-        // will never be accepted.
-        let code = problem.code;
-        if matches!(code, ErrorCode::RateLimited | ErrorCode::StorageFailed) {
-            self.pacer.refused_for_now(id, code, retry_after_ms, now);
-            return;
-        }
-        self.pacer.answered(id);
-        if let Some(entry) = self.outbox.iter_mut().find(|o| &o.id == id) {
-            entry.failed = Some(code);
-        }
-        self.send_problem = Some(problem);
-    }
-
     pub(super) fn said(&mut self, room: &RoomName, posted: Posted) -> Followup {
         // An id in the outbox: this is one of ours, now stored.
         let ours = posted
@@ -238,6 +204,7 @@ impl ChatState {
         let Some(view) = self.room_mut(room) else {
             return Followup::None;
         };
+        view.received(posted.seq);
         // Never show a message twice.
         if view.has(posted.seq) {
             return Followup::None;
@@ -246,13 +213,12 @@ impl ChatState {
         if !own && !current {
             view.unread += 1;
         }
-        let followup = if own {
-            Followup::None
-        } else {
-            Followup::Announce {
+        let followup = match &posted.text {
+            Some(text) if !own => Followup::Announce {
                 nick: posted.nick.clone(),
-                text: posted.text.clone(),
-            }
+                text: text.clone(),
+            },
+            _ => Followup::None,
         };
         if !own && self.hidden {
             self.unseen_while_hidden += 1;
@@ -317,6 +283,10 @@ impl ChatState {
         if gap {
             view.lines.retain(|l| l.seq().is_none());
             view.more = more;
+            view.last_seq = None;
+        }
+        for posted in &page {
+            view.received(posted.seq);
         }
         let first = page.first().map(|m| m.seq);
         let newest = view.newest_seq();
@@ -346,6 +316,10 @@ impl ChatState {
             }
         }
         for posted in page {
+            if posted.change.is_some() {
+                self.changed(room, &posted);
+                continue;
+            }
             let own = self.me.as_ref() == Some(&posted.nick);
             let at = posted.at;
             self.insert_message(room, at, LineKind::said(posted, own));

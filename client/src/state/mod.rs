@@ -7,13 +7,14 @@
 //! conversations (`direct.rs`).
 
 use natter_shared::{
-    ClientMsg, ErrorCode, MessageId, MessageText, Nick, Posted, Role, RoomInfo, RoomName, RoomRole,
-    Seq, ServerMsg, UnixMillis,
+    Change, ClientMsg, ErrorCode, MessageId, MessageText, Nick, Posted, Role, RoomInfo, RoomName,
+    RoomRole, Seq, ServerMsg, UnixMillis, Version,
 };
 
 use crate::pacer::{Next, Pacer};
 
 mod apply;
+mod changes;
 mod direct;
 mod outbox;
 mod room;
@@ -58,6 +59,9 @@ pub struct ChatState {
     /// written. They survive reconnects (and, saved by the page, reloads)
     /// and are sent again until the server confirms them.
     pub outbox: Vec<Outgoing>,
+    /// The earlier texts of a message, as the last `versions` answered
+    /// (room, message, versions), until closed.
+    pub versions: Option<(RoomName, Seq, Vec<Version>)>,
     /// How often to ping the server, from its `welcome`.
     pub heartbeat_ms: Option<u64>,
     /// What may be sent when, by the limits from `welcome`.
@@ -71,24 +75,56 @@ pub struct ChatState {
     next_key: u64,
 }
 
-/// An own message on its way.
+/// An own message, or a change to one, on its way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outgoing {
     pub id: MessageId,
     pub room: RoomName,
-    pub text: MessageText,
+    pub action: Action,
     /// Why the server refused it for good, if it did; `None` while it is
     /// pending. Not kept across a reload.
     pub failed: Option<ErrorCode>,
 }
 
+/// What an [`Outgoing`] asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Say(MessageText),
+    /// New text for one's message `seq`.
+    Edit(Seq, MessageText),
+    /// Delete message `seq`.
+    Delete(Seq),
+}
+
 impl Outgoing {
-    /// The `say` that sends it.
+    /// The `say`, `edit` or `delete` that sends it.
     pub fn to_msg(&self) -> ClientMsg {
-        ClientMsg::Say {
-            room: self.room.clone(),
-            text: self.text.clone(),
-            id: Some(self.id.clone()),
+        let (room, id) = (self.room.clone(), Some(self.id.clone()));
+        match &self.action {
+            Action::Say(text) => ClientMsg::Say {
+                room,
+                text: text.clone(),
+                id,
+            },
+            Action::Edit(seq, text) => ClientMsg::Edit {
+                room,
+                seq: *seq,
+                text: text.clone(),
+                id,
+            },
+            Action::Delete(seq) => ClientMsg::Delete {
+                room,
+                seq: *seq,
+                id,
+            },
+        }
+    }
+
+    /// The new message's text, for a `say`.
+    pub fn said(&self) -> Option<&MessageText> {
+        match &self.action {
+            Action::Say(text) => Some(text),
+            _ => None,
         }
     }
 }
@@ -127,6 +163,9 @@ pub struct RoomView {
     /// Joined unasked (a conversation in the list): its first page's
     /// trailing messages from others are unread.
     pub unasked: bool,
+    /// The newest number received, a message's or a change's: where a
+    /// resumed join starts.
+    pub last_seq: Option<Seq>,
 }
 
 /// One line of a room's message list.
@@ -140,12 +179,14 @@ pub struct Line {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum LineKind {
-    /// `user3 says: …`; `own` when this connection's name said it.
+    /// `user3 says: …`; `own` when this connection's name said it. No
+    /// text once deleted; `edited` once its text was replaced.
     Said {
         seq: Seq,
         nick: Nick,
-        text: MessageText,
+        text: Option<MessageText>,
         own: bool,
+        edited: bool,
     },
     /// `user3 comes in`
     Joined { nick: Nick, me: bool },

@@ -24,7 +24,7 @@ impl ChatState {
             .iter()
             .map(|r| ClientMsg::Join {
                 room: r.name.clone(),
-                since: r.newest_seq(),
+                since: r.last_seq.max(r.newest_seq()),
                 // Should the room be gone, it comes back private, never
                 // open to all.
                 private: r.private,
@@ -46,6 +46,33 @@ impl ChatState {
     /// Own messages waiting to be sent or confirmed.
     pub fn waiting(&self) -> usize {
         self.outbox.iter().filter(|o| o.failed.is_none()).count()
+    }
+
+    /// The server refused one of our own messages.
+    pub(super) fn say_refused(
+        &mut self,
+        id: &MessageId,
+        problem: Problem,
+        retry_after_ms: Option<u64>,
+        now: f64,
+    ) {
+        // Worth sending again later (over a limit, storage down): stays
+        // pending and goes again after the wait, unremarked. Anything else
+        // will never be accepted.
+        let code = problem.code;
+        if matches!(code, ErrorCode::RateLimited | ErrorCode::StorageFailed) {
+            self.pacer.refused_for_now(id, code, retry_after_ms, now);
+            return;
+        }
+        self.pacer.answered(id);
+        if let Some(entry) = self.outbox.iter_mut().find(|o| &o.id == id) {
+            entry.failed = Some(code);
+        }
+        // A new message stays, to be retried or copied; a refused change
+        // has nothing to keep: the message shows as it was, and why.
+        self.outbox
+            .retain(|o| &o.id != id || matches!(o.action, Action::Say(_)));
+        self.send_problem = Some(problem);
     }
 
     pub(super) fn confirmed(&mut self, id: &MessageId) {

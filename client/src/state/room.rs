@@ -9,6 +9,7 @@ impl LineKind {
             nick: posted.nick,
             text: posted.text,
             own,
+            edited: posted.edited,
         }
     }
 }
@@ -45,6 +46,7 @@ impl RoomView {
             role: None,
             with: Vec::new(),
             unasked: false,
+            last_seq: None,
         }
     }
 
@@ -75,6 +77,11 @@ impl RoomView {
     /// This connection may make the room private: a public room it owns.
     pub fn may_make_private(&self) -> bool {
         !self.private && self.role == Some(RoomRole::Owner)
+    }
+
+    /// Notes that number `seq` was received.
+    pub(super) fn received(&mut self, seq: Seq) {
+        self.last_seq = self.last_seq.max(Some(seq));
     }
 
     pub(super) fn has(&self, seq: Seq) -> bool {

@@ -157,15 +157,12 @@ mod tests {
         assert_eq!(hub.room_ref(room.id).unwrap().latest, 0);
         let mut watcher = hub.connect();
         watcher.enter(&name, false).unwrap();
-        let draft = Draft {
-            room: room.id,
-            nick: Nick::numbered(1),
-            text: MessageText::try_from("real").unwrap(),
-            origin: None,
-        };
+        let text = MessageText::try_from("real").unwrap();
+        let draft = Draft::message(room.id, Nick::numbered(1), text, None);
         let stored = store.append(&[draft], UnixMillis(2)).await.unwrap();
+        let seq = stored[0].as_ref().unwrap().1.seq;
         // Told by the bus: read from the store and delivered.
-        let told = confirm(&hub, &store, room.id, stored[0].1.seq).await;
+        let told = confirm(&hub, &store, room.id, seq).await;
         assert!(told.unwrap().is_none());
         let mut seqs = Vec::new();
         while let Some(frame) = watcher.try_recv() {

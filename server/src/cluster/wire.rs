@@ -193,13 +193,12 @@ mod tests {
     fn said(seq: u64) -> Wire {
         Wire::Said {
             room: room(),
-            posted: Posted {
-                seq: Seq(seq),
-                at: UnixMillis(1),
-                nick: Nick::try_from("ada").unwrap(),
-                text: MessageText::try_from("hi").unwrap(),
-                id: None,
-            },
+            posted: Posted::message(
+                Seq(seq),
+                UnixMillis(1),
+                Nick::try_from("ada").unwrap(),
+                MessageText::try_from("hi").unwrap(),
+            ),
         }
     }
 

@@ -31,6 +31,7 @@ impl Hub {
             nick: posted.nick,
             text: posted.text,
             id: posted.id,
+            change: posted.change,
         };
         let gone = state.push(&key, &msg, None);
         self.let_go(&mut state, gone);

@@ -11,6 +11,7 @@
 //! passwords and tokens.
 
 mod accounts;
+mod changes;
 mod health;
 mod keys;
 mod passkeys;
@@ -32,7 +33,7 @@ use std::sync::atomic::{AtomicU32, AtomicUsize};
 use std::time::Instant;
 
 use natter_shared::{
-    DeviceId, MessageId, MessageText, Nick, Posted, RoomName, Seq, UnixMillis, ValueError,
+    Change, DeviceId, MessageId, MessageText, Nick, Posted, RoomName, Seq, UnixMillis, ValueError,
 };
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::migrate::MigrateError;
@@ -40,6 +41,7 @@ use sqlx::{AnyPool, Connection, Executor, Row};
 
 pub use crate::ids::{AccountId, RoomId, RoomRow, SessionId, TicketId};
 pub use accounts::{Account, Credentials};
+pub use changes::{ChangeRefused, DraftKind};
 pub(crate) use health::Fault;
 pub use health::Health;
 pub use passkeys::{FoundPasskey, PasskeyRow};
@@ -49,6 +51,7 @@ pub(crate) use sessions::NewSession;
 pub use sessions::SessionRow;
 use sql::{as_i64, as_u64, chunks, connect_url, placeholders};
 pub use tickets::{Ticket, TicketKind};
+pub use write::Appended;
 
 /// Why storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -108,14 +111,36 @@ impl Backend {
     }
 }
 
-/// A message to store; [`Store::append`] gives it its number.
+/// A message, or a change to one, to store; [`Store::append`] gives it its
+/// number.
 #[derive(Debug, Clone)]
 pub struct Draft {
     pub room: RoomId,
     pub nick: Nick,
-    pub text: MessageText,
+    pub kind: DraftKind,
     /// The sending device and its id for the message, when it gave one.
     pub origin: Option<(DeviceId, MessageId)>,
+    /// The signed-in account sending it: whose message it is, or who asks
+    /// for the change. `None` for a guest.
+    pub author: Option<AccountId>,
+}
+
+impl Draft {
+    /// A new message, from a guest until [`Draft::author`] says otherwise.
+    pub fn message(
+        room: RoomId,
+        nick: Nick,
+        text: MessageText,
+        origin: Option<(DeviceId, MessageId)>,
+    ) -> Draft {
+        Draft {
+            room,
+            nick,
+            kind: DraftKind::Message(text),
+            origin,
+            author: None,
+        }
+    }
 }
 
 /// How to open a [`Store`], beyond its URL.
@@ -171,9 +196,13 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
+                        // `secure_delete`: the text of a deleted message
+                        // (and its versions) is overwritten in the file,
+                        // not left in freed space.
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                             PRAGMA secure_delete = ON;",
                         )
                         .await?;
                         if let Some(pages) = options.sqlite_max_pages {
@@ -293,17 +322,25 @@ mod tests {
             .id;
         let device = DeviceId::try_from("dev".to_owned()).unwrap();
         let drafts: Vec<Draft> = (0..300)
-            .map(|i| Draft {
-                room: if i % 3 == 0 { b } else { a },
-                nick: Nick::numbered(1),
-                text: MessageText::try_from(format!("message {i}")).unwrap(),
-                origin: Some((
-                    device.clone(),
-                    MessageId::try_from(format!("m{i}")).unwrap(),
-                )),
+            .map(|i| {
+                Draft::message(
+                    if i % 3 == 0 { b } else { a },
+                    Nick::numbered(1),
+                    MessageText::try_from(format!("message {i}")).unwrap(),
+                    Some((
+                        device.clone(),
+                        MessageId::try_from(format!("m{i}")).unwrap(),
+                    )),
+                )
             })
             .collect();
-        let stored = store.append(&drafts, at).await.unwrap();
+        let stored: Vec<_> = store
+            .append(&drafts, at)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
         let seqs = |room| -> Vec<u64> {
             stored
                 .iter()
@@ -315,7 +352,10 @@ mod tests {
         assert_eq!(seqs(b), (1..=100).collect::<Vec<_>>());
         assert_eq!(store.last_seq(a).await.unwrap(), 200);
         let (page, _) = store.page(a, Seq(201), 50).await.unwrap();
-        assert_eq!(page.last().unwrap().text.as_str(), "message 299");
+        assert_eq!(
+            page.last().unwrap().text.as_ref().unwrap().as_str(),
+            "message 299"
+        );
 
         let mut asked: Vec<(DeviceId, MessageId)> =
             drafts.iter().filter_map(|d| d.origin.clone()).collect();

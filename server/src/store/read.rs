@@ -80,7 +80,8 @@ impl Store {
         .await
     }
 
-    /// The first `limit` messages of `room` after `after`, oldest first.
+    /// The first `limit` entries of `room` after `after`, oldest first:
+    /// messages and changes, so that a replay misses no change.
     pub async fn after(
         &self,
         room: RoomId,
@@ -88,9 +89,15 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Posted>, StoreError> {
         timed("after", async {
+            // An edit keeps no text of its own: it reads as the message's
+            // text now (none once deleted).
             let rows = sqlx::query(
-                "SELECT seq, at, nick, text, client_id FROM messages \
-                 WHERE room_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+                "SELECT m.seq, m.at, m.nick, m.client_id, m.kind, m.target, m.deleted, \
+                 m.edited_at, CASE WHEN m.kind = 1 THEN t.text ELSE m.text END AS text, \
+                 COALESCE(t.deleted, 0) AS target_deleted \
+                 FROM messages m LEFT JOIN messages t \
+                 ON m.kind = 1 AND t.room_id = m.room_id AND t.seq = m.target \
+                 WHERE m.room_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3",
             )
             .bind(room)
             .bind(as_i64(after.0))
@@ -115,7 +122,8 @@ impl Store {
     }
 
     /// Up to `limit` messages of `room` with a sequence number below
-    /// `before`, oldest first, and whether older ones exist.
+    /// `before`, oldest first, each as it reads now, and whether older ones
+    /// exist. Messages only: the changes made to them are not listed.
     pub async fn page(
         &self,
         room: RoomId,
@@ -124,8 +132,9 @@ impl Store {
     ) -> Result<(Vec<Posted>, bool), StoreError> {
         timed("page", async {
             let rows = sqlx::query(
-                "SELECT seq, at, nick, text, client_id FROM messages \
-                 WHERE room_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3",
+                "SELECT seq, at, nick, text, client_id, kind, target, deleted, edited_at, \
+                 0 AS target_deleted FROM messages \
+                 WHERE room_id = $1 AND seq < $2 AND kind = 0 ORDER BY seq DESC LIMIT $3",
             )
             .bind(room)
             .bind(as_i64(before.0))
@@ -146,15 +155,40 @@ impl Store {
 }
 
 fn posted(row: &AnyRow) -> Result<Posted, StoreError> {
+    let seq = Seq(as_u64(row.try_get("seq")?));
+    let target = || -> Result<Seq, StoreError> {
+        let target: Option<i64> = row.try_get("target")?;
+        Ok(Seq(as_u64(target.unwrap_or_default())))
+    };
+    let (change, gone) = match row.try_get::<i64, _>("kind")? {
+        0 => (None, row.try_get::<i64, _>("deleted")? != 0),
+        1 => (
+            Some(Change::Edit(target()?)),
+            row.try_get::<i64, _>("target_deleted")? != 0,
+        ),
+        2 => (Some(Change::Delete(target()?)), true),
+        other => {
+            return Err(StoreError::Unknown {
+                what: "kind of message",
+                value: other.to_string(),
+            });
+        }
+    };
+    let text = match gone {
+        true => None,
+        false => Some(MessageText::try_from(row.try_get::<String, _>("text")?)?),
+    };
     Ok(Posted {
-        seq: Seq(as_u64(row.try_get("seq")?)),
+        seq,
         at: UnixMillis(as_u64(row.try_get("at")?)),
         nick: Nick::from_stored(row.try_get::<String, _>("nick")?)?,
-        text: MessageText::try_from(row.try_get::<String, _>("text")?)?,
+        text,
         id: row
             .try_get::<Option<String>, _>("client_id")?
             .map(MessageId::try_from)
             .transpose()?,
+        change,
+        edited: change.is_none() && row.try_get::<Option<i64>, _>("edited_at")?.is_some(),
     })
 }
 

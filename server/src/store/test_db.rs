@@ -172,7 +172,10 @@ mod tests {
             let room = an_older_database(&url).await;
             let store = Store::open(&url).await.unwrap();
             let (page, more) = store.page(room, Seq(10), 10).await.unwrap();
-            let texts: Vec<&str> = page.iter().map(|p| p.text.as_str()).collect();
+            let texts: Vec<&str> = page
+                .iter()
+                .map(|p| p.text.as_ref().unwrap().as_str())
+                .collect();
             assert_eq!((texts, more), (vec!["first", "second"], false), "{engine}");
             assert_eq!(store.last_seq(room).await.unwrap(), 2);
             let rooms = store.rooms(UnixMillis(0)).await.unwrap();

@@ -25,6 +25,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Connection};
 
+use super::changes::{self, ChangeRefused, DraftKind};
 use super::{
     Backend, Draft, Health, Making, RoomId, RoomRow, Store, StoreError, as_i64, as_u64, chunks,
     placeholders, timed,
@@ -58,13 +59,14 @@ impl Store {
     }
 
     /// Numbers and stores `drafts` at time `at` in one transaction: all of
-    /// them are stored, or none. Returns them as stored, in the order given;
-    /// within a room the numbers follow that order.
+    /// them are stored, or none, but for changes refused (see
+    /// `changes.rs`), which are not numbered. Returns what became of each,
+    /// in the order given; within a room the numbers follow that order.
     pub async fn append(
         &self,
         drafts: &[Draft],
         at: UnixMillis,
-    ) -> Result<Vec<(RoomId, Posted)>, StoreError> {
+    ) -> Result<Vec<Appended>, StoreError> {
         timed("append", async {
             let mut conn = self.writer().await?;
             let stored = append_on(&mut conn, self.backend, drafts, at)
@@ -197,75 +199,168 @@ fn outcome_is_refusal<T>(outcome: &Result<T, StoreError>) -> bool {
     outcome.as_ref().err().is_some_and(StoreError::is_refusal)
 }
 
+/// What [`Store::append`] did with one draft: stored it, numbered (in its
+/// room), or refused the change it asked for.
+pub type Appended = Result<(RoomId, Posted), ChangeRefused>;
+
 /// [`Store::append`]'s transaction, on `conn`.
 async fn append_on(
     conn: &mut AnyConnection,
     backend: Backend,
     drafts: &[Draft],
     at: UnixMillis,
-) -> Result<Vec<(RoomId, Posted)>, StoreError> {
-    let mut counts: BTreeMap<RoomId, u64> = BTreeMap::new();
-    for draft in drafts {
-        *counts.entry(draft.room).or_default() += 1;
+) -> Result<Vec<Appended>, StoreError> {
+    let mut rooms: BTreeMap<RoomId, Vec<usize>> = BTreeMap::new();
+    for (i, draft) in drafts.iter().enumerate() {
+        rooms.entry(draft.room).or_default().push(i);
     }
     let mut tx = conn.begin().await?;
+    let mut outcomes: Vec<Option<Appended>> = vec![None; drafts.len()];
     // Rooms in id order: two writers sharing rooms lock them in the
     // same order and cannot deadlock.
-    let mut next: BTreeMap<RoomId, u64> = BTreeMap::new();
-    for (&room, &count) in &counts {
-        let last: Option<i64> = sqlx::query_scalar(
-            "UPDATE rooms SET last_seq = last_seq + $1 WHERE id = $2 RETURNING last_seq",
-        )
-        .bind(as_i64(count))
+    for (&room, indexes) in &rooms {
+        let changes = indexes.iter().any(|&i| drafts[i].kind.change().is_some());
+        if changes {
+            number_with_changes(&mut tx, room, drafts, indexes, at, &mut outcomes).await?;
+        } else {
+            number_messages(&mut tx, room, drafts, indexes, at, &mut outcomes).await?;
+        }
+    }
+    let outcomes: Vec<Appended> = outcomes
+        .into_iter()
+        .map(|o| o.expect("every draft is in a room"))
+        .collect();
+    let stored: Vec<(&Draft, &Posted)> = drafts
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(draft, outcome)| Some((draft, &outcome.as_ref().ok()?.1)))
+        .collect();
+    insert_rows(&mut tx, backend, &stored, at).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// Numbers a room's drafts that are all new messages: one statement takes
+/// their numbers.
+async fn number_messages(
+    tx: &mut AnyConnection,
+    room: RoomId,
+    drafts: &[Draft],
+    indexes: &[usize],
+    at: UnixMillis,
+    outcomes: &mut [Option<Appended>],
+) -> Result<(), StoreError> {
+    let count = indexes.len() as u64;
+    let last: Option<i64> = sqlx::query_scalar(
+        "UPDATE rooms SET last_seq = last_seq + $1 WHERE id = $2 RETURNING last_seq",
+    )
+    .bind(as_i64(count))
+    .bind(room)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let first = as_u64(last.ok_or(StoreError::NoRoom(room))?) - count + 1;
+    for (n, &i) in indexes.iter().enumerate() {
+        let seq = Seq(first + n as u64);
+        outcomes[i] = Some(Ok((room, stored_as(&drafts[i], seq, at))));
+    }
+    Ok(())
+}
+
+/// Numbers a room's drafts when some are changes: the room's row is locked
+/// first, then each change is checked and made in order (see
+/// `changes.rs`); only those allowed take a number.
+async fn number_with_changes(
+    tx: &mut AnyConnection,
+    room: RoomId,
+    drafts: &[Draft],
+    indexes: &[usize],
+    at: UnixMillis,
+    outcomes: &mut [Option<Appended>],
+) -> Result<(), StoreError> {
+    let last: Option<i64> =
+        sqlx::query_scalar("UPDATE rooms SET last_seq = last_seq WHERE id = $1 RETURNING last_seq")
+            .bind(room)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let mut next = as_u64(last.ok_or(StoreError::NoRoom(room))?) + 1;
+    for &i in indexes {
+        let draft = &drafts[i];
+        let seq = Seq(next);
+        outcomes[i] = Some(
+            match changes::apply(tx, room, &draft.kind, draft.author, seq, at).await? {
+                Ok(()) => {
+                    next += 1;
+                    Ok((room, stored_as(draft, seq, at)))
+                }
+                Err(refused) => Err(refused),
+            },
+        );
+    }
+    sqlx::query("UPDATE rooms SET last_seq = $1 WHERE id = $2")
+        .bind(as_i64(next - 1))
         .bind(room)
-        .fetch_optional(&mut *tx)
+        .execute(&mut *tx)
         .await?;
-        let last = last.ok_or(StoreError::NoRoom(room))?;
-        next.insert(room, as_u64(last) - count + 1);
+    Ok(())
+}
+
+/// `draft` as stored under `seq`, as it is handed on for delivery.
+fn stored_as(draft: &Draft, seq: Seq, at: UnixMillis) -> Posted {
+    Posted {
+        seq,
+        at,
+        nick: draft.nick.clone(),
+        text: draft.kind.text().cloned(),
+        id: draft.origin.as_ref().map(|(_, id)| id.clone()),
+        change: draft.kind.change(),
+        edited: false,
     }
-    let mut stored = Vec::with_capacity(drafts.len());
-    for draft in drafts {
-        let seq = next.get_mut(&draft.room).expect("counted above");
-        let posted = Posted {
-            seq: Seq(*seq),
-            at,
-            nick: draft.nick.clone(),
-            text: draft.text.clone(),
-            id: draft.origin.as_ref().map(|(_, id)| id.clone()),
-        };
-        *seq += 1;
-        stored.push((draft.room, posted));
-    }
-    // Many rows per statement: each statement is a round trip to
-    // the database (for SQLite, to its worker thread).
-    for rows in chunks(drafts.len()) {
+}
+
+/// Inserts the rows of the drafts stored, many per statement: each
+/// statement is a round trip to the database (for SQLite, to its worker
+/// thread). A change's row keeps no text (see `changes.rs`).
+async fn insert_rows(
+    tx: &mut AnyConnection,
+    backend: Backend,
+    stored: &[(&Draft, &Posted)],
+    at: UnixMillis,
+) -> Result<(), StoreError> {
+    for rows in chunks(stored.len()) {
         let sql = format!(
-            "INSERT INTO messages (room_id, seq, at, nick, text, device, client_id) \
-                 VALUES {}",
-            placeholders(backend, rows.len(), 7)
+            "INSERT INTO messages \
+             (room_id, seq, at, nick, text, device, client_id, kind, target, author) \
+             VALUES {}",
+            placeholders(backend, rows.len(), 10)
         );
         let mut insert = sqlx::query(&sql);
-        for (draft, (room, posted)) in drafts[rows.clone()].iter().zip(&stored[rows]) {
+        for (draft, posted) in &stored[rows] {
+            let text = match &draft.kind {
+                DraftKind::Message(text) => text.as_str(),
+                _ => "",
+            };
             insert = insert
-                .bind(*room)
+                .bind(draft.room)
                 .bind(as_i64(posted.seq.0))
                 .bind(as_i64(at.0))
                 .bind(posted.nick.as_str())
-                .bind(posted.text.as_str())
+                .bind(text)
                 .bind(draft.origin.as_ref().map(|(device, _)| device.as_str()))
-                .bind(posted.id.as_ref().map(MessageId::as_str));
+                .bind(posted.id.as_ref().map(MessageId::as_str))
+                .bind(draft.kind.code())
+                .bind(posted.change.map(|c| as_i64(c.target().0)))
+                .bind(draft.author.map(|a| a.0));
         }
         insert.execute(&mut *tx).await?;
     }
-    tx.commit().await?;
-    Ok(stored)
+    Ok(())
 }
 
 /// About how many bytes `drafts` take on disk.
 fn size(drafts: &[Draft]) -> usize {
     drafts
         .iter()
-        .map(|d| d.text.as_str().len() + d.nick.as_str().len() + ROW_BYTES)
+        .map(|d| d.kind.text().map_or(0, |t| t.as_str().len()) + d.nick.as_str().len() + ROW_BYTES)
         .sum()
 }
 
@@ -310,11 +405,9 @@ mod tests {
         };
         let store = Store::open_with(&db, capped).await.unwrap();
         let drafts: Vec<Draft> = (0..30)
-            .map(|i| Draft {
-                room: room.id,
-                nick: Nick::numbered(1),
-                text: MessageText::try_from(format!("{i} {}", "x".repeat(3000))).unwrap(),
-                origin: None,
+            .map(|i| {
+                let text = MessageText::try_from(format!("{i} {}", "x".repeat(3000))).unwrap();
+                Draft::message(room.id, Nick::numbered(1), text, None)
             })
             .collect();
         assert!(store.append(&drafts, UnixMillis(2)).await.is_err());

@@ -9,6 +9,8 @@ pub(super) enum Failure {
     Refused(#[from] Refusal),
     #[error("the message could not be stored; nothing was sent, try again")]
     NotStored(#[from] NotStored),
+    #[error(transparent)]
+    Change(#[from] crate::store::ChangeRefused),
     #[error("history is unavailable right now; try again")]
     Store(#[from] StoreError),
     #[error("names cannot be checked across the servers right now; try again in a moment")]
@@ -47,6 +49,10 @@ impl Failure {
             | Failure::DirectName(_) => ErrorCode::InvalidMessage,
             Failure::NotAllowed(_) => ErrorCode::NotAllowed,
             Failure::NoSuchAccount(_) => ErrorCode::NoSuchAccount,
+            Failure::Change(crate::store::ChangeRefused::NotYours) => ErrorCode::NotAllowed,
+            Failure::Change(crate::store::ChangeRefused::NoSuchMessage(_)) => {
+                ErrorCode::NoSuchMessage
+            }
             Failure::SignInRequired(_) => ErrorCode::SignInRequired,
         }
     }
@@ -65,7 +71,10 @@ impl Failure {
             // A mistyped name is a person's slip, not a flood.
             | Failure::NoSuchAccount(_) => false,
             Failure::Limited(limited) => !limited.honoured,
+            // A message deleted by someone else meanwhile is a race, not
+            // misconduct; but each refusal costs as any other would.
             Failure::Refused(_)
+            | Failure::Change(_)
             | Failure::TooLong { .. }
             | Failure::NotAllowed(_)
             | Failure::NotPrivate(_)
@@ -85,13 +94,24 @@ impl Failure {
     }
 }
 
+impl From<crate::writer::NotWritten> for Failure {
+    fn from(err: crate::writer::NotWritten) -> Self {
+        match err {
+            crate::writer::NotWritten::NotStored(err) => err.into(),
+            crate::writer::NotWritten::Refused(err) => err.into(),
+        }
+    }
+}
+
 /// Holds a request to this server's length limits, which may be tighter
 /// than the protocol's. Room names are checked when a room is created
 /// (existing rooms stay reachable whatever the limit).
 pub(super) fn check_lengths(msg: &ClientMsg, limits: &MessageLimits) -> Result<(), Failure> {
     match msg {
         ClientMsg::Nick { nick } => check_length("nickname", nick.as_str(), limits.nick_chars),
-        ClientMsg::Say { text, .. } => check_length("message", text.as_str(), limits.text_chars),
+        ClientMsg::Say { text, .. } | ClientMsg::Edit { text, .. } => {
+            check_length("message", text.as_str(), limits.text_chars)
+        }
         _ => Ok(()),
     }
 }

@@ -24,6 +24,7 @@ mod history;
 mod join;
 mod requests;
 mod settle;
+mod writes;
 
 use event_loop::{Sent, event_loop};
 use failure::{Failure, check_length, check_lengths};

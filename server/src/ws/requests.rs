@@ -60,11 +60,19 @@ impl Session {
                 };
                 return Ok(vec![Frame::of(&left)]);
             }
-            ClientMsg::Say { room, text, id } => {
+            ClientMsg::Say { .. } | ClientMsg::Edit { .. } | ClientMsg::Delete { .. } => {
+                self.write(msg, app).await?;
+            }
+            ClientMsg::Versions { room, seq } => {
                 let member = self.member(&room)?;
-                self.quotas.take(Kind::Say, 0)?;
-                self.guest_may(app, Act::Post)?;
-                self.say(member, text, id, app).await?;
+                self.quotas.take(Kind::History, 0)?;
+                let versions = app.store.versions(member.room, seq).await?;
+                let room = member.name;
+                return Ok(vec![Frame::of(&ServerMsg::Versions {
+                    room,
+                    seq,
+                    versions,
+                })]);
             }
             ClientMsg::History { room, before } => {
                 let member = self.member(&room)?;
@@ -126,45 +134,6 @@ impl Session {
             return Err(Refusal::NotInRoom(room.clone()));
         }
         self.conn.member(room)
-    }
-
-    /// Hands a message to the writer; its answer is written once stored.
-    pub(super) async fn say(
-        &mut self,
-        member: Member,
-        text: natter_shared::MessageText,
-        id: Option<natter_shared::MessageId>,
-        app: &AppState,
-    ) -> Result<(), Failure> {
-        let origin = id.clone().map(|id| (self.device.clone(), id));
-        let request = ClientMsg::Say {
-            room: member.name.clone(),
-            text: text.clone(),
-            id: id.clone(),
-        };
-        let receipt = app
-            .writer
-            .submit(member.room, member.nick, text, origin)
-            .await?;
-        // Saying something ends "is typing"; let the next one through.
-        self.typing.remove(&member.name.key());
-        // Answered once stored; meanwhile the session reads on, so
-        // one connection's messages share disk flushes too.
-        let storing = self.storing.get_or_insert_with(FuturesOrdered::new);
-        storing.push_back(Box::pin(async move {
-            let answer = match receipt.await {
-                Ok(seq) => {
-                    metrics::counter!("natter_messages_in_total").increment(1);
-                    Ok(id.map(|id| {
-                        let room = member.name;
-                        Frame::of(&ServerMsg::Ack { id, room, seq })
-                    }))
-                }
-                Err(err) => Err(err.into()),
-            };
-            (request, answer)
-        }));
-        Ok(())
     }
 
     /// Passes on "is typing", at most once per [`TYPING_MIN_GAP`] per room.

@@ -191,13 +191,12 @@ async fn a_flooded_session_writes_everything_in_order_in_few_writes() {
     tokio::spawn(async move {
         for n in 1..=MESSAGES {
             tokio::time::sleep(Duration::from_millis(2)).await;
-            let posted = natter_shared::Posted {
-                seq: Seq(latest.0 + n),
-                at: now(),
-                nick: Nick::try_from("flood").unwrap(),
-                text: natter_shared::MessageText::try_from(format!("m{n}")).unwrap(),
-                id: None,
-            };
+            let posted = natter_shared::Posted::message(
+                Seq(latest.0 + n),
+                now(),
+                Nick::try_from("flood").unwrap(),
+                natter_shared::MessageText::try_from(format!("m{n}")).unwrap(),
+            );
             times.lock().unwrap().push(Instant::now());
             assert!(matches!(
                 hub.offer(room, posted),

@@ -38,6 +38,30 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<MessageId>,
     },
+    /// Replace the text of your message `seq` in `room`. Everyone in the
+    /// room gets the edit as a numbered `said` with `change: {"edit": seq}`;
+    /// the text it had is kept as a version. With an `id`, answered `ack`
+    /// (with the edit's own number) once stored, and stored once.
+    Edit {
+        room: RoomName,
+        seq: Seq,
+        text: MessageText,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<MessageId>,
+    },
+    /// Delete message `seq` in `room`: your own, or anyone's in a room you
+    /// moderate. Its text and versions are erased; everyone in the room
+    /// gets a numbered `said` with `change: {"delete": seq}`. `id` as for
+    /// `edit`.
+    Delete {
+        room: RoomName,
+        seq: Seq,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<MessageId>,
+    },
+    /// Ask for the earlier texts of the edited message `seq`; answered
+    /// with `versions`.
+    Versions { room: RoomName, seq: Seq },
     /// Ask for the page of messages just before `before`.
     History { room: RoomName, before: Seq },
     /// "I am typing" in a room; shown to the others for a few seconds.
@@ -70,6 +94,9 @@ impl ClientMsg {
         "join",
         "leave",
         "say",
+        "edit",
+        "delete",
+        "versions",
         "history",
         "typing",
         "watch_rooms",
@@ -86,6 +113,9 @@ impl ClientMsg {
             ClientMsg::Join { .. } => "join",
             ClientMsg::Leave { .. } => "leave",
             ClientMsg::Say { .. } => "say",
+            ClientMsg::Edit { .. } => "edit",
+            ClientMsg::Delete { .. } => "delete",
+            ClientMsg::Versions { .. } => "versions",
             ClientMsg::History { .. } => "history",
             ClientMsg::Typing { .. } => "typing",
             ClientMsg::WatchRooms => "watch_rooms",
@@ -102,6 +132,9 @@ impl ClientMsg {
             ClientMsg::Join { room, .. }
             | ClientMsg::Leave { room }
             | ClientMsg::Say { room, .. }
+            | ClientMsg::Edit { room, .. }
+            | ClientMsg::Delete { room, .. }
+            | ClientMsg::Versions { room, .. }
             | ClientMsg::History { room, .. }
             | ClientMsg::Typing { room }
             | ClientMsg::AddMember { room, .. }
@@ -111,6 +144,16 @@ impl ClientMsg {
             | ClientMsg::WatchRooms
             | ClientMsg::Direct { .. }
             | ClientMsg::Ping => None,
+        }
+    }
+
+    /// The sender's id for a stored request (`say`, `edit`, `delete`).
+    pub fn id(&self) -> Option<&MessageId> {
+        match self {
+            ClientMsg::Say { id, .. }
+            | ClientMsg::Edit { id, .. }
+            | ClientMsg::Delete { id, .. } => id.as_ref(),
+            _ => None,
         }
     }
 

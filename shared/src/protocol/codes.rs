@@ -29,18 +29,22 @@ pub enum ErrorCode {
     RateLimited,
     /// Guests may not do this on this server (`--guests`): sign in first.
     SignInRequired,
-    /// Your role in the room (or on the server) does not allow this.
+    /// Your role in the room (or on the server) does not allow this, or
+    /// the message is not yours to change.
     NotAllowed,
     /// The room is private and you are not a member, or a public room of
     /// that name exists when you asked for a private one.
     RoomUnavailable,
     /// No account has that name.
     NoSuchAccount,
+    /// The room has no message of that number to change: it never had
+    /// one, the number is a change's, or the message is deleted.
+    NoSuchMessage,
 }
 
 impl ErrorCode {
     /// Every code, in the order of [`ErrorCode::NAMES`].
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::MalformedJson,
         ErrorCode::InvalidMessage,
         ErrorCode::BinaryNotSupported,
@@ -54,10 +58,11 @@ impl ErrorCode {
         ErrorCode::NotAllowed,
         ErrorCode::RoomUnavailable,
         ErrorCode::NoSuchAccount,
+        ErrorCode::NoSuchMessage,
     ];
 
     /// Each code as it is written in JSON.
-    pub const NAMES: [&str; 13] = [
+    pub const NAMES: [&str; 14] = [
         "malformed_json",
         "invalid_message",
         "binary_not_supported",
@@ -71,6 +76,7 @@ impl ErrorCode {
         "not_allowed",
         "room_unavailable",
         "no_such_account",
+        "no_such_message",
     ];
 
     /// The code a name stands for, if any.

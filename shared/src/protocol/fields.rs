@@ -25,6 +25,8 @@ pub struct ServerFields {
     pub seq: Option<Seq>,
     pub text: Option<MessageText>,
     pub id: Option<MessageId>,
+    pub change: Option<Change>,
+    pub versions: Option<Vec<Version>>,
     pub from: Option<Nick>,
     pub to: Option<Nick>,
     pub rooms: Option<Vec<RoomInfo>>,
@@ -53,6 +55,7 @@ pub enum ServerKind {
     History,
     Joined,
     Said,
+    Versions,
     Ack,
     Left,
     Renamed,
@@ -76,13 +79,14 @@ pub struct MissingField {
 
 impl ServerKind {
     /// Every kind, in the order of [`ServerMsg::TYPES`].
-    const ALL: [ServerKind; 17] = [
+    const ALL: [ServerKind; 18] = [
         ServerKind::Welcome,
         ServerKind::NickChanged,
         ServerKind::Entered,
         ServerKind::History,
         ServerKind::Joined,
         ServerKind::Said,
+        ServerKind::Versions,
         ServerKind::Ack,
         ServerKind::Left,
         ServerKind::Renamed,
@@ -128,6 +132,8 @@ impl TryFrom<ServerFields> for ServerMsg {
             ServerKind::MemberAdded
             | ServerKind::RoomPrivate
             | ServerKind::Removed
+            | ServerKind::Typing
+            | ServerKind::Versions
             | ServerKind::Error => return about_a_room(wire),
             ServerKind::Welcome => ServerMsg::Welcome {
                 nick: need!(nick),
@@ -160,8 +166,13 @@ impl TryFrom<ServerFields> for ServerMsg {
                 seq: need!(seq),
                 at: need!(at),
                 nick: need!(nick),
-                text: need!(text),
+                // Only a change may lack a text.
+                text: match wire.change {
+                    None => Some(need!(text)),
+                    Some(_) => wire.text,
+                },
                 id: wire.id,
+                change: wire.change,
             },
             ServerKind::Ack => ServerMsg::Ack {
                 id: need!(id),
@@ -179,10 +190,6 @@ impl TryFrom<ServerFields> for ServerMsg {
                 from: need!(from),
                 to: need!(to),
             },
-            ServerKind::Typing => ServerMsg::Typing {
-                room: need!(room),
-                nick: need!(nick),
-            },
             ServerKind::Pong => ServerMsg::Pong,
             ServerKind::Rooms => ServerMsg::Rooms {
                 rooms: need!(rooms),
@@ -196,7 +203,7 @@ impl TryFrom<ServerFields> for ServerMsg {
 }
 
 /// The messages about one room that are not its stream: membership news,
-/// and errors.
+/// typing, versions, and errors.
 fn about_a_room(wire: ServerFields) -> Result<ServerMsg, MissingField> {
     let kind = ServerMsg::TYPES[wire.kind as usize];
     macro_rules! need {
@@ -211,6 +218,15 @@ fn about_a_room(wire: ServerFields) -> Result<ServerMsg, MissingField> {
         },
         ServerKind::RoomPrivate => ServerMsg::RoomPrivate { room: need!(room) },
         ServerKind::Removed => ServerMsg::Removed { room: need!(room) },
+        ServerKind::Typing => ServerMsg::Typing {
+            room: need!(room),
+            nick: need!(nick),
+        },
+        ServerKind::Versions => ServerMsg::Versions {
+            room: need!(room),
+            seq: need!(seq),
+            versions: need!(versions),
+        },
         ServerKind::Error => ServerMsg::Error {
             code: need!(code),
             message: need!(message),

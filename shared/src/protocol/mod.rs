@@ -2,9 +2,12 @@
 //!
 //! A connection has one name ([`Nick`]) and may be in several rooms at once.
 //! Chat messages are stored: each carries its room's [`Seq`], assigned by the
-//! server, strictly increasing and without gaps within a room. Presence
-//! (`joined`, `left`, `renamed`) and typing are live only: they are delivered
-//! in order with the room's messages but not stored and not numbered.
+//! server, strictly increasing and without gaps within a room. A change to
+//! a stored message (an edit, a deletion) is stored and numbered in the same
+//! order as a message of its own, so a client resuming from a number sees
+//! the changes it missed too. Presence (`joined`, `left`, `renamed`) and
+//! typing are live only: they are delivered in order with the room's
+//! messages but not stored and not numbered.
 
 use serde::{Deserialize, Serialize};
 
@@ -41,16 +44,75 @@ pub struct UnixMillis(pub u64);
 /// How many messages one history page holds at most.
 pub const PAGE_SIZE: usize = 50;
 
-/// One stored chat message.
+/// One numbered entry of a room's history: a chat message, or (with
+/// `change`) a change to an earlier one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Posted {
     pub seq: Seq,
     pub at: UnixMillis,
     pub nick: Nick,
-    pub text: MessageText,
+    /// A message's text as it reads now (absent once it is deleted); an
+    /// edit's new text (absent if the message was deleted since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<MessageText>,
     /// The sender's id for it, if it gave one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<MessageId>,
+    /// This entry changes the earlier message it names, rather than adding
+    /// one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+    /// A message: it was edited since it was first said.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub edited: bool,
+}
+
+impl Posted {
+    /// A new message, as the server numbers it.
+    pub fn message(seq: Seq, at: UnixMillis, nick: Nick, text: MessageText) -> Posted {
+        Posted {
+            seq,
+            at,
+            nick,
+            text: Some(text),
+            id: None,
+            change: None,
+            edited: false,
+        }
+    }
+
+    /// A message (not a change) whose text is gone.
+    pub fn is_deleted(&self) -> bool {
+        self.change.is_none() && self.text.is_none()
+    }
+}
+
+/// What a numbered entry does to an earlier message of its room, which it
+/// names by number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Change {
+    /// Its author replaced its text (the entry's `text`).
+    Edit(Seq),
+    /// Its author or a moderator deleted it: its text and every earlier
+    /// version are erased.
+    Delete(Seq),
+}
+
+impl Change {
+    /// The message changed.
+    pub fn target(self) -> Seq {
+        match self {
+            Change::Edit(seq) | Change::Delete(seq) => seq,
+        }
+    }
+}
+
+/// An earlier text of an edited message, and when it was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Version {
+    pub at: UnixMillis,
+    pub text: MessageText,
 }
 
 /// A room in the room list.

@@ -62,15 +62,28 @@ pub enum ServerMsg {
     },
     /// Someone said something in a room you are in ("userN says: …"); the
     /// sender receives it too, which is how it learns the message is stored.
+    ///
+    /// With `change`, the entry changes an earlier message instead (see
+    /// [`Posted`]): `text` is an edit's new text, absent for a deletion.
     Said {
         room: RoomName,
         seq: Seq,
         at: UnixMillis,
         nick: Nick,
-        text: MessageText,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<MessageText>,
         /// The sender's id for the message, if it gave one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<MessageId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        change: Option<Change>,
+    },
+    /// The earlier texts of message `seq`, oldest first: the answer to
+    /// `versions`. Empty for a message never edited, or deleted.
+    Versions {
+        room: RoomName,
+        seq: Seq,
+        versions: Vec<Version>,
     },
     /// Your message `id` is stored as `seq` in `room`. A retried `id` gets
     /// the same answer again.
@@ -126,7 +139,8 @@ pub enum ServerMsg {
         /// For `rate_limited`: how long to wait before trying again.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after_ms: Option<u64>,
-        /// The `id` of the refused `say`, when it had one.
+        /// The `id` of the refused `say`, `edit` or `delete`, when it had
+        /// one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<MessageId>,
     },
@@ -141,6 +155,7 @@ impl ServerMsg {
         "history",
         "joined",
         "said",
+        "versions",
         "ack",
         "left",
         "renamed",
@@ -162,6 +177,7 @@ impl ServerMsg {
             ServerMsg::History { .. } => "history",
             ServerMsg::Joined { .. } => "joined",
             ServerMsg::Said { .. } => "said",
+            ServerMsg::Versions { .. } => "versions",
             ServerMsg::Ack { .. } => "ack",
             ServerMsg::Left { .. } => "left",
             ServerMsg::Renamed { .. } => "renamed",
@@ -191,6 +207,7 @@ impl ServerMsg {
             | ServerMsg::History { room, .. }
             | ServerMsg::Joined { room, .. }
             | ServerMsg::Said { room, .. }
+            | ServerMsg::Versions { room, .. }
             | ServerMsg::Ack { room, .. }
             | ServerMsg::Left { room, .. }
             | ServerMsg::Renamed { room, .. }
@@ -215,10 +232,7 @@ impl ServerMsg {
             request: request.map(|r| r.type_name().to_owned()),
             room: request.and_then(ClientMsg::room).cloned(),
             retry_after_ms: None,
-            id: match request {
-                Some(ClientMsg::Say { id, .. }) => id.clone(),
-                _ => None,
-            },
+            id: request.and_then(ClientMsg::id).cloned(),
         }
     }
 

@@ -20,11 +20,20 @@ fn room(s: &str) -> RoomName {
 fn one_of_each_server_msg() -> Vec<ServerMsg> {
     let at = UnixMillis(1_764_000_000_000);
     let posted = Posted {
-        seq: Seq(2),
-        at,
-        nick: nick("用户"),
-        text: text("hello \"world\" <b>"),
         id: Some(MessageId::try_from("m-1").unwrap()),
+        ..Posted::message(Seq(2), at, nick("用户"), text("hello \"world\" <b>"))
+    };
+    let edited = Posted {
+        edited: true,
+        ..Posted::message(Seq(3), at, nick("Ada"), text("fixed"))
+    };
+    let deleted = Posted {
+        text: None,
+        ..Posted::message(Seq(4), at, nick("Ada"), text("gone"))
+    };
+    let edit = Posted {
+        change: Some(Change::Edit(Seq(3))),
+        ..Posted::message(Seq(5), at, nick("Ada"), text("fixed"))
     };
     vec![
         ServerMsg::Welcome {
@@ -71,7 +80,7 @@ fn one_of_each_server_msg() -> Vec<ServerMsg> {
         },
         ServerMsg::History {
             room: RoomName::lobby(),
-            messages: vec![posted.clone()],
+            messages: vec![posted.clone(), edited, deleted, edit],
             more: false,
             gap: true,
         },
@@ -87,6 +96,24 @@ fn one_of_each_server_msg() -> Vec<ServerMsg> {
             nick: posted.nick,
             text: posted.text,
             id: posted.id.clone(),
+            change: None,
+        },
+        ServerMsg::Said {
+            room: room("rust"),
+            seq: Seq(9),
+            at,
+            nick: nick("Ada"),
+            text: None,
+            id: None,
+            change: Some(Change::Delete(Seq(2))),
+        },
+        ServerMsg::Versions {
+            room: room("rust"),
+            seq: Seq(3),
+            versions: vec![Version {
+                at,
+                text: text("fxied"),
+            }],
         },
         ServerMsg::Ack {
             id: posted.id.unwrap(),
@@ -167,6 +194,21 @@ fn one_of_each_client_msg() -> Vec<ClientMsg> {
             room: RoomName::lobby(),
             text: text("hi\nthere"),
             id: Some(MessageId::try_from("m-2").unwrap()),
+        },
+        ClientMsg::Edit {
+            room: RoomName::lobby(),
+            seq: Seq(4),
+            text: text("hi there"),
+            id: Some(MessageId::try_from("m-3").unwrap()),
+        },
+        ClientMsg::Delete {
+            room: RoomName::lobby(),
+            seq: Seq(4),
+            id: None,
+        },
+        ClientMsg::Versions {
+            room: RoomName::lobby(),
+            seq: Seq(4),
         },
         ClientMsg::History {
             room: RoomName::lobby(),
@@ -268,10 +310,24 @@ fn server_messages_decode_whatever_the_field_order_and_extras() {
             seq: Seq(2),
             at: UnixMillis(5),
             nick: nick("ada"),
-            text: text("hi"),
+            text: Some(text("hi")),
             id: None,
+            change: None,
         }
     );
+    // A message needs its text; only a change may go without.
+    let err = decode_server(r#"{"type":"said","room":"r","seq":2,"at":5,"nick":"ada"}"#);
+    assert!(err.unwrap_err().to_string().contains("`text`"));
+    let deletion =
+        r#"{"type":"said","room":"r","seq":3,"at":5,"nick":"ada","change":{"delete":2}}"#;
+    let deletion = decode_server(deletion).unwrap();
+    assert!(matches!(
+        deletion,
+        ServerMsg::Said {
+            change: Some(Change::Delete(Seq(2))),
+            ..
+        }
+    ));
     let entered = decode_server(r#"{"type":"entered","room":"r","online":[]}"#).unwrap();
     assert!(matches!(entered, ServerMsg::Entered { latest: None, .. }));
 }

@@ -1,6 +1,7 @@
-//! Where a message is written and sent.
+//! Where a message is written and sent, or one's message edited.
 
 use super::*;
+use crate::state::Action;
 
 #[component]
 pub(super) fn Composer(chat: Chat) -> impl IntoView {
@@ -29,7 +30,17 @@ pub(super) fn Composer(chat: Chat) -> impl IntoView {
         }
     };
     let click_send = send.clone();
+    let save = send.clone();
+    let cancel = move || {
+        chat.editing.set(None);
+        draft.set(String::new());
+    };
     let on_keydown = move |ev: KeyboardEvent| {
+        if ev.key() == "Escape" && chat.editing.with_untracked(Option::is_some) {
+            ev.prevent_default();
+            cancel();
+            return;
+        }
         // Enter that confirms an input-method composition (Chinese,
         // Japanese, …) picks the characters; it must not send. Safari
         // reports such keys with keyCode 229 and isComposing false.
@@ -41,8 +52,13 @@ pub(super) fn Composer(chat: Chat) -> impl IntoView {
     };
     let problem = chat.problem(local_problem, lang, |s| s.send_problem.as_ref());
     focus_on_room_change(room, input);
+    edit_in_place(chat, draft, input);
+    let editing = move || chat.editing.with(Option::is_some);
     view! {
-        <div class="composer">
+        <Show when=editing>
+            <p class="editing" role="status">{say(Lang::editing_message)}</p>
+        </Show>
+        <div class="composer" class:editing=editing>
             <textarea data-testid="message-input" node_ref=input rows="1"
                 aria-label=say(Lang::message_label)
                 placeholder=text(move || lang.get().message_placeholder(&chat.state.with(|s| s.current.as_ref().map(|r| s.label(r)).unwrap_or_default())))
@@ -50,9 +66,12 @@ pub(super) fn Composer(chat: Chat) -> impl IntoView {
                 prop:value=draft
                 on:input=on_input
                 on:keydown=on_keydown></textarea>
-            <button type="button" data-testid="send-button" on:click=move |_| click_send()>
-                {say(Lang::send)}
-            </button>
+            <button type="button" data-testid="send-button" hidden=editing
+                on:click=move |_| click_send()>{say(Lang::send)}</button>
+            <button type="button" data-testid="edit-save" hidden=move || !editing()
+                on:click=move |_| save()>{say(Lang::save)}</button>
+            <button type="button" class="quiet" data-testid="edit-cancel"
+                hidden=move || !editing() on:click=move |_| cancel()>{say(Lang::cancel)}</button>
         </div>
         <Show when=move || problem().is_some()>
             <p class="problem" role="alert">{problem}</p>
@@ -60,7 +79,8 @@ pub(super) fn Composer(chat: Chat) -> impl IntoView {
     }
 }
 
-/// Puts the draft in the outbox, and sends it now or once it may go.
+/// Puts the draft in the outbox, as a new message or as the edit of the
+/// message being edited, and sends it now or once it may go.
 fn send(
     chat: Chat,
     draft: RwSignal<String>,
@@ -69,6 +89,7 @@ fn send(
     typed: &Cell<f64>,
 ) {
     let text = draft.get_untracked();
+    let editing = chat.editing.get_untracked();
     if text.trim().is_empty() {
         return;
     }
@@ -78,17 +99,13 @@ fn send(
     chat.state.update(|s| s.send_problem = None);
     match MessageText::try_from(text) {
         Ok(text) => {
-            // Into the outbox first: it shows as pending, survives a
-            // reload, and goes out now or once connected.
-            let outgoing = Outgoing {
-                id: MessageId::try_from(storage::random_token())
-                    .expect("hex digits make a message id"),
-                room,
-                text,
-                failed: None,
-            };
-            chat.state.update(|s| s.queue(outgoing));
-            chat.pump();
+            match editing {
+                // Saved unchanged: nothing to send.
+                Some((_, _, before)) if before == text.as_str() => {}
+                Some((room, seq, _)) => chat.change(room, Action::Edit(seq, text)),
+                None => chat.change(room, Action::Say(text)),
+            }
+            chat.editing.set(None);
             draft.set(String::new());
             local_problem.set(String::new());
             // The message ended "is typing" for the others: typing on
@@ -97,6 +114,32 @@ fn send(
         }
         Err(err) => local_problem.set(lang.get_untracked().invalid(&err)),
     }
+}
+
+/// Starting an edit puts the message's text in the composer, focused with
+/// the caret at its end; leaving the room ends the edit.
+fn edit_in_place(chat: Chat, draft: RwSignal<String>, input: NodeRef<Textarea>) {
+    Effect::new(move |_| {
+        let Some((_, _, text)) = chat.editing.get() else {
+            return;
+        };
+        draft.set(text);
+        if let Some(el) = input.get_untracked() {
+            let _ = el.focus();
+            let end = el.value().len() as u32;
+            let _ = el.set_selection_range(end, end);
+        }
+    });
+    Effect::new(move |_| {
+        let current = chat.state.with(|s| s.current.as_ref().map(RoomName::key));
+        let editing = chat
+            .editing
+            .with_untracked(|e| e.as_ref().map(|(r, ..)| r.key()));
+        if editing.is_some() && editing != current {
+            chat.editing.set(None);
+            draft.set(String::new());
+        }
+    });
 }
 
 /// Moves the typing focus to the composer when the room changes, and only

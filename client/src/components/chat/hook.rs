@@ -7,7 +7,7 @@ use std::cell::OnceCell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use natter_shared::{ClientMsg, RoomName, ServerMsg};
+use natter_shared::{ClientMsg, MessageId, RoomName, Seq, ServerMsg};
 
 use super::CHAT_READY_MARK;
 use crate::api::Who;
@@ -15,7 +15,7 @@ use crate::app::{Page, room_path};
 use crate::components::account::{WhoSignal, use_who};
 use crate::i18n::{Lang, use_lang};
 use crate::pacer::{Next, Paced};
-use crate::state::{ChatState, Followup, Problem};
+use crate::state::{Action, ChatState, Followup, Outgoing, Problem};
 use crate::storage;
 use crate::ws::{
     ChatCodec, Heartbeat, ReadyState, Socket, SocketOptions, mark, url_for, use_websocket,
@@ -32,6 +32,9 @@ pub(super) struct Chat {
     pump_later: StoredValue<bool>,
     /// What screen readers are told of new messages.
     pub(super) announcement: RwSignal<String>,
+    /// The message being edited in the composer (its room, its number,
+    /// its text then).
+    pub(super) editing: RwSignal<Option<(RoomName, Seq, String)>>,
 }
 
 impl Chat {
@@ -52,6 +55,20 @@ impl Chat {
                 self.send(&msg);
             }
         }
+    }
+
+    /// Puts a message or a change in the outbox under a new id, and sends
+    /// it now or once it may go: it shows as pending, survives a reload,
+    /// and is stored once however often it is sent.
+    pub(super) fn change(self, room: RoomName, action: Action) {
+        let outgoing = Outgoing {
+            id: MessageId::try_from(storage::random_token()).expect("hex digits make a message id"),
+            room,
+            action,
+            failed: None,
+        };
+        self.state.update(|s| s.queue(outgoing));
+        self.pump();
     }
 
     /// Sends the next own message if the pacer lets it go now, or comes
@@ -192,6 +209,7 @@ pub(super) fn use_chat(room: RoomName) -> Chat {
         now: RwSignal::new(now_ms()),
         pump_later: StoredValue::new(false),
         announcement,
+        editing: RwSignal::new(None),
     };
     let _ = later.set(chat);
 

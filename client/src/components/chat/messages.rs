@@ -1,6 +1,7 @@
 //! The conversation: messages grouped by sender and day, own messages on
 //! their way, older pages loaded on scrolling up, and who is typing.
 
+use super::message::{Message, MessageActions, MessageBody};
 use super::*;
 
 /// One row of the message list: a day separator or a line.
@@ -127,7 +128,7 @@ pub(super) fn MessageList(chat: Chat) -> impl IntoView {
                     room_lines
                         .with(|(_, lines)| rows(lines, lang.get()))
                         .into_iter()
-                        .map(|row| Keyed::new(row.key.clone(), move || view! { <MessageRow row=row/> }))
+                        .map(|row| Keyed::new(row.key.clone(), move || view! { <MessageRow chat=chat row=row/> }))
                         .collect()
                 })}
                 <PendingLines chat=chat list=list place=place/>
@@ -151,7 +152,7 @@ fn PendingLines(chat: Chat, list: NodeRef<Ol>, place: StoredValue<ListPlace>) ->
             let current = s.current.as_ref().map(RoomName::key);
             s.outbox
                 .iter()
-                .filter(|o| Some(o.room.key()) == current)
+                .filter(|o| Some(o.room.key()) == current && o.said().is_some())
                 .cloned()
                 .collect::<Vec<_>>()
         })
@@ -254,7 +255,7 @@ fn HistoryEdge(chat: Chat, load_older: impl Fn() + Copy + Send + Sync + 'static)
 }
 
 #[component]
-pub(super) fn MessageRow(row: Row) -> impl IntoView {
+pub(super) fn MessageRow(chat: Chat, row: Row) -> impl IntoView {
     let lang = use_lang();
     // A list holds list items only: a day and a refusal keep the `li`'s own
     // role, and the refusal's alert is inside it.
@@ -271,8 +272,18 @@ pub(super) fn MessageRow(row: Row) -> impl IntoView {
     });
     match line.kind {
         LineKind::Said {
-            nick, text, own, ..
+            seq,
+            nick,
+            text,
+            own,
+            edited,
         } => {
+            let message = Message {
+                seq,
+                text,
+                own,
+                edited,
+            };
             let mut class = String::from("line chat");
             if own {
                 class.push_str(" own");
@@ -281,11 +292,12 @@ pub(super) fn MessageRow(row: Row) -> impl IntoView {
                 class.push_str(" grouped");
             }
             view! {
-                <li class=class data-testid="message">
+                <li class=class data-testid="message" data-seq=seq.0.to_string()>
                     {time}" "
                     <span class="nick">{nick.to_string()}</span>
                     <span class="says">{say(Lang::says)}</span>
-                    <span class="body">{body(&text)}</span>
+                    <MessageBody chat=chat message=message.clone()/>
+                    <MessageActions chat=chat message=message/>
                 </li>
             }
             .into_any()
@@ -343,7 +355,7 @@ pub(super) fn PendingLine(chat: Chat, outgoing: Outgoing) -> impl IntoView {
             data-status=if failed { "failed" } else { "pending" }>
             <span class="nick">{me}</span>
             <span class="says">{say(Lang::says)}</span>
-            <span class="body">{body(&outgoing.text)}</span>
+            <span class="body">{outgoing.said().map(body)}</span>
             " "
             <span class="send-state">
                 {text(move || if failed { lang.get().not_sent() } else { lang.get().sending() }.to_owned())}

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use leptos::ev::KeyboardEvent;
 use leptos::html::{Ol, Textarea};
 use leptos::prelude::*;
-use natter_shared::{ClientMsg, MessageId, MessageText, Nick, RoomName};
+use natter_shared::{ClientMsg, MessageText, Nick, RoomName};
 
 use crate::app::room_path;
 use crate::components::{Keyed, day_label, keyed_list, local_time, switch, text};
@@ -29,6 +29,7 @@ mod form;
 mod hook;
 mod layout;
 mod members;
+mod message;
 mod messages;
 mod sidebar;
 

@@ -197,12 +197,13 @@ fn a_conversation_joined_unasked_counts_what_others_said_since_ones_last_word() 
         0.0,
     );
     assert_eq!(s.join_listed_dms().len(), 1);
-    let said = |seq: u64, who: &str| Posted {
-        seq: Seq(seq),
-        at: UnixMillis(seq),
-        nick: nick(who),
-        text: MessageText::try_from("hi").unwrap(),
-        id: None,
+    let said = |seq: u64, who: &str| {
+        Posted::message(
+            Seq(seq),
+            UnixMillis(seq),
+            nick(who),
+            MessageText::try_from("hi").unwrap(),
+        )
     };
     s.apply(entered_dm("@c0ffee", &["Ada", "Bob"]), 0.0);
     s.apply(

@@ -6,7 +6,12 @@ impl LineKind {
     /// The line as the original chat wrote it (English).
     fn plain_text(&self) -> String {
         match self {
-            LineKind::Said { nick, text, .. } => format!("{nick} says: {text}"),
+            LineKind::Said {
+                nick,
+                text: Some(text),
+                ..
+            } => format!("{nick} says: {text}"),
+            LineKind::Said { nick, .. } => format!("{nick}: message deleted"),
             LineKind::Joined { nick, .. } => format!("{nick} comes in"),
             LineKind::Left { nick } => format!("{nick} left"),
             LineKind::Renamed { from, to } => format!("{from} is now known as {to}"),
@@ -26,13 +31,12 @@ fn room(s: &str) -> RoomName {
 }
 
 fn posted(seq: u64, who: &str, text: &str) -> Posted {
-    Posted {
-        seq: Seq(seq),
-        at: UnixMillis(seq * 1000),
-        nick: nick(who),
-        text: MessageText::try_from(text).unwrap(),
-        id: None,
-    }
+    Posted::message(
+        Seq(seq),
+        UnixMillis(seq * 1000),
+        nick(who),
+        MessageText::try_from(text).unwrap(),
+    )
 }
 
 fn said(r: &str, seq: u64, who: &str, text: &str) -> ServerMsg {
@@ -44,6 +48,7 @@ fn said(r: &str, seq: u64, who: &str, text: &str) -> ServerMsg {
         nick: p.nick,
         text: p.text,
         id: p.id,
+        change: None,
     }
 }
 
@@ -347,6 +352,7 @@ fn keeps_a_bounded_number_of_lines() {
     assert!(view.more, "the dropped lines can be paged in again");
 }
 
+mod changes;
 mod direct;
 mod outbox;
 mod private;

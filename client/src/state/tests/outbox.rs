@@ -6,7 +6,7 @@ fn outgoing(id: &str, r: &str, text: &str) -> Outgoing {
     Outgoing {
         id: MessageId::try_from(id).unwrap(),
         room: room(r),
-        text: MessageText::try_from(text).unwrap(),
+        action: Action::Say(MessageText::try_from(text).unwrap()),
         failed: None,
     }
 }

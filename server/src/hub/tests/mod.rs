@@ -57,13 +57,12 @@ pub(super) fn enter(c: &Connection, name: &str) -> ServerMsg {
 }
 
 pub(super) fn posted(seq: u64, who: &str, text: &str) -> Posted {
-    Posted {
-        seq: Seq(seq),
-        at: UnixMillis(seq),
-        nick: nick(who),
-        text: MessageText::try_from(text).unwrap(),
-        id: None,
-    }
+    Posted::message(
+        Seq(seq),
+        UnixMillis(seq),
+        nick(who),
+        MessageText::try_from(text).unwrap(),
+    )
 }
 
 #[test]

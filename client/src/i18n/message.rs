@@ -1,0 +1,54 @@
+//! The phrases of one message: its marks and its actions.
+
+use super::*;
+
+impl Lang {
+    pub fn message_deleted(self) -> &'static str {
+        self.pick("message deleted", "消息已删除")
+    }
+    pub fn edited(self) -> &'static str {
+        self.pick("(edited)", "（已编辑）")
+    }
+    pub fn show_versions(self) -> &'static str {
+        self.pick("Edited: show earlier versions", "已编辑：查看之前的版本")
+    }
+    pub fn earlier_versions(self) -> &'static str {
+        self.pick("Earlier versions", "之前的版本")
+    }
+    pub fn no_versions(self) -> &'static str {
+        self.pick("No earlier version is kept.", "没有保留之前的版本。")
+    }
+    pub fn close(self) -> &'static str {
+        self.pick("Close", "关闭")
+    }
+    pub fn message_actions(self) -> &'static str {
+        self.pick("Message actions", "消息操作")
+    }
+    pub fn edit(self) -> &'static str {
+        self.pick("Edit", "编辑")
+    }
+    pub fn delete(self) -> &'static str {
+        self.pick("Delete", "删除")
+    }
+    pub fn delete_confirm(self) -> &'static str {
+        self.pick("Delete for everyone", "为所有人删除")
+    }
+    pub fn saving_edit(self) -> &'static str {
+        self.pick("saving…", "保存中…")
+    }
+    pub fn deleting(self) -> &'static str {
+        self.pick("deleting…", "删除中…")
+    }
+    pub fn editing_message(self) -> &'static str {
+        self.pick(
+            "Editing a message: Enter saves, Escape cancels",
+            "正在编辑消息：按 Enter 保存，按 Esc 取消",
+        )
+    }
+    pub fn save(self) -> &'static str {
+        self.pick("Save", "保存")
+    }
+    pub fn cancel(self) -> &'static str {
+        self.pick("Cancel", "取消")
+    }
+}
