@@ -14,8 +14,9 @@
 
 use js_sys::{Array, JSON, Object, Reflect};
 use natter_shared::{
-    Change, ClientMsg, ErrorCode, Limits, MessageId, MissingField, Posted, Quota, Role, RoomInfo,
-    RoomRole, Seq, ServerFields, ServerKind, ServerMsg, UnixMillis, Version,
+    Change, ClientMsg, ErrorCode, Limits, MessageId, MissingField, Posted, Quota, Reaction,
+    ReactionChange, Role, RoomInfo, RoomRole, Seq, ServerFields, ServerKind, ServerMsg, UnixMillis,
+    Version,
 };
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -130,6 +131,19 @@ pub fn encode_client(msg: &ClientMsg) -> String {
         ClientMsg::Delete { room, seq, id } => {
             put(&obj, "room", room.as_str());
             put(&obj, "seq", seq.0 as f64);
+            put_id(&obj, id.as_ref());
+        }
+        ClientMsg::React {
+            room,
+            seq,
+            emoji,
+            on,
+            id,
+        } => {
+            put(&obj, "room", room.as_str());
+            put(&obj, "seq", seq.0 as f64);
+            put(&obj, "emoji", emoji.as_str());
+            put(&obj, "on", *on);
             put_id(&obj, id.as_ref());
         }
         ClientMsg::Versions { room, seq } => {
@@ -281,6 +295,26 @@ fn posted(item: JsValue) -> Check<Posted> {
         id: field::<MessageId>(&item, "id", value)?,
         change: field(&item, "change", change)?,
         edited: field(&item, "edited", boolean)?.unwrap_or(false),
+        reactions: field(&item, "reactions", |v| list(v, reaction))?.unwrap_or_default(),
+    })
+}
+
+fn reaction(item: JsValue) -> Check<Reaction> {
+    object(&item)?;
+    let count = required(&item, "count", whole)?;
+    Ok(Reaction {
+        emoji: required(&item, "emoji", value)?,
+        count: u32::try_from(count).map_err(|_| format!("`count`: {count} is too large"))?,
+        by: required(&item, "by", |v| list(v, value))?,
+        mine: field(&item, "mine", boolean)?.unwrap_or(false),
+    })
+}
+
+fn reaction_change(item: JsValue) -> Check<ReactionChange> {
+    object(&item)?;
+    Ok(ReactionChange {
+        of: required(&item, "of", seq)?,
+        emoji: required(&item, "emoji", value)?,
     })
 }
 
@@ -290,8 +324,14 @@ fn change(item: JsValue) -> Check<Change> {
     if let Some(seq) = field(&item, "edit", seq)? {
         return Ok(Change::Edit(seq));
     }
-    match field(&item, "delete", seq)? {
-        Some(seq) => Ok(Change::Delete(seq)),
+    if let Some(seq) = field(&item, "delete", seq)? {
+        return Ok(Change::Delete(seq));
+    }
+    if let Some(reaction) = field(&item, "react", reaction_change)? {
+        return Ok(Change::React(reaction));
+    }
+    match field(&item, "unreact", reaction_change)? {
+        Some(reaction) => Ok(Change::Unreact(reaction)),
         None => Err("unknown change".into()),
     }
 }
@@ -517,10 +557,16 @@ mod in_browser {
                 action: Action::Delete(Seq(8)),
                 failed: None,
             },
+            Outgoing {
+                id: MessageId::try_from("m-4").unwrap(),
+                room: RoomName::try_from("Tea").unwrap(),
+                action: Action::React(Seq(9), natter_shared::Emoji::try_from("🇨🇳").unwrap(), false),
+                failed: None,
+            },
         ];
         let stored = encode_outbox(&outbox);
         let back = decode_outbox(&stored);
-        assert_eq!(back.len(), 3);
+        assert_eq!(back.len(), 4);
         for (got, sent) in back.iter().zip(&outbox) {
             assert_eq!(
                 (&got.id, &got.room, &got.action),
@@ -529,7 +575,7 @@ mod in_browser {
             assert_eq!(got.failed, None, "a refusal is not kept across a reload");
         }
         let edited = stored.replacen("\"lobby\"", "\"a b\"", 1);
-        assert_eq!(decode_outbox(&edited).len(), 2);
+        assert_eq!(decode_outbox(&edited).len(), 3);
         for junk in ["", "{}", "[1,", "null", "\"x\""] {
             assert!(decode_outbox(junk).is_empty(), "{junk}");
         }

@@ -7,7 +7,8 @@ use natter_shared::{DeviceId, Nick, RoomName};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::json::{
-    DecodeError, decode_strings, encode_strings, field, parse, put, required, seq, stringify, value,
+    DecodeError, boolean, decode_strings, encode_strings, field, parse, put, required, seq,
+    stringify, value,
 };
 use crate::state::{Action, Outgoing};
 
@@ -87,7 +88,8 @@ pub fn set_outbox(outbox: &[Outgoing]) {
 
 /// Own messages and changes on their way, as `[{"id", "room", "text"},
 /// …]`; an edit adds `"edit": seq`, a deletion is `{"id", "room",
-/// "delete": seq}`.
+/// "delete": seq}`, a reaction `{"id", "room", "react": seq, "emoji",
+/// "on"}`.
 pub fn encode_outbox(outbox: &[Outgoing]) -> String {
     let array: Array = outbox
         .iter()
@@ -102,6 +104,11 @@ pub fn encode_outbox(outbox: &[Outgoing]) -> String {
                     put(&obj, "text", text.as_str());
                 }
                 Action::Delete(seq) => put(&obj, "delete", seq.0 as f64),
+                Action::React(seq, emoji, on) => {
+                    put(&obj, "react", seq.0 as f64);
+                    put(&obj, "emoji", emoji.as_str());
+                    put(&obj, "on", *on);
+                }
             }
             JsValue::from(obj)
         })
@@ -113,6 +120,10 @@ pub fn encode_outbox(outbox: &[Outgoing]) -> String {
 fn action(entry: &JsValue) -> Result<Action, DecodeError> {
     if let Some(seq) = field(entry, "delete", seq)? {
         return Ok(Action::Delete(seq));
+    }
+    if let Some(seq) = field(entry, "react", seq)? {
+        let on = field(entry, "on", boolean)?.unwrap_or(true);
+        return Ok(Action::React(seq, required(entry, "emoji", value)?, on));
     }
     let text = required(entry, "text", value)?;
     Ok(match field(entry, "edit", seq)? {

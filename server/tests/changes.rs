@@ -1,15 +1,17 @@
-//! Edits and deletions over real sockets, with the default limits: each is
-//! numbered and reaches everyone in the room; the old text is kept as a
-//! version until a deletion erases it from the database; each is stored
-//! once however often it is sent; a resume replays them in order; and only
-//! the author (or, to delete, a moderator of the room) may make one.
+//! Edits, deletions and reactions over real sockets, with the default
+//! limits: each is numbered and reaches everyone in the room; the old text
+//! is kept as a version until a deletion erases it from the database; each
+//! is stored once however often it is sent; a resume replays them in
+//! order; only the author (or, to delete, a moderator of the room) may
+//! edit or delete; pages count reactions for each reader.
 
 mod common;
 
 use common::account::{PASSWORD, connect_with_cookie, sign_up};
 use common::{TestServer, Ws, enter, next_msg, read_until, room, send, spawn_app};
 use natter_shared::{
-    Change, ClientMsg, DeviceId, ErrorCode, MessageId, MessageText, Posted, Seq, ServerMsg,
+    Change, ClientMsg, DeviceId, Emoji, ErrorCode, MessageId, MessageText, Posted, ReactionChange,
+    Seq, ServerMsg,
 };
 
 /// A socket signed in as a new account `name`, in the lobby.
@@ -93,7 +95,7 @@ async fn next_change(ws: &mut Ws) -> (Seq, Change, Option<String>) {
             seq, change, text, ..
         }) => (
             *seq,
-            change.unwrap(),
+            change.clone().unwrap(),
             text.as_ref().map(ToString::to_string),
         ),
         _ => unreachable!(),
@@ -327,7 +329,7 @@ async fn a_moderator_deletes_anyones_message_in_their_room() {
 }
 
 #[tokio::test]
-async fn a_resume_replays_edits_and_deletions_in_order() {
+async fn a_resume_replays_edits_deletions_and_reactions_in_order() {
     let server = spawn_app().await;
     let mut ada = signed_in(&server, "Ada").await;
     let first = say(&mut ada, "first", "m1").await;
@@ -336,6 +338,7 @@ async fn a_resume_replays_edits_and_deletions_in_order() {
     acked(&mut ada, edit(first, "first, edited", "e1")).await;
     acked(&mut ada, edit(second, "second, edited", "e2")).await;
     acked(&mut ada, delete(second, "d1")).await;
+    acked(&mut ada, react(first, "👍", true, "r1")).await;
     let cookie = sign_up(&server, "Bob", PASSWORD).await;
     let mut bob = connect_with_cookie(&server, &cookie).await;
     next_msg(&mut bob).await;
@@ -352,7 +355,13 @@ async fn a_resume_replays_edits_and_deletions_in_order() {
     assert!(!gap);
     let replayed: Vec<(u64, Option<Change>, Option<&str>)> = messages
         .iter()
-        .map(|m| (m.seq.0, m.change, m.text.as_ref().map(MessageText::as_str)))
+        .map(|m| {
+            (
+                m.seq.0,
+                m.change.clone(),
+                m.text.as_ref().map(MessageText::as_str),
+            )
+        })
         .collect();
     assert_eq!(
         replayed,
@@ -365,6 +374,14 @@ async fn a_resume_replays_edits_and_deletions_in_order() {
             // The message was deleted since: its edit has no text left.
             (since.0 + 2, Some(Change::Edit(second)), None),
             (since.0 + 3, Some(Change::Delete(second)), None),
+            (
+                since.0 + 4,
+                Some(Change::React(ReactionChange {
+                    of: first,
+                    emoji: Emoji::try_from("👍").unwrap()
+                })),
+                None
+            ),
         ]
     );
 }
@@ -402,4 +419,108 @@ async fn a_deletion_erases_the_text_and_its_versions_from_the_database() {
     let file = std::fs::read(&server.db).unwrap();
     let found = file.windows(10).any(|w| w == b"the secret");
     assert!(!found, "the deleted text is still in the database file");
+}
+
+fn react(seq: Seq, emoji: &str, on: bool, with: &str) -> ClientMsg {
+    ClientMsg::React {
+        room: room("lobby"),
+        seq,
+        emoji: Emoji::try_from(emoji).unwrap(),
+        on,
+        id: Some(id(with)),
+    }
+}
+
+/// The reactions of the newest message on the latest page, as
+/// `(emoji, count, mine)`, with the names of the first.
+async fn reactions(ws: &mut Ws) -> (Vec<(String, u32, bool)>, Vec<String>) {
+    let page = latest_page(ws).await;
+    let last = page.last().expect("a message");
+    let counted = last
+        .reactions
+        .iter()
+        .map(|r| (r.emoji.to_string(), r.count, r.mine))
+        .collect();
+    let names = last
+        .reactions
+        .first()
+        .map(|r| r.by.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    (counted, names)
+}
+
+#[tokio::test]
+async fn reactions_reach_everyone_and_pages_count_them_for_each_reader() {
+    let server = spawn_app().await;
+    let mut ada = signed_in(&server, "Ada").await;
+    let mut bob = signed_in(&server, "Bob").await;
+    let said = say(&mut ada, "lunch at noon?", "m1").await;
+    let made = acked(&mut bob, react(said, "👍", true, "b1")).await;
+    let (seq, change, text) = next_change(&mut ada).await;
+    assert_eq!(seq, made);
+    assert_eq!(text, None);
+    assert!(matches!(change, Change::React(r) if r.of == said && r.emoji.as_str() == "👍"));
+    acked(&mut ada, react(said, "👍", true, "a1")).await;
+    acked(&mut ada, react(said, "🎉", true, "a2")).await;
+    // The same reaction again changes nothing, but is answered.
+    acked(&mut bob, react(said, "👍", true, "b2")).await;
+    let (counted, names) = reactions(&mut bob).await;
+    assert_eq!(
+        counted,
+        [("👍".into(), 2, true), ("🎉".into(), 1, false)],
+        "for Bob"
+    );
+    assert_eq!(names, ["Bob", "Ada"]);
+    let (counted, _) = reactions(&mut ada).await;
+    assert_eq!(counted, [("👍".into(), 2, true), ("🎉".into(), 1, true)]);
+    // Taken back, live and in pages.
+    let gone = acked(&mut bob, react(said, "👍", false, "b3")).await;
+    let seen = read_until(
+        &mut ada,
+        |m| matches!(m, ServerMsg::Said { seq, .. } if *seq == gone),
+    )
+    .await;
+    assert!(matches!(
+        seen.last(),
+        Some(ServerMsg::Said { change: Some(Change::Unreact(_)), nick, .. }) if nick.as_str() == "Bob"
+    ));
+    let (counted, _) = reactions(&mut ada).await;
+    assert_eq!(counted, [("👍".into(), 1, true), ("🎉".into(), 1, true)]);
+}
+
+#[tokio::test]
+async fn reactions_have_limits_and_go_with_their_message() {
+    let server = spawn_app().await;
+    let mut ada = signed_in(&server, "Ada").await;
+    let mut bob = signed_in(&server, "Bob").await;
+    let said = say(&mut ada, "pick one", "m1").await;
+    let emoji: Vec<String> = ('\u{1F600}'..='\u{1F614}').map(String::from).collect();
+    // Twenty different emoji, ten each (within each one's default budget).
+    for (i, e) in emoji[..10].iter().enumerate() {
+        acked(&mut ada, react(said, e, true, &format!("a{i}"))).await;
+    }
+    for (i, e) in emoji[10..20].iter().enumerate() {
+        acked(&mut bob, react(said, e, true, &format!("b{i}"))).await;
+    }
+    let code = refused(&mut bob, react(said, &emoji[20], true, "b20")).await;
+    assert_eq!(code, ErrorCode::TooManyReactions);
+    // One more of an emoji already there is fine.
+    acked(&mut bob, react(said, &emoji[0], true, "b21")).await;
+    // A guest may not react; nor may anyone to a number that is no message.
+    let mut guest = server.connect("/ws").await;
+    next_msg(&mut guest).await;
+    enter(&mut guest, "lobby").await;
+    let code = refused(&mut guest, react(said, "👍", true, "g1")).await;
+    assert_eq!(code, ErrorCode::SignInRequired);
+    let code = refused(&mut ada, react(Seq(said.0 + 1), "👍", true, "a20")).await;
+    assert_eq!(code, ErrorCode::NoSuchMessage);
+    // Deleting the message takes its reactions with it.
+    acked(&mut ada, delete(said, "a21")).await;
+    let page = latest_page(&mut ada).await;
+    assert!(
+        page[0].is_deleted() && page[0].reactions.is_empty(),
+        "{page:?}"
+    );
+    let code = refused(&mut bob, react(said, "👍", true, "b22")).await;
+    assert_eq!(code, ErrorCode::NoSuchMessage);
 }

@@ -12,7 +12,9 @@ use std::time::Duration;
 use common::account::{PASSWORD, api, connect_with_cookie, sign_in, sign_up};
 use common::{expect_close, next_msg, read_until, send, spawn_app_on};
 use natter_server::Config;
-use natter_shared::{ClientMsg, ErrorCode, Nick, ServerMsg, close_code};
+use natter_shared::{
+    Change, ClientMsg, ErrorCode, MessageId, MessageText, Nick, Seq, ServerMsg, close_code,
+};
 use reqwest::Method;
 
 /// Two nodes of a new cluster on a fresh database.
@@ -125,7 +127,7 @@ async fn a_private_rooms_messages_and_listing_stay_with_its_members_on_every_nod
         &mut guest,
         &ClientMsg::Join {
             room: common::room("team"),
-            since: Some(natter_shared::Seq(0)),
+            since: Some(Seq(0)),
             private: false,
         },
     )
@@ -141,6 +143,125 @@ async fn a_private_rooms_messages_and_listing_stay_with_its_members_on_every_nod
     assert!(
         seen.iter().all(|m| !matches!(m, ServerMsg::Said { .. })),
         "{seen:?}"
+    );
+    a.stop().await.unwrap();
+    b.stop().await.unwrap();
+}
+
+/// Enters the lobby on `ws` and returns the `entered` and first page.
+async fn in_lobby(ws: &mut common::Ws) {
+    assert!(matches!(next_msg(ws).await, ServerMsg::Welcome { .. }));
+    common::enter(ws, "lobby").await;
+}
+
+/// Sends `msg` and returns what answers it: its `ack`'s number, or the
+/// code of its `error`.
+async fn answer(ws: &mut common::Ws, msg: ClientMsg) -> Result<Seq, ErrorCode> {
+    send(ws, &msg).await;
+    let seen = read_until(ws, |m| {
+        matches!(m, ServerMsg::Ack { .. } | ServerMsg::Error { .. })
+    })
+    .await;
+    match seen.last() {
+        Some(ServerMsg::Ack { seq, .. }) => Ok(*seq),
+        Some(ServerMsg::Error { code, .. }) => Err(*code),
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn edits_and_deletions_cross_nodes_and_a_race_cannot_revive_a_deleted_message() {
+    let Some((a, b)) = two_nodes().await else {
+        return;
+    };
+    let ada = sign_up(&a, "Ada", PASSWORD).await;
+    let bob = sign_up(&a, "Bob", PASSWORD).await;
+    let mut ada_a = connect_with_cookie(&a, &ada).await;
+    let mut ada_b = connect_with_cookie(&b, &ada).await;
+    let mut bob_b = connect_with_cookie(&b, &bob).await;
+    for ws in [&mut ada_a, &mut ada_b, &mut bob_b] {
+        in_lobby(ws).await;
+    }
+    let lobby = || common::room("lobby");
+    let id = |s: &str| Some(MessageId::try_from(s).unwrap());
+    let text = |s: &str| MessageText::try_from(s).unwrap();
+    let say = ClientMsg::Say {
+        room: lobby(),
+        text: text("on node a"),
+        id: id("m1"),
+    };
+    let seq = answer(&mut ada_a, say).await.unwrap();
+    let edit = |t: &str, i: &str| ClientMsg::Edit {
+        room: lobby(),
+        seq,
+        text: text(t),
+        id: id(i),
+    };
+    let edited = answer(&mut ada_a, edit("on node a, edited", "e1"))
+        .await
+        .unwrap();
+    read_until(&mut bob_b, |m| {
+        matches!(m, ServerMsg::Said { seq: s, change: Some(Change::Edit(_)), text: Some(t), .. }
+            if *s == edited && t.as_str() == "on node a, edited")
+    })
+    .await;
+    // Authorised on the node that is asked, from the store.
+    let delete = |i: &str| ClientMsg::Delete {
+        room: lobby(),
+        seq,
+        id: id(i),
+    };
+    assert_eq!(
+        answer(&mut bob_b, delete("b1")).await,
+        Err(ErrorCode::NotAllowed)
+    );
+    // An edit on one node races a deletion on the other: whichever the
+    // store takes first, the message ends deleted.
+    send(&mut ada_a, &edit("revived?", "e2")).await;
+    send(&mut ada_b, &delete("d1")).await;
+    let raced = read_until(&mut ada_a, |m| {
+        matches!(m, ServerMsg::Ack { .. } | ServerMsg::Error { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            raced.last(),
+            Some(
+                ServerMsg::Ack { .. }
+                    | ServerMsg::Error {
+                        code: ErrorCode::NoSuchMessage,
+                        ..
+                    }
+            )
+        ),
+        "{raced:?}"
+    );
+    let seen = read_until(&mut bob_b, |m| {
+        matches!(
+            m,
+            ServerMsg::Said {
+                change: Some(Change::Delete(_)),
+                ..
+            }
+        )
+    })
+    .await;
+    let revived = seen.iter().any(|m| {
+        matches!(m, ServerMsg::Said { change: Some(Change::Edit(_)), text: Some(t), .. }
+            if t.as_str() == "revived?")
+    });
+    let (mut reader, _) = a.arrive().await;
+    let (_, page) = common::enter(&mut reader, "lobby").await;
+    let ServerMsg::History { messages, .. } = page else {
+        unreachable!()
+    };
+    assert!(
+        messages[0].is_deleted(),
+        "{messages:?} (edit seen first: {revived})"
+    );
+    assert_eq!(
+        answer(&mut ada_a, edit("again", "e3")).await,
+        Err(ErrorCode::NoSuchMessage)
     );
     a.stop().await.unwrap();
     b.stop().await.unwrap();

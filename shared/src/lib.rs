@@ -14,6 +14,7 @@ mod account;
 pub mod backoff;
 mod charset;
 mod directory;
+mod emoji;
 mod examples;
 mod limits;
 mod protocol;
@@ -21,13 +22,14 @@ mod values;
 
 pub use account::{Role, RoomRole};
 pub use directory::apply_room_changes;
+pub use emoji::{Emoji, MAX_EMOJI_CHARS};
 pub use examples::doc_examples;
 pub use limits::{Bucket, Limits, Quota};
 
 pub use protocol::{
-    Change, ClientMsg, DecodeError, ErrorCode, MissingField, PAGE_SIZE, Posted, RoomInfo, Seq,
-    ServerFields, ServerKind, ServerMsg, UnixMillis, Version, close_code, decode_client,
-    decode_server,
+    Change, ClientMsg, DecodeError, ErrorCode, MissingField, PAGE_SIZE, Posted, Reaction,
+    ReactionChange, RoomInfo, Seq, ServerFields, ServerKind, ServerMsg, UnixMillis, Version,
+    close_code, decode_client, decode_server,
 };
 pub use values::{
     DEFAULT_ROOM, DeviceId, MAX_NICK_CHARS, MAX_ROOM_CHARS, MAX_TEXT_CHARS, MessageId, MessageText,

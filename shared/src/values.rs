@@ -50,6 +50,8 @@ pub enum ValueError {
     Reserved { what: &'static str },
     #[error("{what} may hold only ASCII letters, digits, - and _")]
     NotToken { what: &'static str },
+    #[error("a reaction is one emoji")]
+    NotEmoji,
 }
 
 /// A display name: trimmed, 1 to [`MAX_NICK_CHARS`] characters of any script

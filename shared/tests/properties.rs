@@ -8,9 +8,10 @@
 //! longer.
 
 use natter_shared::{
-    Change, ClientMsg, DecodeError, DeviceId, ErrorCode, Limits, MAX_NICK_CHARS, MAX_ROOM_CHARS,
-    MAX_TEXT_CHARS, MessageId, MessageText, Nick, Posted, Quota, RoomInfo, RoomName, RoomRole, Seq,
-    ServerMsg, UnixMillis, Version, decode_client, decode_server,
+    Change, ClientMsg, DecodeError, DeviceId, Emoji, ErrorCode, Limits, MAX_NICK_CHARS,
+    MAX_ROOM_CHARS, MAX_TEXT_CHARS, MessageId, MessageText, Nick, Posted, Quota, Reaction,
+    ReactionChange, RoomInfo, RoomName, RoomRole, Seq, ServerMsg, UnixMillis, Version,
+    decode_client, decode_server,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -247,6 +248,15 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
                 id,
             }
         }),
+        (room(), any::<u64>(), emoji(), any::<bool>()).prop_map(|(room, seq, emoji, on)| {
+            ClientMsg::React {
+                room,
+                seq: Seq(seq),
+                emoji,
+                on,
+                id: None,
+            }
+        }),
         (room(), any::<u64>()).prop_map(|(room, seq)| ClientMsg::Versions {
             room,
             seq: Seq(seq)
@@ -270,11 +280,32 @@ fn message_id() -> impl Strategy<Value = MessageId> {
     token().prop_map(|t| MessageId::try_from(t).unwrap())
 }
 
+fn emoji() -> impl Strategy<Value = Emoji> {
+    select(vec!["👍", "❤️", "🇨🇳", "👨‍👩‍👧", "1️⃣", "🎉"]).prop_map(|e| Emoji::try_from(e).unwrap())
+}
+
+fn reaction_change() -> impl Strategy<Value = ReactionChange> {
+    (any::<u64>(), emoji()).prop_map(|(of, emoji)| ReactionChange { of: Seq(of), emoji })
+}
+
 fn change() -> impl Strategy<Value = Change> {
     prop_oneof![
         any::<u64>().prop_map(|s| Change::Edit(Seq(s))),
         any::<u64>().prop_map(|s| Change::Delete(Seq(s))),
+        reaction_change().prop_map(Change::React),
+        reaction_change().prop_map(Change::Unreact),
     ]
+}
+
+fn reaction() -> impl Strategy<Value = Reaction> {
+    (emoji(), any::<u32>(), vec(nick(), 0..3), any::<bool>()).prop_map(
+        |(emoji, count, by, mine)| Reaction {
+            emoji,
+            count,
+            by,
+            mine,
+        },
+    )
 }
 
 fn at() -> impl Strategy<Value = UnixMillis> {
@@ -290,16 +321,20 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
         proptest::option::of(message_id()),
         proptest::option::of(change()),
         any::<bool>(),
+        vec(reaction(), 0..3),
     )
-        .prop_map(|(seq, at, nick, text, id, change, edited)| Posted {
-            seq: Seq(seq),
-            at,
-            nick,
-            text,
-            id,
-            change,
-            edited,
-        });
+        .prop_map(
+            |(seq, at, nick, text, id, change, edited, reactions)| Posted {
+                seq: Seq(seq),
+                at,
+                nick,
+                text,
+                id,
+                change,
+                edited,
+                reactions,
+            },
+        );
     let code = select(ErrorCode::ALL.to_vec());
     prop_oneof![
         (nick(), any::<u64>(), any::<(u32, u64)>()).prop_map(|(nick, heartbeat_ms, say)| {

@@ -46,6 +46,10 @@ impl Lang {
                 "That room is private, or its name is taken by a public room.",
                 "这个房间是私密的，或者它的名字已被公开房间使用。",
             ),
+            ErrorCode::TooManyReactions => self.pick(
+                "That message has as many different reactions as it may have.",
+                "这条消息的不同回应已达上限。",
+            ),
             ErrorCode::NoSuchMessage => self.pick(
                 "That message is gone: deleted, or never there.",
                 "这条消息已不存在：已被删除，或从未存在。",
@@ -125,6 +129,8 @@ impl Lang {
             (Lang::Zh, ValueError::NotToken { what: w }) => {
                 format!("{}只能包含 ASCII 字母、数字、- 和 _。", what(w))
             }
+            (Lang::En, ValueError::NotEmoji) => "A reaction is one emoji.".to_owned(),
+            (Lang::Zh, ValueError::NotEmoji) => "回应只能是一个表情符号。".to_owned(),
         }
     }
 

@@ -52,3 +52,24 @@ impl Lang {
         self.pick("Cancel", "取消")
     }
 }
+
+impl Lang {
+    pub fn react(self) -> &'static str {
+        self.pick("React", "回应")
+    }
+    pub fn pick_reaction(self) -> &'static str {
+        self.pick("Pick a reaction", "选择回应")
+    }
+    pub fn any_emoji(self) -> &'static str {
+        self.pick("Any emoji", "任意表情")
+    }
+    /// Who reacted: the names shown, and how many more.
+    pub fn reacted_by(self, names: &[&str], more: usize) -> String {
+        let listed = names.join(", ");
+        match (self, more) {
+            (_, 0) => listed,
+            (Lang::En, more) => format!("{listed} and {more} more"),
+            (Lang::Zh, more) => format!("{listed} 等另外 {more} 人"),
+        }
+    }
+}

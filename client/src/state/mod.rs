@@ -7,8 +7,8 @@
 //! conversations (`direct.rs`).
 
 use natter_shared::{
-    Change, ClientMsg, ErrorCode, MessageId, MessageText, Nick, Posted, Role, RoomInfo, RoomName,
-    RoomRole, Seq, ServerMsg, UnixMillis, Version,
+    Change, ClientMsg, Emoji, ErrorCode, MessageId, MessageText, Nick, Posted, Reaction, Role,
+    RoomInfo, RoomName, RoomRole, Seq, ServerMsg, UnixMillis, Version,
 };
 
 use crate::pacer::{Next, Pacer};
@@ -94,6 +94,8 @@ pub enum Action {
     Edit(Seq, MessageText),
     /// Delete message `seq`.
     Delete(Seq),
+    /// React to message `seq` with the emoji (`true`), or take it back.
+    React(Seq, Emoji, bool),
 }
 
 impl Outgoing {
@@ -115,6 +117,13 @@ impl Outgoing {
             Action::Delete(seq) => ClientMsg::Delete {
                 room,
                 seq: *seq,
+                id,
+            },
+            Action::React(seq, emoji, on) => ClientMsg::React {
+                room,
+                seq: *seq,
+                emoji: emoji.clone(),
+                on: *on,
                 id,
             },
         }
@@ -171,7 +180,8 @@ pub struct RoomView {
 /// One line of a room's message list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Line {
-    /// Unique for the life of the page (keys the list rendering).
+    /// Unique for the life of the page (keys the list rendering); a new
+    /// one when the line changes (an edit, a deletion).
     pub key: u64,
     pub at: Option<UnixMillis>,
     pub kind: LineKind,
@@ -187,6 +197,7 @@ pub enum LineKind {
         text: Option<MessageText>,
         own: bool,
         edited: bool,
+        reactions: Vec<Reaction>,
     },
     /// `user3 comes in`
     Joined { nick: Nick, me: bool },

@@ -10,6 +10,7 @@ impl LineKind {
             text: posted.text,
             own,
             edited: posted.edited,
+            reactions: posted.reactions,
         }
     }
 }

@@ -1,4 +1,4 @@
--- Edits and deletions. A change is a row of `messages` of its own, numbered
+-- Edits, deletions and reactions. A change is a row of `messages` of its own, numbered
 -- in its room like a message (`kind` 1 edits, 2 deletes the message
 -- numbered `target`); the message itself is changed in place. A change row
 -- keeps no text: an edit's text is the message's.
@@ -21,4 +21,17 @@ CREATE TABLE message_versions (
     at INTEGER NOT NULL,
     text TEXT NOT NULL,
     PRIMARY KEY (room_id, seq, replaced_by)
+) WITHOUT ROWID;
+
+-- Reactions: one row per account, message and emoji. A change row of
+-- kind 3 made one, of kind 4 took one back; its `text` is the emoji.
+-- `made` is the number of the change that made it: reactions show in the
+-- order they were first made.
+CREATE TABLE reactions (
+    room_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    emoji TEXT NOT NULL,
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    made INTEGER NOT NULL,
+    PRIMARY KEY (room_id, seq, emoji, account_id)
 ) WITHOUT ROWID;

@@ -1,16 +1,17 @@
-//! Edits and deletions, inside the transaction that numbers them: who may
-//! make each, and what each does to the message it changes; and the
-//! versions an edit keeps.
+//! Edits, deletions and reactions, inside the transaction that numbers
+//! them: who may make each, and what each does to the message it changes;
+//! and the versions an edit keeps. Reactions' own rows are in
+//! `reactions.rs`.
 //!
 //! A change is checked against the message as the transaction sees it,
 //! after the room's row is locked: two writers (two nodes) changing the
 //! same message take turns, so an edit cannot bring back the text of a
 //! message deleted meanwhile.
 
-use natter_shared::{Change, MessageText, Seq, UnixMillis, Version};
+use natter_shared::{Change, Emoji, MessageText, ReactionChange, Seq, UnixMillis, Version};
 use sqlx::{AnyConnection, Row};
 
-use super::{AccountId, RoomId, Store, StoreError, as_i64, as_u64, timed};
+use super::{AccountId, RoomId, Store, StoreError, as_i64, as_u64, reactions, timed};
 
 /// What a [`super::Draft`] stores: a new message, or a change to one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,13 @@ pub enum DraftKind {
         target: Seq,
         moderator: bool,
     },
+    /// The sender reacts to message `target` with `emoji` (`on`), or takes
+    /// that reaction back.
+    React {
+        target: Seq,
+        emoji: Emoji,
+        on: bool,
+    },
 }
 
 impl DraftKind {
@@ -36,6 +44,8 @@ impl DraftKind {
             DraftKind::Message(_) => 0,
             DraftKind::Edit { .. } => 1,
             DraftKind::Delete { .. } => 2,
+            DraftKind::React { on: true, .. } => 3,
+            DraftKind::React { on: false, .. } => 4,
         }
     }
 
@@ -45,6 +55,17 @@ impl DraftKind {
             DraftKind::Message(_) => None,
             DraftKind::Edit { target, .. } => Some(Change::Edit(*target)),
             DraftKind::Delete { target, .. } => Some(Change::Delete(*target)),
+            DraftKind::React { target, emoji, on } => {
+                let reaction = ReactionChange {
+                    of: *target,
+                    emoji: emoji.clone(),
+                };
+                Some(if *on {
+                    Change::React(reaction)
+                } else {
+                    Change::Unreact(reaction)
+                })
+            }
         }
     }
 
@@ -52,7 +73,18 @@ impl DraftKind {
     pub(super) fn text(&self) -> Option<&MessageText> {
         match self {
             DraftKind::Message(text) | DraftKind::Edit { text, .. } => Some(text),
-            DraftKind::Delete { .. } => None,
+            DraftKind::Delete { .. } | DraftKind::React { .. } => None,
+        }
+    }
+
+    /// What its row keeps in `text`: a message's text, a reaction's
+    /// emoji; nothing for an edit (its text is the message's) or a
+    /// deletion.
+    pub(super) fn row_text(&self) -> &str {
+        match self {
+            DraftKind::Message(text) => text.as_str(),
+            DraftKind::React { emoji, .. } => emoji.as_str(),
+            DraftKind::Edit { .. } | DraftKind::Delete { .. } => "",
         }
     }
 }
@@ -64,6 +96,8 @@ pub enum ChangeRefused {
     NotYours,
     #[error("this room has no message {0} to change")]
     NoSuchMessage(u64),
+    #[error("that message has {0} different reactions, as many as one may have")]
+    TooManyReactions(usize),
 }
 
 /// The message a change is about, as the transaction sees it.
@@ -95,6 +129,12 @@ pub(super) async fn apply(
     };
     let own = author.is_some() && found.author == author;
     match kind {
+        DraftKind::React { emoji, on, .. } => {
+            let Some(account) = author else {
+                return Ok(Err(ChangeRefused::NotYours));
+            };
+            return reactions::apply(tx, room, target, emoji, *on, account, seq).await;
+        }
         DraftKind::Edit { text, .. } if own => {
             sqlx::query(
                 "INSERT INTO message_versions (room_id, seq, replaced_by, at, text) \
@@ -118,11 +158,16 @@ pub(super) async fn apply(
             .await?;
         }
         DraftKind::Delete { moderator, .. } if own || *moderator => {
-            sqlx::query("DELETE FROM message_versions WHERE room_id = $1 AND seq = $2")
-                .bind(room)
-                .bind(as_i64(target.0))
-                .execute(&mut *tx)
-                .await?;
+            for erase in [
+                "DELETE FROM message_versions WHERE room_id = $1 AND seq = $2",
+                "DELETE FROM reactions WHERE room_id = $1 AND seq = $2",
+            ] {
+                sqlx::query(erase)
+                    .bind(room)
+                    .bind(as_i64(target.0))
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query(
                 "UPDATE messages SET text = '', edited_at = NULL, deleted = 1 \
                  WHERE room_id = $1 AND seq = $2",

@@ -15,6 +15,7 @@ mod changes;
 mod health;
 mod keys;
 mod passkeys;
+mod reactions;
 mod read;
 mod room_invites;
 mod rooms;
@@ -33,7 +34,8 @@ use std::sync::atomic::{AtomicU32, AtomicUsize};
 use std::time::Instant;
 
 use natter_shared::{
-    Change, DeviceId, MessageId, MessageText, Nick, Posted, RoomName, Seq, UnixMillis, ValueError,
+    Change, DeviceId, Emoji, MessageId, MessageText, Nick, Posted, ReactionChange, RoomName, Seq,
+    UnixMillis, ValueError,
 };
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::migrate::MigrateError;

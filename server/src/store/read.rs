@@ -167,6 +167,17 @@ fn posted(row: &AnyRow) -> Result<Posted, StoreError> {
             row.try_get::<i64, _>("target_deleted")? != 0,
         ),
         2 => (Some(Change::Delete(target()?)), true),
+        kind @ (3 | 4) => {
+            let reaction = ReactionChange {
+                of: target()?,
+                emoji: Emoji::try_from(row.try_get::<String, _>("text")?)?,
+            };
+            let change = match kind {
+                3 => Change::React(reaction),
+                _ => Change::Unreact(reaction),
+            };
+            (Some(change), true)
+        }
         other => {
             return Err(StoreError::Unknown {
                 what: "kind of message",
@@ -187,8 +198,9 @@ fn posted(row: &AnyRow) -> Result<Posted, StoreError> {
             .try_get::<Option<String>, _>("client_id")?
             .map(MessageId::try_from)
             .transpose()?,
-        change,
         edited: change.is_none() && row.try_get::<Option<i64>, _>("edited_at")?.is_some(),
+        change,
+        reactions: Vec::new(),
     })
 }
 

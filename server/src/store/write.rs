@@ -25,7 +25,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Connection};
 
-use super::changes::{self, ChangeRefused, DraftKind};
+use super::changes::{self, ChangeRefused};
 use super::{
     Backend, Draft, Health, Making, RoomId, RoomRow, Store, StoreError, as_i64, as_u64, chunks,
     placeholders, timed,
@@ -314,6 +314,7 @@ fn stored_as(draft: &Draft, seq: Seq, at: UnixMillis) -> Posted {
         id: draft.origin.as_ref().map(|(_, id)| id.clone()),
         change: draft.kind.change(),
         edited: false,
+        reactions: Vec::new(),
     }
 }
 
@@ -335,10 +336,7 @@ async fn insert_rows(
         );
         let mut insert = sqlx::query(&sql);
         for (draft, posted) in &stored[rows] {
-            let text = match &draft.kind {
-                DraftKind::Message(text) => text.as_str(),
-                _ => "",
-            };
+            let text = draft.kind.row_text();
             insert = insert
                 .bind(draft.room)
                 .bind(as_i64(posted.seq.0))
@@ -348,7 +346,7 @@ async fn insert_rows(
                 .bind(draft.origin.as_ref().map(|(device, _)| device.as_str()))
                 .bind(posted.id.as_ref().map(MessageId::as_str))
                 .bind(draft.kind.code())
-                .bind(posted.change.map(|c| as_i64(c.target().0)))
+                .bind(posted.change.as_ref().map(|c| as_i64(c.target().0)))
                 .bind(draft.author.map(|a| a.0));
         }
         insert.execute(&mut *tx).await?;

@@ -53,6 +53,9 @@ impl Failure {
             Failure::Change(crate::store::ChangeRefused::NoSuchMessage(_)) => {
                 ErrorCode::NoSuchMessage
             }
+            Failure::Change(crate::store::ChangeRefused::TooManyReactions(_)) => {
+                ErrorCode::TooManyReactions
+            }
             Failure::SignInRequired(_) => ErrorCode::SignInRequired,
         }
     }

@@ -19,7 +19,7 @@ use natter_shared::{PAGE_SIZE, Posted, RoomName, Seq, ServerMsg};
 
 use crate::app::AppState;
 use crate::frame::Frame;
-use crate::ids::RoomId;
+use crate::ids::{AccountId, RoomId};
 use crate::store::StoreError;
 
 /// Largest size, in bytes of JSON, of the messages in one `history` frame
@@ -43,34 +43,46 @@ pub(super) async fn resume(
     name: RoomName,
     since: Option<Seq>,
     latest: Seq,
+    reader: Option<AccountId>,
 ) -> Result<Frame, StoreError> {
     let newest_page = Seq(latest.0 + 1);
     let Some(since) = since else {
-        return page(app, room, name, newest_page, false).await;
+        return page(app, room, name, newest_page, false, reader).await;
     };
     // Ahead of the room, the client's numbers come from another history
     // (the store was restored from a backup, or replaced): what it shows
     // cannot be trusted to match, so it starts afresh, as after a gap.
     let Some(missed) = latest.0.checked_sub(since.0).filter(|&m| m <= REPLAY_MAX) else {
-        return page(app, room, name, newest_page, true).await;
+        return page(app, room, name, newest_page, true, reader).await;
     };
     let Some(messages) = replay(app, room, since, latest, missed).await? else {
-        return page(app, room, name, newest_page, true).await;
+        return page(app, room, name, newest_page, true, reader).await;
     };
     let more = messages.first().map_or(since.0 > 0, |m| m.seq.0 > 1);
     Ok(history(name, messages, more, false))
 }
 
 /// A `history` message: the newest messages of `room` before `before` that
-/// fit a page; `gap` when it stands in for messages too many to replay.
+/// fit a page, with their reactions (`mine` for `reader`'s); `gap` when it
+/// stands in for messages too many to replay.
 pub(super) async fn page(
     app: &AppState,
     room: RoomId,
     name: RoomName,
     before: Seq,
     gap: bool,
+    reader: Option<AccountId>,
 ) -> Result<Frame, StoreError> {
     let (mut messages, mut more) = app.store.page(room, before, PAGE_SIZE).await?;
+    if let (Some(first), Some(last)) = (messages.first(), messages.last()) {
+        let mut reactions = app
+            .store
+            .reactions(room, first.seq, last.seq, reader)
+            .await?;
+        for message in &mut messages {
+            message.reactions = reactions.remove(&message.seq).unwrap_or_default();
+        }
+    }
     // Oldest first: keep the newest that fit, so `before` pages on from
     // the oldest kept.
     let mut bytes = 0;

@@ -62,7 +62,7 @@ impl Session {
                     if let Some(cluster) = &app.cluster {
                         cluster.entered(id);
                     }
-                    let history = first_page(app, id, name, since, latest).await;
+                    let history = first_page(app, id, name, since, latest, self.reader()).await;
                     return Ok(vec![Frame::of(&entered), history]);
                 }
                 Entry::Missing => self.create(room, private, app).await?,

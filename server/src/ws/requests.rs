@@ -60,25 +60,18 @@ impl Session {
                 };
                 return Ok(vec![Frame::of(&left)]);
             }
-            ClientMsg::Say { .. } | ClientMsg::Edit { .. } | ClientMsg::Delete { .. } => {
+            ClientMsg::Say { .. }
+            | ClientMsg::Edit { .. }
+            | ClientMsg::Delete { .. }
+            | ClientMsg::React { .. } => {
                 self.write(msg, app).await?;
             }
-            ClientMsg::Versions { room, seq } => {
-                let member = self.member(&room)?;
-                self.quotas.take(Kind::History, 0)?;
-                let versions = app.store.versions(member.room, seq).await?;
-                let room = member.name;
-                return Ok(vec![Frame::of(&ServerMsg::Versions {
-                    room,
-                    seq,
-                    versions,
-                })]);
-            }
+            ClientMsg::Versions { room, seq } => return self.versions(&room, seq, app).await,
             ClientMsg::History { room, before } => {
                 let member = self.member(&room)?;
                 self.quotas.take(Kind::History, 0)?;
                 return Ok(vec![
-                    page(app, member.room, member.name, before, false).await?,
+                    page(app, member.room, member.name, before, false, self.reader()).await?,
                 ]);
             }
             // A guest who may not post has nothing to type: dropped.
@@ -94,6 +87,24 @@ impl Session {
             ClientMsg::WatchRooms => return self.watch_rooms(app).await,
         }
         Ok(Vec::new())
+    }
+
+    /// `versions`: the earlier texts of a message of a room one is in.
+    async fn versions(
+        &mut self,
+        room: &RoomName,
+        seq: Seq,
+        app: &AppState,
+    ) -> Result<Vec<Frame>, Failure> {
+        let member = self.member(room)?;
+        self.quotas.take(Kind::History, 0)?;
+        let versions = app.store.versions(member.room, seq).await?;
+        let room = member.name;
+        Ok(vec![Frame::of(&ServerMsg::Versions {
+            room,
+            seq,
+            versions,
+        })])
     }
 
     /// `watch_rooms`: the whole list now (the public one, then this
@@ -125,6 +136,11 @@ impl Session {
             (Guests::ReadOnly, Act::Post) => Err(Failure::SignInRequired("post or make rooms")),
             (Guests::Deny, _) => Err(Failure::SignInRequired("chat")),
         }
+    }
+
+    /// The signed-in account reading, for what is its own in a page.
+    pub(super) fn reader(&self) -> Option<crate::ids::AccountId> {
+        self.signed.as_ref().map(|s| s.account)
     }
 
     /// The connection's place in `room`, unless it is not in it or has
@@ -272,8 +288,9 @@ pub(super) async fn first_page(
     name: RoomName,
     since: Option<Seq>,
     latest: Seq,
+    reader: Option<crate::ids::AccountId>,
 ) -> Frame {
-    match resume(app, room, name.clone(), since, latest).await {
+    match resume(app, room, name.clone(), since, latest, reader).await {
         Ok(history) => history,
         Err(err) => {
             tracing::error!(%err, "reading history failed");

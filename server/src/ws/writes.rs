@@ -1,5 +1,5 @@
 //! What a session hands to the writer: messages (`say`), and changes to
-//! them (`edit`, `delete`). Each is answered once stored, or refused.
+//! them (`edit`, `delete`, `react`). Each is answered once stored, or refused.
 //!
 //! Who may change a message is decided twice: here, what the connection
 //! is (signed in; a moderator of the room, for someone else's message), and
@@ -13,10 +13,10 @@ use super::*;
 use crate::store::{Draft, DraftKind};
 
 impl Session {
-    /// `say`, `edit` or `delete`: checks it, hands it to the writer, and
+    /// `say`, `edit`, `delete` or `react`: checks it, hands it to the writer, and
     /// answers it once stored (an `ack` when it has an id).
     pub(super) async fn write(&mut self, msg: ClientMsg, app: &AppState) -> Result<(), Failure> {
-        let room = msg.room().expect("say, edit and delete name a room");
+        let room = msg.room().expect("say, edit, delete and react name a room");
         let member = self.member(room)?;
         self.quotas.take(Kind::Say, 0)?;
         self.guest_may(app, Act::Post)?;
@@ -31,10 +31,15 @@ impl Session {
                 target: *seq,
                 moderator: self.moderates(app, &member).await?,
             },
-            _ => unreachable!("only say, edit and delete are written"),
+            ClientMsg::React { seq, emoji, on, .. } => DraftKind::React {
+                target: *seq,
+                emoji: emoji.clone(),
+                on: *on,
+            },
+            _ => unreachable!("only say, edit, delete and react are written"),
         };
         if author.is_none() && !matches!(kind, DraftKind::Message(_)) {
-            return Err(Failure::SignInRequired("change messages"));
+            return Err(Failure::SignInRequired("change or react to messages"));
         }
         let id = msg.id().cloned();
         let draft = Draft {

@@ -8,6 +8,7 @@
 pub mod account;
 pub mod axe;
 pub mod browser;
+pub mod browser_account;
 pub mod contract;
 pub mod faults;
 pub mod full_disk;

@@ -59,6 +59,19 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<MessageId>,
     },
+    /// React to message `seq` with `emoji` (`on`), or take the reaction
+    /// back (`on: false`); signed-in connections only. Everyone in the
+    /// room gets a numbered `said` with `change: {"react": …}` or
+    /// `{"unreact": …}`. Saying what to do, rather than "toggle", makes a
+    /// retry harmless. `id` as for `edit`.
+    React {
+        room: RoomName,
+        seq: Seq,
+        emoji: Emoji,
+        on: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<MessageId>,
+    },
     /// Ask for the earlier texts of the edited message `seq`; answered
     /// with `versions`.
     Versions { room: RoomName, seq: Seq },
@@ -96,6 +109,7 @@ impl ClientMsg {
         "say",
         "edit",
         "delete",
+        "react",
         "versions",
         "history",
         "typing",
@@ -115,6 +129,7 @@ impl ClientMsg {
             ClientMsg::Say { .. } => "say",
             ClientMsg::Edit { .. } => "edit",
             ClientMsg::Delete { .. } => "delete",
+            ClientMsg::React { .. } => "react",
             ClientMsg::Versions { .. } => "versions",
             ClientMsg::History { .. } => "history",
             ClientMsg::Typing { .. } => "typing",
@@ -134,6 +149,7 @@ impl ClientMsg {
             | ClientMsg::Say { room, .. }
             | ClientMsg::Edit { room, .. }
             | ClientMsg::Delete { room, .. }
+            | ClientMsg::React { room, .. }
             | ClientMsg::Versions { room, .. }
             | ClientMsg::History { room, .. }
             | ClientMsg::Typing { room }
@@ -147,12 +163,14 @@ impl ClientMsg {
         }
     }
 
-    /// The sender's id for a stored request (`say`, `edit`, `delete`).
+    /// The sender's id for a stored request (`say`, `edit`, `delete`,
+    /// `react`).
     pub fn id(&self) -> Option<&MessageId> {
         match self {
             ClientMsg::Say { id, .. }
             | ClientMsg::Edit { id, .. }
-            | ClientMsg::Delete { id, .. } => id.as_ref(),
+            | ClientMsg::Delete { id, .. }
+            | ClientMsg::React { id, .. } => id.as_ref(),
             _ => None,
         }
     }

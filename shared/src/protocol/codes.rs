@@ -40,11 +40,13 @@ pub enum ErrorCode {
     /// The room has no message of that number to change: it never had
     /// one, the number is a change's, or the message is deleted.
     NoSuchMessage,
+    /// The message has as many different reactions as one may have.
+    TooManyReactions,
 }
 
 impl ErrorCode {
     /// Every code, in the order of [`ErrorCode::NAMES`].
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::MalformedJson,
         ErrorCode::InvalidMessage,
         ErrorCode::BinaryNotSupported,
@@ -59,10 +61,11 @@ impl ErrorCode {
         ErrorCode::RoomUnavailable,
         ErrorCode::NoSuchAccount,
         ErrorCode::NoSuchMessage,
+        ErrorCode::TooManyReactions,
     ];
 
     /// Each code as it is written in JSON.
-    pub const NAMES: [&str; 14] = [
+    pub const NAMES: [&str; 15] = [
         "malformed_json",
         "invalid_message",
         "binary_not_supported",
@@ -77,6 +80,7 @@ impl ErrorCode {
         "room_unavailable",
         "no_such_account",
         "no_such_message",
+        "too_many_reactions",
     ];
 
     /// The code a name stands for, if any.

@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::account::{Role, RoomRole};
+use crate::emoji::Emoji;
 use crate::limits::Limits;
 use crate::values::{DeviceId, MessageId, MessageText, Nick, RoomName};
 
@@ -65,6 +66,10 @@ pub struct Posted {
     /// A message: it was edited since it was first said.
     #[serde(default, skip_serializing_if = "is_false")]
     pub edited: bool,
+    /// A message in a page: its reactions, in the order they were first
+    /// made. Not in replays, which carry the reactions themselves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
 }
 
 impl Posted {
@@ -78,6 +83,7 @@ impl Posted {
             id: None,
             change: None,
             edited: false,
+            reactions: Vec::new(),
         }
     }
 
@@ -89,7 +95,7 @@ impl Posted {
 
 /// What a numbered entry does to an earlier message of its room, which it
 /// names by number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Change {
     /// Its author replaced its text (the entry's `text`).
@@ -97,15 +103,47 @@ pub enum Change {
     /// Its author or a moderator deleted it: its text and every earlier
     /// version are erased.
     Delete(Seq),
+    /// The entry's `nick` reacted to it with `emoji`.
+    React(ReactionChange),
+    /// The entry's `nick` took back its reaction `emoji`.
+    Unreact(ReactionChange),
 }
 
 impl Change {
     /// The message changed.
-    pub fn target(self) -> Seq {
+    pub fn target(&self) -> Seq {
         match self {
-            Change::Edit(seq) | Change::Delete(seq) => seq,
+            Change::Edit(seq) | Change::Delete(seq) => *seq,
+            Change::React(r) | Change::Unreact(r) => r.of,
         }
     }
+}
+
+/// A reaction made or taken back: which message, which emoji.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReactionChange {
+    pub of: Seq,
+    pub emoji: Emoji,
+}
+
+/// One emoji's reactions to a message, as a page shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: Emoji,
+    /// How many people reacted so.
+    pub count: u32,
+    /// Who, the first [`Reaction::SHOWN`] of them.
+    pub by: Vec<Nick>,
+    /// The reader is one of them.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub mine: bool,
+}
+
+impl Reaction {
+    /// Most names a page lists for one emoji; `count` says how many there
+    /// are.
+    pub const SHOWN: usize = 16;
 }
 
 /// An earlier text of an edited message, and when it was written.

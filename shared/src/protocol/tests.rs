@@ -25,6 +25,12 @@ fn one_of_each_server_msg() -> Vec<ServerMsg> {
     };
     let edited = Posted {
         edited: true,
+        reactions: vec![Reaction {
+            emoji: Emoji::try_from("👍").unwrap(),
+            count: 20,
+            by: vec![nick("Ada"), nick("李雷")],
+            mine: true,
+        }],
         ..Posted::message(Seq(3), at, nick("Ada"), text("fixed"))
     };
     let deleted = Posted {
@@ -106,6 +112,18 @@ fn one_of_each_server_msg() -> Vec<ServerMsg> {
             text: None,
             id: None,
             change: Some(Change::Delete(Seq(2))),
+        },
+        ServerMsg::Said {
+            room: room("rust"),
+            seq: Seq(10),
+            at,
+            nick: nick("Ada"),
+            text: None,
+            id: None,
+            change: Some(Change::Unreact(ReactionChange {
+                of: Seq(3),
+                emoji: Emoji::try_from("🇨🇳").unwrap(),
+            })),
         },
         ServerMsg::Versions {
             room: room("rust"),
@@ -209,6 +227,13 @@ fn one_of_each_client_msg() -> Vec<ClientMsg> {
         ClientMsg::Versions {
             room: RoomName::lobby(),
             seq: Seq(4),
+        },
+        ClientMsg::React {
+            room: RoomName::lobby(),
+            seq: Seq(4),
+            emoji: Emoji::try_from("❤️").unwrap(),
+            on: true,
+            id: Some(MessageId::try_from("m-4").unwrap()),
         },
         ClientMsg::History {
             room: RoomName::lobby(),

@@ -20,7 +20,9 @@ pub(super) fn Composer(chat: Chat) -> impl IntoView {
         // At most one signal per interval while typing, and never more
         // than the server's typing budget, however many messages are sent.
         let now = now_ms();
+        // Editing a message is not typing a new one.
         if now - last_typing.get() >= TYPING_EVERY_MS
+            && chat.editing.with_untracked(Option::is_none)
             && !draft.with_untracked(|d| d.trim().is_empty())
             && let Some(room) = chat.state.with_untracked(|s| s.current.clone())
             && chat.state.try_update(|s| s.pacer.take(Paced::Typing, now)) == Some(Ok(()))

@@ -4,7 +4,7 @@
 
 use natter_shared::{RoomRole, Seq};
 
-use super::messages::body;
+use super::reactions::EmojiPicker;
 use super::*;
 use crate::state::Action;
 
@@ -15,6 +15,7 @@ pub(super) struct Message {
     pub(super) text: Option<MessageText>,
     pub(super) own: bool,
     pub(super) edited: bool,
+    pub(super) reactions: Vec<natter_shared::Reaction>,
 }
 
 /// The message's text, or that it was deleted, and its marks.
@@ -95,28 +96,31 @@ fn Versions(chat: Chat, seq: Seq) -> impl IntoView {
     }
 }
 
-/// What this viewer may do to a message: edit (their own, signed in),
-/// delete (theirs, or anyone's in a room they moderate).
-fn may_change(state: &ChatState, own: bool) -> (bool, bool) {
-    let edit = own && state.role.is_some();
+/// What this viewer may do to a message: react (signed in), edit (their
+/// own, signed in), delete (theirs, or anyone's in a room they moderate).
+fn may_change(state: &ChatState, own: bool) -> (bool, bool, bool) {
+    let signed_in = state.role.is_some();
+    let edit = own && signed_in;
     let moderates = state
         .current_room()
         .and_then(|r| r.role)
         .is_some_and(|r| matches!(r, RoomRole::Owner | RoomRole::Moderator));
-    (edit, edit || moderates)
+    (signed_in, edit, edit || moderates)
 }
 
 /// The button that opens a message's actions, and the actions.
 #[component]
 pub(super) fn MessageActions(chat: Chat, message: Message) -> impl IntoView {
-    let (may_edit, may_delete) = chat.state.with_untracked(|s| may_change(s, message.own));
-    let Some(said) = message.text.filter(|_| may_delete) else {
+    let (may_react, may_edit, may_delete) =
+        chat.state.with_untracked(|s| may_change(s, message.own));
+    let Some(said) = message.text.filter(|_| may_react || may_delete) else {
         return ().into_any();
     };
     let lang = use_lang();
     let seq = message.seq;
     let open = RwSignal::new(false);
     let confirming = RwSignal::new(false);
+    let picking = RwSignal::new(false);
     let edit = move |_: leptos::ev::MouseEvent| {
         open.set(false);
         if let Some(room) = chat.state.with_untracked(|s| s.current.clone()) {
@@ -136,7 +140,12 @@ pub(super) fn MessageActions(chat: Chat, message: Message) -> impl IntoView {
     };
     let toggle = move |_| {
         confirming.set(false);
+        picking.set(false);
         open.update(|o| *o = !*o);
+    };
+    let pick = move |_| {
+        open.set(false);
+        picking.set(true);
     };
     view! {
         <span class="actions">
@@ -145,16 +154,37 @@ pub(super) fn MessageActions(chat: Chat, message: Message) -> impl IntoView {
                 aria-label=say(Lang::message_actions) title=say(Lang::message_actions)
                 on:click=toggle>"⋯"</button>
             <span class="menu" role="menu" hidden=move || !open.get()>
-                    {may_edit.then(|| view! {
-                        <button type="button" role="menuitem" data-testid="message-edit"
-                            on:click=edit>{say(Lang::edit)}</button>
-                    })}
+                {may_react.then(|| view! {
+                    <button type="button" role="menuitem" data-testid="message-react"
+                        on:click=pick>{say(Lang::react)}</button>
+                })}
+                {may_edit.then(|| view! {
+                    <button type="button" role="menuitem" data-testid="message-edit"
+                        on:click=edit>{say(Lang::edit)}</button>
+                })}
+                {may_delete.then(|| view! {
                     <button type="button" role="menuitem" data-testid="message-delete"
                         class:danger=move || confirming.get() on:click=delete>
                         {move || if confirming.get() { lang.get().delete_confirm() } else { lang.get().delete() }}
                     </button>
+                })}
             </span>
+            <EmojiPicker chat=chat seq=seq open=picking/>
         </span>
     }
     .into_any()
+}
+
+/// A message's text with its web links as links; everything else is text.
+pub(super) fn body(text: &MessageText) -> Vec<AnyView> {
+    segments(text.as_str())
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Text(t) => t.to_owned().into_any(),
+            Segment::Link(url) => view! {
+                <a href=url.to_owned() target="_blank" rel="noopener noreferrer nofollow">{url.to_owned()}</a>
+            }
+            .into_any(),
+        })
+        .collect()
 }

@@ -1,7 +1,8 @@
 //! The conversation: messages grouped by sender and day, own messages on
 //! their way, older pages loaded on scrolling up, and who is typing.
 
-use super::message::{Message, MessageActions, MessageBody};
+use super::message::{Message, MessageActions, MessageBody, body};
+use super::reactions::Reactions;
 use super::*;
 
 /// One row of the message list: a day separator or a line.
@@ -277,12 +278,14 @@ pub(super) fn MessageRow(chat: Chat, row: Row) -> impl IntoView {
             text,
             own,
             edited,
+            reactions,
         } => {
             let message = Message {
                 seq,
                 text,
                 own,
                 edited,
+                reactions,
             };
             let mut class = String::from("line chat");
             if own {
@@ -297,7 +300,8 @@ pub(super) fn MessageRow(chat: Chat, row: Row) -> impl IntoView {
                     <span class="nick">{nick.to_string()}</span>
                     <span class="says">{say(Lang::says)}</span>
                     <MessageBody chat=chat message=message.clone()/>
-                    <MessageActions chat=chat message=message/>
+                    <MessageActions chat=chat message=message.clone()/>
+                    <Reactions chat=chat message=message/>
                 </li>
             }
             .into_any()
@@ -367,20 +371,6 @@ pub(super) fn PendingLine(chat: Chat, outgoing: Outgoing) -> impl IntoView {
             })}
         </li>
     }
-}
-
-/// A message's text with its web links as links; everything else is text.
-pub(super) fn body(text: &MessageText) -> Vec<AnyView> {
-    segments(text.as_str())
-        .into_iter()
-        .map(|segment| match segment {
-            Segment::Text(t) => t.to_owned().into_any(),
-            Segment::Link(url) => view! {
-                <a href=url.to_owned() target="_blank" rel="noopener noreferrer nofollow">{url.to_owned()}</a>
-            }
-            .into_any(),
-        })
-        .collect()
 }
 
 #[component]

@@ -31,6 +31,7 @@ mod layout;
 mod members;
 mod message;
 mod messages;
+mod reactions;
 mod sidebar;
 
 use hook::{Chat, now_ms, use_chat};

@@ -1,5 +1,7 @@
 //! Edits and deletions: live, replayed on resume, waiting in the outbox.
 
+use natter_shared::{Emoji, Reaction, ReactionChange};
+
 use super::*;
 
 fn change(r: &str, seq: u64, change: Change, text: Option<&str>) -> ServerMsg {
@@ -151,4 +153,80 @@ fn a_refused_change_leaves_the_outbox_and_says_why() {
     );
     assert!(s.outbox.is_empty(), "nothing to retry");
     assert_eq!(s.send_problem.as_ref().unwrap().code, ErrorCode::NotAllowed);
+}
+
+fn reaction(r: &str, seq: u64, who: &str, of: u64, emoji: &str, on: bool) -> ServerMsg {
+    let change = ReactionChange {
+        of: Seq(of),
+        emoji: Emoji::try_from(emoji).unwrap(),
+    };
+    ServerMsg::Said {
+        room: room(r),
+        seq: Seq(seq),
+        at: UnixMillis(seq * 1000),
+        nick: nick(who),
+        text: None,
+        id: None,
+        change: Some(if on {
+            Change::React(change)
+        } else {
+            Change::Unreact(change)
+        }),
+    }
+}
+
+fn counted(s: &ChatState) -> Vec<(String, u32, bool)> {
+    let line = &s.room(&RoomName::lobby()).unwrap().lines[0];
+    let LineKind::Said { reactions, .. } = &line.kind else {
+        unreachable!()
+    };
+    reactions
+        .iter()
+        .map(|r| (r.emoji.to_string(), r.count, r.mine))
+        .collect()
+}
+
+#[test]
+fn reactions_count_each_person_once_and_mark_ones_own() {
+    let mut s = in_lobby();
+    s.apply(said("lobby", 1, "user9", "lunch?"), 0.0);
+    s.apply(reaction("lobby", 2, "user9", 1, "👍", true), 0.0);
+    s.apply(reaction("lobby", 3, "user1", 1, "👍", true), 0.0);
+    s.apply(reaction("lobby", 4, "user1", 1, "🎉", true), 0.0);
+    // Made again (a retry): counted once.
+    s.apply(reaction("lobby", 5, "user9", 1, "👍", true), 0.0);
+    assert_eq!(
+        counted(&s),
+        [("👍".into(), 2, true), ("🎉".into(), 1, true)]
+    );
+    s.apply(reaction("lobby", 6, "user1", 1, "👍", false), 0.0);
+    s.apply(reaction("lobby", 7, "user1", 1, "🎉", false), 0.0);
+    // Taken back twice: counted out once.
+    s.apply(reaction("lobby", 8, "user1", 1, "🎉", false), 0.0);
+    assert_eq!(counted(&s), [("👍".into(), 1, false)]);
+    s.apply(change("lobby", 9, Change::Delete(Seq(1)), None), 0.0);
+    assert_eq!(counted(&s), []);
+}
+
+#[test]
+fn a_page_counts_names_it_does_not_list_and_takes_them_back() {
+    let mut s = in_lobby();
+    let page = ServerMsg::History {
+        room: RoomName::lobby(),
+        messages: vec![Posted {
+            reactions: vec![Reaction {
+                emoji: Emoji::try_from("👍").unwrap(),
+                count: 30,
+                by: vec![nick("Ada")],
+                mine: false,
+            }],
+            ..posted(1, "user9", "big news")
+        }],
+        more: false,
+        gap: false,
+    };
+    s.apply(page, 0.0);
+    s.apply(reaction("lobby", 2, "Zed", 1, "👍", false), 0.0);
+    s.apply(reaction("lobby", 3, "Ada", 1, "👍", false), 0.0);
+    assert_eq!(counted(&s), [("👍".into(), 28, false)]);
 }
