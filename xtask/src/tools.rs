@@ -102,8 +102,9 @@ pub fn chromedriver() -> PathBuf {
 }
 
 /// Chromium and chromedriver for the browser tests, a font with Chinese
-/// characters for the Chinese interface's screenshots, and nginx for the
-/// test of the documented proxy set-up, from Debian's packages.
+/// characters for the Chinese interface's screenshots and one with emoji
+/// for reactions', and nginx for the test of the documented proxy set-up,
+/// from Debian's packages.
 pub fn ensure_browser() -> Result<()> {
     let needed = [
         ("/usr/bin/chromium", "chromium"),
@@ -111,6 +112,10 @@ pub fn ensure_browser() -> Result<()> {
         (
             "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
             "fonts-wqy-zenhei",
+        ),
+        (
+            "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf",
+            "fonts-noto-color-emoji",
         ),
         // The proxy the deployment guide documents, run by a browser test.
         ("/usr/sbin/nginx", "nginx"),
