@@ -47,9 +47,12 @@ fn rust_files(folder: &Path) -> Vec<(PathBuf, String)> {
 }
 
 /// The lines of `text` before its first test module: a file named
-/// `tests.rs` is all tests.
+/// `tests.rs`, or in a `tests/` folder beside the code, is all tests.
 fn non_test_lines(path: &Path, text: &str) -> usize {
-    if path.file_name().is_some_and(|n| n == "tests.rs") {
+    let in_tests = path
+        .parent()
+        .is_some_and(|p| p.components().any(|c| c.as_os_str() == "tests"));
+    if in_tests || path.file_name().is_some_and(|n| n == "tests.rs") {
         return 0;
     }
     text.lines()

@@ -240,6 +240,19 @@ async fn append_on(
     Ok(outcomes)
 }
 
+/// Takes the room's next `count` numbers (locking its row until the
+/// transaction ends); returns the last one taken, the room's newest now.
+async fn take_numbers(tx: &mut AnyConnection, room: RoomId, count: u64) -> Result<u64, StoreError> {
+    let last: Option<i64> = sqlx::query_scalar(
+        "UPDATE rooms SET last_seq = last_seq + $1 WHERE id = $2 RETURNING last_seq",
+    )
+    .bind(as_i64(count))
+    .bind(room)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(as_u64(last.ok_or(StoreError::NoRoom(room))?))
+}
+
 /// Numbers a room's drafts that are all new messages: one statement takes
 /// their numbers.
 async fn number_messages(
@@ -251,14 +264,7 @@ async fn number_messages(
     outcomes: &mut [Option<Appended>],
 ) -> Result<(), StoreError> {
     let count = indexes.len() as u64;
-    let last: Option<i64> = sqlx::query_scalar(
-        "UPDATE rooms SET last_seq = last_seq + $1 WHERE id = $2 RETURNING last_seq",
-    )
-    .bind(as_i64(count))
-    .bind(room)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let first = as_u64(last.ok_or(StoreError::NoRoom(room))?) - count + 1;
+    let first = take_numbers(tx, room, count).await? - count + 1;
     for (n, &i) in indexes.iter().enumerate() {
         let seq = Seq(first + n as u64);
         outcomes[i] = Some(Ok((room, stored_as(&drafts[i], seq, at))));
@@ -277,12 +283,8 @@ async fn number_with_changes(
     at: UnixMillis,
     outcomes: &mut [Option<Appended>],
 ) -> Result<(), StoreError> {
-    let last: Option<i64> =
-        sqlx::query_scalar("UPDATE rooms SET last_seq = last_seq WHERE id = $1 RETURNING last_seq")
-            .bind(room)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let mut next = as_u64(last.ok_or(StoreError::NoRoom(room))?) + 1;
+    // Taking none locks the row and reads where the room is.
+    let mut next = take_numbers(tx, room, 0).await? + 1;
     for &i in indexes {
         let draft = &drafts[i];
         let seq = Seq(next);
