@@ -49,7 +49,10 @@ fn rust_files(folder: &Path) -> Vec<(PathBuf, String)> {
 /// The lines of `text` before its first test module: a file named
 /// `tests.rs`, or in a `tests/` folder beside the code, is all tests.
 fn non_test_lines(path: &Path, text: &str) -> usize {
-    let in_tests = path
+    // Only the folders inside the project count: a clone may live under
+    // a folder called `tests`.
+    let within = path.strip_prefix(root()).unwrap_or(path);
+    let in_tests = within
         .parent()
         .is_some_and(|p| p.components().any(|c| c.as_os_str() == "tests"));
     if in_tests || path.file_name().is_some_and(|n| n == "tests.rs") {
