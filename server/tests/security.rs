@@ -253,7 +253,14 @@ async fn refused_handshakes_spend_the_budget_and_heads_are_capped() {
     };
     assert!(refused >= burst, "only {refused} refusals before the 429");
     assert!(retry.is_some(), "a 429 says when to come back");
-    assert_eq!(handshake(&server, "/ws", None).await.0, 429, "for everyone");
+    // The same budget holds for a welcome handshake from that address. It
+    // refills one every 20 ms, so a slow machine may let one through: a
+    // few tries in a row must meet the 429.
+    let mut statuses = Vec::new();
+    while statuses.len() < burst && statuses.last() != Some(&429) {
+        statuses.push(handshake(&server, "/ws", None).await.0);
+    }
+    assert_eq!(statuses.last(), Some(&429), "for everyone: {statuses:?}");
     // A 20 KB `Origin` is not read at all (before: read, refused and
     // logged whole, up to 400 KB).
     let huge = format!("http://{}.example", "h".repeat(20_000));
