@@ -17,7 +17,9 @@ mod directory;
 mod emoji;
 mod examples;
 mod limits;
+mod mention;
 mod protocol;
+mod reading;
 mod values;
 
 pub use account::{Role, RoomRole};
@@ -25,6 +27,11 @@ pub use directory::apply_room_changes;
 pub use emoji::{Emoji, MAX_EMOJI_CHARS};
 pub use examples::doc_examples;
 pub use limits::{Bucket, Limits, Quota};
+pub use mention::{
+    MAX_MENTIONS, MENTION_WORDS, ROOM_MENTION, candidates_at, mention_candidates, mention_starts,
+    mentions_name,
+};
+pub use reading::{NotifyLevel, ReadState};
 
 pub use protocol::{
     Change, ClientMsg, DecodeError, ErrorCode, MissingField, PAGE_SIZE, Posted, Reaction,

@@ -72,6 +72,26 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         id: Option<MessageId>,
     },
+    /// Mark `room` read up to message `seq`, on every device of the
+    /// account; signed-in connections in the room only. The marker never
+    /// moves back, and stops at the room's newest message. Every
+    /// connection of the account gets the new `read_state`; with an `id`,
+    /// answered `ack` (with the marker's number), and applied once.
+    Read {
+        room: RoomName,
+        seq: Seq,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<MessageId>,
+    },
+    /// Choose how much of `room` to be notified of; signed-in connections
+    /// in the room only. Every connection of the account gets the new
+    /// `read_state`; `id` as for `read`.
+    Notify {
+        room: RoomName,
+        level: NotifyLevel,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<MessageId>,
+    },
     /// Ask for the earlier texts of the edited message `seq`; answered
     /// with `versions`.
     Versions { room: RoomName, seq: Seq },
@@ -110,6 +130,8 @@ impl ClientMsg {
         "edit",
         "delete",
         "react",
+        "read",
+        "notify",
         "versions",
         "history",
         "typing",
@@ -130,6 +152,8 @@ impl ClientMsg {
             ClientMsg::Edit { .. } => "edit",
             ClientMsg::Delete { .. } => "delete",
             ClientMsg::React { .. } => "react",
+            ClientMsg::Read { .. } => "read",
+            ClientMsg::Notify { .. } => "notify",
             ClientMsg::Versions { .. } => "versions",
             ClientMsg::History { .. } => "history",
             ClientMsg::Typing { .. } => "typing",
@@ -150,6 +174,8 @@ impl ClientMsg {
             | ClientMsg::Edit { room, .. }
             | ClientMsg::Delete { room, .. }
             | ClientMsg::React { room, .. }
+            | ClientMsg::Read { room, .. }
+            | ClientMsg::Notify { room, .. }
             | ClientMsg::Versions { room, .. }
             | ClientMsg::History { room, .. }
             | ClientMsg::Typing { room }
@@ -164,13 +190,15 @@ impl ClientMsg {
     }
 
     /// The sender's id for a stored request (`say`, `edit`, `delete`,
-    /// `react`).
+    /// `react`, `read`, `notify`).
     pub fn id(&self) -> Option<&MessageId> {
         match self {
             ClientMsg::Say { id, .. }
             | ClientMsg::Edit { id, .. }
             | ClientMsg::Delete { id, .. }
-            | ClientMsg::React { id, .. } => id.as_ref(),
+            | ClientMsg::React { id, .. }
+            | ClientMsg::Read { id, .. }
+            | ClientMsg::Notify { id, .. } => id.as_ref(),
             _ => None,
         }
     }

@@ -42,6 +42,11 @@ pub struct ServerFields {
     pub room_role: Option<RoomRole>,
     #[serde(default)]
     pub with: Vec<Nick>,
+    pub read: Option<Seq>,
+    pub unread: Option<u32>,
+    pub mentions: Option<u32>,
+    pub level: Option<NotifyLevel>,
+    pub following: Option<Vec<ReadState>>,
 }
 
 /// A server message's `type`, in the order of [`ServerMsg::TYPES`], which
@@ -63,6 +68,8 @@ pub enum ServerKind {
     MemberAdded,
     RoomPrivate,
     Removed,
+    ReadState,
+    ReadStates,
     Pong,
     Rooms,
     RoomChanges,
@@ -79,7 +86,7 @@ pub struct MissingField {
 
 impl ServerKind {
     /// Every kind, in the order of [`ServerMsg::TYPES`].
-    const ALL: [ServerKind; 18] = [
+    const ALL: [ServerKind; 20] = [
         ServerKind::Welcome,
         ServerKind::NickChanged,
         ServerKind::Entered,
@@ -94,6 +101,8 @@ impl ServerKind {
         ServerKind::MemberAdded,
         ServerKind::RoomPrivate,
         ServerKind::Removed,
+        ServerKind::ReadState,
+        ServerKind::ReadStates,
         ServerKind::Pong,
         ServerKind::Rooms,
         ServerKind::RoomChanges,
@@ -134,6 +143,8 @@ impl TryFrom<ServerFields> for ServerMsg {
             | ServerKind::Removed
             | ServerKind::Typing
             | ServerKind::Versions
+            | ServerKind::ReadState
+            | ServerKind::ReadStates
             | ServerKind::Error => return about_a_room(wire),
             ServerKind::Welcome => ServerMsg::Welcome {
                 nick: need!(nick),
@@ -226,6 +237,18 @@ fn about_a_room(wire: ServerFields) -> Result<ServerMsg, MissingField> {
             room: need!(room),
             seq: need!(seq),
             versions: need!(versions),
+        },
+        ServerKind::ReadState => ServerMsg::ReadState(ReadState {
+            room: need!(room),
+            read: need!(read),
+            unread: need!(unread),
+            mentions: need!(mentions),
+            level: need!(level),
+            private: wire.private,
+            with: wire.with,
+        }),
+        ServerKind::ReadStates => ServerMsg::ReadStates {
+            following: need!(following),
         },
         ServerKind::Error => ServerMsg::Error {
             code: need!(code),

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::account::{Role, RoomRole};
 use crate::emoji::Emoji;
 use crate::limits::Limits;
+use crate::reading::{NotifyLevel, ReadState};
 use crate::values::{DeviceId, MessageId, MessageText, Nick, RoomName};
 
 mod client;

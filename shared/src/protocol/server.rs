@@ -115,6 +115,16 @@ pub enum ServerMsg {
     /// You are no longer in `room` and cannot see it: it became private
     /// without you, or you were taken off its members.
     Removed { room: RoomName },
+    /// Where the account has read to in `room`, and what is unread there
+    /// as of the room's newest message: sent after the `history` of every
+    /// `join` of a signed-in connection, and to every connection of the
+    /// account when it reads the room or changes its level on any device.
+    /// Messages that arrive later add to the counts.
+    ReadState(ReadState),
+    /// Every room the account follows (each it joined and did not leave,
+    /// and its direct conversations), with what is unread in each: sent
+    /// once after `welcome` to a signed-in connection.
+    ReadStates { following: Vec<ReadState> },
     /// The answer to `ping`.
     Pong,
     /// Every room and how many people are in it: the answer to
@@ -163,6 +173,8 @@ impl ServerMsg {
         "member_added",
         "room_private",
         "removed",
+        "read_state",
+        "read_states",
         "pong",
         "rooms",
         "room_changes",
@@ -185,6 +197,8 @@ impl ServerMsg {
             ServerMsg::MemberAdded { .. } => "member_added",
             ServerMsg::RoomPrivate { .. } => "room_private",
             ServerMsg::Removed { .. } => "removed",
+            ServerMsg::ReadState(_) => "read_state",
+            ServerMsg::ReadStates { .. } => "read_states",
             ServerMsg::Pong => "pong",
             ServerMsg::Rooms { .. } => "rooms",
             ServerMsg::RoomChanges { .. } => "room_changes",
@@ -216,9 +230,11 @@ impl ServerMsg {
             | ServerMsg::RoomPrivate { room }
             | ServerMsg::Removed { room } => Some(room),
             ServerMsg::Error { room, .. } => room.as_ref(),
+            ServerMsg::ReadState(state) => Some(&state.room),
             ServerMsg::Welcome { .. }
             | ServerMsg::NickChanged { .. }
             | ServerMsg::Pong
+            | ServerMsg::ReadStates { .. }
             | ServerMsg::Rooms { .. }
             | ServerMsg::RoomChanges { .. } => None,
         }

@@ -124,6 +124,26 @@ pub(super) fn one_of_each_server_msg() -> Vec<ServerMsg> {
                 emoji: Emoji::try_from("🇨🇳").unwrap(),
             })),
         },
+        ServerMsg::ReadState(ReadState {
+            room: room("rust"),
+            read: Seq(2),
+            unread: 1,
+            mentions: 0,
+            level: NotifyLevel::Mentions,
+            private: false,
+            with: Vec::new(),
+        }),
+        ServerMsg::ReadStates {
+            following: vec![ReadState {
+                room: room("@c0ffee"),
+                read: Seq(0),
+                unread: 3,
+                mentions: 1,
+                level: NotifyLevel::All,
+                private: true,
+                with: vec![nick("Ada"), nick("Bob")],
+            }],
+        },
         ServerMsg::Versions {
             room: room("rust"),
             seq: Seq(3),
@@ -226,6 +246,16 @@ pub(super) fn one_of_each_client_msg() -> Vec<ClientMsg> {
         ClientMsg::Versions {
             room: RoomName::lobby(),
             seq: Seq(4),
+        },
+        ClientMsg::Read {
+            room: RoomName::lobby(),
+            seq: Seq(5),
+            id: Some(MessageId::try_from("m-5").unwrap()),
+        },
+        ClientMsg::Notify {
+            room: RoomName::lobby(),
+            level: NotifyLevel::None,
+            id: None,
         },
         ClientMsg::React {
             room: RoomName::lobby(),
