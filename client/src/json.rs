@@ -14,9 +14,9 @@
 
 use js_sys::{Array, JSON, Object, Reflect};
 use natter_shared::{
-    Change, ClientMsg, ErrorCode, Limits, MessageId, MissingField, Posted, Quota, Reaction,
-    ReactionChange, Role, RoomInfo, RoomRole, Seq, ServerFields, ServerKind, ServerMsg, UnixMillis,
-    Version,
+    Change, ClientMsg, ErrorCode, Limits, MessageId, MissingField, NotifyLevel, Posted, Quota,
+    Reaction, ReactionChange, ReadState, Role, RoomInfo, RoomRole, Seq, ServerFields, ServerKind,
+    ServerMsg, UnixMillis, Version,
 };
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -72,6 +72,12 @@ pub fn decode_server(text: &str) -> Result<ServerMsg, DecodeError> {
         private: field(&obj, "private", boolean)?.unwrap_or(false),
         room_role: field(&obj, "room_role", room_role)?,
         with: field(&obj, "with", |v| list(v, value))?.unwrap_or_default(),
+        read: field(&obj, "read", seq)?,
+        upto: field(&obj, "upto", seq)?,
+        unread: field(&obj, "unread", count)?,
+        mentions: field(&obj, "mentions", count)?,
+        level: field(&obj, "level", level)?,
+        following: field(&obj, "following", |v| list(v, read_state))?,
     };
     Ok(ServerMsg::try_from(fields)?)
 }
@@ -144,6 +150,16 @@ pub fn encode_client(msg: &ClientMsg) -> String {
             put(&obj, "seq", seq.0 as f64);
             put(&obj, "emoji", emoji.as_str());
             put(&obj, "on", *on);
+            put_id(&obj, id.as_ref());
+        }
+        ClientMsg::Read { room, seq, id } => {
+            put(&obj, "room", room.as_str());
+            put(&obj, "seq", seq.0 as f64);
+            put_id(&obj, id.as_ref());
+        }
+        ClientMsg::Notify { room, level, id } => {
+            put(&obj, "room", room.as_str());
+            put(&obj, "level", level.as_str());
             put_id(&obj, id.as_ref());
         }
         ClientMsg::Versions { room, seq } => {
@@ -341,6 +357,30 @@ fn version(item: JsValue) -> Check<Version> {
     Ok(Version {
         at: required(&item, "at", millis)?,
         text: required(&item, "text", value)?,
+    })
+}
+
+fn count(value: JsValue) -> Check<u32> {
+    let n = whole(value)?;
+    u32::try_from(n).map_err(|_| format!("{n} is too large"))
+}
+
+fn level(value: JsValue) -> Check<NotifyLevel> {
+    let name = string(value)?;
+    NotifyLevel::from_name(&name).ok_or_else(|| format!("unknown level `{name}`"))
+}
+
+fn read_state(item: JsValue) -> Check<ReadState> {
+    object(&item)?;
+    Ok(ReadState {
+        room: required(&item, "room", value)?,
+        read: required(&item, "read", seq)?,
+        upto: required(&item, "upto", seq)?,
+        unread: required(&item, "unread", count)?,
+        mentions: required(&item, "mentions", count)?,
+        level: required(&item, "level", level)?,
+        private: field(&item, "private", boolean)?.unwrap_or(false),
+        with: field(&item, "with", |v| list(v, value))?.unwrap_or_default(),
     })
 }
 

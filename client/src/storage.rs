@@ -89,7 +89,8 @@ pub fn set_outbox(outbox: &[Outgoing]) {
 /// Own messages and changes on their way, as `[{"id", "room", "text"},
 /// …]`; an edit adds `"edit": seq`, a deletion is `{"id", "room",
 /// "delete": seq}`, a reaction `{"id", "room", "react": seq, "emoji",
-/// "on"}`.
+/// "on"}`, a read marker `{"id", "room", "read": seq}`, a level `{"id",
+/// "room", "notify": level}`.
 pub fn encode_outbox(outbox: &[Outgoing]) -> String {
     let array: Array = outbox
         .iter()
@@ -109,6 +110,8 @@ pub fn encode_outbox(outbox: &[Outgoing]) -> String {
                     put(&obj, "emoji", emoji.as_str());
                     put(&obj, "on", *on);
                 }
+                Action::Read(seq) => put(&obj, "read", seq.0 as f64),
+                Action::Notify(level) => put(&obj, "notify", level.as_str()),
             }
             JsValue::from(obj)
         })
@@ -120,6 +123,16 @@ pub fn encode_outbox(outbox: &[Outgoing]) -> String {
 fn action(entry: &JsValue) -> Result<Action, DecodeError> {
     if let Some(seq) = field(entry, "delete", seq)? {
         return Ok(Action::Delete(seq));
+    }
+    if let Some(seq) = field(entry, "read", seq)? {
+        return Ok(Action::Read(seq));
+    }
+    if let Some(name) = field(entry, "notify", string)? {
+        let level = NotifyLevel::from_name(&name).ok_or(DecodeError::Field {
+            field: "notify",
+            why: format!("unknown level `{name}`"),
+        })?;
+        return Ok(Action::Notify(level));
     }
     if let Some(seq) = field(entry, "react", seq)? {
         let on = field(entry, "on", boolean)?.unwrap_or(true);

@@ -28,8 +28,8 @@ pub use emoji::{Emoji, MAX_EMOJI_CHARS};
 pub use examples::doc_examples;
 pub use limits::{Bucket, Limits, Quota};
 pub use mention::{
-    MAX_MENTIONS, MENTION_WORDS, ROOM_MENTION, candidates_at, mention_candidates, mention_starts,
-    mentions_name,
+    MAX_MENTIONS, MENTION_WORDS, ROOM_MENTION, candidates_at, mention_candidates, mention_spans,
+    mention_starts, mentions_name,
 };
 pub use reading::{NotifyLevel, ReadState};
 

@@ -68,12 +68,22 @@ pub fn mention_candidates(text: &str) -> Vec<&str> {
 /// Whether `text` mentions `name` (compared as names are: case and
 /// look-alike forms folded), or everyone with `@room`.
 pub fn mentions_name(text: &str, name: &str) -> bool {
+    !mention_spans(text, name).is_empty()
+}
+
+/// Where `text` mentions `name` or everyone: the byte ranges of each
+/// `@name` and `@room`, the `@` included.
+pub fn mention_spans(text: &str, name: &str) -> Vec<std::ops::Range<usize>> {
     let key = name_key(name);
-    mention_starts(text).any(|at| {
-        candidates_at(&text[at..])
-            .iter()
-            .any(|c| c.eq_ignore_ascii_case(ROOM_MENTION) || name_key(c) == key)
-    })
+    mention_starts(text)
+        .filter_map(|at| {
+            let found = candidates_at(&text[at..])
+                .into_iter()
+                .rev()
+                .find(|c| c.eq_ignore_ascii_case(ROOM_MENTION) || name_key(c) == key)?;
+            Some(at - 1..at + found.len())
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -103,6 +113,14 @@ mod tests {
         assert!(!mentions_name("@adam hi", "Ada"));
         assert!(!mentions_name("ada@example.org", "Ada"));
         assert!(mentions_name("你好 @小明 。", "小明"));
+    }
+
+    #[test]
+    fn spans_cover_the_at_sign_and_the_name() {
+        let text = "hi @Ada Lovelace, and @room";
+        let spans = mention_spans(text, "ada lovelace");
+        let found: Vec<&str> = spans.into_iter().map(|r| &text[r]).collect();
+        assert_eq!(found, ["@Ada Lovelace", "@room"]);
     }
 
     #[test]

@@ -61,6 +61,10 @@ pub struct ReadState {
     pub room: RoomName,
     /// The number of the last message read (0: none).
     pub read: Seq,
+    /// The counts are of messages up to this number. A client adds the
+    /// messages after it that it holds, so the counts stay exact whatever
+    /// arrives meanwhile.
+    pub upto: Seq,
     /// Messages after `read` that others said and that are not deleted.
     pub unread: u32,
     /// Those of them that mention the account, or the whole room.

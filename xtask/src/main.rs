@@ -273,6 +273,7 @@ fn postgres_suite() -> Result<()> {
 const POSTGRES_SUITES: &[&str] = &[
     "accounts",
     "changes",
+    "read_state",
     "private_rooms",
     "passkeys",
     "invites",

@@ -16,6 +16,7 @@ mod chat;
 mod echo;
 mod errors;
 mod message;
+mod reading;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {

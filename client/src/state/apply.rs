@@ -52,6 +52,8 @@ impl ChatState {
             ServerMsg::MemberAdded { room, nick } => self.added(&room, nick),
             ServerMsg::RoomPrivate { room } => self.made_private(&room),
             ServerMsg::Removed { room } => self.removed_from(room),
+            ServerMsg::ReadState(state) => self.read_state(state),
+            ServerMsg::ReadStates { following } => self.to_follow = following,
             ServerMsg::Rooms { rooms } => self.directory = rooms,
             ServerMsg::RoomChanges { rooms, gone } => {
                 natter_shared::apply_room_changes(&mut self.directory, rooms, &gone);
@@ -63,7 +65,11 @@ impl ChatState {
                 retry_after_ms,
                 id: Some(id),
                 ..
-            } if matches!(request.as_deref(), Some("say" | "edit" | "delete")) => {
+            } if matches!(
+                request.as_deref(),
+                Some("say" | "edit" | "delete" | "react" | "read" | "notify")
+            ) =>
+            {
                 self.say_refused(&id, Problem { code, message }, retry_after_ms, now);
             }
             ServerMsg::Error {
@@ -210,8 +216,8 @@ impl ChatState {
             return Followup::None;
         }
         view.stop_typing(&posted.nick);
-        if !own && !current {
-            view.unread += 1;
+        if !own {
+            view.count_new(&posted, self.me.as_ref(), current);
         }
         let followup = match &posted.text {
             Some(text) if !own => Followup::Announce {

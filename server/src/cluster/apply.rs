@@ -62,6 +62,14 @@ impl Cluster {
                 account,
                 nick,
             }) => self.member_added(&room, account, nick.as_ref()).await?,
+            Wire::Event(Event::ReadState {
+                room,
+                account,
+                state,
+            }) => {
+                gate.room(&room).await?;
+                hub.remote_read_state(account, state);
+            }
             // Names are given back through Redis itself, never published.
             Wire::Event(Event::Released { .. }) => {}
             Wire::Snapshot { members, rooms } => {

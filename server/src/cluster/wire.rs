@@ -158,7 +158,8 @@ fn check(wire: &Wire) -> Result<(), Rejected> {
             | Event::Typing { room, .. }
             | Event::RoomAdded { room }
             | Event::RoomPrivate { room }
-            | Event::MemberAdded { room, .. } => check_room(room),
+            | Event::MemberAdded { room, .. }
+            | Event::ReadState { room, .. } => check_room(room),
             Event::Renamed { .. } | Event::Released { .. } => Ok(()),
         },
     }

@@ -21,6 +21,7 @@ use crate::ids::{AccountId, RoomId, RoomRow};
 use crate::outbox::{self, Inbox, Outbox, QueueBudget};
 
 mod access;
+mod accounts;
 mod connection;
 mod expiry;
 mod grace;
@@ -92,6 +93,13 @@ pub(crate) enum Event {
         room: RoomRef,
         account: AccountId,
         nick: Option<Nick>,
+    },
+    /// An account's read state in a room changed: its connections are
+    /// told.
+    ReadState {
+        room: RoomRef,
+        account: AccountId,
+        state: natter_shared::ReadState,
     },
     /// A name is no longer held by this connection.
     Released {

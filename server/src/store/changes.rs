@@ -161,6 +161,7 @@ pub(super) async fn apply(
             for erase in [
                 "DELETE FROM message_versions WHERE room_id = $1 AND seq = $2",
                 "DELETE FROM reactions WHERE room_id = $1 AND seq = $2",
+                "DELETE FROM mentions WHERE room_id = $1 AND seq = $2",
             ] {
                 sqlx::query(erase)
                     .bind(room)

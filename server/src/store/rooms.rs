@@ -12,6 +12,7 @@ use natter_shared::{Nick, RoomName, RoomRole, UnixMillis};
 use sqlx::{Connection, Row};
 
 use super::read::room_row;
+use super::read_state;
 use super::{AccountId, RoomId, RoomRow, Store, StoreError, as_i64, chunks, placeholders, timed};
 
 /// How a new room is made: by whom (an account becomes its owner),
@@ -77,6 +78,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         timed("add_room_member", async {
             let added = self.write(member_row(room, account, role, at)).await?;
+            self.write(read_state::follow_row(room, account)).await?;
             Ok(added > 0)
         })
         .await
@@ -240,6 +242,9 @@ async fn insert_member(
     at: UnixMillis,
 ) -> Result<(), StoreError> {
     member_row(room, account, role, at)
+        .execute(&mut **tx)
+        .await?;
+    read_state::follow_row(room, account)
         .execute(&mut **tx)
         .await?;
     Ok(())

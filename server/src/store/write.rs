@@ -26,6 +26,7 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Connection};
 
 use super::changes::{self, ChangeRefused};
+use super::mentions;
 use super::{
     Backend, Draft, Health, Making, RoomId, RoomRow, Store, StoreError, as_i64, as_u64, chunks,
     placeholders, timed,
@@ -236,6 +237,7 @@ async fn append_on(
         .filter_map(|(draft, outcome)| Some((draft, &outcome.as_ref().ok()?.1)))
         .collect();
     insert_rows(&mut tx, backend, &stored, at).await?;
+    mentions::record(&mut tx, backend, &stored).await?;
     tx.commit().await?;
     Ok(outcomes)
 }

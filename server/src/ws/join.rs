@@ -63,7 +63,9 @@ impl Session {
                         cluster.entered(id);
                     }
                     let history = first_page(app, id, name, since, latest, self.reader()).await;
-                    return Ok(vec![Frame::of(&entered), history]);
+                    let mut frames = vec![Frame::of(&entered), history];
+                    frames.extend(self.followed_on_join(app, id, latest).await?);
+                    return Ok(frames);
                 }
                 Entry::Missing => self.create(room, private, app).await?,
             }

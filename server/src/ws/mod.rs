@@ -22,6 +22,7 @@ mod event_loop;
 mod failure;
 mod history;
 mod join;
+mod read_state;
 mod requests;
 mod settle;
 mod writes;
@@ -125,6 +126,11 @@ async fn run_session(
             role: s.role,
         });
         let conn = app.hub.connect_as(number, signed.as_ref());
+        if let Some(signed) = &signed
+            && let Some(following) = read_state::following(&app, signed.account).await
+        {
+            app.hub.tell(conn.id(), &following);
+        }
         let mut session = Session::new(conn, Arc::clone(&app.quotas), ticket.address);
         session.live = live;
         session.signed = signed;

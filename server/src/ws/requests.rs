@@ -51,6 +51,7 @@ impl Session {
                 // The leaver hears its own `left` at once; the others once
                 // the departure has settled (see `settle`).
                 let member = self.member(&room)?;
+                self.unfollow(app, &member).await?;
                 self.typing.remove(&room.key());
                 self.departures.push(room);
                 let left = ServerMsg::Left {
@@ -65,6 +66,9 @@ impl Session {
             | ClientMsg::Delete { .. }
             | ClientMsg::React { .. } => {
                 self.write(msg, app).await?;
+            }
+            ClientMsg::Read { .. } | ClientMsg::Notify { .. } => {
+                return self.reading(&msg, app).await;
             }
             ClientMsg::Versions { room, seq } => return self.versions(&room, seq, app).await,
             ClientMsg::History { room, before } => {

@@ -10,7 +10,10 @@ use natter_shared::{MessageId, RoomRole};
 
 use super::requests::Act;
 use super::*;
-use crate::store::{Draft, DraftKind};
+use crate::store::{Draft, DraftKind, mentions_room};
+
+/// Most followers of a room where anyone may mention `@room`.
+const ROOM_MENTION_MAX: u64 = 50;
 
 impl Session {
     /// `say`, `edit`, `delete` or `react`: checks it, hands it to the writer, and
@@ -41,6 +44,7 @@ impl Session {
         if author.is_none() && !matches!(kind, DraftKind::Message(_)) {
             return Err(Failure::SignInRequired("change or react to messages"));
         }
+        self.may_mention_room(app, &member, &kind).await?;
         let id = msg.id().cloned();
         let draft = Draft {
             room: member.room,
@@ -53,6 +57,31 @@ impl Session {
         // Saying something ends "is typing"; let the next one through.
         self.typing.remove(&member.name.key());
         self.answer_when_stored(msg, member, id, receipt);
+        Ok(())
+    }
+
+    /// `@room` in a room followed by more than [`ROOM_MENTION_MAX`]
+    /// accounts is for its owner and moderators only.
+    async fn may_mention_room(
+        &mut self,
+        app: &AppState,
+        member: &Member,
+        kind: &DraftKind,
+    ) -> Result<(), Failure> {
+        let text = match kind {
+            DraftKind::Message(text) | DraftKind::Edit { text, .. } => text.as_str(),
+            DraftKind::Delete { .. } | DraftKind::React { .. } => return Ok(()),
+        };
+        if !text.contains('@') || !mentions_room(text) {
+            return Ok(());
+        }
+        if app.store.followers(member.room).await? > ROOM_MENTION_MAX
+            && !self.moderates(app, member).await?
+        {
+            return Err(Failure::NotAllowed(
+                "mention @room where more than 50 people follow it",
+            ));
+        }
         Ok(())
     }
 

@@ -114,10 +114,15 @@ pub async fn sign_in(server: &TestServer, name: &str, password: &str) -> String 
 
 /// A chat socket with `cookie`, from a page of this server.
 pub async fn connect_with_cookie(server: &TestServer, cookie: &str) -> Ws {
-    let mut request = server.ws_url("/ws").into_client_request().unwrap();
+    connect_with_cookie_at(server.addr, cookie).await
+}
+
+/// A chat socket with `cookie` to the server at `addr`, from a page of it.
+pub async fn connect_with_cookie_at(addr: std::net::SocketAddr, cookie: &str) -> Ws {
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
     let headers = request.headers_mut();
     headers.insert("cookie", cookie.parse().unwrap());
-    headers.insert("origin", format!("http://{}", server.addr).parse().unwrap());
+    headers.insert("origin", format!("http://{addr}").parse().unwrap());
     let (ws, _) = tokio::time::timeout(WAIT, connect_async(request))
         .await
         .expect("handshake in time")

@@ -357,3 +357,32 @@ pub async fn say_in(ws: &mut Ws, room_name: &str, text: &str) {
 pub async fn send_raw(ws: &mut Ws, frame: Message) {
     ws.send(frame).await.expect("send");
 }
+
+/// Makes `n` new accounts follow the room `name` straight in the database
+/// (SQLite or PostgreSQL) of `server`: a big room without signing `n`
+/// people up.
+pub async fn add_followers(server: &TestServer, name: &str, n: usize) {
+    use sqlx::{Connection, Executor};
+    let mut statements = Vec::new();
+    for i in 0..n {
+        statements.push(format!(
+            "INSERT INTO accounts (name, name_key, role, created_at) \
+             VALUES ('follower-{i}', 'follower-{i}', 'member', 0)"
+        ));
+    }
+    statements.push(format!(
+        "INSERT INTO room_reads (account_id, room_id, read_seq) \
+         SELECT a.id, r.id, 0 FROM accounts a, rooms r \
+         WHERE a.name LIKE 'follower-%' AND r.key = '{}'",
+        room(name).key()
+    ));
+    let sql = statements.join("; ");
+    if server.db.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(&server.db).await.unwrap();
+        conn.execute(sql.as_str()).await.unwrap();
+    } else {
+        let url = format!("sqlite://{}", server.db);
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        conn.execute(sql.as_str()).await.unwrap();
+    }
+}

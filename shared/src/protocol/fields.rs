@@ -43,6 +43,7 @@ pub struct ServerFields {
     #[serde(default)]
     pub with: Vec<Nick>,
     pub read: Option<Seq>,
+    pub upto: Option<Seq>,
     pub unread: Option<u32>,
     pub mentions: Option<u32>,
     pub level: Option<NotifyLevel>,
@@ -241,6 +242,7 @@ fn about_a_room(wire: ServerFields) -> Result<ServerMsg, MissingField> {
         ServerKind::ReadState => ServerMsg::ReadState(ReadState {
             room: need!(room),
             read: need!(read),
+            upto: need!(upto),
             unread: need!(unread),
             mentions: need!(mentions),
             level: need!(level),

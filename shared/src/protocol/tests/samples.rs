@@ -127,6 +127,7 @@ pub(super) fn one_of_each_server_msg() -> Vec<ServerMsg> {
         ServerMsg::ReadState(ReadState {
             room: room("rust"),
             read: Seq(2),
+            upto: Seq(3),
             unread: 1,
             mentions: 0,
             level: NotifyLevel::Mentions,
@@ -137,6 +138,7 @@ pub(super) fn one_of_each_server_msg() -> Vec<ServerMsg> {
             following: vec![ReadState {
                 room: room("@c0ffee"),
                 read: Seq(0),
+                upto: Seq(4),
                 unread: 3,
                 mentions: 1,
                 level: NotifyLevel::All,
