@@ -16,10 +16,16 @@ async fn welcome_with(
     cookie: &str,
 ) -> (common::Ws, String, Option<Role>) {
     let mut ws = connect_with_cookie(server, cookie).await;
-    match next_msg(&mut ws).await {
-        ServerMsg::Welcome { nick, role, .. } => (ws, nick.to_string(), role),
+    let (nick, role) = match next_msg(&mut ws).await {
+        ServerMsg::Welcome { nick, role, .. } => (nick.to_string(), role),
         other => panic!("expected welcome, got {other:?}"),
+    };
+    // A signed-in socket is told the rooms its account follows next.
+    if role.is_some() {
+        let following = next_msg(&mut ws).await;
+        assert!(matches!(following, ServerMsg::ReadStates { .. }), "{following:?}");
     }
+    (ws, nick, role)
 }
 
 #[tokio::test]
