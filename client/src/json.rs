@@ -43,42 +43,57 @@ pub fn decode_server(text: &str) -> Result<ServerMsg, DecodeError> {
     }
     let kind: String = required(&obj, "type", string)?;
     let kind = ServerKind::from_name(&kind).ok_or(DecodeError::UnknownType(kind))?;
+    // The first field that fails is the error; reading on rather than
+    // returning at once keeps one way out, where each early return would
+    // drop the fields read before it, making the decoder many times larger.
+    let mut failed = None;
+    macro_rules! take {
+        ($key:literal, $check:expr) => {
+            field(&obj, $key, $check).unwrap_or_else(|err| {
+                failed.get_or_insert(err);
+                None
+            })
+        };
+    }
     let fields = ServerFields {
         kind,
-        nick: field(&obj, "nick", value)?,
-        heartbeat_ms: field(&obj, "heartbeat_ms", whole)?,
-        room: field(&obj, "room", value)?,
-        online: field(&obj, "online", |v| list(v, value))?,
-        latest: field(&obj, "latest", seq)?,
-        messages: field(&obj, "messages", |v| list(v, posted))?,
-        more: field(&obj, "more", boolean)?,
-        gap: field(&obj, "gap", boolean)?.unwrap_or(false),
-        at: field(&obj, "at", millis)?,
-        seq: field(&obj, "seq", seq)?,
-        text: field(&obj, "text", value)?,
-        id: field(&obj, "id", value)?,
-        change: field(&obj, "change", change)?,
-        versions: field(&obj, "versions", |v| list(v, version))?,
-        from: field(&obj, "from", value)?,
-        to: field(&obj, "to", value)?,
-        rooms: field(&obj, "rooms", |v| list(v, room_info))?,
-        gone: field(&obj, "gone", |v| list(v, value))?,
-        code: field(&obj, "code", error_code)?,
-        message: field(&obj, "message", string)?,
-        request: field(&obj, "request", string)?,
-        retry_after_ms: field(&obj, "retry_after_ms", whole)?,
-        limits: field(&obj, "limits", limits)?,
-        role: field(&obj, "role", role)?,
-        private: field(&obj, "private", boolean)?.unwrap_or(false),
-        room_role: field(&obj, "room_role", room_role)?,
-        with: field(&obj, "with", |v| list(v, value))?.unwrap_or_default(),
-        read: field(&obj, "read", seq)?,
-        upto: field(&obj, "upto", seq)?,
-        unread: field(&obj, "unread", count)?,
-        mentions: field(&obj, "mentions", count)?,
-        level: field(&obj, "level", level)?,
-        following: field(&obj, "following", |v| list(v, read_state))?,
+        nick: take!("nick", value),
+        heartbeat_ms: take!("heartbeat_ms", whole),
+        room: take!("room", value),
+        online: take!("online", |v| list(v, value)),
+        latest: take!("latest", seq),
+        messages: take!("messages", |v| list(v, posted)),
+        more: take!("more", boolean),
+        gap: take!("gap", boolean).unwrap_or(false),
+        at: take!("at", millis),
+        seq: take!("seq", seq),
+        text: take!("text", value),
+        id: take!("id", value),
+        change: take!("change", change),
+        versions: take!("versions", |v| list(v, version)),
+        from: take!("from", value),
+        to: take!("to", value),
+        rooms: take!("rooms", |v| list(v, room_info)),
+        gone: take!("gone", |v| list(v, value)),
+        code: take!("code", error_code),
+        message: take!("message", string),
+        request: take!("request", string),
+        retry_after_ms: take!("retry_after_ms", whole),
+        limits: take!("limits", limits),
+        role: take!("role", role),
+        private: take!("private", boolean).unwrap_or(false),
+        room_role: take!("room_role", room_role),
+        with: take!("with", |v| list(v, value)).unwrap_or_default(),
+        read: take!("read", seq),
+        upto: take!("upto", seq),
+        unread: take!("unread", count),
+        mentions: take!("mentions", count),
+        level: take!("level", level),
+        following: take!("following", |v| list(v, read_state)),
     };
+    if let Some(err) = failed {
+        return Err(err);
+    }
     Ok(ServerMsg::try_from(fields)?)
 }
 
@@ -228,13 +243,20 @@ pub(crate) fn field<T>(
     key: &'static str,
     check: fn(JsValue) -> Check<T>,
 ) -> Result<Option<T>, DecodeError> {
-    let value = Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
-    if value.is_undefined() || value.is_null() {
+    let Some(value) = get(obj, key) else {
         return Ok(None);
-    }
+    };
     check(value)
         .map(Some)
         .map_err(|why| DecodeError::Field { field: key, why })
+}
+
+/// `obj[key]`, unless absent or `null`. Kept out of line: inlined at each
+/// of the decoder's fields, it made the decoder several times its size.
+#[inline(never)]
+fn get(obj: &JsValue, key: &str) -> Option<JsValue> {
+    let value = Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED);
+    (!value.is_undefined() && !value.is_null()).then_some(value)
 }
 
 /// `obj[key]`, which must be there.

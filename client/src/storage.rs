@@ -3,11 +3,11 @@
 //! or unusable store (private browsing, disabled storage, bad values).
 
 use js_sys::{Array, Object};
-use natter_shared::{DeviceId, Nick, RoomName};
+use natter_shared::{DeviceId, Nick, NotifyLevel, RoomName};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::json::{
-    DecodeError, boolean, decode_strings, encode_strings, field, parse, put, required, seq,
+    DecodeError, boolean, decode_strings, encode_strings, field, parse, put, required, seq, string,
     stringify, value,
 };
 use crate::state::{Action, Outgoing};

@@ -23,7 +23,10 @@ async fn welcome_with(
     // A signed-in socket is told the rooms its account follows next.
     if role.is_some() {
         let following = next_msg(&mut ws).await;
-        assert!(matches!(following, ServerMsg::ReadStates { .. }), "{following:?}");
+        assert!(
+            matches!(following, ServerMsg::ReadStates { .. }),
+            "{following:?}"
+        );
     }
     (ws, nick, role)
 }

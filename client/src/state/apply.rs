@@ -207,6 +207,7 @@ impl ChatState {
         }
         let own = ours || self.me.as_ref() == Some(&posted.nick);
         let current = self.is_current(room);
+        let me = self.me.clone();
         let Some(view) = self.room_mut(room) else {
             return Followup::None;
         };
@@ -217,7 +218,7 @@ impl ChatState {
         }
         view.stop_typing(&posted.nick);
         if !own {
-            view.count_new(&posted, self.me.as_ref(), current);
+            view.count_new(&posted, me.as_ref(), current);
         }
         let followup = match &posted.text {
             Some(text) if !own => Followup::Announce {

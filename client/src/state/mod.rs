@@ -21,7 +21,7 @@ mod reading;
 mod room;
 
 pub use direct::{Entry, is_guest_name};
-pub use reading::{MAX_JOINED, Reading};
+pub use reading::Reading;
 use room::trim;
 
 /// Lines kept per room; beyond this the oldest go, and can be paged in

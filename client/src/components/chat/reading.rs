@@ -41,28 +41,31 @@ pub(super) fn RoomBar(chat: Chat) -> impl IntoView {
             jump_to_unread(chat);
         }
     });
-    let options = NotifyLevel::ALL.map(|l| {
-        view! { <option value=l.as_str()>{text(move || lang.get().notify_level(l).to_owned())}</option> }
-    });
-    view! {
-        <div class="room-bar">
-            <Show when=move || unread_from().is_some()>
+    let jump = move || {
+        unread_from().map(|_| {
+            view! {
                 <button type="button" class="quiet" data-testid="jump-unread"
                     on:click=move |_| jump_to_unread(chat)>
-                    {say(Lang::jump_unread)}
+                    {lang.get().jump_unread()}
                 </button>
-            </Show>
-            <Show when=move || level().is_some()>
-                <label class="notify">
-                    {say(Lang::notify)}" "
-                    <select data-testid="notify-level" on:change=choose
-                        prop:value=move || level().map_or("", NotifyLevel::as_str)>
-                        {options.clone()}
-                    </select>
-                </label>
-            </Show>
-        </div>
-    }
+            }
+        })
+    };
+    // One view for the select, made again when the level or the language
+    // changes.
+    let notify = move || {
+        let (lang, current) = (lang.get(), level()?);
+        let options = NotifyLevel::ALL.map(|l| {
+            view! { <option value=l.as_str() selected=l == current>{lang.notify_level(l)}</option> }
+        });
+        Some(view! {
+            <label class="notify">
+                {lang.notify()}" "
+                <select data-testid="notify-level" on:change=choose>{options}</select>
+            </label>
+        })
+    };
+    view! { <div class="room-bar">{jump}{notify}</div> }
 }
 
 /// Scrolls to the first message after where the room was read to when
@@ -101,7 +104,7 @@ fn scroll_to(seq: Seq) {
     let selector = format!("[data-testid=message][data-seq=\"{}\"]", seq.0);
     if let Ok(Some(line)) = document().query_selector(&selector) {
         line.scroll_into_view();
-        if let Ok(line) = line.dyn_into::<web_sys::HtmlElement>() {
+        if let Ok(line) = wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlElement>(line) {
             let _ = line.set_attribute("tabindex", "-1");
             let _ = line.focus();
         }

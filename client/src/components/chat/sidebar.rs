@@ -272,11 +272,9 @@ pub(super) fn RoomEntry(chat: Chat, entry: Entry) -> impl IntoView {
                 // Shown for private rooms only (style.css).
                 <span class="lock" role="img" aria-label=say(Lang::private_room) title=say(Lang::private_room)></span>
                 <span class="count" title=text(move || lang.get().online_count(online))>{online}</span>
-                <Show when=move || { mentions() > 0 }>
-                    <span class="mentions" aria-label=text(move || lang.get().mention_count(mentions()))>
-                        "@"{mentions}
-                    </span>
-                </Show>
+                {move || (mentions() > 0).then(|| view! {
+                    <span class="mentions" aria-label=lang.get().mention_count(mentions())>"@"{mentions()}</span>
+                })}
                 <Show when=move || { unread() > 0 }>
                     <span class="unread" aria-label=text(move || lang.get().unread_count(unread()))>{unread}</span>
                 </Show>

@@ -4,6 +4,8 @@
 
 use natter_shared::{NotifyLevel, ReadState};
 
+use crate::state::reading::MAX_JOINED;
+
 use super::*;
 
 fn state(r: &str, read: u64, upto: u64, unread: u32, mentions: u32) -> ServerMsg {
@@ -80,7 +82,11 @@ fn one_read_per_room_waits_and_moves_forward() {
     assert_eq!(s.current_room().unwrap().read_due(), None);
     s.apply(said("lobby", 2, "bob", "two"), 0.0);
     s.queue_read(RoomName::lobby(), Seq(2), id("r2"));
-    let reads: Vec<_> = s.outbox.iter().map(|o| (o.id.as_str(), o.action.clone())).collect();
+    let reads: Vec<_> = s
+        .outbox
+        .iter()
+        .map(|o| (o.id.as_str(), o.action.clone()))
+        .collect();
     assert_eq!(reads, [("r1", Action::Read(Seq(2)))]);
     assert_eq!(counts(&s, "lobby"), (0, 0));
 }
