@@ -3,11 +3,11 @@
 //! or unusable store (private browsing, disabled storage, bad values).
 
 use js_sys::{Array, Object};
-use natter_shared::{DeviceId, Nick, NotifyLevel, RoomName};
+use natter_shared::{DeviceId, Nick, RoomName};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::json::{
-    DecodeError, boolean, decode_strings, encode_strings, field, parse, put, required, seq, string,
+    DecodeError, boolean, decode_strings, encode_strings, field, parse, put, required, seq,
     stringify, value,
 };
 use crate::state::{Action, Outgoing};
@@ -89,8 +89,7 @@ pub fn set_outbox(outbox: &[Outgoing]) {
 /// Own messages and changes on their way, as `[{"id", "room", "text"},
 /// …]`; an edit adds `"edit": seq`, a deletion is `{"id", "room",
 /// "delete": seq}`, a reaction `{"id", "room", "react": seq, "emoji",
-/// "on"}`, a read marker `{"id", "room", "read": seq}`, a level `{"id",
-/// "room", "notify": level}`.
+/// "on"}`.
 pub fn encode_outbox(outbox: &[Outgoing]) -> String {
     let array: Array = outbox
         .iter()
@@ -110,8 +109,6 @@ pub fn encode_outbox(outbox: &[Outgoing]) -> String {
                     put(&obj, "emoji", emoji.as_str());
                     put(&obj, "on", *on);
                 }
-                Action::Read(seq) => put(&obj, "read", seq.0 as f64),
-                Action::Notify(level) => put(&obj, "notify", level.as_str()),
             }
             JsValue::from(obj)
         })
@@ -123,16 +120,6 @@ pub fn encode_outbox(outbox: &[Outgoing]) -> String {
 fn action(entry: &JsValue) -> Result<Action, DecodeError> {
     if let Some(seq) = field(entry, "delete", seq)? {
         return Ok(Action::Delete(seq));
-    }
-    if let Some(seq) = field(entry, "read", seq)? {
-        return Ok(Action::Read(seq));
-    }
-    if let Some(name) = field(entry, "notify", string)? {
-        let level = NotifyLevel::from_name(&name).ok_or(DecodeError::Field {
-            field: "notify",
-            why: format!("unknown level `{name}`"),
-        })?;
-        return Ok(Action::Notify(level));
     }
     if let Some(seq) = field(entry, "react", seq)? {
         let on = field(entry, "on", boolean)?.unwrap_or(true);

@@ -269,14 +269,7 @@ impl Lang {
     pub fn send(self) -> &'static str {
         self.pick("Send", "发送")
     }
-    /// The tab's title: the unread count (and mentions) first, then the
-    /// room in view.
-    pub fn title(self, unread: u32, mentions: u32, room: Option<String>) -> String {
-        let room = room.map(|r| format!("{r} · ")).unwrap_or_default();
-        match (unread, mentions) {
-            (0, _) => format!("{room}Natter"),
-            (n, 0) => format!("({n}) {room}Natter"),
-            (n, m) => format!("({n} · @{m}) {room}Natter"),
-        }
+    pub fn new_message_in_title(self, n: u32) -> String {
+        format!("({n}) Natter")
     }
 }

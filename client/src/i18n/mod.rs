@@ -16,7 +16,6 @@ mod chat;
 mod echo;
 mod errors;
 mod message;
-mod reading;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {

@@ -52,8 +52,9 @@ impl ChatState {
             ServerMsg::MemberAdded { room, nick } => self.added(&room, nick),
             ServerMsg::RoomPrivate { room } => self.made_private(&room),
             ServerMsg::Removed { room } => self.removed_from(room),
-            ServerMsg::ReadState(state) => self.read_state(state),
-            ServerMsg::ReadStates { following } => self.to_follow = following,
+            // Read state is the server's for now; the page shows its own
+            // counts (docs/BENCHMARKS.md says why).
+            ServerMsg::ReadState(_) | ServerMsg::ReadStates { .. } => {}
             ServerMsg::Rooms { rooms } => self.directory = rooms,
             ServerMsg::RoomChanges { rooms, gone } => {
                 natter_shared::apply_room_changes(&mut self.directory, rooms, &gone);
@@ -67,7 +68,7 @@ impl ChatState {
                 ..
             } if matches!(
                 request.as_deref(),
-                Some("say" | "edit" | "delete" | "react" | "read" | "notify")
+                Some("say" | "edit" | "delete" | "react")
             ) =>
             {
                 self.say_refused(&id, Problem { code, message }, retry_after_ms, now);
@@ -207,7 +208,6 @@ impl ChatState {
         }
         let own = ours || self.me.as_ref() == Some(&posted.nick);
         let current = self.is_current(room);
-        let me = self.me.clone();
         let Some(view) = self.room_mut(room) else {
             return Followup::None;
         };
@@ -217,8 +217,8 @@ impl ChatState {
             return Followup::None;
         }
         view.stop_typing(&posted.nick);
-        if !own {
-            view.count_new(&posted, me.as_ref(), current);
+        if !own && !current {
+            view.unread += 1;
         }
         let followup = match &posted.text {
             Some(text) if !own => Followup::Announce {

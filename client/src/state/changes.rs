@@ -45,7 +45,6 @@ impl ChatState {
             return;
         };
         let me = self.me.as_ref() == Some(&posted.nick);
-        let reader = self.me.clone();
         // A changed line is a new line to the list, which renders each
         // line once.
         let key = self.next_key();
@@ -54,15 +53,9 @@ impl ChatState {
         };
         view.received(posted.seq);
         let target = change.target();
-        let Some(at) = view.lines.iter().position(|l| l.seq() == Some(target)) else {
+        let Some(line) = view.lines.iter_mut().find(|l| l.seq() == Some(target)) else {
             return;
         };
-        let recounted = matches!(change, Change::Edit(_) | Change::Delete(_));
-        if recounted {
-            let before = view.lines[at].clone();
-            view.uncount(&before, reader.as_ref());
-        }
-        let line = &mut view.lines[at];
         line.key = key;
         if let LineKind::Said {
             text,
@@ -87,10 +80,6 @@ impl ChatState {
                 Change::React(r) => react(reactions, &r.emoji, &posted.nick, me),
                 Change::Unreact(r) => unreact(reactions, &r.emoji, &posted.nick, me),
             }
-        }
-        if recounted {
-            let after = view.lines[at].clone();
-            view.recount(&after, reader.as_ref());
         }
         if self
             .versions

@@ -7,8 +7,8 @@
 //! conversations (`direct.rs`).
 
 use natter_shared::{
-    Change, ClientMsg, Emoji, ErrorCode, MessageId, MessageText, Nick, NotifyLevel, Posted,
-    Reaction, Role, RoomInfo, RoomName, RoomRole, Seq, ServerMsg, UnixMillis, Version,
+    Change, ClientMsg, Emoji, ErrorCode, MessageId, MessageText, Nick, Posted, Reaction, Role,
+    RoomInfo, RoomName, RoomRole, Seq, ServerMsg, UnixMillis, Version,
 };
 
 use crate::pacer::{Next, Pacer};
@@ -17,11 +17,9 @@ mod apply;
 mod changes;
 mod direct;
 mod outbox;
-mod reading;
 mod room;
 
 pub use direct::{Entry, is_guest_name};
-pub use reading::Reading;
 use room::trim;
 
 /// Lines kept per room; beyond this the oldest go, and can be paged in
@@ -74,9 +72,6 @@ pub struct ChatState {
     /// Keys of conversations left here: not joined again in the
     /// background.
     left_direct: Vec<String>,
-    /// The rooms the account follows, from `read_states`, until
-    /// [`ChatState::join_followed`] takes them.
-    to_follow: Vec<natter_shared::ReadState>,
     next_key: u64,
 }
 
@@ -101,10 +96,6 @@ pub enum Action {
     Delete(Seq),
     /// React to message `seq` with the emoji (`true`), or take it back.
     React(Seq, Emoji, bool),
-    /// The room is read up to `seq`, on every device.
-    Read(Seq),
-    /// How much of the room to be notified of.
-    Notify(NotifyLevel),
 }
 
 impl Outgoing {
@@ -135,16 +126,6 @@ impl Outgoing {
                 on: *on,
                 id,
             },
-            Action::Read(seq) => ClientMsg::Read {
-                room,
-                seq: *seq,
-                id,
-            },
-            Action::Notify(level) => ClientMsg::Notify {
-                room,
-                level: *level,
-                id,
-            },
         }
     }
 
@@ -173,19 +154,8 @@ pub struct RoomView {
     pub online: Vec<Nick>,
     /// Who is typing, and until when (milliseconds on the page's clock).
     pub typing: Vec<(Nick, f64)>,
-    /// Messages unread: with the account's read state, those from others
-    /// after its marker; else those that arrived while another room was in
-    /// view.
+    /// Messages that arrived while another room was in view.
     pub unread: u32,
-    /// Those of them that mention this account.
-    pub mentions: u32,
-    /// The account's read state here, once the server told it.
-    pub reading: Option<Reading>,
-    /// Where the room was read to when it was opened, while messages after
-    /// it were unread: "jump to first unread" goes after it.
-    pub unread_from: Option<Seq>,
-    /// A jump to the first unread message waits for older pages.
-    pub jumping: bool,
     /// Older messages exist than the oldest shown.
     pub more: bool,
     /// A page of older messages has been asked for.
@@ -285,7 +255,7 @@ impl ChatState {
             self.rooms.push(RoomView::new(name.clone()));
         }
         if let Some(room) = self.room_mut(&name) {
-            room.opened();
+            room.unread = 0;
         }
         // In place of a room taken away (a refused join, `removed`), why
         // it went stays said.

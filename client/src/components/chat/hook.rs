@@ -139,14 +139,6 @@ impl Chat {
         }
     }
 
-    /// Marks `room` read up to `seq` on every device, through the outbox.
-    pub(super) fn read(self, room: RoomName, seq: Seq) {
-        let id =
-            MessageId::try_from(storage::random_token()).expect("hex digits make a message id");
-        self.state.update(|s| s.queue_read(room, seq, id));
-        self.pump();
-    }
-
     pub(super) fn leave(&self, room: RoomName) {
         self.send(&ClientMsg::Leave { room });
     }
@@ -232,7 +224,6 @@ pub(super) fn use_chat(room: RoomName) -> Chat {
     keep_in_storage(chat);
     follow_the_address(chat);
     keep_the_title(state, lang);
-    mark_what_is_read(chat);
     // The clock that expires "is typing".
     let now = chat.now;
     if let Ok(tick) =
@@ -273,19 +264,10 @@ fn on_message(
                 ServerMsg::Ack { .. } | ServerMsg::Said { .. } | ServerMsg::Error { .. } => {
                     chat.pump();
                 }
-                // Conversations listed are joined, so their messages come;
-                // so are the rooms the account follows.
+                // Conversations listed are joined, so their messages come.
                 ServerMsg::Rooms { .. } | ServerMsg::RoomChanges { .. } => {
                     for join in state
                         .try_update(ChatState::join_listed_dms)
-                        .unwrap_or_default()
-                    {
-                        chat.send_paced(Paced::Join, join);
-                    }
-                }
-                ServerMsg::ReadStates { .. } => {
-                    for join in state
-                        .try_update(ChatState::join_followed)
                         .unwrap_or_default()
                     {
                         chat.send_paced(Paced::Join, join);
@@ -369,47 +351,21 @@ fn follow_the_address(chat: Chat) {
     on_cleanup(move || on_popstate.remove());
 }
 
-/// The room in the tab's title, after the unread and mention counts.
+/// The room in the tab's title, or the unread count while the page is
+/// hidden.
 fn keep_the_title(state: RwSignal<ChatState>, lang: RwSignal<Lang>) {
     let on_visibility = window_event_listener(leptos::ev::visibilitychange, move |_| {
         state.update(|s| s.set_hidden(document().hidden()));
     });
     on_cleanup(move || on_visibility.remove());
     Effect::new(move |_| {
-        let (unread, mentions) = state.with(ChatState::title_counts);
+        let unseen = state.with(|s| s.unseen_while_hidden);
         let room = state.with(|s| s.current.as_ref().map(|r| s.label(r)));
-        document().set_title(&lang.get().title(unread, mentions, room));
-    });
-}
-
-/// How long after a message from someone else shows in view it is marked
-/// read: a burst of them is marked once, and marking never takes much of
-/// the budget messages share.
-const READ_AFTER_MS: u64 = 1_000;
-
-/// While the page is visible, what shows in the room in view is marked
-/// read, on every device.
-fn mark_what_is_read(chat: Chat) {
-    let state = chat.state;
-    let due = Memo::new(move |_| {
-        state.with(|s| {
-            let view = s.current_room().filter(|_| !s.hidden)?;
-            Some((view.name.clone(), view.read_due()?))
-        })
-    });
-    let waiting = StoredValue::new(false);
-    Effect::new(move |_| {
-        if due.with(Option::is_some) && !waiting.get_value() {
-            waiting.set_value(true);
-            set_timeout(
-                move || {
-                    waiting.set_value(false);
-                    if let Some((room, seq)) = due.get_untracked() {
-                        chat.read(room, seq);
-                    }
-                },
-                std::time::Duration::from_millis(READ_AFTER_MS),
-            );
-        }
+        let title = match (unseen, room) {
+            (0, Some(room)) => format!("{room} · Natter"),
+            (0, None) => "Natter".to_owned(),
+            (n, _) => lang.get().new_message_in_title(n),
+        };
+        document().set_title(&title);
     });
 }

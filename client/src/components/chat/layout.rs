@@ -5,7 +5,6 @@
 use super::composer::Composer;
 use super::members::RoomAdmin;
 use super::messages::{MessageList, Typing};
-use super::reading::RoomBar;
 use super::sidebar::{NickForm, OutboxStatus, RoomList, Status, UserList};
 use super::*;
 
@@ -57,7 +56,6 @@ pub(super) fn Layout(chat: Chat) -> impl IntoView {
                     {say(Lang::rooms_and_people)}
                 </button>
                 <Status chat=chat/>
-                <RoomBar chat=chat/>
                 <MessageList chat=chat/>
                 <Typing chat=chat/>
                 <OutboxStatus chat=chat/>

@@ -2,7 +2,7 @@
 //! versions on request; deleted; a change of one's own on its way) and its
 //! actions (edit, delete) for whoever may take them.
 
-use natter_shared::{Nick, RoomRole, Seq, mention_spans};
+use natter_shared::{RoomRole, Seq};
 
 use super::reactions::EmojiPicker;
 use super::*;
@@ -29,7 +29,6 @@ pub(super) fn MessageBody(chat: Chat, message: Message) -> impl IntoView {
         }
         .into_any();
     };
-    let me = chat.state.with_untracked(|s| s.me.clone());
     let pending = move || {
         chat.state.with(|s| {
             let room = s.current.as_ref()?;
@@ -45,7 +44,7 @@ pub(super) fn MessageBody(chat: Chat, message: Message) -> impl IntoView {
         }
     };
     view! {
-        <span class="body">{body(&said, me.as_ref())}</span>
+        <span class="body">{body(&said)}</span>
         {message.edited.then(|| view! {
             " "
             <button type="button" class="quiet edited" data-testid="message-edited"
@@ -81,7 +80,7 @@ fn Versions(chat: Chat, seq: Seq) -> impl IntoView {
                 .map(|v| {
                     let (short, full) = local_time(v.at);
                     view! {
-                        <li><time class="time" title=full>{short}</time>" "{body(&v.text, None)}</li>
+                        <li><time class="time" title=full>{short}</time>" "{body(&v.text)}</li>
                     }
                 })
                 .collect();
@@ -176,42 +175,16 @@ pub(super) fn MessageActions(chat: Chat, message: Message) -> impl IntoView {
     .into_any()
 }
 
-/// A message's text with its web links as links and the mentions of
-/// `me` marked; everything else is text.
-pub(super) fn body(text: &MessageText, me: Option<&Nick>) -> Vec<AnyView> {
+/// A message's text with its web links as links; everything else is text.
+pub(super) fn body(text: &MessageText) -> Vec<AnyView> {
     segments(text.as_str())
         .into_iter()
-        .flat_map(|segment| match segment {
-            Segment::Text(t) => mentioned(t, me),
-            Segment::Link(url) => vec![
-                view! {
-                    <a href=url.to_owned() target="_blank" rel="noopener noreferrer nofollow">{url.to_owned()}</a>
-                }
-                .into_any(),
-            ],
+        .map(|segment| match segment {
+            Segment::Text(t) => t.to_owned().into_any(),
+            Segment::Link(url) => view! {
+                <a href=url.to_owned() target="_blank" rel="noopener noreferrer nofollow">{url.to_owned()}</a>
+            }
+            .into_any(),
         })
         .collect()
-}
-
-/// `text` with each mention of `me` (or of everyone) marked.
-fn mentioned(text: &str, me: Option<&Nick>) -> Vec<AnyView> {
-    let spans = me.map_or_else(Vec::new, |me| mention_spans(text, me.as_str()));
-    let mut views = Vec::with_capacity(spans.len() * 2 + 1);
-    let mut from = 0;
-    for span in spans {
-        if span.start > from {
-            views.push(text[from..span.start].to_owned().into_any());
-        }
-        let title = say(Lang::mentions_you);
-        let marked = text[span.clone()].to_owned();
-        views.push(
-            view! { <mark class="mention" data-testid="mention" title=title>{marked}</mark> }
-                .into_any(),
-        );
-        from = span.end;
-    }
-    if from < text.len() || views.is_empty() {
-        views.push(text[from..].to_owned().into_any());
-    }
-    views
 }

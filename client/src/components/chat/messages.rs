@@ -359,7 +359,7 @@ pub(super) fn PendingLine(chat: Chat, outgoing: Outgoing) -> impl IntoView {
             data-status=if failed { "failed" } else { "pending" }>
             <span class="nick">{me}</span>
             <span class="says">{say(Lang::says)}</span>
-            <span class="body">{outgoing.said().map(|t| body(t, None))}</span>
+            <span class="body">{outgoing.said().map(body)}</span>
             " "
             <span class="send-state">
                 {text(move || if failed { lang.get().not_sent() } else { lang.get().sending() }.to_owned())}

@@ -32,7 +32,6 @@ mod members;
 mod message;
 mod messages;
 mod reactions;
-mod reading;
 mod sidebar;
 
 use hook::{Chat, now_ms, use_chat};

@@ -239,21 +239,22 @@ pub(super) fn RoomEntry(chat: Chat, entry: Entry) -> impl IntoView {
     } = entry;
     // The room, and the key its name is compared by.
     let target = StoredValue::new((name.clone(), name.key()));
-    // Joined, unread and mentions, in view.
+    // Joined, unread, in view.
     let status = move || {
         target.with_value(|(_, key)| {
             chat.state.with(|s| {
                 let joined = s.rooms.iter().find(|r| r.name.key() == *key);
-                let (unread, mentions) = joined.map_or((0, 0), |r| s.shown_counts(r));
-                let current = s.current.as_ref().is_some_and(|c| c.key() == *key);
-                (joined.is_some(), unread, mentions, current)
+                (
+                    joined.is_some(),
+                    joined.map_or(0, |r| r.unread),
+                    s.current.as_ref().is_some_and(|c| c.key() == *key),
+                )
             })
         })
     };
     let joined = move || status().0;
     let unread = move || status().1;
-    let mentions = move || status().2;
-    let current = move || status().3;
+    let current = move || status().2;
     let show = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
         chat.show(target.with_value(|(name, _)| name.clone()), true);
@@ -264,7 +265,6 @@ pub(super) fn RoomEntry(chat: Chat, entry: Entry) -> impl IntoView {
     let data_room = name.to_string();
     view! {
         <li data-testid="room" data-room=data_room data-unread=text(move || unread().to_string())
-            data-mentions=text(move || mentions().to_string())
             data-private=private.then(|| "true".to_owned()) data-kind=if dm { "dm" } else { "room" }
             class:joined=joined class:current=current>
             <a href=room_path(&name) on:click=show aria-current=move || current().then_some("page")>
@@ -272,9 +272,6 @@ pub(super) fn RoomEntry(chat: Chat, entry: Entry) -> impl IntoView {
                 // Shown for private rooms only (style.css).
                 <span class="lock" role="img" aria-label=say(Lang::private_room) title=say(Lang::private_room)></span>
                 <span class="count" title=text(move || lang.get().online_count(online))>{online}</span>
-                {move || (mentions() > 0).then(|| view! {
-                    <span class="mentions" aria-label=lang.get().mention_count(mentions())>"@"{mentions()}</span>
-                })}
                 <Show when=move || { unread() > 0 }>
                     <span class="unread" aria-label=text(move || lang.get().unread_count(unread()))>{unread}</span>
                 </Show>

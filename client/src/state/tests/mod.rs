@@ -356,7 +356,6 @@ mod changes;
 mod direct;
 mod outbox;
 mod private;
-mod reading;
 
 #[cfg(target_arch = "wasm32")]
 mod in_browser;
