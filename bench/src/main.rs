@@ -92,6 +92,8 @@ pub enum Scenario {
     StormRestart,
     /// The newest page of a room of 1,000,000 messages.
     History,
+    /// The unread and mention counts of an account in 1,000 rooms.
+    Unread,
     /// Messages stored and acknowledged per second.
     Persist,
     /// The web client's size and time to a live connection.

@@ -170,6 +170,9 @@ impl Run {
         if self.wanted(Scenario::History) && natter {
             self.history(target).await?;
         }
+        if self.wanted(Scenario::Unread) && natter {
+            self.unread(target).await?;
+        }
         if self.wanted(Scenario::SignIns) && natter {
             self.sign_ins(target).await?;
         }
@@ -294,6 +297,24 @@ impl Run {
             persist.acknowledged_per_s
         ));
         self.results.persist = Some(persist);
+        Ok(())
+    }
+
+    /// An account in 1,000 rooms: 50 of them with unread messages, then
+    /// all of them.
+    async fn unread(&mut self, target: &Target) -> Result<()> {
+        for busy in [50, 1000] {
+            let unread = scenarios::unread(1000, busy, 200, &self.bar).await?;
+            self.say(format!(
+                "  {:<22} unread: counts of {} rooms, {} unread, {:.3} ms (p50), {:.3} ms (p99); target 5 ms",
+                target.kind.label(),
+                unread.rooms,
+                unread.busy_rooms,
+                unread.counts_ms.p50,
+                unread.counts_ms.p99
+            ));
+            self.results.unread.push(unread);
+        }
         Ok(())
     }
 

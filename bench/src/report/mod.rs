@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::bundle::Bundle;
 use crate::floor::Floor;
-use crate::scenarios::{History, Idle, Persist, Rising, SignIns, Storm};
+use crate::scenarios::{History, Idle, Persist, Rising, SignIns, Storm, Unread};
 use crate::storm_restart::StormRestart;
 use crate::target::Kind;
 
@@ -32,6 +32,7 @@ pub struct Results {
     pub storm_restart: Option<StormRestart>,
     pub persist: Option<Persist>,
     pub history: Option<History>,
+    pub unread: Vec<Unread>,
     pub bundle: Option<Bundle>,
     pub floor: Vec<Floor>,
     pub sign_ins: Option<SignIns>,
@@ -94,6 +95,7 @@ impl Results {
             storm_restart: None,
             persist: None,
             history: None,
+            unread: Vec::new(),
             bundle: None,
             floor: Vec::new(),
             sign_ins: None,

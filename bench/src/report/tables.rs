@@ -137,6 +137,17 @@ impl Results {
                 h.server_store_page_mean_ms
             );
         }
+        for u in &self.unread {
+            println!(
+                "\nunread ({} rooms, {} with {} unread of {} messages): counts p50 {:.3} ms p99 {:.3} ms (target 5 ms)",
+                u.rooms,
+                u.busy_rooms,
+                u.unread_per_room,
+                u.messages_per_room,
+                u.counts_ms.p50,
+                u.counts_ms.p99
+            );
+        }
         if let Some(s) = &self.sign_ins {
             println!(
                 "\nsign-ins ({} accounts, {} sign-ins, Argon2id m=19 MiB t=2 p=1): {:.1}/s, {:.1} ms of server CPU each, peak {:.0} MiB, after {:.0} MiB",

@@ -26,9 +26,11 @@ use crate::usage;
 
 mod history;
 mod sign_ins;
+mod unread;
 
 pub use history::{History, history};
 pub use sign_ins::{SignIns, sign_ins};
+pub use unread::{Unread, unread};
 
 /// A run where the offered rate rises until the server falls behind.
 #[derive(Debug, Clone, Serialize)]

@@ -35,7 +35,7 @@ pub(super) const ACCOUNT_COLUMNS: &str = "a.id AS account_id, a.name AS account_
 impl Store {
     /// Creates an account. A name whose key another account has is
     /// refused with a conflict ([`StoreError::is_conflict`]).
-    pub(crate) async fn create_account(
+    pub async fn create_account(
         &self,
         name: &Nick,
         name_key: &str,

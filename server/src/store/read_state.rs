@@ -15,15 +15,18 @@ use sqlx::any::AnyRow;
 use super::{AccountId, RoomId, RoomRow, Store, StoreError, as_i64, as_u64, room_row, timed};
 
 /// The counts' two sub-queries, for the row `r` of `room_reads`, up to the
-/// number `upto` (an expression).
+/// number `upto` (an expression). A room read to the end (most of an
+/// account's rooms, most of the time) is not searched.
 macro_rules! counted_upto {
     ($upto:literal) => {
         concat!(
-            "(SELECT COUNT(*) FROM messages m WHERE m.room_id = r.room_id \
+            "CASE WHEN r.read_seq >= ", $upto, " THEN 0 ELSE \
+             (SELECT COUNT(*) FROM messages m WHERE m.room_id = r.room_id \
                AND m.seq > r.read_seq AND m.seq <= ", $upto, " AND m.kind = 0 \
-               AND m.deleted = 0 AND (m.author IS NULL OR m.author <> r.account_id)) AS unread, \
+               AND m.deleted = 0 AND (m.author IS NULL OR m.author <> r.account_id)) END AS unread, \
+             CASE WHEN r.read_seq >= ", $upto, " THEN 0 ELSE \
              (SELECT COUNT(*) FROM mentions x WHERE x.account_id = r.account_id \
-               AND x.room_id = r.room_id AND x.seq > r.read_seq AND x.seq <= ", $upto, ") AS mentioned"
+               AND x.room_id = r.room_id AND x.seq > r.read_seq AND x.seq <= ", $upto, ") END AS mentioned"
         )
     };
 }
@@ -86,7 +89,7 @@ impl Store {
     /// Moves the marker of `account` in `room` forward to `seq`, no
     /// further than the room's newest message, following the room if it
     /// did not; returns the marker now.
-    pub(crate) async fn mark_read(
+    pub async fn mark_read(
         &self,
         account: AccountId,
         room: RoomId,
@@ -161,7 +164,7 @@ impl Store {
 
     /// Every room `account` follows, each counted up to its newest message,
     /// in the order it followed them.
-    pub(crate) async fn following(&self, account: AccountId) -> Result<Vec<Followed>, StoreError> {
+    pub async fn following(&self, account: AccountId) -> Result<Vec<Followed>, StoreError> {
         timed("following", async {
             let rows = sqlx::query(concat!(
                 "SELECT o.id, o.name, o.last_seq, o.private, r.read_seq, r.level, ",
