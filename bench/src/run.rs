@@ -300,8 +300,7 @@ impl Run {
         Ok(())
     }
 
-    /// An account in 1,000 rooms: 50 of them with unread messages, then
-    /// all of them.
+    /// An account in 1,000 rooms: 50 with unread messages, then all.
     async fn unread(&mut self, target: &Target) -> Result<()> {
         for busy in [50, 1000] {
             let unread = scenarios::unread(1000, busy, 200, &self.bar).await?;

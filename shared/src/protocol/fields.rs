@@ -146,6 +146,7 @@ impl TryFrom<ServerFields> for ServerMsg {
             | ServerKind::Versions
             | ServerKind::ReadState
             | ServerKind::ReadStates
+            | ServerKind::RoomChanges
             | ServerKind::Error => return about_a_room(wire),
             ServerKind::Welcome => ServerMsg::Welcome {
                 nick: need!(nick),
@@ -206,16 +207,12 @@ impl TryFrom<ServerFields> for ServerMsg {
             ServerKind::Rooms => ServerMsg::Rooms {
                 rooms: need!(rooms),
             },
-            ServerKind::RoomChanges => ServerMsg::RoomChanges {
-                rooms: need!(rooms),
-                gone: need!(gone),
-            },
         })
     }
 }
 
-/// The messages about one room that are not its stream: membership news,
-/// typing, versions, and errors.
+/// The messages that are not a room's stream: membership news, typing,
+/// versions, read state, changes to the room list, and errors.
 fn about_a_room(wire: ServerFields) -> Result<ServerMsg, MissingField> {
     let kind = ServerMsg::TYPES[wire.kind as usize];
     macro_rules! need {
@@ -249,6 +246,10 @@ fn about_a_room(wire: ServerFields) -> Result<ServerMsg, MissingField> {
             private: wire.private,
             with: wire.with,
         }),
+        ServerKind::RoomChanges => ServerMsg::RoomChanges {
+            rooms: need!(rooms),
+            gone: need!(gone),
+        },
         ServerKind::ReadStates => ServerMsg::ReadStates {
             following: need!(following),
         },
