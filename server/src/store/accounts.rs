@@ -34,7 +34,7 @@ pub(super) const ACCOUNT_COLUMNS: &str = "a.id AS account_id, a.name AS account_
 
 impl Store {
     /// Creates an account. A name whose key another account has is
-    /// refused with a conflict ([`StoreError::is_conflict`]).
+    /// refused with a conflict (`StoreError::is_conflict`).
     pub async fn create_account(
         &self,
         name: &Nick,
