@@ -266,3 +266,56 @@ async fn edits_and_deletions_cross_nodes_and_a_race_cannot_revive_a_deleted_mess
     a.stop().await.unwrap();
     b.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_read_on_one_node_reaches_the_accounts_sockets_on_another() {
+    let Some((a, b)) = two_nodes().await else {
+        return;
+    };
+    let ada = sign_up(&a, "Ada", PASSWORD).await;
+    let bob = sign_up(&a, "Bob", PASSWORD).await;
+    let mut ada_a = connect_with_cookie(&a, &ada).await;
+    let mut ada_b = connect_with_cookie(&b, &ada).await;
+    let mut bob_b = connect_with_cookie(&b, &bob).await;
+    for ws in [&mut ada_a, &mut ada_b, &mut bob_b] {
+        in_lobby(ws).await;
+    }
+    let lobby = || common::room("lobby");
+    let id = |s: &str| Some(MessageId::try_from(s).unwrap());
+    let say = ClientMsg::Say {
+        room: lobby(),
+        text: MessageText::try_from("@Ada, from node b").unwrap(),
+        id: id("m1"),
+    };
+    let seq = answer(&mut bob_b, say).await.unwrap();
+    // Node a counts it for Ada once it has delivered it.
+    read_until(
+        &mut ada_a,
+        |m| matches!(m, ServerMsg::Said { seq: s, .. } if *s == seq),
+    )
+    .await;
+    let read = ClientMsg::Read {
+        room: lobby(),
+        seq,
+        id: id("r1"),
+    };
+    assert_eq!(answer(&mut ada_a, read).await, Ok(seq));
+    let told = read_until(
+        &mut ada_b,
+        |m| matches!(m, ServerMsg::ReadState(state) if state.read == seq),
+    )
+    .await;
+    let Some(ServerMsg::ReadState(state)) = told.last() else {
+        unreachable!()
+    };
+    assert_eq!((state.unread, state.mentions), (0, 0));
+    // Bob's socket on that node hears nothing of Ada's reads.
+    send(&mut bob_b, &ClientMsg::Ping).await;
+    let seen = read_until(&mut bob_b, |m| matches!(m, ServerMsg::Pong)).await;
+    assert!(
+        !seen
+            .iter()
+            .any(|m| matches!(m, ServerMsg::ReadState(s) if s.read == seq)),
+        "{seen:?}"
+    );
+}
