@@ -1,7 +1,7 @@
 //! Natter's web client: mounts the app. See `app.rs` for the page shell,
 //! `ws/` for the socket, `state/` for the chat's display logic,
 //! `i18n/` for every phrase, `links.rs` for links in messages,
-//! `storage.rs` for what the browser remembers, `json.rs` for JSON,
+//! `storage.rs` for what the browser remembers, `json/` for JSON,
 //! `api/` for the account API over HTTP and `components/` for the pages.
 
 mod api;

@@ -1,6 +1,6 @@
 //! The account API (`/api/…`, JSON) through the browser's `fetch`: one
 //! function per route, each handing its answer, read into plain data or a
-//! [`Refusal`], to a callback. JSON goes through `json.rs`'s helpers (the browser's own
+//! [`Refusal`], to a callback. JSON goes through `json/`'s helpers (the browser's own
 //! `JSON`), not serde, to keep the bundle small. What needs no browser
 //! (codes, the `next` rule, tickets, "how long ago") is in `rules.rs`,
 //! tested natively.
