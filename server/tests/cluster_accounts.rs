@@ -154,6 +154,22 @@ async fn in_lobby(ws: &mut common::Ws) {
     common::enter(ws, "lobby").await;
 }
 
+/// Ada on node a and on node b, and Bob on node b, all in the lobby.
+async fn ada_twice_and_bob(
+    a: &common::TestServer,
+    b: &common::TestServer,
+) -> (common::Ws, common::Ws, common::Ws) {
+    let ada = sign_up(a, "Ada", PASSWORD).await;
+    let bob = sign_up(a, "Bob", PASSWORD).await;
+    let mut ada_a = connect_with_cookie(a, &ada).await;
+    let mut ada_b = connect_with_cookie(b, &ada).await;
+    let mut bob_b = connect_with_cookie(b, &bob).await;
+    for ws in [&mut ada_a, &mut ada_b, &mut bob_b] {
+        in_lobby(ws).await;
+    }
+    (ada_a, ada_b, bob_b)
+}
+
 /// Sends `msg` and returns what answers it: its `ack`'s number, or the
 /// code of its `error`.
 async fn answer(ws: &mut common::Ws, msg: ClientMsg) -> Result<Seq, ErrorCode> {
@@ -174,14 +190,7 @@ async fn edits_and_deletions_cross_nodes_and_a_race_cannot_revive_a_deleted_mess
     let Some((a, b)) = two_nodes().await else {
         return;
     };
-    let ada = sign_up(&a, "Ada", PASSWORD).await;
-    let bob = sign_up(&a, "Bob", PASSWORD).await;
-    let mut ada_a = connect_with_cookie(&a, &ada).await;
-    let mut ada_b = connect_with_cookie(&b, &ada).await;
-    let mut bob_b = connect_with_cookie(&b, &bob).await;
-    for ws in [&mut ada_a, &mut ada_b, &mut bob_b] {
-        in_lobby(ws).await;
-    }
+    let (mut ada_a, mut ada_b, mut bob_b) = ada_twice_and_bob(&a, &b).await;
     let lobby = || common::room("lobby");
     let id = |s: &str| Some(MessageId::try_from(s).unwrap());
     let text = |s: &str| MessageText::try_from(s).unwrap();
@@ -272,14 +281,7 @@ async fn a_read_on_one_node_reaches_the_accounts_sockets_on_another() {
     let Some((a, b)) = two_nodes().await else {
         return;
     };
-    let ada = sign_up(&a, "Ada", PASSWORD).await;
-    let bob = sign_up(&a, "Bob", PASSWORD).await;
-    let mut ada_a = connect_with_cookie(&a, &ada).await;
-    let mut ada_b = connect_with_cookie(&b, &ada).await;
-    let mut bob_b = connect_with_cookie(&b, &bob).await;
-    for ws in [&mut ada_a, &mut ada_b, &mut bob_b] {
-        in_lobby(ws).await;
-    }
+    let (mut ada_a, mut ada_b, mut bob_b) = ada_twice_and_bob(&a, &b).await;
     let lobby = || common::room("lobby");
     let id = |s: &str| Some(MessageId::try_from(s).unwrap());
     let say = ClientMsg::Say {

@@ -32,6 +32,18 @@ async fn welcomed(ws: &mut Ws) -> Vec<ReadState> {
     }
 }
 
+/// Ada and Bob signed up, each with a socket in the lobby; and Ada's
+/// cookie, for more of her devices.
+async fn ada_and_bob_in_lobby(server: &TestServer) -> (String, Ws, Ws) {
+    let ada = sign_up(server, "Ada", PASSWORD).await;
+    let bob = sign_up(server, "Bob", PASSWORD).await;
+    let (mut ada_ws, _) = device(server, &ada).await;
+    join(&mut ada_ws, "lobby").await;
+    let (mut bob_ws, _) = device(server, &bob).await;
+    join(&mut bob_ws, "lobby").await;
+    (ada, ada_ws, bob_ws)
+}
+
 /// Joins `name` and returns the read state that follows its history.
 async fn join(ws: &mut Ws, name: &str) -> ReadState {
     let join = ClientMsg::Join {
@@ -151,12 +163,7 @@ async fn a_read_on_one_device_clears_the_counts_on_the_other() {
 #[tokio::test]
 async fn deletions_and_edits_keep_the_counts_exact() {
     let server = spawn_app().await;
-    let ada = sign_up(&server, "Ada", PASSWORD).await;
-    let bob = sign_up(&server, "Bob", PASSWORD).await;
-    let (mut ada_ws, _) = device(&server, &ada).await;
-    join(&mut ada_ws, "lobby").await;
-    let (mut bob_ws, _) = device(&server, &bob).await;
-    join(&mut bob_ws, "lobby").await;
+    let (ada, mut ada_ws, mut bob_ws) = ada_and_bob_in_lobby(&server).await;
     let gone = say(&mut bob_ws, "lobby", "@Ada oops", "b-1").await;
     let later = say(&mut bob_ws, "lobby", "fine", "b-2").await;
     let delete = ClientMsg::Delete {
@@ -258,12 +265,7 @@ async fn guests_and_rooms_not_joined_are_refused() {
 #[tokio::test]
 async fn at_room_mentions_every_follower_and_big_rooms_keep_it_for_moderators() {
     let server = spawn_app().await;
-    let ada = sign_up(&server, "Ada", PASSWORD).await;
-    let bob = sign_up(&server, "Bob", PASSWORD).await;
-    let (mut ada_ws, _) = device(&server, &ada).await;
-    join(&mut ada_ws, "lobby").await;
-    let (mut bob_ws, _) = device(&server, &bob).await;
-    join(&mut bob_ws, "lobby").await;
+    let (ada, _ada_ws, mut bob_ws) = ada_and_bob_in_lobby(&server).await;
     say(&mut bob_ws, "lobby", "@room lunch?", "b-1").await;
     let (_, following) = device(&server, &ada).await;
     assert_eq!((following[0].unread, following[0].mentions), (1, 1));
