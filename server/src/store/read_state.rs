@@ -31,6 +31,10 @@ macro_rules! counted_upto {
     };
 }
 
+/// Most rooms [`Store::following`] reads: what a connection is told of
+/// them stays far within its queue (about 100 bytes a room).
+pub(super) const MAX_TOLD: i64 = 1_000;
+
 /// One followed room, as [`Store::following`] reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Followed {
@@ -162,17 +166,29 @@ impl Store {
         .await
     }
 
-    /// Every room `account` follows, each counted up to its newest message,
-    /// in the order it followed them.
+    /// The rooms `account` follows, each counted up to its newest message:
+    /// those with unread messages first, then the others, each in the
+    /// order they were made, at most 1,000 of them.
     pub async fn following(&self, account: AccountId) -> Result<Vec<Followed>, StoreError> {
+        self.following_at_most(account, MAX_TOLD).await
+    }
+
+    async fn following_at_most(
+        &self,
+        account: AccountId,
+        most: i64,
+    ) -> Result<Vec<Followed>, StoreError> {
         timed("following", async {
             let rows = sqlx::query(concat!(
                 "SELECT o.id, o.name, o.last_seq, o.private, r.read_seq, r.level, ",
                 counted_upto!("o.last_seq"),
                 " FROM room_reads r JOIN rooms o ON o.id = r.room_id \
-                  WHERE r.account_id = $1 ORDER BY o.id"
+                  WHERE r.account_id = $1 \
+                  ORDER BY CASE WHEN r.read_seq < o.last_seq THEN 0 ELSE 1 END, o.id \
+                  LIMIT $2"
             ))
             .bind(account.0)
+            .bind(most)
             .fetch_all(&self.pool)
             .await?;
             let rooms = rows.iter().map(room_row).collect::<Result<Vec<_>, _>>()?;
@@ -233,4 +249,46 @@ fn followed(row: &AnyRow, room: RoomRow) -> Result<Followed, StoreError> {
         unread: count("unread")?,
         mentions: count("mentioned")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use natter_shared::{MessageText, Nick, RoomName, UnixMillis};
+
+    use crate::store::{Draft, Making};
+
+    /// An account following many rooms is told the ones with unread
+    /// messages first, and no more than the most.
+    #[tokio::test]
+    async fn the_rooms_told_are_bounded_and_the_unread_come_first() {
+        for db in crate::store::test_db::both().await {
+            let store = &db.store;
+            let ada = Nick::try_from("Ada").unwrap();
+            let role = natter_shared::Role::Member;
+            let account = store
+                .create_account(&ada, "ada", None, role, UnixMillis(1))
+                .await
+                .unwrap();
+            let mut rooms = Vec::new();
+            for n in 0..5 {
+                let making = Making {
+                    by: Some(account),
+                    ..Making::default()
+                };
+                let name = RoomName::try_from(format!("room-{n}")).unwrap();
+                let (room, _) = store.make_room(&name, UnixMillis(1), making).await.unwrap();
+                rooms.push(room);
+            }
+            // Someone else speaks in the last two rooms.
+            for room in &rooms[3..] {
+                let text = MessageText::try_from("hi").unwrap();
+                let draft = Draft::message(room.id, Nick::numbered(7), text, None);
+                store.append(&[draft], UnixMillis(2)).await.unwrap();
+            }
+            let told = store.following_at_most(account, 3).await.unwrap();
+            let names: Vec<&str> = told.iter().map(|f| f.room.name.as_str()).collect();
+            assert_eq!(names, ["room-3", "room-4", "room-0"], "{}", db.engine);
+            assert_eq!(told[0].unread, 1, "{}", db.engine);
+        }
+    }
 }

@@ -65,25 +65,27 @@ impl Session {
         let (Some(signed), Some(mut held)) = (&self.signed, app.hub.room_ref(room)) else {
             return Ok(None);
         };
-        app.store.follow(signed.account, room).await?;
         held.latest = latest.0;
-        let state = read_state(app, signed.account, &held).await?;
+        // Most joins are of rooms followed already: no write for them.
+        let mut state = read_state(app, signed.account, &held).await?;
+        if state.is_none() {
+            app.store.follow(signed.account, room).await?;
+            state = read_state(app, signed.account, &held).await?;
+        }
         Ok(state.map(|s| Frame::of(&ServerMsg::ReadState(s))))
     }
 
     /// After a `leave`: the account no longer follows the room, unless it
-    /// is a direct conversation, which it always follows.
-    pub(super) async fn unfollow(
-        &mut self,
-        app: &AppState,
-        member: &Member,
-    ) -> Result<(), Failure> {
+    /// is a direct conversation, which it always follows. The leave goes
+    /// ahead whatever the store says; a room still followed comes back in
+    /// the next `read_states`.
+    pub(super) async fn unfollow(&mut self, app: &AppState, member: &Member) {
         if let Some(signed) = &self.signed
             && !member.name.is_direct()
+            && let Err(err) = app.store.unfollow(signed.account, member.room).await
         {
-            app.store.unfollow(signed.account, member.room).await?;
+            tracing::warn!(%err, room = %member.name, "a room left is still followed");
         }
-        Ok(())
     }
 }
 

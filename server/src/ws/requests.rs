@@ -51,7 +51,7 @@ impl Session {
                 // The leaver hears its own `left` at once; the others once
                 // the departure has settled (see `settle`).
                 let member = self.member(&room)?;
-                self.unfollow(app, &member).await?;
+                self.unfollow(app, &member).await;
                 self.typing.remove(&room.key());
                 self.departures.push(room);
                 let left = ServerMsg::Left {
