@@ -11,7 +11,7 @@
 use natter_shared::{Change, Emoji, MessageText, ReactionChange, Seq, UnixMillis, Version};
 use sqlx::{AnyConnection, Row};
 
-use super::{AccountId, RoomId, Store, StoreError, as_i64, as_u64, reactions, timed};
+use super::{AccountId, RoomId, Store, StoreError, as_i64, as_u64, mentions, reactions, timed};
 
 /// What a [`super::Draft`] stores: a new message, or a change to one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,7 +161,6 @@ pub(super) async fn apply(
             for erase in [
                 "DELETE FROM message_versions WHERE room_id = $1 AND seq = $2",
                 "DELETE FROM reactions WHERE room_id = $1 AND seq = $2",
-                "DELETE FROM mentions WHERE room_id = $1 AND seq = $2",
             ] {
                 sqlx::query(erase)
                     .bind(room)
@@ -169,6 +168,7 @@ pub(super) async fn apply(
                     .execute(&mut *tx)
                     .await?;
             }
+            mentions::forget(tx, room, target).await?;
             sqlx::query(
                 "UPDATE messages SET text = '', edited_at = NULL, deleted = 1 \
                  WHERE room_id = $1 AND seq = $2",

@@ -360,7 +360,9 @@ pub async fn send_raw(ws: &mut Ws, frame: Message) {
 
 /// Makes `n` new accounts follow the room `name` straight in the database
 /// (SQLite or PostgreSQL) of `server`: a big room without signing `n`
-/// people up.
+/// people up. It raises no limit: the server keeps its defaults (the 50
+/// followers beyond which `@room` is for moderators among them), and the
+/// room is made big the way time would make it.
 pub async fn add_followers(server: &TestServer, name: &str, n: usize) {
     use sqlx::{Connection, Executor};
     let mut statements = Vec::new();
