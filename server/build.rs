@@ -1,6 +1,8 @@
 //! Rebuilds the server when the client bundle in `dist/` changes, so a
-//! release binary always embeds the bundle it was built after; and names
-//! the commit a release binary was built from (`natter --version`).
+//! release binary always embeds the bundle it was built after; stops a
+//! release build of the binary that would embed no bundle (`cargo install`
+//! from a checkout where the client was never built); and names the commit
+//! a release binary was built from (`natter --version`).
 //!
 //! Only release builds ask git: the commit changes with every commit, and
 //! every change of it rebuilds the whole package, tests included.
@@ -11,6 +13,12 @@ use std::process::Command;
 fn main() {
     println!("cargo::rerun-if-changed=../dist");
     let release = std::env::var("PROFILE").is_ok_and(|p| p == "release");
+    // Read by `main.rs`, which refuses to compile a release binary without
+    // the page; the library (the load generator links it) builds either way.
+    println!("cargo::rustc-check-cfg=cfg(natter_bundle_missing)");
+    if release && !Path::new("../dist/index.html").exists() {
+        println!("cargo::rustc-cfg=natter_bundle_missing");
+    }
     let built_from = if release {
         for moves in ["../.git/HEAD", "../.git/refs/heads", "../.git/packed-refs"] {
             // A path that does not exist would rerun this script every time.

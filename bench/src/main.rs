@@ -94,6 +94,9 @@ pub enum Scenario {
     History,
     /// The unread and mention counts of an account in 1,000 rooms.
     Unread,
+    /// Start to ready (`/readyz`) on an empty database and on a million
+    /// messages, and the idle server's memory.
+    Startup,
     /// Messages stored and acknowledged per second.
     Persist,
     /// The web client's size and time to a live connection.

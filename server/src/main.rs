@@ -14,6 +14,15 @@ use natter_server::store::StoreError;
 use natter_server::{ServeError, run, shutdown_signal};
 use tracing_subscriber::EnvFilter;
 
+// `cargo install --path server` (or `--git`) in a checkout whose client was
+// never built would make a server whose every page is an error (`build.rs`).
+#[cfg(natter_bundle_missing)]
+compile_error!(
+    "Natter's web client is not built, so this server would have no page to serve: \
+     in a clone of the repository run `cargo xtask dist` (it builds the client, then the \
+     server at target/release/natter), and only then `cargo install --path server`."
+);
+
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();

@@ -82,6 +82,41 @@ async fn version_names_the_manifests_version_and_the_build() {
     assert_eq!(version, expected);
 }
 
+/// `natter health`, the image's health check, asks the running server for
+/// `/readyz`, at `--bind` or at the `NATTER_BIND` the server itself reads;
+/// with nothing there it fails and says why.
+#[tokio::test]
+async fn health_asks_the_running_server() {
+    let (mut server, addr, _db) = start().await;
+    let by_flag = Command::new(env!("CARGO_BIN_EXE_natter"))
+        .args(["health", "--bind", &addr])
+        .output()
+        .await
+        .unwrap();
+    assert!(by_flag.status.success(), "{by_flag:?}");
+    assert_eq!(String::from_utf8_lossy(&by_flag.stdout), "ready\n");
+    let by_env = Command::new(env!("CARGO_BIN_EXE_natter"))
+        .arg("health")
+        .env("NATTER_BIND", &addr)
+        .output()
+        .await
+        .unwrap();
+    assert!(by_env.status.success(), "{by_env:?}");
+    server.kill().await.unwrap();
+    let port: std::net::SocketAddr = addr.parse().unwrap();
+    let gone = Command::new(env!("CARGO_BIN_EXE_natter"))
+        .args(["health", "--bind", &format!("0.0.0.0:{}", port.port())])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(gone.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&gone.stderr);
+    assert!(
+        err.contains(&format!("The server at {addr} is not ready")),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn a_bad_flag_is_refused_with_a_reason() {
     let out = Command::new(env!("CARGO_BIN_EXE_natter"))

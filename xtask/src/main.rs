@@ -8,6 +8,7 @@ mod conformance;
 mod fuzz;
 mod minify;
 mod precompress;
+mod release;
 mod tools;
 
 #[cfg(test)]
@@ -38,13 +39,17 @@ enum Task {
     /// Check formatting and lints, build the client, run the conformance
     /// cases (all of them when `CI` is set) and every test.
     Test,
-    /// Build the release binary with the client embedded.
+    /// Build the release binary with the client embedded
+    /// (`target/release/natter`), and the release: the archive
+    /// `target/dist/natter-<version>-x86_64-linux.tar.gz` (a static binary,
+    /// docs, licences, SHA256SUMS) and the container image
+    /// `natter:<version>`.
     Dist,
     /// Client development: the server (debug) on 127.0.0.1:8080 and
     /// `trunk serve` with live reload on http://127.0.0.1:8081.
     Dev,
     /// Install the missing tools (Chromium and axe-core too, for the
-    /// browser tests).
+    /// browser tests; musl-gcc and podman, for the release).
     Setup,
     /// Build everything in release mode and run the load generator: a
     /// results table, `target/bench/results.json` and a chart.
@@ -56,7 +61,8 @@ enum Task {
         #[arg(long)]
         quick: bool,
         /// Only these scenarios (fanout, rooms, idle, storm, storm-restart,
-        /// history, persist, bundle), comma-separated.
+        /// history, unread, startup, persist, bundle, floor, sign-ins,
+        /// signed-in), comma-separated.
         #[arg(long)]
         only: Option<String>,
     },
@@ -85,12 +91,17 @@ fn main() -> Result<()> {
     match cli.command {
         Task::Run { server_args } => run(&root, &server_args),
         Task::Test => test(&root),
-        Task::Dist => dist(&root).map(|_| ()),
+        Task::Dist => {
+            dist(&root)?;
+            release::release(&root).map(|_| ())
+        }
         Task::Dev => dev(&root),
         Task::Setup => {
             tools::ensure_build_tools(&root)?;
             tools::ensure_browser()?;
-            tools::ensure_axe(&root)
+            tools::ensure_axe(&root)?;
+            release::ensure_static_tools()?;
+            release::ensure_podman()
         }
         Task::Bench { peers, quick, only } => bench(&root, peers, quick, only.as_deref()),
         Task::Conformance { quick } => conformance::run(
@@ -221,11 +232,15 @@ fn test(root: &Path) -> Result<()> {
     .env("PATH", &env.path)
     .run()?;
     build_client(&env)?;
+    // The release archive and image, which `xtask/tests/release.rs` unpacks
+    // and inspects.
+    release::release(root)?;
     conformance::run(root, conformance::Suite::for_tests())?;
     step("tests: unit, integration and browser");
     cargo(&["test", "--workspace"])
         .env("NATTER_REQUIRE_BROWSER", "1")
         .env("NATTER_REQUIRE_BUNDLE", "1")
+        .env("NATTER_REQUIRE_RELEASE", "1")
         .run()?;
     postgres_suite()?;
     step("all checks passed");

@@ -82,6 +82,37 @@ fn files_stay_small_or_say_why() {
     );
 }
 
+/// Migrations only add (tables, columns, indexes): the nodes of an
+/// older version still running during a rolling upgrade keep working on a
+/// database the first new node migrated (docs/DEPLOY.md, "Upgrading").
+#[test]
+fn migrations_only_add() {
+    let mut found = 0;
+    for engine in ["sqlite", "postgres"] {
+        let folder = root().join("server/migrations").join(engine);
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let sql = std::fs::read_to_string(&path).unwrap().to_uppercase();
+            found += 1;
+            let code = sql
+                .lines()
+                .map(|line| line.split("--").next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\n");
+            // Filling in a column just added (`UPDATE`) is adding too.
+            for word in ["DROP ", "RENAME ", "ALTER COLUMN", "DELETE FROM"] {
+                assert!(
+                    !code.contains(word),
+                    "{} has {word:?}: a migration must only add, or the upgrade \
+                     guide must change",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(found >= 2, "no migrations found");
+}
+
 #[test]
 fn only_the_store_runs_sql() {
     let store = root().join("server/src/store");

@@ -10,6 +10,8 @@
 //! | terser, Lightning CSS | npm, under `target/tools` | minify the release bundle's JavaScript and CSS (`minify.rs`) |
 //! | Chromium, chromedriver | Debian's packages | the browser tests |
 //! | axe-core | npm, under `target/tools` | the browser tests check each page's accessibility with it |
+//! | `x86_64-unknown-linux-musl`, musl-gcc | rustup, Debian's `musl-tools` | the released binary, linked statically (`release.rs`) |
+//! | podman | Debian's packages | builds the container image (`release.rs`) |
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -183,7 +185,7 @@ fn ensure_wasm_target() -> Result<()> {
 }
 
 /// Adds a rustup target or component (`kind`) unless it is installed.
-fn ensure_rustup_part(kind: &str, name: &str, what: &str) -> Result<()> {
+pub(crate) fn ensure_rustup_part(kind: &str, name: &str, what: &str) -> Result<()> {
     let installed = Command::new("rustup")
         .args([kind, "list", "--installed"])
         .output()

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::bundle::Bundle;
 use crate::floor::Floor;
-use crate::scenarios::{History, Idle, Persist, Rising, SignIns, Storm, Unread};
+use crate::scenarios::{History, Idle, Persist, Rising, SignIns, Startup, Storm, Unread};
 use crate::storm_restart::StormRestart;
 use crate::target::Kind;
 
@@ -33,6 +33,7 @@ pub struct Results {
     pub persist: Option<Persist>,
     pub history: Option<History>,
     pub unread: Vec<Unread>,
+    pub startup: Vec<Startup>,
     pub bundle: Option<Bundle>,
     pub floor: Vec<Floor>,
     pub sign_ins: Option<SignIns>,
@@ -96,6 +97,7 @@ impl Results {
             persist: None,
             history: None,
             unread: Vec::new(),
+            startup: Vec::new(),
             bundle: None,
             floor: Vec::new(),
             sign_ins: None,

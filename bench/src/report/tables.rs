@@ -148,6 +148,12 @@ impl Results {
                 u.counts_ms.p99
             );
         }
+        for s in &self.startup {
+            println!(
+                "\nstartup ({} messages): ready p50 {:.1} ms, max {:.1} ms (targets 50 ms empty, 200 ms at 1,000,000); idle RSS {:.1} MiB (target 20 MB)",
+                s.messages, s.ready_ms.p50, s.ready_ms.max, s.idle_rss_mib
+            );
+        }
         if let Some(s) = &self.sign_ins {
             println!(
                 "\nsign-ins ({} accounts, {} sign-ins, Argon2id m=19 MiB t=2 p=1): {:.1}/s, {:.1} ms of server CPU each, peak {:.0} MiB, after {:.0} MiB",

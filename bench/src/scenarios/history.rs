@@ -67,7 +67,12 @@ pub async fn history(
 }
 
 /// Stores `messages` messages in `room`, in batches, by a few authors.
-async fn fill(store: &Store, room: RoomId, messages: u64, bar: &ProgressBar) -> Result<()> {
+pub(super) async fn fill(
+    store: &Store,
+    room: RoomId,
+    messages: u64,
+    bar: &ProgressBar,
+) -> Result<()> {
     bar.set_message(format!("filling a room with {messages} messages"));
     bar.set_length(messages);
     bar.set_position(0);

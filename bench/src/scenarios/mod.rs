@@ -26,10 +26,12 @@ use crate::usage;
 
 mod history;
 mod sign_ins;
+mod startup;
 mod unread;
 
 pub use history::{History, history};
 pub use sign_ins::{SignIns, sign_ins};
+pub use startup::{Startup, startup};
 pub use unread::{Unread, unread};
 
 /// A run where the offered rate rises until the server falls behind.

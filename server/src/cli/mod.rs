@@ -1,8 +1,9 @@
 //! The operator's commands: `natter user add`, `natter user
 //! reset-password` and `natter invite create`, run against the database
 //! and leaving the server alone (SQLite's lock and PostgreSQL's
-//! transactions let them run while it serves). `natter` with no command
-//! serves, with [`Config`]'s flags, unchanged.
+//! transactions let them run while it serves); and `natter health`, which
+//! asks the running server. `natter` with no command serves, with
+//! [`Config`]'s flags, unchanged.
 //!
 //! Each command prints what it made on standard output (a link is the only
 //! line, for scripts) and, on failure, one sentence on standard error with
@@ -10,6 +11,7 @@
 //! command line, where `ps` and the shell's history would show them.
 
 mod accounts;
+mod health;
 mod invites;
 
 use std::io::{BufRead, Write};
@@ -59,6 +61,15 @@ pub enum Command {
     Invite {
         #[command(subcommand)]
         action: InviteAction,
+    },
+    /// Asks the server on this machine whether it is ready (`GET /readyz`):
+    /// prints `ready` and exits 0, or says why not and exits 1. For health
+    /// checks, e.g. a container's.
+    Health {
+        /// The server's own `--bind`; an unspecified address (`0.0.0.0`,
+        /// `[::]`) is asked on loopback.
+        #[arg(long, env = "NATTER_BIND", default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
     },
 }
 
@@ -158,6 +169,11 @@ pub(crate) enum CliError {
     Stdout(std::io::Error),
     #[error("{0}")]
     Auth(#[from] AuthError),
+    #[error("The server at {at} is not ready: {why}.")]
+    Unhealthy {
+        at: std::net::SocketAddr,
+        why: String,
+    },
     #[error("--public-url must start with http:// or https://, not {0:?}.")]
     PublicUrl(String),
 }
@@ -219,6 +235,7 @@ async fn execute(
             store.close().await;
             done
         }
+        Command::Health { bind } => health::check(bind, output).await,
     }
 }
 

@@ -118,10 +118,9 @@ mod tests {
         }
     }
 
-    /// Migrates `url` as the version before accounts did, and stores a room
-    /// with two messages there as it did.
-    async fn an_older_database(url: &str) -> i64 {
-        let (folder, accounts) = migrations_before_accounts(Backend::of(url));
+    /// A folder holding the migrations of the version before accounts.
+    fn older_migrations(backend: Backend) -> tempfile::TempDir {
+        let (folder, accounts) = migrations_before_accounts(backend);
         let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("migrations")
             .join(folder);
@@ -135,6 +134,32 @@ mod tests {
         for name in names.iter().take_while(|n| n.as_str() < accounts) {
             std::fs::copy(all.join(name), older.path().join(name)).unwrap();
         }
+        older
+    }
+
+    /// An older version started on a database a newer one migrated (an old
+    /// node restarted in the middle of a rolling upgrade) refuses to run on
+    /// a schema it does not know (docs/DEPLOY.md, "Upgrading").
+    #[tokio::test]
+    async fn an_older_version_refuses_a_database_a_newer_one_migrated() {
+        for (engine, url, _dir) in fresh_urls().await {
+            Store::open(&url).await.unwrap().close().await;
+            let older = older_migrations(Backend::of(&url));
+            sqlx::any::install_default_drivers();
+            let pool = AnyPool::connect(&connect_url(&url)).await.unwrap();
+            let refused = Migrator::new(older.path()).await.unwrap().run(&pool).await;
+            assert!(
+                matches!(refused, Err(sqlx::migrate::MigrateError::VersionMissing(_))),
+                "{engine}: {refused:?}"
+            );
+            pool.close().await;
+        }
+    }
+
+    /// Migrates `url` as the version before accounts did, and stores a room
+    /// with two messages there as it did.
+    async fn an_older_database(url: &str) -> i64 {
+        let older = older_migrations(Backend::of(url));
         sqlx::any::install_default_drivers();
         let pool = AnyPool::connect(&connect_url(url)).await.unwrap();
         Migrator::new(older.path())

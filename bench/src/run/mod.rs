@@ -12,6 +12,8 @@ use crate::probe::Clock;
 use crate::target::{ConnectLimits, Kind, Target};
 use crate::{Cli, Scenario, bundle, floor, report, scenarios, storm_restart};
 
+mod storage;
+
 /// Sizes of the run; `--quick` shrinks them.
 pub(crate) struct Sizes {
     fanout_clients: usize,
@@ -173,6 +175,9 @@ impl Run {
         if self.wanted(Scenario::Unread) && natter {
             self.unread(target).await?;
         }
+        if self.wanted(Scenario::Startup) && natter {
+            self.startup(target).await?;
+        }
         if self.wanted(Scenario::SignIns) && natter {
             self.sign_ins(target).await?;
         }
@@ -284,49 +289,6 @@ impl Run {
         let run = storm_restart::run(target, [&logs[0], &logs[1]], options, &self.bar).await?;
         self.say(report::storm_restart_line(&run));
         self.results.storm_restart = Some(run);
-        Ok(())
-    }
-
-    async fn persist(&mut self, target: &Target) -> Result<()> {
-        let log = self.log(target, "persist");
-        let persist =
-            scenarios::persist(target, &log, self.sizes.persist, self.clock, &self.bar).await?;
-        self.say(format!(
-            "  {:<22} persistence: {:.0} acknowledged messages/s",
-            target.kind.label(),
-            persist.acknowledged_per_s
-        ));
-        self.results.persist = Some(persist);
-        Ok(())
-    }
-
-    /// An account in 1,000 rooms: 50 with unread messages, then all.
-    async fn unread(&mut self, target: &Target) -> Result<()> {
-        for busy in [50, 1000] {
-            let unread = scenarios::unread(1000, busy, 200, &self.bar).await?;
-            self.say(format!(
-                "  {:<22} unread: counts of {} rooms, {} unread, {:.3} ms (p50), {:.3} ms (p99); target 5 ms",
-                target.kind.label(),
-                unread.rooms,
-                unread.busy_rooms,
-                unread.counts_ms.p50,
-                unread.counts_ms.p99
-            ));
-            self.results.unread.push(unread);
-        }
-        Ok(())
-    }
-
-    async fn history(&mut self, target: &Target) -> Result<()> {
-        let log = self.log(target, "history");
-        let history = scenarios::history(target, &log, self.sizes.history, 1000, &self.bar).await?;
-        self.say(format!(
-            "  {:<22} history: newest page {:.3} ms in the store, {:.3} ms round trip (p50)",
-            target.kind.label(),
-            history.store_page_ms.p50,
-            history.round_trip_ms.p50
-        ));
-        self.results.history = Some(history);
         Ok(())
     }
 
