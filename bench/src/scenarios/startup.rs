@@ -90,6 +90,7 @@ fn start_once(binary: &Path, db: &Path, weigh: bool) -> Result<(Duration, u64)> 
         .args(["--log", "warn"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .with_context(|| format!("cannot start {}", binary.display()))?;
     let mut server = Stopped(child);
