@@ -287,4 +287,41 @@ mod tests {
         assert!(entries.iter().skip(1).all(|e| e.from.is_file()));
         assert_eq!(entries.iter().filter(|e| e.executable).count(), 1);
     }
+
+    /// The compose files and the install instructions name the image and
+    /// the archive of this version: bumping the manifests' version without
+    /// them would send people to a file or image that does not exist.
+    #[test]
+    fn the_docs_name_this_versions_image_and_archive() {
+        let root = crate::project_root();
+        let mut files = vec![root.join("README.md"), root.join("docs/DEPLOY.md")];
+        for entry in std::fs::read_dir(root.join(DEPLOY_FILES)).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+        let mut named = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for marker in ["natter:", "natter-"] {
+                for (at, _) in text.match_indices(marker) {
+                    let rest = &text[at + marker.len()..];
+                    let version: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_digit() || *c == '.')
+                        .collect();
+                    // `natter-2.service` is a unit, not a version.
+                    if version.trim_end_matches('.').matches('.').count() != 2 {
+                        continue;
+                    }
+                    named += 1;
+                    assert_eq!(
+                        version.trim_end_matches('.'),
+                        VERSION,
+                        "{} names {marker}{version}",
+                        file.display()
+                    );
+                }
+            }
+        }
+        assert!(named >= 6, "only {named} mentions of a version found");
+    }
 }

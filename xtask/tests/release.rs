@@ -249,7 +249,13 @@ fn the_image_is_configured_as_the_docs_say() {
 fn a_release_build_without_the_client_stops_with_how_to_build_it() {
     let copy = tempfile::tempdir().unwrap();
     let listed = Command::new("git")
-        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
         .current_dir(root())
         .output()
         .unwrap();
