@@ -13,6 +13,7 @@ mod bundle;
 mod client;
 mod floor;
 mod load;
+mod nodes;
 mod people;
 mod probe;
 mod report;
@@ -109,6 +110,9 @@ pub enum Scenario {
     /// The fan-out and the idle connections again, every client a
     /// signed-in member with an account and a session of its own.
     SignedIn,
+    /// The fan-out on two nodes sharing PostgreSQL and Redis, clients
+    /// split between them.
+    Cluster,
 }
 
 fn main() -> Result<()> {

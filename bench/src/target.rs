@@ -20,6 +20,8 @@ pub enum Kind {
     Natter,
     /// Natter with every client a signed-in member instead of a guest.
     NatterSignedIn,
+    /// Two Natter nodes sharing PostgreSQL and Redis (`nodes.rs`).
+    NatterCluster,
     /// The original chat on `nodejs-websocket`: one room, plain text.
     NodejsWebsocket,
     /// The same chat on `ws`.
@@ -31,6 +33,7 @@ impl Kind {
         match self {
             Kind::Natter => "natter (SQLite)",
             Kind::NatterSignedIn => "natter (signed in)",
+            Kind::NatterCluster => "natter (2 nodes)",
             Kind::NodejsWebsocket => "node nodejs-websocket",
             Kind::Ws => "node ws",
         }
@@ -38,7 +41,10 @@ impl Kind {
 
     /// Whether the server has rooms and stores messages.
     pub fn is_natter(self) -> bool {
-        matches!(self, Kind::Natter | Kind::NatterSignedIn)
+        matches!(
+            self,
+            Kind::Natter | Kind::NatterSignedIn | Kind::NatterCluster
+        )
     }
 }
 
@@ -63,6 +69,14 @@ impl Target {
     pub fn natter_signed_in(binary: &Path) -> Self {
         Target {
             kind: Kind::NatterSignedIn,
+            ..Target::natter(binary)
+        }
+    }
+
+    /// Two Natter nodes on PostgreSQL and Redis.
+    pub fn natter_cluster(binary: &Path) -> Self {
+        Target {
+            kind: Kind::NatterCluster,
             ..Target::natter(binary)
         }
     }
@@ -96,6 +110,12 @@ impl Target {
         extra: &[&str],
     ) -> Result<Server> {
         self.launch_with(log, free_port()?, database, ConnectLimits::Lifted, extra)
+            .await
+    }
+
+    /// Starts Natter with its storage given in `flags` (a cluster's node).
+    pub async fn start_with_flags(&self, log: &Path, flags: &[&str]) -> Result<Server> {
+        self.launch_with(log, free_port()?, None, ConnectLimits::Lifted, flags)
             .await
     }
 
@@ -148,14 +168,12 @@ impl Target {
                     Some(db) => db.to_owned(),
                     None => dir.path().join("natter.db"),
                 };
-                command
-                    .arg("--bind")
-                    .arg(addr.to_string())
-                    .arg("--database-url")
-                    .arg(db)
-                    .args(NATTER_LIMITS)
-                    .args(connect.args())
-                    .args(extra);
+                command.arg("--bind").arg(addr.to_string());
+                // A cluster's node is given its database in `extra`.
+                if self.kind != Kind::NatterCluster {
+                    command.arg("--database-url").arg(db);
+                }
+                command.args(NATTER_LIMITS).args(connect.args()).args(extra);
             }
         }
         let log_file = std::fs::File::create(log)

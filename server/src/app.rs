@@ -77,6 +77,9 @@ pub(crate) struct Shared {
     pub page_policies: Arc<Policies>,
     /// The sockets of each signed-in session on this node.
     pub live: Arc<LiveSessions>,
+    /// Whether the process keeps up, which decides whether busy
+    /// connections coalesce their writes.
+    pub pressure: Arc<crate::pressure::Pressure>,
     /// Password tries and new accounts, per name and address.
     pub attempts: Attempts,
     /// What guests may do.
@@ -147,6 +150,7 @@ impl AppState {
             cluster,
             page_policies: Arc::new(Policies::new(&config.echo_connect_src)),
             live,
+            pressure: crate::pressure::Pressure::probed(),
             attempts: Attempts::default(),
             guests: config.accounts.guests,
             registration: config.accounts.registration,

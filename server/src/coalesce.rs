@@ -1,29 +1,32 @@
-//! When a session writes what its queue holds. A connection that receives
-//! a few frames a second gets each one written at once. One that receives
-//! a flood (a busy room of hundreds of people) rests for [`GAP`] after each
-//! write, not even looking at its queue, so that the next write carries all
-//! the frames that came in meanwhile: a write system call to a socket costs
-//! microseconds, and so does waking a session, which at hundreds of frames
-//! a second per connection is most of the server's work, while a person
-//! reading the room cannot see the few milliseconds.
+//! When a session writes what its queue holds. Every frame is written as
+//! soon as it comes while the process keeps up. Only when the process is
+//! behind (`pressure.rs`) does a connection that receives a flood (a busy
+//! room of hundreds of people) rest after each write for the pressure's
+//! hold, a few milliseconds, not even looking at its queue, so that the
+//! next write carries all the frames that came in meanwhile: a write
+//! system call to a socket costs microseconds, and so does waking a
+//! session, which at hundreds of frames a second per connection is most of
+//! the server's work, while a person reading the room cannot see the few
+//! milliseconds. Resting always, as before, bought throughput the server
+//! did not need until it was behind, and cost every message in a busy room
+//! half the rest in latency (docs/BENCHMARKS.md, "Fan-out").
 //!
 //! Whether a connection is busy is measured over windows of [`WINDOW`],
 //! from the frames it was written, so a quiet connection costs nothing and
 //! a flood that stops is written at once again after one window.
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::{Instant, Sleep, sleep_until};
 
 use crate::limits::WRITE_BATCH_FRAMES;
+use crate::pressure::Pressure;
 
 /// A connection written more frames a second than this is busy: more
 /// messages than anyone can read as they come.
 pub(crate) const BUSY_ABOVE_PER_SEC: u64 = 50;
-
-/// While a connection is busy, it rests this long after each write.
-pub(crate) const GAP: Duration = Duration::from_millis(20);
 
 /// How long a connection's rate is measured before it is judged again.
 pub(crate) const WINDOW: Duration = Duration::from_millis(100);
@@ -40,16 +43,19 @@ pub(crate) struct Coalesce {
     /// once it is not.
     resting: bool,
     wait: Option<Pin<Box<Sleep>>>,
+    /// Whether, and how long, to rest while busy.
+    pressure: Arc<Pressure>,
 }
 
 impl Coalesce {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(pressure: Arc<Pressure>) -> Self {
         Coalesce {
             window: Instant::now(),
             frames: 0,
             busy: false,
             resting: false,
             wait: None,
+            pressure,
         }
     }
 
@@ -83,12 +89,17 @@ impl Coalesce {
         }
         // A full batch left more queued: resting would not gather more
         // into the next write, only let the queue grow.
-        self.resting = self.busy && frames < WRITE_BATCH_FRAMES;
-        if self.resting {
-            match &mut self.wait {
-                Some(wait) => wait.as_mut().reset(now + GAP),
-                None => self.wait = Some(Box::pin(sleep_until(now + GAP))),
+        let hold = match self.pressure.hold() {
+            Some(hold) if self.busy && frames < WRITE_BATCH_FRAMES => hold,
+            _ => {
+                self.resting = false;
+                return;
             }
+        };
+        self.resting = true;
+        match &mut self.wait {
+            Some(wait) => wait.as_mut().reset(now + hold),
+            None => self.wait = Some(Box::pin(sleep_until(now + hold))),
         }
     }
 }
@@ -98,6 +109,17 @@ mod tests {
     use tokio::time::advance;
 
     use super::*;
+
+    /// The hold of a process that is behind, in these tests.
+    const HOLD: Duration = Duration::from_millis(8);
+
+    /// A connection's coalescing in a process behind (`Some(HOLD)`) or
+    /// keeping up.
+    fn coalesce(behind: bool) -> Coalesce {
+        let pressure = Pressure::probed();
+        pressure.pin(behind.then_some(HOLD));
+        Coalesce::new(pressure)
+    }
 
     /// Writes `frames` frames one by one, `apart` from one another; none of
     /// them may have to wait for a rest.
@@ -124,7 +146,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_quiet_connection_has_every_frame_written_at_once() {
-        let mut coalesce = Coalesce::new();
+        let mut coalesce = coalesce(true);
         // 25 frames a second, for two seconds.
         write_each(&mut coalesce, 50, Duration::from_millis(40)).await;
         assert!(!coalesce.busy);
@@ -132,20 +154,42 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_busy_connection_rests_for_the_gap_after_each_write() {
-        let mut coalesce = Coalesce::new();
+    async fn a_busy_connection_rests_for_the_hold_while_the_process_is_behind() {
+        let mut coalesce = coalesce(true);
         flood(&mut coalesce).await;
         coalesce.wrote(3);
         let wrote_at = Instant::now();
         assert!(coalesce.resting(), "a busy connection should rest");
         coalesce.rested().await;
-        assert_eq!(Instant::now(), wrote_at + GAP);
+        assert_eq!(Instant::now(), wrote_at + HOLD);
         assert!(!coalesce.resting());
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_busy_connection_writes_at_once_while_the_process_keeps_up() {
+        let mut coalesce = coalesce(false);
+        flood(&mut coalesce).await;
+        write_each(&mut coalesce, 100, Duration::from_millis(2)).await;
+        assert!(coalesce.busy);
+        assert!(!coalesce.resting());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_connection_rests_once_the_process_falls_behind() {
+        let pressure = Pressure::probed();
+        pressure.pin(None);
+        let mut coalesce = Coalesce::new(Arc::clone(&pressure));
+        flood(&mut coalesce).await;
+        coalesce.wrote(1);
+        assert!(!coalesce.resting());
+        pressure.pin(Some(HOLD));
+        coalesce.wrote(1);
+        assert!(coalesce.resting());
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_full_batch_is_followed_at_once() {
-        let mut coalesce = Coalesce::new();
+        let mut coalesce = coalesce(true);
         flood(&mut coalesce).await;
         coalesce.wrote(WRITE_BATCH_FRAMES);
         assert!(!coalesce.resting(), "a backlog should not wait");
@@ -153,9 +197,9 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_flood_that_stops_is_written_at_once_again() {
-        let mut coalesce = Coalesce::new();
+        let mut coalesce = coalesce(true);
         flood(&mut coalesce).await;
-        write_each(&mut coalesce, 10, GAP + Duration::from_millis(20)).await;
+        write_each(&mut coalesce, 10, HOLD + Duration::from_millis(20)).await;
         assert!(!coalesce.busy);
         assert!(coalesce.wait.is_none());
         coalesce.wrote(1);
@@ -164,7 +208,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn resting_never_ends_when_not_resting() {
-        let mut coalesce = Coalesce::new();
+        let mut coalesce = coalesce(true);
         let waited = tokio::time::timeout(Duration::from_secs(1), coalesce.rested()).await;
         assert!(waited.is_err());
     }

@@ -30,6 +30,7 @@ pub(crate) mod limits;
 pub mod listener;
 pub(crate) mod metrics;
 pub(crate) mod outbox;
+pub(crate) mod pressure;
 pub(crate) mod quota;
 pub(crate) mod room_quota;
 pub(crate) mod serve;

@@ -19,15 +19,19 @@ use tokio_stream::wrappers::WatchStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::client::{self, Ws};
+use crate::nodes::Nodes;
 use crate::people::People;
 use crate::probe::{Clock, Stamp};
-use crate::target::{Kind, Server};
+use crate::target::Kind;
 use crate::usage;
 
+mod step;
 mod traffic;
 
 pub use traffic::until_quiet;
 use traffic::{receive, send_at};
+
+pub use step::Step;
 
 /// Connections being opened at once while a crowd assembles.
 pub const CONNECTING_AT_ONCE: usize = 256;
@@ -87,45 +91,6 @@ pub struct Crowd {
     pub frames: Arc<AtomicU64>,
 }
 
-/// One step of a run at a fixed offered rate.
-#[derive(Debug, Clone, Serialize)]
-pub struct Step {
-    pub offered_messages_per_s: f64,
-    pub offered_deliveries_per_s: f64,
-    pub sent: u64,
-    pub expected: u64,
-    pub delivered: u64,
-    pub lost: u64,
-    pub duplicates: u64,
-    pub closed_connections: usize,
-    /// Why, as the server said in its close frames (the first few kinds).
-    pub close_reasons: Vec<String>,
-    /// Every delivery arrived before deliveries stalled.
-    pub settled: bool,
-    /// From the first send to the last delivery.
-    pub seconds: f64,
-    pub deliveries_per_s: f64,
-    pub latency_ms: Latency,
-    pub server_cpu_us_per_delivery: f64,
-    /// Server CPU time over wall time: 100 is one core.
-    pub server_cpu_percent: f64,
-    pub server_peak_rss_mib: f64,
-    /// The generator's own CPU time over wall time: 100 is one core.
-    pub generator_cpu_percent: f64,
-}
-
-impl Step {
-    /// Within the target: p99 under 50 ms, nothing lost, nothing twice,
-    /// nobody disconnected.
-    pub fn sustained(&self) -> bool {
-        self.settled
-            && self.lost == 0
-            && self.duplicates == 0
-            && self.closed_connections == 0
-            && self.latency_ms.p99 < 50.0
-    }
-}
-
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Latency {
     pub p50: f64,
@@ -155,11 +120,12 @@ pub fn histogram() -> Histogram<u64> {
 }
 
 impl Crowd {
-    /// Connects `layout.clients()` clients, each of `people`, and puts
-    /// each in its room (`r0`, `r1`, … on Natter).
+    /// Connects `layout.clients()` clients, each of `people`, to the
+    /// servers in turn, and puts each in its room (`r0`, `r1`, … on
+    /// Natter).
     pub async fn assemble(
         kind: Kind,
-        server: SocketAddr,
+        servers: &[SocketAddr],
         layout: Layout,
         people: &People,
         clock: Clock,
@@ -179,6 +145,7 @@ impl Crowd {
                 let (delivered, frames) = (delivered.clone(), frames.clone());
                 async move {
                     let room = format!("r{}", i / layout.per_room);
+                    let server = servers[i % servers.len()];
                     let ws = client::join_as(kind, server, i, &room, people)
                         .await
                         .with_context(|| format!("client {i} could not join"))?;
@@ -228,7 +195,7 @@ impl Crowd {
     /// senders, for `length`; then waits for the deliveries and reports.
     pub async fn step(
         &mut self,
-        server: &Server,
+        server: &Nodes,
         rate: f64,
         length: Duration,
         bar: &ProgressBar,
@@ -237,6 +204,7 @@ impl Crowd {
             bail!("this crowd has no senders");
         }
         let server_before = server.usage()?;
+        let bus_before = server.bus_usage();
         server.reset_peak();
         let own_before = usage::read(None)?;
         let delivered_before = self.delivered.load(Ordering::Relaxed);
@@ -247,6 +215,7 @@ impl Crowd {
         let settled = self.until_delivered(target, bar).await;
         let seconds = start.elapsed().as_secs_f64();
         let server_after = server.usage()?;
+        let bus_after = server.bus_usage();
         let own_after = usage::read(None)?;
 
         let reports = self.collect().await?;
@@ -280,6 +249,12 @@ impl Crowd {
             server_cpu_percent: 100.0 * server_cpu / seconds,
             server_peak_rss_mib: server_after.peak_rss_kib as f64 / 1024.0,
             generator_cpu_percent: 100.0 * own_after.cpu_since(&own_before).as_secs_f64() / seconds,
+            bus_cpu_us_per_message: match (bus_before, bus_after) {
+                (Some(before), Some(after)) if sent > 0 => {
+                    Some(after.cpu_since(&before).as_secs_f64() * 1e6 / sent as f64)
+                }
+                _ => None,
+            },
         })
     }
 

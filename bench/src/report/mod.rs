@@ -120,21 +120,32 @@ impl Results {
         Ok(())
     }
 
-    /// p50 and p99 latency against offered deliveries/s, per server.
-    fn chart(&self, path: &Path) -> Result<()> {
-        let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let max_x = self
-            .fanout
-            .iter()
-            .flat_map(|(_, r)| r.steps.iter().map(|s| s.offered_deliveries_per_s))
-            .fold(1.0, f64::max);
+    /// The fan-out's lowest and highest offered rates, and its highest p99
+    /// (at most a second).
+    fn chart_ranges(&self) -> (f64, f64, f64) {
+        let offered = || {
+            self.fanout
+                .iter()
+                .flat_map(|(_, r)| r.steps.iter().map(|s| s.offered_deliveries_per_s))
+        };
         let max_y = self
             .fanout
             .iter()
             .flat_map(|(_, r)| r.steps.iter().map(|s| s.latency_ms.p99))
             .fold(1.0, f64::max)
             .min(1000.0);
+        let min_x = offered().fold(f64::MAX, f64::min).min(1e12);
+        (min_x, offered().fold(1.0, f64::max), max_y)
+    }
+
+    /// p50 and p99 latency against offered deliveries/s, per server, both
+    /// axes on log scales: the rates run from the Node chats' tens of
+    /// thousands to Natter's millions, and the crossovers are at the low
+    /// end.
+    fn chart(&self, path: &Path) -> Result<()> {
+        let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let (min_x, max_x, max_y) = self.chart_ranges();
         let mut chart = ChartBuilder::on(&root)
             .caption(
                 format!(
@@ -146,10 +157,13 @@ impl Results {
             .margin(16)
             .x_label_area_size(44)
             .y_label_area_size(60)
-            .build_cartesian_2d(0.0..max_x * 1.05, (0.1..max_y * 1.2).log_scale())?;
+            .build_cartesian_2d(
+                (min_x * 0.9..max_x * 1.1).log_scale(),
+                (0.1..max_y * 1.2).log_scale(),
+            )?;
         chart
             .configure_mesh()
-            .x_desc("offered deliveries per second")
+            .x_desc("offered deliveries per second (log scale)")
             .y_desc("latency (ms, log scale)")
             .x_label_formatter(&|x| format!("{:.0}k", x / 1000.0))
             .y_label_formatter(&|y| {

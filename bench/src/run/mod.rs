@@ -117,6 +117,10 @@ pub(crate) async fn run(cli: Cli, open_files: u64) -> Result<()> {
     for target in &targets {
         run.against(target).await?;
     }
+    if run.wanted(Scenario::Cluster) {
+        let cluster = Target::natter_cluster(&run.cli.natter);
+        run.cluster(&cluster).await?;
+    }
     if run.wanted(Scenario::SignedIn) {
         let members = Target::natter_signed_in(&run.cli.natter);
         run.signed_in(&members).await?;
@@ -208,6 +212,15 @@ impl Run {
         Ok(())
     }
 
+    /// The fan-out on two nodes, when PostgreSQL and Redis answer here.
+    async fn cluster(&mut self, target: &Target) -> Result<()> {
+        if let Err(why) = crate::nodes::cluster_services() {
+            self.say(format!("SKIPPED the cluster fan-out: {why}"));
+            return Ok(());
+        }
+        self.fanout(target).await
+    }
+
     async fn rooms(&mut self, target: &Target) -> Result<()> {
         let rooms = self.sizes.rooms;
         self.say(format!("many rooms: {rooms} rooms of 10, one sender each"));
@@ -237,7 +250,7 @@ impl Run {
 
     async fn idle(&mut self, target: &Target) -> Result<()> {
         let counts = match target.kind {
-            Kind::Natter | Kind::NatterSignedIn => self.sizes.idle.clone(),
+            Kind::Natter | Kind::NatterSignedIn | Kind::NatterCluster => self.sizes.idle.clone(),
             _ => vec![self.sizes.peer_idle],
         };
         let log = self.log(target, "idle");

@@ -19,6 +19,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::client;
 use crate::load::{self, Crowd, Latency, Layout, Step};
+use crate::nodes::Nodes;
 use crate::people;
 use crate::probe::Clock;
 use crate::target::{Kind, Target};
@@ -56,14 +57,15 @@ pub async fn rising(
     bar: &ProgressBar,
 ) -> Result<Rising> {
     let prepared = people::prepare(target, log, layout.clients(), bar).await?;
-    let server = target.start_on(log, prepared.database()).await?;
+    let server = Nodes::start(target, log, prepared.database()).await?;
     bar.set_message(format!(
         "{}: connecting {} clients",
         target.kind.label(),
         layout.clients()
     ));
     let people = &prepared.people;
-    let mut crowd = Crowd::assemble(target.kind, server.addr, layout, people, clock, bar).await?;
+    let mut crowd =
+        Crowd::assemble(target.kind, &server.addrs(), layout, people, clock, bar).await?;
     crowd
         .until_quiet(Duration::from_secs(1), Duration::from_secs(120))
         .await;
@@ -79,30 +81,7 @@ pub async fn rising(
         let step = crowd.step(&server, rate, length, bar).await?;
         bar.inc(1);
         let done = !step.sustained();
-        crate::report::line(
-            bar,
-            format!(
-                "  {:<22} offered {:>9.0}/s  delivered {:>9.0}/s  p50 {:>7.2} ms  p99 {:>8.2} ms  lost {}  dup {}  server {:.2} µs/delivery  generator CPU {:.0}%{}",
-                target.kind.label(),
-                step.offered_deliveries_per_s,
-                step.deliveries_per_s,
-                step.latency_ms.p50,
-                step.latency_ms.p99,
-                step.lost,
-                step.duplicates,
-                step.server_cpu_us_per_delivery,
-                step.generator_cpu_percent,
-                if step.closed_connections > 0 {
-                    format!(
-                        "  closed {}: {}",
-                        step.closed_connections,
-                        step.close_reasons.join("; ")
-                    )
-                } else {
-                    String::new()
-                }
-            ),
-        );
+        crate::report::line(bar, step.line(target.kind));
         steps.push(step);
         if done {
             break;
@@ -165,7 +144,7 @@ pub async fn idle(
         connections
     ));
     let people = &prepared.people;
-    let crowd = Crowd::assemble(target.kind, server.addr, layout, people, clock, bar).await?;
+    let crowd = Crowd::assemble(target.kind, &[server.addr], layout, people, clock, bar).await?;
     crowd
         .until_quiet(Duration::from_secs(2), Duration::from_secs(600))
         .await;

@@ -56,7 +56,7 @@ pub(crate) async fn event_loop(
     // Read only once the socket has woken the session: most wake-ups bring
     // a frame to send.
     let mut rx = Gated::new(rx);
-    let mut coalesce = Coalesce::new();
+    let mut coalesce = Coalesce::new(Arc::clone(&app.pressure));
     // Made once: a fresh wait on every turn of the loop would register with
     // (and leave) the shutdown signal each time.
     let mut closing = std::pin::pin!(drain.closing());
