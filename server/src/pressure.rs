@@ -7,8 +7,9 @@
 //! all sessions writing frame after frame to a busy room) the probe waits
 //! in the same queue. A probe later than [`LATE`] means the process is
 //! behind: busy connections then hold their frames for a while after each
-//! write (twice the lateness, so at least 4 ms, up to [`MAX_HOLD`]), so that
-//! one system call carries many frames and the cores catch up. The process
+//! write (twice the lateness, so at least 4 ms; doubled at each further
+//! late probe, up to [`MAX_HOLD`]), so that one system call carries many
+//! frames and the cores catch up. The process
 //! counts as behind until no probe has been late for [`LINGER`], so that a
 //! load near the edge does not switch on and off at every probe.
 //!
@@ -113,7 +114,13 @@ impl Judge {
     /// A probe woken `late` at `now`: the hold to use from now on.
     fn observe(&mut self, now: Instant, late: Duration) -> Option<Duration> {
         if late > LATE {
-            self.hold = (late * 2).min(MAX_HOLD);
+            // Late again while behind: the holds so far were too short
+            // for the cores to catch up, so the hold doubles.
+            let grown = match self.behind_until {
+                Some(until) if now < until => self.hold * 2,
+                _ => Duration::ZERO,
+            };
+            self.hold = grown.max(late * 2).min(MAX_HOLD);
             self.behind_until = Some(now + LINGER);
         }
         match self.behind_until {
@@ -148,6 +155,22 @@ mod tests {
         assert_eq!(hold(2), None, "2 ms late is not behind");
         // Far behind: never more than the longest.
         assert_eq!(hold(500), Some(MAX_HOLD));
+    }
+
+    #[test]
+    fn the_hold_doubles_while_probes_stay_late() {
+        let mut judge = Judge::default();
+        let start = Instant::now();
+        let late = Duration::from_millis(3);
+        let holds: Vec<_> = (0..4)
+            .map(|n| judge.observe(start + PROBE_EVERY * n, late))
+            .collect();
+        let ms = |m| Some(Duration::from_millis(m));
+        assert_eq!(holds, [ms(6), ms(12), ms(20), ms(20)]);
+        // Once it has caught up for good, the next late probe starts over.
+        let later = start + LINGER * 2;
+        assert_eq!(judge.observe(later, Duration::from_millis(1)), None);
+        assert_eq!(judge.observe(later + PROBE_EVERY, late), ms(6));
     }
 
     #[test]
