@@ -62,7 +62,7 @@ enum Task {
         quick: bool,
         /// Only these scenarios (fanout, rooms, idle, storm, storm-restart,
         /// history, unread, startup, persist, bundle, floor, sign-ins,
-        /// signed-in), comma-separated.
+        /// signed-in, cluster), comma-separated.
         #[arg(long)]
         only: Option<String>,
     },
