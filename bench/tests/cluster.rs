@@ -3,12 +3,10 @@
 //! every delivery checked, and Redis's CPU reported. Says SKIPPED when
 //! either service does not answer.
 
-use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
-use std::time::Duration;
+mod common;
 
-const BENCH: &str = env!("CARGO_BIN_EXE_natter-bench");
-const SERVER: &str = env!("CARGO_BIN_EXE_natter-lib-server");
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
 
 #[test]
 fn two_nodes_deliver_every_message_to_clients_on_both() {
@@ -19,18 +17,9 @@ fn two_nodes_deliver_every_message_to_clients_on_both() {
             return;
         }
     }
-    let out = tempfile::tempdir().unwrap();
     // `--quick`: 200 clients in the room, 100 on each node; one low rate,
     // as the server under test is the debug build.
-    let status = Command::new(BENCH)
-        .args(["--natter", SERVER, "--only", "cluster", "--quick"])
-        .args(["--rates", "20", "--out"])
-        .arg(out.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let results = std::fs::read_to_string(out.path().join("results.json")).unwrap();
-    let results: serde_json::Value = serde_json::from_str(&results).unwrap();
+    let results = common::run_bench(&["--only", "cluster", "--quick", "--rates", "20"]);
     let (kind, fanout) = (&results["fanout"][0][0], &results["fanout"][0][1]);
     assert_eq!(kind, "natter-cluster");
     let step = &fanout["steps"][0];

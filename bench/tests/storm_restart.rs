@@ -2,25 +2,22 @@
 //! tight limit on new connections, so that the measurement must count
 //! refusals and still see everyone back, in seconds.
 
-use std::process::Command;
-
-const BENCH: &str = env!("CARGO_BIN_EXE_natter-bench");
-const SERVER: &str = env!("CARGO_BIN_EXE_natter-lib-server");
+mod common;
 
 #[test]
 fn everyone_comes_back_and_the_refusals_are_counted() {
-    let out = tempfile::tempdir().unwrap();
-    let status = Command::new(BENCH)
-        .args(["--natter", SERVER, "--only", "storm-restart"])
-        .args(["--storm-clients", "50"])
-        .args(["--storm-connect-rate", "20", "--storm-connect-burst", "10"])
-        .args(["--storm-give-up", "60", "--out"])
-        .arg(out.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let results = std::fs::read_to_string(out.path().join("results.json")).unwrap();
-    let results: serde_json::Value = serde_json::from_str(&results).unwrap();
+    let results = common::run_bench(&[
+        "--only",
+        "storm-restart",
+        "--storm-clients",
+        "50",
+        "--storm-connect-rate",
+        "20",
+        "--storm-connect-burst",
+        "10",
+        "--storm-give-up",
+        "60",
+    ]);
     let storm = &results["storm_restart"];
     assert_eq!(storm["clients"], 50);
     assert_eq!(storm["source"], "127.0.0.1");
