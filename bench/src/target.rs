@@ -199,8 +199,10 @@ impl Target {
 }
 
 /// Natter's limits are for people; the generator is thousands of clients
-/// on a few addresses, sending far faster than anyone types, and making a
-/// room for every ten of them from one address (`--room-create-burst`).
+/// on a few addresses, sending far faster than anyone types, making a
+/// room for every ten of them from one address (`--room-create-burst`),
+/// and paging a long room a thousand times in a row (`--history-rate`;
+/// people get 20 pages at once, then 4 a second).
 /// The limits on new connections per address are in [`ConnectLimits`].
 const NATTER_LIMITS: &[&str] = &[
     "--log",
@@ -215,6 +217,10 @@ const NATTER_LIMITS: &[&str] = &[
     "5000",
     "--room-create-burst",
     "5000",
+    "--history-rate",
+    "1000000",
+    "--history-burst",
+    "1000000",
 ];
 
 /// Natter's limits on new connections per address.

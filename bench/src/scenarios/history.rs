@@ -206,9 +206,9 @@ pub(super) fn text(seq: u64) -> Result<MessageText> {
 /// The mean of `natter_store_seconds{op="page"}`, in milliseconds.
 pub(super) async fn store_page_mean(addr: SocketAddr) -> Result<f64> {
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
-        .await?;
+    // The server answers only names it knows; its address is one.
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
     let mut body = String::new();
     stream.read_to_string(&mut body).await?;
     let value = |name: &str| -> Option<f64> {
