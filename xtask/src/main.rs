@@ -345,20 +345,36 @@ fn dist(root: &Path) -> Result<PathBuf> {
     let env = tools::ensure_build_tools(root)?;
     build_client(&env)?;
     step("building the server (release)");
-    cargo(&[
+    let binary = build_server(root, None)?;
+    eprintln!("    {}", binary.display());
+    Ok(binary)
+}
+
+/// Builds `natter` in release mode (the client must be built first), for
+/// this machine or for `cross`: a target and the C compiler for its C
+/// parts. Returns the binary's path.
+fn build_server(root: &Path, cross: Option<(&str, &str)>) -> Result<PathBuf> {
+    let mut build = cargo(&[
         "build",
         "--release",
         "-p",
         "natter-server",
         "--bin",
         "natter",
-    ])
-    .run()?;
-    let binary = root.join("target/release/natter");
+    ]);
+    let binary = match cross {
+        Some((target, cc)) => {
+            build
+                .args(["--target", target])
+                .env(format!("CC_{}", target.replace('-', "_")), cc);
+            root.join(format!("target/{target}/release/natter"))
+        }
+        None => root.join("target/release/natter"),
+    };
+    build.run()?;
     if !binary.exists() {
         bail!("the build did not produce {}", binary.display());
     }
-    eprintln!("    {}", binary.display());
     Ok(binary)
 }
 

@@ -14,10 +14,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
-use crate::{Run, cargo, step, tools};
+use crate::{Run, step, tools};
 
 /// The target of the released binary.
 pub const STATIC_TARGET: &str = "x86_64-unknown-linux-musl";
@@ -69,25 +69,9 @@ fn build_static(root: &Path) -> Result<PathBuf> {
     step(&format!(
         "building the server (release, static: {STATIC_TARGET})"
     ));
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        "natter-server",
-        "--bin",
-        "natter",
-        "--target",
-        STATIC_TARGET,
-    ])
-    // OpenSSL, built from source for this target, is compiled by musl's
-    // wrapper around the system's C compiler.
-    .env("CC_x86_64_unknown_linux_musl", "musl-gcc")
-    .run()?;
-    let binary = root.join(format!("target/{STATIC_TARGET}/release/natter"));
-    if !binary.exists() {
-        bail!("the build did not produce {}", binary.display());
-    }
-    Ok(binary)
+    // SQLite and OpenSSL (built from source for this target) are compiled
+    // by musl's wrapper around the system's C compiler.
+    crate::build_server(root, Some((STATIC_TARGET, "musl-gcc")))
 }
 
 /// What the static release build needs: the musl target and a C compiler

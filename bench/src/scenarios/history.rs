@@ -37,11 +37,7 @@ pub async fn history(
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("history.db");
     let url = path.to_str().context("the temporary path is not UTF-8")?;
-    let store = Store::open(url).await?;
-    let room = store
-        .create_room(&RoomName::try_from("long")?, UnixMillis(START))
-        .await?
-        .id;
+    let (store, room) = long_room(url).await?;
     let filling = Instant::now();
     fill(&store, room, messages, bar).await?;
     let fill_seconds = filling.elapsed().as_secs_f64();
@@ -64,6 +60,16 @@ pub async fn history(
         join_ms,
         server_store_page_mean_ms,
     })
+}
+
+/// A new database at `url` with the empty room `long`.
+pub(super) async fn long_room(url: &str) -> Result<(Store, RoomId)> {
+    let store = Store::open(url).await?;
+    let room = store
+        .create_room(&RoomName::try_from("long")?, UnixMillis(START))
+        .await?
+        .id;
+    Ok((store, room))
 }
 
 /// Stores `messages` messages in `room`, in batches, by a few authors.

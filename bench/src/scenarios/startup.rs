@@ -39,11 +39,7 @@ pub async fn startup(
     let filled = dir.path().join("filled.db");
     if messages > 0 {
         let url = filled.to_str().context("the temporary path is not UTF-8")?;
-        let store = Store::open(url).await?;
-        let room = store
-            .create_room(&RoomName::try_from("long")?, UnixMillis(history::START))
-            .await?
-            .id;
+        let (store, room) = history::long_room(url).await?;
         history::fill(&store, room, messages, bar).await?;
         store.checkpoint().await?;
         store.close().await;
